@@ -1,0 +1,20 @@
+// pier: a container-image registry as a header-only C++20 library.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_PIER_HPP
+#define PIER_PIER_HPP
+
+/// @file
+/// Everything in pier except optional backends (pier/storage/rocksdb.hpp needs RocksDB
+/// and is included on its own). single_include/pier/pier.hpp is generated from this file.
+
+#include <pier/config.hpp>
+
+#include <pier/core/ancestry.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/error.hpp>
+#include <pier/core/manifest.hpp>
+#include <pier/core/media_type.hpp>
+#include <pier/core/reference.hpp>
+#include <pier/core/result.hpp>
+
+#endif // PIER_PIER_HPP
