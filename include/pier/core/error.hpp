@@ -82,7 +82,7 @@ oci_error to_oci_error(std::error_code ec) noexcept;
 /// One entry of an error body.
 struct error_entry {
   oci_error code = oci_error::unknown;
-  std::string message;              ///< empty: the code's default message
+  std::string message; ///< empty: the code's default message
   boost::json::value detail = nullptr;
 };
 
@@ -95,7 +95,8 @@ std::string error_body(std::span<error_entry const> errors);
 
 PIER_END_NAMESPACE
 
-template <> struct std::is_error_code_enum<pier::oci_error> : std::true_type {};
+template <>
+struct std::is_error_code_enum<pier::oci_error> : std::true_type {};
 
 #include <pier/core/impl/error.hpp>
 

@@ -22,7 +22,8 @@
 
 PIER_BEGIN_NAMESPACE
 
-template <class T> class [[nodiscard]] result {
+template <class T>
+class [[nodiscard]] result {
   static_assert(!std::is_reference_v<T>, "result<T&> is not supported");
   static_assert(!std::is_same_v<std::remove_cv_t<T>, std::error_code>);
 
@@ -36,7 +37,7 @@ public:
   // NOLINTNEXTLINE(google-explicit-constructor)
   result(std::error_code ec) : v_(std::in_place_index<1>, ec) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
+  requires std::is_error_code_enum_v<E>
   // NOLINTNEXTLINE(google-explicit-constructor)
   result(E e) : v_(std::in_place_index<1>, make_error_code(e)) {}
 
@@ -71,13 +72,14 @@ private:
 };
 
 /// The result of an operation that yields nothing but may fail.
-template <> class [[nodiscard]] result<void> {
+template <>
+class [[nodiscard]] result<void> {
 public:
   result() = default;
   // NOLINTNEXTLINE(google-explicit-constructor)
   result(std::error_code ec) : ec_(ec) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
+  requires std::is_error_code_enum_v<E>
   // NOLINTNEXTLINE(google-explicit-constructor)
   result(E e) : ec_(make_error_code(e)) {}
 

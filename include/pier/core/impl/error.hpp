@@ -27,7 +27,8 @@ constexpr oci_error_info oci_error_table(oci_error e) noexcept {
   case oci_error::manifest_unknown:
     return {"MANIFEST_UNKNOWN", "manifest unknown to registry", 404};
   case oci_error::name_invalid: return {"NAME_INVALID", "invalid repository name", 400};
-  case oci_error::name_unknown: return {"NAME_UNKNOWN", "repository name not known to registry", 404};
+  case oci_error::name_unknown:
+    return {"NAME_UNKNOWN", "repository name not known to registry", 404};
   case oci_error::size_invalid:
     return {"SIZE_INVALID", "provided length did not match content length", 400};
   case oci_error::unauthorized: return {"UNAUTHORIZED", "authentication required", 401};
@@ -95,8 +96,7 @@ inline std::string error_body(std::span<error_entry const> errors) {
   return boost::json::serialize(body);
 }
 
-inline std::string error_body(oci_error code, std::string_view message,
-                              boost::json::value detail) {
+inline std::string error_body(oci_error code, std::string_view message, boost::json::value detail) {
   error_entry const e{code, std::string(message), std::move(detail)};
   return error_body(std::span<error_entry const>(&e, 1));
 }
