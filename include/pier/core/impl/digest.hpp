@@ -17,7 +17,8 @@ constexpr std::size_t encoded_length(digest_algorithm a) noexcept {
   return a == digest_algorithm::sha512 ? 128 : 64;
 }
 
-namespace detail {
+// A namespace of its own: other grammars in pier::detail use the same short names.
+namespace detail::digest_grammar {
 
 constexpr bool is_lower_alnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -74,6 +75,10 @@ constexpr bool lookup_algorithm(std::string_view s, digest_algorithm& out) noexc
   }
   return false;
 }
+
+} // namespace detail::digest_grammar
+
+namespace detail {
 
 class digest_category_impl final : public std::error_category {
 public:
@@ -139,15 +144,15 @@ inline result<digest_view> parse_digest_view(std::string_view s) noexcept {
 
   char const* it = s.data();
   char const* const algorithm_end = s.data() + colon;
-  if (!detail::algorithm_rule{}.parse(it, algorithm_end) || it != algorithm_end)
+  if (!detail::digest_grammar::algorithm_rule{}.parse(it, algorithm_end) || it != algorithm_end)
     return digest_error::invalid_algorithm;
 
   std::string_view const encoded = s.substr(colon + 1);
   digest_algorithm a{};
-  if (!detail::lookup_algorithm(s.substr(0, colon), a)) {
+  if (!detail::digest_grammar::lookup_algorithm(s.substr(0, colon), a)) {
     // Malformed beats unsupported: the client should fix the syntax first.
     it = encoded.data();
-    if (!detail::encoded_rule{}.parse(it, encoded.data() + encoded.size()) ||
+    if (!detail::digest_grammar::encoded_rule{}.parse(it, encoded.data() + encoded.size()) ||
         it != encoded.data() + encoded.size())
       return digest_error::invalid_encoding;
     return digest_error::unsupported_algorithm;
@@ -155,7 +160,7 @@ inline result<digest_view> parse_digest_view(std::string_view s) noexcept {
   if (encoded.size() != encoded_length(a))
     return digest_error::invalid_length;
   for (char c : encoded) {
-    if (!detail::is_lower_hex(c))
+    if (!detail::digest_grammar::is_lower_hex(c))
       return digest_error::invalid_encoding;
   }
   return digest_view(a, s);
