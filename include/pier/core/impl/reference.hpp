@@ -59,6 +59,11 @@ public:
   }
 };
 
+// The path prefix of official images, "library/".
+inline constexpr std::string_view docker_hub_official_prefix = "library/";
+static_assert(docker_hub_official_prefix.substr(0, docker_hub_official_prefix.size() - 1) ==
+              docker_hub_official_namespace);
+
 } // namespace detail
 
 inline std::error_category const& reference_category() noexcept {
@@ -144,7 +149,7 @@ inline result<reference> parse_normalized_reference(std::string_view s) {
   if (domain.empty() || domain == docker_hub_legacy_domain)
     domain = docker_hub_domain;
   if (domain == docker_hub_domain && v->path().find('/') == std::string_view::npos)
-    path_prefix = "library/";
+    path_prefix = detail::docker_hub_official_prefix;
   std::string_view const tag = v->has_tag() || v->has_digest() ? v->tag() : default_tag;
 
   if (domain.size() + 1 + path_prefix.size() + v->path().size() > reference_max_name_length)
@@ -158,7 +163,7 @@ inline std::string familiar_string(reference_view r) {
     return r.to_string();
 
   std::string_view path = r.path();
-  std::string_view const official = "library/";
+  std::string_view const official = detail::docker_hub_official_prefix;
   bool keep_domain = false;
   if (path.starts_with(official) && path.find('/', official.size()) == std::string_view::npos) {
     path.remove_prefix(official.size());
