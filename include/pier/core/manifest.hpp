@@ -135,11 +135,12 @@ struct manifest_parser;
 ///   signed form `signed_payload`.
 ///
 /// @code
-/// pier::manifest m = pier::parse_manifest(bytes, content_type).value();
-/// for (pier::digest const& d : m.referenced_blobs(pier::foreign_layers::exclude))
-///   require_blob(d);
+/// pier::manifest const m = pier::parse_manifest(bytes, content_type).value();
+/// // Every one of these must be in the repository before the push is accepted.
+/// std::vector<pier::digest> const needed = m.referenced_blobs(pier::foreign_layers::exclude);
+/// std::optional<std::string> oci_subject; // the OCI-Subject response header
 /// if (m.subject())
-///   response.set("OCI-Subject", m.subject()->digest.str());
+///   oci_subject = m.subject()->digest.str();
 /// @endcode
 class manifest {
 public:
@@ -149,7 +150,8 @@ public:
 
   /// The manifest's media type, to send as `Content-Type` when it is pulled: its
   /// `mediaType` field, else the `Content-Type` it was pushed with (without parameters)
-  /// when that names its kind, else the canonical type of its kind.
+  /// when that names its kind (for schema 1: either schema 1 type, signed or not), else
+  /// the canonical type of its kind.
   std::string const& media_type() const noexcept { return media_type_; }
 
   /// The config descriptor of an OCI or Docker schema 2 image manifest.

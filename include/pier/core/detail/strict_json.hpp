@@ -42,7 +42,10 @@ public:
   static constexpr std::size_t max_key_size = boost::json::string::max_size();
   static constexpr std::size_t max_string_size = boost::json::string::max_size();
 
-  explicit handler(boost::json::storage_ptr sp) { stack_.reset(std::move(sp)); }
+  handler(boost::json::storage_ptr sp, unsigned char* temp, std::size_t temp_size)
+      : stack_({}, temp, temp_size) {
+    stack_.reset(std::move(sp));
+  }
 
   bool on_document_begin(boost::json::error_code&) { return true; }
   bool on_document_end(boost::json::error_code&) { return true; }
@@ -168,7 +171,9 @@ inline status parse(std::string_view text, boost::json::value& out, boost::json:
   boost::json::parse_options opt;
   opt.max_depth = max_depth;
   try {
-    boost::json::basic_parser<handler> p(opt, std::move(sp));
+    // The parser's scratch space for values under construction; heap only beyond it.
+    unsigned char temp[2048];
+    boost::json::basic_parser<handler> p(opt, std::move(sp), temp, sizeof temp);
     boost::json::error_code ec;
     std::size_t const n = p.write_some(false, text.data(), text.size(), ec);
     if (ec) {
