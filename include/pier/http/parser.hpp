@@ -137,7 +137,13 @@ public:
   result<step> decode(std::string_view in);
 
   bool done() const noexcept { return state_ == state::done; }
-  void reset() noexcept { *this = chunked_decoder(max_extension_, max_trailer_); }
+  void reset() noexcept {
+    state_ = state::size;
+    remaining_ = 0;
+    digits_ = 0;
+    extension_.clear();
+    trailer_ = 0;
+  }
 
 private:
   enum class state {
@@ -149,7 +155,8 @@ private:
     data_cr,
     data_lf,
     trailer_start,
-    trailer_line,
+    trailer_name,
+    trailer_value,
     trailer_lf,
     final_lf,
     done
@@ -160,7 +167,7 @@ private:
   state state_ = state::size;
   std::uint64_t remaining_ = 0; // chunk size being read, then data left in the chunk
   std::size_t digits_ = 0;
-  std::size_t extension_ = 0;
+  std::string extension_; // the current chunk's extensions, at most max_extension_ bytes
   std::size_t trailer_ = 0;
 };
 

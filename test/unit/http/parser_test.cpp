@@ -146,6 +146,10 @@ INSTANTIATE_TEST_SUITE_P(
                  parse_error::bad_content_length, 400},
         bad_case{"cl_empty", "PUT / HTTP/1.1\r\n" + host + "Content-Length:\r\n\r\n",
                  parse_error::bad_content_length, 400},
+        bad_case{"cl_only_commas", "PUT / HTTP/1.1\r\n" + host + "Content-Length: ,,\r\n\r\n",
+                 parse_error::bad_content_length, 400},
+        bad_case{"cl_empty_element", "PUT / HTTP/1.1\r\n" + host + "Content-Length: 3,,3\r\n\r\n",
+                 parse_error::bad_content_length, 400},
         bad_case{"cl_overflow",
                  "PUT / HTTP/1.1\r\n" + host + "Content-Length: 99999999999999999999999\r\n\r\n",
                  parse_error::bad_content_length, 400},
@@ -218,6 +222,13 @@ TEST(RequestParser, Framing) {
   EXPECT_EQ(zero.head().framing(), body_framing::none);
 }
 
+TEST(RequestParser, EmptyListElementsInTransferEncodingAreIgnored) {
+  // RFC 9110 §5.6.1: a recipient MUST ignore a reasonable number of empty list elements.
+  request_parser p;
+  ASSERT_FALSE(parse_all(p, "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , chunked,\r\n\r\n"));
+  EXPECT_EQ(p.head().framing(), body_framing::chunked);
+}
+
 TEST(RequestParser, KeepAliveAndExpect) {
   request_parser close;
   ASSERT_FALSE(parse_all(close, "GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, Close\r\n\r\n"));
@@ -243,6 +254,12 @@ TEST(RequestParser, AsteriskAndAbsoluteForm) {
   EXPECT_FALSE(parse_all(opt, "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"));
   request_parser star;
   EXPECT_EQ(parse_all(star, "GET * HTTP/1.1\r\nHost: h\r\n\r\n"), parse_error::bad_target);
+  for (char const* bad :
+       {"GET 0v://h/ HTTP/1.1\r\nHost: h\r\n\r\n", "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET ://h/ HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+    request_parser p;
+    EXPECT_EQ(parse_all(p, bad), parse_error::bad_target) << bad;
+  }
   request_parser abs;
   EXPECT_FALSE(parse_all(abs, "GET http://h/v2/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   EXPECT_EQ(abs.head().target(), "http://h/v2/");
@@ -286,6 +303,15 @@ TEST(ChunkedDecoder, DecodesAtEveryPieceSize) {
   }
 }
 
+TEST(ChunkedDecoder, ExtensionGrammar) {
+  for (char const* ok : {"1;a\r\nx\r\n0\r\n\r\n", "1 ; a = b ;c\r\nx\r\n0\r\n\r\n",
+                         "1;a=\"q \\\" ;\"\r\nx\r\n0\r\n\r\n", "1\t;a\r\nx\r\n0\r\n\r\n"}) {
+    auto body = decode_in_pieces(ok, 2);
+    ASSERT_TRUE(body) << ok << ": " << body.error().message();
+    EXPECT_EQ(*body, "x");
+  }
+}
+
 TEST(ChunkedDecoder, TrailersAreSkipped) {
   auto body = decode_in_pieces("3\r\nabc\r\n0\r\nX-Sum: 1\r\nY: 2\r\n\r\n", 7);
   ASSERT_TRUE(body);
@@ -321,6 +347,9 @@ INSTANTIATE_TEST_SUITE_P(
         bad_chunk{"bare_lf", "5\nhello\r\n0\r\n\r\n", parse_error::bad_chunk_size},
         bad_chunk{"overflow", "1000000000000000\r\n", parse_error::chunk_size_overflow},
         bad_chunk{"data_too_long", "2\r\nabc\r\n0\r\n\r\n", parse_error::bad_chunk_end},
+        bad_chunk{"ext_without_semicolon", "0\t\tjunk\r\n\r\n", parse_error::bad_chunk_extension},
+        bad_chunk{"ext_no_name", "1;=x\r\na\r\n0\r\n\r\n", parse_error::bad_chunk_extension},
+        bad_chunk{"ext_open_quote", "1;a=\"x\r\na\r\n0\r\n\r\n", parse_error::bad_chunk_extension},
         bad_chunk{"ext_control", "1;\x01\r\na\r\n0\r\n\r\n", parse_error::bad_chunk_extension},
         bad_chunk{"trailer_space", "0\r\n X: 1\r\n\r\n", parse_error::bad_trailer},
         bad_chunk{"final_bare_lf", "0\r\n\n", parse_error::bad_trailer}),

@@ -72,6 +72,75 @@ constexpr void for_each_list_element(std::string_view list, F&& f) {
   }
 }
 
+// absolute-form = scheme "://" authority ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
+// "." ) (RFC 3986 §3.1). The authority must not be empty.
+constexpr bool is_absolute_form(std::string_view target) noexcept {
+  std::size_t const sep = target.find("://");
+  if (sep == std::string_view::npos || sep == 0 || sep + 3 >= target.size() ||
+      target[sep + 3] == '/')
+    return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(target[0]))
+    return false;
+  for (char c : target.substr(1, sep - 1))
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
+// chunk-ext-val = token / quoted-string (RFC 9112 §7.1.1). `ext` is everything between
+// the chunk size and the CRLF.
+constexpr bool is_chunk_extension(std::string_view ext) noexcept {
+  auto skip_ws = [&] {
+    while (!ext.empty() && is_ows(ext.front()))
+      ext.remove_prefix(1);
+  };
+  auto take_token = [&] {
+    std::size_t n = 0;
+    while (n < ext.size() && is_tchar(static_cast<unsigned char>(ext[n])))
+      ++n;
+    ext.remove_prefix(n);
+    return n > 0;
+  };
+  auto take_quoted = [&] {
+    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+    ext.remove_prefix(1);
+    while (!ext.empty()) {
+      auto const c = static_cast<unsigned char>(ext.front());
+      ext.remove_prefix(1);
+      if (c == '"')
+        return true;
+      if (c == '\\') {
+        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
+          return false;
+        ext.remove_prefix(1);
+      } else if (!is_field_char(c)) {
+        return false;
+      }
+    }
+    return false;
+  };
+  for (;;) {
+    skip_ws();
+    if (ext.empty())
+      return true;
+    if (ext.front() != ';')
+      return false;
+    ext.remove_prefix(1);
+    skip_ws();
+    if (!take_token())
+      return false;
+    skip_ws();
+    if (!ext.empty() && ext.front() == '=') {
+      ext.remove_prefix(1);
+      skip_ws();
+      if (!ext.empty() && ext.front() == '"' ? !take_quoted() : !take_token())
+        return false;
+    }
+  }
+}
+
 constexpr int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -228,8 +297,7 @@ inline result<void> request_parser::parse_request_line(std::string_view line) {
   }
   bool const origin_form = target.front() == '/';
   bool const asterisk_form = target == "*" && method == "OPTIONS";
-  bool const absolute_form = target.find("://") != std::string_view::npos &&
-                             detail::is_token(target.substr(0, target.find("://")));
+  bool const absolute_form = detail::is_absolute_form(target);
   if (!origin_form && !asterisk_form && !absolute_form)
     return parse_error::bad_target;
 
@@ -289,8 +357,16 @@ inline result<void> request_parser::apply_semantics() {
   for (auto const& [name, value] : f) {
     if (!iequals(name, "Content-Length"))
       continue;
-    if (value.empty())
-      bad_length = true;
+    // 1*DIGIT, or a list of the same number when a sender combined duplicate fields;
+    // unlike other lists, no empty elements: `Content-Length: ,` states no length.
+    for (std::string_view rest = value;;) {
+      std::size_t const comma = rest.find(',');
+      if (detail::trim_ows(rest.substr(0, comma)).empty())
+        bad_length = true;
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
     detail::for_each_list_element(value, [&](std::string_view element) {
       std::uint64_t n = 0;
       auto const* const end = element.data() + element.size();
@@ -388,18 +464,23 @@ inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in
         state_ = state::size_lf;
       } else if (c == ';' || detail::is_ows(c)) {
         state_ = state::extension;
-        extension_ = 0;
+        extension_.clear();
+        extension_.push_back(c);
       } else {
         return fail(parse_error::bad_chunk_size);
       }
       ++i;
       break;
     case state::extension:
+      // Collected (bounded) and checked whole at its end: the grammar has quoted strings.
       if (c == '\r') {
+        if (!detail::is_chunk_extension(extension_))
+          return fail(parse_error::bad_chunk_extension);
         state_ = state::size_lf;
-      } else if (!detail::is_field_char(static_cast<unsigned char>(c)) ||
-                 ++extension_ > max_extension_) {
+      } else if (extension_.size() >= max_extension_) {
         return fail(parse_error::bad_chunk_extension);
+      } else {
+        extension_.push_back(c);
       }
       ++i;
       break;
@@ -438,10 +519,11 @@ inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in
       state_ = state::size;
       break;
     case state::trailer_start:
+      // A trailer section is field lines like the header section: name ":" value.
       if (c == '\r') {
         state_ = state::final_lf;
       } else if (detail::is_tchar(static_cast<unsigned char>(c))) {
-        state_ = state::trailer_line;
+        state_ = state::trailer_name;
       } else {
         return fail(parse_error::bad_trailer);
       }
@@ -449,7 +531,16 @@ inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in
         return fail(parse_error::bad_trailer);
       ++i;
       break;
-    case state::trailer_line:
+    case state::trailer_name:
+      if (c == ':')
+        state_ = state::trailer_value;
+      else if (!detail::is_tchar(static_cast<unsigned char>(c)))
+        return fail(parse_error::bad_trailer);
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_value:
       if (c == '\r')
         state_ = state::trailer_lf;
       else if (!detail::is_field_char(static_cast<unsigned char>(c)))
