@@ -17,4 +17,8 @@
 #include <pier/core/reference.hpp>
 #include <pier/core/result.hpp>
 
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/filesystem.hpp>
+#include <pier/storage/memory.hpp>
+
 #endif // PIER_PIER_HPP

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_CONCEPTS_HPP
+#define PIER_STORAGE_CONCEPTS_HPP
+
+/// @file
+/// The two storage concepts the registry is written against: `BlobStore` (content-
+/// addressed bytes) and `MetadataStore` (repositories, manifests, tags, links, reference
+/// counts, referrers, upload sessions).
+///
+/// Every operation is a coroutine returning `asio::awaitable<result<T>>`, so stores that
+/// talk to a network service (object storage, PostgreSQL) fit the same concepts as local
+/// ones. Parameters are taken by value and owned by the coroutine frame, except the byte
+/// spans of `append` and `put`, which must stay valid until the awaitable completes
+/// (`co_await` it in the same expression). A store must outlive every operation on it.
+///
+/// `blob_store_archetype` and `metadata_store_archetype` are the documented exemplars:
+/// the smallest types that model the concepts, with the contract of each operation.
+///
+/// @code
+/// template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
+/// asio::awaitable<pier::result<void>> push_blob(B& blobs, M& meta, std::string repo,
+///                                               std::string content) {
+///   pier::digest const d = pier::digest_of(content);
+///   auto bytes = std::as_bytes(std::span(content));
+///   if (auto r = co_await blobs.put(bytes, d); !r)
+///     co_return r.error();
+///   co_return co_await meta.link_blob(repo, d); // only after the blob is durable
+/// }
+/// @endcode
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/result.hpp>
+#include <pier/storage/error.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// Content-addressed bytes: stat, open a range for sending, uploads, delete.
+///
+/// A blob exists under its digest only once an upload of it was committed: a commit
+/// verifies the digest and makes the bytes durable before it succeeds, so metadata that
+/// points at a committed blob never points at nothing (DESIGN.md, durability rules).
+/// Which repository may see a blob is the metadata store's business (`link_blob`).
+template <class S>
+concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::byte const> bytes,
+                             std::uint64_t offset, std::optional<std::uint64_t> n) {
+  { s.stat(d) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+  { s.open(d, offset, n) } -> std::same_as<asio::awaitable<result<blob_source>>>;
+  { s.begin_upload() } -> std::same_as<asio::awaitable<result<upload_id>>>;
+  { s.append(id, bytes, n) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.upload_size(id) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.commit(id, d, n) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+  { s.abort(id) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.remove(d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.put(bytes, d) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+};
+
+/// Repositories, manifests, tags, blob links, reference counts, referrers and upload
+/// sessions, with atomic multi-key commits.
+///
+/// Repositories come into being with their first blob link or manifest. Reads of a
+/// repository that does not exist fail with `storage_error::name_unknown`, except
+/// `is_linked` and `referrers`, which answer "no" and "none".
+template <class S>
+concept MetadataStore = requires(S& s, std::string repo, std::string name, pier::digest d,
+                                 manifest_put m, std::size_t n, upload_session u, upload_id id,
+                                 std::chrono::system_clock::time_point t) {
+  { s.repository_exists(repo) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.catalog(name, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+
+  { s.link_blob(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.unlink_blob(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.is_linked(repo, d) } -> std::same_as<asio::awaitable<result<bool>>>;
+
+  { s.put_manifest(repo, m) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_manifest(repo, d) } -> std::same_as<asio::awaitable<result<manifest_record>>>;
+  { s.delete_manifest(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+
+  { s.resolve_tag(repo, name) } -> std::same_as<asio::awaitable<result<pier::digest>>>;
+  { s.set_tag(repo, name, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.delete_tag(repo, name) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.list_tags(repo, name, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+
+  { s.referrers(repo, d) } -> std::same_as<asio::awaitable<result<std::vector<referrer>>>>;
+  { s.blob_refcount(d) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.manifest_refcount(d) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+
+  { s.create_upload(u) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_upload(id) } -> std::same_as<asio::awaitable<result<upload_session>>>;
+  { s.delete_upload(id) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.expired_uploads(t, n) } -> std::same_as<asio::awaitable<result<std::vector<upload_session>>>>;
+};
+
+/// The exemplar of `BlobStore`: declarations only, with the contract every model keeps.
+///
+/// How the OCI endpoints use it (`meta` is the metadata store):
+/// - `HEAD/GET /blobs/<d>`: `meta.is_linked(repo, d)`, then `stat(d)` / `open(d, first,
+///   length)`; send the `file_region` with `sendfile(2)`, or answer a `redirect`.
+/// - `POST /blobs/uploads/`: `begin_upload()` and `meta.create_upload(...)`;
+///   `?digest=` (monolithic): `put(body, d)` for small bodies, or begin/append/commit.
+/// - `PATCH`: `append(id, chunk, start)` for each piece of the body (`Content-Range` start,
+///   or the current size from `upload_size` for a streamed body); `GET` on the upload:
+///   `upload_size(id)` for the `Range` header.
+/// - `PUT ?digest=`: `append` the final chunk if any, `commit(id, d, std::nullopt)`, then
+///   `meta.link_blob(repo, d)` and `meta.delete_upload(id)`.
+/// - `DELETE` upload: `abort(id)`; `DELETE /blobs/<d>`: `meta.unlink_blob(repo, d)` (the
+///   bytes stay until GC finds no repository needs them, then `remove(d)`).
+/// - `?mount=<d>&from=<repo>`: no blob-store work: `meta.is_linked(from, d)` and, when the
+///   caller may read `from`, `meta.link_blob(repo, d)`.
+struct blob_store_archetype {
+  /// The size of blob `d`; `storage_error::blob_unknown` when there is none.
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+
+  /// Bytes `[offset, offset + length)` of blob `d` (to the end when `length` is empty; a
+  /// length past the end is cut at the end). `storage_error::range_invalid` when `offset`
+  /// is past the end, `blob_unknown` when there is no such blob.
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset,
+                                            std::optional<std::uint64_t> length);
+
+  /// Starts an upload and returns its id (`make_upload_id()`).
+  asio::awaitable<result<upload_id>> begin_upload();
+
+  /// Appends `bytes` (hashing them on the way) and returns the new size. With `offset`,
+  /// fails with `upload_offset_mismatch` unless it equals the current size, so a repeated
+  /// or out-of-order chunk changes nothing. Memory use does not grow with the upload.
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset);
+
+  /// How many bytes the upload holds.
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+
+  /// Ends the upload. Verifies the content against `expected` (`digest_error::mismatch`)
+  /// and, if given, `size` (`size_mismatch`); then makes the blob durable under its
+  /// digest and returns. On any failure nothing is stored. Either way the upload is gone
+  /// afterwards (`upload_unknown`), as the distribution spec's registries do.
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size);
+
+  /// Ends the upload and discards what it holds.
+  asio::awaitable<result<void>> abort(upload_id id);
+
+  /// Deletes blob `d` (`blob_unknown` when there is none). Readers that opened it keep
+  /// their `file_region`. The registry calls this only from GC.
+  asio::awaitable<result<void>> remove(pier::digest d);
+
+  /// `begin_upload` + `append` + `commit` for content already in memory.
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+};
+
+/// The exemplar of `MetadataStore`: declarations only, with the contract every model
+/// keeps.
+///
+/// Reference counts: `blob_refcount(b)` is how many (repository, manifest) pairs hold a
+/// manifest that references blob `b`; `manifest_refcount(m)` is how many hold an index
+/// that references manifest `m`. Pushing the same manifest again, or moving tags, leaves
+/// them unchanged; storing it in another repository adds one; `delete_manifest`
+/// subtracts. They change in the same atomic commit as the manifest; GC treats a blob
+/// with count zero (and no recent upload) as a candidate.
+struct metadata_store_archetype {
+  /// Whether the repository exists (has ever had a blob linked or a manifest stored).
+  asio::awaitable<result<bool>> repository_exists(std::string repository);
+
+  /// Up to `n` repository names after `last` (all from the start when `last` is empty),
+  /// in lexical order; costs O(n), not O(repositories).
+  asio::awaitable<result<name_page>> catalog(std::string last, std::size_t n);
+
+  /// Makes blob `d` visible in the repository (creating the repository). Call it only
+  /// after the blob store committed `d`: metadata never points at a blob that is not
+  /// durable. Linking twice is not an error.
+  asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
+
+  /// Hides blob `d` from the repository; `blob_unknown` when it was not linked.
+  asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
+
+  /// Whether blob `d` is linked in the repository.
+  asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+
+  /// Stores a manifest in the repository in one atomic commit: content, link, tag (moved
+  /// atomically), reference counts and referrers entry. Fails with
+  /// `manifest_blob_unknown`, changing nothing, when a blob of `m.blobs` is not linked or a
+  /// manifest of `m.manifests` is not stored in the repository. Storing a manifest the
+  /// repository already holds only moves the tag.
+  asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
+
+  /// The manifest with digest `d` in the repository: `manifest_unknown`, or `name_unknown`
+  /// for an unknown repository.
+  asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
+
+  /// Removes manifest `d` from the repository with all its tags there, its referrers entry,
+  /// and its share of the reference counts, atomically. Referrers of `d` stay listed (the
+  /// spec allows referrers of a missing subject).
+  asio::awaitable<result<void>> delete_manifest(std::string repository, pier::digest d);
+
+  /// The digest a tag points at: `tag_unknown` (MANIFEST_UNKNOWN), or `name_unknown`.
+  asio::awaitable<result<pier::digest>> resolve_tag(std::string repository, std::string tag);
+
+  /// Points a tag at manifest `d`, which the repository must hold (`manifest_unknown`).
+  asio::awaitable<result<void>> set_tag(std::string repository, std::string tag, pier::digest d);
+
+  /// Removes a tag (`tag_unknown` when there is none); the manifest stays.
+  asio::awaitable<result<void>> delete_tag(std::string repository, std::string tag);
+
+  /// Up to `n` tags after `last` (from the start when empty) in lexical order; O(n).
+  asio::awaitable<result<name_page>> list_tags(std::string repository, std::string last,
+                                               std::size_t n);
+
+  /// The manifests in the repository whose `subject` is `subject`, ordered by digest.
+  /// Filtering by `artifactType` is the caller's (it is one comparison per entry).
+  asio::awaitable<result<std::vector<referrer>>> referrers(std::string repository,
+                                                           pier::digest subject);
+
+  /// How many (repository, manifest) pairs reference blob `d`.
+  asio::awaitable<result<std::uint64_t>> blob_refcount(pier::digest d);
+
+  /// How many (repository, index) pairs reference manifest `d`.
+  asio::awaitable<result<std::uint64_t>> manifest_refcount(pier::digest d);
+
+  /// Records an upload session; replaces one with the same id.
+  asio::awaitable<result<void>> create_upload(upload_session u);
+
+  /// The session of upload `id`: `upload_unknown` when there is none.
+  asio::awaitable<result<upload_session>> get_upload(upload_id id);
+
+  /// Forgets upload `id` (`upload_unknown` when there is none).
+  asio::awaitable<result<void>> delete_upload(upload_id id);
+
+  /// Up to `n` sessions created before `before`, oldest first: the uploads to abort and
+  /// delete.
+  asio::awaitable<result<std::vector<upload_session>>>
+  expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_CONCEPTS_HPP

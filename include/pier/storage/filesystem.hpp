@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_FILESYSTEM_HPP
+#define PIER_STORAGE_FILESYSTEM_HPP
+
+/// @file
+/// A `BlobStore` on a local POSIX filesystem (Linux).
+///
+/// Layout under the root directory:
+///
+///     blobs/sha256/ab/abcdef…   committed blobs, named by their digest (the 2-hex
+///                               directories are made, and their parent fsynced, by the
+///                               first commit that needs them)
+///     blobs/sha512/…            the same for sha512
+///     uploads/<id>              uploads in progress
+///
+/// Durability (DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
+/// commit verifies the digest, fsyncs the file, renames it to its content-addressed path
+/// and fsyncs that directory, and only then succeeds. A crash can leave files under
+/// `uploads/` (orphans for GC and fsck) but never a partial file under `blobs/`. fsync,
+/// and rehashing a resumed upload, run on the store's own threads, never on the caller's.
+/// Appends write to the page cache on the caller's thread: the HTTP layer bounds chunks.
+///
+/// Upload hash state lives in memory. After a restart an upload is found again from its
+/// file (`upload_size`, `append` and `commit` work on it); its commit then hashes the
+/// file from disk, so a resumed upload still verifies.
+///
+/// @code
+/// asio::io_context io;
+/// auto store = pier::storage::filesystem_blob_store::create("/var/lib/pier/data");
+/// if (!store)
+///   return; // store.error() says why (permissions, not a directory, ...)
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   std::string const config = "{}";
+///   auto info = co_await store->put(std::as_bytes(std::span(config)), pier::digest_of(config));
+///   assert(info && info->size == 2);
+/// }, asio::detached);
+/// io.run();
+/// @endcode
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/result.hpp>
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/detail/posix.hpp>
+#include <pier/storage/detail/upload.hpp>
+#include <pier/storage/error.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// Settings of a `filesystem_blob_store`.
+struct filesystem_options {
+  /// Threads that run fsync and rehashing. Each commit holds one for an fsync or two.
+  std::size_t blocking_threads = 2;
+};
+
+/// A `BlobStore` in a directory of the local filesystem. Movable; must not be moved or
+/// destroyed while operations on it are in progress.
+class filesystem_blob_store {
+public:
+  /// Opens the store at `root`, creating the directory and its layout when missing.
+  static result<filesystem_blob_store> create(std::filesystem::path root,
+                                              filesystem_options options = {});
+
+  filesystem_blob_store(filesystem_blob_store&&) noexcept = default;
+  filesystem_blob_store& operator=(filesystem_blob_store&&) noexcept = default;
+  ~filesystem_blob_store() = default;
+
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset = 0,
+                                            std::optional<std::uint64_t> length = std::nullopt);
+  asio::awaitable<result<upload_id>> begin_upload();
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset = std::nullopt);
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size = std::nullopt);
+  asio::awaitable<result<void>> abort(upload_id id);
+  asio::awaitable<result<void>> remove(pier::digest d);
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+
+  /// The root directory.
+  std::filesystem::path const& root() const noexcept;
+
+  /// Where blob `d` lives (whether or not it exists): `<root>/blobs/<alg>/<2 hex>/<hex>`.
+  std::filesystem::path path_of(pier::digest_view d) const;
+
+private:
+  struct state {
+    std::filesystem::path root;
+    detail::unique_fd root_fd;
+    asio::thread_pool pool;
+    std::mutex mutex;
+    // Uploads this process knows. An entry stays while its file exists (until commit or
+    // abort removed or renamed it), so that no one reopens that file in the meantime.
+    std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads;
+
+    state(std::filesystem::path r, detail::unique_fd fd, std::size_t threads)
+        : root(std::move(r)), root_fd(std::move(fd)), pool(threads) {}
+  };
+
+  explicit filesystem_blob_store(std::unique_ptr<state> s) noexcept : s_(std::move(s)) {}
+
+  /// The upload's state, found again from its file after a restart; null when unknown.
+  std::shared_ptr<detail::upload_state> find_upload(upload_id const& id);
+  void forget_upload(upload_id const& id);
+
+  std::unique_ptr<state> s_;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#include <pier/storage/impl/filesystem.hpp>
+
+#endif // PIER_STORAGE_FILESYSTEM_HPP

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_ERROR_HPP
+#define PIER_STORAGE_IMPL_ERROR_HPP
+
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+namespace detail {
+
+struct storage_error_info {
+  char const* message;
+  oci_error oci;
+};
+
+constexpr storage_error_info storage_error_table(storage_error e) noexcept {
+  switch (e) {
+  case storage_error::blob_unknown: return {"blob unknown", oci_error::blob_unknown};
+  case storage_error::upload_unknown:
+    return {"blob upload unknown", oci_error::blob_upload_unknown};
+  case storage_error::upload_offset_mismatch:
+    return {"chunk does not start at the end of the upload", oci_error::range_invalid};
+  case storage_error::size_mismatch:
+    return {"blob size differs from the size given", oci_error::size_invalid};
+  case storage_error::range_invalid:
+    return {"range starts past the end of the blob", oci_error::range_invalid};
+  case storage_error::manifest_unknown:
+    return {"manifest unknown in this repository", oci_error::manifest_unknown};
+  case storage_error::tag_unknown:
+    return {"tag unknown in this repository", oci_error::manifest_unknown};
+  case storage_error::name_unknown: return {"repository unknown", oci_error::name_unknown};
+  case storage_error::manifest_blob_unknown:
+    return {"manifest references a blob or manifest the repository does not hold",
+            oci_error::manifest_blob_unknown};
+  case storage_error::corrupt: return {"stored data is corrupt", oci_error::unknown};
+  }
+  return {"unknown storage error", oci_error::unknown};
+}
+
+class storage_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.storage"; }
+  std::string message(int ev) const override {
+    return storage_error_table(static_cast<storage_error>(ev)).message;
+  }
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    return {static_cast<int>(storage_error_table(static_cast<storage_error>(ev)).oci),
+            oci_category()};
+  }
+};
+
+} // namespace detail
+
+inline std::error_category const& storage_category() noexcept {
+  static detail::storage_category_impl const instance;
+  return instance;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_ERROR_HPP

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_FILESYSTEM_HPP
+#define PIER_STORAGE_IMPL_FILESYSTEM_HPP
+
+#include <cerrno>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+namespace detail {
+
+/// "blobs/sha256/ab", the directory of a digest's blob, relative to the root.
+inline std::string blob_dir(digest_view d) {
+  std::string p = "blobs/";
+  p += name(d.algorithm());
+  p += '/';
+  p += d.encoded().substr(0, 2);
+  return p;
+}
+
+/// "blobs/sha256/ab/abcdef…", relative to the root.
+inline std::string blob_file(digest_view d) {
+  std::string p = blob_dir(d);
+  p += '/';
+  p += d.encoded();
+  return p;
+}
+
+inline std::string upload_file(std::string_view id) {
+  std::string p = "uploads/";
+  p += id;
+  return p;
+}
+
+/// Creates the directories `parent/child` that are missing, then fsyncs `parent` once if
+/// any was created, so that their entries survive a crash.
+template <class Children>
+std::error_code make_dirs(int root_fd, char const* parent, Children const& children) {
+  bool created = false;
+  for (std::string const& child : children) {
+    std::string const path = std::string(parent) + "/" + child;
+    if (::mkdirat(root_fd, path.c_str(), 0755) == 0)
+      created = true;
+    else if (errno != EEXIST)
+      return last_error();
+  }
+  return created ? fsync_dir(root_fd, parent) : std::error_code{};
+}
+
+} // namespace detail
+
+inline result<filesystem_blob_store> filesystem_blob_store::create(std::filesystem::path root,
+                                                                   filesystem_options options) {
+  std::error_code ec;
+  root = std::filesystem::absolute(root, ec);
+  if (ec)
+    return ec;
+  if (std::filesystem::create_directories(root, ec)) {
+    if (std::error_code const e = detail::fsync_dir(AT_FDCWD, root.parent_path().c_str()))
+      return e;
+  } else if (ec) {
+    return ec;
+  }
+  detail::unique_fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd)
+    return detail::last_error();
+
+  // The 2-hex shard directories are made by the first commit that needs one.
+  std::string const top[] = {"blobs", "uploads"};
+  if ((ec = detail::make_dirs(root_fd.get(), ".", top)))
+    return ec;
+  std::string const algorithms[] = {std::string(name(digest_algorithm::sha256)),
+                                    std::string(name(digest_algorithm::sha512))};
+  if ((ec = detail::make_dirs(root_fd.get(), "blobs", algorithms)))
+    return ec;
+  std::size_t const threads = options.blocking_threads == 0 ? 1 : options.blocking_threads;
+  return filesystem_blob_store(
+      std::make_unique<state>(std::move(root), std::move(root_fd), threads));
+}
+
+inline std::filesystem::path const& filesystem_blob_store::root() const noexcept {
+  return s_->root;
+}
+
+inline std::filesystem::path filesystem_blob_store::path_of(pier::digest_view d) const {
+  return s_->root / detail::blob_file(d);
+}
+
+inline std::shared_ptr<detail::upload_state>
+filesystem_blob_store::find_upload(upload_id const& id) {
+  std::lock_guard const lock(s_->mutex);
+  if (auto const it = s_->uploads.find(id); it != s_->uploads.end())
+    return it->second;
+  if (!is_upload_id(id))
+    return nullptr; // never let a client-chosen string reach a path
+  // Not known to this process: an upload begun before a restart?
+  detail::unique_fd fd(
+      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_RDWR | O_CLOEXEC));
+  struct ::stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0)
+    return nullptr;
+  auto u = detail::make_upload_state(std::move(fd), static_cast<std::uint64_t>(st.st_size),
+                                     false); // the hash is lost: commit hashes the file
+  s_->uploads.emplace(id, u);
+  return u;
+}
+
+inline void filesystem_blob_store::forget_upload(upload_id const& id) {
+  std::lock_guard const lock(s_->mutex);
+  s_->uploads.erase(id);
+}
+
+inline asio::awaitable<result<blob_info>> filesystem_blob_store::stat(pier::digest d) {
+  struct ::stat st {};
+  if (::fstatat(s_->root_fd.get(), detail::blob_file(d).c_str(), &st, 0) != 0) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  co_return blob_info{static_cast<std::uint64_t>(st.st_size)};
+}
+
+inline asio::awaitable<result<blob_source>>
+filesystem_blob_store::open(pier::digest d, std::uint64_t offset,
+                            std::optional<std::uint64_t> length) {
+  auto fd = std::make_shared<detail::unique_fd>(
+      ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!*fd) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  struct ::stat st {};
+  if (::fstat(fd->get(), &st) != 0)
+    co_return detail::last_error();
+  result<std::uint64_t> const n =
+      detail::clamp_range(static_cast<std::uint64_t>(st.st_size), offset, length);
+  if (!n)
+    co_return n.error();
+  int const raw = fd->get();
+  co_return blob_source{file_region{std::move(fd), raw, offset, *n}};
+}
+
+inline asio::awaitable<result<upload_id>> filesystem_blob_store::begin_upload() {
+  upload_id id = make_upload_id();
+  detail::unique_fd fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
+                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd)
+    co_return detail::last_error();
+  std::lock_guard const lock(s_->mutex);
+  s_->uploads.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  co_return id;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+filesystem_blob_store::append(upload_id id, std::span<std::byte const> bytes,
+                              std::optional<std::uint64_t> offset) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  co_return detail::append_to(*u, bytes, offset);
+}
+
+inline asio::awaitable<result<std::uint64_t>> filesystem_blob_store::upload_size(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  std::lock_guard const lock(u->mutex);
+  if (u->closed)
+    co_return storage_error::upload_unknown;
+  co_return u->size;
+}
+
+inline asio::awaitable<result<blob_info>>
+filesystem_blob_store::commit(upload_id id, pier::digest expected,
+                              std::optional<std::uint64_t> size) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u || !detail::close_upload(*u))
+    co_return storage_error::upload_unknown;
+
+  int const root = s_->root_fd.get();
+  std::string const temp = detail::upload_file(id);
+  // All of this blocks on the disk (and may read the whole upload): the store's threads.
+  result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+    auto const remove_temp = [&] {
+      ::unlinkat(root, temp.c_str(), 0); // failing, it stays an orphan for GC
+      u->fd.reset();
+    };
+    auto const discard = [&](std::error_code ec) -> result<blob_info> {
+      remove_temp();
+      return ec;
+    };
+    result<blob_info> const info = detail::verify_upload(*u, expected, size);
+    if (!info)
+      return discard(info.error());
+
+    std::string const dir = detail::blob_dir(expected);
+    std::string const target = detail::blob_file(expected);
+    struct ::stat st {};
+    if (::fstatat(root, target.c_str(), &st, 0) == 0) {
+      // Already stored: keep that file. Its commit may have crashed between rename and
+      // the directory fsync, so fsync the directory before claiming durability.
+      remove_temp();
+      if (std::error_code const ec = detail::fsync_dir(root, dir.c_str()))
+        return ec;
+      return info;
+    }
+    if (std::error_code const ec = detail::fsync_fd(u->fd.get()))
+      return discard(ec);
+    std::string const shard[] = {std::string(expected.encoded().substr(0, 2))};
+    std::string const parent = "blobs/" + std::string(name(expected.algorithm()));
+    if (std::error_code const ec = detail::make_dirs(root, parent.c_str(), shard))
+      return discard(ec);
+    if (::renameat(root, temp.c_str(), root, target.c_str()) != 0)
+      return discard(detail::last_error());
+    u->fd.reset();
+    if (std::error_code const ec = detail::fsync_dir(root, dir.c_str()))
+      return ec; // in place, perhaps not durable: the caller links nothing to it
+    return info;
+  });
+  forget_upload(id);
+  co_return r;
+}
+
+inline asio::awaitable<result<void>> filesystem_blob_store::abort(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u || !detail::close_upload(*u))
+    co_return storage_error::upload_unknown;
+  int const rc = ::unlinkat(s_->root_fd.get(), detail::upload_file(id).c_str(), 0);
+  std::error_code const ec = rc != 0 && errno != ENOENT ? detail::last_error() : std::error_code{};
+  u->fd.reset();
+  forget_upload(id);
+  if (ec)
+    co_return ec;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> filesystem_blob_store::remove(pier::digest d) {
+  if (::unlinkat(s_->root_fd.get(), detail::blob_file(d).c_str(), 0) != 0) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<blob_info>>
+filesystem_blob_store::put(std::span<std::byte const> bytes, pier::digest expected) {
+  result<upload_id> id = co_await begin_upload();
+  if (!id)
+    co_return id.error();
+  if (result<std::uint64_t> const n = co_await append(*id, bytes, 0); !n) {
+    (void)co_await abort(*id);
+    co_return n.error();
+  }
+  co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_FILESYSTEM_HPP

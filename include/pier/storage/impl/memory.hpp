@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_MEMORY_HPP
+#define PIER_STORAGE_IMPL_MEMORY_HPP
+
+#include <algorithm>
+#include <tuple>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+// --- memory_blob_store ----------------------------------------------------------------
+
+inline std::shared_ptr<detail::upload_state>
+memory_blob_store::find_upload(upload_id const& id) const {
+  std::lock_guard const lock(mutex_);
+  auto const it = uploads_.find(id);
+  return it == uploads_.end() ? nullptr : it->second;
+}
+
+inline std::shared_ptr<detail::upload_state> memory_blob_store::take_upload(upload_id const& id) {
+  std::shared_ptr<detail::upload_state> u;
+  {
+    std::lock_guard const lock(mutex_);
+    auto const it = uploads_.find(id);
+    if (it == uploads_.end())
+      return nullptr;
+    u = std::move(it->second);
+    uploads_.erase(it);
+  }
+  detail::close_upload(*u); // waits for an append in progress
+  return u;
+}
+
+inline asio::awaitable<result<blob_info>> memory_blob_store::stat(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blobs_.find(d);
+  if (it == blobs_.end())
+    co_return storage_error::blob_unknown;
+  co_return blob_info{it->second->size};
+}
+
+inline asio::awaitable<result<blob_source>>
+memory_blob_store::open(pier::digest d, std::uint64_t offset, std::optional<std::uint64_t> length) {
+  std::shared_ptr<blob const> b;
+  {
+    std::lock_guard const lock(mutex_);
+    auto const it = blobs_.find(d);
+    if (it == blobs_.end())
+      co_return storage_error::blob_unknown;
+    b = it->second;
+  }
+  result<std::uint64_t> const n = detail::clamp_range(b->size, offset, length);
+  if (!n)
+    co_return n.error();
+  int const fd = b->fd.get();
+  co_return blob_source{file_region{std::move(b), fd, offset, *n}};
+}
+
+inline asio::awaitable<result<upload_id>> memory_blob_store::begin_upload() {
+  detail::unique_fd fd(::memfd_create("pier-upload", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd)
+    co_return detail::last_error();
+  upload_id id = make_upload_id();
+  std::lock_guard const lock(mutex_);
+  uploads_.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  co_return id;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_blob_store::append(upload_id id, std::span<std::byte const> bytes,
+                          std::optional<std::uint64_t> offset) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  co_return detail::append_to(*u, bytes, offset);
+}
+
+inline asio::awaitable<result<std::uint64_t>> memory_blob_store::upload_size(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  std::lock_guard const lock(u->mutex);
+  if (u->closed)
+    co_return storage_error::upload_unknown;
+  co_return u->size;
+}
+
+inline asio::awaitable<result<blob_info>>
+memory_blob_store::commit(upload_id id, pier::digest expected, std::optional<std::uint64_t> size) {
+  std::shared_ptr<detail::upload_state> const u = take_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  result<blob_info> const info = detail::verify_upload(*u, expected, size);
+  if (!info)
+    co_return info.error();
+  // Sealed, the memfd can no longer change: readers see exactly the verified bytes.
+  if (::fcntl(u->fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0)
+    co_return detail::last_error();
+  auto b = std::make_shared<blob>();
+  b->fd = std::move(u->fd);
+  b->size = info->size;
+  std::lock_guard const lock(mutex_);
+  blobs_.try_emplace(std::move(expected), std::move(b)); // an equal blob may be there already
+  co_return *info;
+}
+
+inline asio::awaitable<result<void>> memory_blob_store::abort(upload_id id) {
+  if (!take_upload(id))
+    co_return storage_error::upload_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_blob_store::remove(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  if (blobs_.erase(d) == 0)
+    co_return storage_error::blob_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<blob_info>> memory_blob_store::put(std::span<std::byte const> bytes,
+                                                                 pier::digest expected) {
+  result<upload_id> id = co_await begin_upload();
+  if (!id)
+    co_return id.error();
+  if (result<std::uint64_t> const n = co_await append(*id, bytes, 0); !n) {
+    (void)co_await abort(*id);
+    co_return n.error();
+  }
+  co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+inline std::size_t memory_blob_store::blob_count() const {
+  std::lock_guard const lock(mutex_);
+  return blobs_.size();
+}
+
+inline std::size_t memory_blob_store::upload_count() const {
+  std::lock_guard const lock(mutex_);
+  return uploads_.size();
+}
+
+// --- memory_metadata_store ------------------------------------------------------------
+
+inline memory_metadata_store::repository_state const*
+memory_metadata_store::find(std::string const& repository) const {
+  auto const it = repositories_.find(repository);
+  return it == repositories_.end() ? nullptr : &it->second;
+}
+
+inline asio::awaitable<result<bool>>
+memory_metadata_store::repository_exists(std::string repository) {
+  std::lock_guard const lock(mutex_);
+  co_return find(repository) != nullptr;
+}
+
+inline asio::awaitable<result<name_page>> memory_metadata_store::catalog(std::string last,
+                                                                         std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  co_return detail::page_after(repositories_, last, n);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::link_blob(std::string repository,
+                                                                      pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repositories_[std::move(repository)].blobs.insert(std::move(d));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::string repository,
+                                                                        pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = repositories_.find(repository);
+  if (it == repositories_.end() || it->second.blobs.erase(d) == 0)
+    co_return storage_error::blob_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::is_linked(std::string repository,
+                                                                      pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  co_return r != nullptr && r->blobs.contains(d);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::string repository,
+                                                                         manifest_put m) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const existing = find(repository);
+  for (pier::digest const& b : m.blobs) {
+    if (existing == nullptr || !existing->blobs.contains(b))
+      co_return storage_error::manifest_blob_unknown;
+  }
+  for (pier::digest const& c : m.manifests) {
+    if (existing == nullptr || !existing->manifests.contains(c))
+      co_return storage_error::manifest_blob_unknown;
+  }
+
+  repository_state& r = repositories_[repository];
+  if (!r.manifests.contains(m.digest)) {
+    content& c = contents_[m.digest];
+    if (c.repositories == 0) {
+      c.media_type = m.media_type;
+      c.bytes = std::move(m.bytes);
+      c.blobs = detail::sorted_unique(std::move(m.blobs));
+      c.manifests = detail::sorted_unique(std::move(m.manifests));
+      c.subject = std::move(m.subject);
+    }
+    ++c.repositories;
+    r.manifests.insert(m.digest);
+    for (pier::digest const& b : c.blobs)
+      ++blob_refs_[b];
+    for (pier::digest const& x : c.manifests)
+      ++manifest_refs_[x];
+    if (c.subject) {
+      r.referrers[c.subject->subject][m.digest] = referrer{
+          m.digest, c.media_type, c.bytes.size(), c.subject->artifact_type, c.subject->annotations};
+    }
+  }
+  if (m.tag)
+    r.tags[*m.tag] = m.digest;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<manifest_record>>
+memory_metadata_store::get_manifest(std::string repository, pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  if (!r->manifests.contains(d))
+    co_return storage_error::manifest_unknown;
+  content const& c = contents_.at(d);
+  co_return manifest_record{std::move(d), c.media_type, c.bytes};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_manifest(std::string repository,
+                                                                            pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  repository_state& r = rit->second;
+  if (r.manifests.erase(d) == 0)
+    co_return storage_error::manifest_unknown;
+  std::erase_if(r.tags, [&](auto const& t) { return t.second == d; });
+
+  auto const decrement = [](auto& counts, pier::digest const& key) {
+    auto const it = counts.find(key);
+    if (it != counts.end() && --it->second == 0)
+      counts.erase(it);
+  };
+  auto const cit = contents_.find(d);
+  content& c = cit->second;
+  for (pier::digest const& b : c.blobs)
+    decrement(blob_refs_, b);
+  for (pier::digest const& x : c.manifests)
+    decrement(manifest_refs_, x);
+  if (c.subject) {
+    auto const s = r.referrers.find(c.subject->subject);
+    if (s != r.referrers.end()) {
+      s->second.erase(d);
+      if (s->second.empty())
+        r.referrers.erase(s);
+    }
+  }
+  if (--c.repositories == 0)
+    contents_.erase(cit);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<pier::digest>>
+memory_metadata_store::resolve_tag(std::string repository, std::string tag) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  auto const it = r->tags.find(tag);
+  if (it == r->tags.end())
+    co_return storage_error::tag_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>>
+memory_metadata_store::set_tag(std::string repository, std::string tag, pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  if (!rit->second.manifests.contains(d))
+    co_return storage_error::manifest_unknown;
+  rit->second.tags[std::move(tag)] = std::move(d);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_tag(std::string repository,
+                                                                       std::string tag) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  if (rit->second.tags.erase(tag) == 0)
+    co_return storage_error::tag_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<name_page>>
+memory_metadata_store::list_tags(std::string repository, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  co_return detail::page_after(r->tags, last, n);
+}
+
+inline asio::awaitable<result<std::vector<referrer>>>
+memory_metadata_store::referrers(std::string repository, pier::digest subject) {
+  std::lock_guard const lock(mutex_);
+  std::vector<referrer> out;
+  if (repository_state const* const r = find(repository)) {
+    auto const it = r->referrers.find(subject);
+    if (it != r->referrers.end()) {
+      for (auto const& [digest, entry] : it->second)
+        out.push_back(entry);
+    }
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<std::uint64_t>> memory_metadata_store::blob_refcount(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blob_refs_.find(d);
+  co_return it == blob_refs_.end() ? std::uint64_t{0} : it->second;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_metadata_store::manifest_refcount(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = manifest_refs_.find(d);
+  co_return it == manifest_refs_.end() ? std::uint64_t{0} : it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::create_upload(upload_session u) {
+  std::lock_guard const lock(mutex_);
+  upload_id id = u.id;
+  uploads_.insert_or_assign(std::move(id), std::move(u));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<upload_session>> memory_metadata_store::get_upload(upload_id id) {
+  std::lock_guard const lock(mutex_);
+  auto const it = uploads_.find(id);
+  if (it == uploads_.end())
+    co_return storage_error::upload_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_upload(upload_id id) {
+  std::lock_guard const lock(mutex_);
+  if (uploads_.erase(id) == 0)
+    co_return storage_error::upload_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::vector<upload_session>>>
+memory_metadata_store::expired_uploads(std::chrono::system_clock::time_point before,
+                                       std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  std::vector<upload_session> out;
+  for (auto const& [id, u] : uploads_) {
+    if (u.created < before)
+      out.push_back(u);
+  }
+  std::sort(out.begin(), out.end(), [](upload_session const& a, upload_session const& b) {
+    return std::tie(a.created, a.id) < std::tie(b.created, b.id);
+  });
+  if (out.size() > n)
+    out.resize(n);
+  co_return out;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_MEMORY_HPP

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_MEMORY_HPP
+#define PIER_STORAGE_MEMORY_HPP
+
+/// @file
+/// In-memory stores for tests and for embedding a registry that need not survive a
+/// restart. Thread-safe: a server may call them from several threads at once.
+///
+/// @code
+/// asio::io_context io;
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta;
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   std::string const layer = "layer bytes";
+///   pier::digest const d = pier::digest_of(layer);
+///   pier::result<std::string> id = co_await blobs.begin_upload();
+///   auto size = co_await blobs.append(*id, std::as_bytes(std::span(layer)));
+///   auto info = co_await blobs.commit(*id, d); // verified: now stored under d
+///   auto linked = co_await meta.link_blob("library/ubuntu", d);
+///   assert(size && info && linked);
+///   assert((co_await meta.is_linked("library/ubuntu", d)).value());
+/// }, asio::detached);
+/// io.run();
+/// @endcode
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/result.hpp>
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/detail/posix.hpp>
+#include <pier/storage/detail/upload.hpp>
+#include <pier/storage/detail/util.hpp>
+#include <pier/storage/error.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// A `BlobStore` in memory. Each blob and each upload is a memfd (Linux), so `open`
+/// returns a `file_region` the HTTP layer sends with `sendfile(2)` like any file; a
+/// committed blob's memfd is sealed against writes.
+class memory_blob_store {
+public:
+  memory_blob_store() = default;
+  memory_blob_store(memory_blob_store const&) = delete;
+  memory_blob_store& operator=(memory_blob_store const&) = delete;
+
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset = 0,
+                                            std::optional<std::uint64_t> length = std::nullopt);
+  asio::awaitable<result<upload_id>> begin_upload();
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset = std::nullopt);
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size = std::nullopt);
+  asio::awaitable<result<void>> abort(upload_id id);
+  asio::awaitable<result<void>> remove(pier::digest d);
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+
+  /// How many blobs the store holds.
+  std::size_t blob_count() const;
+  /// How many uploads are in progress.
+  std::size_t upload_count() const;
+
+private:
+  struct blob {
+    detail::unique_fd fd;
+    std::uint64_t size = 0;
+  };
+
+  std::shared_ptr<detail::upload_state> find_upload(upload_id const& id) const;
+  std::shared_ptr<detail::upload_state> take_upload(upload_id const& id);
+
+  mutable std::mutex mutex_;
+  std::map<pier::digest, std::shared_ptr<blob const>, std::less<>> blobs_;
+  std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads_;
+};
+
+/// A `MetadataStore` in memory: every operation takes one mutex, so each is atomic.
+class memory_metadata_store {
+public:
+  memory_metadata_store() = default;
+  memory_metadata_store(memory_metadata_store const&) = delete;
+  memory_metadata_store& operator=(memory_metadata_store const&) = delete;
+
+  asio::awaitable<result<bool>> repository_exists(std::string repository);
+  asio::awaitable<result<name_page>> catalog(std::string last, std::size_t n);
+
+  asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+
+  asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
+  asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> delete_manifest(std::string repository, pier::digest d);
+
+  asio::awaitable<result<pier::digest>> resolve_tag(std::string repository, std::string tag);
+  asio::awaitable<result<void>> set_tag(std::string repository, std::string tag, pier::digest d);
+  asio::awaitable<result<void>> delete_tag(std::string repository, std::string tag);
+  asio::awaitable<result<name_page>> list_tags(std::string repository, std::string last,
+                                               std::size_t n);
+
+  asio::awaitable<result<std::vector<referrer>>> referrers(std::string repository,
+                                                           pier::digest subject);
+  asio::awaitable<result<std::uint64_t>> blob_refcount(pier::digest d);
+  asio::awaitable<result<std::uint64_t>> manifest_refcount(pier::digest d);
+
+  asio::awaitable<result<void>> create_upload(upload_session u);
+  asio::awaitable<result<upload_session>> get_upload(upload_id id);
+  asio::awaitable<result<void>> delete_upload(upload_id id);
+  asio::awaitable<result<std::vector<upload_session>>>
+  expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+
+private:
+  struct content {
+    std::string media_type;
+    std::string bytes;
+    std::vector<pier::digest> blobs;     // sorted, unique
+    std::vector<pier::digest> manifests; // sorted, unique
+    std::optional<subject_link> subject;
+    std::uint64_t repositories = 0; // how many repositories hold it
+  };
+  struct repository_state {
+    std::set<pier::digest, std::less<>> blobs;
+    std::set<pier::digest, std::less<>> manifests;
+    std::map<std::string, pier::digest, std::less<>> tags;
+    std::map<pier::digest, std::map<pier::digest, referrer>, std::less<>> referrers;
+  };
+
+  repository_state const* find(std::string const& repository) const;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, repository_state, std::less<>> repositories_;
+  std::map<pier::digest, content, std::less<>> contents_;
+  std::map<pier::digest, std::uint64_t, std::less<>> blob_refs_;
+  std::map<pier::digest, std::uint64_t, std::less<>> manifest_refs_;
+  std::map<upload_id, upload_session, std::less<>> uploads_;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#include <pier/storage/impl/memory.hpp>
+
+#endif // PIER_STORAGE_MEMORY_HPP

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_TYPES_HPP
+#define PIER_STORAGE_TYPES_HPP
+
+/// @file
+/// The values that storage operations take and return: what `BlobStore::open` gives the
+/// HTTP layer to send, upload ids, manifests as stored, referrers, pages of names and
+/// upload sessions.
+///
+/// @code
+/// std::string id = pier::storage::make_upload_id();
+/// assert(pier::storage::is_upload_id(id) && id.size() == 36);
+/// @endcode
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// What a store knows about a blob without reading it.
+struct blob_info {
+  std::uint64_t size = 0;
+
+  friend bool operator==(blob_info const&, blob_info const&) = default;
+};
+
+/// Bytes `[offset, offset + length)` of an open file, for `sendfile(2)` or `pread(2)`.
+///
+/// `owner` keeps `fd` open for as long as any copy of the region lives, so the HTTP layer
+/// may send it after the blob was deleted or replaced: the bytes it sends are the blob's.
+/// Never close `fd` yourself.
+struct file_region {
+  std::shared_ptr<void const> owner;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+/// The blob lives elsewhere (an object store): answer with a redirect to `url`.
+struct redirect {
+  std::string url;
+};
+
+/// How the HTTP layer sends (part of) a blob.
+using blob_source = std::variant<file_region, redirect>;
+
+/// The id of an upload: a random version-4 UUID, lower-case, 36 characters. Ids are also
+/// file names and keys, so stores reject anything that `is_upload_id` rejects.
+using upload_id = std::string;
+
+/// A fresh random upload id (OpenSSL's CSPRNG: ids are capabilities in URLs, they must not
+/// be guessable). Throws `std::system_error` only when the CSPRNG fails.
+///
+/// @code
+/// assert(pier::storage::make_upload_id() != pier::storage::make_upload_id());
+/// @endcode
+upload_id make_upload_id();
+
+/// Whether `s` has the form `make_upload_id` produces: 8-4-4-4-12 lower-case hex digits.
+///
+/// @code
+/// assert(!pier::storage::is_upload_id("../../etc/passwd"));
+/// @endcode
+constexpr bool is_upload_id(std::string_view s) noexcept;
+
+/// One page of names in lexical (byte) order: repositories for `_catalog`, tags for
+/// `tags/list`.
+struct name_page {
+  std::vector<std::string> names;
+  /// Names exist after the last one here: the registry sends a `Link: <…>; rel="next"`.
+  bool more = false;
+
+  friend bool operator==(name_page const&, name_page const&) = default;
+};
+
+/// The `subject` of a manifest and what the referrers API lists about the manifest.
+struct subject_link {
+  pier::digest subject;
+  /// The manifest's `artifactType`, or its config's `mediaType` when it has none, as the
+  /// referrers API prescribes; may be empty.
+  std::string artifact_type;
+  /// The manifest's `annotations`.
+  std::map<std::string, std::string> annotations;
+
+  friend bool operator==(subject_link const&, subject_link const&) = default;
+};
+
+/// A manifest to store: `MetadataStore::put_manifest` writes all of it in one atomic
+/// commit.
+struct manifest_put {
+  /// The digest of `bytes`, computed by the caller (the store does not hash again).
+  pier::digest digest;
+  /// The manifest's media type, served back as `Content-Type`.
+  std::string media_type;
+  /// The exact bytes received: they are served back unchanged.
+  std::string bytes;
+  /// Point this tag at the manifest (moving it if it points elsewhere).
+  std::optional<std::string> tag;
+  /// Blobs the manifest references (config and layers) that must be linked in the
+  /// repository. Leave out blobs clients fetch elsewhere (foreign and non-distributable
+  /// layers with `urls`). Duplicates count once.
+  std::vector<pier::digest> blobs;
+  /// Manifests an index or manifest list references; they must be stored in the
+  /// repository. Duplicates count once.
+  std::vector<pier::digest> manifests;
+  /// Set when the manifest has a `subject`: it then appears in that digest's referrers.
+  std::optional<subject_link> subject;
+};
+
+/// A stored manifest: exact bytes and media type.
+struct manifest_record {
+  pier::digest digest;
+  std::string media_type;
+  std::string bytes;
+
+  friend bool operator==(manifest_record const&, manifest_record const&) = default;
+};
+
+/// One entry of the referrers list of a subject: a descriptor of the referring manifest.
+struct referrer {
+  pier::digest digest;
+  std::string media_type;
+  std::uint64_t size = 0;
+  std::string artifact_type;
+  std::map<std::string, std::string> annotations;
+
+  friend bool operator==(referrer const&, referrer const&) = default;
+};
+
+/// An upload in progress, as the metadata store records it: which repository it belongs
+/// to and when it began, so that stale uploads can expire.
+struct upload_session {
+  upload_id id;
+  std::string repository;
+  std::chrono::system_clock::time_point created;
+
+  friend bool operator==(upload_session const&, upload_session const&) = default;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#include <pier/storage/impl/types.hpp>
+
+#endif // PIER_STORAGE_TYPES_HPP
