@@ -17,6 +17,9 @@
 #include <pier/core/reference.hpp>
 #include <pier/core/result.hpp>
 
+#include <pier/http/message.hpp>
+#include <pier/http/parser.hpp>
+
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/memory.hpp>
