@@ -4259,5 +4259,2753 @@ PIER_END_NAMESPACE
 #endif // PIER_CORE_REFERENCE_HPP
 // ---- end pier/core/reference.hpp ----
 
+// ---- begin pier/http/message.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_MESSAGE_HPP
+#define PIER_HTTP_MESSAGE_HPP
+
+/// @file
+/// HTTP/1.1 header fields, request heads and responses: plain data, no I/O, no OCI.
+///
+/// @code
+/// pier::http::fields f;
+/// f.add("Content-Type", "application/json");
+/// assert(f.find("content-type") == "application/json"); // names are case-insensitive
+/// @endcode
+///
+/// See RFC 9110 §5 (fields) and RFC 9112 §3 (request line).
+
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// ASCII case-insensitive equality, as field names and tokens compare.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = static_cast<char>(y - 'A' + 'a');
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+/// An ordered list of header fields; lookups ignore the case of names.
+class fields {
+public:
+  using value_type = std::pair<std::string, std::string>;
+
+  /// The first value of `name`, or nothing.
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    for (auto const& [n, v] : list_)
+      if (iequals(n, name))
+        return std::string_view(v);
+    return std::nullopt;
+  }
+  std::size_t count(std::string_view name) const noexcept {
+    std::size_t c = 0;
+    for (auto const& f : list_)
+      c += iequals(f.first, name) ? 1 : 0;
+    return c;
+  }
+  bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
+
+  /// Appends a field (a name may repeat, as `Link` or `WWW-Authenticate` do).
+  void add(std::string name, std::string value) {
+    list_.emplace_back(std::move(name), std::move(value));
+  }
+  /// Replaces every field called `name` by one.
+  void set(std::string_view name, std::string value) {
+    erase(name);
+    list_.emplace_back(std::string(name), std::move(value));
+  }
+  void erase(std::string_view name) noexcept {
+    std::erase_if(list_, [&](value_type const& f) { return iequals(f.first, name); });
+  }
+  void clear() noexcept { list_.clear(); }
+
+  std::size_t size() const noexcept { return list_.size(); }
+  bool empty() const noexcept { return list_.empty(); }
+  auto begin() const noexcept { return list_.begin(); }
+  auto end() const noexcept { return list_.end(); }
+
+private:
+  std::vector<value_type> list_;
+};
+
+/// How a message body is delimited (RFC 9112 §6.3).
+enum class body_framing { none, content_length, chunked };
+
+/// A parsed request head: request line and fields. The body is read separately.
+class request_head {
+public:
+  std::string_view method() const noexcept { return method_; }
+  /// The request-target as sent (origin-form for normal requests).
+  std::string_view target() const noexcept { return target_; }
+  /// 10 for HTTP/1.0, 11 for HTTP/1.1.
+  int version() const noexcept { return version_; }
+  fields const& headers() const noexcept { return fields_; }
+
+  body_framing framing() const noexcept { return framing_; }
+  /// The Content-Length when framing() is content_length, else 0.
+  std::uint64_t content_length() const noexcept { return content_length_; }
+  /// Whether the connection may stay open after this exchange.
+  bool keep_alive() const noexcept { return keep_alive_; }
+  /// Whether the client waits for `100 Continue` before sending the body.
+  bool expects_continue() const noexcept { return expect_continue_; }
+
+  void set_method(std::string m) { method_ = std::move(m); }
+  void set_target(std::string t) { target_ = std::move(t); }
+  void set_version(int v) noexcept { version_ = v; }
+  fields& headers() noexcept { return fields_; }
+  void set_framing(body_framing f, std::uint64_t length = 0) noexcept {
+    framing_ = f;
+    content_length_ = length;
+  }
+  void set_keep_alive(bool k) noexcept { keep_alive_ = k; }
+  void set_expects_continue(bool e) noexcept { expect_continue_ = e; }
+
+private:
+  std::string method_;
+  std::string target_;
+  int version_ = 11;
+  fields fields_;
+  body_framing framing_ = body_framing::none;
+  std::uint64_t content_length_ = 0;
+  bool keep_alive_ = true;
+  bool expect_continue_ = false;
+};
+
+/// The reason phrase for the status codes pier sends.
+constexpr std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 206: return "Partial Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 411: return "Length Required";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_MESSAGE_HPP
+// ---- end pier/http/message.hpp ----
+// ---- begin pier/http/parser.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_PARSER_HPP
+#define PIER_HTTP_PARSER_HPP
+
+/// @file
+/// A strict, incremental HTTP/1.1 request parser: the request head, and a decoder for
+/// chunked request bodies. No I/O: the caller owns the buffer and feeds what it has read.
+///
+/// Strict means: CRLF line endings only, no obsolete line folding, no whitespace between a
+/// field name and its colon, no control characters, one Host in HTTP/1.1, Content-Length
+/// and Transfer-Encoding never together, `chunked` as the only transfer coding. Every
+/// rejection carries the status code the client should get (400, 414, 431, 417, 501, 505).
+///
+/// @code
+/// pier::http::request_parser p;
+/// std::string buf = "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n";
+/// auto r = p.parse(buf);
+/// if (r && *r) { // head complete: **r bytes of buf were the head
+///   assert(p.head().target() == "/v2/");
+/// }
+/// @endcode
+///
+/// See RFC 9112 §2–§7.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// Why a request was rejected; `http_status()` gives the status to answer with.
+enum class parse_error {
+  bad_request_line = 1,          ///< 400: not `method SP target SP version CRLF`
+  bad_method,                    ///< 400: method is not a token
+  bad_target,                    ///< 400: empty target, or not origin-, absolute- or asterisk-form
+  bad_version,                   ///< 400: not `HTTP/<digit>.<digit>`
+  unsupported_version,           ///< 505: a version other than 1.0 and 1.1
+  bad_line_ending,               ///< 400: a bare CR or LF
+  bad_field_name,                ///< 400: empty or non-token field name
+  whitespace_before_colon,       ///< 400: `Name : value` (RFC 9112 §5.1 MUST reject)
+  obsolete_line_folding,         ///< 400: a field line starting with SP or HTAB
+  bad_field_value,               ///< 400: control character in a field value
+  missing_host,                  ///< 400: HTTP/1.1 without Host
+  multiple_host,                 ///< 400: more than one Host
+  bad_content_length,            ///< 400: not a decimal number, or too large
+  conflicting_content_length,    ///< 400: differing Content-Length values
+  content_length_and_chunked,    ///< 400: both Content-Length and Transfer-Encoding
+  transfer_encoding_in_http10,   ///< 400: Transfer-Encoding in an HTTP/1.0 request
+  bad_transfer_encoding,         ///< 400: chunked not last, or more than once
+  unsupported_transfer_encoding, ///< 501: a coding other than chunked
+  unsupported_expectation,       ///< 417: Expect other than 100-continue
+  request_line_too_long,         ///< 414
+  header_too_large,              ///< 431: header section over the byte limit
+  too_many_fields,               ///< 431: more fields than the limit
+  bad_chunk_size,                ///< 400: chunk size missing or not hex
+  chunk_size_overflow,           ///< 400: chunk size over 2^60
+  bad_chunk_extension,           ///< 400: control character or over-long extension
+  bad_chunk_end,                 ///< 400: chunk data not followed by CRLF
+  bad_trailer,                   ///< 400: malformed or over-long trailer section
+};
+
+/// The status code a response to this error carries.
+constexpr int http_status(parse_error e) noexcept;
+
+std::error_category const& parse_category() noexcept;
+inline std::error_code make_error_code(parse_error e) noexcept {
+  return {static_cast<int>(e), parse_category()};
+}
+
+/// Limits that bound the memory one request head can take.
+struct parser_limits {
+  std::size_t max_request_line = 8 * 1024;  ///< beyond: 414
+  std::size_t max_header_bytes = 64 * 1024; ///< whole head, beyond: 431
+  std::size_t max_fields = 128;             ///< beyond: 431
+};
+
+/// Parses one request head at a time from a buffer the caller fills.
+///
+/// Call `parse()` with everything buffered so far (from the start of the request) each
+/// time more arrives; it resumes its search where it stopped. When the head is complete
+/// it returns its length; the body, if any, starts right after. `reset()` before the
+/// next request on the same connection.
+class request_parser {
+public:
+  explicit request_parser(parser_limits limits = {}) noexcept : limits_(limits) {}
+
+  /// nullopt: need more bytes; a value: the head is complete and was that many bytes
+  /// (including any empty lines before the request line); an error: reject the request.
+  result<std::optional<std::size_t>> parse(std::string_view buffered);
+
+  /// The parsed head; valid after parse() returned a length.
+  request_head const& head() const noexcept { return head_; }
+  request_head& head() noexcept { return head_; }
+
+  void reset() noexcept {
+    head_ = request_head{};
+    scan_ = 0;
+  }
+
+private:
+  result<void> parse_head(std::string_view text);
+  result<void> parse_request_line(std::string_view line);
+  result<void> parse_field_line(std::string_view line);
+  result<void> apply_semantics();
+
+  parser_limits limits_;
+  request_head head_;
+  std::size_t scan_ = 0; // where the search for the end of the head resumes
+};
+
+/// Decodes a chunked request body (RFC 9112 §7.1) incrementally and without copying:
+/// each call returns how many input bytes it consumed and, at most, one run of body data
+/// pointing into the input.
+class chunked_decoder {
+public:
+  struct step {
+    std::size_t consumed = 0; ///< input bytes used (data included)
+    std::string_view data;    ///< body bytes found, a view into the input
+    bool done = false;        ///< the last chunk and trailer section are complete
+  };
+
+  /// Limits the bytes of chunk extensions per chunk and of the whole trailer section.
+  explicit chunked_decoder(std::size_t max_extension = 4096,
+                           std::size_t max_trailer = 16 * 1024) noexcept
+      : max_extension_(max_extension), max_trailer_(max_trailer) {}
+
+  /// Consumes from `in`. Call again with the unconsumed rest (plus new bytes) until
+  /// `done`; a step that consumes nothing means more input is needed.
+  result<step> decode(std::string_view in);
+
+  bool done() const noexcept { return state_ == state::done; }
+  void reset() noexcept {
+    state_ = state::size;
+    remaining_ = 0;
+    digits_ = 0;
+    extension_.clear();
+    trailer_ = 0;
+  }
+
+private:
+  enum class state {
+    size,
+    size_or_ext,
+    extension,
+    size_lf,
+    data,
+    data_cr,
+    data_lf,
+    trailer_start,
+    trailer_name,
+    trailer_value,
+    trailer_lf,
+    final_lf,
+    done
+  };
+
+  std::size_t max_extension_;
+  std::size_t max_trailer_;
+  state state_ = state::size;
+  std::uint64_t remaining_ = 0; // chunk size being read, then data left in the chunk
+  std::size_t digits_ = 0;
+  std::string extension_; // the current chunk's extensions, at most max_extension_ bytes
+  std::size_t trailer_ = 0;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::http::parse_error> : std::true_type {};
+
+// ---- begin pier/http/impl/parser.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_PARSER_HPP
+#define PIER_HTTP_IMPL_PARSER_HPP
+
+#include <charconv>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+namespace detail {
+
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
+//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
+constexpr bool is_tchar(unsigned char c) noexcept {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+    return true;
+  switch (c) {
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~': return true;
+  default: return false;
+  }
+}
+
+constexpr bool is_token(std::string_view s) noexcept {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!is_tchar(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+// field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value (RFC 9110 §5.5).
+constexpr bool is_field_char(unsigned char c) noexcept {
+  return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
+}
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 §5.6.1).
+template <class F>
+constexpr void for_each_list_element(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    std::size_t const comma = list.find(',');
+    std::string_view const element = trim_ows(list.substr(0, comma));
+    if (!element.empty())
+      f(element);
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// absolute-form = scheme "://" authority ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
+// "." ) (RFC 3986 §3.1). The authority must not be empty.
+constexpr bool is_absolute_form(std::string_view target) noexcept {
+  std::size_t const sep = target.find("://");
+  if (sep == std::string_view::npos || sep == 0 || sep + 3 >= target.size() ||
+      target[sep + 3] == '/')
+    return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(target[0]))
+    return false;
+  for (char c : target.substr(1, sep - 1))
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
+// chunk-ext-val = token / quoted-string (RFC 9112 §7.1.1). `ext` is everything between
+// the chunk size and the CRLF.
+constexpr bool is_chunk_extension(std::string_view ext) noexcept {
+  auto skip_ws = [&] {
+    while (!ext.empty() && is_ows(ext.front()))
+      ext.remove_prefix(1);
+  };
+  auto take_token = [&] {
+    std::size_t n = 0;
+    while (n < ext.size() && is_tchar(static_cast<unsigned char>(ext[n])))
+      ++n;
+    ext.remove_prefix(n);
+    return n > 0;
+  };
+  auto take_quoted = [&] {
+    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+    ext.remove_prefix(1);
+    while (!ext.empty()) {
+      auto const c = static_cast<unsigned char>(ext.front());
+      ext.remove_prefix(1);
+      if (c == '"')
+        return true;
+      if (c == '\\') {
+        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
+          return false;
+        ext.remove_prefix(1);
+      } else if (!is_field_char(c)) {
+        return false;
+      }
+    }
+    return false;
+  };
+  for (;;) {
+    skip_ws();
+    if (ext.empty())
+      return true;
+    if (ext.front() != ';')
+      return false;
+    ext.remove_prefix(1);
+    skip_ws();
+    if (!take_token())
+      return false;
+    skip_ws();
+    if (!ext.empty() && ext.front() == '=') {
+      ext.remove_prefix(1);
+      skip_ws();
+      if (!ext.empty() && ext.front() == '"' ? !take_quoted() : !take_token())
+        return false;
+    }
+  }
+}
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+struct parse_error_info {
+  char const* message;
+  int status;
+};
+
+constexpr parse_error_info parse_error_table(parse_error e) noexcept {
+  switch (e) {
+  case parse_error::bad_request_line: return {"malformed request line", 400};
+  case parse_error::bad_method: return {"method is not a token", 400};
+  case parse_error::bad_target: return {"malformed request target", 400};
+  case parse_error::bad_version: return {"malformed HTTP version", 400};
+  case parse_error::unsupported_version: return {"HTTP version not supported", 505};
+  case parse_error::bad_line_ending: return {"bare CR or LF in the request head", 400};
+  case parse_error::bad_field_name: return {"malformed field name", 400};
+  case parse_error::whitespace_before_colon:
+    return {"whitespace between field name and colon", 400};
+  case parse_error::obsolete_line_folding: return {"obsolete line folding", 400};
+  case parse_error::bad_field_value: return {"control character in a field value", 400};
+  case parse_error::missing_host: return {"HTTP/1.1 request without Host", 400};
+  case parse_error::multiple_host: return {"more than one Host field", 400};
+  case parse_error::bad_content_length: return {"malformed Content-Length", 400};
+  case parse_error::conflicting_content_length: return {"conflicting Content-Length values", 400};
+  case parse_error::content_length_and_chunked:
+    return {"both Content-Length and Transfer-Encoding", 400};
+  case parse_error::transfer_encoding_in_http10:
+    return {"Transfer-Encoding in an HTTP/1.0 request", 400};
+  case parse_error::bad_transfer_encoding:
+    return {"chunked must be the last transfer coding, once", 400};
+  case parse_error::unsupported_transfer_encoding: return {"transfer coding not implemented", 501};
+  case parse_error::unsupported_expectation: return {"expectation not supported", 417};
+  case parse_error::request_line_too_long: return {"request line too long", 414};
+  case parse_error::header_too_large: return {"request header section too large", 431};
+  case parse_error::too_many_fields: return {"too many header fields", 431};
+  case parse_error::bad_chunk_size: return {"malformed chunk size", 400};
+  case parse_error::chunk_size_overflow: return {"chunk size too large", 400};
+  case parse_error::bad_chunk_extension: return {"malformed chunk extension", 400};
+  case parse_error::bad_chunk_end: return {"chunk data not followed by CRLF", 400};
+  case parse_error::bad_trailer: return {"malformed trailer section", 400};
+  }
+  return {"unknown HTTP parse error", 400};
+}
+
+class parse_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.http"; }
+  std::string message(int ev) const override {
+    return parse_error_table(static_cast<parse_error>(ev)).message;
+  }
+};
+
+} // namespace detail
+
+constexpr int http_status(parse_error e) noexcept { return detail::parse_error_table(e).status; }
+
+inline std::error_category const& parse_category() noexcept {
+  static detail::parse_category_impl const instance;
+  return instance;
+}
+
+inline result<std::optional<std::size_t>> request_parser::parse(std::string_view buf) {
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+  std::size_t start = 0;
+  while (start + 1 < buf.size() && buf[start] == '\r' && buf[start + 1] == '\n')
+    start += 2;
+  if (start > limits_.max_request_line)
+    return parse_error::request_line_too_long;
+  if (start == buf.size() || (start + 1 == buf.size() && buf[start] == '\r'))
+    return std::optional<std::size_t>{};
+
+  std::string_view const rest = buf.substr(start);
+  if (scan_ < start)
+    scan_ = start;
+
+  std::size_t const line_end = rest.find('\n');
+  if (line_end == std::string_view::npos) {
+    if (rest.size() > limits_.max_request_line)
+      return parse_error::request_line_too_long;
+    return std::optional<std::size_t>{};
+  }
+  if (line_end + 1 > limits_.max_request_line + 2)
+    return parse_error::request_line_too_long;
+
+  // Resume the search for CRLFCRLF a few bytes before where the last one stopped.
+  std::size_t const from = scan_ > start + 3 ? scan_ - start - 3 : 0;
+  std::size_t const end = rest.find("\r\n\r\n", from);
+  if (end == std::string_view::npos) {
+    if (rest.size() > limits_.max_header_bytes)
+      return parse_error::header_too_large;
+    scan_ = buf.size();
+    return std::optional<std::size_t>{};
+  }
+  std::size_t const head_length = end + 4;
+  if (head_length > limits_.max_header_bytes)
+    return parse_error::header_too_large;
+
+  if (auto r = parse_head(rest.substr(0, end + 2)); !r)
+    return r.error();
+  return std::optional<std::size_t>{start + head_length};
+}
+
+inline result<void> request_parser::parse_head(std::string_view text) {
+  // `text` is the request line and the field lines, each ending in CRLF.
+  bool first = true;
+  while (!text.empty()) {
+    std::size_t const lf = text.find('\n');
+    if (lf == std::string_view::npos || lf == 0 || text[lf - 1] != '\r')
+      return parse_error::bad_line_ending;
+    std::string_view const line = text.substr(0, lf - 1);
+    text.remove_prefix(lf + 1);
+    if (line.find('\r') != std::string_view::npos)
+      return parse_error::bad_line_ending;
+    if (first) {
+      if (auto r = parse_request_line(line); !r)
+        return r;
+      first = false;
+    } else if (auto r = parse_field_line(line); !r) {
+      return r;
+    }
+  }
+  return apply_semantics();
+}
+
+inline result<void> request_parser::parse_request_line(std::string_view line) {
+  std::size_t const sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos)
+    return parse_error::bad_request_line;
+  std::size_t const sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return parse_error::bad_request_line;
+
+  std::string_view const method = line.substr(0, sp1);
+  std::string_view const target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view const version = line.substr(sp2 + 1);
+
+  if (!detail::is_token(method))
+    return method.empty() ? parse_error::bad_request_line : parse_error::bad_method;
+
+  if (target.empty())
+    return parse_error::bad_target;
+  for (char c : target) {
+    auto const u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f)
+      return parse_error::bad_target;
+  }
+  bool const origin_form = target.front() == '/';
+  bool const asterisk_form = target == "*" && method == "OPTIONS";
+  bool const absolute_form = detail::is_absolute_form(target);
+  if (!origin_form && !asterisk_form && !absolute_form)
+    return parse_error::bad_target;
+
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
+    return parse_error::bad_version;
+  int const v = (version[5] - '0') * 10 + (version[7] - '0');
+  if (v != 10 && v != 11)
+    return parse_error::unsupported_version;
+
+  if (line.size() > limits_.max_request_line)
+    return parse_error::request_line_too_long;
+
+  head_.set_method(std::string(method));
+  head_.set_target(std::string(target));
+  head_.set_version(v);
+  return {};
+}
+
+inline result<void> request_parser::parse_field_line(std::string_view line) {
+  if (line.empty())
+    return parse_error::bad_field_name;
+  if (detail::is_ows(line.front()))
+    return parse_error::obsolete_line_folding;
+  std::size_t const colon = line.find(':');
+  if (colon == std::string_view::npos)
+    return parse_error::bad_field_name;
+  std::string_view const name = line.substr(0, colon);
+  if (detail::is_ows(name.back()))
+    return parse_error::whitespace_before_colon;
+  if (!detail::is_token(name))
+    return parse_error::bad_field_name;
+  std::string_view const value = detail::trim_ows(line.substr(colon + 1));
+  for (char c : value)
+    if (!detail::is_field_char(static_cast<unsigned char>(c)))
+      return parse_error::bad_field_value;
+  if (head_.headers().size() >= limits_.max_fields)
+    return parse_error::too_many_fields;
+  head_.headers().add(std::string(name), std::string(value));
+  return {};
+}
+
+inline result<void> request_parser::apply_semantics() {
+  fields const& f = head_.headers();
+  bool const http11 = head_.version() == 11;
+
+  std::size_t const hosts = f.count("Host");
+  if (hosts > 1)
+    return parse_error::multiple_host;
+  if (http11 && hosts == 0)
+    return parse_error::missing_host;
+
+  // Content-Length: every value (in every field, comma lists included) must be the same
+  // number (RFC 9112 §6.3 item 5).
+  std::optional<std::uint64_t> length;
+  bool bad_length = false, conflicting = false;
+  for (auto const& [name, value] : f) {
+    if (!iequals(name, "Content-Length"))
+      continue;
+    // 1*DIGIT, or a list of the same number when a sender combined duplicate fields;
+    // unlike other lists, no empty elements: `Content-Length: ,` states no length.
+    for (std::string_view rest = value;;) {
+      std::size_t const comma = rest.find(',');
+      if (detail::trim_ows(rest.substr(0, comma)).empty())
+        bad_length = true;
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
+    detail::for_each_list_element(value, [&](std::string_view element) {
+      std::uint64_t n = 0;
+      auto const* const end = element.data() + element.size();
+      auto const [ptr, ec] = std::from_chars(element.data(), end, n);
+      if (ec != std::errc{} || ptr != end || element.front() == '+' || element.front() == '-')
+        bad_length = true;
+      else if (length && *length != n)
+        conflicting = true;
+      else
+        length = n;
+    });
+  }
+  if (bad_length)
+    return parse_error::bad_content_length;
+  if (conflicting)
+    return parse_error::conflicting_content_length;
+
+  bool chunked = false;
+  if (f.contains("Transfer-Encoding")) {
+    if (!http11)
+      return parse_error::transfer_encoding_in_http10;
+    if (length)
+      return parse_error::content_length_and_chunked;
+    bool other = false, misplaced = false;
+    for (auto const& [name, value] : f) {
+      if (!iequals(name, "Transfer-Encoding"))
+        continue;
+      detail::for_each_list_element(value, [&](std::string_view coding) {
+        if (chunked)
+          misplaced = true; // something after chunked, or chunked twice
+        if (iequals(coding, "chunked"))
+          chunked = true;
+        else
+          other = true;
+      });
+    }
+    if (misplaced || (!chunked && !other))
+      return parse_error::bad_transfer_encoding;
+    if (other)
+      return chunked ? parse_error::unsupported_transfer_encoding
+                     : parse_error::bad_transfer_encoding;
+  }
+
+  if (chunked)
+    head_.set_framing(body_framing::chunked);
+  else if (length && *length > 0)
+    head_.set_framing(body_framing::content_length, *length);
+  else
+    head_.set_framing(body_framing::none);
+
+  bool close = false, keep_alive = false;
+  for (auto const& [name, value] : f) {
+    if (!iequals(name, "Connection"))
+      continue;
+    detail::for_each_list_element(value, [&](std::string_view option) {
+      close = close || iequals(option, "close");
+      keep_alive = keep_alive || iequals(option, "keep-alive");
+    });
+  }
+  head_.set_keep_alive(!close && (http11 || keep_alive));
+
+  if (auto const expect = f.find("Expect"); expect && http11) {
+    if (!iequals(*expect, "100-continue") || f.count("Expect") > 1)
+      return parse_error::unsupported_expectation;
+    head_.set_expects_continue(true);
+  }
+  return {};
+}
+
+inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in) {
+  step s;
+  std::size_t i = 0;
+  auto fail = [](parse_error e) { return result<step>(e); };
+  while (i < in.size() && state_ != state::done) {
+    char const c = in[i];
+    switch (state_) {
+    case state::size: {
+      int const h = detail::hex_value(c);
+      if (h < 0) {
+        if (digits_ == 0)
+          return fail(parse_error::bad_chunk_size);
+        state_ = state::size_or_ext;
+        continue; // look at c again in the next state
+      }
+      // Leading zeros do not count: the limit is on the value, 2^60.
+      if (remaining_ >> 56)
+        return fail(parse_error::chunk_size_overflow);
+      remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(h);
+      ++digits_;
+      ++i;
+      break;
+    }
+    case state::size_or_ext:
+      if (c == '\r') {
+        state_ = state::size_lf;
+      } else if (c == ';' || detail::is_ows(c)) {
+        state_ = state::extension;
+        extension_.clear();
+        extension_.push_back(c);
+      } else {
+        return fail(parse_error::bad_chunk_size);
+      }
+      ++i;
+      break;
+    case state::extension:
+      // Collected (bounded) and checked whole at its end: the grammar has quoted strings.
+      if (c == '\r') {
+        if (!detail::is_chunk_extension(extension_))
+          return fail(parse_error::bad_chunk_extension);
+        state_ = state::size_lf;
+      } else if (extension_.size() >= max_extension_) {
+        return fail(parse_error::bad_chunk_extension);
+      } else {
+        extension_.push_back(c);
+      }
+      ++i;
+      break;
+    case state::size_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_chunk_size);
+      ++i;
+      digits_ = 0;
+      state_ = remaining_ == 0 ? state::trailer_start : state::data;
+      break;
+    case state::data: {
+      if (!s.data.empty()) {
+        // One run of data per step: the caller consumes it, then calls again.
+        s.consumed = i;
+        return s;
+      }
+      std::size_t const n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
+      s.data = in.substr(i, n);
+      remaining_ -= n;
+      i += n;
+      if (remaining_ == 0)
+        state_ = state::data_cr;
+      break;
+    }
+    case state::data_cr:
+      if (c != '\r')
+        return fail(parse_error::bad_chunk_end);
+      ++i;
+      state_ = state::data_lf;
+      break;
+    case state::data_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_chunk_end);
+      ++i;
+      state_ = state::size;
+      break;
+    case state::trailer_start:
+      // A trailer section is field lines like the header section: name ":" value.
+      if (c == '\r') {
+        state_ = state::final_lf;
+      } else if (detail::is_tchar(static_cast<unsigned char>(c))) {
+        state_ = state::trailer_name;
+      } else {
+        return fail(parse_error::bad_trailer);
+      }
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_name:
+      if (c == ':')
+        state_ = state::trailer_value;
+      else if (!detail::is_tchar(static_cast<unsigned char>(c)))
+        return fail(parse_error::bad_trailer);
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_value:
+      if (c == '\r')
+        state_ = state::trailer_lf;
+      else if (!detail::is_field_char(static_cast<unsigned char>(c)))
+        return fail(parse_error::bad_trailer);
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_trailer);
+      ++i;
+      state_ = state::trailer_start;
+      break;
+    case state::final_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_trailer);
+      ++i;
+      state_ = state::done;
+      break;
+    case state::done: break;
+    }
+  }
+  s.consumed = i;
+  s.done = state_ == state::done;
+  return s;
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_PARSER_HPP
+// ---- end pier/http/impl/parser.hpp ----
+
+#endif // PIER_HTTP_PARSER_HPP
+// ---- end pier/http/parser.hpp ----
+
+// ---- begin pier/storage/concepts.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_CONCEPTS_HPP
+#define PIER_STORAGE_CONCEPTS_HPP
+
+/// @file
+/// The two storage concepts the registry is written against: `BlobStore` (content-
+/// addressed bytes) and `MetadataStore` (repositories, manifests, tags, links, reference
+/// counts, referrers, upload sessions).
+///
+/// Every operation is a coroutine returning `asio::awaitable<result<T>>`, so stores that
+/// talk to a network service (object storage, PostgreSQL) fit the same concepts as local
+/// ones. Parameters are taken by value and owned by the coroutine frame, except the byte
+/// spans of `append` and `put`, which must stay valid until the awaitable completes
+/// (`co_await` it in the same expression). A store must outlive every operation on it.
+///
+/// `blob_store_archetype` and `metadata_store_archetype` are the documented exemplars:
+/// the smallest types that model the concepts, with the contract of each operation.
+///
+/// @code
+/// template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
+/// asio::awaitable<pier::result<void>> push_blob(B& blobs, M& meta, std::string repo,
+///                                               std::string content) {
+///   pier::digest const d = pier::digest_of(content);
+///   auto bytes = std::as_bytes(std::span(content));
+///   if (auto r = co_await blobs.put(bytes, d); !r)
+///     co_return r.error();
+///   co_return co_await meta.link_blob(repo, d); // only after the blob is durable
+/// }
+/// @endcode
+
+// ---- begin pier/storage/error.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_ERROR_HPP
+#define PIER_STORAGE_ERROR_HPP
+
+/// @file
+/// Why a storage operation failed, as a `std::error_code` that maps to the OCI error code
+/// a registry answers with.
+///
+/// @code
+/// std::error_code ec = pier::storage::storage_error::tag_unknown;
+/// assert(pier::to_oci_error(ec) == pier::oci_error::manifest_unknown);
+/// @endcode
+///
+/// A blob whose content does not match the digest given at commit fails with
+/// `pier::digest_error::mismatch` (DIGEST_INVALID), the code digest checks use everywhere.
+/// I/O failures are `std::errc` codes (`std::generic_category`), which map to
+/// `oci_error::unknown`: they are not the client's fault.
+
+
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// What a store could not find or refused, each mapped to one OCI error code.
+enum class storage_error {
+  blob_unknown = 1,       ///< no such blob (or not linked in the repository): BLOB_UNKNOWN
+  upload_unknown,         ///< no such upload, or a malformed id: BLOB_UPLOAD_UNKNOWN
+  upload_offset_mismatch, ///< a chunk does not start where the upload ends: RANGE_INVALID
+  size_mismatch,          ///< committed size differs from the size claimed: SIZE_INVALID
+  range_invalid,          ///< `open` at an offset past the end of the blob: RANGE_INVALID
+  manifest_unknown,       ///< no such manifest in the repository: MANIFEST_UNKNOWN
+  tag_unknown,            ///< no such tag in the repository: MANIFEST_UNKNOWN
+  name_unknown,           ///< no such repository: NAME_UNKNOWN
+  manifest_blob_unknown, ///< a manifest references what the repository lacks: MANIFEST_BLOB_UNKNOWN
+  corrupt,               ///< stored data could not be decoded: UNKNOWN
+};
+
+/// The category of `storage_error`, named "pier.storage".
+std::error_category const& storage_category() noexcept;
+
+inline std::error_code make_error_code(storage_error e) noexcept {
+  return {static_cast<int>(e), storage_category()};
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::storage::storage_error> : std::true_type {};
+
+// ---- begin pier/storage/impl/error.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_ERROR_HPP
+#define PIER_STORAGE_IMPL_ERROR_HPP
+
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+namespace detail {
+
+struct storage_error_info {
+  char const* message;
+  oci_error oci;
+};
+
+constexpr storage_error_info storage_error_table(storage_error e) noexcept {
+  switch (e) {
+  case storage_error::blob_unknown: return {"blob unknown", oci_error::blob_unknown};
+  case storage_error::upload_unknown:
+    return {"blob upload unknown", oci_error::blob_upload_unknown};
+  case storage_error::upload_offset_mismatch:
+    return {"chunk does not start at the end of the upload", oci_error::range_invalid};
+  case storage_error::size_mismatch:
+    return {"blob size differs from the size given", oci_error::size_invalid};
+  case storage_error::range_invalid:
+    return {"range starts past the end of the blob", oci_error::range_invalid};
+  case storage_error::manifest_unknown:
+    return {"manifest unknown in this repository", oci_error::manifest_unknown};
+  case storage_error::tag_unknown:
+    return {"tag unknown in this repository", oci_error::manifest_unknown};
+  case storage_error::name_unknown: return {"repository unknown", oci_error::name_unknown};
+  case storage_error::manifest_blob_unknown:
+    return {"manifest references a blob or manifest the repository does not hold",
+            oci_error::manifest_blob_unknown};
+  case storage_error::corrupt: return {"stored data is corrupt", oci_error::unknown};
+  }
+  return {"unknown storage error", oci_error::unknown};
+}
+
+class storage_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.storage"; }
+  std::string message(int ev) const override {
+    return storage_error_table(static_cast<storage_error>(ev)).message;
+  }
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    return {static_cast<int>(storage_error_table(static_cast<storage_error>(ev)).oci),
+            oci_category()};
+  }
+};
+
+} // namespace detail
+
+inline std::error_category const& storage_category() noexcept {
+  static detail::storage_category_impl const instance;
+  return instance;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_ERROR_HPP
+// ---- end pier/storage/impl/error.hpp ----
+
+#endif // PIER_STORAGE_ERROR_HPP
+// ---- end pier/storage/error.hpp ----
+// ---- begin pier/storage/types.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_TYPES_HPP
+#define PIER_STORAGE_TYPES_HPP
+
+/// @file
+/// The values that storage operations take and return: what `BlobStore::open` gives the
+/// HTTP layer to send, upload ids, manifests as stored, referrers, pages of names and
+/// upload sessions.
+///
+/// @code
+/// std::string id = pier::storage::make_upload_id();
+/// assert(pier::storage::is_upload_id(id) && id.size() == 36);
+/// @endcode
+
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// What a store knows about a blob without reading it.
+struct blob_info {
+  std::uint64_t size = 0;
+
+  friend bool operator==(blob_info const&, blob_info const&) = default;
+};
+
+/// Bytes `[offset, offset + length)` of an open file, for `sendfile(2)` or `pread(2)`.
+///
+/// `owner` keeps `fd` open for as long as any copy of the region lives, so the HTTP layer
+/// may send it after the blob was deleted or replaced: the bytes it sends are the blob's.
+/// Never close `fd` yourself.
+struct file_region {
+  std::shared_ptr<void const> owner;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+/// The blob lives elsewhere (an object store): answer with a redirect to `url`.
+struct redirect {
+  std::string url;
+};
+
+/// How the HTTP layer sends (part of) a blob.
+using blob_source = std::variant<file_region, redirect>;
+
+/// The id of an upload: a random version-4 UUID, lower-case, 36 characters. Ids are also
+/// file names and keys, so stores reject anything that `is_upload_id` rejects.
+using upload_id = std::string;
+
+/// A fresh random upload id (OpenSSL's CSPRNG: ids are capabilities in URLs, they must not
+/// be guessable). Throws `std::system_error` only when the CSPRNG fails.
+///
+/// @code
+/// assert(pier::storage::make_upload_id() != pier::storage::make_upload_id());
+/// @endcode
+upload_id make_upload_id();
+
+/// Whether `s` has the form `make_upload_id` produces: 8-4-4-4-12 lower-case hex digits.
+///
+/// @code
+/// assert(!pier::storage::is_upload_id("../../etc/passwd"));
+/// @endcode
+constexpr bool is_upload_id(std::string_view s) noexcept;
+
+/// One page of names in lexical (byte) order: repositories for `_catalog`, tags for
+/// `tags/list`.
+struct name_page {
+  std::vector<std::string> names;
+  /// Names exist after the last one here: the registry sends a `Link: <…>; rel="next"`.
+  bool more = false;
+
+  friend bool operator==(name_page const&, name_page const&) = default;
+};
+
+/// The `subject` of a manifest and what the referrers API lists about the manifest.
+struct subject_link {
+  pier::digest subject;
+  /// The manifest's `artifactType`, or its config's `mediaType` when it has none, as the
+  /// referrers API prescribes; may be empty.
+  std::string artifact_type;
+  /// The manifest's `annotations`.
+  std::map<std::string, std::string> annotations;
+
+  friend bool operator==(subject_link const&, subject_link const&) = default;
+};
+
+/// A manifest to store: `MetadataStore::put_manifest` writes all of it in one atomic
+/// commit.
+struct manifest_put {
+  /// The digest of `bytes`, computed by the caller (the store does not hash again).
+  pier::digest digest;
+  /// The manifest's media type, served back as `Content-Type`.
+  std::string media_type;
+  /// The exact bytes received: they are served back unchanged.
+  std::string bytes;
+  /// Point this tag at the manifest (moving it if it points elsewhere).
+  std::optional<std::string> tag;
+  /// Blobs the manifest references (config and layers) that must be linked in the
+  /// repository. Leave out blobs clients fetch elsewhere (foreign and non-distributable
+  /// layers with `urls`). Duplicates count once.
+  std::vector<pier::digest> blobs;
+  /// Manifests an index or manifest list references; they must be stored in the
+  /// repository. Duplicates count once.
+  std::vector<pier::digest> manifests;
+  /// Set when the manifest has a `subject`: it then appears in that digest's referrers.
+  std::optional<subject_link> subject;
+};
+
+/// A stored manifest: exact bytes and media type.
+struct manifest_record {
+  pier::digest digest;
+  std::string media_type;
+  std::string bytes;
+
+  friend bool operator==(manifest_record const&, manifest_record const&) = default;
+};
+
+/// One entry of the referrers list of a subject: a descriptor of the referring manifest.
+struct referrer {
+  pier::digest digest;
+  std::string media_type;
+  std::uint64_t size = 0;
+  std::string artifact_type;
+  std::map<std::string, std::string> annotations;
+
+  friend bool operator==(referrer const&, referrer const&) = default;
+};
+
+/// An upload in progress, as the metadata store records it: which repository it belongs
+/// to and when it began, so that stale uploads can expire.
+struct upload_session {
+  upload_id id;
+  std::string repository;
+  std::chrono::system_clock::time_point created;
+
+  friend bool operator==(upload_session const&, upload_session const&) = default;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+// ---- begin pier/storage/impl/types.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_TYPES_HPP
+#define PIER_STORAGE_IMPL_TYPES_HPP
+
+#include <openssl/rand.h>
+
+#include <array>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+inline upload_id make_upload_id() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1)
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                            "RAND_bytes");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40); // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80); // RFC 4122 variant
+  constexpr char hex[] = "0123456789abcdef";
+  upload_id id;
+  id.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      id += '-';
+    id += hex[b[i] >> 4];
+    id += hex[b[i] & 0x0f];
+  }
+  return id;
+}
+
+constexpr bool is_upload_id(std::string_view s) noexcept {
+  if (s.size() != 36)
+    return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char const c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-')
+        return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_TYPES_HPP
+// ---- end pier/storage/impl/types.hpp ----
+
+#endif // PIER_STORAGE_TYPES_HPP
+// ---- end pier/storage/types.hpp ----
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// Content-addressed bytes: stat, open a range for sending, uploads, delete.
+///
+/// A blob exists under its digest only once an upload of it was committed: a commit
+/// verifies the digest and makes the bytes durable before it succeeds, so metadata that
+/// points at a committed blob never points at nothing (DESIGN.md, durability rules).
+/// Which repository may see a blob is the metadata store's business (`link_blob`).
+template <class S>
+concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::byte const> bytes,
+                             std::uint64_t offset, std::optional<std::uint64_t> n) {
+  { s.stat(d) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+  { s.open(d, offset, n) } -> std::same_as<asio::awaitable<result<blob_source>>>;
+  { s.begin_upload() } -> std::same_as<asio::awaitable<result<upload_id>>>;
+  { s.append(id, bytes, n) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.upload_size(id) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.commit(id, d, n) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+  { s.abort(id) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.remove(d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.put(bytes, d) } -> std::same_as<asio::awaitable<result<blob_info>>>;
+};
+
+/// Repositories, manifests, tags, blob links, reference counts, referrers and upload
+/// sessions, with atomic multi-key commits.
+///
+/// Repositories come into being with their first blob link or manifest. Reads of a
+/// repository that does not exist fail with `storage_error::name_unknown`, except
+/// `is_linked` and `referrers`, which answer "no" and "none".
+template <class S>
+concept MetadataStore = requires(S& s, std::string repo, std::string name, pier::digest d,
+                                 manifest_put m, std::size_t n, upload_session u, upload_id id,
+                                 std::chrono::system_clock::time_point t) {
+  { s.repository_exists(repo) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.catalog(name, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+
+  { s.link_blob(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.unlink_blob(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.is_linked(repo, d) } -> std::same_as<asio::awaitable<result<bool>>>;
+
+  { s.put_manifest(repo, m) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_manifest(repo, d) } -> std::same_as<asio::awaitable<result<manifest_record>>>;
+  { s.delete_manifest(repo, d) } -> std::same_as<asio::awaitable<result<void>>>;
+
+  { s.resolve_tag(repo, name) } -> std::same_as<asio::awaitable<result<pier::digest>>>;
+  { s.set_tag(repo, name, d) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.delete_tag(repo, name) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.list_tags(repo, name, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+
+  { s.referrers(repo, d) } -> std::same_as<asio::awaitable<result<std::vector<referrer>>>>;
+  { s.blob_refcount(d) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+  { s.manifest_refcount(d) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+
+  { s.create_upload(u) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_upload(id) } -> std::same_as<asio::awaitable<result<upload_session>>>;
+  { s.delete_upload(id) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.expired_uploads(t, n) } -> std::same_as<asio::awaitable<result<std::vector<upload_session>>>>;
+};
+
+/// The exemplar of `BlobStore`: declarations only, with the contract every model keeps.
+///
+/// How the OCI endpoints use it (`meta` is the metadata store):
+/// - `HEAD/GET /blobs/<d>`: `meta.is_linked(repo, d)`, then `stat(d)` / `open(d, first,
+///   length)`; send the `file_region` with `sendfile(2)`, or answer a `redirect`.
+/// - `POST /blobs/uploads/`: `begin_upload()` and `meta.create_upload(...)`;
+///   `?digest=` (monolithic): `put(body, d)` for small bodies, or begin/append/commit.
+/// - `PATCH`: `append(id, chunk, start)` for each piece of the body (`Content-Range` start,
+///   or the current size from `upload_size` for a streamed body); `GET` on the upload:
+///   `upload_size(id)` for the `Range` header.
+/// - `PUT ?digest=`: `append` the final chunk if any, `commit(id, d, std::nullopt)`, then
+///   `meta.link_blob(repo, d)` and `meta.delete_upload(id)`.
+/// - `DELETE` upload: `abort(id)`; `DELETE /blobs/<d>`: `meta.unlink_blob(repo, d)` (the
+///   bytes stay until GC finds no repository needs them, then `remove(d)`).
+/// - `?mount=<d>&from=<repo>`: no blob-store work: `meta.is_linked(from, d)` and, when the
+///   caller may read `from`, `meta.link_blob(repo, d)`.
+struct blob_store_archetype {
+  /// The size of blob `d`; `storage_error::blob_unknown` when there is none.
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+
+  /// Bytes `[offset, offset + length)` of blob `d` (to the end when `length` is empty; a
+  /// length past the end is cut at the end). `storage_error::range_invalid` when `offset`
+  /// is past the end, `blob_unknown` when there is no such blob.
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset,
+                                            std::optional<std::uint64_t> length);
+
+  /// Starts an upload and returns its id (`make_upload_id()`).
+  asio::awaitable<result<upload_id>> begin_upload();
+
+  /// Appends `bytes` (hashing them on the way) and returns the new size. With `offset`,
+  /// fails with `upload_offset_mismatch` unless it equals the current size, so a repeated
+  /// or out-of-order chunk changes nothing. Memory use does not grow with the upload.
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset);
+
+  /// How many bytes the upload holds.
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+
+  /// Ends the upload. Verifies the content against `expected` (`digest_error::mismatch`)
+  /// and, if given, `size` (`size_mismatch`); then makes the blob durable under its
+  /// digest and returns. On any failure nothing is stored. Either way the upload is gone
+  /// afterwards (`upload_unknown`), as the distribution spec's registries do.
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size);
+
+  /// Ends the upload and discards what it holds.
+  asio::awaitable<result<void>> abort(upload_id id);
+
+  /// Deletes blob `d` (`blob_unknown` when there is none). Readers that opened it keep
+  /// their `file_region`. The registry calls this only from GC.
+  asio::awaitable<result<void>> remove(pier::digest d);
+
+  /// `begin_upload` + `append` + `commit` for content already in memory.
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+};
+
+/// The exemplar of `MetadataStore`: declarations only, with the contract every model
+/// keeps.
+///
+/// Reference counts: `blob_refcount(b)` is how many (repository, manifest) pairs hold a
+/// manifest that references blob `b`; `manifest_refcount(m)` is how many hold an index
+/// that references manifest `m`. Pushing the same manifest again, or moving tags, leaves
+/// them unchanged; storing it in another repository adds one; `delete_manifest`
+/// subtracts. They change in the same atomic commit as the manifest; GC treats a blob
+/// with count zero (and no recent upload) as a candidate.
+struct metadata_store_archetype {
+  /// Whether the repository exists (has ever had a blob linked or a manifest stored).
+  asio::awaitable<result<bool>> repository_exists(std::string repository);
+
+  /// Up to `n` repository names after `last` (all from the start when `last` is empty),
+  /// in lexical order; costs O(n), not O(repositories).
+  asio::awaitable<result<name_page>> catalog(std::string last, std::size_t n);
+
+  /// Makes blob `d` visible in the repository (creating the repository). Call it only
+  /// after the blob store committed `d`: metadata never points at a blob that is not
+  /// durable. Linking twice is not an error.
+  asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
+
+  /// Hides blob `d` from the repository; `blob_unknown` when it was not linked.
+  asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
+
+  /// Whether blob `d` is linked in the repository.
+  asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+
+  /// Stores a manifest in the repository in one atomic commit: content, link, tag (moved
+  /// atomically), reference counts and referrers entry. Fails with
+  /// `manifest_blob_unknown`, changing nothing, when a blob of `m.blobs` is not linked or a
+  /// manifest of `m.manifests` is not stored in the repository. Storing a manifest the
+  /// repository already holds only moves the tag.
+  asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
+
+  /// The manifest with digest `d` in the repository: `manifest_unknown`, or `name_unknown`
+  /// for an unknown repository.
+  asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
+
+  /// Removes manifest `d` from the repository with all its tags there, its referrers entry,
+  /// and its share of the reference counts, atomically. Referrers of `d` stay listed (the
+  /// spec allows referrers of a missing subject).
+  asio::awaitable<result<void>> delete_manifest(std::string repository, pier::digest d);
+
+  /// The digest a tag points at: `tag_unknown` (MANIFEST_UNKNOWN), or `name_unknown`.
+  asio::awaitable<result<pier::digest>> resolve_tag(std::string repository, std::string tag);
+
+  /// Points a tag at manifest `d`, which the repository must hold (`manifest_unknown`).
+  asio::awaitable<result<void>> set_tag(std::string repository, std::string tag, pier::digest d);
+
+  /// Removes a tag (`tag_unknown` when there is none); the manifest stays.
+  asio::awaitable<result<void>> delete_tag(std::string repository, std::string tag);
+
+  /// Up to `n` tags after `last` (from the start when empty) in lexical order; O(n).
+  asio::awaitable<result<name_page>> list_tags(std::string repository, std::string last,
+                                               std::size_t n);
+
+  /// The manifests in the repository whose `subject` is `subject`, ordered by digest.
+  /// Filtering by `artifactType` is the caller's (it is one comparison per entry).
+  asio::awaitable<result<std::vector<referrer>>> referrers(std::string repository,
+                                                           pier::digest subject);
+
+  /// How many (repository, manifest) pairs reference blob `d`.
+  asio::awaitable<result<std::uint64_t>> blob_refcount(pier::digest d);
+
+  /// How many (repository, index) pairs reference manifest `d`.
+  asio::awaitable<result<std::uint64_t>> manifest_refcount(pier::digest d);
+
+  /// Records an upload session; replaces one with the same id.
+  asio::awaitable<result<void>> create_upload(upload_session u);
+
+  /// The session of upload `id`: `upload_unknown` when there is none.
+  asio::awaitable<result<upload_session>> get_upload(upload_id id);
+
+  /// Forgets upload `id` (`upload_unknown` when there is none).
+  asio::awaitable<result<void>> delete_upload(upload_id id);
+
+  /// Up to `n` sessions created before `before`, oldest first: the uploads to abort and
+  /// delete.
+  asio::awaitable<result<std::vector<upload_session>>>
+  expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_CONCEPTS_HPP
+// ---- end pier/storage/concepts.hpp ----
+// ---- begin pier/storage/filesystem.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_FILESYSTEM_HPP
+#define PIER_STORAGE_FILESYSTEM_HPP
+
+/// @file
+/// A `BlobStore` on a local POSIX filesystem (Linux).
+///
+/// Layout under the root directory:
+///
+///     blobs/sha256/ab/abcdef…   committed blobs, named by their digest (the 2-hex
+///                               directories are made, and their parent fsynced, by the
+///                               first commit that needs them)
+///     blobs/sha512/…            the same for sha512
+///     uploads/<id>              uploads in progress
+///
+/// Durability (DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
+/// commit verifies the digest, fsyncs the file, renames it to its content-addressed path
+/// and fsyncs that directory, and only then succeeds. A crash can leave files under
+/// `uploads/` (orphans for GC and fsck) but never a partial file under `blobs/`. fsync,
+/// and rehashing a resumed upload, run on the store's own threads, never on the caller's.
+/// Appends write to the page cache on the caller's thread: the HTTP layer bounds chunks.
+///
+/// Upload hash state lives in memory. After a restart an upload is found again from its
+/// file (`upload_size`, `append` and `commit` work on it); its commit then hashes the
+/// file from disk, so a resumed upload still verifies.
+///
+/// @code
+/// asio::io_context io;
+/// auto store = pier::storage::filesystem_blob_store::create("/var/lib/pier/data");
+/// if (!store)
+///   return; // store.error() says why (permissions, not a directory, ...)
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   std::string const config = "{}";
+///   auto info = co_await store->put(std::as_bytes(std::span(config)), pier::digest_of(config));
+///   assert(info && info->size == 2);
+/// }, asio::detached);
+/// io.run();
+/// @endcode
+
+// ---- begin pier/storage/detail/offload.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_DETAIL_OFFLOAD_HPP
+#define PIER_STORAGE_DETAIL_OFFLOAD_HPP
+
+// Runs blocking work (fsync, sync RocksDB writes, rehashing a file) on a store's own
+// thread pool and resumes the awaiting coroutine on its own executor, so the I/O threads
+// never block on the disk.
+
+
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+#include <asio/thread_pool.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace storage::detail {
+
+template <class F>
+asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F f) {
+  using value_type = std::invoke_result_t<F&>;
+  // The frame stays suspended until the handler runs, so the pool thread may write these.
+  std::optional<value_type> out;
+  std::exception_ptr failure;
+  co_await asio::async_initiate<decltype(asio::use_awaitable) const&, void()>(
+      [&](auto handler) {
+        // Keeps the caller's io_context from running out of work while the pool works.
+        auto home = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+        asio::post(pool, [&, handler = std::move(handler), home = std::move(home)]() mutable {
+          try {
+            out.emplace(f());
+          } catch (...) {
+            failure = std::current_exception();
+          }
+          asio::post(home, std::move(handler));
+        });
+      },
+      asio::use_awaitable);
+  if (failure)
+    std::rethrow_exception(failure);
+  co_return std::move(*out);
+}
+
+} // namespace storage::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_DETAIL_OFFLOAD_HPP
+// ---- end pier/storage/detail/offload.hpp ----
+// ---- begin pier/storage/detail/posix.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_DETAIL_POSIX_HPP
+#define PIER_STORAGE_DETAIL_POSIX_HPP
+
+// File descriptors and the few POSIX calls the blob stores share (Linux).
+
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage::detail {
+
+inline std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
+
+/// An owned file descriptor, closed on destruction.
+class unique_fd {
+public:
+  unique_fd() noexcept = default;
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  unique_fd(unique_fd const&) = delete;
+  unique_fd& operator=(unique_fd const&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  void reset() noexcept {
+    if (fd_ >= 0)
+      ::close(fd_); // close(2) errors on a descriptor we only read or already fsynced
+    fd_ = -1;
+  }
+
+private:
+  int fd_ = -1;
+};
+
+/// Writes all of `bytes` at `offset`, retrying short writes and EINTR.
+inline std::error_code pwrite_all(int fd, std::span<std::byte const> bytes,
+                                  std::uint64_t offset) noexcept {
+  while (!bytes.empty()) {
+    ssize_t const n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return last_error();
+    }
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+/// The digest of the first `size` bytes of `fd`, read with pread (the offset of `fd` is
+/// left alone).
+inline result<digest> hash_fd(int fd, std::uint64_t size, digest_algorithm a) {
+  hasher h(a);
+  std::vector<std::byte> buffer(std::size_t{1} << 20);
+  std::uint64_t offset = 0;
+  while (offset < size) {
+    std::size_t const want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
+    ssize_t const n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return last_error();
+    }
+    if (n == 0)
+      return std::make_error_code(std::errc::io_error); // the file shrank under us
+    h.update(buffer.data(), static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return h.finish();
+}
+
+inline std::error_code fsync_fd(int fd) noexcept {
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR)
+      return last_error();
+  }
+  return {};
+}
+
+/// fsync(2) on the directory `path` (relative to `dirfd`), making entries created,
+/// renamed or removed in it durable.
+inline std::error_code fsync_dir(int dirfd, char const* path) noexcept {
+  unique_fd const d(::openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d)
+    return last_error();
+  return fsync_fd(d.get());
+}
+
+} // namespace storage::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_DETAIL_POSIX_HPP
+// ---- end pier/storage/detail/posix.hpp ----
+// ---- begin pier/storage/detail/upload.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_DETAIL_UPLOAD_HPP
+#define PIER_STORAGE_DETAIL_UPLOAD_HPP
+
+// One upload in progress, written to a file descriptor while it is hashed: shared by the
+// memory store (a memfd) and the filesystem store (a file under uploads/).
+
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage::detail {
+
+struct upload_state {
+  /// Held while bytes are written, so that chunks of one upload never interleave.
+  std::mutex mutex;
+  unique_fd fd;
+  std::uint64_t size = 0;
+  /// SHA-256 of the `size` bytes so far; empty when it was lost (the upload was resumed
+  /// from disk after a restart), and commit hashes the file again.
+  std::optional<hasher> hash;
+  /// Set once commit or abort took the upload: later appends find it unknown.
+  bool closed = false;
+};
+
+inline std::shared_ptr<upload_state> make_upload_state(unique_fd fd, std::uint64_t size,
+                                                       bool hashed) {
+  auto u = std::make_shared<upload_state>();
+  u->fd = std::move(fd);
+  u->size = size;
+  if (hashed)
+    u->hash.emplace(digest_algorithm::sha256);
+  return u;
+}
+
+inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte const> bytes,
+                                       std::optional<std::uint64_t> offset) {
+  std::lock_guard const lock(u.mutex);
+  if (u.closed)
+    return storage_error::upload_unknown;
+  if (offset && *offset != u.size)
+    return storage_error::upload_offset_mismatch;
+  if (std::error_code const ec = pwrite_all(u.fd.get(), bytes, u.size)) {
+    // Cut a partial write off so that the file matches what was hashed.
+    if (::ftruncate(u.fd.get(), static_cast<off_t>(u.size)) != 0)
+      u.hash.reset();
+    return ec;
+  }
+  if (u.hash)
+    u.hash->update(bytes);
+  u.size += bytes.size();
+  return u.size;
+}
+
+/// Marks the upload closed (waiting for a write in progress); false when it already was.
+inline bool close_upload(upload_state& u) {
+  std::lock_guard const lock(u.mutex);
+  return !std::exchange(u.closed, true);
+}
+
+/// Checks a closed upload against what the client claims. May read the whole file (a lost
+/// hash, or an algorithm other than SHA-256): call it off the I/O threads.
+inline result<blob_info> verify_upload(upload_state& u, digest const& expected,
+                                       std::optional<std::uint64_t> size) {
+  if (size && *size != u.size)
+    return storage_error::size_mismatch;
+  digest actual;
+  if (u.hash && u.hash->algorithm() == expected.algorithm()) {
+    actual = u.hash->finish();
+  } else {
+    result<digest> r = hash_fd(u.fd.get(), u.size, expected.algorithm());
+    if (!r)
+      return r.error();
+    actual = std::move(*r);
+  }
+  if (actual != expected)
+    return digest_error::mismatch;
+  return blob_info{u.size};
+}
+
+/// The byte range `[offset, offset + length)` of a blob of `size` bytes, cut at the end.
+inline result<std::uint64_t> clamp_range(std::uint64_t size, std::uint64_t offset,
+                                         std::optional<std::uint64_t> length) noexcept {
+  if (offset > size)
+    return storage_error::range_invalid;
+  std::uint64_t const rest = size - offset;
+  return length ? std::min(*length, rest) : rest;
+}
+
+} // namespace storage::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_DETAIL_UPLOAD_HPP
+// ---- end pier/storage/detail/upload.hpp ----
+
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// Settings of a `filesystem_blob_store`.
+struct filesystem_options {
+  /// Threads that run fsync and rehashing. Each commit holds one for an fsync or two.
+  std::size_t blocking_threads = 2;
+};
+
+/// A `BlobStore` in a directory of the local filesystem. Movable; must not be moved or
+/// destroyed while operations on it are in progress.
+class filesystem_blob_store {
+public:
+  /// Opens the store at `root`, creating the directory and its layout when missing.
+  static result<filesystem_blob_store> create(std::filesystem::path root,
+                                              filesystem_options options = {});
+
+  filesystem_blob_store(filesystem_blob_store&&) noexcept = default;
+  filesystem_blob_store& operator=(filesystem_blob_store&&) noexcept = default;
+  ~filesystem_blob_store() = default;
+
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset = 0,
+                                            std::optional<std::uint64_t> length = std::nullopt);
+  asio::awaitable<result<upload_id>> begin_upload();
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset = std::nullopt);
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size = std::nullopt);
+  asio::awaitable<result<void>> abort(upload_id id);
+  asio::awaitable<result<void>> remove(pier::digest d);
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+
+  /// The root directory.
+  std::filesystem::path const& root() const noexcept;
+
+  /// Where blob `d` lives (whether or not it exists): `<root>/blobs/<alg>/<2 hex>/<hex>`.
+  std::filesystem::path path_of(pier::digest_view d) const;
+
+private:
+  struct state {
+    std::filesystem::path root;
+    detail::unique_fd root_fd;
+    asio::thread_pool pool;
+    std::mutex mutex;
+    // Uploads this process knows. An entry stays while its file exists (until commit or
+    // abort removed or renamed it), so that no one reopens that file in the meantime.
+    std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads;
+
+    state(std::filesystem::path r, detail::unique_fd fd, std::size_t threads)
+        : root(std::move(r)), root_fd(std::move(fd)), pool(threads) {}
+  };
+
+  explicit filesystem_blob_store(std::unique_ptr<state> s) noexcept : s_(std::move(s)) {}
+
+  /// The upload's state, found again from its file after a restart; null when unknown.
+  std::shared_ptr<detail::upload_state> find_upload(upload_id const& id);
+  void forget_upload(upload_id const& id);
+
+  std::unique_ptr<state> s_;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+// ---- begin pier/storage/impl/filesystem.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_FILESYSTEM_HPP
+#define PIER_STORAGE_IMPL_FILESYSTEM_HPP
+
+#include <cerrno>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+namespace detail {
+
+/// "blobs/sha256/ab", the directory of a digest's blob, relative to the root.
+inline std::string blob_dir(digest_view d) {
+  std::string p = "blobs/";
+  p += name(d.algorithm());
+  p += '/';
+  p += d.encoded().substr(0, 2);
+  return p;
+}
+
+/// "blobs/sha256/ab/abcdef…", relative to the root.
+inline std::string blob_file(digest_view d) {
+  std::string p = blob_dir(d);
+  p += '/';
+  p += d.encoded();
+  return p;
+}
+
+inline std::string upload_file(std::string_view id) {
+  std::string p = "uploads/";
+  p += id;
+  return p;
+}
+
+/// Creates the directories `parent/child` that are missing, then fsyncs `parent` once if
+/// any was created, so that their entries survive a crash.
+template <class Children>
+std::error_code make_dirs(int root_fd, char const* parent, Children const& children) {
+  bool created = false;
+  for (std::string const& child : children) {
+    std::string const path = std::string(parent) + "/" + child;
+    if (::mkdirat(root_fd, path.c_str(), 0755) == 0)
+      created = true;
+    else if (errno != EEXIST)
+      return last_error();
+  }
+  return created ? fsync_dir(root_fd, parent) : std::error_code{};
+}
+
+} // namespace detail
+
+inline result<filesystem_blob_store> filesystem_blob_store::create(std::filesystem::path root,
+                                                                   filesystem_options options) {
+  std::error_code ec;
+  root = std::filesystem::absolute(root, ec);
+  if (ec)
+    return ec;
+  if (std::filesystem::create_directories(root, ec)) {
+    if (std::error_code const e = detail::fsync_dir(AT_FDCWD, root.parent_path().c_str()))
+      return e;
+  } else if (ec) {
+    return ec;
+  }
+  detail::unique_fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd)
+    return detail::last_error();
+
+  // The 2-hex shard directories are made by the first commit that needs one.
+  std::string const top[] = {"blobs", "uploads"};
+  if ((ec = detail::make_dirs(root_fd.get(), ".", top)))
+    return ec;
+  std::string const algorithms[] = {std::string(name(digest_algorithm::sha256)),
+                                    std::string(name(digest_algorithm::sha512))};
+  if ((ec = detail::make_dirs(root_fd.get(), "blobs", algorithms)))
+    return ec;
+  std::size_t const threads = options.blocking_threads == 0 ? 1 : options.blocking_threads;
+  return filesystem_blob_store(
+      std::make_unique<state>(std::move(root), std::move(root_fd), threads));
+}
+
+inline std::filesystem::path const& filesystem_blob_store::root() const noexcept {
+  return s_->root;
+}
+
+inline std::filesystem::path filesystem_blob_store::path_of(pier::digest_view d) const {
+  return s_->root / detail::blob_file(d);
+}
+
+inline std::shared_ptr<detail::upload_state>
+filesystem_blob_store::find_upload(upload_id const& id) {
+  std::lock_guard const lock(s_->mutex);
+  if (auto const it = s_->uploads.find(id); it != s_->uploads.end())
+    return it->second;
+  if (!is_upload_id(id))
+    return nullptr; // never let a client-chosen string reach a path
+  // Not known to this process: an upload begun before a restart?
+  detail::unique_fd fd(
+      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_RDWR | O_CLOEXEC));
+  struct ::stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0)
+    return nullptr;
+  auto u = detail::make_upload_state(std::move(fd), static_cast<std::uint64_t>(st.st_size),
+                                     false); // the hash is lost: commit hashes the file
+  s_->uploads.emplace(id, u);
+  return u;
+}
+
+inline void filesystem_blob_store::forget_upload(upload_id const& id) {
+  std::lock_guard const lock(s_->mutex);
+  s_->uploads.erase(id);
+}
+
+inline asio::awaitable<result<blob_info>> filesystem_blob_store::stat(pier::digest d) {
+  struct ::stat st {};
+  if (::fstatat(s_->root_fd.get(), detail::blob_file(d).c_str(), &st, 0) != 0) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  co_return blob_info{static_cast<std::uint64_t>(st.st_size)};
+}
+
+inline asio::awaitable<result<blob_source>>
+filesystem_blob_store::open(pier::digest d, std::uint64_t offset,
+                            std::optional<std::uint64_t> length) {
+  auto fd = std::make_shared<detail::unique_fd>(
+      ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!*fd) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  struct ::stat st {};
+  if (::fstat(fd->get(), &st) != 0)
+    co_return detail::last_error();
+  result<std::uint64_t> const n =
+      detail::clamp_range(static_cast<std::uint64_t>(st.st_size), offset, length);
+  if (!n)
+    co_return n.error();
+  int const raw = fd->get();
+  co_return blob_source{file_region{std::move(fd), raw, offset, *n}};
+}
+
+inline asio::awaitable<result<upload_id>> filesystem_blob_store::begin_upload() {
+  upload_id id = make_upload_id();
+  detail::unique_fd fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
+                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd)
+    co_return detail::last_error();
+  std::lock_guard const lock(s_->mutex);
+  s_->uploads.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  co_return id;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+filesystem_blob_store::append(upload_id id, std::span<std::byte const> bytes,
+                              std::optional<std::uint64_t> offset) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  co_return detail::append_to(*u, bytes, offset);
+}
+
+inline asio::awaitable<result<std::uint64_t>> filesystem_blob_store::upload_size(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  std::lock_guard const lock(u->mutex);
+  if (u->closed)
+    co_return storage_error::upload_unknown;
+  co_return u->size;
+}
+
+inline asio::awaitable<result<blob_info>>
+filesystem_blob_store::commit(upload_id id, pier::digest expected,
+                              std::optional<std::uint64_t> size) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u || !detail::close_upload(*u))
+    co_return storage_error::upload_unknown;
+
+  int const root = s_->root_fd.get();
+  std::string const temp = detail::upload_file(id);
+  // All of this blocks on the disk (and may read the whole upload): the store's threads.
+  result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+    auto const remove_temp = [&] {
+      ::unlinkat(root, temp.c_str(), 0); // failing, it stays an orphan for GC
+      u->fd.reset();
+    };
+    auto const discard = [&](std::error_code ec) -> result<blob_info> {
+      remove_temp();
+      return ec;
+    };
+    result<blob_info> const info = detail::verify_upload(*u, expected, size);
+    if (!info)
+      return discard(info.error());
+
+    std::string const dir = detail::blob_dir(expected);
+    std::string const target = detail::blob_file(expected);
+    struct ::stat st {};
+    if (::fstatat(root, target.c_str(), &st, 0) == 0) {
+      // Already stored: keep that file. Its commit may have crashed between rename and
+      // the directory fsync, so fsync the directory before claiming durability.
+      remove_temp();
+      if (std::error_code const ec = detail::fsync_dir(root, dir.c_str()))
+        return ec;
+      return info;
+    }
+    if (std::error_code const ec = detail::fsync_fd(u->fd.get()))
+      return discard(ec);
+    std::string const shard[] = {std::string(expected.encoded().substr(0, 2))};
+    std::string const parent = "blobs/" + std::string(name(expected.algorithm()));
+    if (std::error_code const ec = detail::make_dirs(root, parent.c_str(), shard))
+      return discard(ec);
+    if (::renameat(root, temp.c_str(), root, target.c_str()) != 0)
+      return discard(detail::last_error());
+    u->fd.reset();
+    if (std::error_code const ec = detail::fsync_dir(root, dir.c_str()))
+      return ec; // in place, perhaps not durable: the caller links nothing to it
+    return info;
+  });
+  forget_upload(id);
+  co_return r;
+}
+
+inline asio::awaitable<result<void>> filesystem_blob_store::abort(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u || !detail::close_upload(*u))
+    co_return storage_error::upload_unknown;
+  int const rc = ::unlinkat(s_->root_fd.get(), detail::upload_file(id).c_str(), 0);
+  std::error_code const ec = rc != 0 && errno != ENOENT ? detail::last_error() : std::error_code{};
+  u->fd.reset();
+  forget_upload(id);
+  if (ec)
+    co_return ec;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> filesystem_blob_store::remove(pier::digest d) {
+  if (::unlinkat(s_->root_fd.get(), detail::blob_file(d).c_str(), 0) != 0) {
+    if (errno == ENOENT)
+      co_return storage_error::blob_unknown;
+    co_return detail::last_error();
+  }
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<blob_info>>
+filesystem_blob_store::put(std::span<std::byte const> bytes, pier::digest expected) {
+  result<upload_id> id = co_await begin_upload();
+  if (!id)
+    co_return id.error();
+  if (result<std::uint64_t> const n = co_await append(*id, bytes, 0); !n) {
+    (void)co_await abort(*id);
+    co_return n.error();
+  }
+  co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_FILESYSTEM_HPP
+// ---- end pier/storage/impl/filesystem.hpp ----
+
+#endif // PIER_STORAGE_FILESYSTEM_HPP
+// ---- end pier/storage/filesystem.hpp ----
+// ---- begin pier/storage/memory.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_MEMORY_HPP
+#define PIER_STORAGE_MEMORY_HPP
+
+/// @file
+/// In-memory stores for tests and for embedding a registry that need not survive a
+/// restart. Thread-safe: a server may call them from several threads at once.
+///
+/// @code
+/// asio::io_context io;
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta;
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   std::string const layer = "layer bytes";
+///   pier::digest const d = pier::digest_of(layer);
+///   pier::result<std::string> id = co_await blobs.begin_upload();
+///   auto size = co_await blobs.append(*id, std::as_bytes(std::span(layer)));
+///   auto info = co_await blobs.commit(*id, d); // verified: now stored under d
+///   auto linked = co_await meta.link_blob("library/ubuntu", d);
+///   assert(size && info && linked);
+///   assert((co_await meta.is_linked("library/ubuntu", d)).value());
+/// }, asio::detached);
+/// io.run();
+/// @endcode
+
+// ---- begin pier/storage/detail/util.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_DETAIL_UTIL_HPP
+#define PIER_STORAGE_DETAIL_UTIL_HPP
+
+// Small helpers the metadata stores share.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage::detail {
+
+inline std::vector<pier::digest> sorted_unique(std::vector<pier::digest> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+/// The keys of a sorted map after `last` (from the start when empty), at most `n`.
+template <class Map>
+name_page page_after(Map const& m, std::string const& last, std::size_t n) {
+  name_page page;
+  auto it = last.empty() ? m.begin() : m.upper_bound(last);
+  for (; it != m.end() && page.names.size() < n; ++it)
+    page.names.push_back(it->first);
+  page.more = it != m.end();
+  return page;
+}
+
+} // namespace storage::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_DETAIL_UTIL_HPP
+// ---- end pier/storage/detail/util.hpp ----
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// A `BlobStore` in memory. Each blob and each upload is a memfd (Linux), so `open`
+/// returns a `file_region` the HTTP layer sends with `sendfile(2)` like any file; a
+/// committed blob's memfd is sealed against writes.
+class memory_blob_store {
+public:
+  memory_blob_store() = default;
+  memory_blob_store(memory_blob_store const&) = delete;
+  memory_blob_store& operator=(memory_blob_store const&) = delete;
+
+  asio::awaitable<result<blob_info>> stat(pier::digest d);
+  asio::awaitable<result<blob_source>> open(pier::digest d, std::uint64_t offset = 0,
+                                            std::optional<std::uint64_t> length = std::nullopt);
+  asio::awaitable<result<upload_id>> begin_upload();
+  asio::awaitable<result<std::uint64_t>> append(upload_id id, std::span<std::byte const> bytes,
+                                                std::optional<std::uint64_t> offset = std::nullopt);
+  asio::awaitable<result<std::uint64_t>> upload_size(upload_id id);
+  asio::awaitable<result<blob_info>> commit(upload_id id, pier::digest expected,
+                                            std::optional<std::uint64_t> size = std::nullopt);
+  asio::awaitable<result<void>> abort(upload_id id);
+  asio::awaitable<result<void>> remove(pier::digest d);
+  asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
+
+  /// How many blobs the store holds.
+  std::size_t blob_count() const;
+  /// How many uploads are in progress.
+  std::size_t upload_count() const;
+
+private:
+  struct blob {
+    detail::unique_fd fd;
+    std::uint64_t size = 0;
+  };
+
+  std::shared_ptr<detail::upload_state> find_upload(upload_id const& id) const;
+  std::shared_ptr<detail::upload_state> take_upload(upload_id const& id);
+
+  mutable std::mutex mutex_;
+  std::map<pier::digest, std::shared_ptr<blob const>, std::less<>> blobs_;
+  std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads_;
+};
+
+/// A `MetadataStore` in memory: every operation takes one mutex, so each is atomic.
+class memory_metadata_store {
+public:
+  memory_metadata_store() = default;
+  memory_metadata_store(memory_metadata_store const&) = delete;
+  memory_metadata_store& operator=(memory_metadata_store const&) = delete;
+
+  asio::awaitable<result<bool>> repository_exists(std::string repository);
+  asio::awaitable<result<name_page>> catalog(std::string last, std::size_t n);
+
+  asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+
+  asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
+  asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> delete_manifest(std::string repository, pier::digest d);
+
+  asio::awaitable<result<pier::digest>> resolve_tag(std::string repository, std::string tag);
+  asio::awaitable<result<void>> set_tag(std::string repository, std::string tag, pier::digest d);
+  asio::awaitable<result<void>> delete_tag(std::string repository, std::string tag);
+  asio::awaitable<result<name_page>> list_tags(std::string repository, std::string last,
+                                               std::size_t n);
+
+  asio::awaitable<result<std::vector<referrer>>> referrers(std::string repository,
+                                                           pier::digest subject);
+  asio::awaitable<result<std::uint64_t>> blob_refcount(pier::digest d);
+  asio::awaitable<result<std::uint64_t>> manifest_refcount(pier::digest d);
+
+  asio::awaitable<result<void>> create_upload(upload_session u);
+  asio::awaitable<result<upload_session>> get_upload(upload_id id);
+  asio::awaitable<result<void>> delete_upload(upload_id id);
+  asio::awaitable<result<std::vector<upload_session>>>
+  expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+
+private:
+  struct content {
+    std::string media_type;
+    std::string bytes;
+    std::vector<pier::digest> blobs;     // sorted, unique
+    std::vector<pier::digest> manifests; // sorted, unique
+    std::optional<subject_link> subject;
+    std::uint64_t repositories = 0; // how many repositories hold it
+  };
+  struct repository_state {
+    std::set<pier::digest, std::less<>> blobs;
+    std::set<pier::digest, std::less<>> manifests;
+    std::map<std::string, pier::digest, std::less<>> tags;
+    std::map<pier::digest, std::map<pier::digest, referrer>, std::less<>> referrers;
+  };
+
+  repository_state const* find(std::string const& repository) const;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, repository_state, std::less<>> repositories_;
+  std::map<pier::digest, content, std::less<>> contents_;
+  std::map<pier::digest, std::uint64_t, std::less<>> blob_refs_;
+  std::map<pier::digest, std::uint64_t, std::less<>> manifest_refs_;
+  std::map<upload_id, upload_session, std::less<>> uploads_;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+// ---- begin pier/storage/impl/memory.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_MEMORY_HPP
+#define PIER_STORAGE_IMPL_MEMORY_HPP
+
+#include <algorithm>
+#include <tuple>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+// --- memory_blob_store ----------------------------------------------------------------
+
+inline std::shared_ptr<detail::upload_state>
+memory_blob_store::find_upload(upload_id const& id) const {
+  std::lock_guard const lock(mutex_);
+  auto const it = uploads_.find(id);
+  return it == uploads_.end() ? nullptr : it->second;
+}
+
+inline std::shared_ptr<detail::upload_state> memory_blob_store::take_upload(upload_id const& id) {
+  std::shared_ptr<detail::upload_state> u;
+  {
+    std::lock_guard const lock(mutex_);
+    auto const it = uploads_.find(id);
+    if (it == uploads_.end())
+      return nullptr;
+    u = std::move(it->second);
+    uploads_.erase(it);
+  }
+  detail::close_upload(*u); // waits for an append in progress
+  return u;
+}
+
+inline asio::awaitable<result<blob_info>> memory_blob_store::stat(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blobs_.find(d);
+  if (it == blobs_.end())
+    co_return storage_error::blob_unknown;
+  co_return blob_info{it->second->size};
+}
+
+inline asio::awaitable<result<blob_source>>
+memory_blob_store::open(pier::digest d, std::uint64_t offset, std::optional<std::uint64_t> length) {
+  std::shared_ptr<blob const> b;
+  {
+    std::lock_guard const lock(mutex_);
+    auto const it = blobs_.find(d);
+    if (it == blobs_.end())
+      co_return storage_error::blob_unknown;
+    b = it->second;
+  }
+  result<std::uint64_t> const n = detail::clamp_range(b->size, offset, length);
+  if (!n)
+    co_return n.error();
+  int const fd = b->fd.get();
+  co_return blob_source{file_region{std::move(b), fd, offset, *n}};
+}
+
+inline asio::awaitable<result<upload_id>> memory_blob_store::begin_upload() {
+  detail::unique_fd fd(::memfd_create("pier-upload", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd)
+    co_return detail::last_error();
+  upload_id id = make_upload_id();
+  std::lock_guard const lock(mutex_);
+  uploads_.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  co_return id;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_blob_store::append(upload_id id, std::span<std::byte const> bytes,
+                          std::optional<std::uint64_t> offset) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  co_return detail::append_to(*u, bytes, offset);
+}
+
+inline asio::awaitable<result<std::uint64_t>> memory_blob_store::upload_size(upload_id id) {
+  std::shared_ptr<detail::upload_state> const u = find_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  std::lock_guard const lock(u->mutex);
+  if (u->closed)
+    co_return storage_error::upload_unknown;
+  co_return u->size;
+}
+
+inline asio::awaitable<result<blob_info>>
+memory_blob_store::commit(upload_id id, pier::digest expected, std::optional<std::uint64_t> size) {
+  std::shared_ptr<detail::upload_state> const u = take_upload(id);
+  if (!u)
+    co_return storage_error::upload_unknown;
+  result<blob_info> const info = detail::verify_upload(*u, expected, size);
+  if (!info)
+    co_return info.error();
+  // Sealed, the memfd can no longer change: readers see exactly the verified bytes.
+  if (::fcntl(u->fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0)
+    co_return detail::last_error();
+  auto b = std::make_shared<blob>();
+  b->fd = std::move(u->fd);
+  b->size = info->size;
+  std::lock_guard const lock(mutex_);
+  blobs_.try_emplace(std::move(expected), std::move(b)); // an equal blob may be there already
+  co_return *info;
+}
+
+inline asio::awaitable<result<void>> memory_blob_store::abort(upload_id id) {
+  if (!take_upload(id))
+    co_return storage_error::upload_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_blob_store::remove(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  if (blobs_.erase(d) == 0)
+    co_return storage_error::blob_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<blob_info>> memory_blob_store::put(std::span<std::byte const> bytes,
+                                                                 pier::digest expected) {
+  result<upload_id> id = co_await begin_upload();
+  if (!id)
+    co_return id.error();
+  if (result<std::uint64_t> const n = co_await append(*id, bytes, 0); !n) {
+    (void)co_await abort(*id);
+    co_return n.error();
+  }
+  co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+inline std::size_t memory_blob_store::blob_count() const {
+  std::lock_guard const lock(mutex_);
+  return blobs_.size();
+}
+
+inline std::size_t memory_blob_store::upload_count() const {
+  std::lock_guard const lock(mutex_);
+  return uploads_.size();
+}
+
+// --- memory_metadata_store ------------------------------------------------------------
+
+inline memory_metadata_store::repository_state const*
+memory_metadata_store::find(std::string const& repository) const {
+  auto const it = repositories_.find(repository);
+  return it == repositories_.end() ? nullptr : &it->second;
+}
+
+inline asio::awaitable<result<bool>>
+memory_metadata_store::repository_exists(std::string repository) {
+  std::lock_guard const lock(mutex_);
+  co_return find(repository) != nullptr;
+}
+
+inline asio::awaitable<result<name_page>> memory_metadata_store::catalog(std::string last,
+                                                                         std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  co_return detail::page_after(repositories_, last, n);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::link_blob(std::string repository,
+                                                                      pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repositories_[std::move(repository)].blobs.insert(std::move(d));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::string repository,
+                                                                        pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = repositories_.find(repository);
+  if (it == repositories_.end() || it->second.blobs.erase(d) == 0)
+    co_return storage_error::blob_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::is_linked(std::string repository,
+                                                                      pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  co_return r != nullptr && r->blobs.contains(d);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::string repository,
+                                                                         manifest_put m) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const existing = find(repository);
+  for (pier::digest const& b : m.blobs) {
+    if (existing == nullptr || !existing->blobs.contains(b))
+      co_return storage_error::manifest_blob_unknown;
+  }
+  for (pier::digest const& c : m.manifests) {
+    if (existing == nullptr || !existing->manifests.contains(c))
+      co_return storage_error::manifest_blob_unknown;
+  }
+
+  repository_state& r = repositories_[repository];
+  if (!r.manifests.contains(m.digest)) {
+    content& c = contents_[m.digest];
+    if (c.repositories == 0) {
+      c.media_type = m.media_type;
+      c.bytes = std::move(m.bytes);
+      c.blobs = detail::sorted_unique(std::move(m.blobs));
+      c.manifests = detail::sorted_unique(std::move(m.manifests));
+      c.subject = std::move(m.subject);
+    }
+    ++c.repositories;
+    r.manifests.insert(m.digest);
+    for (pier::digest const& b : c.blobs)
+      ++blob_refs_[b];
+    for (pier::digest const& x : c.manifests)
+      ++manifest_refs_[x];
+    if (c.subject) {
+      r.referrers[c.subject->subject][m.digest] = referrer{
+          m.digest, c.media_type, c.bytes.size(), c.subject->artifact_type, c.subject->annotations};
+    }
+  }
+  if (m.tag)
+    r.tags[*m.tag] = m.digest;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<manifest_record>>
+memory_metadata_store::get_manifest(std::string repository, pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  if (!r->manifests.contains(d))
+    co_return storage_error::manifest_unknown;
+  content const& c = contents_.at(d);
+  co_return manifest_record{std::move(d), c.media_type, c.bytes};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_manifest(std::string repository,
+                                                                            pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  repository_state& r = rit->second;
+  if (r.manifests.erase(d) == 0)
+    co_return storage_error::manifest_unknown;
+  std::erase_if(r.tags, [&](auto const& t) { return t.second == d; });
+
+  auto const decrement = [](auto& counts, pier::digest const& key) {
+    auto const it = counts.find(key);
+    if (it != counts.end() && --it->second == 0)
+      counts.erase(it);
+  };
+  auto const cit = contents_.find(d);
+  content& c = cit->second;
+  for (pier::digest const& b : c.blobs)
+    decrement(blob_refs_, b);
+  for (pier::digest const& x : c.manifests)
+    decrement(manifest_refs_, x);
+  if (c.subject) {
+    auto const s = r.referrers.find(c.subject->subject);
+    if (s != r.referrers.end()) {
+      s->second.erase(d);
+      if (s->second.empty())
+        r.referrers.erase(s);
+    }
+  }
+  if (--c.repositories == 0)
+    contents_.erase(cit);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<pier::digest>>
+memory_metadata_store::resolve_tag(std::string repository, std::string tag) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  auto const it = r->tags.find(tag);
+  if (it == r->tags.end())
+    co_return storage_error::tag_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>>
+memory_metadata_store::set_tag(std::string repository, std::string tag, pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  if (!rit->second.manifests.contains(d))
+    co_return storage_error::manifest_unknown;
+  rit->second.tags[std::move(tag)] = std::move(d);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_tag(std::string repository,
+                                                                       std::string tag) {
+  std::lock_guard const lock(mutex_);
+  auto const rit = repositories_.find(repository);
+  if (rit == repositories_.end())
+    co_return storage_error::name_unknown;
+  if (rit->second.tags.erase(tag) == 0)
+    co_return storage_error::tag_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<name_page>>
+memory_metadata_store::list_tags(std::string repository, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  repository_state const* const r = find(repository);
+  if (r == nullptr)
+    co_return storage_error::name_unknown;
+  co_return detail::page_after(r->tags, last, n);
+}
+
+inline asio::awaitable<result<std::vector<referrer>>>
+memory_metadata_store::referrers(std::string repository, pier::digest subject) {
+  std::lock_guard const lock(mutex_);
+  std::vector<referrer> out;
+  if (repository_state const* const r = find(repository)) {
+    auto const it = r->referrers.find(subject);
+    if (it != r->referrers.end()) {
+      for (auto const& [digest, entry] : it->second)
+        out.push_back(entry);
+    }
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<std::uint64_t>> memory_metadata_store::blob_refcount(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blob_refs_.find(d);
+  co_return it == blob_refs_.end() ? std::uint64_t{0} : it->second;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_metadata_store::manifest_refcount(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  auto const it = manifest_refs_.find(d);
+  co_return it == manifest_refs_.end() ? std::uint64_t{0} : it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::create_upload(upload_session u) {
+  std::lock_guard const lock(mutex_);
+  upload_id id = u.id;
+  uploads_.insert_or_assign(std::move(id), std::move(u));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<upload_session>> memory_metadata_store::get_upload(upload_id id) {
+  std::lock_guard const lock(mutex_);
+  auto const it = uploads_.find(id);
+  if (it == uploads_.end())
+    co_return storage_error::upload_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_upload(upload_id id) {
+  std::lock_guard const lock(mutex_);
+  if (uploads_.erase(id) == 0)
+    co_return storage_error::upload_unknown;
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::vector<upload_session>>>
+memory_metadata_store::expired_uploads(std::chrono::system_clock::time_point before,
+                                       std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  std::vector<upload_session> out;
+  for (auto const& [id, u] : uploads_) {
+    if (u.created < before)
+      out.push_back(u);
+  }
+  std::sort(out.begin(), out.end(), [](upload_session const& a, upload_session const& b) {
+    return std::tie(a.created, a.id) < std::tie(b.created, b.id);
+  });
+  if (out.size() > n)
+    out.resize(n);
+  co_return out;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_MEMORY_HPP
+// ---- end pier/storage/impl/memory.hpp ----
+
+#endif // PIER_STORAGE_MEMORY_HPP
+// ---- end pier/storage/memory.hpp ----
+
 #endif // PIER_PIER_HPP
 // ---- end pier/pier.hpp ----
