@@ -17,11 +17,16 @@
 #include <pier/core/reference.hpp>
 #include <pier/core/result.hpp>
 
-#include <pier/http/message.hpp>
-#include <pier/http/parser.hpp>
-
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/memory.hpp>
+
+#include <pier/http/handler.hpp>
+#include <pier/http/message.hpp>
+#include <pier/http/parser.hpp>
+#include <pier/http/range.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+#include <pier/http/server.hpp>
 
 #endif // PIER_PIER_HPP

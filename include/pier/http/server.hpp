@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_SERVER_HPP
+#define PIER_HTTP_SERVER_HPP
+
+/// @file
+/// An HTTP/1.1 server over Asio coroutines: accepts connections, parses requests, calls a
+/// handler, writes responses, enforces timeouts, and shuts down gracefully. It knows
+/// nothing of OCI: the registry plugs in as the handler.
+///
+/// @code
+/// pier::http::server_options opts;
+/// opts.port = 0; // any free port; server::port() tells which
+/// pier::http::server srv(opts, [](pier::http::request&) -> asio::awaitable<pier::http::response> {
+///   co_return pier::http::response::text(200, "ok");
+/// });
+/// srv.handle_signals(); // SIGINT/SIGTERM: graceful stop; a second one: immediate
+/// std::thread t([&] { srv.run(); });
+/// // ... curl http://127.0.0.1:<srv.port()>/ ...
+/// srv.stop();
+/// t.join();
+/// @endcode
+///
+/// Each connection is one coroutine that reads into a bounded buffer, parses with
+/// `request_parser` (pipelined requests work), and calls the handler; request bodies are
+/// streamed through `body_reader`, so memory per connection does not depend on body size.
+/// Bad requests get the parser's status (400, 414, 431, 417, 501, 505) and
+/// `Connection: close`. File bodies go out with `sendfile(2)`.
+///
+/// When a handler leaves part of the request body unread, the server reads and discards up
+/// to `max_body_drain` more bytes of a Content-Length body to keep the connection; a longer
+/// rest, a chunked rest not already buffered, or a client still waiting for
+/// `100 Continue` makes the response carry `Connection: close`, and the connection is
+/// closed after a short lingering read so the client sees the response rather than a reset.
+///
+/// See RFC 9110 and RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112).
+
+#include <pier/config.hpp>
+#include <pier/http/handler.hpp>
+#include <pier/http/message.hpp>
+#include <pier/http/parser.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// How the server spreads connections over threads.
+enum class threading {
+  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor: the kernel
+  /// spreads connections, and a connection never leaves its thread (no locks, no strands).
+  context_per_thread,
+  /// One io_context run by all threads, one acceptor; each connection runs on a strand.
+  shared_context,
+};
+
+/// One line of an access log. The views are valid during the callback only.
+struct access_log_entry {
+  std::string_view method;
+  std::string_view target;
+  int status = 0;
+  std::uint64_t body_bytes = 0;        ///< response body bytes sent (0 for HEAD)
+  std::chrono::nanoseconds duration{}; ///< first byte of the request to last of the response
+  std::string_view client_address;
+};
+
+struct server_options {
+  std::string address = "0.0.0.0";
+  /// 0: an ephemeral port; `server::port()` reports the one bound.
+  std::uint16_t port = 5000;
+  /// Worker threads; 0 means 1.
+  unsigned threads = std::thread::hardware_concurrency();
+  threading mode = threading::context_per_thread;
+
+  /// The whole request head must arrive within this time of its first byte (of the
+  /// connection's accept for the first request).
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(30);
+  /// A keep-alive connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  /// Reading a request body fails with `body_error::stalled` after this long without a byte.
+  std::chrono::milliseconds body_stall_timeout = std::chrono::seconds(60);
+  /// Writing a response gives up after this long without progress.
+  std::chrono::milliseconds write_stall_timeout = std::chrono::seconds(60);
+  /// `stop()` waits this long for in-flight requests before cancelling them.
+  std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
+  /// How long a closing connection keeps reading (and discarding) what the client still
+  /// sends, so that the response is not lost to a TCP reset.
+  std::chrono::milliseconds linger_timeout = std::chrono::seconds(2);
+
+  parser_limits limits{};
+  /// Per-connection read buffer; at least the parser's header limit.
+  std::size_t read_buffer_size = 64 * 1024;
+  /// Unread request body the server discards to keep a connection open.
+  std::size_t max_body_drain = 64 * 1024;
+  /// Connections beyond this get `503` and are closed at once.
+  std::size_t max_connections = 10000;
+  int listen_backlog = 1024;
+
+  /// Called after each response (from the connection's thread; must be thread-safe).
+  std::function<void(access_log_entry const&)> on_request;
+  /// Called for server-side failures: handler exceptions, accept errors. Default: stderr.
+  std::function<void(std::string_view)> on_error;
+};
+
+namespace detail {
+class server_state;
+}
+
+/// An HTTP/1.1 server. Construction binds and listens (throws `std::system_error` if it
+/// cannot); `run()` serves until `stop()`.
+class server {
+public:
+  server(server_options options, handler h);
+  ~server();
+  server(server const&) = delete;
+  server& operator=(server const&) = delete;
+
+  /// The port listened on (the real one when `options.port` was 0).
+  std::uint16_t port() const noexcept;
+
+  /// Serves on `options.threads` threads, the calling one included; returns once `stop()`
+  /// has finished. Call once.
+  void run();
+
+  /// Graceful stop, from any thread (a handler or signal handler included): stop
+  /// accepting, close idle keep-alive connections, let in-flight requests finish (their
+  /// responses carry `Connection: close`), and cancel what is still running after
+  /// `shutdown_timeout`. Returns at once; `run()` returns when it is done.
+  void stop();
+
+  /// Stops on the given signals (first: graceful `stop()`; second: cancel everything).
+  /// Call before `run()`.
+  void handle_signals(std::initializer_list<int> signals = {SIGINT, SIGTERM});
+
+private:
+  std::unique_ptr<detail::server_state> state_;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#include <pier/http/impl/server.hpp>
+
+#endif // PIER_HTTP_SERVER_HPP

@@ -1,0 +1,924 @@
+#include <pier/http/server.hpp>
+
+#include <pier/http/handler.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using pier::http::request;
+using pier::http::response;
+using pier::http::server;
+using pier::http::server_options;
+using pier::http::threading;
+
+// --- a raw TCP client: the test controls every byte -------------------------------------
+
+struct http_reply {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string body;
+
+  std::optional<std::string> field(std::string_view name) const {
+    for (auto const& [n, v] : fields)
+      if (pier::http::iequals(n, name))
+        return v;
+    return std::nullopt;
+  }
+};
+
+class client {
+public:
+  explicit client(std::uint16_t port, std::chrono::milliseconds timeout = 5s, int rcvbuf = 0) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf > 0)
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect failed");
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_timeout(timeout);
+  }
+  ~client() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  client(client const&) = delete;
+  client& operator=(client const&) = delete;
+
+  void set_timeout(std::chrono::milliseconds t) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t const n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0)
+        return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  enum class got { data, eof, timeout, error };
+
+  got read_more() {
+    char tmp[64 * 1024];
+    ssize_t const n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n > 0) {
+      buf_.append(tmp, static_cast<std::size_t>(n));
+      return got::data;
+    }
+    if (n == 0)
+      return got::eof;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return got::timeout;
+    return got::error; // a reset counts as closed too
+  }
+
+  // One response; for HEAD (or 1xx/204/304) no body is read.
+  std::optional<http_reply> read_reply(bool head_request = false) {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
+      if (read_more() != got::data)
+        return std::nullopt;
+    http_reply r;
+    std::string_view head(buf_.data(), end + 2);
+    std::size_t line_end = head.find("\r\n");
+    std::string_view status_line = head.substr(0, line_end);
+    if (status_line.substr(0, 9) != "HTTP/1.1 ")
+      return std::nullopt;
+    r.status = std::stoi(std::string(status_line.substr(9, 3)));
+    head.remove_prefix(line_end + 2);
+    while (!head.empty()) {
+      line_end = head.find("\r\n");
+      std::string_view line = head.substr(0, line_end);
+      std::size_t const colon = line.find(':');
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ')
+        value.remove_prefix(1);
+      r.fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+      head.remove_prefix(line_end + 2);
+    }
+    buf_.erase(0, end + 4);
+    bool const bodiless = head_request || r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) {
+      auto const cl = r.field("Content-Length");
+      if (!cl)
+        return std::nullopt;
+      std::size_t const n = std::stoull(*cl);
+      while (buf_.size() < n)
+        if (read_more() != got::data)
+          return std::nullopt;
+      r.body = buf_.substr(0, n);
+      buf_.erase(0, n);
+    }
+    return r;
+  }
+
+  // Whether the server closes the connection (EOF or reset) before the receive timeout,
+  // with nothing more sent.
+  bool closed_by_server() {
+    for (;;) {
+      got const g = read_more();
+      if (g == got::eof || g == got::error)
+        return buf_.empty();
+      if (g == got::timeout)
+        return false;
+    }
+  }
+
+  std::string const& pending() const { return buf_; }
+
+private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// --- the server under test ----------------------------------------------------------
+
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s)
+    c = static_cast<char>(rng());
+  return s;
+}
+
+// FNV-1a: enough to tell whether every byte arrived in order.
+std::uint64_t fnv(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+struct shared_test_data {
+  std::filesystem::path file_path;
+  std::string file_bytes;
+  std::atomic<int> slow_started{0};
+};
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+pier::http::handler make_handler(shared_test_data& data) {
+  return [&data](request& req) -> asio::awaitable<response> {
+    std::string_view const target = req.target();
+    if (target == "/hello")
+      co_return response::text(200, "hello");
+    if (target == "/small") // the benchmark's ~500-byte body
+      co_return response::text(200, std::string(500, 'x'));
+    if (target.starts_with("/name/"))
+      co_return response::text(200, std::string(target.substr(6)));
+    if (target == "/echo") {
+      pier::result<std::string> body = co_await pier::http::read_body(req.body(), 64 << 20);
+      if (!body)
+        co_return response::text(pier::http::http_status(pier::http::body_error::too_large),
+                                 body.error().message());
+      response r = response::text(200, std::move(*body), "application/octet-stream");
+      co_return r;
+    }
+    if (target.starts_with("/hash/")) {
+      // Reads with the buffer size given in the path.
+      std::size_t const piece = std::stoul(std::string(target.substr(6)));
+      std::vector<char> buf(piece);
+      std::uint64_t h = 1469598103934665603ull, total = 0;
+      for (;;) {
+        pier::result<std::size_t> n = co_await req.body().read_some(buf);
+        if (!n)
+          co_return response::text(400, n.error().message());
+        if (*n == 0)
+          break;
+        EXPECT_LE(*n, piece);
+        h = fnv({buf.data(), *n}, h);
+        total += *n;
+      }
+      co_return response::text(200, std::to_string(total) + ":" + std::to_string(h));
+    }
+    if (target == "/reject")
+      co_return response::text(413, "no thanks");
+    if (target == "/throw")
+      throw std::runtime_error("handler failure on purpose");
+    if (target == "/slow") {
+      ++data.slow_started;
+      co_await sleep_for(400ms);
+      co_return response::text(200, "slow done");
+    }
+    if (target == "/file") {
+      pier::result<pier::http::file_body> f = pier::http::open_file(data.file_path.string());
+      if (!f)
+        co_return response::text(500, f.error().message());
+      co_return response::file_with_range(req.head(), *f);
+    }
+    if (target == "/head-length") {
+      response r(200);
+      if (req.method() == "HEAD")
+        r.headers().set("Content-Length", "12345");
+      co_return r;
+    }
+    co_return response::text(404, "not found");
+  };
+}
+
+server_options test_options(threading mode) {
+  server_options o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  o.threads = 2;
+  o.mode = mode;
+  o.header_timeout = 200ms;
+  o.idle_timeout = 200ms;
+  o.body_stall_timeout = 200ms;
+  o.write_stall_timeout = 1s;
+  o.shutdown_timeout = 2s;
+  o.linger_timeout = 200ms;
+  return o;
+}
+
+class running_server {
+public:
+  running_server(server_options o, pier::http::handler h) : srv_(std::move(o), std::move(h)) {
+    thread_ = std::thread([this] { srv_.run(); });
+  }
+  ~running_server() {
+    srv_.stop();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  std::uint16_t port() const { return srv_.port(); }
+  server& get() { return srv_; }
+  std::thread& thread() { return thread_; }
+
+private:
+  server srv_;
+  std::thread thread_;
+};
+
+class ServerTest : public ::testing::TestWithParam<threading> {
+protected:
+  static void SetUpTestSuite() {
+    data_ = new shared_test_data;
+    data_->file_bytes = random_bytes(3 * 1024 * 1024 + 123, 42);
+    data_->file_path = std::filesystem::temp_directory_path() /
+                       ("pier_server_test_" + std::to_string(::getpid()) + ".bin");
+    std::ofstream(data_->file_path, std::ios::binary) << data_->file_bytes;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove(data_->file_path);
+    delete data_;
+  }
+
+  server_options options() const { return test_options(GetParam()); }
+  void start(server_options o) { srv_.emplace(std::move(o), make_handler(*data_)); }
+  void start() { start(options()); }
+  std::uint16_t port() const { return srv_->port(); }
+
+  static inline shared_test_data* data_ = nullptr;
+  std::optional<running_server> srv_;
+};
+
+std::string get(std::string_view target, std::string_view extra = {}) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+// --- the tests ------------------------------------------------------------------------------
+
+TEST_P(ServerTest, Get) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/hello")));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+  EXPECT_EQ(r->field("Content-Length"), "5");
+  EXPECT_EQ(r->field("Content-Type"), "text/plain; charset=utf-8");
+  ASSERT_TRUE(r->field("Date"));
+  EXPECT_TRUE(r->field("Date")->ends_with(" GMT"));
+  EXPECT_FALSE(r->field("Connection"));
+
+  ASSERT_TRUE(c.send(get("/nothing-here")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST_P(ServerTest, HeadSendsLengthWithoutBody) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.read_reply(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->field("Content-Length"), "5");
+  // A handler-set length is kept for HEAD (a blob's size without its bytes).
+  ASSERT_TRUE(c.send("HEAD /head-length HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.read_reply(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->field("Content-Length"), "12345");
+  ASSERT_TRUE(c.send("HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.read_reply(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->field("Content-Length"), std::to_string(data_->file_bytes.size()));
+  // Had any body been sent, this would read it instead of the next response.
+  ASSERT_TRUE(c.send(get("/hello")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello");
+  EXPECT_TRUE(c.pending().empty());
+}
+
+TEST_P(ServerTest, KeepAliveThreeRequests) {
+  start();
+  client c(port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send(get("/name/" + std::to_string(i))));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, std::to_string(i));
+  }
+}
+
+TEST_P(ServerTest, PipelinedRequestsInOneWrite) {
+  start();
+  client c(port());
+  std::string all;
+  for (int i = 0; i < 5; ++i)
+    all += get("/name/p" + std::to_string(i));
+  all += "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
+  all += get("/name/last");
+  ASSERT_TRUE(c.send(all));
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "p" + std::to_string(i));
+  }
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "abc");
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "last");
+}
+
+TEST_P(ServerTest, Http10ClosesUnlessKeepAlive) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->field("Connection"), "keep-alive");
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.0\r\n\r\n"));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->field("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, ContentLengthBody) {
+  start();
+  client c(port());
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{1000}, std::size_t{70000}, std::size_t{3 * 1024 * 1024}}) {
+    std::string const body = random_bytes(size, size);
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+                       "\r\n\r\n" + body));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << size;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(r->body == body) << size;
+  }
+  // Small reads by the handler see every byte.
+  std::string const body = random_bytes(100000, 7);
+  ASSERT_TRUE(c.send("PUT /hash/7 HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + body));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "100000:" + std::to_string(fnv(body)));
+}
+
+std::string chunked(std::string_view body, std::vector<std::size_t> const& sizes,
+                    bool extensions = false) {
+  std::string out;
+  std::size_t i = 0, k = 0;
+  while (i < body.size()) {
+    std::size_t const n = std::min(sizes[k++ % sizes.size()], body.size() - i);
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%zx", n);
+    out += hex;
+    if (extensions)
+      out += ";name=value";
+    out += "\r\n";
+    out.append(body.substr(i, n));
+    out += "\r\n";
+    i += n;
+  }
+  out += extensions ? "0\r\nX-Trailer: yes\r\n\r\n" : "0\r\n\r\n";
+  return out;
+}
+
+TEST_P(ServerTest, ChunkedBody) {
+  start();
+  client c(port());
+  std::string const body = random_bytes(300000, 3);
+  std::vector<std::vector<std::size_t>> const plans = {
+      {1}, {7, 100, 4096}, {65536}, {100000, 1, 3}, {300000}};
+  for (std::size_t piece :
+       {std::size_t{1}, std::size_t{13}, std::size_t{8192}, std::size_t{1 << 20}}) {
+    for (auto const& plan : plans) {
+      // One-byte chunks and one-byte reads make many steps: keep those bodies short.
+      bool const short_body = piece == 1 || plan[0] == 1;
+      std::string_view const sent =
+          std::string_view(body).substr(0, short_body ? 3000 : body.size());
+      std::string const wire = chunked(sent, plan, plan.size() == 3);
+      ASSERT_TRUE(c.send("POST /hash/" + std::to_string(piece) +
+                         " HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + wire));
+      auto r = c.read_reply();
+      ASSERT_TRUE(r) << piece;
+      EXPECT_EQ(r->status, 200);
+      EXPECT_EQ(r->body, std::to_string(sent.size()) + ":" + std::to_string(fnv(sent)))
+          << "piece " << piece << " plan " << plan[0];
+    }
+  }
+  // read_body over a chunked body, sent byte by byte.
+  std::string const small = random_bytes(500, 9);
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  for (char ch : chunked(small, {10, 99}))
+    ASSERT_TRUE(c.send(std::string_view(&ch, 1)));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->body == small);
+}
+
+TEST_P(ServerTest, MalformedChunkFailsTheRead) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("POST /hash/100 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\nzz\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->field("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, ExpectContinue) {
+  start();
+  client c(port());
+  std::string const body = random_bytes(20000, 11);
+  ASSERT_TRUE(c.send(
+      "PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 20000\r\n\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 100);
+  ASSERT_TRUE(c.send(body));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->body == body);
+  // Still usable.
+  ASSERT_TRUE(c.send(get("/hello")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_P(ServerTest, EarlyRejectionWithExpectContinueNeverAsksForTheBody) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("PUT /reject HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+                     "50000000\r\n\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413); // no 100 Continue before it
+  EXPECT_EQ(r->field("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, EarlyRejectionDrainsASmallBody) {
+  start();
+  client c(port());
+  // The body arrives after the response has been written.
+  ASSERT_TRUE(c.send("PUT /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_FALSE(r->field("Connection"));
+  ASSERT_TRUE(c.send(std::string(1000, 'b') + get("/hello")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_P(ServerTest, EarlyRejectionClosesForALargeBody) {
+  start();
+  client c(port());
+  std::string const big(1 << 20, 'b');
+  ASSERT_TRUE(c.send("PUT /reject HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                     std::to_string(big.size()) + "\r\n\r\n"));
+  c.send(big); // may fail part-way once the server closes
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->field("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+struct bad_request_case {
+  std::string wire;
+  int status;
+};
+
+TEST_P(ServerTest, ParseErrorsGetTheirStatusAndClose) {
+  server_options o = options();
+  o.limits.max_request_line = 1024;
+  o.limits.max_fields = 10;
+  start(o);
+  std::string many_fields = "GET / HTTP/1.1\r\nHost: t\r\n";
+  for (int i = 0; i < 20; ++i)
+    many_fields += "X-F" + std::to_string(i) + ": v\r\n";
+  many_fields += "\r\n";
+  std::vector<bad_request_case> const cases = {
+      {"GET / HTTP/1.1\r\n\r\n", 400},             // no Host
+      {"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},  // version
+      {"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400}, // request line
+      {"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400}, // space before colon
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {"PUT / HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
+      {"GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
+      {"GET /" + std::string(2000, 'a'), 414}, // no end of line yet
+      {many_fields, 431},
+  };
+  for (auto const& bad : cases) {
+    client c(port());
+    ASSERT_TRUE(c.send(bad.wire));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << bad.wire.substr(0, 40);
+    EXPECT_EQ(r->status, bad.status) << bad.wire.substr(0, 40);
+    EXPECT_EQ(r->field("Connection"), "close");
+    EXPECT_TRUE(c.closed_by_server()) << bad.wire.substr(0, 40);
+  }
+}
+
+TEST_P(ServerTest, HeaderTimeoutClosesAStalledHead) {
+  start();
+  client c(port());
+  auto const t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHo"));
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms); // not before the timeout
+}
+
+TEST_P(ServerTest, HeaderTimeoutAppliesToAStalledSecondRequest) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/hello") + "GET /hello HTTP/1.1\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, SilentConnectionIsClosed) {
+  start();
+  client c(port());
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, IdleKeepAliveTimeout) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/hello")));
+  ASSERT_TRUE(c.read_reply());
+  auto const t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+}
+
+TEST_P(ServerTest, BodyStallTimeout) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789"));
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_P(ServerTest, FileBodyWithSendfile) {
+  start();
+  std::string const& bytes = data_->file_bytes;
+  client c(port());
+  ASSERT_TRUE(c.send(get("/file")));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->field("Accept-Ranges"), "bytes");
+  ASSERT_EQ(r->body.size(), bytes.size());
+  EXPECT_TRUE(r->body == bytes);
+
+  ASSERT_TRUE(c.send(get("/file", "Range: bytes=1000-1999\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 206);
+  EXPECT_EQ(r->field("Content-Range"), "bytes 1000-1999/" + std::to_string(bytes.size()));
+  EXPECT_TRUE(r->body == bytes.substr(1000, 1000));
+
+  ASSERT_TRUE(c.send(get("/file", "Range: bytes=-100000\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 206);
+  EXPECT_TRUE(r->body == bytes.substr(bytes.size() - 100000));
+
+  ASSERT_TRUE(c.send(get("/file", "Range: bytes=1048576-\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 206);
+  EXPECT_TRUE(r->body == bytes.substr(1048576));
+
+  ASSERT_TRUE(c.send(get("/file", "Range: bytes=99999999-\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 416);
+  EXPECT_EQ(r->field("Content-Range"), "bytes */" + std::to_string(bytes.size()));
+  EXPECT_TRUE(r->body.empty());
+
+  ASSERT_TRUE(c.send(get("/file", "Range: bytes=0-1,5-6\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), bytes.size());
+}
+
+TEST_P(ServerTest, FileBodyToASlowReader) {
+  start();
+  // A small receive buffer makes sendfile meet EAGAIN many times.
+  client c(port(), 5s, 4096);
+  ASSERT_TRUE(c.send(get("/file")));
+  std::this_thread::sleep_for(100ms);
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->body == data_->file_bytes);
+}
+
+TEST_P(ServerTest, HandlerExceptionGives500AndTheServerGoesOn) {
+  std::vector<std::string> errors;
+  std::mutex m;
+  server_options o = options();
+  o.on_error = [&](std::string_view e) {
+    std::lock_guard lock(m);
+    errors.emplace_back(e);
+  };
+  start(o);
+  client c(port());
+  ASSERT_TRUE(c.send(get("/throw")));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  ASSERT_TRUE(c.send(get("/hello")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  client c2(port());
+  ASSERT_TRUE(c2.send(get("/hello")));
+  ASSERT_TRUE(c2.read_reply());
+  std::lock_guard lock(m);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("handler failure on purpose"), std::string::npos);
+  EXPECT_NE(errors[0].find("/throw"), std::string::npos);
+}
+
+TEST_P(ServerTest, AccessLog) {
+  std::vector<std::string> lines;
+  std::mutex m;
+  server_options o = options();
+  o.on_request = [&](pier::http::access_log_entry const& e) {
+    std::lock_guard lock(m);
+    lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " +
+                    std::to_string(e.status) + " " + std::to_string(e.body_bytes) + " " +
+                    std::string(e.client_address));
+    EXPECT_GE(e.duration.count(), 0);
+  };
+  start(o);
+  client c(port());
+  ASSERT_TRUE(c.send(get("/hello") + "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(c.read_reply());
+  ASSERT_TRUE(c.read_reply(true));
+  ASSERT_TRUE(c.send(get("/hello")));
+  ASSERT_TRUE(c.read_reply());
+  // The entry is written once the response has been handed to the kernel: maybe just after
+  // the client read it.
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(m);
+      if (lines.size() == 3)
+        break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lock(m);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "GET /hello 200 5 127.0.0.1");
+  EXPECT_EQ(lines[1], "HEAD /hello 200 0 127.0.0.1");
+}
+
+TEST_P(ServerTest, GracefulStopFinishesInFlightRequests) {
+  start();
+  client idle(port());
+  ASSERT_TRUE(idle.send(get("/hello")));
+  ASSERT_TRUE(idle.read_reply());
+  client busy(port());
+  ASSERT_TRUE(busy.send(get("/slow")));
+  while (data_->slow_started.load() == 0)
+    std::this_thread::sleep_for(5ms);
+  data_->slow_started = 0;
+  srv_->get().stop();
+  // The idle connection goes at once, the slow request completes.
+  EXPECT_TRUE(idle.closed_by_server());
+  auto r = busy.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "slow done");
+  EXPECT_EQ(r->field("Connection"), "close");
+  EXPECT_TRUE(busy.closed_by_server());
+  srv_->thread().join(); // run() returned
+  // New connections are refused.
+  EXPECT_THROW(client{port()}, std::runtime_error);
+}
+
+TEST_P(ServerTest, StopCancelsWhatOutlivesTheShutdownTimeout) {
+  server_options o = options();
+  o.shutdown_timeout = 100ms;
+  start(o);
+  client busy(port());
+  ASSERT_TRUE(busy.send(get("/slow")));
+  while (data_->slow_started.load() == 0)
+    std::this_thread::sleep_for(5ms);
+  data_->slow_started = 0;
+  srv_->get().stop();
+  EXPECT_TRUE(busy.closed_by_server()); // cancelled before the 400 ms handler finished
+  srv_->thread().join();
+}
+
+TEST_P(ServerTest, MaxConnections) {
+  server_options o = options();
+  o.max_connections = 1;
+  o.idle_timeout = 5s;
+  o.header_timeout = 5s;
+  start(o);
+  client first(port());
+  ASSERT_TRUE(first.send(get("/hello")));
+  ASSERT_TRUE(first.read_reply());
+  client second(port());
+  auto r = second.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_TRUE(second.closed_by_server());
+}
+
+INSTANTIATE_TEST_SUITE_P(Threading, ServerTest,
+                         ::testing::Values(threading::context_per_thread,
+                                           threading::shared_context),
+                         [](auto const& info) {
+                           return info.param == threading::context_per_thread ? "PerThread"
+                                                                              : "SharedContext";
+                         });
+
+// --- the examples in the headers compile and run ----------------------------------------
+
+asio::awaitable<std::uint64_t> count_bytes(pier::http::request& req) {
+  std::array<char, 16 * 1024> buf;
+  std::uint64_t total = 0;
+  for (;;) {
+    pier::result<std::size_t> n = co_await req.body().read_some(buf);
+    if (!n || *n == 0) // an error (stall, disconnect, bad chunk) or the end of the body
+      co_return total;
+    total += *n;
+  }
+}
+
+TEST(HeaderExamples, RequestAndHandler) {
+  asio::io_context ctx;
+  pier::http::string_body_reader body(std::string(40000, 'z'));
+  pier::http::request_head head;
+  head.set_method("PUT");
+  head.set_target("/x");
+  pier::http::request req(head, body, "127.0.0.1");
+  std::uint64_t total = 0;
+  asio::co_spawn(
+      ctx, [&]() -> asio::awaitable<void> { total = co_await count_bytes(req); }, asio::detached);
+
+  pier::http::handler hello =
+      [](pier::http::request& req) -> asio::awaitable<pier::http::response> {
+    co_return pier::http::response::text(200, "hello from " + std::string(req.target()));
+  };
+  std::string text;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        pier::http::response r = co_await hello(req);
+        text = std::get<std::string>(r.body());
+      },
+      asio::detached);
+  ctx.run();
+  EXPECT_EQ(total, 40000u);
+  EXPECT_EQ(text, "hello from /x");
+}
+
+TEST(HeaderExamples, Response) {
+  using pier::http::response;
+  response a = response::json(404, R"({"errors":[]})");
+  response b(202);
+  b.headers().set("Location", "/v2/library/ubuntu/blobs/uploads/5f0c");
+  b.headers().set("Range", "0-0");
+  pier::result<pier::http::file_body> f = pier::http::open_file("/etc/hostname");
+  if (f)
+    b = response::file(200, *f, "text/plain");
+  EXPECT_EQ(a.headers().find("Content-Type"), "application/json");
+  EXPECT_EQ(b.status(), f ? 200 : 202);
+  EXPECT_EQ(pier::http::open_file("/nonexistent/x").error(), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(pier::http::open_file("/").error(), std::errc::not_supported);
+}
+
+TEST(HeaderExamples, ReadBodyLimits) {
+  asio::io_context ctx;
+  pier::http::string_body_reader big(std::string(100, 'a'));
+  std::error_code ec;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> { ec = (co_await pier::http::read_body(big, 99)).error(); },
+      asio::detached);
+  ctx.run();
+  EXPECT_EQ(ec, pier::http::body_error::too_large);
+  EXPECT_EQ(pier::http::http_status(pier::http::body_error::too_large), 413);
+}
+
+TEST(HeaderExamples, Server) {
+  pier::http::server_options opts;
+  opts.port = 0; // any free port; server::port() tells which
+  opts.address = "127.0.0.1";
+  opts.threads = 1;
+  pier::http::server srv(opts, [](pier::http::request&) -> asio::awaitable<pier::http::response> {
+    co_return pier::http::response::text(200, "ok");
+  });
+  srv.handle_signals(); // SIGINT/SIGTERM: graceful stop; a second one: immediate
+  std::thread t([&] { srv.run(); });
+  {
+    client c(srv.port());
+    ASSERT_TRUE(c.send(get("/")));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "ok");
+  }
+  srv.stop();
+  t.join();
+}
+
+TEST(Server, StopBeforeRun) {
+  server_options o = test_options(threading::context_per_thread);
+  pier::http::server srv(o, [](request&) -> asio::awaitable<response> { co_return response(204); });
+  srv.stop();
+  srv.run(); // returns at once
+  SUCCEED();
+}
+
+} // namespace
