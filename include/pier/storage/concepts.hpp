@@ -163,6 +163,19 @@ struct blob_store_archetype {
 /// The exemplar of `MetadataStore`: declarations only, with the contract every model
 /// keeps.
 ///
+/// How the OCI endpoints use it:
+/// - `GET/HEAD /manifests/<tag>`: `resolve_tag`, then `get_manifest`; by digest:
+///   `get_manifest` (serve `bytes` with `media_type` as `Content-Type`).
+/// - `PUT /manifests/<ref>`: validate and parse the manifest, then one `put_manifest` with
+///   the tag (if `<ref>` is one), referenced blobs and manifests, and the subject.
+/// - `DELETE /manifests/<tag>`: `delete_tag`; by digest: `delete_manifest`.
+/// - `GET /tags/list?n=&last=`: `list_tags`; `_catalog?n=&last=`: `catalog` (filtering by
+///   what the caller may see is the registry's); send a `Link` when `more`.
+/// - `GET /referrers/<d>[?artifactType=]`: `referrers`, filtered by the registry.
+/// - Uploads: `create_upload` on POST, `get_upload` to check an id belongs to the
+///   repository in the URL, `delete_upload` after commit or abort; a periodic task aborts
+///   and deletes what `expired_uploads` returns.
+///
 /// Reference counts: `blob_refcount(b)` is how many (repository, manifest) pairs hold a
 /// manifest that references blob `b`; `manifest_refcount(m)` is how many hold an index
 /// that references manifest `m`. Pushing the same manifest again, or moving tags, leaves

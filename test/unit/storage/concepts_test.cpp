@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cassert>
 #include <string>
+#include <system_error>
 
 namespace {
 
@@ -39,6 +41,19 @@ TEST(storage_concepts, example_compiles_and_runs) {
   EXPECT_TRUE(pier_test::run(io, push_blob(blobs, meta, "a/b", "hello")));
   EXPECT_TRUE(pier_test::run(io, meta.is_linked("a/b", pier::digest_of("hello"))).value());
   EXPECT_TRUE(pier_test::run(io, blobs.stat(pier::digest_of("hello"))));
+}
+
+// The examples of error.hpp and types.hpp.
+TEST(storage_concepts, doc_examples) {
+  std::error_code ec = pier::storage::storage_error::tag_unknown;
+  assert(pier::to_oci_error(ec) == pier::oci_error::manifest_unknown);
+  EXPECT_EQ(pier::to_oci_error(ec), pier::oci_error::manifest_unknown);
+
+  std::string id = pier::storage::make_upload_id();
+  assert(pier::storage::is_upload_id(id) && id.size() == 36);
+  assert(pier::storage::make_upload_id() != pier::storage::make_upload_id());
+  assert(!pier::storage::is_upload_id("../../etc/passwd"));
+  EXPECT_TRUE(pier::storage::is_upload_id(id));
 }
 
 TEST(storage_concepts, upload_ids) {

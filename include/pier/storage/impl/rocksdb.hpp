@@ -1,0 +1,848 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_IMPL_ROCKSDB_HPP
+#define PIER_STORAGE_IMPL_ROCKSDB_HPP
+
+#include <pier/storage/detail/util.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/status.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+namespace detail {
+
+class rocksdb_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.rocksdb"; }
+  std::string message(int ev) const override {
+    using code = rocksdb::Status::Code;
+    switch (static_cast<code>(ev)) {
+    case code::kOk: return "ok";
+    case code::kNotFound: return "RocksDB: not found";
+    case code::kCorruption: return "RocksDB: corruption";
+    case code::kNotSupported: return "RocksDB: not supported";
+    case code::kInvalidArgument: return "RocksDB: invalid argument";
+    case code::kIOError: return "RocksDB: I/O error (or the database is locked by a process)";
+    case code::kMergeInProgress: return "RocksDB: merge in progress";
+    case code::kIncomplete: return "RocksDB: incomplete";
+    case code::kShutdownInProgress: return "RocksDB: shutdown in progress";
+    case code::kTimedOut: return "RocksDB: timed out";
+    case code::kAborted: return "RocksDB: aborted";
+    case code::kBusy: return "RocksDB: busy";
+    case code::kExpired: return "RocksDB: expired";
+    case code::kTryAgain: return "RocksDB: try again";
+    case code::kCompactionTooLarge: return "RocksDB: compaction too large";
+    case code::kColumnFamilyDropped: return "RocksDB: column family dropped";
+    case code::kMaxCode: break;
+    }
+    return "RocksDB: unknown error";
+  }
+  std::error_condition default_error_condition(int) const noexcept override {
+    return {static_cast<int>(oci_error::unknown), oci_category()};
+  }
+};
+
+} // namespace detail
+
+inline std::error_category const& rocksdb_category() noexcept {
+  static detail::rocksdb_category_impl const instance;
+  return instance;
+}
+
+namespace detail {
+
+/// Only for a status that is not ok.
+inline std::error_code to_error(rocksdb::Status const& s) noexcept {
+  return {static_cast<int>(s.code()), rocksdb_category()};
+}
+
+// --- values: u64 little-endian, strings as u64 length + bytes ---------------------------
+
+class encoder {
+public:
+  encoder& u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+      out_ += static_cast<char>((v >> (8 * i)) & 0xff);
+    return *this;
+  }
+  encoder& str(std::string_view s) {
+    u64(s.size());
+    out_ += s;
+    return *this;
+  }
+  encoder& annotations(std::map<std::string, std::string> const& m) {
+    u64(m.size());
+    for (auto const& [k, v] : m)
+      str(k).str(v);
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+private:
+  std::string out_;
+};
+
+class decoder {
+public:
+  explicit decoder(std::string_view in) noexcept : in_(in) {}
+
+  std::uint64_t u64() noexcept {
+    if (!ok_ || in_.size() < 8)
+      return fail(), 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+      v |= std::uint64_t{static_cast<unsigned char>(in_[static_cast<std::size_t>(i)])} << (8 * i);
+    in_.remove_prefix(8);
+    return v;
+  }
+  std::string str() {
+    std::uint64_t const n = u64();
+    if (!ok_ || in_.size() < n)
+      return fail(), std::string();
+    std::string s(in_.substr(0, static_cast<std::size_t>(n)));
+    in_.remove_prefix(static_cast<std::size_t>(n));
+    return s;
+  }
+  pier::digest digest() {
+    result<pier::digest> d = parse_digest(str());
+    if (!d)
+      return fail(), pier::digest();
+    return std::move(*d);
+  }
+  std::map<std::string, std::string> annotations() {
+    std::map<std::string, std::string> m;
+    std::uint64_t const n = u64();
+    for (std::uint64_t i = 0; ok_ && i < n; ++i) {
+      std::string k = str();
+      m.insert_or_assign(std::move(k), str());
+    }
+    return m;
+  }
+  /// Nothing went wrong so far.
+  bool ok() const noexcept { return ok_; }
+  /// Everything decoded and nothing left over.
+  bool done() const noexcept { return ok_ && in_.empty(); }
+
+private:
+  void fail() noexcept { ok_ = false; }
+
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+/// What the `manifests` column family holds per digest. Everything but the bytes is
+/// derived from the bytes, so it never changes while the digest is stored.
+struct manifest_content {
+  std::string media_type;
+  std::string bytes;
+  std::vector<pier::digest> blobs;
+  std::vector<pier::digest> manifests;
+  std::optional<subject_link> subject;
+};
+
+inline std::string encode(manifest_content const& c) {
+  encoder e;
+  e.u64(1).str(c.media_type).str(c.bytes); // 1: the format version of this record
+  e.u64(c.blobs.size());
+  for (pier::digest const& d : c.blobs)
+    e.str(d.str());
+  e.u64(c.manifests.size());
+  for (pier::digest const& d : c.manifests)
+    e.str(d.str());
+  e.u64(c.subject ? 1 : 0);
+  if (c.subject)
+    e.str(c.subject->subject.str())
+        .str(c.subject->artifact_type)
+        .annotations(c.subject->annotations);
+  return e.take();
+}
+
+inline result<manifest_content> decode_content(std::string_view v) {
+  decoder d(v);
+  manifest_content c;
+  if (d.u64() != 1)
+    return storage_error::corrupt;
+  c.media_type = d.str();
+  c.bytes = d.str();
+  for (std::uint64_t i = 0, n = d.u64(); d.ok() && i < n; ++i)
+    c.blobs.push_back(d.digest());
+  for (std::uint64_t i = 0, n = d.u64(); d.ok() && i < n; ++i)
+    c.manifests.push_back(d.digest());
+  if (d.u64() == 1) {
+    subject_link s;
+    s.subject = d.digest();
+    s.artifact_type = d.str();
+    s.annotations = d.annotations();
+    c.subject = std::move(s);
+  }
+  if (!d.done())
+    return storage_error::corrupt;
+  return c;
+}
+
+/// `a \0 b`, `a \0 b \0 c`: keys of records that belong to a repository.
+inline std::string key(std::string_view a, std::string_view b) {
+  std::string k;
+  k.reserve(a.size() + b.size() + 1);
+  k.append(a).append(1, '\0').append(b);
+  return k;
+}
+
+inline std::string key(std::string_view a, std::string_view b, std::string_view c) {
+  return key(key(a, b), c);
+}
+
+inline std::string count_key(char kind, digest_view d) {
+  std::string k(1, kind);
+  k += d.str();
+  return k;
+}
+
+/// Nanoseconds since the epoch with the sign bit flipped, so that byte order of the
+/// big-endian encoding is time order, before 1970 included.
+inline std::uint64_t time_bits(std::chrono::system_clock::time_point t) noexcept {
+  auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  return static_cast<std::uint64_t>(ns.count()) ^ (std::uint64_t{1} << 63);
+}
+
+inline std::chrono::system_clock::time_point time_from_bits(std::uint64_t bits) noexcept {
+  std::chrono::nanoseconds const ns(static_cast<std::int64_t>(bits ^ (std::uint64_t{1} << 63)));
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
+}
+
+inline std::string big_endian(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+inline std::uint64_t from_big_endian(std::string_view s) noexcept {
+  std::uint64_t v = 0;
+  for (char c : s.substr(0, 8))
+    v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+/// The smallest key greater than every key that starts with `prefix` (which must not be
+/// all 0xff bytes).
+inline std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff)
+    prefix.pop_back();
+  if (!prefix.empty())
+    prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+} // namespace detail
+
+struct rocksdb_metadata_store::state {
+  enum cf : std::size_t {
+    repositories,
+    tags,
+    tag_index,
+    manifests,
+    manifest_links,
+    blob_links,
+    refcounts,
+    referrers,
+    uploads,
+    upload_times,
+    cf_count,
+  };
+  static constexpr std::array<char const*, cf_count> cf_names = {
+      "repositories", "tags",      "tag_index", "manifests", "manifest_links",
+      "blob_links",   "refcounts", "referrers", "uploads",   "upload_times"};
+
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles; // by `cf`; the default one last
+  rocksdb::WriteOptions write_options;
+  std::mutex write_mutex;
+  asio::thread_pool pool;
+
+  explicit state(std::size_t threads) : pool(threads) {}
+  state(state const&) = delete;
+  state& operator=(state const&) = delete;
+  ~state() {
+    pool.join();
+    if (db) {
+      for (rocksdb::ColumnFamilyHandle* h : handles)
+        db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* operator[](cf c) const noexcept { return handles[c]; }
+
+  /// A consistent view for reads of several keys.
+  class snapshot {
+  public:
+    explicit snapshot(rocksdb::DB& db) : db_(db), snap_(db.GetSnapshot()) {
+      options.snapshot = snap_;
+    }
+    snapshot(snapshot const&) = delete;
+    snapshot& operator=(snapshot const&) = delete;
+    ~snapshot() { db_.ReleaseSnapshot(snap_); }
+
+    rocksdb::ReadOptions options;
+
+  private:
+    rocksdb::DB& db_;
+    rocksdb::Snapshot const* snap_;
+  };
+
+  result<std::optional<std::string>> get(cf c, std::string const& k,
+                                         rocksdb::ReadOptions const& ro = {}) const {
+    std::string v;
+    rocksdb::Status const s = db->Get(ro, handles[c], k, &v);
+    if (s.IsNotFound())
+      return std::optional<std::string>();
+    if (!s.ok())
+      return detail::to_error(s);
+    return std::optional<std::string>(std::move(v));
+  }
+
+  result<bool> contains(cf c, std::string const& k, rocksdb::ReadOptions const& ro = {}) const {
+    result<std::optional<std::string>> const v = get(c, k, ro);
+    if (!v)
+      return v.error();
+    return v->has_value();
+  }
+
+  result<std::uint64_t> count(char kind, digest_view d, rocksdb::ReadOptions const& ro = {}) const {
+    result<std::optional<std::string>> const v = get(refcounts, detail::count_key(kind, d), ro);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return std::uint64_t{0};
+    detail::decoder dec(**v);
+    std::uint64_t const n = dec.u64();
+    if (!dec.done())
+      return storage_error::corrupt;
+    return n;
+  }
+
+  void put_count(rocksdb::WriteBatch& b, char kind, digest_view d, std::uint64_t n) const {
+    if (n == 0)
+      b.Delete(handles[refcounts], detail::count_key(kind, d));
+    else
+      b.Put(handles[refcounts], detail::count_key(kind, d), detail::encoder().u64(n).take());
+  }
+
+  /// Adds `delta` (+1 or -1) to the counts of `kind` of every digest in `ds`.
+  result<void> add_counts(rocksdb::WriteBatch& b, char kind, std::vector<pier::digest> const& ds,
+                          int delta) const {
+    for (pier::digest const& d : ds) {
+      result<std::uint64_t> const n = count(kind, d);
+      if (!n)
+        return n.error();
+      put_count(b, kind, d, delta > 0 ? *n + 1 : (*n > 0 ? *n - 1 : 0));
+    }
+    return {};
+  }
+
+  /// Calls `f(suffix)` for the keys of `c` that start with `prefix`, in order, after
+  /// `prefix + last` (all when `last` is empty), until `f` returns false.
+  template <class F>
+  result<void> scan(cf c, std::string const& prefix, std::string const& last,
+                    rocksdb::ReadOptions ro, F f) const {
+    std::string const end = detail::prefix_end(prefix);
+    rocksdb::Slice const upper(end);
+    if (!end.empty())
+      ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, handles[c]));
+    std::string const start = prefix + last;
+    it->Seek(start);
+    if (!last.empty() && it->Valid() && it->key() == rocksdb::Slice(start))
+      it->Next();
+    for (; it->Valid(); it->Next()) {
+      std::string_view const k(it->key().data(), it->key().size());
+      if (!f(k.substr(prefix.size()), std::string_view(it->value().data(), it->value().size())))
+        break;
+    }
+    if (!it->status().ok())
+      return detail::to_error(it->status());
+    return {};
+  }
+
+  result<name_page> page(cf c, std::string const& prefix, std::string const& last, std::size_t n,
+                         rocksdb::ReadOptions const& ro = {}) const {
+    name_page p;
+    result<void> const r = scan(c, prefix, last, ro, [&](std::string_view k, std::string_view) {
+      if (p.names.size() == n) {
+        p.more = true;
+        return false;
+      }
+      p.names.emplace_back(k);
+      return true;
+    });
+    if (!r)
+      return r.error();
+    return p;
+  }
+
+  /// Points `tag` at `d` in the batch, dropping the tag's old index entry.
+  result<void> set_tag(rocksdb::WriteBatch& b, std::string const& repository,
+                       std::string const& tag, digest_view d) const {
+    std::string const k = detail::key(repository, tag);
+    result<std::optional<std::string>> const old = get(tags, k);
+    if (!old)
+      return old.error();
+    if (*old && **old == d.str())
+      return {};
+    if (*old)
+      b.Delete(handles[tag_index], detail::key(repository, **old, tag));
+    b.Put(handles[tags], k, rocksdb::Slice(d.str().data(), d.str().size()));
+    b.Put(handles[tag_index], detail::key(repository, d.str(), tag), rocksdb::Slice());
+    return {};
+  }
+
+  /// Runs `build` under the write lock on the store's threads, then writes the batch it
+  /// filled in one sync write; nothing is written when `build` fails.
+  template <class F>
+  asio::awaitable<result<void>> write(F build) {
+    co_return co_await detail::offload(pool, [&]() -> result<void> {
+      std::lock_guard const lock(write_mutex);
+      rocksdb::WriteBatch batch;
+      if (result<void> r = build(batch); !r)
+        return r;
+      if (batch.Count() == 0)
+        return {};
+      rocksdb::Status const s = db->Write(write_options, &batch);
+      if (!s.ok())
+        return detail::to_error(s);
+      return {};
+    });
+  }
+};
+
+inline rocksdb_metadata_store::rocksdb_metadata_store(std::unique_ptr<state> s) noexcept
+    : s_(std::move(s)) {}
+inline rocksdb_metadata_store::rocksdb_metadata_store(rocksdb_metadata_store&&) noexcept = default;
+inline rocksdb_metadata_store&
+rocksdb_metadata_store::operator=(rocksdb_metadata_store&&) noexcept = default;
+inline rocksdb_metadata_store::~rocksdb_metadata_store() = default;
+
+inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesystem::path data_dir,
+                                                                     rocksdb_options options) {
+  std::filesystem::path const path = data_dir / "meta";
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec)
+    return ec;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (char const* n : state::cf_names)
+    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+
+  auto s = std::make_unique<state>(options.blocking_threads == 0 ? 1 : options.blocking_threads);
+  s->write_options.sync = options.sync;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status const st =
+      rocksdb::DB::Open(db_options, path.string(), families, &s->handles, &raw);
+  if (!st.ok())
+    return detail::to_error(st);
+  s->db.reset(raw);
+
+  // The layout above is version 1; a later layout refuses to be opened by this code.
+  rocksdb::ColumnFamilyHandle* const meta = s->handles.back();
+  std::string version;
+  rocksdb::Status const vs = s->db->Get(rocksdb::ReadOptions(), meta, "pier.schema", &version);
+  if (vs.IsNotFound()) {
+    rocksdb::Status const ws = s->db->Put(s->write_options, meta, "pier.schema", "1");
+    if (!ws.ok())
+      return detail::to_error(ws);
+  } else if (!vs.ok()) {
+    return detail::to_error(vs);
+  } else if (version != "1") {
+    return storage_error::corrupt;
+  }
+  return rocksdb_metadata_store(std::move(s));
+}
+
+inline asio::awaitable<result<bool>>
+rocksdb_metadata_store::repository_exists(std::string repository) {
+  co_return s_->contains(state::repositories, repository);
+}
+
+inline asio::awaitable<result<name_page>> rocksdb_metadata_store::catalog(std::string last,
+                                                                          std::size_t n) {
+  co_return s_->page(state::repositories, "", last, n);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::link_blob(std::string repository,
+                                                                       pier::digest d) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    b.Put((*s_)[state::repositories], repository, rocksdb::Slice());
+    b.Put((*s_)[state::blob_links], detail::key(repository, d.str()), rocksdb::Slice());
+    return {};
+  });
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::unlink_blob(std::string repository,
+                                                                         pier::digest d) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    std::string const k = detail::key(repository, d.str());
+    result<bool> const linked = s_->contains(state::blob_links, k);
+    if (!linked)
+      return linked.error();
+    if (!*linked)
+      return storage_error::blob_unknown;
+    b.Delete((*s_)[state::blob_links], k);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<bool>> rocksdb_metadata_store::is_linked(std::string repository,
+                                                                       pier::digest d) {
+  co_return s_->contains(state::blob_links, detail::key(repository, d.str()));
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::put_manifest(std::string repository,
+                                                                          manifest_put m) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    for (pier::digest const& x : m.blobs) {
+      result<bool> const ok = s.contains(state::blob_links, detail::key(repository, x.str()));
+      if (!ok)
+        return ok.error();
+      if (!*ok)
+        return storage_error::manifest_blob_unknown;
+    }
+    for (pier::digest const& x : m.manifests) {
+      result<bool> const ok = s.contains(state::manifest_links, detail::key(repository, x.str()));
+      if (!ok)
+        return ok.error();
+      if (!*ok)
+        return storage_error::manifest_blob_unknown;
+    }
+
+    b.Put(s[state::repositories], repository, rocksdb::Slice());
+    std::string const link = detail::key(repository, m.digest.str());
+    result<bool> const held = s.contains(state::manifest_links, link);
+    if (!held)
+      return held.error();
+    if (!*held) {
+      b.Put(s[state::manifest_links], link, rocksdb::Slice());
+      result<std::uint64_t> const holders = s.count('r', m.digest);
+      if (!holders)
+        return holders.error();
+      detail::manifest_content c;
+      if (*holders == 0) {
+        c = {std::move(m.media_type), std::move(m.bytes), detail::sorted_unique(std::move(m.blobs)),
+             detail::sorted_unique(std::move(m.manifests)), std::move(m.subject)};
+        b.Put(s[state::manifests], m.digest.str(), detail::encode(c));
+      } else {
+        // Stored for another repository: count what that record says it references.
+        result<std::optional<std::string>> const v = s.get(state::manifests, m.digest.str());
+        if (!v)
+          return v.error();
+        if (!*v)
+          return storage_error::corrupt;
+        result<detail::manifest_content> stored = detail::decode_content(**v);
+        if (!stored)
+          return stored.error();
+        c = std::move(*stored);
+      }
+      s.put_count(b, 'r', m.digest, *holders + 1);
+      if (result<void> r = s.add_counts(b, 'b', c.blobs, +1); !r)
+        return r;
+      if (result<void> r = s.add_counts(b, 'm', c.manifests, +1); !r)
+        return r;
+      if (c.subject) {
+        b.Put(s[state::referrers],
+              detail::key(repository, c.subject->subject.str(), m.digest.str()),
+              detail::encoder()
+                  .str(c.media_type)
+                  .u64(c.bytes.size())
+                  .str(c.subject->artifact_type)
+                  .annotations(c.subject->annotations)
+                  .take());
+      }
+    }
+    if (m.tag)
+      return s.set_tag(b, repository, *m.tag, m.digest);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<manifest_record>>
+rocksdb_metadata_store::get_manifest(std::string repository, pier::digest d) {
+  state::snapshot const snap(*s_->db);
+  result<bool> const exists = s_->contains(state::repositories, repository, snap.options);
+  if (!exists)
+    co_return exists.error();
+  if (!*exists)
+    co_return storage_error::name_unknown;
+  result<bool> const held =
+      s_->contains(state::manifest_links, detail::key(repository, d.str()), snap.options);
+  if (!held)
+    co_return held.error();
+  if (!*held)
+    co_return storage_error::manifest_unknown;
+  result<std::optional<std::string>> const v = s_->get(state::manifests, d.str(), snap.options);
+  if (!v)
+    co_return v.error();
+  if (!*v)
+    co_return storage_error::corrupt;
+  result<detail::manifest_content> c = detail::decode_content(**v);
+  if (!c)
+    co_return c.error();
+  co_return manifest_record{std::move(d), std::move(c->media_type), std::move(c->bytes)};
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_manifest(std::string repository,
+                                                                             pier::digest d) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    result<bool> const exists = s.contains(state::repositories, repository);
+    if (!exists)
+      return exists.error();
+    if (!*exists)
+      return storage_error::name_unknown;
+    std::string const link = detail::key(repository, d.str());
+    result<bool> const held = s.contains(state::manifest_links, link);
+    if (!held)
+      return held.error();
+    if (!*held)
+      return storage_error::manifest_unknown;
+    b.Delete(s[state::manifest_links], link);
+
+    result<void> const untagged =
+        s.scan(state::tag_index, link + '\0', "", {}, [&](std::string_view tag, std::string_view) {
+          b.Delete(s[state::tags], detail::key(repository, tag));
+          b.Delete(s[state::tag_index], detail::key(repository, d.str(), tag));
+          return true;
+        });
+    if (!untagged)
+      return untagged;
+
+    result<std::optional<std::string>> const v = s.get(state::manifests, d.str());
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::corrupt;
+    result<detail::manifest_content> const c = detail::decode_content(**v);
+    if (!c)
+      return c.error();
+    if (result<void> r = s.add_counts(b, 'b', c->blobs, -1); !r)
+      return r;
+    if (result<void> r = s.add_counts(b, 'm', c->manifests, -1); !r)
+      return r;
+    if (c->subject)
+      b.Delete(s[state::referrers], detail::key(repository, c->subject->subject.str(), d.str()));
+    result<std::uint64_t> const holders = s.count('r', d);
+    if (!holders)
+      return holders.error();
+    if (*holders <= 1)
+      b.Delete(s[state::manifests], d.str()); // no repository holds it any more
+    s.put_count(b, 'r', d, *holders > 0 ? *holders - 1 : 0);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<pier::digest>>
+rocksdb_metadata_store::resolve_tag(std::string repository, std::string tag) {
+  state::snapshot const snap(*s_->db);
+  result<bool> const exists = s_->contains(state::repositories, repository, snap.options);
+  if (!exists)
+    co_return exists.error();
+  if (!*exists)
+    co_return storage_error::name_unknown;
+  result<std::optional<std::string>> const v =
+      s_->get(state::tags, detail::key(repository, tag), snap.options);
+  if (!v)
+    co_return v.error();
+  if (!*v)
+    co_return storage_error::tag_unknown;
+  result<pier::digest> d = parse_digest(**v);
+  if (!d)
+    co_return storage_error::corrupt;
+  co_return std::move(*d);
+}
+
+inline asio::awaitable<result<void>>
+rocksdb_metadata_store::set_tag(std::string repository, std::string tag, pier::digest d) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<bool> const exists = s_->contains(state::repositories, repository);
+    if (!exists)
+      return exists.error();
+    if (!*exists)
+      return storage_error::name_unknown;
+    result<bool> const held = s_->contains(state::manifest_links, detail::key(repository, d.str()));
+    if (!held)
+      return held.error();
+    if (!*held)
+      return storage_error::manifest_unknown;
+    return s_->set_tag(b, repository, tag, d);
+  });
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_tag(std::string repository,
+                                                                        std::string tag) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<bool> const exists = s_->contains(state::repositories, repository);
+    if (!exists)
+      return exists.error();
+    if (!*exists)
+      return storage_error::name_unknown;
+    std::string const k = detail::key(repository, tag);
+    result<std::optional<std::string>> const v = s_->get(state::tags, k);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::tag_unknown;
+    b.Delete((*s_)[state::tags], k);
+    b.Delete((*s_)[state::tag_index], detail::key(repository, **v, tag));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<name_page>>
+rocksdb_metadata_store::list_tags(std::string repository, std::string last, std::size_t n) {
+  state::snapshot const snap(*s_->db);
+  result<bool> const exists = s_->contains(state::repositories, repository, snap.options);
+  if (!exists)
+    co_return exists.error();
+  if (!*exists)
+    co_return storage_error::name_unknown;
+  co_return s_->page(state::tags, repository + '\0', last, n, snap.options);
+}
+
+inline asio::awaitable<result<std::vector<referrer>>>
+rocksdb_metadata_store::referrers(std::string repository, pier::digest subject) {
+  std::vector<referrer> out;
+  bool corrupt = false;
+  result<void> const r = s_->scan(state::referrers, detail::key(repository, subject.str()) + '\0',
+                                  "", {}, [&](std::string_view k, std::string_view v) {
+                                    result<pier::digest> d = parse_digest(k);
+                                    detail::decoder dec(v);
+                                    referrer e;
+                                    e.media_type = dec.str();
+                                    e.size = dec.u64();
+                                    e.artifact_type = dec.str();
+                                    e.annotations = dec.annotations();
+                                    if (!d || !dec.done()) {
+                                      corrupt = true;
+                                      return false;
+                                    }
+                                    e.digest = std::move(*d);
+                                    out.push_back(std::move(e));
+                                    return true;
+                                  });
+  if (!r)
+    co_return r.error();
+  if (corrupt)
+    co_return storage_error::corrupt;
+  co_return out;
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+rocksdb_metadata_store::blob_refcount(pier::digest d) {
+  co_return s_->count('b', d);
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+rocksdb_metadata_store::manifest_refcount(pier::digest d) {
+  co_return s_->count('m', d);
+}
+
+namespace detail {
+
+inline result<upload_session> decode_upload(upload_id id, std::string_view v) {
+  decoder d(v);
+  upload_session u;
+  u.id = std::move(id);
+  u.repository = d.str();
+  u.created = time_from_bits(d.u64());
+  if (!d.done())
+    return storage_error::corrupt;
+  return u;
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::create_upload(upload_session u) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<std::optional<std::string>> const old = s_->get(state::uploads, u.id);
+    if (!old)
+      return old.error();
+    if (*old) {
+      result<upload_session> const o = detail::decode_upload(u.id, **old);
+      if (!o)
+        return o.error();
+      b.Delete((*s_)[state::upload_times],
+               detail::big_endian(detail::time_bits(o->created)) + u.id);
+    }
+    std::uint64_t const bits = detail::time_bits(u.created);
+    b.Put((*s_)[state::uploads], u.id, detail::encoder().str(u.repository).u64(bits).take());
+    b.Put((*s_)[state::upload_times], detail::big_endian(bits) + u.id, u.repository);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<upload_session>> rocksdb_metadata_store::get_upload(upload_id id) {
+  result<std::optional<std::string>> const v = s_->get(state::uploads, id);
+  if (!v)
+    co_return v.error();
+  if (!*v)
+    co_return storage_error::upload_unknown;
+  co_return detail::decode_upload(std::move(id), **v);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_upload(upload_id id) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<std::optional<std::string>> const v = s_->get(state::uploads, id);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::upload_unknown;
+    result<upload_session> const u = detail::decode_upload(id, **v);
+    if (!u)
+      return u.error();
+    b.Delete((*s_)[state::uploads], id);
+    b.Delete((*s_)[state::upload_times], detail::big_endian(detail::time_bits(u->created)) + id);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<std::vector<upload_session>>>
+rocksdb_metadata_store::expired_uploads(std::chrono::system_clock::time_point before,
+                                        std::size_t n) {
+  std::vector<upload_session> out;
+  std::string const end = detail::big_endian(detail::time_bits(before));
+  rocksdb::Slice const upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper; // keys of sessions created strictly before `before`
+  std::unique_ptr<rocksdb::Iterator> it(s_->db->NewIterator(ro, (*s_)[state::upload_times]));
+  for (it->SeekToFirst(); it->Valid() && out.size() < n; it->Next()) {
+    std::string_view const k(it->key().data(), it->key().size());
+    if (k.size() < 8)
+      co_return storage_error::corrupt;
+    out.push_back({std::string(k.substr(8)), it->value().ToString(),
+                   detail::time_from_bits(detail::from_big_endian(k))});
+  }
+  if (!it->status().ok())
+    co_return detail::to_error(it->status());
+  co_return out;
+}
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_IMPL_ROCKSDB_HPP

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_ROCKSDB_HPP
+#define PIER_STORAGE_ROCKSDB_HPP
+
+/// @file
+/// A `MetadataStore` on RocksDB (7.8 or later), the example server's default. Not part of
+/// `<pier/pier.hpp>`: include it on its own and link `pier::rocksdb`.
+///
+/// The database lives in `<data>/meta`, one column family per kind of record:
+///
+/// | column family  | key                                  | value                          |
+/// |----------------|--------------------------------------|--------------------------------|
+/// | repositories   | name                                 | empty                          |
+/// | tags           | repo `\0` tag                        | digest                         |
+/// | tag_index      | repo `\0` digest `\0` tag            | empty (a manifest's tags)      |
+/// | manifests      | digest                               | media type, bytes, references  |
+/// | manifest_links | repo `\0` digest                     | empty (manifest in repository) |
+/// | blob_links     | repo `\0` digest                     | empty (blob visible in repo)   |
+/// | refcounts      | `b` digest / `m` digest / `r` digest | count, 8 bytes little-endian   |
+/// | referrers      | repo `\0` subject `\0` digest        | descriptor fields              |
+/// | uploads        | upload id                            | repository, created time       |
+/// | upload_times   | created time (8 bytes big-endian) id | repository                     |
+///
+/// Names, tags and digests never contain `\0`, and RocksDB orders keys bytewise, so the
+/// catalog and a repository's tags are range scans in lexical order: a page of `n` costs
+/// O(n) whatever `last` is. `refcounts` holds, per digest, how many (repository, manifest)
+/// pairs reference a blob (`b`), how many (repository, index) pairs reference a manifest
+/// (`m`), and how many repositories hold a manifest (`r`; its content goes with the last).
+/// A count of zero is no key.
+///
+/// Every change is one `WriteBatch` written with `WriteOptions::sync`, so a commit is
+/// atomic and durable when it returns. Writers are serialised by a mutex (each checks, then
+/// writes) and run on the store's own threads, because a sync write waits for the disk:
+/// measured roughly on the development VM (ext4 on a virtual disk), a sync write took
+/// about 2 ms, a point read 1-2 us, a page of tags 2 us, and the hop to a pool thread and
+/// back 7 us (70 us under load). So reads run on the caller's thread, where they cost
+/// less than the hop would; reads of several keys use a snapshot. Serialised sync writes
+/// bound a node to some hundreds of metadata commits per second; group commit (RocksDB
+/// batches concurrent sync writers) needs the checks moved into transactions, left for
+/// when it is needed.
+///
+/// @code
+/// asio::io_context io;
+/// auto meta = pier::storage::rocksdb_metadata_store::create("/var/lib/pier/data");
+/// if (!meta)
+///   return; // meta.error().message() says why (e.g. another process holds the lock)
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   auto page = co_await meta->catalog("", 100);
+///   assert(page && page->names.empty());
+/// }, asio::detached);
+/// io.run();
+/// @endcode
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/result.hpp>
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/error.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// The category of errors RocksDB reports (values are `rocksdb::Status::Code`), named
+/// "pier.rocksdb". They map to `oci_error::unknown`.
+std::error_category const& rocksdb_category() noexcept;
+
+/// Settings of a `rocksdb_metadata_store`.
+struct rocksdb_options {
+  /// Threads that run the (sync) writes.
+  std::size_t blocking_threads = 2;
+  /// `WriteOptions::sync` for every write. Leave it on: off, a power loss may lose commits
+  /// that were reported done.
+  bool sync = true;
+};
+
+/// A `MetadataStore` on RocksDB. One process at a time may open a database (RocksDB locks
+/// it). Movable; must not be moved or destroyed while operations are in progress.
+class rocksdb_metadata_store {
+public:
+  /// Opens the database in `<data_dir>/meta`, creating it (and the directories) if needed.
+  static result<rocksdb_metadata_store> create(std::filesystem::path data_dir,
+                                               rocksdb_options options = {});
+
+  rocksdb_metadata_store(rocksdb_metadata_store&&) noexcept;
+  rocksdb_metadata_store& operator=(rocksdb_metadata_store&&) noexcept;
+  ~rocksdb_metadata_store();
+
+  asio::awaitable<result<bool>> repository_exists(std::string repository);
+  asio::awaitable<result<name_page>> catalog(std::string last, std::size_t n);
+
+  asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
+  asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+
+  asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
+  asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
+  asio::awaitable<result<void>> delete_manifest(std::string repository, pier::digest d);
+
+  asio::awaitable<result<pier::digest>> resolve_tag(std::string repository, std::string tag);
+  asio::awaitable<result<void>> set_tag(std::string repository, std::string tag, pier::digest d);
+  asio::awaitable<result<void>> delete_tag(std::string repository, std::string tag);
+  asio::awaitable<result<name_page>> list_tags(std::string repository, std::string last,
+                                               std::size_t n);
+
+  asio::awaitable<result<std::vector<referrer>>> referrers(std::string repository,
+                                                           pier::digest subject);
+  asio::awaitable<result<std::uint64_t>> blob_refcount(pier::digest d);
+  asio::awaitable<result<std::uint64_t>> manifest_refcount(pier::digest d);
+
+  asio::awaitable<result<void>> create_upload(upload_session u);
+  asio::awaitable<result<upload_session>> get_upload(upload_id id);
+  asio::awaitable<result<void>> delete_upload(upload_id id);
+  asio::awaitable<result<std::vector<upload_session>>>
+  expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+
+private:
+  struct state;
+  explicit rocksdb_metadata_store(std::unique_ptr<state> s) noexcept;
+
+  std::unique_ptr<state> s_;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#include <pier/storage/impl/rocksdb.hpp>
+
+#endif // PIER_STORAGE_ROCKSDB_HPP

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <pier/storage/rocksdb.hpp>
+
+#include "metadata_store_suite.hpp"
+#include "test_util.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cassert>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pier_test {
+
+using pier::storage::rocksdb_metadata_store;
+
+static_assert(pier::storage::MetadataStore<rocksdb_metadata_store>);
+
+template <>
+struct store_maker<rocksdb_metadata_store> {
+  temp_dir dir;
+  std::unique_ptr<rocksdb_metadata_store> make() {
+    return std::make_unique<rocksdb_metadata_store>(
+        rocksdb_metadata_store::create(dir.path()).value());
+  }
+};
+
+INSTANTIATE_TYPED_TEST_SUITE_P(rocksdb, metadata_store_suite, rocksdb_metadata_store);
+
+namespace {
+
+TEST(rocksdb_metadata_store, reopen_sees_everything_committed) {
+  temp_dir dir;
+  asio::io_context io;
+  auto const layer = pier::digest_of("layer");
+  auto const config = pier::digest_of("config");
+  st::manifest_put image;
+  image.bytes = manifest_bytes("image");
+  image.digest = pier::digest_of(image.bytes);
+  image.media_type = oci_manifest;
+  image.tag = "v1";
+  image.blobs = {config, layer};
+  st::manifest_put sig;
+  sig.bytes = manifest_bytes("signature");
+  sig.digest = pier::digest_of(sig.bytes);
+  sig.media_type = oci_manifest;
+  sig.subject = st::subject_link{image.digest, "application/x-sig", {{"k", "v"}}};
+  auto const created = std::chrono::system_clock::now();
+  st::upload_session const session{st::make_upload_id(), "lib/app", created};
+  {
+    auto s = rocksdb_metadata_store::create(dir.path()).value();
+    for (std::string const repo : {"lib/app", "lib/other"}) {
+      ASSERT_TRUE(run(io, s.link_blob(repo, layer)));
+      ASSERT_TRUE(run(io, s.link_blob(repo, config)));
+      ASSERT_TRUE(run(io, s.put_manifest(repo, image)));
+    }
+    ASSERT_TRUE(run(io, s.set_tag("lib/app", "latest", image.digest)));
+    ASSERT_TRUE(run(io, s.put_manifest("lib/app", sig)));
+    ASSERT_TRUE(run(io, s.create_upload(session)));
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "meta"));
+
+  auto s = rocksdb_metadata_store::create(dir.path()).value();
+  EXPECT_EQ(run(io, s.catalog("", 10)).value().names,
+            (std::vector<std::string>{"lib/app", "lib/other"}));
+  EXPECT_TRUE(run(io, s.is_linked("lib/app", layer)).value());
+  auto const got = run(io, s.get_manifest("lib/app", image.digest)).value();
+  EXPECT_EQ(got.bytes, image.bytes);
+  EXPECT_EQ(got.media_type, image.media_type);
+  EXPECT_EQ(run(io, s.list_tags("lib/app", "", 10)).value().names,
+            (std::vector<std::string>{"latest", "v1"}));
+  EXPECT_EQ(run(io, s.resolve_tag("lib/other", "v1")).value(), image.digest);
+  EXPECT_EQ(run(io, s.blob_refcount(layer)).value(), 2u);
+  auto const refs = run(io, s.referrers("lib/app", image.digest)).value();
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].digest, sig.digest);
+  EXPECT_EQ(refs[0].artifact_type, "application/x-sig");
+  EXPECT_EQ(refs[0].annotations.at("k"), "v");
+  EXPECT_EQ(run(io, s.get_upload(session.id)).value(), session);
+  EXPECT_EQ(run(io, s.expired_uploads(created + std::chrono::seconds(1), 10)).value(),
+            std::vector<st::upload_session>{session});
+
+  // Deleting after a reopen uses what was stored before it.
+  EXPECT_TRUE(run(io, s.delete_manifest("lib/app", image.digest)));
+  EXPECT_EQ(run(io, s.blob_refcount(layer)).value(), 1u);
+  EXPECT_EQ(run(io, s.get_manifest("lib/other", image.digest)).value().bytes, image.bytes);
+  EXPECT_EQ(run(io, s.list_tags("lib/app", "", 10)).value().names, std::vector<std::string>{});
+}
+
+TEST(rocksdb_metadata_store, one_process_at_a_time) {
+  temp_dir dir;
+  auto first = rocksdb_metadata_store::create(dir.path());
+  ASSERT_TRUE(first);
+  auto second = rocksdb_metadata_store::create(dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_STREQ(second.error().category().name(), "pier.rocksdb");
+  EXPECT_EQ(pier::to_oci_error(second.error()), pier::oci_error::unknown);
+  EXPECT_FALSE(second.error().message().empty());
+}
+
+TEST(rocksdb_metadata_store, moved_store_keeps_working) {
+  temp_dir dir;
+  asio::io_context io;
+  auto a = rocksdb_metadata_store::create(dir.path()).value();
+  rocksdb_metadata_store b = std::move(a);
+  EXPECT_TRUE(run(io, b.link_blob("r", pier::digest_of("x"))));
+  EXPECT_TRUE(run(io, b.repository_exists("r")).value());
+}
+
+// The example of rocksdb.hpp, with a temporary directory.
+TEST(rocksdb_metadata_store, doc_example) {
+  temp_dir dir;
+  bool done = false;
+  asio::io_context io;
+  auto meta = pier::storage::rocksdb_metadata_store::create(dir.path());
+  if (!meta)
+    FAIL() << meta.error().message();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto page = co_await meta->catalog("", 100);
+        assert(page && page->names.empty());
+        done = page && page->names.empty();
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(done);
+}
+
+} // namespace
+} // namespace pier_test
