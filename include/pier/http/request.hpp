@@ -70,7 +70,8 @@ public:
 
   /// Reads at least one byte into `buf` unless the body has ended; 0 means the end (and
   /// is also what an empty `buf` gets). Errors: `body_error`, or a `parse_error` for a
-  /// malformed chunked body. After an error the body cannot be read further.
+  /// malformed chunked body. After an error the body cannot be read further. One read at a
+  /// time: the next call starts after the previous one has completed.
   virtual asio::awaitable<result<std::size_t>> read_some(std::span<char> buf) = 0;
 
   /// The body's length when the client declared it (Content-Length; 0 when the request

@@ -90,7 +90,8 @@ struct server_options {
   std::chrono::milliseconds header_timeout = std::chrono::seconds(30);
   /// A keep-alive connection with no request in progress is closed after this.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
-  /// Reading a request body fails with `body_error::stalled` after this long without a byte.
+  /// Reading a request body fails with `body_error::stalled` after this long without a
+  /// byte; the handler still answers, and the connection closes after the response.
   std::chrono::milliseconds body_stall_timeout = std::chrono::seconds(60);
   /// Writing a response gives up after this long without progress.
   std::chrono::milliseconds write_stall_timeout = std::chrono::seconds(60);
@@ -121,6 +122,9 @@ class server_state;
 
 /// An HTTP/1.1 server. Construction binds and listens (throws `std::system_error` if it
 /// cannot); `run()` serves until `stop()`.
+///
+/// Construction sets SIGPIPE to be ignored if it has its default action: `sendfile(2)` to a
+/// client that has gone would otherwise end the process.
 class server {
 public:
   server(server_options options, handler h);

@@ -3,7 +3,8 @@
 #define PIER_HTTP_DETAIL_SESSION_HPP
 
 // One connection: the session loop (read, parse, dispatch, write), its body reader, and
-// the watchdog that enforces every timeout by cancelling the loop.
+// the watchdog that enforces every timeout by cancelling the loop (or, for a stalled body,
+// the read).
 //
 // The session is a template over the stream so that TLS can be added as another stream
 // type; only sendfile(2) is specific to a plain TCP socket.
@@ -90,27 +91,26 @@ struct connection_core {
       set_deadline(clock::time_point::min());
   }
 
+  // A body read waits with a "soft" deadline: when it passes, only that read fails (the
+  // handler still answers); any other deadline ends the connection.
+  void start_body_wait(std::chrono::milliseconds d) {
+    soft = true;
+    set_timeout(d);
+  }
+  void end_body_wait() noexcept {
+    soft = false;
+    clear_deadline();
+  }
+
   asio::steady_timer timer;
   clock::time_point deadline = clock::time_point::max();
   clock::time_point armed = clock::time_point::max();
+  bool soft = false;    // the deadline is a body read's
+  bool stalled = false; // a body read's deadline passed
   bool idle = true;     // no request in progress: stop() closes at once
   bool closing = false; // stop() asked: no more requests on this connection
   bool forced = false;  // stop() ran out of patience
 };
-
-// Returns when the deadline has passed, which cancels the session loop it races against.
-inline asio::awaitable<void> watchdog(connection_core& c) {
-  asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
-  for (;;) {
-    if (c.deadline <= clock::now())
-      co_return;
-    c.armed = c.deadline;
-    c.timer.expires_at(c.armed);
-    co_await c.timer.async_wait(use_nothrow);
-    if (cs.cancelled() != asio::cancellation_type::none)
-      co_return; // the session ended first
-  }
-}
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), formatted once per second per thread.
 inline std::string_view http_date() noexcept {
@@ -226,7 +226,7 @@ private:
 
   std::error_code read_error(std::error_code ec) const noexcept {
     if (ec == asio::error::operation_aborted)
-      return s_.core().forced ? body_error::aborted : body_error::stalled;
+      return s_.core().stalled && !s_.core().forced ? body_error::stalled : body_error::aborted;
     return body_error::closed;
   }
 
@@ -239,10 +239,10 @@ private:
       s_.consume(n);
     } else {
       // Straight into the caller's buffer: no copy, and never past the body.
-      s_.core().set_timeout(s_.options().body_stall_timeout);
+      s_.core().start_body_wait(s_.options().body_stall_timeout);
       auto [ec, got] =
           co_await s_.stream().async_read_some(asio::buffer(buf.data(), want), use_nothrow);
-      s_.core().clear_deadline();
+      s_.core().end_body_wait();
       if (ec)
         co_return fail(read_error(ec));
       n = got;
@@ -260,19 +260,21 @@ private:
         auto r = decoder_.decode(in);
         if (!r)
           co_return fail(r.error());
-        std::memcpy(buf.data(), r->data.data(), r->data.size());
+        std::size_t const n = r->data.size();
+        if (n > 0)
+          std::memcpy(buf.data(), r->data.data(), n);
         s_.consume(r->consumed);
         done_ = r->done;
-        if (!r->data.empty())
-          co_return r->data.size();
+        if (n > 0)
+          co_return n;
         if (done_)
           co_return std::size_t{0};
         if (r->consumed == 0)
           break;
       }
-      s_.core().set_timeout(s_.options().body_stall_timeout);
+      s_.core().start_body_wait(s_.options().body_stall_timeout);
       std::error_code const ec = co_await s_.read_more(s_.options().read_buffer_size);
-      s_.core().clear_deadline();
+      s_.core().end_body_wait();
       if (ec)
         co_return fail(read_error(ec));
     }
@@ -291,6 +293,8 @@ private:
 
 template <class Stream>
 class session {
+  static constexpr bool plain_tcp = std::is_same_v<Stream, asio::ip::tcp::socket>;
+
 public:
   session(server_state& st, Stream stream, std::string client_address)
       : st_(st), opts_(options_of(st)), stream_(std::move(stream)), core_(stream_.get_executor()),
@@ -302,6 +306,11 @@ public:
     buf_.reset(new char[size_]);
     core_.set_deadline(clock::now() + opts_.header_timeout);
     id_ = register_connection(st_, core_);
+    if constexpr (plain_tcp) {
+      // Writes and sendfile(2) are tried at once and wait for the socket only when it is full.
+      std::error_code ec;
+      stream_.non_blocking(true, ec);
+    }
   }
   ~session() { unregister_connection(st_, id_); }
   session(session const&) = delete;
@@ -312,7 +321,7 @@ public:
     namespace ex = asio::experimental;
     auto const executor = co_await asio::this_coro::executor;
     co_await ex::make_parallel_group(asio::co_spawn(executor, serve(), ex::deferred),
-                                     asio::co_spawn(executor, watchdog(core_), ex::deferred))
+                                     asio::co_spawn(executor, watchdog(), ex::deferred))
         .async_wait(ex::wait_for_one(), asio::use_awaitable);
     std::error_code ec;
     stream_.lowest_layer().close(ec);
@@ -344,13 +353,34 @@ public:
   asio::awaitable<bool> write_continue() {
     static constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
     core_.set_timeout(opts_.write_stall_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(line), use_nothrow);
+    bool const ok = co_await write_all({asio::buffer(line), asio::const_buffer()});
     core_.clear_deadline();
-    co_return !ec;
+    co_return ok;
   }
 
 private:
   enum class head_status { complete, closed, rejected };
+
+  // Returns when a deadline has passed, which cancels the session loop it races against;
+  // a body read's deadline cancels only that read.
+  asio::awaitable<void> watchdog() {
+    asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
+    for (;;) {
+      if (core_.deadline <= clock::now()) {
+        if (!core_.soft || core_.forced)
+          co_return;
+        core_.stalled = true;
+        core_.end_body_wait();
+        std::error_code ec;
+        stream_.lowest_layer().cancel(ec); // only the body read is pending
+      }
+      core_.armed = core_.deadline;
+      core_.timer.expires_at(core_.armed);
+      co_await core_.timer.async_wait(use_nothrow);
+      if (cs.cancelled() != asio::cancellation_type::none)
+        co_return; // the session ended first
+    }
+  }
 
   asio::awaitable<void> serve() {
     try {
@@ -598,51 +628,64 @@ private:
                                        std::uint64_t& sent) {
     bool const with_body = format_head(res, req, keep);
     core_.set_timeout(opts_.write_stall_timeout);
-    if (!with_body) {
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out_), use_nothrow);
-      co_return !ec;
-    }
+    if (!with_body)
+      co_return co_await write_all({asio::buffer(out_), asio::const_buffer()});
     if (auto const* s = std::get_if<std::string>(&res.body())) {
-      std::array<asio::const_buffer, 2> const bufs{asio::buffer(out_), asio::buffer(*s)};
-      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
-      if (!ec)
+      bool const ok = co_await write_all({asio::buffer(out_), asio::buffer(*s)});
+      if (ok)
         sent = s->size();
-      co_return !ec;
+      co_return ok;
     }
     file_body const file = std::get<file_body>(res.body()); // a copy holds the owner
-    co_return co_await write_file_response(file, sent);
-  }
-
-  asio::awaitable<bool> write_file_response(file_body const& file, std::uint64_t& sent) {
-    if constexpr (std::is_same_v<Stream, asio::ip::tcp::socket>) {
-      // The head goes with MSG_MORE so that it leaves in the same segment as the first bytes
-      // of the file.
-      std::size_t done = 0;
-      while (done < out_.size()) {
-        auto [ec, n] = co_await stream_.async_send(
-            asio::buffer(out_.data() + done, out_.size() - done), MSG_MORE, use_nothrow);
-        if (ec)
-          co_return false;
-        done += n;
-      }
+    // On TCP the head goes with MSG_MORE, to leave in one segment with the file's first bytes.
+    bool const head_sent =
+        co_await write_all({asio::buffer(out_), asio::const_buffer()}, plain_tcp ? MSG_MORE : 0);
+    if (!head_sent)
+      co_return false;
+    if constexpr (plain_tcp) {
       int const r = co_await send_file(file, sent);
       if (r >= 0)
         co_return r > 0;
       // sendfile(2) cannot read this descriptor: fall back to copying.
-    } else {
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out_), use_nothrow);
-      if (ec)
-        co_return false;
     }
     co_return co_await copy_file(file, sent);
   }
 
+  // Writes all of `bufs`. On a plain socket it first writes at once, without a trip through
+  // the event loop: the socket buffer usually has room for a response.
+  asio::awaitable<bool> write_all(std::array<asio::const_buffer, 2> bufs, int flags = 0) {
+    if constexpr (plain_tcp) {
+      if (stream_.non_blocking()) {
+        for (;;) {
+          if (asio::buffer_size(bufs) == 0)
+            co_return true;
+          std::error_code ec;
+          std::size_t n = stream_.send(bufs, flags, ec);
+          if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            auto [wec] = co_await stream_.async_wait(asio::socket_base::wait_write, use_nothrow);
+            if (wec)
+              co_return false;
+            continue;
+          }
+          if (ec)
+            co_return false;
+          for (auto& b : bufs) {
+            std::size_t const k = std::min(n, b.size());
+            b += k;
+            n -= k;
+          }
+          core_.set_timeout(opts_.write_stall_timeout); // a stall, not a total, is bounded
+        }
+      }
+    }
+    auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
+    co_return !ec;
+  }
+
   // 1: sent; 0: failed (connection must close); -1: sendfile unsupported, nothing sent.
   asio::awaitable<int> send_file(file_body const& file, std::uint64_t& sent) {
-    std::error_code ec;
-    stream_.native_non_blocking(true, ec);
-    if (ec)
-      co_return -1;
+    if (!stream_.non_blocking())
+      co_return -1; // sendfile(2) would block the thread
     auto offset = static_cast<off_t>(file.offset);
     std::uint64_t left = file.length;
     std::uint64_t since_yield = 0;

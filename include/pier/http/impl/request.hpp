@@ -43,7 +43,8 @@ constexpr int http_status(body_error e) noexcept {
 
 inline asio::awaitable<result<std::size_t>> string_body_reader::read_some(std::span<char> buf) {
   std::size_t const n = std::min(buf.size(), body_.size() - pos_);
-  std::memcpy(buf.data(), body_.data() + pos_, n);
+  if (n > 0)
+    std::memcpy(buf.data(), body_.data() + pos_, n);
   pos_ += n;
   co_return n;
 }

@@ -20,6 +20,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <csignal>
+#include <signal.h>
 #include <sys/socket.h>
 
 PIER_BEGIN_NAMESPACE
@@ -87,6 +89,11 @@ public:
   server_state(server_options o, handler h) : opts_(std::move(o)), handler_(std::move(h)) {
     if (opts_.threads == 0)
       opts_.threads = 1;
+    // sendfile(2) has no MSG_NOSIGNAL: a client that leaves mid-response would raise SIGPIPE,
+    // whose default action ends the process. Ignore it unless the application handles it.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      ::signal(SIGPIPE, SIG_IGN);
     if (!opts_.on_error)
       opts_.on_error = [](std::string_view what) {
         std::fprintf(stderr, "pier http server: %.*s\n", static_cast<int>(what.size()),

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Load test of pier's HTTP server with wrk: both threading models, a ~500-byte body from
+# memory and the same bytes as a file (sendfile), and nginx serving that file.
+#
+#   bench/load/http_server.sh [build-dir]
+#
+# Needs wrk (apt-get install wrk); nginx is measured when /usr/sbin/nginx exists
+# (apt-get install nginx-light). Environment: DURATION (10s), CONNECTIONS (64),
+# WRK_THREADS (2), SERVER_THREADS (2), PORT (18080), ROUNDS (1).
+# Everything runs on loopback; every process started here is stopped by its PID.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build/bench-load}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+SERVER_THREADS=${SERVER_THREADS:-2}
+PORT=${PORT:-18080}
+ROUNDS=${ROUNDS:-1}
+NGINX=${NGINX:-/usr/sbin/nginx}
+
+command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIER_BUILD_BENCH=ON \
+      -DPIER_BUILD_TESTS=OFF -DPIER_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$BUILD" --target pier_bench_http_server >/dev/null
+SERVER=$BUILD/bench/pier_bench_http_server
+
+WORK=$(mktemp -d /tmp/pier-load.XXXXXX)
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+head -c 500 /dev/zero | tr '\0' x >"$WORK/small.txt"
+chmod 755 "$WORK" && chmod 644 "$WORK/small.txt" # nginx workers may run as another user
+
+wait_for_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on $PORT" >&2
+  return 1
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+# Prints "label requests/s p50 p99" from one wrk run.
+measure() {
+  local label=$1 url=$2 out
+  out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  printf '%-34s %12s req/s   p50 %-8s p99 %-8s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+}
+
+run_pier() {
+  local mode=$1 body=$2 label=$3
+  local args=(--port "$PORT" --threads "$SERVER_THREADS" --mode "$mode")
+  [[ $body == file ]] && args+=(--file "$WORK/small.txt")
+  "$SERVER" "${args[@]}" >/dev/null &
+  server_pid=$!
+  wait_for_port
+  measure "$label" "http://127.0.0.1:$PORT/small.txt"
+  stop_server
+}
+
+run_nginx() {
+  cat >"$WORK/nginx.conf" <<EOF
+worker_processes $SERVER_THREADS;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/body;
+  proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi;
+  uwsgi_temp_path $WORK/uwsgi;
+  scgi_temp_path $WORK/scgi;
+  server {
+    listen 127.0.0.1:$PORT reuseport;
+    root $WORK;
+  }
+}
+EOF
+  "$NGINX" -c "$WORK/nginx.conf" -g 'daemon off;' &
+  server_pid=$!
+  wait_for_port
+  local version
+  version=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
+  measure "nginx $version, file (sendfile)" "http://127.0.0.1:$PORT/small.txt"
+  stop_server
+}
+
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, server threads: $SERVER_THREADS, $(nproc) CPUs"
+for round in $(seq "$ROUNDS"); do
+  [[ $ROUNDS -gt 1 ]] && echo "round $round"
+  run_pier per-thread memory "pier context-per-thread, memory"
+  run_pier shared memory "pier shared-context, memory"
+  run_pier per-thread file "pier context-per-thread, file"
+  run_pier shared file "pier shared-context, file"
+  if [[ -x $NGINX ]]; then run_nginx; fi
+done
