@@ -4259,935 +4259,6 @@ PIER_END_NAMESPACE
 #endif // PIER_CORE_REFERENCE_HPP
 // ---- end pier/core/reference.hpp ----
 
-// ---- begin pier/http/message.hpp ----
-// SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_HTTP_MESSAGE_HPP
-#define PIER_HTTP_MESSAGE_HPP
-
-/// @file
-/// HTTP/1.1 header fields, request heads and responses: plain data, no I/O, no OCI.
-///
-/// @code
-/// pier::http::fields f;
-/// f.add("Content-Type", "application/json");
-/// assert(f.find("content-type") == "application/json"); // names are case-insensitive
-/// @endcode
-///
-/// See RFC 9110 §5 (fields) and RFC 9112 §3 (request line).
-
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-PIER_BEGIN_NAMESPACE
-namespace http {
-
-/// ASCII case-insensitive equality, as field names and tokens compare.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
-}
-
-/// An ordered list of header fields; lookups ignore the case of names.
-class fields {
-public:
-  using value_type = std::pair<std::string, std::string>;
-
-  /// The first value of `name`, or nothing.
-  std::optional<std::string_view> find(std::string_view name) const noexcept {
-    for (auto const& [n, v] : list_)
-      if (iequals(n, name))
-        return std::string_view(v);
-    return std::nullopt;
-  }
-  std::size_t count(std::string_view name) const noexcept {
-    std::size_t c = 0;
-    for (auto const& f : list_)
-      c += iequals(f.first, name) ? 1 : 0;
-    return c;
-  }
-  bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
-
-  /// Appends a field (a name may repeat, as `Link` or `WWW-Authenticate` do).
-  void add(std::string name, std::string value) {
-    list_.emplace_back(std::move(name), std::move(value));
-  }
-  /// Replaces every field called `name` by one.
-  void set(std::string_view name, std::string value) {
-    erase(name);
-    list_.emplace_back(std::string(name), std::move(value));
-  }
-  void erase(std::string_view name) noexcept {
-    std::erase_if(list_, [&](value_type const& f) { return iequals(f.first, name); });
-  }
-  void clear() noexcept { list_.clear(); }
-
-  std::size_t size() const noexcept { return list_.size(); }
-  bool empty() const noexcept { return list_.empty(); }
-  auto begin() const noexcept { return list_.begin(); }
-  auto end() const noexcept { return list_.end(); }
-
-private:
-  std::vector<value_type> list_;
-};
-
-/// How a message body is delimited (RFC 9112 §6.3).
-enum class body_framing { none, content_length, chunked };
-
-/// A parsed request head: request line and fields. The body is read separately.
-class request_head {
-public:
-  std::string_view method() const noexcept { return method_; }
-  /// The request-target as sent (origin-form for normal requests).
-  std::string_view target() const noexcept { return target_; }
-  /// 10 for HTTP/1.0, 11 for HTTP/1.1.
-  int version() const noexcept { return version_; }
-  fields const& headers() const noexcept { return fields_; }
-
-  body_framing framing() const noexcept { return framing_; }
-  /// The Content-Length when framing() is content_length, else 0.
-  std::uint64_t content_length() const noexcept { return content_length_; }
-  /// Whether the connection may stay open after this exchange.
-  bool keep_alive() const noexcept { return keep_alive_; }
-  /// Whether the client waits for `100 Continue` before sending the body.
-  bool expects_continue() const noexcept { return expect_continue_; }
-
-  void set_method(std::string m) { method_ = std::move(m); }
-  void set_target(std::string t) { target_ = std::move(t); }
-  void set_version(int v) noexcept { version_ = v; }
-  fields& headers() noexcept { return fields_; }
-  void set_framing(body_framing f, std::uint64_t length = 0) noexcept {
-    framing_ = f;
-    content_length_ = length;
-  }
-  void set_keep_alive(bool k) noexcept { keep_alive_ = k; }
-  void set_expects_continue(bool e) noexcept { expect_continue_ = e; }
-
-private:
-  std::string method_;
-  std::string target_;
-  int version_ = 11;
-  fields fields_;
-  body_framing framing_ = body_framing::none;
-  std::uint64_t content_length_ = 0;
-  bool keep_alive_ = true;
-  bool expect_continue_ = false;
-};
-
-/// The reason phrase for the status codes pier sends.
-constexpr std::string_view reason_phrase(int status) noexcept {
-  switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 206: return "Partial Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 308: return "Permanent Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 411: return "Length Required";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 416: return "Range Not Satisfiable";
-  case 417: return "Expectation Failed";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 503: return "Service Unavailable";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Unknown";
-  }
-}
-
-} // namespace http
-PIER_END_NAMESPACE
-
-#endif // PIER_HTTP_MESSAGE_HPP
-// ---- end pier/http/message.hpp ----
-// ---- begin pier/http/parser.hpp ----
-// SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_HTTP_PARSER_HPP
-#define PIER_HTTP_PARSER_HPP
-
-/// @file
-/// A strict, incremental HTTP/1.1 request parser: the request head, and a decoder for
-/// chunked request bodies. No I/O: the caller owns the buffer and feeds what it has read.
-///
-/// Strict means: CRLF line endings only, no obsolete line folding, no whitespace between a
-/// field name and its colon, no control characters, one Host in HTTP/1.1, Content-Length
-/// and Transfer-Encoding never together, `chunked` as the only transfer coding. Every
-/// rejection carries the status code the client should get (400, 414, 431, 417, 501, 505).
-///
-/// @code
-/// pier::http::request_parser p;
-/// std::string buf = "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n";
-/// auto r = p.parse(buf);
-/// if (r && *r) { // head complete: **r bytes of buf were the head
-///   assert(p.head().target() == "/v2/");
-/// }
-/// @endcode
-///
-/// See RFC 9112 §2–§7.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-PIER_BEGIN_NAMESPACE
-namespace http {
-
-/// Why a request was rejected; `http_status()` gives the status to answer with.
-enum class parse_error {
-  bad_request_line = 1,          ///< 400: not `method SP target SP version CRLF`
-  bad_method,                    ///< 400: method is not a token
-  bad_target,                    ///< 400: empty target, or not origin-, absolute- or asterisk-form
-  bad_version,                   ///< 400: not `HTTP/<digit>.<digit>`
-  unsupported_version,           ///< 505: a version other than 1.0 and 1.1
-  bad_line_ending,               ///< 400: a bare CR or LF
-  bad_field_name,                ///< 400: empty or non-token field name
-  whitespace_before_colon,       ///< 400: `Name : value` (RFC 9112 §5.1 MUST reject)
-  obsolete_line_folding,         ///< 400: a field line starting with SP or HTAB
-  bad_field_value,               ///< 400: control character in a field value
-  missing_host,                  ///< 400: HTTP/1.1 without Host
-  multiple_host,                 ///< 400: more than one Host
-  bad_content_length,            ///< 400: not a decimal number, or too large
-  conflicting_content_length,    ///< 400: differing Content-Length values
-  content_length_and_chunked,    ///< 400: both Content-Length and Transfer-Encoding
-  transfer_encoding_in_http10,   ///< 400: Transfer-Encoding in an HTTP/1.0 request
-  bad_transfer_encoding,         ///< 400: chunked not last, or more than once
-  unsupported_transfer_encoding, ///< 501: a coding other than chunked
-  unsupported_expectation,       ///< 417: Expect other than 100-continue
-  request_line_too_long,         ///< 414
-  header_too_large,              ///< 431: header section over the byte limit
-  too_many_fields,               ///< 431: more fields than the limit
-  bad_chunk_size,                ///< 400: chunk size missing or not hex
-  chunk_size_overflow,           ///< 400: chunk size over 2^60
-  bad_chunk_extension,           ///< 400: control character or over-long extension
-  bad_chunk_end,                 ///< 400: chunk data not followed by CRLF
-  bad_trailer,                   ///< 400: malformed or over-long trailer section
-};
-
-/// The status code a response to this error carries.
-constexpr int http_status(parse_error e) noexcept;
-
-std::error_category const& parse_category() noexcept;
-inline std::error_code make_error_code(parse_error e) noexcept {
-  return {static_cast<int>(e), parse_category()};
-}
-
-/// Limits that bound the memory one request head can take.
-struct parser_limits {
-  std::size_t max_request_line = 8 * 1024;  ///< beyond: 414
-  std::size_t max_header_bytes = 64 * 1024; ///< whole head, beyond: 431
-  std::size_t max_fields = 128;             ///< beyond: 431
-};
-
-/// Parses one request head at a time from a buffer the caller fills.
-///
-/// Call `parse()` with everything buffered so far (from the start of the request) each
-/// time more arrives; it resumes its search where it stopped. When the head is complete
-/// it returns its length; the body, if any, starts right after. `reset()` before the
-/// next request on the same connection.
-class request_parser {
-public:
-  explicit request_parser(parser_limits limits = {}) noexcept : limits_(limits) {}
-
-  /// nullopt: need more bytes; a value: the head is complete and was that many bytes
-  /// (including any empty lines before the request line); an error: reject the request.
-  result<std::optional<std::size_t>> parse(std::string_view buffered);
-
-  /// The parsed head; valid after parse() returned a length.
-  request_head const& head() const noexcept { return head_; }
-  request_head& head() noexcept { return head_; }
-
-  void reset() noexcept {
-    head_ = request_head{};
-    scan_ = 0;
-  }
-
-private:
-  result<void> parse_head(std::string_view text);
-  result<void> parse_request_line(std::string_view line);
-  result<void> parse_field_line(std::string_view line);
-  result<void> apply_semantics();
-
-  parser_limits limits_;
-  request_head head_;
-  std::size_t scan_ = 0; // where the search for the end of the head resumes
-};
-
-/// Decodes a chunked request body (RFC 9112 §7.1) incrementally and without copying:
-/// each call returns how many input bytes it consumed and, at most, one run of body data
-/// pointing into the input.
-class chunked_decoder {
-public:
-  struct step {
-    std::size_t consumed = 0; ///< input bytes used (data included)
-    std::string_view data;    ///< body bytes found, a view into the input
-    bool done = false;        ///< the last chunk and trailer section are complete
-  };
-
-  /// Limits the bytes of chunk extensions per chunk and of the whole trailer section.
-  explicit chunked_decoder(std::size_t max_extension = 4096,
-                           std::size_t max_trailer = 16 * 1024) noexcept
-      : max_extension_(max_extension), max_trailer_(max_trailer) {}
-
-  /// Consumes from `in`. Call again with the unconsumed rest (plus new bytes) until
-  /// `done`; a step that consumes nothing means more input is needed.
-  result<step> decode(std::string_view in);
-
-  bool done() const noexcept { return state_ == state::done; }
-  void reset() noexcept {
-    state_ = state::size;
-    remaining_ = 0;
-    digits_ = 0;
-    extension_.clear();
-    trailer_ = 0;
-  }
-
-private:
-  enum class state {
-    size,
-    size_or_ext,
-    extension,
-    size_lf,
-    data,
-    data_cr,
-    data_lf,
-    trailer_start,
-    trailer_name,
-    trailer_value,
-    trailer_lf,
-    final_lf,
-    done
-  };
-
-  std::size_t max_extension_;
-  std::size_t max_trailer_;
-  state state_ = state::size;
-  std::uint64_t remaining_ = 0; // chunk size being read, then data left in the chunk
-  std::size_t digits_ = 0;
-  std::string extension_; // the current chunk's extensions, at most max_extension_ bytes
-  std::size_t trailer_ = 0;
-};
-
-} // namespace http
-PIER_END_NAMESPACE
-
-template <>
-struct std::is_error_code_enum<pier::http::parse_error> : std::true_type {};
-
-// ---- begin pier/http/impl/parser.hpp ----
-// SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_HTTP_IMPL_PARSER_HPP
-#define PIER_HTTP_IMPL_PARSER_HPP
-
-#include <charconv>
-
-PIER_BEGIN_NAMESPACE
-namespace http {
-
-namespace detail {
-
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
-//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~': return true;
-  default: return false;
-  }
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
-
-// field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value (RFC 9110 §5.5).
-constexpr bool is_field_char(unsigned char c) noexcept {
-  return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
-}
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 §5.6.1).
-template <class F>
-constexpr void for_each_list_element(std::string_view list, F&& f) {
-  while (!list.empty()) {
-    std::size_t const comma = list.find(',');
-    std::string_view const element = trim_ows(list.substr(0, comma));
-    if (!element.empty())
-      f(element);
-    if (comma == std::string_view::npos)
-      break;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-// absolute-form = scheme "://" authority ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
-// "." ) (RFC 3986 §3.1). The authority must not be empty.
-constexpr bool is_absolute_form(std::string_view target) noexcept {
-  std::size_t const sep = target.find("://");
-  if (sep == std::string_view::npos || sep == 0 || sep + 3 >= target.size() ||
-      target[sep + 3] == '/')
-    return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!alpha(target[0]))
-    return false;
-  for (char c : target.substr(1, sep - 1))
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
-      return false;
-  return true;
-}
-
-// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
-// chunk-ext-val = token / quoted-string (RFC 9112 §7.1.1). `ext` is everything between
-// the chunk size and the CRLF.
-constexpr bool is_chunk_extension(std::string_view ext) noexcept {
-  auto skip_ws = [&] {
-    while (!ext.empty() && is_ows(ext.front()))
-      ext.remove_prefix(1);
-  };
-  auto take_token = [&] {
-    std::size_t n = 0;
-    while (n < ext.size() && is_tchar(static_cast<unsigned char>(ext[n])))
-      ++n;
-    ext.remove_prefix(n);
-    return n > 0;
-  };
-  auto take_quoted = [&] {
-    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-    ext.remove_prefix(1);
-    while (!ext.empty()) {
-      auto const c = static_cast<unsigned char>(ext.front());
-      ext.remove_prefix(1);
-      if (c == '"')
-        return true;
-      if (c == '\\') {
-        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
-          return false;
-        ext.remove_prefix(1);
-      } else if (!is_field_char(c)) {
-        return false;
-      }
-    }
-    return false;
-  };
-  for (;;) {
-    skip_ws();
-    if (ext.empty())
-      return true;
-    if (ext.front() != ';')
-      return false;
-    ext.remove_prefix(1);
-    skip_ws();
-    if (!take_token())
-      return false;
-    skip_ws();
-    if (!ext.empty() && ext.front() == '=') {
-      ext.remove_prefix(1);
-      skip_ws();
-      if (!ext.empty() && ext.front() == '"' ? !take_quoted() : !take_token())
-        return false;
-    }
-  }
-}
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-struct parse_error_info {
-  char const* message;
-  int status;
-};
-
-constexpr parse_error_info parse_error_table(parse_error e) noexcept {
-  switch (e) {
-  case parse_error::bad_request_line: return {"malformed request line", 400};
-  case parse_error::bad_method: return {"method is not a token", 400};
-  case parse_error::bad_target: return {"malformed request target", 400};
-  case parse_error::bad_version: return {"malformed HTTP version", 400};
-  case parse_error::unsupported_version: return {"HTTP version not supported", 505};
-  case parse_error::bad_line_ending: return {"bare CR or LF in the request head", 400};
-  case parse_error::bad_field_name: return {"malformed field name", 400};
-  case parse_error::whitespace_before_colon:
-    return {"whitespace between field name and colon", 400};
-  case parse_error::obsolete_line_folding: return {"obsolete line folding", 400};
-  case parse_error::bad_field_value: return {"control character in a field value", 400};
-  case parse_error::missing_host: return {"HTTP/1.1 request without Host", 400};
-  case parse_error::multiple_host: return {"more than one Host field", 400};
-  case parse_error::bad_content_length: return {"malformed Content-Length", 400};
-  case parse_error::conflicting_content_length: return {"conflicting Content-Length values", 400};
-  case parse_error::content_length_and_chunked:
-    return {"both Content-Length and Transfer-Encoding", 400};
-  case parse_error::transfer_encoding_in_http10:
-    return {"Transfer-Encoding in an HTTP/1.0 request", 400};
-  case parse_error::bad_transfer_encoding:
-    return {"chunked must be the last transfer coding, once", 400};
-  case parse_error::unsupported_transfer_encoding: return {"transfer coding not implemented", 501};
-  case parse_error::unsupported_expectation: return {"expectation not supported", 417};
-  case parse_error::request_line_too_long: return {"request line too long", 414};
-  case parse_error::header_too_large: return {"request header section too large", 431};
-  case parse_error::too_many_fields: return {"too many header fields", 431};
-  case parse_error::bad_chunk_size: return {"malformed chunk size", 400};
-  case parse_error::chunk_size_overflow: return {"chunk size too large", 400};
-  case parse_error::bad_chunk_extension: return {"malformed chunk extension", 400};
-  case parse_error::bad_chunk_end: return {"chunk data not followed by CRLF", 400};
-  case parse_error::bad_trailer: return {"malformed trailer section", 400};
-  }
-  return {"unknown HTTP parse error", 400};
-}
-
-class parse_category_impl final : public std::error_category {
-public:
-  char const* name() const noexcept override { return "pier.http"; }
-  std::string message(int ev) const override {
-    return parse_error_table(static_cast<parse_error>(ev)).message;
-  }
-};
-
-} // namespace detail
-
-constexpr int http_status(parse_error e) noexcept { return detail::parse_error_table(e).status; }
-
-inline std::error_category const& parse_category() noexcept {
-  static detail::parse_category_impl const instance;
-  return instance;
-}
-
-inline result<std::optional<std::size_t>> request_parser::parse(std::string_view buf) {
-  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
-  std::size_t start = 0;
-  while (start + 1 < buf.size() && buf[start] == '\r' && buf[start + 1] == '\n')
-    start += 2;
-  if (start > limits_.max_request_line)
-    return parse_error::request_line_too_long;
-  if (start == buf.size() || (start + 1 == buf.size() && buf[start] == '\r'))
-    return std::optional<std::size_t>{};
-
-  std::string_view const rest = buf.substr(start);
-  if (scan_ < start)
-    scan_ = start;
-
-  std::size_t const line_end = rest.find('\n');
-  if (line_end == std::string_view::npos) {
-    if (rest.size() > limits_.max_request_line)
-      return parse_error::request_line_too_long;
-    return std::optional<std::size_t>{};
-  }
-  if (line_end + 1 > limits_.max_request_line + 2)
-    return parse_error::request_line_too_long;
-
-  // Resume the search for CRLFCRLF a few bytes before where the last one stopped.
-  std::size_t const from = scan_ > start + 3 ? scan_ - start - 3 : 0;
-  std::size_t const end = rest.find("\r\n\r\n", from);
-  if (end == std::string_view::npos) {
-    if (rest.size() > limits_.max_header_bytes)
-      return parse_error::header_too_large;
-    scan_ = buf.size();
-    return std::optional<std::size_t>{};
-  }
-  std::size_t const head_length = end + 4;
-  if (head_length > limits_.max_header_bytes)
-    return parse_error::header_too_large;
-
-  if (auto r = parse_head(rest.substr(0, end + 2)); !r)
-    return r.error();
-  return std::optional<std::size_t>{start + head_length};
-}
-
-inline result<void> request_parser::parse_head(std::string_view text) {
-  // `text` is the request line and the field lines, each ending in CRLF.
-  bool first = true;
-  while (!text.empty()) {
-    std::size_t const lf = text.find('\n');
-    if (lf == std::string_view::npos || lf == 0 || text[lf - 1] != '\r')
-      return parse_error::bad_line_ending;
-    std::string_view const line = text.substr(0, lf - 1);
-    text.remove_prefix(lf + 1);
-    if (line.find('\r') != std::string_view::npos)
-      return parse_error::bad_line_ending;
-    if (first) {
-      if (auto r = parse_request_line(line); !r)
-        return r;
-      first = false;
-    } else if (auto r = parse_field_line(line); !r) {
-      return r;
-    }
-  }
-  return apply_semantics();
-}
-
-inline result<void> request_parser::parse_request_line(std::string_view line) {
-  std::size_t const sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos)
-    return parse_error::bad_request_line;
-  std::size_t const sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-    return parse_error::bad_request_line;
-
-  std::string_view const method = line.substr(0, sp1);
-  std::string_view const target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view const version = line.substr(sp2 + 1);
-
-  if (!detail::is_token(method))
-    return method.empty() ? parse_error::bad_request_line : parse_error::bad_method;
-
-  if (target.empty())
-    return parse_error::bad_target;
-  for (char c : target) {
-    auto const u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f)
-      return parse_error::bad_target;
-  }
-  bool const origin_form = target.front() == '/';
-  bool const asterisk_form = target == "*" && method == "OPTIONS";
-  bool const absolute_form = detail::is_absolute_form(target);
-  if (!origin_form && !asterisk_form && !absolute_form)
-    return parse_error::bad_target;
-
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
-      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
-    return parse_error::bad_version;
-  int const v = (version[5] - '0') * 10 + (version[7] - '0');
-  if (v != 10 && v != 11)
-    return parse_error::unsupported_version;
-
-  if (line.size() > limits_.max_request_line)
-    return parse_error::request_line_too_long;
-
-  head_.set_method(std::string(method));
-  head_.set_target(std::string(target));
-  head_.set_version(v);
-  return {};
-}
-
-inline result<void> request_parser::parse_field_line(std::string_view line) {
-  if (line.empty())
-    return parse_error::bad_field_name;
-  if (detail::is_ows(line.front()))
-    return parse_error::obsolete_line_folding;
-  std::size_t const colon = line.find(':');
-  if (colon == std::string_view::npos)
-    return parse_error::bad_field_name;
-  std::string_view const name = line.substr(0, colon);
-  if (detail::is_ows(name.back()))
-    return parse_error::whitespace_before_colon;
-  if (!detail::is_token(name))
-    return parse_error::bad_field_name;
-  std::string_view const value = detail::trim_ows(line.substr(colon + 1));
-  for (char c : value)
-    if (!detail::is_field_char(static_cast<unsigned char>(c)))
-      return parse_error::bad_field_value;
-  if (head_.headers().size() >= limits_.max_fields)
-    return parse_error::too_many_fields;
-  head_.headers().add(std::string(name), std::string(value));
-  return {};
-}
-
-inline result<void> request_parser::apply_semantics() {
-  fields const& f = head_.headers();
-  bool const http11 = head_.version() == 11;
-
-  std::size_t const hosts = f.count("Host");
-  if (hosts > 1)
-    return parse_error::multiple_host;
-  if (http11 && hosts == 0)
-    return parse_error::missing_host;
-
-  // Content-Length: every value (in every field, comma lists included) must be the same
-  // number (RFC 9112 §6.3 item 5).
-  std::optional<std::uint64_t> length;
-  bool bad_length = false, conflicting = false;
-  for (auto const& [name, value] : f) {
-    if (!iequals(name, "Content-Length"))
-      continue;
-    // 1*DIGIT, or a list of the same number when a sender combined duplicate fields;
-    // unlike other lists, no empty elements: `Content-Length: ,` states no length.
-    for (std::string_view rest = value;;) {
-      std::size_t const comma = rest.find(',');
-      if (detail::trim_ows(rest.substr(0, comma)).empty())
-        bad_length = true;
-      if (comma == std::string_view::npos)
-        break;
-      rest.remove_prefix(comma + 1);
-    }
-    detail::for_each_list_element(value, [&](std::string_view element) {
-      std::uint64_t n = 0;
-      auto const* const end = element.data() + element.size();
-      auto const [ptr, ec] = std::from_chars(element.data(), end, n);
-      if (ec != std::errc{} || ptr != end || element.front() == '+' || element.front() == '-')
-        bad_length = true;
-      else if (length && *length != n)
-        conflicting = true;
-      else
-        length = n;
-    });
-  }
-  if (bad_length)
-    return parse_error::bad_content_length;
-  if (conflicting)
-    return parse_error::conflicting_content_length;
-
-  bool chunked = false;
-  if (f.contains("Transfer-Encoding")) {
-    if (!http11)
-      return parse_error::transfer_encoding_in_http10;
-    if (length)
-      return parse_error::content_length_and_chunked;
-    bool other = false, misplaced = false;
-    for (auto const& [name, value] : f) {
-      if (!iequals(name, "Transfer-Encoding"))
-        continue;
-      detail::for_each_list_element(value, [&](std::string_view coding) {
-        if (chunked)
-          misplaced = true; // something after chunked, or chunked twice
-        if (iequals(coding, "chunked"))
-          chunked = true;
-        else
-          other = true;
-      });
-    }
-    if (misplaced || (!chunked && !other))
-      return parse_error::bad_transfer_encoding;
-    if (other)
-      return chunked ? parse_error::unsupported_transfer_encoding
-                     : parse_error::bad_transfer_encoding;
-  }
-
-  if (chunked)
-    head_.set_framing(body_framing::chunked);
-  else if (length && *length > 0)
-    head_.set_framing(body_framing::content_length, *length);
-  else
-    head_.set_framing(body_framing::none);
-
-  bool close = false, keep_alive = false;
-  for (auto const& [name, value] : f) {
-    if (!iequals(name, "Connection"))
-      continue;
-    detail::for_each_list_element(value, [&](std::string_view option) {
-      close = close || iequals(option, "close");
-      keep_alive = keep_alive || iequals(option, "keep-alive");
-    });
-  }
-  head_.set_keep_alive(!close && (http11 || keep_alive));
-
-  if (auto const expect = f.find("Expect"); expect && http11) {
-    if (!iequals(*expect, "100-continue") || f.count("Expect") > 1)
-      return parse_error::unsupported_expectation;
-    head_.set_expects_continue(true);
-  }
-  return {};
-}
-
-inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in) {
-  step s;
-  std::size_t i = 0;
-  auto fail = [](parse_error e) { return result<step>(e); };
-  while (i < in.size() && state_ != state::done) {
-    char const c = in[i];
-    switch (state_) {
-    case state::size: {
-      int const h = detail::hex_value(c);
-      if (h < 0) {
-        if (digits_ == 0)
-          return fail(parse_error::bad_chunk_size);
-        state_ = state::size_or_ext;
-        continue; // look at c again in the next state
-      }
-      // Leading zeros do not count: the limit is on the value, 2^60.
-      if (remaining_ >> 56)
-        return fail(parse_error::chunk_size_overflow);
-      remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(h);
-      ++digits_;
-      ++i;
-      break;
-    }
-    case state::size_or_ext:
-      if (c == '\r') {
-        state_ = state::size_lf;
-      } else if (c == ';' || detail::is_ows(c)) {
-        state_ = state::extension;
-        extension_.clear();
-        extension_.push_back(c);
-      } else {
-        return fail(parse_error::bad_chunk_size);
-      }
-      ++i;
-      break;
-    case state::extension:
-      // Collected (bounded) and checked whole at its end: the grammar has quoted strings.
-      if (c == '\r') {
-        if (!detail::is_chunk_extension(extension_))
-          return fail(parse_error::bad_chunk_extension);
-        state_ = state::size_lf;
-      } else if (extension_.size() >= max_extension_) {
-        return fail(parse_error::bad_chunk_extension);
-      } else {
-        extension_.push_back(c);
-      }
-      ++i;
-      break;
-    case state::size_lf:
-      if (c != '\n')
-        return fail(parse_error::bad_chunk_size);
-      ++i;
-      digits_ = 0;
-      state_ = remaining_ == 0 ? state::trailer_start : state::data;
-      break;
-    case state::data: {
-      if (!s.data.empty()) {
-        // One run of data per step: the caller consumes it, then calls again.
-        s.consumed = i;
-        return s;
-      }
-      std::size_t const n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
-      s.data = in.substr(i, n);
-      remaining_ -= n;
-      i += n;
-      if (remaining_ == 0)
-        state_ = state::data_cr;
-      break;
-    }
-    case state::data_cr:
-      if (c != '\r')
-        return fail(parse_error::bad_chunk_end);
-      ++i;
-      state_ = state::data_lf;
-      break;
-    case state::data_lf:
-      if (c != '\n')
-        return fail(parse_error::bad_chunk_end);
-      ++i;
-      state_ = state::size;
-      break;
-    case state::trailer_start:
-      // A trailer section is field lines like the header section: name ":" value.
-      if (c == '\r') {
-        state_ = state::final_lf;
-      } else if (detail::is_tchar(static_cast<unsigned char>(c))) {
-        state_ = state::trailer_name;
-      } else {
-        return fail(parse_error::bad_trailer);
-      }
-      if (++trailer_ > max_trailer_)
-        return fail(parse_error::bad_trailer);
-      ++i;
-      break;
-    case state::trailer_name:
-      if (c == ':')
-        state_ = state::trailer_value;
-      else if (!detail::is_tchar(static_cast<unsigned char>(c)))
-        return fail(parse_error::bad_trailer);
-      if (++trailer_ > max_trailer_)
-        return fail(parse_error::bad_trailer);
-      ++i;
-      break;
-    case state::trailer_value:
-      if (c == '\r')
-        state_ = state::trailer_lf;
-      else if (!detail::is_field_char(static_cast<unsigned char>(c)))
-        return fail(parse_error::bad_trailer);
-      if (++trailer_ > max_trailer_)
-        return fail(parse_error::bad_trailer);
-      ++i;
-      break;
-    case state::trailer_lf:
-      if (c != '\n')
-        return fail(parse_error::bad_trailer);
-      ++i;
-      state_ = state::trailer_start;
-      break;
-    case state::final_lf:
-      if (c != '\n')
-        return fail(parse_error::bad_trailer);
-      ++i;
-      state_ = state::done;
-      break;
-    case state::done: break;
-    }
-  }
-  s.consumed = i;
-  s.done = state_ == state::done;
-  return s;
-}
-
-} // namespace http
-PIER_END_NAMESPACE
-
-#endif // PIER_HTTP_IMPL_PARSER_HPP
-// ---- end pier/http/impl/parser.hpp ----
-
-#endif // PIER_HTTP_PARSER_HPP
-// ---- end pier/http/parser.hpp ----
-
 // ---- begin pier/storage/concepts.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_STORAGE_CONCEPTS_HPP
@@ -5673,6 +4744,19 @@ struct blob_store_archetype {
 
 /// The exemplar of `MetadataStore`: declarations only, with the contract every model
 /// keeps.
+///
+/// How the OCI endpoints use it:
+/// - `GET/HEAD /manifests/<tag>`: `resolve_tag`, then `get_manifest`; by digest:
+///   `get_manifest` (serve `bytes` with `media_type` as `Content-Type`).
+/// - `PUT /manifests/<ref>`: validate and parse the manifest, then one `put_manifest` with
+///   the tag (if `<ref>` is one), referenced blobs and manifests, and the subject.
+/// - `DELETE /manifests/<tag>`: `delete_tag`; by digest: `delete_manifest`.
+/// - `GET /tags/list?n=&last=`: `list_tags`; `_catalog?n=&last=`: `catalog` (filtering by
+///   what the caller may see is the registry's); send a `Link` when `more`.
+/// - `GET /referrers/<d>[?artifactType=]`: `referrers`, filtered by the registry.
+/// - Uploads: `create_upload` on POST, `get_upload` to check an id belongs to the
+///   repository in the URL, `delete_upload` after commit or abort; a periodic task aborts
+///   and deletes what `expired_uploads` returns.
 ///
 /// Reference counts: `blob_refcount(b)` is how many (repository, manifest) pairs hold a
 /// manifest that references blob `b`; `manifest_refcount(m)` is how many hold an index
@@ -7006,6 +6090,3033 @@ PIER_END_NAMESPACE
 
 #endif // PIER_STORAGE_MEMORY_HPP
 // ---- end pier/storage/memory.hpp ----
+
+// ---- begin pier/http/handler.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_HANDLER_HPP
+#define PIER_HTTP_HANDLER_HPP
+
+/// @file
+/// The one thing the server calls: a coroutine that turns a request into a response.
+///
+/// @code
+/// pier::http::handler hello = [](pier::http::request& req) ->
+/// asio::awaitable<pier::http::response> {
+///   co_return pier::http::response::text(200, "hello from " + std::string(req.target()));
+/// };
+/// @endcode
+///
+/// A handler may read the request body (`req.body()`), leave it unread (the server then
+/// drains a little or closes the connection), or throw: the server answers 500, logs, and
+/// goes on serving. The request and its body reader are valid until the coroutine ends.
+
+// ---- begin pier/http/request.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_REQUEST_HPP
+#define PIER_HTTP_REQUEST_HPP
+
+/// @file
+/// What a handler sees of a request: the parsed head, the client's address, and the body
+/// as a stream of bytes it reads at its own pace. Handlers never see the socket.
+///
+/// @code
+/// // A handler that hashes an upload of any size with a bounded buffer.
+/// asio::awaitable<std::uint64_t> count_bytes(pier::http::request& req) {
+///   std::array<char, 16 * 1024> buf;
+///   std::uint64_t total = 0;
+///   for (;;) {
+///     pier::result<std::size_t> n = co_await req.body().read_some(buf);
+///     if (!n || *n == 0) // an error (stall, disconnect, bad chunk) or the end of the body
+///       co_return total;
+///     total += *n;
+///   }
+/// }
+/// @endcode
+///
+/// See RFC 9110 §6.4 (content) and RFC 9112 §6 (message body).
+
+// ---- begin pier/http/message.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_MESSAGE_HPP
+#define PIER_HTTP_MESSAGE_HPP
+
+/// @file
+/// HTTP/1.1 header fields, request heads and responses: plain data, no I/O, no OCI.
+///
+/// @code
+/// pier::http::fields f;
+/// f.add("Content-Type", "application/json");
+/// assert(f.find("content-type") == "application/json"); // names are case-insensitive
+/// @endcode
+///
+/// See RFC 9110 §5 (fields) and RFC 9112 §3 (request line).
+
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// ASCII case-insensitive equality, as field names and tokens compare.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = static_cast<char>(y - 'A' + 'a');
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+/// An ordered list of header fields; lookups ignore the case of names.
+class fields {
+public:
+  using value_type = std::pair<std::string, std::string>;
+
+  /// The first value of `name`, or nothing.
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    for (auto const& [n, v] : list_)
+      if (iequals(n, name))
+        return std::string_view(v);
+    return std::nullopt;
+  }
+  std::size_t count(std::string_view name) const noexcept {
+    std::size_t c = 0;
+    for (auto const& f : list_)
+      c += iequals(f.first, name) ? 1 : 0;
+    return c;
+  }
+  bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
+
+  /// Appends a field (a name may repeat, as `Link` or `WWW-Authenticate` do).
+  void add(std::string name, std::string value) {
+    list_.emplace_back(std::move(name), std::move(value));
+  }
+  /// Replaces every field called `name` by one.
+  void set(std::string_view name, std::string value) {
+    erase(name);
+    list_.emplace_back(std::string(name), std::move(value));
+  }
+  void erase(std::string_view name) noexcept {
+    std::erase_if(list_, [&](value_type const& f) { return iequals(f.first, name); });
+  }
+  void clear() noexcept { list_.clear(); }
+
+  std::size_t size() const noexcept { return list_.size(); }
+  bool empty() const noexcept { return list_.empty(); }
+  auto begin() const noexcept { return list_.begin(); }
+  auto end() const noexcept { return list_.end(); }
+
+private:
+  std::vector<value_type> list_;
+};
+
+/// How a message body is delimited (RFC 9112 §6.3).
+enum class body_framing { none, content_length, chunked };
+
+/// A parsed request head: request line and fields. The body is read separately.
+class request_head {
+public:
+  std::string_view method() const noexcept { return method_; }
+  /// The request-target as sent (origin-form for normal requests).
+  std::string_view target() const noexcept { return target_; }
+  /// 10 for HTTP/1.0, 11 for HTTP/1.1.
+  int version() const noexcept { return version_; }
+  fields const& headers() const noexcept { return fields_; }
+
+  body_framing framing() const noexcept { return framing_; }
+  /// The Content-Length when framing() is content_length, else 0.
+  std::uint64_t content_length() const noexcept { return content_length_; }
+  /// Whether the connection may stay open after this exchange.
+  bool keep_alive() const noexcept { return keep_alive_; }
+  /// Whether the client waits for `100 Continue` before sending the body.
+  bool expects_continue() const noexcept { return expect_continue_; }
+
+  void set_method(std::string m) { method_ = std::move(m); }
+  void set_target(std::string t) { target_ = std::move(t); }
+  void set_version(int v) noexcept { version_ = v; }
+  fields& headers() noexcept { return fields_; }
+  void set_framing(body_framing f, std::uint64_t length = 0) noexcept {
+    framing_ = f;
+    content_length_ = length;
+  }
+  void set_keep_alive(bool k) noexcept { keep_alive_ = k; }
+  void set_expects_continue(bool e) noexcept { expect_continue_ = e; }
+
+private:
+  std::string method_;
+  std::string target_;
+  int version_ = 11;
+  fields fields_;
+  body_framing framing_ = body_framing::none;
+  std::uint64_t content_length_ = 0;
+  bool keep_alive_ = true;
+  bool expect_continue_ = false;
+};
+
+/// The reason phrase for the status codes pier sends.
+constexpr std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 206: return "Partial Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 411: return "Length Required";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_MESSAGE_HPP
+// ---- end pier/http/message.hpp ----
+
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// Why a request body could not be read (a malformed chunked body gives a `parse_error`).
+enum class body_error {
+  stalled = 1, ///< no body byte arrived for the server's body stall timeout (408)
+  closed,      ///< the client closed the connection before the end of the body (400)
+  too_large,   ///< the body is longer than the reader's caller accepts (413)
+  aborted,     ///< the server is shutting down or the connection was cancelled (503)
+};
+
+/// The category of `body_error`, named "pier.http.body".
+std::error_category const& body_category() noexcept;
+
+inline std::error_code make_error_code(body_error e) noexcept {
+  return {static_cast<int>(e), body_category()};
+}
+
+/// The status a response to a request whose body failed with `e` carries.
+constexpr int http_status(body_error e) noexcept;
+
+/// A request body, read in pieces.
+///
+/// The server's implementation reads from the connection with a bounded buffer, so the
+/// memory a request takes does not grow with its body. For `Expect: 100-continue` it sends
+/// `100 Continue` on the first `read_some`: a handler that answers without reading never
+/// makes the client send the body.
+class body_reader {
+public:
+  virtual ~body_reader() = default;
+
+  /// Reads at least one byte into `buf` unless the body has ended; 0 means the end (and
+  /// is also what an empty `buf` gets). Errors: `body_error`, or a `parse_error` for a
+  /// malformed chunked body. After an error the body cannot be read further. One read at a
+  /// time: the next call starts after the previous one has completed.
+  virtual asio::awaitable<result<std::size_t>> read_some(std::span<char> buf) = 0;
+
+  /// The body's length when the client declared it (Content-Length; 0 when the request
+  /// has no body); nothing for a chunked body.
+  virtual std::optional<std::uint64_t> length() const noexcept = 0;
+
+  /// Whether the whole body has been read.
+  virtual bool done() const noexcept = 0;
+};
+
+/// A body held in memory: for tests, and for handlers that call other handlers.
+class string_body_reader final : public body_reader {
+public:
+  explicit string_body_reader(std::string body = {}) : body_(std::move(body)) {}
+
+  asio::awaitable<result<std::size_t>> read_some(std::span<char> buf) override;
+  std::optional<std::uint64_t> length() const noexcept override { return body_.size(); }
+  bool done() const noexcept override { return pos_ == body_.size(); }
+
+private:
+  std::string body_;
+  std::size_t pos_ = 0;
+};
+
+/// Reads the whole body into a string, failing with `body_error::too_large` as soon as it
+/// is longer than `max_size` (a declared Content-Length over the limit fails before any
+/// byte is read). For small bodies such as manifests; stream blobs with `read_some`.
+///
+/// `body` must outlive the returned coroutine, as it does when the caller awaits it.
+asio::awaitable<result<std::string>> read_body(body_reader& body, std::size_t max_size);
+
+/// A request as a handler sees it: head, body and the client's address.
+///
+/// A request and its body reader live until the handler's coroutine completes; a handler
+/// that starts work outliving it copies what it needs.
+class request {
+public:
+  request(request_head head, body_reader& body, std::string_view client_address)
+      : head_(std::move(head)), body_(&body), client_address_(client_address) {}
+
+  request_head const& head() const noexcept { return head_; }
+  std::string_view method() const noexcept { return head_.method(); }
+  /// The request-target as sent: path and query, still percent-encoded.
+  std::string_view target() const noexcept { return head_.target(); }
+  /// 10 for HTTP/1.0, 11 for HTTP/1.1.
+  int version() const noexcept { return head_.version(); }
+  fields const& headers() const noexcept { return head_.headers(); }
+
+  body_reader& body() const noexcept { return *body_; }
+
+  /// The peer's IP address without port, e.g. "127.0.0.1" or "::1" (IPv4-mapped IPv6
+  /// addresses are shown as IPv4).
+  std::string_view client_address() const noexcept { return client_address_; }
+
+private:
+  request_head head_;
+  body_reader* body_;
+  std::string_view client_address_;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::http::body_error> : std::true_type {};
+
+// ---- begin pier/http/impl/request.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_REQUEST_HPP
+#define PIER_HTTP_IMPL_REQUEST_HPP
+
+#include <algorithm>
+#include <cstring>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+namespace detail {
+
+class body_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.http.body"; }
+  std::string message(int ev) const override {
+    switch (static_cast<body_error>(ev)) {
+    case body_error::stalled: return "request body stalled";
+    case body_error::closed: return "connection closed before the end of the request body";
+    case body_error::too_large: return "request body too large";
+    case body_error::aborted: return "request body reading aborted";
+    }
+    return "unknown request body error";
+  }
+};
+
+} // namespace detail
+
+inline std::error_category const& body_category() noexcept {
+  static detail::body_category_impl const instance;
+  return instance;
+}
+
+constexpr int http_status(body_error e) noexcept {
+  switch (e) {
+  case body_error::stalled: return 408;
+  case body_error::closed: return 400;
+  case body_error::too_large: return 413;
+  case body_error::aborted: return 503;
+  }
+  return 400;
+}
+
+inline asio::awaitable<result<std::size_t>> string_body_reader::read_some(std::span<char> buf) {
+  std::size_t const n = std::min(buf.size(), body_.size() - pos_);
+  if (n > 0)
+    std::memcpy(buf.data(), body_.data() + pos_, n);
+  pos_ += n;
+  co_return n;
+}
+
+inline asio::awaitable<result<std::string>> read_body(body_reader& body, std::size_t max_size) {
+  std::string out;
+  if (auto const declared = body.length()) {
+    if (*declared > max_size)
+      co_return body_error::too_large;
+    out.resize(static_cast<std::size_t>(*declared));
+    std::size_t filled = 0;
+    while (filled < out.size()) {
+      result<std::size_t> n = co_await body.read_some(std::span(out).subspan(filled));
+      if (!n)
+        co_return n.error();
+      if (*n == 0)
+        co_return body_error::closed; // cannot happen with a conforming reader
+      filled += *n;
+    }
+    co_return out;
+  }
+  // Chunked: grow in steps, never past max_size + 1 (one byte more tells "too large").
+  std::size_t const cap = max_size == SIZE_MAX ? max_size : max_size + 1;
+  std::size_t filled = 0;
+  for (;;) {
+    if (filled == out.size()) {
+      std::size_t const grown = std::min(std::max<std::size_t>(out.size() * 2, 4096), cap);
+      if (grown == out.size())
+        co_return body_error::too_large;
+      out.resize(grown);
+    }
+    result<std::size_t> n = co_await body.read_some(std::span(out).subspan(filled));
+    if (!n)
+      co_return n.error();
+    if (*n == 0)
+      break;
+    filled += *n;
+    if (filled > max_size)
+      co_return body_error::too_large;
+  }
+  out.resize(filled);
+  co_return out;
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_REQUEST_HPP
+// ---- end pier/http/impl/request.hpp ----
+
+#endif // PIER_HTTP_REQUEST_HPP
+// ---- end pier/http/request.hpp ----
+// ---- begin pier/http/response.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_RESPONSE_HPP
+#define PIER_HTTP_RESPONSE_HPP
+
+/// @file
+/// What a handler returns: a status, header fields, and a body that is nothing, bytes in
+/// memory, or a region of an open file that the server sends with `sendfile(2)`.
+///
+/// The server completes the framing: it sets `Content-Length` from the body (for HEAD it
+/// keeps a `Content-Length` the handler set, so a HEAD handler can state a blob's size
+/// without opening it), `Date` unless present, and `Connection`. It never sends a body
+/// for HEAD, 1xx, 204 or 304.
+///
+/// @code
+/// using pier::http::response;
+/// response a = response::json(404, R"({"errors":[]})");
+/// response b(202);
+/// b.headers().set("Location", "/v2/library/ubuntu/blobs/uploads/5f0c");
+/// b.headers().set("Range", "0-0");
+/// pier::result<pier::http::file_body> f = pier::http::open_file("/etc/hostname");
+/// if (f)
+///   b = response::file(200, *f, "text/plain");
+/// @endcode
+///
+/// See RFC 9110 §15 (status codes) and RFC 9112 §6.3 (message body length).
+
+// ---- begin pier/http/range.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_RANGE_HPP
+#define PIER_HTTP_RANGE_HPP
+
+/// @file
+/// Byte ranges: the `Range` request header of a GET (one range → 206 or 416), and the
+/// `Content-Range` request header of an OCI chunked upload (`PATCH`).
+///
+/// @code
+/// using namespace pier::http;
+/// range_selection s = select_range("bytes=100-", 1000);
+/// assert(s.kind == range_kind::satisfiable && s.range.offset == 100 && s.range.length == 900);
+/// assert(content_range_value(s.range, 1000) == "bytes 100-999/1000");
+/// assert(select_range("bytes=2000-", 1000).kind == range_kind::not_satisfiable); // 416
+/// assert(select_range("bytes=0-1,5-6", 1000).kind == range_kind::ignore);        // 200
+///
+/// pier::result<content_range> c = parse_content_range("0-1023"); // OCI form
+/// assert(c && c->first == 0 && c->last == 1023 && !c->complete_length);
+/// @endcode
+///
+/// See RFC 9110 §14 (https://www.rfc-editor.org/rfc/rfc9110#section-14) and the OCI
+/// distribution spec, "Pushing a blob in chunks".
+
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// A run of bytes of a representation: `length` bytes from `offset`.
+struct byte_range {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+
+  friend constexpr bool operator==(byte_range const&, byte_range const&) = default;
+};
+
+/// What to do with a request's `Range` header.
+enum class range_kind {
+  ignore,          ///< absent, malformed, not `bytes`, or several ranges: send 200 and everything
+  satisfiable,     ///< send 206 with `range` and `Content-Range: bytes first-last/size`
+  not_satisfiable, ///< send 416 with `Content-Range: bytes */size`
+};
+
+/// The outcome of `select_range`: a kind, and the range when it is satisfiable.
+struct range_selection {
+  range_kind kind = range_kind::ignore;
+  byte_range range{};
+};
+
+/// Chooses what to send for `Range: <value>` against a representation of `size` bytes.
+///
+/// Accepts one `bytes=first-last`, `bytes=first-` or `bytes=-suffix` (unit
+/// case-insensitive, whitespace around the range allowed). A `last` beyond the end is
+/// clamped; a suffix longer than the representation selects all of it. A `first` at or
+/// past the end, or a zero suffix, is not satisfiable. Anything else, including several
+/// ranges, is ignored: RFC 9110 §14.2 lets a server ignore `Range`, and a registry has no
+/// use for multipart/byteranges. A suffix range of an empty representation is ignored too
+/// (there is no byte to point at).
+constexpr range_selection select_range(std::string_view value, std::uint64_t size) noexcept;
+
+/// The same, for a header that may be absent (what `fields::find` returns).
+template <class Optional>
+requires std::same_as<Optional, std::optional<std::string_view>>
+constexpr range_selection select_range(Optional const& value, std::uint64_t size) noexcept {
+  return value ? select_range(*value, size) : range_selection{};
+}
+
+/// `bytes first-last/size` for a 206 response.
+std::string content_range_value(byte_range r, std::uint64_t size);
+
+/// `bytes */size` for a 416 response.
+std::string unsatisfied_range_value(std::uint64_t size);
+
+/// Why a `Content-Range` request header was rejected.
+enum class range_error {
+  malformed = 1, ///< not `[bytes ]first-last[/length|/*]`
+  inverted,      ///< last < first
+  beyond_length, ///< last is not below the stated complete length
+};
+
+/// The category of `range_error`, named "pier.http.range".
+std::error_category const& range_category() noexcept;
+
+inline std::error_code make_error_code(range_error e) noexcept {
+  return {static_cast<int>(e), range_category()};
+}
+
+/// A parsed `Content-Range` request header: bytes `first` to `last`, both included.
+struct content_range {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::optional<std::uint64_t> complete_length; ///< absent for `/*` and the OCI form
+
+  constexpr std::uint64_t length() const noexcept { return last - first + 1; }
+  friend constexpr bool operator==(content_range const&, content_range const&) = default;
+};
+
+/// Parses the `Content-Range` of an upload chunk.
+///
+/// OCI clients send `<first>-<last>` with no unit (distribution spec, "Pushing a blob in
+/// chunks"); RFC 9110 §14.4 writes `bytes <first>-<last>/<length>`. Both are accepted, with
+/// or without the unit and with `/length` or `/*` optional.
+result<content_range> parse_content_range(std::string_view value) noexcept;
+
+} // namespace http
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::http::range_error> : std::true_type {};
+
+// ---- begin pier/http/impl/range.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_RANGE_HPP
+#define PIER_HTTP_IMPL_RANGE_HPP
+
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+namespace range_detail {
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+constexpr bool iprefix(std::string_view s, std::string_view prefix) noexcept {
+  if (s.size() < prefix.size())
+    return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i])
+      return false;
+  }
+  return true;
+}
+
+// 1*DIGIT. `overflow` is set, and the value saturates, when it does not fit 64 bits: a
+// syntactically valid position may be larger than any representation.
+struct number {
+  bool ok = false;
+  bool overflow = false;
+  std::uint64_t value = 0;
+};
+
+constexpr number parse_number(std::string_view s) noexcept {
+  number n;
+  if (s.empty())
+    return n;
+  for (char c : s) {
+    if (!is_digit(c))
+      return n;
+    auto const d = static_cast<std::uint64_t>(c - '0');
+    if (n.value > (UINT64_MAX - d) / 10) {
+      n.overflow = true;
+      n.value = UINT64_MAX;
+    } else if (!n.overflow) {
+      n.value = n.value * 10 + d;
+    }
+  }
+  n.ok = true;
+  return n;
+}
+
+class range_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.http.range"; }
+  std::string message(int ev) const override {
+    switch (static_cast<range_error>(ev)) {
+    case range_error::malformed: return "malformed Content-Range";
+    case range_error::inverted: return "Content-Range ends before it starts";
+    case range_error::beyond_length: return "Content-Range ends past its complete length";
+    }
+    return "unknown range error";
+  }
+};
+
+} // namespace range_detail
+
+constexpr range_selection select_range(std::string_view value, std::uint64_t size) noexcept {
+  using namespace range_detail;
+  range_selection const ignore{};
+  value = trim(value);
+  if (!iprefix(value, "bytes"))
+    return ignore;
+  value = trim(value.substr(5));
+  if (value.empty() || value.front() != '=')
+    return ignore;
+  std::string_view const spec = trim(value.substr(1));
+  if (spec.find(',') != std::string_view::npos)
+    return ignore; // several ranges (or an empty list element): RFC 9110 §14.2 MAY ignore
+  std::size_t const dash = spec.find('-');
+  if (dash == std::string_view::npos)
+    return ignore;
+  std::string_view const first_text = spec.substr(0, dash);
+  std::string_view const last_text = spec.substr(dash + 1);
+
+  if (first_text.empty()) { // suffix-range: the last N bytes
+    number const suffix = parse_number(last_text);
+    if (!suffix.ok)
+      return ignore;
+    if (suffix.value == 0)
+      return {range_kind::not_satisfiable, {}};
+    if (size == 0)
+      return ignore;
+    std::uint64_t const n = suffix.value < size ? suffix.value : size;
+    return {range_kind::satisfiable, {size - n, n}};
+  }
+
+  number const first = parse_number(first_text);
+  if (!first.ok)
+    return ignore;
+  std::uint64_t last = UINT64_MAX;
+  if (!last_text.empty()) {
+    number const l = parse_number(last_text);
+    if (!l.ok)
+      return ignore;
+    if (l.value < first.value)
+      return ignore; // an invalid range-spec (RFC 9110 §14.1.1)
+    last = l.value;
+  }
+  if (first.value >= size)
+    return {range_kind::not_satisfiable, {}};
+  if (last >= size)
+    last = size - 1;
+  return {range_kind::satisfiable, {first.value, last - first.value + 1}};
+}
+
+inline std::string content_range_value(byte_range r, std::uint64_t size) {
+  std::string s = "bytes ";
+  s += std::to_string(r.offset);
+  s += '-';
+  s += std::to_string(r.offset + r.length - 1);
+  s += '/';
+  s += std::to_string(size);
+  return s;
+}
+
+inline std::string unsatisfied_range_value(std::uint64_t size) {
+  return "bytes */" + std::to_string(size);
+}
+
+inline std::error_category const& range_category() noexcept {
+  static range_detail::range_category_impl const instance;
+  return instance;
+}
+
+inline result<content_range> parse_content_range(std::string_view value) noexcept {
+  using namespace range_detail;
+  value = trim(value);
+  if (iprefix(value, "bytes")) {
+    value.remove_prefix(5);
+    if (value.empty() || !is_ows(value.front()))
+      return range_error::malformed;
+    value = trim(value);
+  }
+  std::optional<std::uint64_t> complete;
+  if (std::size_t const slash = value.find('/'); slash != std::string_view::npos) {
+    std::string_view const length_text = value.substr(slash + 1);
+    value = value.substr(0, slash);
+    if (length_text != "*") {
+      number const n = parse_number(length_text);
+      if (!n.ok || n.overflow)
+        return range_error::malformed;
+      complete = n.value;
+    }
+  }
+  std::size_t const dash = value.find('-');
+  if (dash == std::string_view::npos)
+    return range_error::malformed;
+  number const first = parse_number(value.substr(0, dash));
+  number const last = parse_number(value.substr(dash + 1));
+  if (!first.ok || !last.ok || first.overflow || last.overflow)
+    return range_error::malformed;
+  if (last.value < first.value)
+    return range_error::inverted;
+  if (complete && last.value >= *complete)
+    return range_error::beyond_length;
+  return content_range{first.value, last.value, complete};
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_RANGE_HPP
+// ---- end pier/http/impl/range.hpp ----
+
+#endif // PIER_HTTP_RANGE_HPP
+// ---- end pier/http/range.hpp ----
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// A region of an open file, sent with `sendfile(2)` on plain TCP.
+///
+/// The server never closes `fd`: `owner` keeps it open for as long as the response needs
+/// it (a file handle, a cache entry, a lease on a blob). The file must not shrink while it
+/// is sent; if it does, the connection is closed.
+struct file_body {
+  std::shared_ptr<void const> owner;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+
+  /// The part `r` of this region (offsets relative to `offset`), sharing the owner.
+  file_body slice(byte_range r) const { return {owner, fd, offset + r.offset, r.length}; }
+};
+
+/// Opens a regular file for reading: a body of all its bytes that closes the file when the
+/// last copy is gone. Errors are the `errno` of open(2) or fstat(2), or `not_supported`
+/// for something that is not a regular file.
+result<file_body> open_file(std::string const& path);
+
+/// A response: status, fields, body.
+class response {
+public:
+  using body_type = std::variant<std::monostate, std::string, file_body>;
+
+  explicit response(int status = 200) noexcept : status_(status) {}
+
+  int status() const noexcept { return status_; }
+  void set_status(int status) noexcept { status_ = status; }
+
+  fields const& headers() const noexcept { return fields_; }
+  fields& headers() noexcept { return fields_; }
+
+  /// std::monostate (no body), std::string, or file_body.
+  body_type const& body() const noexcept { return body_; }
+  body_type& body() noexcept { return body_; }
+  void set_body(std::string body) { body_ = std::move(body); }
+  void set_body(file_body body) { body_ = std::move(body); }
+  void clear_body() noexcept { body_ = std::monostate{}; }
+
+  /// The number of body bytes: 0 when there is no body.
+  std::uint64_t body_size() const noexcept;
+
+  /// A body with its Content-Type.
+  static response text(int status, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8");
+  static response json(int status, std::string body);
+  static response file(int status, file_body body,
+                       std::string_view content_type = "application/octet-stream");
+
+  /// A GET of a file that honours the request's `Range` (RFC 9110 §14.2): 200 with the
+  /// whole region, 206 with `Content-Range` for one satisfiable range, or 416 with
+  /// `Content-Range: bytes */size`. Always sends `Accept-Ranges: bytes`. Only GET looks
+  /// at `Range`; HEAD and other methods get 200 and the whole length.
+  static response file_with_range(request_head const& head, file_body body,
+                                  std::string_view content_type = "application/octet-stream");
+
+  /// A redirect (301, 302, 303, 307, 308) to `location`, with no body.
+  static response redirect(int status, std::string location);
+
+private:
+  int status_;
+  fields fields_;
+  body_type body_;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+// ---- begin pier/http/impl/response.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_RESPONSE_HPP
+#define PIER_HTTP_IMPL_RESPONSE_HPP
+
+#include <cerrno>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+inline result<file_body> open_file(std::string const& path) {
+  int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return std::error_code(errno, std::generic_category());
+  // The owner closes the descriptor when the last response holding it is gone.
+  auto owner = std::shared_ptr<int const>(new int(fd), [](int const* p) {
+    ::close(*p);
+    delete p;
+  });
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return std::error_code(errno, std::generic_category());
+  if (!S_ISREG(st.st_mode))
+    return std::make_error_code(std::errc::not_supported);
+  return file_body{std::move(owner), fd, 0, static_cast<std::uint64_t>(st.st_size)};
+}
+
+inline std::uint64_t response::body_size() const noexcept {
+  if (auto const* s = std::get_if<std::string>(&body_))
+    return s->size();
+  if (auto const* f = std::get_if<file_body>(&body_))
+    return f->length;
+  return 0;
+}
+
+inline response response::text(int status, std::string body, std::string_view content_type) {
+  response r(status);
+  r.fields_.set("Content-Type", std::string(content_type));
+  r.body_ = std::move(body);
+  return r;
+}
+
+inline response response::json(int status, std::string body) {
+  return text(status, std::move(body), "application/json");
+}
+
+inline response response::file(int status, file_body body, std::string_view content_type) {
+  response r(status);
+  r.fields_.set("Content-Type", std::string(content_type));
+  r.body_ = std::move(body);
+  return r;
+}
+
+inline response response::file_with_range(request_head const& head, file_body body,
+                                          std::string_view content_type) {
+  std::uint64_t const size = body.length;
+  range_selection const sel =
+      head.method() == "GET" ? select_range(head.headers().find("Range"), size) : range_selection{};
+  response r(200);
+  switch (sel.kind) {
+  case range_kind::ignore: r = file(200, std::move(body), content_type); break;
+  case range_kind::satisfiable:
+    r = file(206, body.slice(sel.range), content_type);
+    r.fields_.set("Content-Range", content_range_value(sel.range, size));
+    break;
+  case range_kind::not_satisfiable:
+    r.status_ = 416;
+    r.fields_.set("Content-Range", unsatisfied_range_value(size));
+    break;
+  }
+  r.fields_.set("Accept-Ranges", "bytes");
+  return r;
+}
+
+inline response response::redirect(int status, std::string location) {
+  response r(status);
+  r.fields_.set("Location", std::move(location));
+  return r;
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_RESPONSE_HPP
+// ---- end pier/http/impl/response.hpp ----
+
+#endif // PIER_HTTP_RESPONSE_HPP
+// ---- end pier/http/response.hpp ----
+
+#include <asio/awaitable.hpp>
+
+#include <functional>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// Turns a request into a response; runs on the connection's executor.
+using handler = std::function<asio::awaitable<response>(request&)>;
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_HANDLER_HPP
+// ---- end pier/http/handler.hpp ----
+// ---- begin pier/http/parser.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_PARSER_HPP
+#define PIER_HTTP_PARSER_HPP
+
+/// @file
+/// A strict, incremental HTTP/1.1 request parser: the request head, and a decoder for
+/// chunked request bodies. No I/O: the caller owns the buffer and feeds what it has read.
+///
+/// Strict means: CRLF line endings only, no obsolete line folding, no whitespace between a
+/// field name and its colon, no control characters, one Host in HTTP/1.1, Content-Length
+/// and Transfer-Encoding never together, `chunked` as the only transfer coding. Every
+/// rejection carries the status code the client should get (400, 414, 431, 417, 501, 505).
+///
+/// @code
+/// pier::http::request_parser p;
+/// std::string buf = "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n";
+/// auto r = p.parse(buf);
+/// if (r && *r) { // head complete: **r bytes of buf were the head
+///   assert(p.head().target() == "/v2/");
+/// }
+/// @endcode
+///
+/// See RFC 9112 §2–§7.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// Why a request was rejected; `http_status()` gives the status to answer with.
+enum class parse_error {
+  bad_request_line = 1,          ///< 400: not `method SP target SP version CRLF`
+  bad_method,                    ///< 400: method is not a token
+  bad_target,                    ///< 400: empty target, or not origin-, absolute- or asterisk-form
+  bad_version,                   ///< 400: not `HTTP/<digit>.<digit>`
+  unsupported_version,           ///< 505: a version other than 1.0 and 1.1
+  bad_line_ending,               ///< 400: a bare CR or LF
+  bad_field_name,                ///< 400: empty or non-token field name
+  whitespace_before_colon,       ///< 400: `Name : value` (RFC 9112 §5.1 MUST reject)
+  obsolete_line_folding,         ///< 400: a field line starting with SP or HTAB
+  bad_field_value,               ///< 400: control character in a field value
+  missing_host,                  ///< 400: HTTP/1.1 without Host
+  multiple_host,                 ///< 400: more than one Host
+  bad_content_length,            ///< 400: not a decimal number, or too large
+  conflicting_content_length,    ///< 400: differing Content-Length values
+  content_length_and_chunked,    ///< 400: both Content-Length and Transfer-Encoding
+  transfer_encoding_in_http10,   ///< 400: Transfer-Encoding in an HTTP/1.0 request
+  bad_transfer_encoding,         ///< 400: chunked not last, or more than once
+  unsupported_transfer_encoding, ///< 501: a coding other than chunked
+  unsupported_expectation,       ///< 417: Expect other than 100-continue
+  request_line_too_long,         ///< 414
+  header_too_large,              ///< 431: header section over the byte limit
+  too_many_fields,               ///< 431: more fields than the limit
+  bad_chunk_size,                ///< 400: chunk size missing or not hex
+  chunk_size_overflow,           ///< 400: chunk size over 2^60
+  bad_chunk_extension,           ///< 400: control character or over-long extension
+  bad_chunk_end,                 ///< 400: chunk data not followed by CRLF
+  bad_trailer,                   ///< 400: malformed or over-long trailer section
+};
+
+/// The status code a response to this error carries.
+constexpr int http_status(parse_error e) noexcept;
+
+std::error_category const& parse_category() noexcept;
+inline std::error_code make_error_code(parse_error e) noexcept {
+  return {static_cast<int>(e), parse_category()};
+}
+
+/// Limits that bound the memory one request head can take.
+struct parser_limits {
+  std::size_t max_request_line = 8 * 1024;  ///< beyond: 414
+  std::size_t max_header_bytes = 64 * 1024; ///< whole head, beyond: 431
+  std::size_t max_fields = 128;             ///< beyond: 431
+};
+
+/// Parses one request head at a time from a buffer the caller fills.
+///
+/// Call `parse()` with everything buffered so far (from the start of the request) each
+/// time more arrives; it resumes its search where it stopped. When the head is complete
+/// it returns its length; the body, if any, starts right after. `reset()` before the
+/// next request on the same connection.
+class request_parser {
+public:
+  explicit request_parser(parser_limits limits = {}) noexcept : limits_(limits) {}
+
+  /// nullopt: need more bytes; a value: the head is complete and was that many bytes
+  /// (including any empty lines before the request line); an error: reject the request.
+  result<std::optional<std::size_t>> parse(std::string_view buffered);
+
+  /// The parsed head; valid after parse() returned a length.
+  request_head const& head() const noexcept { return head_; }
+  request_head& head() noexcept { return head_; }
+
+  void reset() noexcept {
+    head_ = request_head{};
+    scan_ = 0;
+  }
+
+private:
+  result<void> parse_head(std::string_view text);
+  result<void> parse_request_line(std::string_view line);
+  result<void> parse_field_line(std::string_view line);
+  result<void> apply_semantics();
+
+  parser_limits limits_;
+  request_head head_;
+  std::size_t scan_ = 0; // where the search for the end of the head resumes
+};
+
+/// Decodes a chunked request body (RFC 9112 §7.1) incrementally and without copying:
+/// each call returns how many input bytes it consumed and, at most, one run of body data
+/// pointing into the input.
+class chunked_decoder {
+public:
+  struct step {
+    std::size_t consumed = 0; ///< input bytes used (data included)
+    std::string_view data;    ///< body bytes found, a view into the input
+    bool done = false;        ///< the last chunk and trailer section are complete
+  };
+
+  /// Limits the bytes of chunk extensions per chunk and of the whole trailer section.
+  explicit chunked_decoder(std::size_t max_extension = 4096,
+                           std::size_t max_trailer = 16 * 1024) noexcept
+      : max_extension_(max_extension), max_trailer_(max_trailer) {}
+
+  /// Consumes from `in`. Call again with the unconsumed rest (plus new bytes) until
+  /// `done`; a step that consumes nothing means more input is needed.
+  result<step> decode(std::string_view in);
+
+  bool done() const noexcept { return state_ == state::done; }
+  void reset() noexcept {
+    state_ = state::size;
+    remaining_ = 0;
+    digits_ = 0;
+    extension_.clear();
+    trailer_ = 0;
+  }
+
+private:
+  enum class state {
+    size,
+    size_or_ext,
+    extension,
+    size_lf,
+    data,
+    data_cr,
+    data_lf,
+    trailer_start,
+    trailer_name,
+    trailer_value,
+    trailer_lf,
+    final_lf,
+    done
+  };
+
+  std::size_t max_extension_;
+  std::size_t max_trailer_;
+  state state_ = state::size;
+  std::uint64_t remaining_ = 0; // chunk size being read, then data left in the chunk
+  std::size_t digits_ = 0;
+  std::string extension_; // the current chunk's extensions, at most max_extension_ bytes
+  std::size_t trailer_ = 0;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::http::parse_error> : std::true_type {};
+
+// ---- begin pier/http/impl/parser.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_PARSER_HPP
+#define PIER_HTTP_IMPL_PARSER_HPP
+
+#include <charconv>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+namespace detail {
+
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
+//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
+constexpr bool is_tchar(unsigned char c) noexcept {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+    return true;
+  switch (c) {
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~': return true;
+  default: return false;
+  }
+}
+
+constexpr bool is_token(std::string_view s) noexcept {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!is_tchar(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+// field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value (RFC 9110 §5.5).
+constexpr bool is_field_char(unsigned char c) noexcept {
+  return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
+}
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 §5.6.1).
+template <class F>
+constexpr void for_each_list_element(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    std::size_t const comma = list.find(',');
+    std::string_view const element = trim_ows(list.substr(0, comma));
+    if (!element.empty())
+      f(element);
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// absolute-form = scheme "://" authority ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
+// "." ) (RFC 3986 §3.1). The authority must not be empty.
+constexpr bool is_absolute_form(std::string_view target) noexcept {
+  std::size_t const sep = target.find("://");
+  if (sep == std::string_view::npos || sep == 0 || sep + 3 >= target.size() ||
+      target[sep + 3] == '/')
+    return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(target[0]))
+    return false;
+  for (char c : target.substr(1, sep - 1))
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
+// chunk-ext-val = token / quoted-string (RFC 9112 §7.1.1). `ext` is everything between
+// the chunk size and the CRLF.
+constexpr bool is_chunk_extension(std::string_view ext) noexcept {
+  auto skip_ws = [&] {
+    while (!ext.empty() && is_ows(ext.front()))
+      ext.remove_prefix(1);
+  };
+  auto take_token = [&] {
+    std::size_t n = 0;
+    while (n < ext.size() && is_tchar(static_cast<unsigned char>(ext[n])))
+      ++n;
+    ext.remove_prefix(n);
+    return n > 0;
+  };
+  auto take_quoted = [&] {
+    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+    ext.remove_prefix(1);
+    while (!ext.empty()) {
+      auto const c = static_cast<unsigned char>(ext.front());
+      ext.remove_prefix(1);
+      if (c == '"')
+        return true;
+      if (c == '\\') {
+        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
+          return false;
+        ext.remove_prefix(1);
+      } else if (!is_field_char(c)) {
+        return false;
+      }
+    }
+    return false;
+  };
+  for (;;) {
+    skip_ws();
+    if (ext.empty())
+      return true;
+    if (ext.front() != ';')
+      return false;
+    ext.remove_prefix(1);
+    skip_ws();
+    if (!take_token())
+      return false;
+    skip_ws();
+    if (!ext.empty() && ext.front() == '=') {
+      ext.remove_prefix(1);
+      skip_ws();
+      if (!ext.empty() && ext.front() == '"' ? !take_quoted() : !take_token())
+        return false;
+    }
+  }
+}
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+struct parse_error_info {
+  char const* message;
+  int status;
+};
+
+constexpr parse_error_info parse_error_table(parse_error e) noexcept {
+  switch (e) {
+  case parse_error::bad_request_line: return {"malformed request line", 400};
+  case parse_error::bad_method: return {"method is not a token", 400};
+  case parse_error::bad_target: return {"malformed request target", 400};
+  case parse_error::bad_version: return {"malformed HTTP version", 400};
+  case parse_error::unsupported_version: return {"HTTP version not supported", 505};
+  case parse_error::bad_line_ending: return {"bare CR or LF in the request head", 400};
+  case parse_error::bad_field_name: return {"malformed field name", 400};
+  case parse_error::whitespace_before_colon:
+    return {"whitespace between field name and colon", 400};
+  case parse_error::obsolete_line_folding: return {"obsolete line folding", 400};
+  case parse_error::bad_field_value: return {"control character in a field value", 400};
+  case parse_error::missing_host: return {"HTTP/1.1 request without Host", 400};
+  case parse_error::multiple_host: return {"more than one Host field", 400};
+  case parse_error::bad_content_length: return {"malformed Content-Length", 400};
+  case parse_error::conflicting_content_length: return {"conflicting Content-Length values", 400};
+  case parse_error::content_length_and_chunked:
+    return {"both Content-Length and Transfer-Encoding", 400};
+  case parse_error::transfer_encoding_in_http10:
+    return {"Transfer-Encoding in an HTTP/1.0 request", 400};
+  case parse_error::bad_transfer_encoding:
+    return {"chunked must be the last transfer coding, once", 400};
+  case parse_error::unsupported_transfer_encoding: return {"transfer coding not implemented", 501};
+  case parse_error::unsupported_expectation: return {"expectation not supported", 417};
+  case parse_error::request_line_too_long: return {"request line too long", 414};
+  case parse_error::header_too_large: return {"request header section too large", 431};
+  case parse_error::too_many_fields: return {"too many header fields", 431};
+  case parse_error::bad_chunk_size: return {"malformed chunk size", 400};
+  case parse_error::chunk_size_overflow: return {"chunk size too large", 400};
+  case parse_error::bad_chunk_extension: return {"malformed chunk extension", 400};
+  case parse_error::bad_chunk_end: return {"chunk data not followed by CRLF", 400};
+  case parse_error::bad_trailer: return {"malformed trailer section", 400};
+  }
+  return {"unknown HTTP parse error", 400};
+}
+
+class parse_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.http"; }
+  std::string message(int ev) const override {
+    return parse_error_table(static_cast<parse_error>(ev)).message;
+  }
+};
+
+} // namespace detail
+
+constexpr int http_status(parse_error e) noexcept { return detail::parse_error_table(e).status; }
+
+inline std::error_category const& parse_category() noexcept {
+  static detail::parse_category_impl const instance;
+  return instance;
+}
+
+inline result<std::optional<std::size_t>> request_parser::parse(std::string_view buf) {
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+  std::size_t start = 0;
+  while (start + 1 < buf.size() && buf[start] == '\r' && buf[start + 1] == '\n')
+    start += 2;
+  if (start > limits_.max_request_line)
+    return parse_error::request_line_too_long;
+  if (start == buf.size() || (start + 1 == buf.size() && buf[start] == '\r'))
+    return std::optional<std::size_t>{};
+
+  std::string_view const rest = buf.substr(start);
+  if (scan_ < start)
+    scan_ = start;
+
+  std::size_t const line_end = rest.find('\n');
+  if (line_end == std::string_view::npos) {
+    if (rest.size() > limits_.max_request_line)
+      return parse_error::request_line_too_long;
+    return std::optional<std::size_t>{};
+  }
+  if (line_end + 1 > limits_.max_request_line + 2)
+    return parse_error::request_line_too_long;
+
+  // Resume the search for CRLFCRLF a few bytes before where the last one stopped.
+  std::size_t const from = scan_ > start + 3 ? scan_ - start - 3 : 0;
+  std::size_t const end = rest.find("\r\n\r\n", from);
+  if (end == std::string_view::npos) {
+    if (rest.size() > limits_.max_header_bytes)
+      return parse_error::header_too_large;
+    scan_ = buf.size();
+    return std::optional<std::size_t>{};
+  }
+  std::size_t const head_length = end + 4;
+  if (head_length > limits_.max_header_bytes)
+    return parse_error::header_too_large;
+
+  if (auto r = parse_head(rest.substr(0, end + 2)); !r)
+    return r.error();
+  return std::optional<std::size_t>{start + head_length};
+}
+
+inline result<void> request_parser::parse_head(std::string_view text) {
+  // `text` is the request line and the field lines, each ending in CRLF.
+  bool first = true;
+  while (!text.empty()) {
+    std::size_t const lf = text.find('\n');
+    if (lf == std::string_view::npos || lf == 0 || text[lf - 1] != '\r')
+      return parse_error::bad_line_ending;
+    std::string_view const line = text.substr(0, lf - 1);
+    text.remove_prefix(lf + 1);
+    if (line.find('\r') != std::string_view::npos)
+      return parse_error::bad_line_ending;
+    if (first) {
+      if (auto r = parse_request_line(line); !r)
+        return r;
+      first = false;
+    } else if (auto r = parse_field_line(line); !r) {
+      return r;
+    }
+  }
+  return apply_semantics();
+}
+
+inline result<void> request_parser::parse_request_line(std::string_view line) {
+  std::size_t const sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos)
+    return parse_error::bad_request_line;
+  std::size_t const sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return parse_error::bad_request_line;
+
+  std::string_view const method = line.substr(0, sp1);
+  std::string_view const target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view const version = line.substr(sp2 + 1);
+
+  if (!detail::is_token(method))
+    return method.empty() ? parse_error::bad_request_line : parse_error::bad_method;
+
+  if (target.empty())
+    return parse_error::bad_target;
+  for (char c : target) {
+    auto const u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f)
+      return parse_error::bad_target;
+  }
+  bool const origin_form = target.front() == '/';
+  bool const asterisk_form = target == "*" && method == "OPTIONS";
+  bool const absolute_form = detail::is_absolute_form(target);
+  if (!origin_form && !asterisk_form && !absolute_form)
+    return parse_error::bad_target;
+
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
+    return parse_error::bad_version;
+  int const v = (version[5] - '0') * 10 + (version[7] - '0');
+  if (v != 10 && v != 11)
+    return parse_error::unsupported_version;
+
+  if (line.size() > limits_.max_request_line)
+    return parse_error::request_line_too_long;
+
+  head_.set_method(std::string(method));
+  head_.set_target(std::string(target));
+  head_.set_version(v);
+  return {};
+}
+
+inline result<void> request_parser::parse_field_line(std::string_view line) {
+  if (line.empty())
+    return parse_error::bad_field_name;
+  if (detail::is_ows(line.front()))
+    return parse_error::obsolete_line_folding;
+  std::size_t const colon = line.find(':');
+  if (colon == std::string_view::npos)
+    return parse_error::bad_field_name;
+  std::string_view const name = line.substr(0, colon);
+  if (detail::is_ows(name.back()))
+    return parse_error::whitespace_before_colon;
+  if (!detail::is_token(name))
+    return parse_error::bad_field_name;
+  std::string_view const value = detail::trim_ows(line.substr(colon + 1));
+  for (char c : value)
+    if (!detail::is_field_char(static_cast<unsigned char>(c)))
+      return parse_error::bad_field_value;
+  if (head_.headers().size() >= limits_.max_fields)
+    return parse_error::too_many_fields;
+  head_.headers().add(std::string(name), std::string(value));
+  return {};
+}
+
+inline result<void> request_parser::apply_semantics() {
+  fields const& f = head_.headers();
+  bool const http11 = head_.version() == 11;
+
+  std::size_t const hosts = f.count("Host");
+  if (hosts > 1)
+    return parse_error::multiple_host;
+  if (http11 && hosts == 0)
+    return parse_error::missing_host;
+
+  // Content-Length: every value (in every field, comma lists included) must be the same
+  // number (RFC 9112 §6.3 item 5).
+  std::optional<std::uint64_t> length;
+  bool bad_length = false, conflicting = false;
+  for (auto const& [name, value] : f) {
+    if (!iequals(name, "Content-Length"))
+      continue;
+    // 1*DIGIT, or a list of the same number when a sender combined duplicate fields;
+    // unlike other lists, no empty elements: `Content-Length: ,` states no length.
+    for (std::string_view rest = value;;) {
+      std::size_t const comma = rest.find(',');
+      if (detail::trim_ows(rest.substr(0, comma)).empty())
+        bad_length = true;
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
+    detail::for_each_list_element(value, [&](std::string_view element) {
+      std::uint64_t n = 0;
+      auto const* const end = element.data() + element.size();
+      auto const [ptr, ec] = std::from_chars(element.data(), end, n);
+      if (ec != std::errc{} || ptr != end || element.front() == '+' || element.front() == '-')
+        bad_length = true;
+      else if (length && *length != n)
+        conflicting = true;
+      else
+        length = n;
+    });
+  }
+  if (bad_length)
+    return parse_error::bad_content_length;
+  if (conflicting)
+    return parse_error::conflicting_content_length;
+
+  bool chunked = false;
+  if (f.contains("Transfer-Encoding")) {
+    if (!http11)
+      return parse_error::transfer_encoding_in_http10;
+    if (length)
+      return parse_error::content_length_and_chunked;
+    bool other = false, misplaced = false;
+    for (auto const& [name, value] : f) {
+      if (!iequals(name, "Transfer-Encoding"))
+        continue;
+      detail::for_each_list_element(value, [&](std::string_view coding) {
+        if (chunked)
+          misplaced = true; // something after chunked, or chunked twice
+        if (iequals(coding, "chunked"))
+          chunked = true;
+        else
+          other = true;
+      });
+    }
+    if (misplaced || (!chunked && !other))
+      return parse_error::bad_transfer_encoding;
+    if (other)
+      return chunked ? parse_error::unsupported_transfer_encoding
+                     : parse_error::bad_transfer_encoding;
+  }
+
+  if (chunked)
+    head_.set_framing(body_framing::chunked);
+  else if (length && *length > 0)
+    head_.set_framing(body_framing::content_length, *length);
+  else
+    head_.set_framing(body_framing::none);
+
+  bool close = false, keep_alive = false;
+  for (auto const& [name, value] : f) {
+    if (!iequals(name, "Connection"))
+      continue;
+    detail::for_each_list_element(value, [&](std::string_view option) {
+      close = close || iequals(option, "close");
+      keep_alive = keep_alive || iequals(option, "keep-alive");
+    });
+  }
+  head_.set_keep_alive(!close && (http11 || keep_alive));
+
+  if (auto const expect = f.find("Expect"); expect && http11) {
+    if (!iequals(*expect, "100-continue") || f.count("Expect") > 1)
+      return parse_error::unsupported_expectation;
+    head_.set_expects_continue(true);
+  }
+  return {};
+}
+
+inline result<chunked_decoder::step> chunked_decoder::decode(std::string_view in) {
+  step s;
+  std::size_t i = 0;
+  auto fail = [](parse_error e) { return result<step>(e); };
+  while (i < in.size() && state_ != state::done) {
+    char const c = in[i];
+    switch (state_) {
+    case state::size: {
+      int const h = detail::hex_value(c);
+      if (h < 0) {
+        if (digits_ == 0)
+          return fail(parse_error::bad_chunk_size);
+        state_ = state::size_or_ext;
+        continue; // look at c again in the next state
+      }
+      // Leading zeros do not count: the limit is on the value, 2^60.
+      if (remaining_ >> 56)
+        return fail(parse_error::chunk_size_overflow);
+      remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(h);
+      ++digits_;
+      ++i;
+      break;
+    }
+    case state::size_or_ext:
+      if (c == '\r') {
+        state_ = state::size_lf;
+      } else if (c == ';' || detail::is_ows(c)) {
+        state_ = state::extension;
+        extension_.clear();
+        extension_.push_back(c);
+      } else {
+        return fail(parse_error::bad_chunk_size);
+      }
+      ++i;
+      break;
+    case state::extension:
+      // Collected (bounded) and checked whole at its end: the grammar has quoted strings.
+      if (c == '\r') {
+        if (!detail::is_chunk_extension(extension_))
+          return fail(parse_error::bad_chunk_extension);
+        state_ = state::size_lf;
+      } else if (extension_.size() >= max_extension_) {
+        return fail(parse_error::bad_chunk_extension);
+      } else {
+        extension_.push_back(c);
+      }
+      ++i;
+      break;
+    case state::size_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_chunk_size);
+      ++i;
+      digits_ = 0;
+      state_ = remaining_ == 0 ? state::trailer_start : state::data;
+      break;
+    case state::data: {
+      if (!s.data.empty()) {
+        // One run of data per step: the caller consumes it, then calls again.
+        s.consumed = i;
+        return s;
+      }
+      std::size_t const n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
+      s.data = in.substr(i, n);
+      remaining_ -= n;
+      i += n;
+      if (remaining_ == 0)
+        state_ = state::data_cr;
+      break;
+    }
+    case state::data_cr:
+      if (c != '\r')
+        return fail(parse_error::bad_chunk_end);
+      ++i;
+      state_ = state::data_lf;
+      break;
+    case state::data_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_chunk_end);
+      ++i;
+      state_ = state::size;
+      break;
+    case state::trailer_start:
+      // A trailer section is field lines like the header section: name ":" value.
+      if (c == '\r') {
+        state_ = state::final_lf;
+      } else if (detail::is_tchar(static_cast<unsigned char>(c))) {
+        state_ = state::trailer_name;
+      } else {
+        return fail(parse_error::bad_trailer);
+      }
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_name:
+      if (c == ':')
+        state_ = state::trailer_value;
+      else if (!detail::is_tchar(static_cast<unsigned char>(c)))
+        return fail(parse_error::bad_trailer);
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_value:
+      if (c == '\r')
+        state_ = state::trailer_lf;
+      else if (!detail::is_field_char(static_cast<unsigned char>(c)))
+        return fail(parse_error::bad_trailer);
+      if (++trailer_ > max_trailer_)
+        return fail(parse_error::bad_trailer);
+      ++i;
+      break;
+    case state::trailer_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_trailer);
+      ++i;
+      state_ = state::trailer_start;
+      break;
+    case state::final_lf:
+      if (c != '\n')
+        return fail(parse_error::bad_trailer);
+      ++i;
+      state_ = state::done;
+      break;
+    case state::done: break;
+    }
+  }
+  s.consumed = i;
+  s.done = state_ == state::done;
+  return s;
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_PARSER_HPP
+// ---- end pier/http/impl/parser.hpp ----
+
+#endif // PIER_HTTP_PARSER_HPP
+// ---- end pier/http/parser.hpp ----
+// ---- begin pier/http/server.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_SERVER_HPP
+#define PIER_HTTP_SERVER_HPP
+
+/// @file
+/// An HTTP/1.1 server over Asio coroutines: accepts connections, parses requests, calls a
+/// handler, writes responses, enforces timeouts, and shuts down gracefully. It knows
+/// nothing of OCI: the registry plugs in as the handler.
+///
+/// @code
+/// pier::http::server_options opts;
+/// opts.port = 0; // any free port; server::port() tells which
+/// pier::http::server srv(opts, [](pier::http::request&) -> asio::awaitable<pier::http::response> {
+///   co_return pier::http::response::text(200, "ok");
+/// });
+/// srv.handle_signals(); // SIGINT/SIGTERM: graceful stop; a second one: immediate
+/// std::thread t([&] { srv.run(); });
+/// // ... curl http://127.0.0.1:<srv.port()>/ ...
+/// srv.stop();
+/// t.join();
+/// @endcode
+///
+/// Each connection is one coroutine that reads into a bounded buffer, parses with
+/// `request_parser` (pipelined requests work), and calls the handler; request bodies are
+/// streamed through `body_reader`, so memory per connection does not depend on body size.
+/// Bad requests get the parser's status (400, 414, 431, 417, 501, 505) and
+/// `Connection: close`. File bodies go out with `sendfile(2)`.
+///
+/// When a handler leaves part of the request body unread, the server reads and discards up
+/// to `max_body_drain` more bytes of a Content-Length body to keep the connection; a longer
+/// rest, a chunked rest not already buffered, or a client still waiting for
+/// `100 Continue` makes the response carry `Connection: close`, and the connection is
+/// closed after a short lingering read so the client sees the response rather than a reset.
+///
+/// See RFC 9110 and RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112).
+
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// How the server spreads connections over threads.
+enum class threading {
+  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor: the kernel
+  /// spreads connections, and a connection never leaves its thread (no locks, no strands).
+  context_per_thread,
+  /// One io_context run by all threads, one acceptor; each connection runs on a strand.
+  shared_context,
+};
+
+/// One line of an access log. The views are valid during the callback only.
+struct access_log_entry {
+  std::string_view method;
+  std::string_view target;
+  int status = 0;
+  std::uint64_t body_bytes = 0;        ///< response body bytes sent (0 for HEAD)
+  std::chrono::nanoseconds duration{}; ///< first byte of the request to last of the response
+  std::string_view client_address;
+};
+
+struct server_options {
+  std::string address = "0.0.0.0";
+  /// 0: an ephemeral port; `server::port()` reports the one bound.
+  std::uint16_t port = 5000;
+  /// Worker threads; 0 means 1.
+  unsigned threads = std::thread::hardware_concurrency();
+  threading mode = threading::context_per_thread;
+
+  /// The whole request head must arrive within this time of its first byte (of the
+  /// connection's accept for the first request).
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(30);
+  /// A keep-alive connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  /// Reading a request body fails with `body_error::stalled` after this long without a
+  /// byte; the handler still answers, and the connection closes after the response.
+  std::chrono::milliseconds body_stall_timeout = std::chrono::seconds(60);
+  /// Writing a response gives up after this long without progress.
+  std::chrono::milliseconds write_stall_timeout = std::chrono::seconds(60);
+  /// `stop()` waits this long for in-flight requests before cancelling them.
+  std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
+  /// How long a closing connection keeps reading (and discarding) what the client still
+  /// sends, so that the response is not lost to a TCP reset.
+  std::chrono::milliseconds linger_timeout = std::chrono::seconds(2);
+
+  parser_limits limits{};
+  /// Per-connection read buffer; at least the parser's header limit.
+  std::size_t read_buffer_size = 64 * 1024;
+  /// Unread request body the server discards to keep a connection open.
+  std::size_t max_body_drain = 64 * 1024;
+  /// Connections beyond this get `503` and are closed at once.
+  std::size_t max_connections = 10000;
+  int listen_backlog = 1024;
+
+  /// Called after each response (from the connection's thread; must be thread-safe).
+  std::function<void(access_log_entry const&)> on_request;
+  /// Called for server-side failures: handler exceptions, accept errors. Default: stderr.
+  std::function<void(std::string_view)> on_error;
+};
+
+namespace detail {
+class server_state;
+}
+
+/// An HTTP/1.1 server. Construction binds and listens (throws `std::system_error` if it
+/// cannot); `run()` serves until `stop()`.
+///
+/// Construction sets SIGPIPE to be ignored if it has its default action: `sendfile(2)` to a
+/// client that has gone would otherwise end the process.
+class server {
+public:
+  server(server_options options, handler h);
+  ~server();
+  server(server const&) = delete;
+  server& operator=(server const&) = delete;
+
+  /// The port listened on (the real one when `options.port` was 0).
+  std::uint16_t port() const noexcept;
+
+  /// Serves on `options.threads` threads, the calling one included; returns once `stop()`
+  /// has finished. Call once.
+  void run();
+
+  /// Graceful stop, from any thread (a handler or signal handler included): stop
+  /// accepting, close idle keep-alive connections, let in-flight requests finish (their
+  /// responses carry `Connection: close`), and cancel what is still running after
+  /// `shutdown_timeout`. Returns at once; `run()` returns when it is done.
+  void stop();
+
+  /// Stops on the given signals (first: graceful `stop()`; second: cancel everything).
+  /// Call before `run()`.
+  void handle_signals(std::initializer_list<int> signals = {SIGINT, SIGTERM});
+
+private:
+  std::unique_ptr<detail::server_state> state_;
+};
+
+} // namespace http
+PIER_END_NAMESPACE
+
+// ---- begin pier/http/impl/server.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_SERVER_HPP
+#define PIER_HTTP_IMPL_SERVER_HPP
+
+// ---- begin pier/http/detail/session.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_DETAIL_SESSION_HPP
+#define PIER_HTTP_DETAIL_SESSION_HPP
+
+// One connection: the session loop (read, parse, dispatch, write), its body reader, and
+// the watchdog that enforces every timeout by cancelling the loop (or, for a stalled body,
+// the read).
+//
+// The session is a template over the stream so that TLS can be added as another stream
+// type; only sendfile(2) is specific to a plain TCP socket.
+
+
+#include <asio/buffer.hpp>
+#include <asio/cancellation_state.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+namespace detail {
+
+using clock = std::chrono::steady_clock;
+
+inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// What the server shares with its sessions (defined in impl/server.hpp).
+class server_state;
+struct connection_core;
+std::uint64_t register_connection(server_state& st, connection_core& c);
+void unregister_connection(server_state& st, std::uint64_t id) noexcept;
+server_options const& options_of(server_state const& st) noexcept;
+handler const& handler_of(server_state const& st) noexcept;
+void report_error(server_state const& st, std::string_view what) noexcept;
+
+// The part of a connection that the watchdog and stop() act on; touched only on the
+// connection's executor.
+struct connection_core {
+  explicit connection_core(asio::any_io_executor const& ex) : timer(ex) {}
+
+  // Moves the deadline; the watchdog re-arms only when it moves earlier than the timer.
+  void set_deadline(clock::time_point t) {
+    deadline = t;
+    if (t < armed) {
+      armed = t;
+      timer.cancel();
+    }
+  }
+  void set_timeout(std::chrono::milliseconds d) { set_deadline(clock::now() + d); }
+  void clear_deadline() noexcept { deadline = clock::time_point::max(); }
+
+  // stop(): close now if idle, else after the response in progress; force: close now.
+  void request_stop(bool force) {
+    closing = true;
+    if (force)
+      forced = true;
+    if (force || idle)
+      set_deadline(clock::time_point::min());
+  }
+
+  // A body read waits with a "soft" deadline: when it passes, only that read fails (the
+  // handler still answers); any other deadline ends the connection.
+  void start_body_wait(std::chrono::milliseconds d) {
+    soft = true;
+    set_timeout(d);
+  }
+  void end_body_wait() noexcept {
+    soft = false;
+    clear_deadline();
+  }
+
+  asio::steady_timer timer;
+  clock::time_point deadline = clock::time_point::max();
+  clock::time_point armed = clock::time_point::max();
+  bool soft = false;    // the deadline is a body read's
+  bool stalled = false; // a body read's deadline passed
+  bool idle = true;     // no request in progress: stop() closes at once
+  bool closing = false; // stop() asked: no more requests on this connection
+  bool forced = false;  // stop() ran out of patience
+};
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), formatted once per second per thread.
+inline std::string_view http_date() noexcept {
+  struct cache {
+    std::time_t second = -1;
+    std::array<char, 32> text{};
+    std::size_t size = 0;
+  };
+  thread_local cache c;
+  std::time_t const now = std::time(nullptr);
+  if (now != c.second) {
+    static constexpr char const* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    int const n = std::snprintf(c.text.data(), c.text.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+                                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    c.size = n > 0 ? static_cast<std::size_t>(n) : 0;
+    c.second = now;
+  }
+  return {c.text.data(), c.size};
+}
+
+// A field a handler set that would corrupt the framing if sent as is.
+inline bool unsafe_field(std::string_view name, std::string_view value) noexcept {
+  auto const bad = [](char ch) { return ch == '\r' || ch == '\n' || ch == '\0'; };
+  return name.empty() || std::any_of(name.begin(), name.end(), bad) ||
+         std::any_of(value.begin(), value.end(), bad) || name.find(':') != std::string_view::npos;
+}
+
+inline bool connection_has_close(std::string_view value) noexcept {
+  bool close = false;
+  for_each_list_element(value, [&](std::string_view o) { close = close || iequals(o, "close"); });
+  return close;
+}
+
+template <class Stream>
+class session;
+
+// The handler's view of the request body: reads from the session's buffer, then from the
+// socket, never more than the body (pipelined requests stay in the buffer).
+template <class Stream>
+class session_body_reader final : public body_reader {
+public:
+  session_body_reader(session<Stream>& s, request_head const& head) noexcept
+      : s_(s), framing_(head.framing()), remaining_(head.content_length()),
+        expect_continue_(head.expects_continue()), done_(head.framing() == body_framing::none) {}
+
+  asio::awaitable<result<std::size_t>> read_some(std::span<char> buf) override {
+    if (error_)
+      co_return error_;
+    if (done_ || buf.empty())
+      co_return std::size_t{0};
+    if (expect_continue_ && !continue_sent_) {
+      continue_sent_ = true;
+      // RFC 9110 §10.1.1: no need for 100 once some of the content is here.
+      // (No co_await inside a condition: GCC 12 miscompiles some of those.)
+      if (s_.buffered() == 0) {
+        bool const sent = co_await s_.write_continue();
+        if (!sent)
+          co_return fail(body_error::closed);
+      }
+    }
+    if (framing_ == body_framing::content_length)
+      co_return co_await read_length(buf);
+    co_return co_await read_chunked(buf);
+  }
+
+  std::optional<std::uint64_t> length() const noexcept override {
+    if (framing_ == body_framing::chunked)
+      return std::nullopt;
+    return framing_ == body_framing::none ? 0 : length_;
+  }
+  bool done() const noexcept override { return done_; }
+
+  bool failed() const noexcept { return static_cast<bool>(error_); }
+  // The client is waiting for 100 Continue and so has sent none of the body.
+  bool awaiting_continue() const noexcept {
+    return expect_continue_ && !continue_sent_ && !done_ && s_.buffered() == 0;
+  }
+  std::uint64_t remaining() const noexcept { return remaining_; }
+  body_framing framing() const noexcept { return framing_; }
+
+  // Takes what is buffered of a Content-Length body; returns what is still on the wire.
+  std::uint64_t discard_buffered_length() noexcept {
+    std::size_t const n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, s_.buffered()));
+    s_.consume(n);
+    remaining_ -= n;
+    done_ = remaining_ == 0;
+    return remaining_;
+  }
+
+  // Decodes what is buffered of a chunked body, discarding data; true when it ended.
+  bool discard_buffered_chunked() {
+    while (!done_ && s_.buffered() > 0) {
+      auto r = decoder_.decode(s_.view());
+      if (!r)
+        return false;
+      s_.consume(r->consumed);
+      done_ = r->done;
+    }
+    return done_;
+  }
+
+private:
+  result<std::size_t> fail(std::error_code ec) {
+    error_ = ec;
+    return ec;
+  }
+
+  std::error_code read_error(std::error_code ec) const noexcept {
+    if (ec == asio::error::operation_aborted)
+      return s_.core().stalled && !s_.core().forced ? body_error::stalled : body_error::aborted;
+    return body_error::closed;
+  }
+
+  asio::awaitable<result<std::size_t>> read_length(std::span<char> buf) {
+    std::size_t const want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf.size()));
+    std::size_t n = std::min(want, s_.buffered());
+    if (n > 0) {
+      std::memcpy(buf.data(), s_.view().data(), n);
+      s_.consume(n);
+    } else {
+      // Straight into the caller's buffer: no copy, and never past the body.
+      s_.core().start_body_wait(s_.options().body_stall_timeout);
+      auto [ec, got] =
+          co_await s_.stream().async_read_some(asio::buffer(buf.data(), want), use_nothrow);
+      s_.core().end_body_wait();
+      if (ec)
+        co_return fail(read_error(ec));
+      n = got;
+    }
+    remaining_ -= n;
+    done_ = remaining_ == 0;
+    co_return n;
+  }
+
+  asio::awaitable<result<std::size_t>> read_chunked(std::span<char> buf) {
+    for (;;) {
+      while (s_.buffered() > 0) {
+        // At most buf.size() bytes of input, so a data run always fits in buf.
+        std::string_view const in = s_.view().substr(0, buf.size());
+        auto r = decoder_.decode(in);
+        if (!r)
+          co_return fail(r.error());
+        std::size_t const n = r->data.size();
+        if (n > 0)
+          std::memcpy(buf.data(), r->data.data(), n);
+        s_.consume(r->consumed);
+        done_ = r->done;
+        if (n > 0)
+          co_return n;
+        if (done_)
+          co_return std::size_t{0};
+        if (r->consumed == 0)
+          break;
+      }
+      s_.core().start_body_wait(s_.options().body_stall_timeout);
+      std::error_code const ec = co_await s_.read_more(s_.options().read_buffer_size);
+      s_.core().end_body_wait();
+      if (ec)
+        co_return fail(read_error(ec));
+    }
+  }
+
+  session<Stream>& s_;
+  body_framing framing_;
+  std::uint64_t remaining_;
+  std::uint64_t length_ = remaining_;
+  bool expect_continue_;
+  bool continue_sent_ = false;
+  bool done_;
+  std::error_code error_;
+  chunked_decoder decoder_;
+};
+
+template <class Stream>
+class session {
+  static constexpr bool plain_tcp = std::is_same_v<Stream, asio::ip::tcp::socket>;
+
+public:
+  session(server_state& st, Stream stream, std::string client_address)
+      : st_(st), opts_(options_of(st)), stream_(std::move(stream)), core_(stream_.get_executor()),
+        client_(std::move(client_address)),
+        capacity_(std::max({opts_.read_buffer_size,
+                            opts_.limits.max_header_bytes + opts_.limits.max_request_line + 8,
+                            std::size_t{1024}})) {
+    size_ = std::min<std::size_t>(capacity_, 4096);
+    buf_.reset(new char[size_]);
+    core_.set_deadline(clock::now() + opts_.header_timeout);
+    id_ = register_connection(st_, core_);
+    if constexpr (plain_tcp) {
+      // Writes and sendfile(2) are tried at once and wait for the socket only when it is full.
+      std::error_code ec;
+      stream_.non_blocking(true, ec);
+    }
+  }
+  ~session() { unregister_connection(st_, id_); }
+  session(session const&) = delete;
+  session& operator=(session const&) = delete;
+
+  // Serves until the client leaves, an error, a timeout or stop(); then closes.
+  asio::awaitable<void> run() {
+    namespace ex = asio::experimental;
+    auto const executor = co_await asio::this_coro::executor;
+    co_await ex::make_parallel_group(asio::co_spawn(executor, serve(), ex::deferred),
+                                     asio::co_spawn(executor, watchdog(), ex::deferred))
+        .async_wait(ex::wait_for_one(), asio::use_awaitable);
+    std::error_code ec;
+    stream_.lowest_layer().close(ec);
+  }
+
+  // --- for the body reader
+  server_options const& options() const noexcept { return opts_; }
+  connection_core& core() noexcept { return core_; }
+  Stream& stream() noexcept { return stream_; }
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+  std::string_view view() const noexcept { return {buf_.get() + begin_, end_ - begin_}; }
+  void consume(std::size_t n) noexcept {
+    begin_ += n;
+    if (begin_ == end_)
+      begin_ = end_ = 0;
+  }
+
+  // Reads more into the buffer, growing it up to `want` bytes (and the capacity) first.
+  // no_buffer_space: the buffer is full of unconsumed bytes.
+  asio::awaitable<std::error_code> read_more(std::size_t want) {
+    if (!make_room(want))
+      co_return asio::error::no_buffer_space;
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf_.get() + end_, size_ - end_),
+                                                    use_nothrow);
+    end_ += n;
+    co_return ec;
+  }
+
+  asio::awaitable<bool> write_continue() {
+    static constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
+    core_.set_timeout(opts_.write_stall_timeout);
+    bool const ok = co_await write_all({asio::buffer(line), asio::const_buffer()});
+    core_.clear_deadline();
+    co_return ok;
+  }
+
+private:
+  enum class head_status { complete, closed, rejected };
+
+  // Returns when a deadline has passed, which cancels the session loop it races against;
+  // a body read's deadline cancels only that read.
+  asio::awaitable<void> watchdog() {
+    asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
+    for (;;) {
+      if (core_.deadline <= clock::now()) {
+        if (!core_.soft || core_.forced)
+          co_return;
+        core_.stalled = true;
+        core_.end_body_wait();
+        std::error_code ec;
+        stream_.lowest_layer().cancel(ec); // only the body read is pending
+      }
+      core_.armed = core_.deadline;
+      core_.timer.expires_at(core_.armed);
+      co_await core_.timer.async_wait(use_nothrow);
+      if (cs.cancelled() != asio::cancellation_type::none)
+        co_return; // the session ended first
+    }
+  }
+
+  asio::awaitable<void> serve() {
+    try {
+      co_await serve_requests();
+    } catch (...) {
+      // Cancellation by the watchdog surfaces as an exception at the next co_await; anything
+      // else (bad_alloc) ends this connection only.
+    }
+  }
+
+  asio::awaitable<void> serve_requests() {
+    asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
+    request_parser parser(opts_.limits);
+    bool first = true;
+    for (;;) {
+      parser.reset();
+      clock::time_point start{};
+      std::size_t head_length = 0;
+      head_status const hs = co_await read_head(parser, first, start, head_length);
+      if (hs != head_status::complete)
+        co_return;
+      first = false;
+      core_.clear_deadline(); // the handler takes as long as it takes
+
+      session_body_reader<Stream> body(*this, parser.head());
+      consume(head_length);
+      request req(std::move(parser.head()), body, client_);
+
+      response res = co_await call_handler(req, cs);
+      if (cs.cancelled() != asio::cancellation_type::none)
+        co_return;
+
+      // Can the connection carry another request after this one?
+      bool keep = req.head().keep_alive() && !core_.closing;
+      if (auto const c = res.headers().find("Connection"); c && connection_has_close(*c))
+        keep = false;
+      bool linger = false;
+      std::uint64_t drain = 0;
+      if (!body.done()) {
+        if (body.failed() || body.awaiting_continue()) {
+          keep = false;
+          linger = true;
+        } else if (body.framing() == body_framing::content_length) {
+          drain = body.discard_buffered_length();
+          if (drain > opts_.max_body_drain) {
+            keep = false;
+            linger = true;
+          }
+        } else if (!body.discard_buffered_chunked()) {
+          keep = false;
+          linger = true;
+        }
+      }
+      if (!keep && buffered() > 0)
+        linger = true; // pipelined requests we will not answer
+
+      std::uint64_t sent = 0;
+      bool const written = co_await write_response(res, req.head(), keep, sent);
+      log(req.method(), req.target(), res.status(), sent, start);
+      if (!written)
+        co_return;
+      if (!keep) {
+        if (linger)
+          co_await linger_close();
+        co_return;
+      }
+      if (drain > 0) {
+        bool const drained = co_await discard(drain);
+        if (!drained)
+          co_return;
+      }
+      if (core_.closing)
+        co_return;
+      core_.idle = true;
+      core_.set_timeout(opts_.idle_timeout);
+    }
+  }
+
+  // Reads until the parser has a head. Parse errors are answered here.
+  asio::awaitable<head_status> read_head(request_parser& parser, bool first,
+                                         clock::time_point& start, std::size_t& head_length) {
+    bool started = false;
+    bool timed = first; // the first request's head timeout runs from accept
+    for (;;) {
+      if (buffered() > 0) {
+        if (!started) {
+          started = true;
+          start = clock::now();
+          core_.idle = false;
+        }
+        auto r = parser.parse(view());
+        if (!r) {
+          co_await reject(r.error(), start);
+          co_return head_status::rejected;
+        }
+        if (*r) {
+          head_length = **r;
+          co_return head_status::complete;
+        }
+        if (!timed) {
+          timed = true;
+          core_.set_deadline(start + opts_.header_timeout);
+        }
+      }
+      if (!make_room(0)) {
+        // Only reachable when the limits are larger than the buffer can hold.
+        co_await reject(view().find('\n') == std::string_view::npos
+                            ? parse_error::request_line_too_long
+                            : parse_error::header_too_large,
+                        start);
+        co_return head_status::rejected;
+      }
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf_.get() + end_, size_ - end_),
+                                                      use_nothrow);
+      if (ec)
+        co_return head_status::closed; // EOF, reset, or the watchdog: nothing to answer
+      end_ += n;
+    }
+  }
+
+  // Frees space at the end of the buffer: moves unconsumed bytes to the front when it is
+  // full, grows it to `min_size`, and doubles it (up to the capacity) when still full.
+  bool make_room(std::size_t min_size) {
+    if (begin_ == end_) {
+      begin_ = end_ = 0;
+    } else if (end_ == size_ && begin_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    std::size_t target = std::max(size_, std::min(min_size, capacity_));
+    if (end_ == target)
+      target = std::min(capacity_, target * 2);
+    if (target > size_) {
+      std::unique_ptr<char[]> b(new char[target]);
+      std::memcpy(b.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      buf_ = std::move(b);
+      size_ = target;
+    }
+    return end_ < size_;
+  }
+
+  asio::awaitable<response> call_handler(request& req, asio::cancellation_state const& cs) {
+    std::string what;
+    try {
+      co_return co_await handler_of(st_)(req);
+    } catch (std::exception const& e) {
+      what = e.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+    if (cs.cancelled() == asio::cancellation_type::none) {
+      std::string msg = "handler threw for ";
+      msg.append(req.method()).append(" ").append(req.target()).append(": ").append(what);
+      report_error(st_, msg);
+    }
+    co_return response::text(500, "internal server error\n");
+  }
+
+  asio::awaitable<void> reject(std::error_code ec, clock::time_point start) {
+    int const status =
+        ec.category() == parse_category() ? http_status(static_cast<parse_error>(ec.value())) : 400;
+    response res = response::text(status, ec.message() + "\n");
+    request_head head; // as for a GET: the body is sent
+    head.set_method("GET");
+    std::uint64_t sent = 0;
+    bool const written = co_await write_response(res, head, false, sent);
+    log({}, {}, status, sent, start == clock::time_point{} ? clock::now() : start);
+    if (written)
+      co_await linger_close();
+  }
+
+  void log(std::string_view method, std::string_view target, int status, std::uint64_t sent,
+           clock::time_point start) noexcept {
+    if (!opts_.on_request)
+      return;
+    try {
+      opts_.on_request(
+          access_log_entry{method, target, status, sent, clock::now() - start, client_});
+    } catch (...) {
+    }
+  }
+
+  // Status line and fields into out_; returns whether a body follows.
+  bool format_head(response& res, request_head const& req, bool keep) {
+    int status = res.status();
+    if (status < 200 || status > 999) {
+      res = response::text(500, "internal server error\n");
+      status = 500;
+    }
+    bool const head_method = req.method() == "HEAD";
+    bool const bodiless_status = status == 204 || status == 304;
+    std::uint64_t const size = res.body_size();
+
+    out_.clear();
+    out_.append("HTTP/1.1 ");
+    append_number(static_cast<std::uint64_t>(status));
+    out_.push_back(' ');
+    out_.append(reason_phrase(status));
+    out_.append("\r\n");
+
+    bool has_date = false;
+    std::optional<std::string_view> handler_length;
+    for (auto const& [name, value] : res.headers()) {
+      if (iequals(name, "Connection") || iequals(name, "Transfer-Encoding") ||
+          unsafe_field(name, value))
+        continue;
+      if (iequals(name, "Content-Length")) {
+        handler_length = value;
+        continue;
+      }
+      has_date = has_date || iequals(name, "Date");
+      out_.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!has_date)
+      out_.append("Date: ").append(http_date()).append("\r\n");
+
+    if (status == 204) {
+      // no Content-Length (RFC 9110 §8.6)
+    } else if (status == 304 || (head_method && handler_length)) {
+      if (handler_length)
+        out_.append("Content-Length: ").append(*handler_length).append("\r\n");
+    } else {
+      out_.append("Content-Length: ");
+      append_number(size);
+      out_.append("\r\n");
+    }
+    if (!keep)
+      out_.append("Connection: close\r\n");
+    else if (req.version() == 10)
+      out_.append("Connection: keep-alive\r\n");
+    out_.append("\r\n");
+    return !head_method && !bodiless_status && size > 0;
+  }
+
+  void append_number(std::uint64_t v) {
+    std::array<char, 24> digits;
+    auto const r = std::to_chars(digits.data(), digits.data() + digits.size(), v);
+    out_.append(digits.data(), r.ptr);
+  }
+
+  asio::awaitable<bool> write_response(response& res, request_head const& req, bool keep,
+                                       std::uint64_t& sent) {
+    bool const with_body = format_head(res, req, keep);
+    core_.set_timeout(opts_.write_stall_timeout);
+    if (!with_body)
+      co_return co_await write_all({asio::buffer(out_), asio::const_buffer()});
+    if (auto const* s = std::get_if<std::string>(&res.body())) {
+      bool const ok = co_await write_all({asio::buffer(out_), asio::buffer(*s)});
+      if (ok)
+        sent = s->size();
+      co_return ok;
+    }
+    file_body const file = std::get<file_body>(res.body()); // a copy holds the owner
+    // On TCP the head goes with MSG_MORE, to leave in one segment with the file's first bytes.
+    bool const head_sent =
+        co_await write_all({asio::buffer(out_), asio::const_buffer()}, plain_tcp ? MSG_MORE : 0);
+    if (!head_sent)
+      co_return false;
+    if constexpr (plain_tcp) {
+      int const r = co_await send_file(file, sent);
+      if (r >= 0)
+        co_return r > 0;
+      // sendfile(2) cannot read this descriptor: fall back to copying.
+    }
+    co_return co_await copy_file(file, sent);
+  }
+
+  // Writes all of `bufs`. On a plain socket it first writes at once, without a trip through
+  // the event loop: the socket buffer usually has room for a response.
+  asio::awaitable<bool> write_all(std::array<asio::const_buffer, 2> bufs, int flags = 0) {
+    if constexpr (plain_tcp) {
+      if (stream_.non_blocking()) {
+        for (;;) {
+          if (asio::buffer_size(bufs) == 0)
+            co_return true;
+          std::error_code ec;
+          std::size_t n = stream_.send(bufs, flags, ec);
+          if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            auto [wec] = co_await stream_.async_wait(asio::socket_base::wait_write, use_nothrow);
+            if (wec)
+              co_return false;
+            continue;
+          }
+          if (ec)
+            co_return false;
+          for (auto& b : bufs) {
+            std::size_t const k = std::min(n, b.size());
+            b += k;
+            n -= k;
+          }
+          core_.set_timeout(opts_.write_stall_timeout); // a stall, not a total, is bounded
+        }
+      }
+    }
+    auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
+    co_return !ec;
+  }
+
+  // 1: sent; 0: failed (connection must close); -1: sendfile unsupported, nothing sent.
+  asio::awaitable<int> send_file(file_body const& file, std::uint64_t& sent) {
+    if (!stream_.non_blocking())
+      co_return -1; // sendfile(2) would block the thread
+    auto offset = static_cast<off_t>(file.offset);
+    std::uint64_t left = file.length;
+    std::uint64_t since_yield = 0;
+    int const sock = stream_.native_handle();
+    while (left > 0) {
+      std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(left, 0x7ffff000));
+      ssize_t const n = ::sendfile(sock, file.fd, &offset, want);
+      if (n > 0) {
+        left -= static_cast<std::uint64_t>(n);
+        sent += static_cast<std::uint64_t>(n);
+        since_yield += static_cast<std::uint64_t>(n);
+        if (since_yield >= 16 * 1024 * 1024 && left > 0) {
+          // A fast reader never makes sendfile block: let other connections run.
+          since_yield = 0;
+          co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+        }
+        continue;
+      }
+      if (n == 0)
+        co_return 0; // the file is shorter than promised
+      int const err = errno;
+      if (err == EINTR)
+        continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        core_.set_timeout(opts_.write_stall_timeout);
+        auto [wec] = co_await stream_.async_wait(asio::socket_base::wait_write, use_nothrow);
+        if (wec)
+          co_return 0;
+        since_yield = 0;
+        continue;
+      }
+      if ((err == EINVAL || err == ENOSYS) && sent == 0)
+        co_return -1;
+      co_return 0;
+    }
+    co_return 1;
+  }
+
+  asio::awaitable<bool> copy_file(file_body const& file, std::uint64_t& sent) {
+    std::size_t const chunk =
+        static_cast<std::size_t>(std::min<std::uint64_t>(file.length - sent, 256 * 1024));
+    std::unique_ptr<char[]> buf(new char[std::max<std::size_t>(chunk, 1)]);
+    while (sent < file.length) {
+      std::size_t const want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(file.length - sent, chunk));
+      ssize_t const n = ::pread(file.fd, buf.get(), want, static_cast<off_t>(file.offset + sent));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        co_return false;
+      core_.set_timeout(opts_.write_stall_timeout);
+      auto [ec, w] = co_await asio::async_write(
+          stream_, asio::buffer(buf.get(), static_cast<std::size_t>(n)), use_nothrow);
+      if (ec)
+        co_return false;
+      sent += w;
+    }
+    co_return true;
+  }
+
+  // Reads and drops `n` bytes of request body left on the wire.
+  asio::awaitable<bool> discard(std::uint64_t n) {
+    while (n > 0) {
+      core_.set_timeout(opts_.body_stall_timeout);
+      std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(n, size_));
+      auto [ec, got] =
+          co_await stream_.async_read_some(asio::buffer(buf_.get(), want), use_nothrow);
+      if (ec)
+        co_return false;
+      n -= got;
+    }
+    begin_ = end_ = 0;
+    co_return true;
+  }
+
+  // Half-closes, then reads and drops what the client still sends for a short while: closing
+  // with unread bytes would make the kernel send a reset, which can destroy the response
+  // before the client reads it.
+  asio::awaitable<void> linger_close() {
+    std::error_code ec;
+    stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ec);
+    if (ec)
+      co_return;
+    core_.set_timeout(opts_.linger_timeout);
+    std::uint64_t budget = 4 * std::max<std::uint64_t>(opts_.max_body_drain, size_);
+    for (;;) {
+      auto [rec, got] =
+          co_await stream_.async_read_some(asio::buffer(buf_.get(), size_), use_nothrow);
+      if (rec || got >= budget)
+        co_return;
+      budget -= got;
+    }
+  }
+
+  server_state& st_;
+  server_options const& opts_;
+  Stream stream_;
+  connection_core core_;
+  std::string client_;
+  std::uint64_t id_ = 0;
+
+  std::size_t capacity_; // the most the read buffer may grow to
+  std::size_t size_ = 0; // its current size
+  std::unique_ptr<char[]> buf_;
+  std::size_t begin_ = 0; // unconsumed bytes are [begin_, end_)
+  std::size_t end_ = 0;
+  std::string out_; // the response head, reused
+};
+
+// The coroutine frame owns the session; everything it hands out refers into it.
+template <class Stream>
+asio::awaitable<void> run_session(server_state& st, Stream stream, std::string client_address) {
+  session<Stream> s(st, std::move(stream), std::move(client_address));
+  co_await s.run();
+}
+
+} // namespace detail
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_DETAIL_SESSION_HPP
+// ---- end pier/http/detail/session.hpp ----
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <csignal>
+#include <signal.h>
+#include <sys/socket.h>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+namespace detail {
+
+// SO_REUSEPORT as an Asio socket option.
+class reuse_port {
+public:
+  explicit reuse_port(bool on) noexcept : value_(on ? 1 : 0) {}
+  template <class Protocol>
+  int level(Protocol const&) const noexcept {
+    return SOL_SOCKET;
+  }
+  template <class Protocol>
+  int name(Protocol const&) const noexcept {
+    return SO_REUSEPORT;
+  }
+  template <class Protocol>
+  void const* data(Protocol const&) const noexcept {
+    return &value_;
+  }
+  template <class Protocol>
+  std::size_t size(Protocol const&) const noexcept {
+    return sizeof(value_);
+  }
+
+private:
+  int value_;
+};
+
+inline std::string client_address(asio::ip::tcp::socket const& s) {
+  std::error_code ec;
+  asio::ip::address a = s.remote_endpoint(ec).address();
+  if (ec)
+    return "-";
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a.to_string();
+}
+
+// Decrements the connection count when the session's coroutine frame goes, however it goes.
+class connection_slot {
+public:
+  explicit connection_slot(server_state* st) noexcept : st_(st) {}
+  connection_slot(connection_slot&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+  connection_slot& operator=(connection_slot&&) = delete;
+  ~connection_slot();
+
+private:
+  server_state* st_;
+};
+
+class server_state {
+public:
+  // An io_context with its acceptor; one per thread, or one for all.
+  struct worker {
+    explicit worker(int concurrency_hint)
+        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)) {}
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor acceptor;
+    asio::strand<asio::io_context::executor_type> acceptor_strand;
+  };
+
+  server_state(server_options o, handler h) : opts_(std::move(o)), handler_(std::move(h)) {
+    if (opts_.threads == 0)
+      opts_.threads = 1;
+    // sendfile(2) has no MSG_NOSIGNAL: a client that leaves mid-response would raise SIGPIPE,
+    // whose default action ends the process. Ignore it unless the application handles it.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      ::signal(SIGPIPE, SIG_IGN);
+    if (!opts_.on_error)
+      opts_.on_error = [](std::string_view what) {
+        std::fprintf(stderr, "pier http server: %.*s\n", static_cast<int>(what.size()),
+                     what.data());
+      };
+    bool const shared = opts_.mode == threading::shared_context || opts_.threads == 1;
+    std::size_t const contexts = shared ? 1 : opts_.threads;
+    for (std::size_t i = 0; i < contexts; ++i)
+      workers_.push_back(std::make_unique<worker>(shared ? static_cast<int>(opts_.threads) : 1));
+
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(opts_.address), opts_.port);
+    for (auto& w : workers_) {
+      w->acceptor.open(endpoint.protocol());
+      w->acceptor.set_option(asio::socket_base::reuse_address(true));
+      if (contexts > 1)
+        w->acceptor.set_option(reuse_port(true));
+      w->acceptor.bind(endpoint);
+      w->acceptor.listen(opts_.listen_backlog);
+      // With port 0 the first bind picks the port; the others share it.
+      endpoint.port(w->acceptor.local_endpoint().port());
+    }
+    port_ = endpoint.port();
+    control_.emplace(asio::make_strand(workers_.front()->ctx));
+    drain_timer_.emplace(*control_);
+  }
+
+  ~server_state() { tearing_down_ = true; }
+
+  std::uint16_t port() const noexcept { return port_; }
+  server_options const& options() const noexcept { return opts_; }
+  handler const& get_handler() const noexcept { return handler_; }
+
+  void report(std::string_view what) const noexcept {
+    try {
+      opts_.on_error(what);
+    } catch (...) {
+    }
+  }
+
+  void run() {
+    bool const per_connection_strand = workers_.size() == 1 && opts_.threads > 1;
+    for (auto& w : workers_)
+      asio::co_spawn(w->acceptor_strand, accept_loop(*w, per_connection_strand), asio::detached);
+
+    std::vector<std::thread> threads;
+    if (workers_.size() == 1) {
+      for (unsigned i = 1; i < opts_.threads; ++i)
+        threads.emplace_back([this] { run_context(workers_.front()->ctx); });
+    } else {
+      for (std::size_t i = 1; i < workers_.size(); ++i)
+        threads.emplace_back([this, i] { run_context(workers_[i]->ctx); });
+    }
+    run_context(workers_.front()->ctx);
+    for (auto& t : threads)
+      t.join();
+  }
+
+  void stop(bool force) {
+    if (force)
+      forced_ = true;
+    if (!stopping_.exchange(true)) {
+      for (auto& w : workers_)
+        asio::post(w->acceptor_strand, [w = w.get()] {
+          std::error_code ec;
+          w->acceptor.close(ec);
+        });
+      asio::post(*control_, [this] {
+        if (active_ == 0) {
+          finish();
+          return;
+        }
+        drain_timer_->expires_after(opts_.shutdown_timeout);
+        drain_timer_->async_wait([this](std::error_code ec) {
+          if (!ec)
+            stop(true);
+        });
+      });
+    }
+    // Every connection hears of it on its own executor; one that ended meanwhile is simply
+    // not found.
+    std::lock_guard lock(mutex_);
+    for (auto const& [id, entry] : connections_)
+      asio::post(entry.executor, [this, id = id, force] {
+        std::lock_guard inner(mutex_);
+        if (auto it = connections_.find(id); it != connections_.end())
+          it->second.core->request_stop(force);
+      });
+  }
+
+  void handle_signals(std::initializer_list<int> signals) {
+    signals_.emplace(*control_);
+    for (int s : signals)
+      signals_->add(s);
+    wait_signal();
+  }
+
+  std::uint64_t add(connection_core& c, asio::any_io_executor ex) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t const id = ++next_id_;
+    connections_.emplace(id, entry{&c, std::move(ex)});
+    // A connection accepted while stop() walked the list hears of it here.
+    if (stopping_)
+      c.request_stop(forced_);
+    return id;
+  }
+
+  void remove(std::uint64_t id) noexcept {
+    std::lock_guard lock(mutex_);
+    connections_.erase(id);
+  }
+
+  void release_slot() noexcept {
+    if (--active_ == 0 && stopping_ && !tearing_down_)
+      asio::post(*control_, [this] { finish(); });
+  }
+
+private:
+  struct entry {
+    connection_core* core;
+    asio::any_io_executor executor;
+  };
+
+  void run_context(asio::io_context& ctx) {
+    for (;;) {
+      try {
+        ctx.run();
+        return;
+      } catch (std::exception const& e) {
+        report(std::string("exception escaped the event loop: ") + e.what());
+      } catch (...) {
+        report("unknown exception escaped the event loop");
+      }
+    }
+  }
+
+  // Runs on control_: nothing left to wait for.
+  void finish() {
+    if (finished_)
+      return;
+    finished_ = true;
+    drain_timer_->cancel();
+    if (signals_) {
+      std::error_code ec;
+      signals_->cancel(ec);
+    }
+  }
+
+  void wait_signal() {
+    signals_->async_wait([this](std::error_code ec, int) {
+      if (ec)
+        return;
+      stop(stopping_.load()); // the second signal does not wait
+      if (!finished_)
+        wait_signal();
+    });
+  }
+
+  asio::awaitable<void> accept_loop(worker& w, bool per_connection_strand) {
+    asio::steady_timer backoff(w.acceptor_strand);
+    for (;;) {
+      asio::any_io_executor const ex = per_connection_strand
+                                           ? asio::any_io_executor(asio::make_strand(w.ctx))
+                                           : asio::any_io_executor(w.ctx.get_executor());
+      auto [ec, socket] = co_await w.acceptor.async_accept(ex, use_nothrow);
+      if (stopping_)
+        co_return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted)
+          co_return;
+        // EMFILE and the like: wait for connections to go rather than spin.
+        report("accept: " + ec.message());
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(use_nothrow);
+        continue;
+      }
+      if (active_ >= opts_.max_connections) {
+        asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
+      ++active_;
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      std::string address = client_address(socket);
+      asio::co_spawn(ex, session_main(connection_slot(this), std::move(socket), std::move(address)),
+                     [this](std::exception_ptr e) {
+                       if (e)
+                         report("a connection ended with an exception");
+                     });
+    }
+  }
+
+  // The slot is a parameter so that the count drops when the frame is destroyed, even one
+  // that never ran.
+  asio::awaitable<void> session_main(connection_slot, asio::ip::tcp::socket socket,
+                                     std::string address) {
+    co_await run_session(*this, std::move(socket), std::move(address));
+  }
+
+  static asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
+    static constexpr std::string_view busy = "HTTP/1.1 503 Service Unavailable\r\n"
+                                             "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    co_await asio::async_write(socket, asio::buffer(busy), use_nothrow);
+    std::error_code ec;
+    socket.shutdown(asio::socket_base::shutdown_both, ec);
+  }
+
+  server_options opts_;
+  handler handler_;
+  std::uint16_t port_ = 0;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> forced_{false};
+  std::atomic<bool> tearing_down_{false};
+  std::atomic<std::size_t> active_{0};
+  bool finished_ = false; // on control_
+
+  std::mutex mutex_;
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, entry> connections_;
+
+  // Destroyed before the registry above: destroying an io_context destroys the coroutine
+  // frames still in it, and their sessions unregister.
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::optional<asio::strand<asio::io_context::executor_type>> control_;
+  std::optional<asio::steady_timer> drain_timer_;
+  std::optional<asio::signal_set> signals_;
+};
+
+inline connection_slot::~connection_slot() {
+  if (st_)
+    st_->release_slot();
+}
+
+inline std::uint64_t register_connection(server_state& st, connection_core& c) {
+  return st.add(c, c.timer.get_executor());
+}
+inline void unregister_connection(server_state& st, std::uint64_t id) noexcept { st.remove(id); }
+inline server_options const& options_of(server_state const& st) noexcept { return st.options(); }
+inline handler const& handler_of(server_state const& st) noexcept { return st.get_handler(); }
+inline void report_error(server_state const& st, std::string_view what) noexcept {
+  st.report(what);
+}
+
+} // namespace detail
+
+inline server::server(server_options options, handler h)
+    : state_(std::make_unique<detail::server_state>(std::move(options), std::move(h))) {}
+
+inline server::~server() = default;
+
+inline std::uint16_t server::port() const noexcept { return state_->port(); }
+
+inline void server::run() { state_->run(); }
+
+inline void server::stop() { state_->stop(false); }
+
+inline void server::handle_signals(std::initializer_list<int> signals) {
+  state_->handle_signals(signals);
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_SERVER_HPP
+// ---- end pier/http/impl/server.hpp ----
+
+#endif // PIER_HTTP_SERVER_HPP
+// ---- end pier/http/server.hpp ----
 
 #endif // PIER_PIER_HPP
 // ---- end pier/pier.hpp ----
