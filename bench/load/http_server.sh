@@ -56,16 +56,34 @@ stop_server() {
   server_pid=
 }
 
-# Prints "label requests/s p50 p99" from one wrk run.
+# CPU time (clock ticks) used so far by the server: its process and its children (nginx
+# workers).
+cpu_ticks() {
+  local total=0 p
+  for p in "$server_pid" $(ps -o pid= --ppid "$server_pid"); do
+    # Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime.
+    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+
+# Prints requests/s, latency percentiles and the server's CPU time per request for one
+# wrk run. CPU per request is the steadier number on a machine shared with other work.
 measure() {
-  local label=$1 url=$2 out
+  local label=$1 url=$2 out before after
+  before=$(cpu_ticks)
   out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
-  local rps p50 p99 errors
+  after=$(cpu_ticks)
+  local rps p50 p99 errors requests cpu_us
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  printf '%-34s %12s req/s   p50 %-8s p99 %-8s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+  printf '%-34s %10s req/s  p50 %-8s p99 %-8s %6s us CPU/req %s\n' \
+    "$label" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
 }
 
 run_pier() {

@@ -434,8 +434,8 @@ private:
           linger = true;
         }
       }
-      if (!keep && buffered() > 0)
-        linger = true; // pipelined requests we will not answer
+      if (!keep && (!body.done() || buffered() > 0))
+        linger = true; // body bytes or pipelined requests we will not read
 
       std::uint64_t sent = 0;
       bool const written = co_await write_response(res, req.head(), keep, sent);
