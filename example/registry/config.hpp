@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_EXAMPLE_REGISTRY_CONFIG_HPP
+#define PIER_EXAMPLE_REGISTRY_CONFIG_HPP
+
+// pier-registry's settings: built-in defaults, then a JSON file (`--config`), then
+// command-line flags; a later source wins. Nothing here throws for bad input: every
+// mistake comes back as one line for the operator, and main() exits with status 2.
+//
+// Settings the library has defaults for (timeouts, limits) stay empty unless given, so
+// the library's defaults are the only ones.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace pier_registry {
+
+/// The reason a setting was refused, worded for the operator.
+struct failure {
+  std::string message;
+};
+
+/// A value, or the message saying why there is none.
+template <class T>
+class outcome {
+public:
+  // NOLINTNEXTLINE(google-explicit-constructor): implicit, as with std::expected
+  outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  outcome(failure f) : v_(std::in_place_index<1>, std::move(f.message)) {}
+
+  explicit operator bool() const noexcept { return v_.index() == 0; }
+  T& operator*() noexcept { return *std::get_if<0>(&v_); }
+  T const& operator*() const noexcept { return *std::get_if<0>(&v_); }
+  T* operator->() noexcept { return std::get_if<0>(&v_); }
+  T const* operator->() const noexcept { return std::get_if<0>(&v_); }
+  /// The message; empty when there is a value.
+  std::string const& error() const noexcept {
+    static std::string const none;
+    return v_.index() == 1 ? *std::get_if<1>(&v_) : none;
+  }
+
+private:
+  std::variant<T, std::string> v_;
+};
+
+enum class log_level { debug, info, warn, error };
+
+/// "debug", "info", "warn", "error".
+std::string_view to_string(log_level level) noexcept;
+
+/// How the HTTP server spreads connections over threads (pier::http::threading).
+enum class threading_mode { context_per_thread, shared_context };
+
+/// Where to listen. `host` is an IPv4 or IPv6 literal (without brackets) or a host name
+/// that main() resolves.
+struct listen_address {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 5000;
+
+  /// `host:port`, with an IPv6 host in brackets.
+  std::string to_string() const;
+  friend bool operator==(listen_address const&, listen_address const&) = default;
+};
+
+/// pier::http::server_options that the operator may set; empty means the library's default.
+struct server_tuning {
+  std::optional<threading_mode> threading;
+  std::optional<std::chrono::milliseconds> header_timeout;
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  std::optional<std::chrono::milliseconds> body_stall_timeout;
+  std::optional<std::chrono::milliseconds> write_stall_timeout;
+  std::optional<std::chrono::milliseconds> shutdown_timeout;
+  std::optional<std::chrono::milliseconds> linger_timeout;
+  std::optional<std::size_t> max_connections;
+  std::optional<int> listen_backlog;
+  std::optional<std::size_t> read_buffer_size;
+  std::optional<std::size_t> max_body_drain;
+  std::optional<std::size_t> max_request_line;
+  std::optional<std::size_t> max_header_bytes;
+  std::optional<std::size_t> max_fields;
+};
+
+struct config {
+  listen_address listen;
+  /// Relative paths are relative to the working directory (in the file too).
+  std::filesystem::path data = "pier-data";
+  /// Empty: one per core.
+  std::optional<unsigned> threads;
+  log_level level = log_level::info;
+  server_tuning server;
+};
+
+/// `HOST:PORT`, `:PORT` (all IPv4 interfaces) or `[IPV6]:PORT`; port 0 asks for any free
+/// port.
+outcome<listen_address> parse_listen(std::string_view text);
+
+/// "debug", "info", "warn" (or "warning"), "error".
+outcome<log_level> parse_log_level(std::string_view text);
+
+/// A whole number with a unit: "500ms", "30s", "5m", "1h".
+outcome<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+/// Worker threads: a whole number from 1 to 1024.
+outcome<unsigned> parse_threads(std::string_view text);
+
+/// Applies a JSON config document on top of `base`. `source` names the document in
+/// messages (the file name). Unknown keys and bad values are errors. JSON comments are
+/// allowed.
+outcome<config> apply_config_json(config base, std::string_view json, std::string_view source);
+
+/// Reads `file` and applies it on top of `base`.
+outcome<config> load_config_file(config base, std::filesystem::path const& file);
+
+/// What the command line asks for.
+struct invocation {
+  enum class action { serve, help, version };
+  action what = action::serve;
+  config settings;
+};
+
+/// Parses the arguments after the program name:
+/// `serve [--config FILE] [--listen HOST:PORT] [--data DIR] [--threads N] [--log-level L]`,
+/// `help`, `--help`, `-h`, `version`, `--version`. Flags take their value as the next
+/// argument or after `=`. The config file is read here, and flags override it.
+outcome<invocation> parse_command_line(std::span<std::string_view const> args);
+
+/// The text `pier-registry help` prints.
+std::string usage();
+
+} // namespace pier_registry
+
+#endif // PIER_EXAMPLE_REGISTRY_CONFIG_HPP

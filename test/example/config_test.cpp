@@ -1,0 +1,359 @@
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using pier_registry::config;
+using pier_registry::invocation;
+using pier_registry::listen_address;
+using pier_registry::log_level;
+using pier_registry::outcome;
+using pier_registry::parse_command_line;
+
+outcome<invocation> parse(std::initializer_list<std::string_view> args) {
+  std::vector<std::string_view> const v(args);
+  return parse_command_line(v);
+}
+
+// A file that goes away with the test.
+class temp_file {
+public:
+  explicit temp_file(std::string_view content) {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("pier-config-test-" + std::to_string(rd()) + ".json");
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~temp_file() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  temp_file(temp_file const&) = delete;
+  temp_file& operator=(temp_file const&) = delete;
+  std::string path() const { return path_.string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+// --- defaults and commands -------------------------------------------------------------
+
+TEST(ExampleConfig, ServeWithoutFlagsHasTheDefaults) {
+  auto const inv = parse({"serve"});
+  ASSERT_TRUE(inv) << inv.error();
+  EXPECT_EQ(inv->what, invocation::action::serve);
+  config const& c = inv->settings;
+  EXPECT_EQ(c.listen.host, "0.0.0.0");
+  EXPECT_EQ(c.listen.port, 5000);
+  EXPECT_EQ(c.listen.to_string(), "0.0.0.0:5000");
+  EXPECT_EQ(c.data, std::filesystem::path("pier-data"));
+  EXPECT_FALSE(c.threads);
+  EXPECT_EQ(c.level, log_level::info);
+  EXPECT_FALSE(c.server.threading);
+  EXPECT_FALSE(c.server.header_timeout);
+  EXPECT_FALSE(c.server.shutdown_timeout);
+  EXPECT_FALSE(c.server.max_connections);
+  EXPECT_TRUE(inv.error().empty());
+}
+
+TEST(ExampleConfig, HelpAndVersion) {
+  for (auto args : {std::vector<std::string_view>{"help"},
+                    {"--help"},
+                    {"-h"},
+                    {"serve", "--help"},
+                    {"serve", "--listen", ":1", "-h"}}) {
+    auto const inv = parse_command_line(args);
+    ASSERT_TRUE(inv) << inv.error();
+    EXPECT_EQ(inv->what, invocation::action::help);
+  }
+  for (auto arg : {"--version", "version"}) {
+    auto const inv = parse({arg});
+    ASSERT_TRUE(inv) << inv.error();
+    EXPECT_EQ(inv->what, invocation::action::version);
+  }
+  std::string const text = pier_registry::usage();
+  for (auto word : {"serve", "--config", "--listen", "--data", "--threads", "--log-level",
+                    "--version", "0.0.0.0:5000", "pier-data"})
+    EXPECT_NE(text.find(word), std::string::npos) << word;
+}
+
+// --- flags -------------------------------------------------------------------------------
+
+TEST(ExampleConfig, FlagsTakeTheirValueNextOrAfterEquals) {
+  auto const inv = parse({"serve", "--listen", "127.0.0.1:6000", "--data=/srv/pier", "--threads",
+                          "3", "--log-level=warn"});
+  ASSERT_TRUE(inv) << inv.error();
+  config const& c = inv->settings;
+  EXPECT_EQ(c.listen, (listen_address{"127.0.0.1", 6000}));
+  EXPECT_EQ(c.data, std::filesystem::path("/srv/pier"));
+  EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.level, log_level::warn);
+}
+
+TEST(ExampleConfig, ListenForms) {
+  struct good {
+    std::string_view text;
+    listen_address want;
+    std::string_view shown;
+  };
+  for (good const& g : {
+           good{"0.0.0.0:5000", {"0.0.0.0", 5000}, "0.0.0.0:5000"},
+           good{"127.0.0.1:0", {"127.0.0.1", 0}, "127.0.0.1:0"},
+           good{":5000", {"0.0.0.0", 5000}, "0.0.0.0:5000"},
+           good{":65535", {"0.0.0.0", 65535}, "0.0.0.0:65535"},
+           good{"[::1]:5000", {"::1", 5000}, "[::1]:5000"},
+           good{"[::]:80", {"::", 80}, "[::]:80"},
+           good{"[fe80::1:2]:8080", {"fe80::1:2", 8080}, "[fe80::1:2]:8080"},
+           good{"localhost:5000", {"localhost", 5000}, "localhost:5000"},
+           good{"registry.example.com:443",
+                {"registry.example.com", 443},
+                "registry.example.com:443"},
+       }) {
+    auto const a = pier_registry::parse_listen(g.text);
+    ASSERT_TRUE(a) << g.text << ": " << a.error();
+    EXPECT_EQ(*a, g.want) << g.text;
+    EXPECT_EQ(a->to_string(), g.shown);
+  }
+  struct bad {
+    std::string_view text;
+    std::string_view says;
+  };
+  for (bad const& b : {
+           bad{"", "has no port"},
+           bad{"5000", "has no port"},
+           bad{"localhost", "has no port"},
+           bad{"127.0.0.1:", "port must be a number"},
+           bad{"127.0.0.1:65536", "port must be a number"},
+           bad{"127.0.0.1:-1", "port must be a number"},
+           bad{"127.0.0.1:+80", "port must be a number"},
+           bad{"127.0.0.1:80x", "port must be a number"},
+           bad{"127.0.0.1:99999999999999999999999", "port must be a number"},
+           bad{"::1:5000", "in brackets"},
+           bad{"[::1:5000", "expected [IPV6]:PORT"},
+           bad{"[::1]5000", "expected [IPV6]:PORT"},
+           bad{"[::1]", "expected [IPV6]:PORT"},
+           bad{"[::1]:", "port must be a number"},
+           bad{"[]:5000", "\"\" is not an IPv6 address"},
+           bad{"[1.2.3.4]:5000", "is not an IPv6 address"},
+           bad{"[zz::1]:5000", "is not an IPv6 address"},
+           bad{"1.2.3:5000", "is not an IPv4 address"},
+           bad{"256.1.1.1:5000", "is not an IPv4 address"},
+           bad{"bad_host:5000", "is not a valid host name"},
+           bad{"-x.example:5000", "is not a valid host name"},
+           bad{"a..b:5000", "is not a valid host name"},
+           bad{"host name:5000", "is not a valid host name"},
+       }) {
+    auto const a = pier_registry::parse_listen(b.text);
+    ASSERT_FALSE(a) << b.text;
+    EXPECT_NE(a.error().find(b.says), std::string::npos) << b.text << ": " << a.error();
+  }
+  // Through the flag, with the flag's name in front.
+  auto const inv = parse({"serve", "--listen", "[::1]:0"});
+  ASSERT_TRUE(inv) << inv.error();
+  EXPECT_EQ(inv->settings.listen, (listen_address{"::1", 0}));
+  auto const bad_flag = parse({"serve", "--listen=nope"});
+  ASSERT_FALSE(bad_flag);
+  EXPECT_EQ(bad_flag.error().rfind("--listen: ", 0), 0u) << bad_flag.error();
+}
+
+TEST(ExampleConfig, Durations) {
+  EXPECT_EQ(*pier_registry::parse_duration("500ms"), 500ms);
+  EXPECT_EQ(*pier_registry::parse_duration("30s"), 30s);
+  EXPECT_EQ(*pier_registry::parse_duration("5m"), 5min);
+  EXPECT_EQ(*pier_registry::parse_duration("2h"), 2h);
+  EXPECT_EQ(*pier_registry::parse_duration("0s"), 0ms);
+  for (auto bad :
+       {"", "30", "s", "-1s", "1.5s", "30 s", "30sec", "1d", "169h", "99999999999999999999s"})
+    EXPECT_FALSE(pier_registry::parse_duration(bad)) << bad;
+}
+
+TEST(ExampleConfig, BadFlagsAreMessages) {
+  struct bad {
+    std::vector<std::string_view> args;
+    std::string_view says;
+  };
+  for (bad const& b : std::vector<bad>{
+           {{}, "no command given"},
+           {{"run"}, "unknown command \"run\""},
+           {{"--listen", ":5000"}, "unknown command"},
+           {{"serve", "--port", "80"}, "unknown option \"--port\""},
+           {{"serve", "--port=80"}, "unknown option \"--port\""},
+           {{"serve", "-l", ":80"}, "unexpected argument \"-l\""},
+           {{"serve", "extra"}, "unexpected argument \"extra\""},
+           {{"serve", "--listen"}, "--listen needs a value"},
+           {{"serve", "--data="}, "--data needs a value"},
+           {{"serve", "--config"}, "--config needs a value"},
+           {{"serve", "--data", "a", "--data", "b"}, "--data is given twice"},
+           {{"serve", "--threads", "0"}, "--threads: threads \"0\" is not a whole number from 1"},
+           {{"serve", "--threads", "many"}, "--threads"},
+           {{"serve", "--threads", "-2"}, "--threads"},
+           {{"serve", "--threads", "4096"}, "--threads"},
+           {{"serve", "--threads", "99999999999999999999999"}, "--threads"},
+           {{"serve", "--log-level", "loud"}, "--log-level: log level \"loud\" is not one of"},
+           {{"serve", "--listen", ":http"}, "--listen"},
+           {{"serve", "--config", "/nonexistent/pier.json"}, "cannot read config file"},
+           {{"serve", "--config", "/"}, "is a directory"},
+       }) {
+    auto const inv = parse_command_line(b.args);
+    ASSERT_FALSE(inv) << b.says;
+    EXPECT_NE(inv.error().find(b.says), std::string::npos) << inv.error();
+    EXPECT_EQ(inv.error().find('\n'), std::string::npos) << inv.error();
+  }
+  // Control bytes in an argument come back escaped: one line, whatever the input.
+  auto const inv = parse({"serve", "--log-level", "a\nb\x01"});
+  ASSERT_FALSE(inv);
+  EXPECT_NE(inv.error().find("\"a\\x0ab\\x01\""), std::string::npos) << inv.error();
+}
+
+// --- the config file -----------------------------------------------------------------
+
+constexpr std::string_view full_file = R"({
+  // comments are allowed
+  "listen": "127.0.0.1:7000",
+  "data": "/var/lib/pier",
+  "threads": 4,
+  "log_level": "debug",
+  "threading": "shared_context",
+  "header_timeout": "10s",
+  "idle_timeout": "2m",
+  "body_stall_timeout": "45s",
+  "write_stall_timeout": "1h",
+  "shutdown_timeout": "0s",
+  "linger_timeout": "250ms",
+  "max_connections": 500,
+  "listen_backlog": 128,
+  "read_buffer_size": 131072,
+  "max_body_drain": 1024,
+  "max_request_line": 4096,
+  "max_header_bytes": 32768,
+  "max_fields": 64
+})";
+
+TEST(ExampleConfig, FileOnly) {
+  temp_file const f(full_file);
+  auto const inv = parse({"serve", "--config", f.path()});
+  ASSERT_TRUE(inv) << inv.error();
+  config const& c = inv->settings;
+  EXPECT_EQ(c.listen, (listen_address{"127.0.0.1", 7000}));
+  EXPECT_EQ(c.data, std::filesystem::path("/var/lib/pier"));
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.level, log_level::debug);
+  auto const& t = c.server;
+  EXPECT_EQ(t.threading, pier_registry::threading_mode::shared_context);
+  EXPECT_EQ(t.header_timeout, 10s);
+  EXPECT_EQ(t.idle_timeout, 2min);
+  EXPECT_EQ(t.body_stall_timeout, 45s);
+  EXPECT_EQ(t.write_stall_timeout, 1h);
+  EXPECT_EQ(t.shutdown_timeout, 0ms);
+  EXPECT_EQ(t.linger_timeout, 250ms);
+  EXPECT_EQ(t.max_connections, 500u);
+  EXPECT_EQ(t.listen_backlog, 128);
+  EXPECT_EQ(t.read_buffer_size, 131072u);
+  EXPECT_EQ(t.max_body_drain, 1024u);
+  EXPECT_EQ(t.max_request_line, 4096u);
+  EXPECT_EQ(t.max_header_bytes, 32768u);
+  EXPECT_EQ(t.max_fields, 64u);
+}
+
+TEST(ExampleConfig, EmptyFileObjectKeepsDefaults) {
+  temp_file const f("{}");
+  auto const inv = parse({"serve", "--config", f.path()});
+  ASSERT_TRUE(inv) << inv.error();
+  EXPECT_EQ(inv->settings.listen, (listen_address{"0.0.0.0", 5000}));
+  EXPECT_EQ(inv->settings.data, std::filesystem::path("pier-data"));
+}
+
+TEST(ExampleConfig, FlagsOverrideTheFile) {
+  temp_file const f(full_file);
+  // The file is read first wherever --config stands.
+  auto const inv = parse({"serve", "--listen", "[::1]:5001", "--config", f.path(), "--data", "here",
+                          "--threads", "1", "--log-level", "error"});
+  ASSERT_TRUE(inv) << inv.error();
+  config const& c = inv->settings;
+  EXPECT_EQ(c.listen, (listen_address{"::1", 5001}));
+  EXPECT_EQ(c.data, std::filesystem::path("here"));
+  EXPECT_EQ(c.threads, 1u);
+  EXPECT_EQ(c.level, log_level::error);
+  EXPECT_EQ(c.server.header_timeout, 10s); // not a flag: the file's value stays
+}
+
+TEST(ExampleConfig, BadFilesAreMessages) {
+  struct bad {
+    std::string_view json;
+    std::string_view says;
+  };
+  for (bad const& b : std::vector<bad>{
+           {"", "not valid JSON"},
+           {"{", "not valid JSON"},
+           {"{\"listen\": \":5000\",}", "not valid JSON"},
+           {"{} {}", "not valid JSON"},
+           {"[]", "expected a JSON object"},
+           {"\"listen\"", "expected a JSON object"},
+           {"null", "expected a JSON object"},
+           {R"({"port": 5000})", "unknown setting \"port\" (known: listen, data,"},
+           {R"({"Listen": ":5000"})", "unknown setting \"Listen\""},
+           {R"({"listen": 5000})", "\"listen\" must be a string such as"},
+           {R"({"listen": ""})", "\"listen\" must be a string"},
+           {R"({"listen": "5000"})", "\"listen\": listen address \"5000\" has no port"},
+           {R"({"listen": "::1:5000"})", "in brackets"},
+           {R"({"data": 1})", "\"data\" must be a directory"},
+           {R"({"data": ""})", "\"data\" must be a directory"},
+           {R"({"data": null})", "\"data\" must be a directory"},
+           {R"({"threads": 0})", "\"threads\" must be a whole number from 1 to 1024, not 0"},
+           {R"({"threads": -1})", "\"threads\" must be a whole number from 1 to 1024, not -1"},
+           {R"({"threads": 2.5})", "\"threads\" must be a whole number"},
+           {R"({"threads": "4"})", "\"threads\" must be a whole number"},
+           {R"({"threads": 1e30})", "\"threads\" must be a whole number"},
+           {R"({"threads": 18446744073709551615})", "\"threads\" must be a whole number"},
+           {R"({"threads": true})", "\"threads\" must be a whole number"},
+           {R"({"log_level": "verbose"})", "\"log_level\": log level \"verbose\" is not one of"},
+           {R"({"log_level": 3})", "\"log_level\" must be one of"},
+           {R"({"threading": "fast"})", "\"threading\" must be \"context_per_thread\" or"},
+           {R"({"header_timeout": 30})", "\"header_timeout\" must be a duration such as"},
+           {R"({"header_timeout": "30"})", "\"header_timeout\": duration \"30\" is not a whole"},
+           {R"({"header_timeout": "0s"})", "\"header_timeout\" must be longer than zero"},
+           {R"({"idle_timeout": "1y"})", "\"idle_timeout\": duration"},
+           {R"({"shutdown_timeout": "8d"})", "\"shutdown_timeout\": duration"},
+           {R"({"linger_timeout": "9999h"})", "longer than a week"},
+           {R"({"max_connections": 0})", "\"max_connections\" must be a whole number from 1"},
+           {R"({"listen_backlog": 70000})",
+            "\"listen_backlog\" must be a whole number from 1 to 65535"},
+           {R"({"read_buffer_size": "64KiB"})", "\"read_buffer_size\" must be a whole number"},
+           {R"({"max_body_drain": 2147483648})", "\"max_body_drain\" must be a whole number"},
+           {R"({"max_fields": {}})", "\"max_fields\" must be a whole number"},
+           {R"({"max_header_bytes": []})", "\"max_header_bytes\" must be a whole number"},
+           {R"({"data": {"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{}}}}}}}}}})", "not valid JSON"},
+       }) {
+    temp_file const f(b.json);
+    auto const inv = parse({"serve", "--config", f.path()});
+    ASSERT_FALSE(inv) << b.json;
+    EXPECT_NE(inv.error().find(b.says), std::string::npos) << b.json << " -> " << inv.error();
+    EXPECT_EQ(inv.error().rfind(f.path() + ": ", 0), 0u) << inv.error(); // names the file
+    EXPECT_EQ(inv.error().find('\n'), std::string::npos) << inv.error();
+  }
+}
+
+TEST(ExampleConfig, ApplyJsonNamesItsSource) {
+  auto const c = pier_registry::apply_config_json({}, R"({"threads": "x"})", "inline");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().rfind("inline: \"threads\"", 0), 0u) << c.error();
+  // A long bad value is cut short in the message.
+  auto const long_value = pier_registry::apply_config_json(
+      {}, R"({"threads": ")" + std::string(1000, 'x') + "\"}", "inline");
+  ASSERT_FALSE(long_value);
+  EXPECT_LT(long_value.error().size(), 200u) << long_value.error();
+}
+
+} // namespace

@@ -1,0 +1,94 @@
+#include "log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <regex>
+#include <string>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using pier_registry::log_level;
+using pier_registry::log_line;
+
+TEST(ExampleLog, LineStartsWithTimeLevelAndMessage) {
+  std::chrono::system_clock::time_point const t{1714564800123ms}; // 2024-05-01T12:00:00.123Z
+  log_line const line(log_level::warn, "hello", t);
+  EXPECT_EQ(line.str(), "ts=2024-05-01T12:00:00.123Z level=warn msg=hello");
+  EXPECT_EQ(line.level(), log_level::warn);
+  EXPECT_EQ(log_line::timestamp(std::chrono::system_clock::time_point{}),
+            "1970-01-01T00:00:00.000Z");
+  EXPECT_TRUE(std::regex_match(
+      log_line(log_level::info, "x").str(),
+      std::regex(R"(ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg=x)")));
+}
+
+TEST(ExampleLog, ValuesAreQuotedWhenTheyNeedIt) {
+  std::chrono::system_clock::time_point const t{};
+  log_line line(log_level::info, "two words", t);
+  line.add("plain", "/v2/library/ubuntu/blobs/sha256:abc")
+      .add("empty", "")
+      .add("eq", "a=b")
+      .add("quote", "say \"hi\"")
+      .add("backslash", "a\\b")
+      .add("control", "a\nb\tc\rd\x01")
+      .add("utf8", "caf\xc3\xa9")
+      .add("n", 42)
+      .add("big", std::uint64_t{18446744073709551615u})
+      .add("neg", -3)
+      .add("duration_ms", std::chrono::nanoseconds(1234567));
+  EXPECT_EQ(line.str(), "ts=1970-01-01T00:00:00.000Z level=info msg=\"two words\""
+                        " plain=/v2/library/ubuntu/blobs/sha256:abc empty=\"\" eq=\"a=b\""
+                        " quote=\"say \\\"hi\\\"\" backslash=\"a\\\\b\""
+                        " control=\"a\\nb\\tc\\rd\\x01\" utf8=\"caf\\xc3\\xa9\" n=42"
+                        " big=18446744073709551615 neg=-3 duration_ms=1.234");
+  EXPECT_EQ(log_line(log_level::info, "x", t).add("d", std::chrono::nanoseconds(0)).str(),
+            "ts=1970-01-01T00:00:00.000Z level=info msg=x d=0.000");
+  EXPECT_EQ(log_line(log_level::info, "x", t).add("d", std::chrono::seconds(2)).str(),
+            "ts=1970-01-01T00:00:00.000Z level=info msg=x d=2000.000");
+}
+
+TEST(ExampleLog, QueriesKeepNoSecrets) {
+  using pier_registry::redacted_query;
+  EXPECT_EQ(redacted_query("/v2/"), "");
+  EXPECT_EQ(redacted_query("/v2/?"), "");
+  EXPECT_EQ(redacted_query("/v2/a/blobs/uploads/?digest=sha256:00"), "digest=sha256:00");
+  EXPECT_EQ(redacted_query("/v2/a/tags/list?n=10&last=v1"), "n=10&last=v1");
+  EXPECT_EQ(redacted_query("/x?mount=sha256:1&from=b/c"), "mount=sha256:1&from=b/c");
+  EXPECT_EQ(redacted_query("/auth?access_token=abc&scope=repository:a:pull"),
+            "access_token=REDACTED&scope=repository:a:pull");
+  EXPECT_EQ(redacted_query("/x?password=hunter2&Token=t&X-Amz-Signature=s&apikey=k&flag"),
+            "password=REDACTED&Token=REDACTED&X-Amz-Signature=REDACTED&apikey=REDACTED&flag");
+  EXPECT_EQ(redacted_query("/x?a=1&&b=2&"), "a=1&&b=2&");
+  EXPECT_EQ(pier_registry::target_path("/v2/a/tags/list?n=1"), "/v2/a/tags/list");
+  EXPECT_EQ(pier_registry::target_path("/v2/"), "/v2/");
+}
+
+TEST(ExampleLog, LoggerFiltersByLevelAndWritesWholeLines) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pier_registry::logger const log(log_level::warn, fds[1]);
+  EXPECT_FALSE(log.enabled(log_level::debug));
+  EXPECT_FALSE(log.enabled(log_level::info));
+  EXPECT_TRUE(log.enabled(log_level::warn));
+  EXPECT_TRUE(log.enabled(log_level::error));
+  std::chrono::system_clock::time_point const t{};
+  log.write(log_line(log_level::info, "request", t));
+  log.write(log_line(log_level::error, "failed", t));
+  log.write_always(log_line(log_level::info, "started", t));
+  ::close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  EXPECT_EQ(out, "ts=1970-01-01T00:00:00.000Z level=error msg=failed\n"
+                 "ts=1970-01-01T00:00:00.000Z level=info msg=started\n");
+}
+
+} // namespace
