@@ -29,4 +29,7 @@
 #include <pier/http/response.hpp>
 #include <pier/http/server.hpp>
 
+#include <pier/registry/routes.hpp>
+#include <pier/registry/v2.hpp>
+
 #endif // PIER_PIER_HPP

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_IMPL_V2_HPP
+#define PIER_REGISTRY_IMPL_V2_HPP
+
+#include <pier/registry/detail/responses.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+  // The frame owns the route: the handlers below may keep references to it.
+  result<route> r = parse_route(req.target());
+  http::response res;
+  if (!r)
+    res = detail::route_failure(r.error(), req.target());
+  else
+    res = co_await dispatch(req, *r);
+  res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::dispatch(http::request& req,
+                                                            route const& r) const {
+  std::string_view const method = req.method();
+  bool const read = method == "GET" || method == "HEAD";
+  bool const del = method == "DELETE";
+  if (del && !options_.allow_delete &&
+      (r.kind == route_kind::manifest || r.kind == route_kind::blob))
+    co_return detail::error(oci_error::unsupported, "deletion is disabled on this registry");
+
+  switch (r.kind) {
+  case route_kind::base:
+    if (read)
+      co_return http::response::json(200, "{}");
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::catalog:
+    if (read)
+      co_return co_await catalog(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::tags:
+    if (read)
+      co_return co_await list_tags(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::referrers:
+    if (read)
+      co_return co_await referrers(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::manifest:
+    if (read)
+      co_return co_await get_manifest(req, r);
+    if (method == "PUT")
+      co_return co_await put_manifest(req, r);
+    if (del)
+      co_return co_await delete_manifest(r);
+    co_return detail::method_not_allowed("GET, HEAD, PUT, DELETE");
+  case route_kind::blob:
+    if (read)
+      co_return co_await get_blob(req, r);
+    if (del)
+      co_return co_await delete_blob(r);
+    co_return detail::method_not_allowed("GET, HEAD, DELETE");
+  case route_kind::uploads:
+    if (method == "POST")
+      co_return co_await start_upload(req, r);
+    co_return detail::method_not_allowed("POST");
+  case route_kind::upload:
+    if (read)
+      co_return co_await upload_status(r);
+    if (method == "PATCH")
+      co_return co_await patch_upload(req, r);
+    if (method == "PUT")
+      co_return co_await finish_upload(req, r);
+    if (del)
+      co_return co_await cancel_upload(r);
+    co_return detail::method_not_allowed("GET, HEAD, PATCH, PUT, DELETE");
+  }
+  co_return detail::error(oci_error::unknown);
+}
+
+// --- blobs -------------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::get_blob(http::request& req,
+                                                            route const& r) const {
+  result<bool> const linked = co_await meta_.is_linked(r.name, r.digest);
+  if (!linked)
+    co_return detail::error(linked.error());
+  if (!*linked)
+    co_return detail::error(oci_error::blob_unknown);
+
+  if (req.method() == "HEAD") {
+    result<storage::blob_info> const info = co_await blobs_.stat(r.digest);
+    if (!info)
+      co_return detail::error(info.error());
+    http::response res(200);
+    res.headers().set("Content-Type", std::string(detail::octet_stream));
+    res.headers().set("Content-Length", std::to_string(info->size));
+    res.headers().set("Accept-Ranges", "bytes");
+    res.headers().set("Docker-Content-Digest", r.digest.str());
+    co_return res;
+  }
+
+  result<storage::blob_source> source = co_await blobs_.open(r.digest, 0, std::nullopt);
+  if (!source)
+    co_return detail::error(source.error());
+  http::response res;
+  if (auto* region = std::get_if<storage::file_region>(&*source)) {
+    http::file_body body{std::move(region->owner), region->fd, region->offset, region->length};
+    res = http::response::file_with_range(req.head(), std::move(body), detail::octet_stream);
+  } else {
+    res = http::response::redirect(307, std::get<storage::redirect>(*source).url);
+  }
+  res.headers().set("Docker-Content-Digest", r.digest.str());
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) const {
+  // The bytes stay in the blob store until GC finds no repository needs them.
+  result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
+  if (!done)
+    co_return detail::error(done.error());
+  co_return http::response(202);
+}
+
+// --- uploads -----------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::uint64_t>>
+v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uint64_t offset,
+                               std::optional<std::uint64_t> limit) const {
+  std::uint64_t const max = options_.max_blob_size;
+  if (std::optional<std::uint64_t> const declared = body.length()) {
+    if (limit && *declared > *limit)
+      co_return oci_error::size_invalid;
+    if (max != 0 && (*declared > max || offset > max - *declared))
+      co_return http::body_error::too_large;
+  }
+  std::size_t const capacity = std::max<std::size_t>(options_.upload_buffer_size, 1);
+  std::unique_ptr<char[]> const buffer(new char[capacity]);
+  std::uint64_t size = offset;
+  std::uint64_t taken = 0;
+  for (;;) {
+    // Fill the buffer before each append: fewer, larger writes and hash updates.
+    std::size_t filled = 0;
+    bool ended = false;
+    std::error_code failure;
+    while (filled < capacity) {
+      result<std::size_t> const n =
+          co_await body.read_some(std::span<char>(buffer.get() + filled, capacity - filled));
+      if (!n) {
+        failure = n.error();
+        break;
+      }
+      if (*n == 0) {
+        ended = true;
+        break;
+      }
+      filled += *n;
+    }
+    if (filled > 0) {
+      taken += filled;
+      if (limit && taken > *limit)
+        co_return oci_error::size_invalid;
+      if (max != 0 && size + filled > max)
+        co_return http::body_error::too_large;
+      // What arrived before a failure stays in the upload: the client may resume after it.
+      auto const bytes = std::as_bytes(std::span<char const>(buffer.get(), filled));
+      result<std::uint64_t> const appended = co_await blobs_.append(id, bytes, size);
+      if (!appended)
+        co_return appended.error();
+      size = *appended;
+    }
+    if (failure)
+      co_return failure;
+    if (ended)
+      co_return size;
+  }
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route const& r) const {
+  result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session)
+    co_return session.error();
+  if (session->repository != r.name)
+    co_return storage::storage_error::upload_unknown; // ids are per repository
+  co_return co_await blobs_.upload_size(r.upload_id);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
+                                                                route const& r) const {
+  route_query const& q = r.query;
+  if (q.mount && q.from) {
+    // end-11: no bytes move, the blob only becomes visible in this repository too. When
+    // the source does not hold it, fall back to a new upload as the spec says.
+    result<bool> const linked = co_await meta_.is_linked(*q.from, *q.mount);
+    if (!linked)
+      co_return detail::error(linked.error());
+    if (*linked) {
+      result<storage::blob_info> const info = co_await blobs_.stat(*q.mount);
+      if (info) {
+        result<void> const done = co_await meta_.link_blob(r.name, *q.mount);
+        if (!done)
+          co_return detail::error(done.error());
+        co_return detail::blob_created(r.name, *q.mount);
+      }
+    }
+  } else if (q.digest && !q.mount) {
+    // end-4b: the whole blob in this request.
+    result<std::string> id = co_await blobs_.begin_upload();
+    if (!id)
+      co_return detail::error(id.error());
+    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt);
+    if (!size) {
+      (void)co_await blobs_.abort(*id);
+      if (size.error() == http::body_error::too_large)
+        co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+      if (detail::is_body_error(size.error()))
+        co_return detail::body_failure(size.error(), oci_error::blob_upload_invalid);
+      co_return detail::error(size.error());
+    }
+    // Durability: the commit makes the blob durable before the link points at it.
+    result<storage::blob_info> const info = co_await blobs_.commit(*id, *q.digest, std::nullopt);
+    if (!info)
+      co_return detail::error(info.error());
+    result<void> const linked = co_await meta_.link_blob(r.name, *q.digest);
+    if (!linked)
+      co_return detail::error(linked.error());
+    co_return detail::blob_created(r.name, *q.digest);
+  }
+
+  // end-4a: a session for PATCH and PUT.
+  result<std::string> id = co_await blobs_.begin_upload();
+  if (!id)
+    co_return detail::error(id.error());
+  storage::upload_session session{*id, r.name, std::chrono::system_clock::now()};
+  result<void> const recorded = co_await meta_.create_upload(std::move(session));
+  if (!recorded) {
+    (void)co_await blobs_.abort(*id);
+    co_return detail::error(recorded.error());
+  }
+  co_return detail::upload_response(202, r.name, *id, 0);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::upload_status(route const& r) const {
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  co_return detail::upload_response(204, r.name, r.upload_id, *size);
+}
+
+// The body of a PATCH, or of the PUT that closes an upload: a chunk at `Content-Range`, or
+// (without it) a stream appended where the upload ends.
+namespace detail {
+
+struct chunk_plan {
+  std::uint64_t offset = 0;
+  std::optional<std::uint64_t> limit;
+};
+
+/// Checks `Content-Range` against the upload's size; a response when the chunk is refused.
+inline std::variant<chunk_plan, http::response> plan_chunk(http::request const& req, route const& r,
+                                                           std::uint64_t size) {
+  std::optional<std::string_view> const header = req.headers().find("Content-Range");
+  if (!header)
+    return chunk_plan{size, std::nullopt};
+  result<http::content_range> const cr = http::parse_content_range(*header);
+  if (!cr)
+    return error(oci_error::blob_upload_invalid,
+                 "malformed Content-Range: " + cr.error().message());
+  if (cr->first != size)
+    return chunk_out_of_order(r.name, r.upload_id, size);
+  if (std::optional<std::uint64_t> const n = req.body().length(); n && *n != cr->length())
+    return error(oci_error::size_invalid, "Content-Length differs from the Content-Range length");
+  return chunk_plan{size, cr->length()};
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::patch_upload(http::request& req,
+                                                                route const& r) const {
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  auto plan = detail::plan_chunk(req, r, *size);
+  if (auto* refused = std::get_if<http::response>(&plan))
+    co_return std::move(*refused);
+  detail::chunk_plan const chunk = std::get<detail::chunk_plan>(plan);
+
+  result<std::uint64_t> const grown =
+      co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
+  if (!grown) {
+    std::error_code const ec = grown.error();
+    if (ec == storage::storage_error::upload_offset_mismatch) {
+      // Another request appended in the meantime: tell where the upload stands now.
+      result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
+      co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
+    }
+    if (ec == http::body_error::too_large)
+      co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+    if (detail::is_body_error(ec))
+      co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
+    co_return detail::error(ec);
+  }
+  if (chunk.limit && *grown - chunk.offset != *chunk.limit)
+    co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
+  co_return detail::upload_response(202, r.name, r.upload_id, *grown);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& req,
+                                                                 route const& r) const {
+  if (!r.query.digest)
+    co_return detail::error(oci_error::digest_invalid, "the digest parameter is required");
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  auto plan = detail::plan_chunk(req, r, *size);
+  if (auto* refused = std::get_if<http::response>(&plan))
+    co_return std::move(*refused);
+  detail::chunk_plan const chunk = std::get<detail::chunk_plan>(plan);
+
+  // The final chunk, if the PUT carries one.
+  std::optional<std::uint64_t> const declared = req.body().length();
+  if (!declared || *declared > 0) {
+    result<std::uint64_t> const grown =
+        co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
+    if (!grown) {
+      std::error_code const ec = grown.error();
+      if (ec == storage::storage_error::upload_offset_mismatch) {
+        result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
+        co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
+      }
+      if (ec == http::body_error::too_large)
+        co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+      if (detail::is_body_error(ec))
+        co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
+      co_return detail::error(ec);
+    }
+    if (chunk.limit && *grown - chunk.offset != *chunk.limit)
+      co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
+  }
+
+  // Durability: commit (verified, fsynced) → link → 201. A failed commit leaves nothing:
+  // the store drops the upload, so the session goes too.
+  result<storage::blob_info> const info =
+      co_await blobs_.commit(r.upload_id, *r.query.digest, std::nullopt);
+  if (!info) {
+    (void)co_await meta_.delete_upload(r.upload_id);
+    co_return detail::error(info.error());
+  }
+  result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
+  if (!linked)
+    co_return detail::error(linked.error());
+  (void)co_await meta_.delete_upload(r.upload_id);
+  co_return detail::blob_created(r.name, *r.query.digest);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::cancel_upload(route const& r) const {
+  result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session || session->repository != r.name)
+    co_return detail::error(oci_error::blob_upload_unknown);
+  (void)co_await blobs_.abort(r.upload_id); // already gone after a restart: fine
+  result<void> const forgotten = co_await meta_.delete_upload(r.upload_id);
+  if (!forgotten && forgotten.error() != storage::storage_error::upload_unknown)
+    co_return detail::error(forgotten.error());
+  co_return http::response(204);
+}
+
+// --- manifests ---------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::get_manifest(http::request& req,
+                                                                route const& r) const {
+  pier::digest d = r.digest;
+  if (!r.tag.empty()) {
+    result<pier::digest> resolved = co_await meta_.resolve_tag(r.name, r.tag);
+    if (!resolved)
+      co_return detail::error(resolved.error());
+    d = std::move(*resolved);
+  }
+  result<storage::manifest_record> record = co_await meta_.get_manifest(r.name, d);
+  if (!record)
+    co_return detail::error(record.error());
+
+  if (options_.negotiate_oci) {
+    std::string const accept = detail::accept_of(req.headers());
+    manifest_kind const kind = classify_media_type(record->media_type);
+    bool const oci = kind == manifest_kind::oci_manifest || kind == manifest_kind::oci_index;
+    if (oci && !detail::is_blank(accept) && !is_acceptable(accept, record->media_type)) {
+      co_return detail::error(oci_error::manifest_unknown,
+                              kind == manifest_kind::oci_index
+                                  ? "OCI index found, but accept header does not support OCI "
+                                    "indexes"
+                                  : "OCI manifest found, but accept header does not support "
+                                    "OCI manifests");
+    }
+  }
+
+  http::response res(200);
+  res.headers().set("Content-Type", record->media_type);
+  res.headers().set("Docker-Content-Digest", record->digest.str());
+  if (req.method() == "HEAD")
+    res.headers().set("Content-Length", std::to_string(record->bytes.size()));
+  else
+    res.set_body(std::move(record->bytes));
+  co_return res;
+}
+
+namespace detail {
+
+/// What the referrers API lists about a manifest with a `subject`: its `artifactType`,
+/// else (for an image manifest) its config's media type; and its annotations.
+inline std::optional<storage::subject_link> subject_of(manifest const& m) {
+  if (!m.subject())
+    return std::nullopt;
+  storage::subject_link link;
+  link.subject = m.subject()->digest;
+  if (m.artifact_type() && !m.artifact_type()->empty())
+    link.artifact_type = *m.artifact_type();
+  else if (is_image_manifest(m.kind()) && m.config())
+    link.artifact_type = m.config()->media_type;
+  link.annotations.insert(m.annotations().begin(), m.annotations().end());
+  return link;
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& req,
+                                                                route const& r) const {
+  result<std::string> bytes = co_await http::read_body(req.body(), options_.max_manifest_size);
+  if (!bytes) {
+    if (bytes.error() == http::body_error::too_large)
+      co_return detail::error(oci_error::manifest_invalid,
+                              "manifest larger than " + std::to_string(options_.max_manifest_size) +
+                                  " bytes",
+                              nullptr, 413);
+    co_return detail::body_failure(bytes.error(), oci_error::manifest_invalid);
+  }
+
+  std::string_view const content_type = req.headers().find("Content-Type").value_or("");
+  std::string where;
+  result<manifest> const parsed = parse_manifest(*bytes, content_type, &where);
+  if (!parsed) {
+    boost::json::value detail = nullptr;
+    if (!where.empty())
+      detail = boost::json::object{{"path", where}};
+    co_return detail::error(oci_error::manifest_invalid, parsed.error().message(),
+                            std::move(detail));
+  }
+  manifest const& m = *parsed;
+
+  // Docker computes a signed schema 1 manifest's digest over its JWS payload.
+  std::string_view const hashed =
+      m.kind() == manifest_kind::docker_v1_signed && !m.signed_payload().empty()
+          ? std::string_view(m.signed_payload())
+          : std::string_view(*bytes);
+  digest_algorithm const algorithm =
+      r.tag.empty() ? r.digest.algorithm() : digest_algorithm::sha256;
+  pier::digest const d = digest_of(hashed, algorithm);
+  if (r.tag.empty() && d != r.digest) {
+    co_return detail::error(oci_error::digest_invalid,
+                            "the manifest's digest is " + d.str() + ", not " + r.digest.str());
+  }
+
+  // Refuse a manifest whose blobs or child manifests the repository lacks, naming each
+  // one. (put_manifest checks again atomically; this is for the error list.)
+  std::vector<pier::digest> blobs = m.referenced_blobs(foreign_layers::exclude);
+  std::vector<pier::digest> children = m.referenced_manifests();
+  std::vector<error_entry> missing;
+  for (pier::digest const& b : blobs) {
+    result<bool> const linked = co_await meta_.is_linked(r.name, b);
+    if (!linked)
+      co_return detail::error(linked.error());
+    if (!*linked)
+      missing.push_back({oci_error::manifest_blob_unknown, "blob unknown to registry",
+                         boost::json::object{{"digest", b.str()}}});
+  }
+  for (pier::digest const& c : children) {
+    result<storage::manifest_record> const child = co_await meta_.get_manifest(r.name, c);
+    if (!child) {
+      oci_error const code = to_oci_error(child.error());
+      if (code != oci_error::manifest_unknown && code != oci_error::name_unknown)
+        co_return detail::error(child.error());
+      missing.push_back({oci_error::manifest_blob_unknown, "manifest unknown to registry",
+                         boost::json::object{{"digest", c.str()}}});
+    }
+  }
+  if (!missing.empty())
+    co_return detail::errors(missing);
+
+  storage::manifest_put put;
+  put.digest = d;
+  put.media_type = m.media_type();
+  if (!r.tag.empty())
+    put.tag = r.tag;
+  put.blobs = std::move(blobs);
+  put.manifests = std::move(children);
+  put.subject = detail::subject_of(m);
+  std::optional<std::string> const subject =
+      put.subject ? std::optional<std::string>(put.subject->subject.str()) : std::nullopt;
+  put.bytes = std::move(*bytes); // `m` owns its fields: the bytes are no longer needed
+
+  result<void> const stored = co_await meta_.put_manifest(r.name, std::move(put));
+  if (!stored)
+    co_return detail::error(stored.error());
+
+  http::response res(201);
+  res.headers().set("Location", detail::manifest_location(r.name, d));
+  res.headers().set("Docker-Content-Digest", d.str());
+  if (subject)
+    res.headers().set("OCI-Subject", *subject);
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::delete_manifest(route const& r) const {
+  result<void> done;
+  if (!r.tag.empty())
+    done = co_await meta_.delete_tag(r.name, r.tag); // untag: the manifest stays
+  else
+    done = co_await meta_.delete_manifest(r.name, r.digest);
+  if (!done)
+    co_return detail::error(done.error());
+  co_return http::response(202);
+}
+
+// --- listings ----------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::list_tags(route const& r) const {
+  std::size_t const page_size =
+      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  std::string path = "/v2/" + r.name + "/tags/list";
+  boost::json::object body;
+  body["name"] = r.name;
+  storage::name_page page;
+  if (page_size == 0) {
+    // n=0: an empty list and no Link, but still 404 for an unknown repository.
+    result<bool> const exists = co_await meta_.repository_exists(r.name);
+    if (!exists)
+      co_return detail::error(exists.error());
+    if (!*exists)
+      co_return detail::error(oci_error::name_unknown);
+  } else {
+    result<storage::name_page> listed =
+        co_await meta_.list_tags(r.name, r.query.last.value_or(""), page_size);
+    if (!listed)
+      co_return detail::error(listed.error());
+    page = std::move(*listed);
+  }
+  co_return detail::name_list(path, std::move(body), "tags", page, page_size);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::catalog(route const& r) const {
+  std::size_t const page_size =
+      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  storage::name_page page;
+  if (page_size > 0) {
+    result<storage::name_page> listed =
+        co_await meta_.catalog(r.query.last.value_or(""), page_size);
+    if (!listed)
+      co_return detail::error(listed.error());
+    page = std::move(*listed);
+  }
+  co_return detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
+                              page_size);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::referrers(route const& r) const {
+  result<std::vector<storage::referrer>> listed = co_await meta_.referrers(r.name, r.digest);
+  if (!listed)
+    co_return detail::error(listed.error());
+  std::vector<storage::referrer>& list = *listed;
+  if (r.query.artifact_type) {
+    std::erase_if(list, [&](storage::referrer const& ref) {
+      return ref.artifact_type != *r.query.artifact_type;
+    });
+  }
+  co_return detail::referrers_index(list, r.query.artifact_type.has_value());
+}
+
+// --- the handler -------------------------------------------------------------------------
+
+namespace detail {
+
+template <class Registry>
+asio::awaitable<http::response> serve(std::shared_ptr<Registry const> registry,
+                                      http::request& req) {
+  co_return co_await registry->handle(req);
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+http::handler make_v2_handler(B& blobs, M& meta, v2_options opts) {
+  auto registry = std::make_shared<v2_registry<B, M> const>(blobs, meta, opts);
+  // Not a coroutine: the returned awaitable's frame holds a copy of the shared pointer, so
+  // the registry lives as long as any request it serves, whatever happens to the handler.
+  return [registry](http::request& req) -> asio::awaitable<http::response> {
+    return detail::serve(registry, req);
+  };
+}
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_IMPL_V2_HPP

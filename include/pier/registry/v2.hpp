@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_V2_HPP
+#define PIER_REGISTRY_V2_HPP
+
+/// @file
+/// The OCI Distribution API v1.1 (Docker Registry HTTP API V2) as an `http::handler`
+/// over a `storage::BlobStore` and a `storage::MetadataStore`.
+///
+/// @code
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta;
+/// pier::http::server_options so;
+/// so.port = 0;
+/// pier::http::server srv(so, pier::registry::make_v2_handler(blobs, meta));
+/// std::thread t([&] { srv.run(); });
+/// // docker push 127.0.0.1:<srv.port()>/team/app:1.0
+/// srv.stop();
+/// t.join();
+/// @endcode
+///
+/// Every endpoint of the spec is served: `/v2/`, blobs (GET, HEAD with `Range`, DELETE),
+/// uploads (POST, monolithic POST `?digest=`, cross-repository mount, chunked and streamed
+/// PATCH, PUT, status GET, cancel DELETE), manifests (GET, HEAD, PUT, DELETE by tag or
+/// digest), tags (paginated), referrers (with the `artifactType` filter) and Docker's
+/// `_catalog`. Errors carry the spec's JSON body and status; a bad name, tag or digest is
+/// a 400, never a 500.
+///
+/// Uploads stream the request body into the blob store through a buffer of
+/// `v2_options::upload_buffer_size` bytes, so memory does not grow with blob size, and a
+/// blob is linked into its repository only after the store committed it durably. Blob
+/// GETs send the store's file region with `sendfile(2)`.
+///
+/// Decisions the specification leaves open:
+/// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
+///   reference registry (Distribution) sends: the spec's `0-<end-of-range>` has no form for
+///   "nothing yet", and clients start a chunked upload at 0 whatever the POST said. No
+///   `OCI-Chunk-Min-Length`: any chunk size is accepted.
+/// - Manifest GET and `Accept`: pier serves the stored bytes and never converts. When the
+///   request has an `Accept` that does not admit the stored type (wildcards and q-values
+///   count) and the manifest is an OCI manifest or index, the answer is 404
+///   MANIFEST_UNKNOWN, as Distribution answers clients that predate OCI; Docker types are
+///   served whatever the `Accept` (Distribution would rewrite them to schema 1, which needs
+///   a signing key pier does not have). No `Accept`, or `v2_options::negotiate_oci` off:
+///   always served.
+/// - A manifest reference that is neither a digest nor a valid tag: 400 MANIFEST_INVALID
+///   (the spec allows only its 14 codes, and has none for tags), or DIGEST_INVALID when it
+///   contains ':'.
+/// - The digest of a signed schema 1 manifest is that of its JWS payload, as Docker
+///   computes it.
+/// - A manifest over `max_manifest_size`: 413 with a MANIFEST_INVALID body.
+/// - An unknown repository: NAME_UNKNOWN for manifest GET/DELETE and tags; BLOB_UNKNOWN for
+///   blobs (a blob is "not in the repository" either way); referrers: always 200.
+/// - Tags and catalog pages hold at most `max_page_size` names (also without `n`); a
+///   `Link: <...?n=&last=>; rel="next"` follows when more exist.
+/// - Mount without `from`, or from a repository that does not hold the blob: a new upload
+///   (202), as the spec allows.
+///
+/// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/error.hpp>
+#include <pier/core/manifest.hpp>
+#include <pier/core/media_type.hpp>
+#include <pier/core/result.hpp>
+#include <pier/http/handler.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+#include <pier/registry/routes.hpp>
+#include <pier/storage/concepts.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// Settings of the v2 API.
+struct v2_options {
+  /// The largest manifest accepted (413 beyond); the spec asks for at least 4 MiB.
+  std::size_t max_manifest_size = 4 * 1024 * 1024;
+  /// Bytes of request body read before each append to the blob store: the memory an upload
+  /// request takes.
+  std::size_t upload_buffer_size = 256 * 1024;
+  /// The largest blob an upload may grow to (413 SIZE_INVALID beyond); 0: no limit.
+  std::uint64_t max_blob_size = 0;
+  /// The most names one tags or catalog page holds, whatever `n` asks.
+  std::size_t max_page_size = 1000;
+  /// DELETE of blobs, manifests and tags; off, they answer 405 UNSUPPORTED.
+  bool allow_delete = true;
+  /// Refuse an OCI manifest or index (404 MANIFEST_UNKNOWN) to a request whose `Accept`
+  /// excludes its type, as Distribution does. Off: the stored manifest is always served.
+  bool negotiate_oci = true;
+};
+
+/// The v2 API bound to a blob store and a metadata store. The stores must outlive every
+/// request. Stateless apart from the settings: one instance serves all threads.
+///
+/// @code
+/// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
+/// asio::awaitable<pier::http::response> r = reg.handle(request);
+/// @endcode
+template <storage::BlobStore B, storage::MetadataStore M>
+class v2_registry {
+public:
+  v2_registry(B& blobs, M& meta, v2_options options = {}) noexcept
+      : blobs_(blobs), meta_(meta), options_(options) {}
+
+  /// Answers one request. The request (and its body) must live until the awaitable has
+  /// completed, as the server guarantees for a handler.
+  asio::awaitable<http::response> handle(http::request& req) const;
+
+  v2_options const& options() const noexcept { return options_; }
+
+private:
+  asio::awaitable<http::response> dispatch(http::request& req, route const& r) const;
+
+  asio::awaitable<http::response> get_blob(http::request& req, route const& r) const;
+  asio::awaitable<http::response> delete_blob(route const& r) const;
+  asio::awaitable<http::response> start_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> upload_status(route const& r) const;
+  asio::awaitable<http::response> patch_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> finish_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> cancel_upload(route const& r) const;
+  asio::awaitable<http::response> get_manifest(http::request& req, route const& r) const;
+  asio::awaitable<http::response> put_manifest(http::request& req, route const& r) const;
+  asio::awaitable<http::response> delete_manifest(route const& r) const;
+  asio::awaitable<http::response> list_tags(route const& r) const;
+  asio::awaitable<http::response> catalog(route const& r) const;
+  asio::awaitable<http::response> referrers(route const& r) const;
+
+  // The size of upload r.upload_id, if it is a session of repository r.name
+  // (else `upload_unknown`).
+  asio::awaitable<result<std::uint64_t>> upload_size_of(route const& r) const;
+  // Appends the request body to upload `id` from `offset` through the bounded buffer, at
+  // most `limit` bytes (SIZE_INVALID beyond); returns the new size.
+  asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
+                                                     std::uint64_t offset,
+                                                     std::optional<std::uint64_t> limit) const;
+
+  B& blobs_;
+  M& meta_;
+  v2_options options_;
+};
+
+/// The handler the server calls: a copyable `http::handler` that owns a `v2_registry`
+/// over `blobs` and `meta` (which must outlive it).
+///
+/// @code
+/// pier::http::server srv(so, pier::registry::make_v2_handler(blobs, meta, {.max_page_size =
+/// 100}));
+/// @endcode
+template <storage::BlobStore B, storage::MetadataStore M>
+http::handler make_v2_handler(B& blobs, M& meta, v2_options opts = {});
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#include <pier/registry/impl/v2.hpp>
+
+#endif // PIER_REGISTRY_V2_HPP
