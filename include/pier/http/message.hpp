@@ -14,6 +14,7 @@
 /// See RFC 9110 §5 (fields) and RFC 9112 §3 (request line).
 
 #include <pier/config.hpp>
+#include <pier/core/detail/ascii.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -27,18 +28,7 @@ namespace http {
 
 /// ASCII case-insensitive equality, as field names and tokens compare.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
+  return detail::ascii::iequals(a, b);
 }
 
 /// An ordered list of header fields; lookups ignore the case of names.

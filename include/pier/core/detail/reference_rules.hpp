@@ -21,21 +21,16 @@
 #include <cstddef>
 #include <string_view>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 
 // A namespace of its own: other grammars in pier::detail have rules and character
 // classes with the same short names.
 namespace detail::reference_grammar {
 
-// Character classes are ASCII by definition of the grammar: no locale may change them.
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
-constexpr bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
-constexpr bool is_alnum(char c) noexcept { return is_digit(c) || is_lower(c) || is_upper(c); }
-constexpr bool is_lower_alnum(char c) noexcept { return is_digit(c) || is_lower(c); }
-constexpr bool is_hex(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+using namespace ::pier::detail::ascii;
+
 // `\w` of the regular expressions the grammar was first written in (RE2: ASCII only).
 constexpr bool is_word(char c) noexcept { return is_alnum(c) || c == '_'; }
 constexpr bool is_path_separator_char(char c) noexcept { return c == '.' || c == '_' || c == '-'; }

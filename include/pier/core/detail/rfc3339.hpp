@@ -10,11 +10,13 @@
 #include <cstddef>
 #include <string_view>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail::rfc3339 {
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ::pier::detail::ascii::is_digit;
 
 // Reads exactly `n` digits at `s[pos]` into `out`.
 constexpr bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {

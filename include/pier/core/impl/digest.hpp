@@ -7,6 +7,8 @@
 #include <array>
 #include <new>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 
 constexpr std::string_view name(digest_algorithm a) noexcept {
@@ -20,13 +22,7 @@ constexpr std::size_t encoded_length(digest_algorithm a) noexcept {
 // A namespace of its own: other grammars in pier::detail use the same short names.
 namespace detail::digest_grammar {
 
-constexpr bool is_lower_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-constexpr bool is_lower_hex(char c) noexcept {
-  return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
-}
+using namespace ::pier::detail::ascii;
 
 // The image spec's `encoded` production, which any algorithm's encoding must fit in.
 constexpr bool is_encoded_char(char c) noexcept {

@@ -10,6 +10,8 @@
 #include <limits>
 #include <unordered_set>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail {
@@ -212,7 +214,7 @@ struct manifest_parser {
 
   // mediaType and artifactType: RFC 6838 names; parameters tolerated (see descriptor).
   std::error_code check_type(std::string_view s, json_path const& at) const {
-    if (!validate_content_type(s) || media_type_grammar::trim_ows(s).size() != s.size())
+    if (!validate_content_type(s) || detail::ascii::trim_ows(s).size() != s.size())
       return fail(at, manifest_error::invalid_media_type);
     return {};
   }
@@ -560,8 +562,8 @@ struct manifest_parser {
     // application/json is what curl-era tools and schema 1 pushes send: it declares nothing.
     std::string_view const declared = media_type_essence(content_type);
     bool const declares =
-        !declared.empty() && !media_type_grammar::iequal(declared, "application/json");
-    if (body_type && declares && !media_type_grammar::iequal(declared, *body_type))
+        !declared.empty() && !detail::ascii::iequals(declared, "application/json");
+    if (body_type && declares && !detail::ascii::iequals(declared, *body_type))
       return fail(top.field("mediaType"), manifest_error::media_type_mismatch);
 
     manifest m;

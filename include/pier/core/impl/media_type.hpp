@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail {
@@ -34,74 +36,11 @@ public:
 // A namespace of its own: other grammars in pier::detail have helpers with these names.
 namespace detail::media_type_grammar {
 
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-constexpr bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
-      return false;
-  return true;
-}
-
-constexpr bool is_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+using namespace ::pier::detail::ascii;
 
 // RFC 6838 section 4.2 restricted-name-chars.
 constexpr bool is_restricted_name_char(char c) noexcept {
   return is_alnum(c) || std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
-}
-
-// RFC 9110 section 5.6.2 tchar.
-constexpr bool is_tchar(char c) noexcept {
-  return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!is_tchar(c))
-      return false;
-  return true;
-}
-
-// qdtext and the octets a quoted-pair may escape (RFC 9110 section 5.6.4): HTAB, SP,
-// visible ASCII and obs-text; the caller handles '"' and '\'.
-constexpr bool is_quoted_text(char c) noexcept {
-  auto const u = static_cast<unsigned char>(c);
-  return u == '\t' || (u >= 0x20 && u != 0x7f);
-}
-
-// `s[i]` is '"'. Returns the index just past the closing quote, or npos when the quoted
-// string is malformed or unterminated.
-constexpr std::size_t skip_quoted_string(std::string_view s, std::size_t i) noexcept {
-  for (++i; i < s.size(); ++i) {
-    char const c = s[i];
-    if (c == '"')
-      return i + 1;
-    if (c == '\\') {
-      if (++i == s.size() || !is_quoted_text(s[i]))
-        return std::string_view::npos;
-    } else if (!is_quoted_text(c)) {
-      return std::string_view::npos;
-    }
-  }
-  return std::string_view::npos;
 }
 
 enum class name_check { ok, invalid, too_long };
@@ -177,7 +116,7 @@ constexpr bool parse_parameters(std::string_view s, int* q) noexcept {
       if (value.empty())
         return false;
     }
-    if (q != nullptr && iequal(pname, "q")) {
+    if (q != nullptr && iequals(pname, "q")) {
       *q = parse_qvalue(value);
       if (*q < 0)
         return false;
@@ -220,23 +159,23 @@ constexpr std::string_view media_type_essence(std::string_view content_type) noe
 }
 
 constexpr bool media_type_equal(std::string_view a, std::string_view b) noexcept {
-  return detail::media_type_grammar::iequal(media_type_essence(a), media_type_essence(b));
+  return detail::media_type_grammar::iequals(media_type_essence(a), media_type_essence(b));
 }
 
 constexpr manifest_kind classify_media_type(std::string_view content_type) noexcept {
   std::string_view const e = media_type_essence(content_type);
-  using detail::media_type_grammar::iequal;
-  if (iequal(e, media_types::oci_manifest))
+  using detail::media_type_grammar::iequals;
+  if (iequals(e, media_types::oci_manifest))
     return manifest_kind::oci_manifest;
-  if (iequal(e, media_types::oci_index))
+  if (iequals(e, media_types::oci_index))
     return manifest_kind::oci_index;
-  if (iequal(e, media_types::docker_manifest_v2))
+  if (iequals(e, media_types::docker_manifest_v2))
     return manifest_kind::docker_v2;
-  if (iequal(e, media_types::docker_manifest_list))
+  if (iequals(e, media_types::docker_manifest_list))
     return manifest_kind::docker_list;
-  if (iequal(e, media_types::docker_manifest_v1))
+  if (iequals(e, media_types::docker_manifest_v1))
     return manifest_kind::docker_v1;
-  if (iequal(e, media_types::docker_manifest_v1_signed))
+  if (iequals(e, media_types::docker_manifest_v1_signed))
     return manifest_kind::docker_v1_signed;
   return manifest_kind::unknown;
 }
@@ -340,10 +279,10 @@ constexpr int accept_quality(std::string_view accept, std::string_view media_typ
     int specificity = -1;
     if (range.type == "*")
       specificity = 0;
-    else if (detail::media_type_grammar::iequal(range.type, type))
-      specificity = range.subtype == "*"                                         ? 1
-                    : detail::media_type_grammar::iequal(range.subtype, subtype) ? 2
-                                                                                 : -1;
+    else if (detail::media_type_grammar::iequals(range.type, type))
+      specificity = range.subtype == "*"                                          ? 1
+                    : detail::media_type_grammar::iequals(range.subtype, subtype) ? 2
+                                                                                  : -1;
     if (specificity < 0)
       continue;
     if (specificity > best_specificity) {

@@ -4,58 +4,18 @@
 
 #include <charconv>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 namespace http {
 
 namespace detail {
 
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
-//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~': return true;
-  default: return false;
-  }
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
+using namespace ::pier::detail::ascii;
 
 // field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value (RFC 9110 §5.5).
 constexpr bool is_field_char(unsigned char c) noexcept {
   return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
-}
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
 }
 
 // Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 §5.6.1).
@@ -104,22 +64,11 @@ constexpr bool is_chunk_extension(std::string_view ext) noexcept {
     return n > 0;
   };
   auto take_quoted = [&] {
-    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-    ext.remove_prefix(1);
-    while (!ext.empty()) {
-      auto const c = static_cast<unsigned char>(ext.front());
-      ext.remove_prefix(1);
-      if (c == '"')
-        return true;
-      if (c == '\\') {
-        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
-          return false;
-        ext.remove_prefix(1);
-      } else if (!is_field_char(c)) {
-        return false;
-      }
-    }
-    return false;
+    std::size_t const end = skip_quoted_string(ext, 0);
+    if (end == std::string_view::npos)
+      return false;
+    ext.remove_prefix(end);
+    return true;
   };
   for (;;) {
     skip_ws();
@@ -139,16 +88,6 @@ constexpr bool is_chunk_extension(std::string_view ext) noexcept {
         return false;
     }
   }
-}
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 struct parse_error_info {

@@ -4,34 +4,14 @@
 
 #include <string>
 
+#include <pier/core/detail/ascii.hpp>
+
 PIER_BEGIN_NAMESPACE
 namespace http {
 
 namespace range_detail {
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-constexpr bool iprefix(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size())
-    return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i])
-      return false;
-  }
-  return true;
-}
+using namespace ::pier::detail::ascii;
 
 // 1*DIGIT. `overflow` is set, and the value saturates, when it does not fit 64 bits: a
 // syntactically valid position may be larger than any representation.
@@ -78,13 +58,13 @@ public:
 constexpr range_selection select_range(std::string_view value, std::uint64_t size) noexcept {
   using namespace range_detail;
   range_selection const ignore{};
-  value = trim(value);
-  if (!iprefix(value, "bytes"))
+  value = trim_ows(value);
+  if (!istarts_with(value, "bytes"))
     return ignore;
-  value = trim(value.substr(5));
+  value = trim_ows(value.substr(5));
   if (value.empty() || value.front() != '=')
     return ignore;
-  std::string_view const spec = trim(value.substr(1));
+  std::string_view const spec = trim_ows(value.substr(1));
   if (spec.find(',') != std::string_view::npos)
     return ignore; // several ranges (or an empty list element): RFC 9110 §14.2 MAY ignore
   std::size_t const dash = spec.find('-');
@@ -145,12 +125,12 @@ inline std::error_category const& range_category() noexcept {
 
 inline result<content_range> parse_content_range(std::string_view value) noexcept {
   using namespace range_detail;
-  value = trim(value);
-  if (iprefix(value, "bytes")) {
+  value = trim_ows(value);
+  if (istarts_with(value, "bytes")) {
     value.remove_prefix(5);
     if (value.empty() || !is_ows(value.front()))
       return range_error::malformed;
-    value = trim(value);
+    value = trim_ows(value);
   }
   std::optional<std::uint64_t> complete;
   if (std::size_t const slash = value.find('/'); slash != std::string_view::npos) {
