@@ -631,6 +631,115 @@ struct std::hash<pier::digest> {
 #include <array>
 #include <new>
 
+// ---- begin pier/core/detail/ascii.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_DETAIL_ASCII_HPP
+#define PIER_CORE_DETAIL_ASCII_HPP
+
+// Character classes and case-insensitive comparison for the grammars pier parses
+// (references, digests, media types, HTTP). All are ASCII by definition of those
+// grammars: no locale may change them, so <cctype> is not used.
+
+
+#include <cstddef>
+#include <string_view>
+
+PIER_BEGIN_NAMESPACE
+namespace detail::ascii {
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+constexpr bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_alpha(char c) noexcept { return is_lower(c) || is_upper(c); }
+constexpr bool is_alnum(char c) noexcept { return is_digit(c) || is_alpha(c); }
+constexpr bool is_lower_alnum(char c) noexcept { return is_digit(c) || is_lower(c); }
+constexpr bool is_lower_hex(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+constexpr bool is_hex(char c) noexcept { return is_lower_hex(c) || (c >= 'A' && c <= 'F'); }
+
+/// 0–15 for a hex digit of either case, -1 otherwise.
+constexpr int hex_value(char c) noexcept {
+  if (is_digit(c))
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+constexpr char to_lower(char c) noexcept {
+  return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i]))
+      return false;
+  return true;
+}
+
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// OWS = *( SP / HTAB )                                               (RFC 9110 §5.6.3)
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
+//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
+constexpr bool is_tchar(char c) noexcept {
+  return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+constexpr bool is_token(std::string_view s) noexcept {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!is_tchar(c))
+      return false;
+  return true;
+}
+
+// qdtext and the octets a quoted-pair may escape (RFC 9110 §5.6.4): HTAB, SP, visible
+// ASCII and obs-text. '"' and '\' are the caller's to handle.
+constexpr bool is_quoted_text(char c) noexcept {
+  auto const u = static_cast<unsigned char>(c);
+  return u == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+/// `s[i]` is '"'. The index just past the closing quote, or npos when the
+/// quoted-string is malformed or unterminated.
+constexpr std::size_t skip_quoted_string(std::string_view s, std::size_t i) noexcept {
+  for (++i; i < s.size(); ++i) {
+    char const c = s[i];
+    if (c == '"')
+      return i + 1;
+    if (c == '\\') {
+      if (++i == s.size() || !is_quoted_text(s[i]))
+        return std::string_view::npos;
+    } else if (!is_quoted_text(c)) {
+      return std::string_view::npos;
+    }
+  }
+  return std::string_view::npos;
+}
+
+} // namespace detail::ascii
+PIER_END_NAMESPACE
+
+#endif // PIER_CORE_DETAIL_ASCII_HPP
+// ---- end pier/core/detail/ascii.hpp ----
+
 PIER_BEGIN_NAMESPACE
 
 constexpr std::string_view name(digest_algorithm a) noexcept {
@@ -644,13 +753,7 @@ constexpr std::size_t encoded_length(digest_algorithm a) noexcept {
 // A namespace of its own: other grammars in pier::detail use the same short names.
 namespace detail::digest_grammar {
 
-constexpr bool is_lower_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-constexpr bool is_lower_hex(char c) noexcept {
-  return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
-}
+using namespace ::pier::detail::ascii;
 
 // The image spec's `encoded` production, which any algorithm's encoding must fit in.
 constexpr bool is_encoded_char(char c) noexcept {
@@ -1070,11 +1173,12 @@ struct std::is_error_code_enum<pier::ancestry_error> : std::true_type {};
 #include <cstddef>
 #include <string_view>
 
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail::rfc3339 {
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ::pier::detail::ascii::is_digit;
 
 // Reads exactly `n` digits at `s[pos]` into `out`.
 constexpr bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
@@ -1811,6 +1915,7 @@ struct std::is_error_code_enum<pier::media_type_error> : std::true_type {};
 #include <cstddef>
 #include <string>
 
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail {
@@ -1840,74 +1945,11 @@ public:
 // A namespace of its own: other grammars in pier::detail have helpers with these names.
 namespace detail::media_type_grammar {
 
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-constexpr bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
-      return false;
-  return true;
-}
-
-constexpr bool is_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+using namespace ::pier::detail::ascii;
 
 // RFC 6838 section 4.2 restricted-name-chars.
 constexpr bool is_restricted_name_char(char c) noexcept {
   return is_alnum(c) || std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
-}
-
-// RFC 9110 section 5.6.2 tchar.
-constexpr bool is_tchar(char c) noexcept {
-  return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!is_tchar(c))
-      return false;
-  return true;
-}
-
-// qdtext and the octets a quoted-pair may escape (RFC 9110 section 5.6.4): HTAB, SP,
-// visible ASCII and obs-text; the caller handles '"' and '\'.
-constexpr bool is_quoted_text(char c) noexcept {
-  auto const u = static_cast<unsigned char>(c);
-  return u == '\t' || (u >= 0x20 && u != 0x7f);
-}
-
-// `s[i]` is '"'. Returns the index just past the closing quote, or npos when the quoted
-// string is malformed or unterminated.
-constexpr std::size_t skip_quoted_string(std::string_view s, std::size_t i) noexcept {
-  for (++i; i < s.size(); ++i) {
-    char const c = s[i];
-    if (c == '"')
-      return i + 1;
-    if (c == '\\') {
-      if (++i == s.size() || !is_quoted_text(s[i]))
-        return std::string_view::npos;
-    } else if (!is_quoted_text(c)) {
-      return std::string_view::npos;
-    }
-  }
-  return std::string_view::npos;
 }
 
 enum class name_check { ok, invalid, too_long };
@@ -1983,7 +2025,7 @@ constexpr bool parse_parameters(std::string_view s, int* q) noexcept {
       if (value.empty())
         return false;
     }
-    if (q != nullptr && iequal(pname, "q")) {
+    if (q != nullptr && iequals(pname, "q")) {
       *q = parse_qvalue(value);
       if (*q < 0)
         return false;
@@ -2026,23 +2068,23 @@ constexpr std::string_view media_type_essence(std::string_view content_type) noe
 }
 
 constexpr bool media_type_equal(std::string_view a, std::string_view b) noexcept {
-  return detail::media_type_grammar::iequal(media_type_essence(a), media_type_essence(b));
+  return detail::media_type_grammar::iequals(media_type_essence(a), media_type_essence(b));
 }
 
 constexpr manifest_kind classify_media_type(std::string_view content_type) noexcept {
   std::string_view const e = media_type_essence(content_type);
-  using detail::media_type_grammar::iequal;
-  if (iequal(e, media_types::oci_manifest))
+  using detail::media_type_grammar::iequals;
+  if (iequals(e, media_types::oci_manifest))
     return manifest_kind::oci_manifest;
-  if (iequal(e, media_types::oci_index))
+  if (iequals(e, media_types::oci_index))
     return manifest_kind::oci_index;
-  if (iequal(e, media_types::docker_manifest_v2))
+  if (iequals(e, media_types::docker_manifest_v2))
     return manifest_kind::docker_v2;
-  if (iequal(e, media_types::docker_manifest_list))
+  if (iequals(e, media_types::docker_manifest_list))
     return manifest_kind::docker_list;
-  if (iequal(e, media_types::docker_manifest_v1))
+  if (iequals(e, media_types::docker_manifest_v1))
     return manifest_kind::docker_v1;
-  if (iequal(e, media_types::docker_manifest_v1_signed))
+  if (iequals(e, media_types::docker_manifest_v1_signed))
     return manifest_kind::docker_v1_signed;
   return manifest_kind::unknown;
 }
@@ -2146,10 +2188,10 @@ constexpr int accept_quality(std::string_view accept, std::string_view media_typ
     int specificity = -1;
     if (range.type == "*")
       specificity = 0;
-    else if (detail::media_type_grammar::iequal(range.type, type))
-      specificity = range.subtype == "*"                                         ? 1
-                    : detail::media_type_grammar::iequal(range.subtype, subtype) ? 2
-                                                                                 : -1;
+    else if (detail::media_type_grammar::iequals(range.type, type))
+      specificity = range.subtype == "*"                                          ? 1
+                    : detail::media_type_grammar::iequals(range.subtype, subtype) ? 2
+                                                                                  : -1;
     if (specificity < 0)
       continue;
     if (specificity > best_specificity) {
@@ -2629,6 +2671,7 @@ PIER_END_NAMESPACE
 #include <limits>
 #include <unordered_set>
 
+
 PIER_BEGIN_NAMESPACE
 
 namespace detail {
@@ -2831,7 +2874,7 @@ struct manifest_parser {
 
   // mediaType and artifactType: RFC 6838 names; parameters tolerated (see descriptor).
   std::error_code check_type(std::string_view s, json_path const& at) const {
-    if (!validate_content_type(s) || media_type_grammar::trim_ows(s).size() != s.size())
+    if (!validate_content_type(s) || detail::ascii::trim_ows(s).size() != s.size())
       return fail(at, manifest_error::invalid_media_type);
     return {};
   }
@@ -3179,8 +3222,8 @@ struct manifest_parser {
     // application/json is what curl-era tools and schema 1 pushes send: it declares nothing.
     std::string_view const declared = media_type_essence(content_type);
     bool const declares =
-        !declared.empty() && !media_type_grammar::iequal(declared, "application/json");
-    if (body_type && declares && !media_type_grammar::iequal(declared, *body_type))
+        !declared.empty() && !detail::ascii::iequals(declared, "application/json");
+    if (body_type && declares && !detail::ascii::iequals(declared, *body_type))
       return fail(top.field("mediaType"), manifest_error::media_type_mismatch);
 
     manifest m;
@@ -3646,21 +3689,15 @@ struct std::hash<pier::reference> {
 #include <cstddef>
 #include <string_view>
 
+
 PIER_BEGIN_NAMESPACE
 
 // A namespace of its own: other grammars in pier::detail have rules and character
 // classes with the same short names.
 namespace detail::reference_grammar {
 
-// Character classes are ASCII by definition of the grammar: no locale may change them.
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
-constexpr bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
-constexpr bool is_alnum(char c) noexcept { return is_digit(c) || is_lower(c) || is_upper(c); }
-constexpr bool is_lower_alnum(char c) noexcept { return is_digit(c) || is_lower(c); }
-constexpr bool is_hex(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+using namespace ::pier::detail::ascii;
+
 // `\w` of the regular expressions the grammar was first written in (RE2: ASCII only).
 constexpr bool is_word(char c) noexcept { return is_alnum(c) || c == '_'; }
 constexpr bool is_path_separator_char(char c) noexcept { return c == '.' || c == '_' || c == '-'; }
@@ -6164,18 +6201,7 @@ namespace http {
 
 /// ASCII case-insensitive equality, as field names and tokens compare.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
+  return detail::ascii::iequals(a, b);
 }
 
 /// An ordered list of header fields; lookups ignore the case of names.
@@ -6670,34 +6696,13 @@ struct std::is_error_code_enum<pier::http::range_error> : std::true_type {};
 
 #include <string>
 
+
 PIER_BEGIN_NAMESPACE
 namespace http {
 
 namespace range_detail {
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-constexpr bool iprefix(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size())
-    return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i])
-      return false;
-  }
-  return true;
-}
+using namespace ::pier::detail::ascii;
 
 // 1*DIGIT. `overflow` is set, and the value saturates, when it does not fit 64 bits: a
 // syntactically valid position may be larger than any representation.
@@ -6744,13 +6749,13 @@ public:
 constexpr range_selection select_range(std::string_view value, std::uint64_t size) noexcept {
   using namespace range_detail;
   range_selection const ignore{};
-  value = trim(value);
-  if (!iprefix(value, "bytes"))
+  value = trim_ows(value);
+  if (!istarts_with(value, "bytes"))
     return ignore;
-  value = trim(value.substr(5));
+  value = trim_ows(value.substr(5));
   if (value.empty() || value.front() != '=')
     return ignore;
-  std::string_view const spec = trim(value.substr(1));
+  std::string_view const spec = trim_ows(value.substr(1));
   if (spec.find(',') != std::string_view::npos)
     return ignore; // several ranges (or an empty list element): RFC 9110 §14.2 MAY ignore
   std::size_t const dash = spec.find('-');
@@ -6811,12 +6816,12 @@ inline std::error_category const& range_category() noexcept {
 
 inline result<content_range> parse_content_range(std::string_view value) noexcept {
   using namespace range_detail;
-  value = trim(value);
-  if (iprefix(value, "bytes")) {
+  value = trim_ows(value);
+  if (istarts_with(value, "bytes")) {
     value.remove_prefix(5);
     if (value.empty() || !is_ows(value.front()))
       return range_error::malformed;
-    value = trim(value);
+    value = trim_ows(value);
   }
   std::optional<std::uint64_t> complete;
   if (std::size_t const slash = value.find('/'); slash != std::string_view::npos) {
@@ -7224,58 +7229,17 @@ struct std::is_error_code_enum<pier::http::parse_error> : std::true_type {};
 
 #include <charconv>
 
+
 PIER_BEGIN_NAMESPACE
 namespace http {
 
 namespace detail {
 
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
-//       / "~" / DIGIT / ALPHA                                          (RFC 9110 §5.6.2)
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~': return true;
-  default: return false;
-  }
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
+using namespace ::pier::detail::ascii;
 
 // field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value (RFC 9110 §5.5).
 constexpr bool is_field_char(unsigned char c) noexcept {
   return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
-}
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
 }
 
 // Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 §5.6.1).
@@ -7324,22 +7288,11 @@ constexpr bool is_chunk_extension(std::string_view ext) noexcept {
     return n > 0;
   };
   auto take_quoted = [&] {
-    // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-    ext.remove_prefix(1);
-    while (!ext.empty()) {
-      auto const c = static_cast<unsigned char>(ext.front());
-      ext.remove_prefix(1);
-      if (c == '"')
-        return true;
-      if (c == '\\') {
-        if (ext.empty() || !is_field_char(static_cast<unsigned char>(ext.front())))
-          return false;
-        ext.remove_prefix(1);
-      } else if (!is_field_char(c)) {
-        return false;
-      }
-    }
-    return false;
+    std::size_t const end = skip_quoted_string(ext, 0);
+    if (end == std::string_view::npos)
+      return false;
+    ext.remove_prefix(end);
+    return true;
   };
   for (;;) {
     skip_ws();
@@ -7359,16 +7312,6 @@ constexpr bool is_chunk_extension(std::string_view ext) noexcept {
         return false;
     }
   }
-}
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 struct parse_error_info {
@@ -8385,8 +8328,8 @@ private:
           linger = true;
         }
       }
-      if (!keep && buffered() > 0)
-        linger = true; // pipelined requests we will not answer
+      if (!keep && (!body.done() || buffered() > 0))
+        linger = true; // body bytes or pipelined requests we will not read
 
       std::uint64_t sent = 0;
       bool const written = co_await write_response(res, req.head(), keep, sent);
@@ -9117,6 +9060,1375 @@ PIER_END_NAMESPACE
 
 #endif // PIER_HTTP_SERVER_HPP
 // ---- end pier/http/server.hpp ----
+
+// ---- begin pier/registry/routes.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_ROUTES_HPP
+#define PIER_REGISTRY_ROUTES_HPP
+
+/// @file
+/// Which OCI Distribution endpoint a request target names: a pure function from the
+/// request-target to a `route` (kind, repository name, tag or digest, upload id, query
+/// parameters), with every part validated. No I/O.
+///
+/// @code
+/// using namespace pier::registry;
+/// pier::result<route> r = parse_route("/v2/team/app/manifests/v1.2?ignored=1");
+/// assert(r && r->kind == route_kind::manifest && r->name == "team/app" && r->tag == "v1.2");
+///
+/// // Repository names contain '/', so the route is recognised from the end of the path.
+/// r = parse_route("/v2/a/blobs/b/tags/list?n=10&last=v1");
+/// assert(r && r->kind == route_kind::tags && r->name == "a/blobs/b");
+/// assert(r->query.n == 10u && r->query.last == "v1");
+///
+/// assert(parse_route("/v2/Upper/tags/list").error() == route_error::invalid_name);
+/// assert(parse_route("/v3/").error() == route_error::not_found);
+/// @endcode
+///
+/// Decisions the specification leaves open:
+/// - Each path segment is percent-decoded on its own, so `%2F` never changes which
+///   endpoint matches: inside the name it reads as '/' (as Go's registries decode it),
+///   inside a tag, digest or upload id it makes the request invalid.
+/// - `/v2` is `/v2/`; `/v2/<name>/blobs/uploads` (no slash) is `/v2/<name>/blobs/uploads/`.
+///   Any other trailing slash is not an endpoint (404).
+/// - Query values are percent-decoded, and '+' stays '+': no valid name, tag, digest or
+///   media type contains a space, while `artifactType` values often contain '+'.
+/// - A repeated query parameter: the first one counts.
+///
+/// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoints
+
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// The endpoints of the registry API, with the spec's ids.
+enum class route_kind {
+  base,      ///< `/v2/` (end-1)
+  catalog,   ///< `/v2/_catalog` (Docker's extension)
+  tags,      ///< `/v2/<name>/tags/list` (end-8a, end-8b)
+  manifest,  ///< `/v2/<name>/manifests/<reference>` (end-3, end-7, end-9)
+  blob,      ///< `/v2/<name>/blobs/<digest>` (end-2, end-10)
+  uploads,   ///< `/v2/<name>/blobs/uploads/` (end-4a, end-4b, end-11)
+  upload,    ///< `/v2/<name>/blobs/uploads/<id>` (end-5, end-6, end-13, cancel)
+  referrers, ///< `/v2/<name>/referrers/<digest>` (end-12a, end-12b)
+};
+
+/// Why a request target is not a valid registry endpoint.
+///
+/// The values that concern a part of the path map to the OCI code a registry answers
+/// with (`to_oci_error`); `malformed_target` and `not_found` have no OCI code: answer them
+/// with `http_status(e)` (400, 404) and no OCI body.
+enum class route_error {
+  malformed_target = 1, ///< not an origin- or absolute-form URI (bad percent-encoding, ...): 400
+  not_found,            ///< not a path of the registry API: 404
+  invalid_name,         ///< a repository name (or `from`) breaks the grammar: NAME_INVALID
+  invalid_tag,          ///< a manifest reference that is neither tag nor digest: MANIFEST_INVALID
+  invalid_digest,       ///< a digest in the path or in `digest`/`mount`: DIGEST_INVALID
+  invalid_upload_id,    ///< no upload can have this id: BLOB_UPLOAD_UNKNOWN (404)
+  invalid_page_size,    ///< `n` is not a non-negative integer: PAGINATION_NUMBER_INVALID
+};
+
+/// The category of `route_error`, named "pier.registry.route".
+std::error_category const& route_category() noexcept;
+
+inline std::error_code make_error_code(route_error e) noexcept {
+  return {static_cast<int>(e), route_category()};
+}
+
+/// The HTTP status of a response to a request whose target failed with `e`.
+constexpr int http_status(route_error e) noexcept;
+
+/// The query parameters the registry API defines, decoded and validated; the others are
+/// ignored. Only those of the route's endpoint are read: `n`, `last` for tags and catalog;
+/// `digest` for uploads; `mount`, `from` for the start of an upload; `artifactType` for
+/// referrers.
+struct route_query {
+  /// `n`: how many names a page may hold (saturates at SIZE_MAX).
+  std::optional<std::size_t> n;
+  /// `last`: the name the previous page ended with, as given.
+  std::optional<std::string> last;
+  /// `digest`: the digest of a blob being uploaded (end-4b, end-6).
+  std::optional<pier::digest> digest;
+  /// `mount`: the blob to mount from another repository (end-11).
+  std::optional<pier::digest> mount;
+  /// `from`: the repository to mount from, a valid repository name.
+  std::optional<std::string> from;
+  /// `artifactType`: the referrers filter (end-12b); an empty value counts as absent.
+  std::optional<std::string> artifact_type;
+};
+
+/// A recognised endpoint and its validated parts.
+struct route {
+  route_kind kind = route_kind::base;
+  /// The repository; empty for `base` and `catalog`.
+  std::string name;
+  /// `manifest` by tag: the tag (then `digest` is empty).
+  std::string tag;
+  /// `blob`, `referrers`, and `manifest` by digest.
+  pier::digest digest;
+  /// `upload`: the upload id (a `storage::is_upload_id` string).
+  std::string upload_id;
+  route_query query;
+};
+
+/// Recognises the endpoint a request-target names and validates its parts.
+///
+/// Accepts origin-form (`/v2/...`) and absolute-form (`http://host/v2/...`) targets.
+/// The endpoint is recognised from the last path segments, since repository names
+/// contain '/': `.../tags/list`, `.../blobs/uploads/`, `.../blobs/uploads/<id>`,
+/// `.../blobs/<digest>`, `.../manifests/<reference>`, `.../referrers/<digest>`; whatever
+/// comes before, after `/v2/`, is the name. A `<reference>` containing ':' is a digest,
+/// otherwise a tag.
+///
+/// @code
+/// auto r = pier::registry::parse_route("/v2/lib/app/blobs/uploads/?mount=" +
+///                                      pier::digest_of("x").str() + "&from=lib/base");
+/// assert(r && r->kind == pier::registry::route_kind::uploads && r->query.from == "lib/base");
+/// @endcode
+///
+/// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoints
+result<route> parse_route(std::string_view target);
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::registry::route_error> : std::true_type {};
+
+// ---- begin pier/registry/impl/routes.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_IMPL_ROUTES_HPP
+#define PIER_REGISTRY_IMPL_ROUTES_HPP
+
+
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <cstdint>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+namespace detail {
+
+class route_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.registry.route"; }
+  std::string message(int ev) const override {
+    switch (static_cast<route_error>(ev)) {
+    case route_error::malformed_target: return "malformed request target";
+    case route_error::not_found: return "not a registry API endpoint";
+    case route_error::invalid_name: return "invalid repository name";
+    case route_error::invalid_tag: return "invalid tag";
+    case route_error::invalid_digest: return "invalid digest";
+    case route_error::invalid_upload_id: return "blob upload unknown to registry";
+    case route_error::invalid_page_size: return "invalid number of results requested";
+    }
+    return "unknown route error";
+  }
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    oci_error code = oci_error::unknown;
+    switch (static_cast<route_error>(ev)) {
+    case route_error::invalid_name: code = oci_error::name_invalid; break;
+    case route_error::invalid_tag: code = oci_error::manifest_invalid; break;
+    case route_error::invalid_digest: code = oci_error::digest_invalid; break;
+    case route_error::invalid_upload_id: code = oci_error::blob_upload_unknown; break;
+    case route_error::invalid_page_size: code = oci_error::pagination_number_invalid; break;
+    case route_error::malformed_target:
+    case route_error::not_found: return {ev, *this}; // no OCI code
+    }
+    return {static_cast<int>(code), oci_category()};
+  }
+};
+
+// `n`: digits only; a value past SIZE_MAX saturates (it only asks for "everything").
+inline std::optional<std::size_t> parse_page_size(std::string_view s) noexcept {
+  if (s.empty())
+    return std::nullopt;
+  std::size_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    auto const d = static_cast<std::size_t>(c - '0');
+    v = v > (SIZE_MAX - d) / 10 ? SIZE_MAX : v * 10 + d;
+  }
+  return v;
+}
+
+inline result<void> read_query(boost::urls::url_view const& u, route& r) {
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = false; // '+' is '+' (see routes.hpp)
+  bool const paged = r.kind == route_kind::tags || r.kind == route_kind::catalog;
+  bool const upload = r.kind == route_kind::uploads || r.kind == route_kind::upload;
+  route_query& q = r.query;
+  for (auto const& p : u.params(opts)) {
+    std::string const& key = p.key;
+    std::string const& value = p.value;
+    if (paged && key == "n" && !q.n) {
+      q.n = parse_page_size(value);
+      if (!q.n)
+        return route_error::invalid_page_size;
+    } else if (paged && key == "last" && !q.last) {
+      q.last = value;
+    } else if (upload && key == "digest" && !q.digest) {
+      result<pier::digest> d = parse_digest(value);
+      if (!d)
+        return route_error::invalid_digest;
+      q.digest = std::move(*d);
+    } else if (r.kind == route_kind::uploads && key == "mount" && !q.mount) {
+      result<pier::digest> d = parse_digest(value);
+      if (!d)
+        return route_error::invalid_digest;
+      q.mount = std::move(*d);
+    } else if (r.kind == route_kind::uploads && key == "from" && !q.from) {
+      if (!validate_repository_name(value))
+        return route_error::invalid_name;
+      q.from = value;
+    } else if (r.kind == route_kind::referrers && key == "artifactType" && !q.artifact_type) {
+      if (!value.empty())
+        q.artifact_type = value;
+    }
+  }
+  return {};
+}
+
+} // namespace detail
+
+constexpr int http_status(route_error e) noexcept {
+  switch (e) {
+  case route_error::not_found:
+  case route_error::invalid_upload_id: return 404;
+  case route_error::malformed_target:
+  case route_error::invalid_name:
+  case route_error::invalid_tag:
+  case route_error::invalid_digest:
+  case route_error::invalid_page_size: break;
+  }
+  return 400;
+}
+
+inline std::error_category const& route_category() noexcept {
+  static detail::route_category_impl const instance;
+  return instance;
+}
+
+inline result<route> parse_route(std::string_view target) {
+  if (target == "*")
+    return route_error::not_found; // OPTIONS * names the server, not a resource
+  boost::system::result<boost::urls::url_view> const parsed =
+      target.starts_with('/') ? boost::urls::parse_origin_form(target)
+                              : boost::urls::parse_absolute_uri(target);
+  if (!parsed)
+    return route_error::malformed_target;
+  boost::urls::url_view const& u = *parsed;
+
+  std::vector<std::string> seg;
+  for (std::string s : u.segments())
+    seg.push_back(std::move(s));
+  if (seg.empty() || !u.is_path_absolute() || seg.front() != "v2")
+    return route_error::not_found;
+  seg.erase(seg.begin());
+
+  route r;
+  std::size_t const n = seg.size();
+  std::size_t tail = 0; // segments after the name
+  if (n == 0 || (n == 1 && seg[0].empty())) {
+    r.kind = route_kind::base;
+  } else if (n == 1 && seg[0] == "_catalog") {
+    r.kind = route_kind::catalog;
+  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads" && seg[n - 1].empty()) {
+    r.kind = route_kind::uploads;
+    tail = 3;
+  } else if (n >= 3 && seg[n - 2] == "blobs" && seg[n - 1] == "uploads") {
+    r.kind = route_kind::uploads;
+    tail = 2;
+  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads") {
+    r.kind = route_kind::upload;
+    tail = 3;
+  } else if (n >= 3 && seg[n - 2] == "tags" && seg[n - 1] == "list") {
+    r.kind = route_kind::tags;
+    tail = 2;
+  } else if (n >= 3 && seg[n - 2] == "blobs" && !seg[n - 1].empty()) {
+    r.kind = route_kind::blob;
+    tail = 2;
+  } else if (n >= 3 && seg[n - 2] == "manifests" && !seg[n - 1].empty()) {
+    r.kind = route_kind::manifest;
+    tail = 2;
+  } else if (n >= 3 && seg[n - 2] == "referrers" && !seg[n - 1].empty()) {
+    r.kind = route_kind::referrers;
+    tail = 2;
+  } else {
+    return route_error::not_found;
+  }
+
+  if (tail > 0) {
+    for (std::size_t i = 0; i + tail < n; ++i) {
+      if (i > 0)
+        r.name += '/';
+      r.name += seg[i];
+    }
+    if (!validate_repository_name(r.name))
+      return route_error::invalid_name;
+    std::string const& last = seg[n - 1];
+    switch (r.kind) {
+    case route_kind::blob:
+    case route_kind::referrers: {
+      result<pier::digest> d = parse_digest(last);
+      if (!d)
+        return route_error::invalid_digest;
+      r.digest = std::move(*d);
+      break;
+    }
+    case route_kind::manifest:
+      if (last.find(':') != std::string::npos) {
+        result<pier::digest> d = parse_digest(last);
+        if (!d)
+          return route_error::invalid_digest;
+        r.digest = std::move(*d);
+      } else {
+        if (!validate_tag(last))
+          return route_error::invalid_tag;
+        r.tag = last;
+      }
+      break;
+    case route_kind::upload:
+      if (!storage::is_upload_id(last))
+        return route_error::invalid_upload_id;
+      r.upload_id = last;
+      break;
+    default: break;
+    }
+  }
+
+  if (result<void> q = detail::read_query(u, r); !q)
+    return q.error();
+  return r;
+}
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_IMPL_ROUTES_HPP
+// ---- end pier/registry/impl/routes.hpp ----
+
+#endif // PIER_REGISTRY_ROUTES_HPP
+// ---- end pier/registry/routes.hpp ----
+// ---- begin pier/registry/v2.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_V2_HPP
+#define PIER_REGISTRY_V2_HPP
+
+/// @file
+/// The OCI Distribution API v1.1 (Docker Registry HTTP API V2) as an `http::handler`
+/// over a `storage::BlobStore` and a `storage::MetadataStore`.
+///
+/// @code
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta;
+/// pier::http::server_options so;
+/// so.port = 0;
+/// pier::http::server srv(so, pier::registry::make_v2_handler(blobs, meta));
+/// std::thread t([&] { srv.run(); });
+/// // docker push 127.0.0.1:<srv.port()>/team/app:1.0
+/// srv.stop();
+/// t.join();
+/// @endcode
+///
+/// Every endpoint of the spec is served: `/v2/`, blobs (GET, HEAD with `Range`, DELETE),
+/// uploads (POST, monolithic POST `?digest=`, cross-repository mount, chunked and streamed
+/// PATCH, PUT, status GET, cancel DELETE), manifests (GET, HEAD, PUT, DELETE by tag or
+/// digest), tags (paginated), referrers (with the `artifactType` filter) and Docker's
+/// `_catalog`. Errors carry the spec's JSON body and status; a bad name, tag or digest is
+/// a 400, never a 500.
+///
+/// Uploads stream the request body into the blob store through a buffer of
+/// `v2_options::upload_buffer_size` bytes, so memory does not grow with blob size, and a
+/// blob is linked into its repository only after the store committed it durably. Blob
+/// GETs send the store's file region with `sendfile(2)`.
+///
+/// Decisions the specification leaves open:
+/// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
+///   reference registry (Distribution) sends: the spec's `0-<end-of-range>` has no form for
+///   "nothing yet", and clients start a chunked upload at 0 whatever the POST said. No
+///   `OCI-Chunk-Min-Length`: any chunk size is accepted.
+/// - Manifest GET and `Accept`: pier serves the stored bytes and never converts. When the
+///   request has an `Accept` that does not admit the stored type (wildcards and q-values
+///   count) and the manifest is an OCI manifest or index, the answer is 404
+///   MANIFEST_UNKNOWN, as Distribution answers clients that predate OCI; Docker types are
+///   served whatever the `Accept` (Distribution would rewrite them to schema 1, which needs
+///   a signing key pier does not have). No `Accept`, or `v2_options::negotiate_oci` off:
+///   always served.
+/// - A manifest reference that is neither a digest nor a valid tag: 400 MANIFEST_INVALID
+///   (the spec allows only its 14 codes, and has none for tags), or DIGEST_INVALID when it
+///   contains ':'.
+/// - The digest of a signed schema 1 manifest is that of its JWS payload, as Docker
+///   computes it.
+/// - A manifest over `max_manifest_size`: 413 with a MANIFEST_INVALID body.
+/// - An unknown repository: NAME_UNKNOWN for manifest GET/DELETE and tags; BLOB_UNKNOWN for
+///   blobs (a blob is "not in the repository" either way); referrers: always 200.
+/// - Tags and catalog pages hold at most `max_page_size` names (also without `n`); a
+///   `Link: <...?n=&last=>; rel="next"` follows when more exist.
+/// - Mount without `from`, or from a repository that does not hold the blob: a new upload
+///   (202), as the spec allows.
+///
+/// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
+
+
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// Settings of the v2 API.
+struct v2_options {
+  /// The largest manifest accepted (413 beyond); the spec asks for at least 4 MiB.
+  std::size_t max_manifest_size = 4 * 1024 * 1024;
+  /// Bytes of request body read before each append to the blob store: the memory an upload
+  /// request takes.
+  std::size_t upload_buffer_size = 256 * 1024;
+  /// The largest blob an upload may grow to (413 SIZE_INVALID beyond); 0: no limit.
+  std::uint64_t max_blob_size = 0;
+  /// The most names one tags or catalog page holds, whatever `n` asks.
+  std::size_t max_page_size = 1000;
+  /// DELETE of blobs, manifests and tags; off, they answer 405 UNSUPPORTED.
+  bool allow_delete = true;
+  /// Refuse an OCI manifest or index (404 MANIFEST_UNKNOWN) to a request whose `Accept`
+  /// excludes its type, as Distribution does. Off: the stored manifest is always served.
+  bool negotiate_oci = true;
+};
+
+/// The v2 API bound to a blob store and a metadata store. The stores must outlive every
+/// request. Stateless apart from the settings: one instance serves all threads.
+///
+/// @code
+/// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
+/// asio::awaitable<pier::http::response> r = reg.handle(request);
+/// @endcode
+template <storage::BlobStore B, storage::MetadataStore M>
+class v2_registry {
+public:
+  v2_registry(B& blobs, M& meta, v2_options options = {}) noexcept
+      : blobs_(blobs), meta_(meta), options_(options) {}
+
+  /// Answers one request. The request (and its body) must live until the awaitable has
+  /// completed, as the server guarantees for a handler.
+  asio::awaitable<http::response> handle(http::request& req) const;
+
+  v2_options const& options() const noexcept { return options_; }
+
+private:
+  asio::awaitable<http::response> dispatch(http::request& req, route const& r) const;
+
+  asio::awaitable<http::response> get_blob(http::request& req, route const& r) const;
+  asio::awaitable<http::response> delete_blob(route const& r) const;
+  asio::awaitable<http::response> start_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> upload_status(route const& r) const;
+  asio::awaitable<http::response> patch_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> finish_upload(http::request& req, route const& r) const;
+  asio::awaitable<http::response> cancel_upload(route const& r) const;
+  asio::awaitable<http::response> get_manifest(http::request& req, route const& r) const;
+  asio::awaitable<http::response> put_manifest(http::request& req, route const& r) const;
+  asio::awaitable<http::response> delete_manifest(route const& r) const;
+  asio::awaitable<http::response> list_tags(route const& r) const;
+  asio::awaitable<http::response> catalog(route const& r) const;
+  asio::awaitable<http::response> referrers(route const& r) const;
+
+  // The size of upload r.upload_id, if it is a session of repository r.name
+  // (else `upload_unknown`).
+  asio::awaitable<result<std::uint64_t>> upload_size_of(route const& r) const;
+  // Appends the request body to upload `id` from `offset` through the bounded buffer, at
+  // most `limit` bytes (SIZE_INVALID beyond); returns the new size.
+  asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
+                                                     std::uint64_t offset,
+                                                     std::optional<std::uint64_t> limit) const;
+
+  B& blobs_;
+  M& meta_;
+  v2_options options_;
+};
+
+/// The handler the server calls: a copyable `http::handler` that owns a `v2_registry`
+/// over `blobs` and `meta` (which must outlive it).
+///
+/// @code
+/// pier::http::server srv(so, pier::registry::make_v2_handler(blobs, meta, {.max_page_size =
+/// 100}));
+/// @endcode
+template <storage::BlobStore B, storage::MetadataStore M>
+http::handler make_v2_handler(B& blobs, M& meta, v2_options opts = {});
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+// ---- begin pier/registry/impl/v2.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_IMPL_V2_HPP
+#define PIER_REGISTRY_IMPL_V2_HPP
+
+// ---- begin pier/registry/detail/responses.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_DETAIL_RESPONSES_HPP
+#define PIER_REGISTRY_DETAIL_RESPONSES_HPP
+
+// The responses of the v2 API that do not depend on the store types: error bodies,
+// Location and Range values, JSON lists. Kept out of the class template so they are
+// compiled once.
+
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace registry::detail {
+
+inline constexpr std::string_view octet_stream = "application/octet-stream";
+
+/// An OCI error response: `{"errors":[…]}` with the code's status unless `status` says
+/// otherwise.
+inline http::response error(oci_error code, std::string_view message = {},
+                            boost::json::value detail = nullptr, int status = 0) {
+  return http::response::json(status != 0 ? status : http_status(code),
+                              error_body(code, message, std::move(detail)));
+}
+
+/// The same for several errors at once, all with the first one's status.
+inline http::response errors(std::span<error_entry const> entries) {
+  int const status = entries.empty() ? 500 : http_status(entries.front().code);
+  return http::response::json(status, error_body(entries));
+}
+
+/// The response for an error from a store or the core: its OCI code and status, the
+/// error's own message. Errors that are not the client's fault are 500 UNKNOWN.
+inline http::response error(std::error_code ec) { return error(to_oci_error(ec), ec.message()); }
+
+/// A target that `parse_route` refused.
+inline http::response route_failure(std::error_code ec, std::string_view target) {
+  auto const e = static_cast<route_error>(ec.value());
+  if (e == route_error::not_found || e == route_error::malformed_target)
+    return http::response::text(http_status(e), ec.message() + "\n");
+  boost::json::object detail;
+  detail["target"] = target;
+  return error(to_oci_error(ec), ec.message(), std::move(detail), http_status(e));
+}
+
+/// A request body that could not be read: the body error's status (408 stalled, 400
+/// closed, 413 too large, ...), with `code` as the OCI code.
+inline http::response body_failure(std::error_code ec, oci_error code) {
+  int status = 400;
+  if (ec.category() == http::body_category())
+    status = http::http_status(static_cast<http::body_error>(ec.value()));
+  else if (ec.category() == http::parse_category())
+    status = http::http_status(static_cast<http::parse_error>(ec.value()));
+  return error(code, ec.message(), nullptr, status);
+}
+
+inline bool is_body_error(std::error_code ec) noexcept {
+  return ec.category() == http::body_category() || ec.category() == http::parse_category();
+}
+
+inline http::response method_not_allowed(std::string_view allow) {
+  http::response r = error(oci_error::unsupported, "method not allowed on this endpoint");
+  r.headers().set("Allow", std::string(allow));
+  return r;
+}
+
+inline std::string blob_location(std::string_view name, digest_view d) {
+  std::string s = "/v2/";
+  s.append(name).append("/blobs/").append(d.str());
+  return s;
+}
+
+inline std::string manifest_location(std::string_view name, digest_view d) {
+  std::string s = "/v2/";
+  s.append(name).append("/manifests/").append(d.str());
+  return s;
+}
+
+inline std::string upload_location(std::string_view name, std::string_view id) {
+  std::string s = "/v2/";
+  s.append(name).append("/blobs/uploads/").append(id);
+  return s;
+}
+
+/// `0-<last byte>`; `0-0` for an empty upload, as Distribution sends (see v2.hpp).
+inline std::string upload_range(std::uint64_t size) {
+  return "0-" + std::to_string(size == 0 ? 0 : size - 1);
+}
+
+/// The headers of every response about an upload in progress: where to continue, how
+/// much is there, and the session id.
+inline http::response upload_response(int status, std::string_view name, std::string_view id,
+                                      std::uint64_t size) {
+  http::response r(status);
+  r.headers().set("Location", upload_location(name, id));
+  r.headers().set("Range", upload_range(size));
+  r.headers().set("Docker-Upload-UUID", std::string(id));
+  return r;
+}
+
+/// 416 for a chunk that does not start where the upload ends, with what the upload holds.
+inline http::response chunk_out_of_order(std::string_view name, std::string_view id,
+                                         std::uint64_t size) {
+  http::response r = error(oci_error::range_invalid,
+                           "chunk must start at byte " + std::to_string(size) + " of the upload");
+  r.headers().set("Location", upload_location(name, id));
+  r.headers().set("Range", upload_range(size));
+  r.headers().set("Docker-Upload-UUID", std::string(id));
+  return r;
+}
+
+/// 201 for a blob now in the repository.
+inline http::response blob_created(std::string_view name, digest_view d) {
+  http::response r(201);
+  r.headers().set("Location", blob_location(name, d));
+  r.headers().set("Docker-Content-Digest", std::string(d.str()));
+  return r;
+}
+
+/// Percent-encodes what is not unreserved (RFC 3986) or '/', for a query value.
+inline std::string query_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    bool const plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+    if (plain) {
+      out += c;
+    } else {
+      auto const b = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[b >> 4];
+      out += hex[b & 0x0f];
+    }
+  }
+  return out;
+}
+
+/// A page of tags or repositories: `{"<key_name>":…,"<list_key>":[…]}` with a
+/// `Link: <path?n=&last=>; rel="next"` when more follow.
+inline http::response name_list(std::string_view path, boost::json::object body,
+                                std::string_view list_key, storage::name_page const& page,
+                                std::size_t page_size) {
+  boost::json::array list;
+  list.reserve(page.names.size());
+  for (std::string const& n : page.names)
+    list.emplace_back(n);
+  body[list_key] = std::move(list);
+  http::response r = http::response::json(200, boost::json::serialize(body));
+  if (page.more && page_size > 0 && !page.names.empty()) {
+    std::string link = "<";
+    link.append(path)
+        .append("?n=")
+        .append(std::to_string(page_size))
+        .append("&last=")
+        .append(query_encode(page.names.back()))
+        .append(">; rel=\"next\"");
+    r.headers().set("Link", std::move(link));
+  }
+  return r;
+}
+
+/// The referrers response: an OCI image index of descriptors (end-12).
+inline http::response referrers_index(std::vector<storage::referrer> const& list, bool filtered) {
+  boost::json::array manifests;
+  manifests.reserve(list.size());
+  for (storage::referrer const& ref : list) {
+    boost::json::object d;
+    d["mediaType"] = ref.media_type;
+    d["digest"] = ref.digest.str();
+    d["size"] = ref.size;
+    if (!ref.artifact_type.empty())
+      d["artifactType"] = ref.artifact_type;
+    if (!ref.annotations.empty()) {
+      boost::json::object a;
+      for (auto const& [k, v] : ref.annotations)
+        a[k] = v;
+      d["annotations"] = std::move(a);
+    }
+    manifests.emplace_back(std::move(d));
+  }
+  boost::json::object index;
+  index["schemaVersion"] = 2;
+  index["mediaType"] = media_types::oci_index;
+  index["manifests"] = std::move(manifests);
+  http::response r =
+      http::response::text(200, boost::json::serialize(index), media_types::oci_index);
+  if (filtered)
+    r.headers().set("OCI-Filters-Applied", "artifactType");
+  return r;
+}
+
+/// All values of `Accept`, joined as RFC 9110 §5.3 allows.
+inline std::string accept_of(http::fields const& headers) {
+  std::string out;
+  for (auto const& [name, value] : headers) {
+    if (!http::iequals(name, "Accept"))
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += value;
+  }
+  return out;
+}
+
+inline bool is_blank(std::string_view s) noexcept {
+  return s.find_first_not_of(" \t,") == std::string_view::npos;
+}
+
+} // namespace registry::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_DETAIL_RESPONSES_HPP
+// ---- end pier/registry/detail/responses.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+  // The frame owns the route: the handlers below may keep references to it.
+  result<route> r = parse_route(req.target());
+  http::response res;
+  if (!r)
+    res = detail::route_failure(r.error(), req.target());
+  else
+    res = co_await dispatch(req, *r);
+  res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::dispatch(http::request& req,
+                                                            route const& r) const {
+  std::string_view const method = req.method();
+  bool const read = method == "GET" || method == "HEAD";
+  bool const del = method == "DELETE";
+  if (del && !options_.allow_delete &&
+      (r.kind == route_kind::manifest || r.kind == route_kind::blob))
+    co_return detail::error(oci_error::unsupported, "deletion is disabled on this registry");
+
+  switch (r.kind) {
+  case route_kind::base:
+    if (read)
+      co_return http::response::json(200, "{}");
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::catalog:
+    if (read)
+      co_return co_await catalog(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::tags:
+    if (read)
+      co_return co_await list_tags(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::referrers:
+    if (read)
+      co_return co_await referrers(r);
+    co_return detail::method_not_allowed("GET, HEAD");
+  case route_kind::manifest:
+    if (read)
+      co_return co_await get_manifest(req, r);
+    if (method == "PUT")
+      co_return co_await put_manifest(req, r);
+    if (del)
+      co_return co_await delete_manifest(r);
+    co_return detail::method_not_allowed("GET, HEAD, PUT, DELETE");
+  case route_kind::blob:
+    if (read)
+      co_return co_await get_blob(req, r);
+    if (del)
+      co_return co_await delete_blob(r);
+    co_return detail::method_not_allowed("GET, HEAD, DELETE");
+  case route_kind::uploads:
+    if (method == "POST")
+      co_return co_await start_upload(req, r);
+    co_return detail::method_not_allowed("POST");
+  case route_kind::upload:
+    if (read)
+      co_return co_await upload_status(r);
+    if (method == "PATCH")
+      co_return co_await patch_upload(req, r);
+    if (method == "PUT")
+      co_return co_await finish_upload(req, r);
+    if (del)
+      co_return co_await cancel_upload(r);
+    co_return detail::method_not_allowed("GET, HEAD, PATCH, PUT, DELETE");
+  }
+  co_return detail::error(oci_error::unknown);
+}
+
+// --- blobs -------------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::get_blob(http::request& req,
+                                                            route const& r) const {
+  result<bool> const linked = co_await meta_.is_linked(r.name, r.digest);
+  if (!linked)
+    co_return detail::error(linked.error());
+  if (!*linked)
+    co_return detail::error(oci_error::blob_unknown);
+
+  if (req.method() == "HEAD") {
+    result<storage::blob_info> const info = co_await blobs_.stat(r.digest);
+    if (!info)
+      co_return detail::error(info.error());
+    http::response res(200);
+    res.headers().set("Content-Type", std::string(detail::octet_stream));
+    res.headers().set("Content-Length", std::to_string(info->size));
+    res.headers().set("Accept-Ranges", "bytes");
+    res.headers().set("Docker-Content-Digest", r.digest.str());
+    co_return res;
+  }
+
+  result<storage::blob_source> source = co_await blobs_.open(r.digest, 0, std::nullopt);
+  if (!source)
+    co_return detail::error(source.error());
+  http::response res;
+  if (auto* region = std::get_if<storage::file_region>(&*source)) {
+    http::file_body body{std::move(region->owner), region->fd, region->offset, region->length};
+    res = http::response::file_with_range(req.head(), std::move(body), detail::octet_stream);
+  } else {
+    res = http::response::redirect(307, std::get<storage::redirect>(*source).url);
+  }
+  res.headers().set("Docker-Content-Digest", r.digest.str());
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) const {
+  // The bytes stay in the blob store until GC finds no repository needs them.
+  result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
+  if (!done)
+    co_return detail::error(done.error());
+  co_return http::response(202);
+}
+
+// --- uploads -----------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::uint64_t>>
+v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uint64_t offset,
+                               std::optional<std::uint64_t> limit) const {
+  std::uint64_t const max = options_.max_blob_size;
+  if (std::optional<std::uint64_t> const declared = body.length()) {
+    if (limit && *declared > *limit)
+      co_return oci_error::size_invalid;
+    if (max != 0 && (*declared > max || offset > max - *declared))
+      co_return http::body_error::too_large;
+  }
+  std::size_t const capacity = std::max<std::size_t>(options_.upload_buffer_size, 1);
+  std::unique_ptr<char[]> const buffer(new char[capacity]);
+  std::uint64_t size = offset;
+  std::uint64_t taken = 0;
+  for (;;) {
+    // Fill the buffer before each append: fewer, larger writes and hash updates.
+    std::size_t filled = 0;
+    bool ended = false;
+    std::error_code failure;
+    while (filled < capacity) {
+      result<std::size_t> const n =
+          co_await body.read_some(std::span<char>(buffer.get() + filled, capacity - filled));
+      if (!n) {
+        failure = n.error();
+        break;
+      }
+      if (*n == 0) {
+        ended = true;
+        break;
+      }
+      filled += *n;
+    }
+    if (filled > 0) {
+      taken += filled;
+      if (limit && taken > *limit)
+        co_return oci_error::size_invalid;
+      if (max != 0 && size + filled > max)
+        co_return http::body_error::too_large;
+      // What arrived before a failure stays in the upload: the client may resume after it.
+      auto const bytes = std::as_bytes(std::span<char const>(buffer.get(), filled));
+      result<std::uint64_t> const appended = co_await blobs_.append(id, bytes, size);
+      if (!appended)
+        co_return appended.error();
+      size = *appended;
+    }
+    if (failure)
+      co_return failure;
+    if (ended)
+      co_return size;
+  }
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route const& r) const {
+  result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session)
+    co_return session.error();
+  if (session->repository != r.name)
+    co_return storage::storage_error::upload_unknown; // ids are per repository
+  co_return co_await blobs_.upload_size(r.upload_id);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
+                                                                route const& r) const {
+  route_query const& q = r.query;
+  if (q.mount && q.from) {
+    // end-11: no bytes move, the blob only becomes visible in this repository too. When
+    // the source does not hold it, fall back to a new upload as the spec says.
+    result<bool> const linked = co_await meta_.is_linked(*q.from, *q.mount);
+    if (!linked)
+      co_return detail::error(linked.error());
+    if (*linked) {
+      result<storage::blob_info> const info = co_await blobs_.stat(*q.mount);
+      if (info) {
+        result<void> const done = co_await meta_.link_blob(r.name, *q.mount);
+        if (!done)
+          co_return detail::error(done.error());
+        co_return detail::blob_created(r.name, *q.mount);
+      }
+    }
+  } else if (q.digest && !q.mount) {
+    // end-4b: the whole blob in this request.
+    result<std::string> id = co_await blobs_.begin_upload();
+    if (!id)
+      co_return detail::error(id.error());
+    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt);
+    if (!size) {
+      (void)co_await blobs_.abort(*id);
+      if (size.error() == http::body_error::too_large)
+        co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+      if (detail::is_body_error(size.error()))
+        co_return detail::body_failure(size.error(), oci_error::blob_upload_invalid);
+      co_return detail::error(size.error());
+    }
+    // Durability: the commit makes the blob durable before the link points at it.
+    result<storage::blob_info> const info = co_await blobs_.commit(*id, *q.digest, std::nullopt);
+    if (!info)
+      co_return detail::error(info.error());
+    result<void> const linked = co_await meta_.link_blob(r.name, *q.digest);
+    if (!linked)
+      co_return detail::error(linked.error());
+    co_return detail::blob_created(r.name, *q.digest);
+  }
+
+  // end-4a: a session for PATCH and PUT.
+  result<std::string> id = co_await blobs_.begin_upload();
+  if (!id)
+    co_return detail::error(id.error());
+  storage::upload_session session{*id, r.name, std::chrono::system_clock::now()};
+  result<void> const recorded = co_await meta_.create_upload(std::move(session));
+  if (!recorded) {
+    (void)co_await blobs_.abort(*id);
+    co_return detail::error(recorded.error());
+  }
+  co_return detail::upload_response(202, r.name, *id, 0);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::upload_status(route const& r) const {
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  co_return detail::upload_response(204, r.name, r.upload_id, *size);
+}
+
+// The body of a PATCH, or of the PUT that closes an upload: a chunk at `Content-Range`, or
+// (without it) a stream appended where the upload ends.
+namespace detail {
+
+struct chunk_plan {
+  std::uint64_t offset = 0;
+  std::optional<std::uint64_t> limit;
+};
+
+/// Checks `Content-Range` against the upload's size; a response when the chunk is refused.
+inline std::variant<chunk_plan, http::response> plan_chunk(http::request const& req, route const& r,
+                                                           std::uint64_t size) {
+  std::optional<std::string_view> const header = req.headers().find("Content-Range");
+  if (!header)
+    return chunk_plan{size, std::nullopt};
+  result<http::content_range> const cr = http::parse_content_range(*header);
+  if (!cr)
+    return error(oci_error::blob_upload_invalid,
+                 "malformed Content-Range: " + cr.error().message());
+  if (cr->first != size)
+    return chunk_out_of_order(r.name, r.upload_id, size);
+  if (std::optional<std::uint64_t> const n = req.body().length(); n && *n != cr->length())
+    return error(oci_error::size_invalid, "Content-Length differs from the Content-Range length");
+  return chunk_plan{size, cr->length()};
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::patch_upload(http::request& req,
+                                                                route const& r) const {
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  auto plan = detail::plan_chunk(req, r, *size);
+  if (auto* refused = std::get_if<http::response>(&plan))
+    co_return std::move(*refused);
+  detail::chunk_plan const chunk = std::get<detail::chunk_plan>(plan);
+
+  result<std::uint64_t> const grown =
+      co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
+  if (!grown) {
+    std::error_code const ec = grown.error();
+    if (ec == storage::storage_error::upload_offset_mismatch) {
+      // Another request appended in the meantime: tell where the upload stands now.
+      result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
+      co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
+    }
+    if (ec == http::body_error::too_large)
+      co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+    if (detail::is_body_error(ec))
+      co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
+    co_return detail::error(ec);
+  }
+  if (chunk.limit && *grown - chunk.offset != *chunk.limit)
+    co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
+  co_return detail::upload_response(202, r.name, r.upload_id, *grown);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& req,
+                                                                 route const& r) const {
+  if (!r.query.digest)
+    co_return detail::error(oci_error::digest_invalid, "the digest parameter is required");
+  result<std::uint64_t> const size = co_await upload_size_of(r);
+  if (!size)
+    co_return detail::error(size.error());
+  auto plan = detail::plan_chunk(req, r, *size);
+  if (auto* refused = std::get_if<http::response>(&plan))
+    co_return std::move(*refused);
+  detail::chunk_plan const chunk = std::get<detail::chunk_plan>(plan);
+
+  // The final chunk, if the PUT carries one.
+  std::optional<std::uint64_t> const declared = req.body().length();
+  if (!declared || *declared > 0) {
+    result<std::uint64_t> const grown =
+        co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
+    if (!grown) {
+      std::error_code const ec = grown.error();
+      if (ec == storage::storage_error::upload_offset_mismatch) {
+        result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
+        co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
+      }
+      if (ec == http::body_error::too_large)
+        co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
+      if (detail::is_body_error(ec))
+        co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
+      co_return detail::error(ec);
+    }
+    if (chunk.limit && *grown - chunk.offset != *chunk.limit)
+      co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
+  }
+
+  // Durability: commit (verified, fsynced) → link → 201. A failed commit leaves nothing:
+  // the store drops the upload, so the session goes too.
+  result<storage::blob_info> const info =
+      co_await blobs_.commit(r.upload_id, *r.query.digest, std::nullopt);
+  if (!info) {
+    (void)co_await meta_.delete_upload(r.upload_id);
+    co_return detail::error(info.error());
+  }
+  result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
+  if (!linked)
+    co_return detail::error(linked.error());
+  (void)co_await meta_.delete_upload(r.upload_id);
+  co_return detail::blob_created(r.name, *r.query.digest);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::cancel_upload(route const& r) const {
+  result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session || session->repository != r.name)
+    co_return detail::error(oci_error::blob_upload_unknown);
+  (void)co_await blobs_.abort(r.upload_id); // already gone after a restart: fine
+  result<void> const forgotten = co_await meta_.delete_upload(r.upload_id);
+  if (!forgotten && forgotten.error() != storage::storage_error::upload_unknown)
+    co_return detail::error(forgotten.error());
+  co_return http::response(204);
+}
+
+// --- manifests ---------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::get_manifest(http::request& req,
+                                                                route const& r) const {
+  pier::digest d = r.digest;
+  if (!r.tag.empty()) {
+    result<pier::digest> resolved = co_await meta_.resolve_tag(r.name, r.tag);
+    if (!resolved)
+      co_return detail::error(resolved.error());
+    d = std::move(*resolved);
+  }
+  result<storage::manifest_record> record = co_await meta_.get_manifest(r.name, d);
+  if (!record)
+    co_return detail::error(record.error());
+
+  if (options_.negotiate_oci) {
+    std::string const accept = detail::accept_of(req.headers());
+    manifest_kind const kind = classify_media_type(record->media_type);
+    bool const oci = kind == manifest_kind::oci_manifest || kind == manifest_kind::oci_index;
+    if (oci && !detail::is_blank(accept) && !is_acceptable(accept, record->media_type)) {
+      co_return detail::error(oci_error::manifest_unknown,
+                              kind == manifest_kind::oci_index
+                                  ? "OCI index found, but accept header does not support OCI "
+                                    "indexes"
+                                  : "OCI manifest found, but accept header does not support "
+                                    "OCI manifests");
+    }
+  }
+
+  http::response res(200);
+  res.headers().set("Content-Type", record->media_type);
+  res.headers().set("Docker-Content-Digest", record->digest.str());
+  if (req.method() == "HEAD")
+    res.headers().set("Content-Length", std::to_string(record->bytes.size()));
+  else
+    res.set_body(std::move(record->bytes));
+  co_return res;
+}
+
+namespace detail {
+
+/// What the referrers API lists about a manifest with a `subject`: its `artifactType`,
+/// else (for an image manifest) its config's media type; and its annotations.
+inline std::optional<storage::subject_link> subject_of(manifest const& m) {
+  if (!m.subject())
+    return std::nullopt;
+  storage::subject_link link;
+  link.subject = m.subject()->digest;
+  if (m.artifact_type() && !m.artifact_type()->empty())
+    link.artifact_type = *m.artifact_type();
+  else if (is_image_manifest(m.kind()) && m.config())
+    link.artifact_type = m.config()->media_type;
+  link.annotations.insert(m.annotations().begin(), m.annotations().end());
+  return link;
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& req,
+                                                                route const& r) const {
+  result<std::string> bytes = co_await http::read_body(req.body(), options_.max_manifest_size);
+  if (!bytes) {
+    if (bytes.error() == http::body_error::too_large)
+      co_return detail::error(oci_error::manifest_invalid,
+                              "manifest larger than " + std::to_string(options_.max_manifest_size) +
+                                  " bytes",
+                              nullptr, 413);
+    co_return detail::body_failure(bytes.error(), oci_error::manifest_invalid);
+  }
+
+  std::string_view const content_type = req.headers().find("Content-Type").value_or("");
+  std::string where;
+  result<manifest> const parsed = parse_manifest(*bytes, content_type, &where);
+  if (!parsed) {
+    boost::json::value detail = nullptr;
+    if (!where.empty())
+      detail = boost::json::object{{"path", where}};
+    co_return detail::error(oci_error::manifest_invalid, parsed.error().message(),
+                            std::move(detail));
+  }
+  manifest const& m = *parsed;
+
+  // Docker computes a signed schema 1 manifest's digest over its JWS payload.
+  std::string_view const hashed =
+      m.kind() == manifest_kind::docker_v1_signed && !m.signed_payload().empty()
+          ? std::string_view(m.signed_payload())
+          : std::string_view(*bytes);
+  digest_algorithm const algorithm =
+      r.tag.empty() ? r.digest.algorithm() : digest_algorithm::sha256;
+  pier::digest const d = digest_of(hashed, algorithm);
+  if (r.tag.empty() && d != r.digest) {
+    co_return detail::error(oci_error::digest_invalid,
+                            "the manifest's digest is " + d.str() + ", not " + r.digest.str());
+  }
+
+  // Refuse a manifest whose blobs or child manifests the repository lacks, naming each
+  // one. (put_manifest checks again atomically; this is for the error list.)
+  std::vector<pier::digest> blobs = m.referenced_blobs(foreign_layers::exclude);
+  std::vector<pier::digest> children = m.referenced_manifests();
+  std::vector<error_entry> missing;
+  for (pier::digest const& b : blobs) {
+    result<bool> const linked = co_await meta_.is_linked(r.name, b);
+    if (!linked)
+      co_return detail::error(linked.error());
+    if (!*linked)
+      missing.push_back({oci_error::manifest_blob_unknown, "blob unknown to registry",
+                         boost::json::object{{"digest", b.str()}}});
+  }
+  for (pier::digest const& c : children) {
+    result<storage::manifest_record> const child = co_await meta_.get_manifest(r.name, c);
+    if (!child) {
+      oci_error const code = to_oci_error(child.error());
+      if (code != oci_error::manifest_unknown && code != oci_error::name_unknown)
+        co_return detail::error(child.error());
+      missing.push_back({oci_error::manifest_blob_unknown, "manifest unknown to registry",
+                         boost::json::object{{"digest", c.str()}}});
+    }
+  }
+  if (!missing.empty())
+    co_return detail::errors(missing);
+
+  storage::manifest_put put;
+  put.digest = d;
+  put.media_type = m.media_type();
+  if (!r.tag.empty())
+    put.tag = r.tag;
+  put.blobs = std::move(blobs);
+  put.manifests = std::move(children);
+  put.subject = detail::subject_of(m);
+  std::optional<std::string> const subject =
+      put.subject ? std::optional<std::string>(put.subject->subject.str()) : std::nullopt;
+  put.bytes = std::move(*bytes); // `m` owns its fields: the bytes are no longer needed
+
+  result<void> const stored = co_await meta_.put_manifest(r.name, std::move(put));
+  if (!stored)
+    co_return detail::error(stored.error());
+
+  http::response res(201);
+  res.headers().set("Location", detail::manifest_location(r.name, d));
+  res.headers().set("Docker-Content-Digest", d.str());
+  if (subject)
+    res.headers().set("OCI-Subject", *subject);
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::delete_manifest(route const& r) const {
+  result<void> done;
+  if (!r.tag.empty())
+    done = co_await meta_.delete_tag(r.name, r.tag); // untag: the manifest stays
+  else
+    done = co_await meta_.delete_manifest(r.name, r.digest);
+  if (!done)
+    co_return detail::error(done.error());
+  co_return http::response(202);
+}
+
+// --- listings ----------------------------------------------------------------------------
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::list_tags(route const& r) const {
+  std::size_t const page_size =
+      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  std::string path = "/v2/" + r.name + "/tags/list";
+  boost::json::object body;
+  body["name"] = r.name;
+  storage::name_page page;
+  if (page_size == 0) {
+    // n=0: an empty list and no Link, but still 404 for an unknown repository.
+    result<bool> const exists = co_await meta_.repository_exists(r.name);
+    if (!exists)
+      co_return detail::error(exists.error());
+    if (!*exists)
+      co_return detail::error(oci_error::name_unknown);
+  } else {
+    result<storage::name_page> listed =
+        co_await meta_.list_tags(r.name, r.query.last.value_or(""), page_size);
+    if (!listed)
+      co_return detail::error(listed.error());
+    page = std::move(*listed);
+  }
+  co_return detail::name_list(path, std::move(body), "tags", page, page_size);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::catalog(route const& r) const {
+  std::size_t const page_size =
+      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  storage::name_page page;
+  if (page_size > 0) {
+    result<storage::name_page> listed =
+        co_await meta_.catalog(r.query.last.value_or(""), page_size);
+    if (!listed)
+      co_return detail::error(listed.error());
+    page = std::move(*listed);
+  }
+  co_return detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
+                              page_size);
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::referrers(route const& r) const {
+  result<std::vector<storage::referrer>> listed = co_await meta_.referrers(r.name, r.digest);
+  if (!listed)
+    co_return detail::error(listed.error());
+  std::vector<storage::referrer>& list = *listed;
+  if (r.query.artifact_type) {
+    std::erase_if(list, [&](storage::referrer const& ref) {
+      return ref.artifact_type != *r.query.artifact_type;
+    });
+  }
+  co_return detail::referrers_index(list, r.query.artifact_type.has_value());
+}
+
+// --- the handler -------------------------------------------------------------------------
+
+namespace detail {
+
+template <class Registry>
+asio::awaitable<http::response> serve(std::shared_ptr<Registry const> registry,
+                                      http::request& req) {
+  co_return co_await registry->handle(req);
+}
+
+} // namespace detail
+
+template <storage::BlobStore B, storage::MetadataStore M>
+http::handler make_v2_handler(B& blobs, M& meta, v2_options opts) {
+  auto registry = std::make_shared<v2_registry<B, M> const>(blobs, meta, opts);
+  // Not a coroutine: the returned awaitable's frame holds a copy of the shared pointer, so
+  // the registry lives as long as any request it serves, whatever happens to the handler.
+  return [registry](http::request& req) -> asio::awaitable<http::response> {
+    return detail::serve(registry, req);
+  };
+}
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_IMPL_V2_HPP
+// ---- end pier/registry/impl/v2.hpp ----
+
+#endif // PIER_REGISTRY_V2_HPP
+// ---- end pier/registry/v2.hpp ----
 
 #endif // PIER_PIER_HPP
 // ---- end pier/pier.hpp ----
