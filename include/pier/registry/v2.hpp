@@ -27,8 +27,10 @@
 ///
 /// Uploads stream the request body into the blob store through a buffer of
 /// `v2_options::upload_buffer_size` bytes, so memory does not grow with blob size, and a
-/// blob is linked into its repository only after the store committed it durably. Blob
-/// GETs send the store's file region with `sendfile(2)`.
+/// blob is linked into its repository only after the store committed it durably. A body
+/// that breaks off keeps what arrived in the upload: the client asks for the `Range` and
+/// resumes. Blob GETs send the store's file region with `sendfile(2)`. Every response
+/// carries `Docker-Distribution-API-Version: registry/2.0`.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
@@ -103,7 +105,12 @@ struct v2_options {
 ///
 /// @code
 /// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
-/// asio::awaitable<pier::http::response> r = reg.handle(request);
+/// pier::http::string_body_reader body;
+/// pier::http::request_head head;
+/// head.set_method("GET");
+/// head.set_target("/v2/");
+/// pier::http::request request(head, body, "127.0.0.1");
+/// asio::awaitable<pier::http::response> r = reg.handle(request); // 200 `{}` when awaited
 /// @endcode
 template <storage::BlobStore B, storage::MetadataStore M>
 class v2_registry {

@@ -72,11 +72,14 @@ public:
     return request("HEAD", target, headers);
   }
 
-  /// Sends `bytes` as they are and reads one response.
-  reply raw(std::string_view bytes, bool head_request = false) const {
+  /// Sends `bytes` as they are and reads one response. With `half_close` the client then
+  /// shuts its sending side, as one that went away in the middle of a body.
+  reply raw(std::string_view bytes, bool head_request = false, bool half_close = false) const {
     int const fd = connect_once();
     std::string buf;
     send_all(fd, bytes); // on failure the server answered early: read what it said
+    if (half_close)
+      ::shutdown(fd, SHUT_WR);
     reply r = read_reply(fd, buf, head_request);
     ::close(fd);
     return r;

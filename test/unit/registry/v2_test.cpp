@@ -5,6 +5,9 @@
 
 #include <pier/storage/memory.hpp>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -78,6 +81,19 @@ TEST(V2Doc, Examples) {
   }
   pier::registry::v2_registry reg(blobs, meta); // deduces the store types
   EXPECT_EQ(reg.options().max_manifest_size, 4u * 1024 * 1024);
+  pier::http::string_body_reader body;
+  pier::http::request_head head;
+  head.set_method("GET");
+  head.set_target("/v2/");
+  pier::http::request request(head, body, "127.0.0.1");
+  asio::awaitable<pier::http::response> r = reg.handle(request); // 200 `{}` when awaited
+  asio::io_context io;
+  int status = 0;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { status = (co_await std::move(r)).status(); },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(status, 200);
 }
 
 // --- end-1 ------------------------------------------------------------------------------
@@ -272,6 +288,27 @@ TEST_F(V2, StreamedUpload) {
   EXPECT_EQ(r.header("Range"), "0-599999");
   r = c_.request("PUT", with_digest(location, b.digest), {}, b.bytes.substr(600000));
   ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(c_.get(blob_path("a", b.digest)).body, b.bytes);
+}
+
+TEST_F(V2, InterruptedPatchKeepsWhatArrived) {
+  content const b = layer(2000, 15);
+  std::string const location = start(c_, "a");
+  // The client promises 2000 bytes, sends 700 and goes away.
+  std::string const raw = "PATCH " + location +
+                          " HTTP/1.1\r\nHost: x\r\nContent-Range: 0-1999\r\n"
+                          "Content-Length: 2000\r\n\r\n" +
+                          b.bytes.substr(0, 700);
+  reply r = c_.raw(raw, false, true);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "BLOB_UPLOAD_INVALID");
+  // Resumable push: the status says what arrived, and the rest completes the blob.
+  r = c_.get(location);
+  ASSERT_EQ(r.status, 204);
+  EXPECT_EQ(r.header("Range"), "0-699");
+  r = c_.request("PATCH", location, {{"Content-Range", "700-1999"}}, b.bytes.substr(700));
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(c_.request("PUT", with_digest(location, b.digest)).status, 201);
   EXPECT_EQ(c_.get(blob_path("a", b.digest)).body, b.bytes);
 }
 
