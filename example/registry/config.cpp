@@ -135,12 +135,19 @@ public:
   }
 
   template <class Int>
-  std::string size(boost::json::value const& v, std::uint64_t max,
-                   std::optional<Int>& field) const {
+  std::string size(boost::json::value const& v, std::uint64_t max, std::optional<Int>& field,
+                   std::uint64_t min = 1) const {
     std::uint64_t n = 0;
-    if (std::string e = integer(v, 1, max, n); !e.empty())
+    if (std::string e = integer(v, min, max, n); !e.empty())
       return e;
     field = static_cast<Int>(n);
+    return {};
+  }
+
+  std::string boolean(boost::json::value const& v, std::optional<bool>& field) const {
+    if (!v.is_bool())
+      return bad("true or false", v);
+    field = v.get_bool();
     return {};
   }
 
@@ -167,7 +174,7 @@ private:
 // The largest size setting accepted: beyond it is surely a typo.
 constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
 
-constexpr std::array<std::string_view, 18> setting_names{"listen",
+constexpr std::array<std::string_view, 24> setting_names{"listen",
                                                          "data",
                                                          "threads",
                                                          "log_level",
@@ -184,7 +191,13 @@ constexpr std::array<std::string_view, 18> setting_names{"listen",
                                                          "max_body_drain",
                                                          "max_request_line",
                                                          "max_header_bytes",
-                                                         "max_fields"};
+                                                         "max_fields",
+                                                         "max_manifest_size",
+                                                         "upload_buffer_size",
+                                                         "max_blob_size",
+                                                         "max_page_size",
+                                                         "allow_delete",
+                                                         "negotiate_oci"};
 
 // Applies setting `k`, one of setting_names; returns an error message, empty on success.
 std::string apply_setting(std::string_view source, config& c, std::string_view k,
@@ -258,6 +271,19 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.size(v, max_size_setting, t.max_header_bytes);
   if (k == "max_fields")
     return r.size(v, 100000, t.max_fields);
+  registry_tuning& g = c.registry;
+  if (k == "max_manifest_size")
+    return r.size(v, max_size_setting, g.max_manifest_size);
+  if (k == "upload_buffer_size")
+    return r.size(v, max_size_setting, g.upload_buffer_size);
+  if (k == "max_blob_size") // 0: no limit
+    return r.size(v, std::numeric_limits<std::int64_t>::max(), g.max_blob_size, 0);
+  if (k == "max_page_size")
+    return r.size(v, 100000, g.max_page_size);
+  if (k == "allow_delete")
+    return r.boolean(v, g.allow_delete);
+  if (k == "negotiate_oci")
+    return r.boolean(v, g.negotiate_oci);
   return r.bad_text("not a setting"); // unreachable: the caller checked setting_names
 }
 

@@ -88,6 +88,16 @@ struct server_tuning {
   std::optional<std::size_t> max_fields;
 };
 
+/// pier::registry::v2_options that the operator may set; empty means the library's default.
+struct registry_tuning {
+  std::optional<std::size_t> max_manifest_size;
+  std::optional<std::size_t> upload_buffer_size;
+  std::optional<std::uint64_t> max_blob_size; ///< 0: no limit
+  std::optional<std::size_t> max_page_size;
+  std::optional<bool> allow_delete;
+  std::optional<bool> negotiate_oci;
+};
+
 struct config {
   listen_address listen;
   /// Relative paths are relative to the working directory (in the file too).
@@ -96,6 +106,7 @@ struct config {
   std::optional<unsigned> threads;
   log_level level = log_level::info;
   server_tuning server;
+  registry_tuning registry;
 };
 
 /// `HOST:PORT`, `:PORT` (all IPv4 interfaces) or `[IPV6]:PORT`; port 0 asks for any free

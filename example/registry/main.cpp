@@ -7,12 +7,9 @@
 
 #include <pier/config.hpp>
 #include <pier/http/server.hpp>
+#include <pier/registry/v2.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/rocksdb.hpp>
-#if __has_include(<pier/registry/v2.hpp>)
-#include <pier/registry/v2.hpp>
-#define PIER_REGISTRY_HAVE_V2 1
-#endif
 
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
@@ -33,24 +30,28 @@ namespace {
 
 using namespace pier_registry;
 
-// The one place where the registry's endpoints meet the stores.
-template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
-pier::http::handler make_handler(B& blobs, M& meta, config const&) {
-#if PIER_REGISTRY_HAVE_V2
-  return pier::registry::make_v2_handler(blobs, meta);
-#else
-  (void)blobs;
-  (void)meta;
-  return [](pier::http::request&) -> asio::awaitable<pier::http::response> {
-    co_return pier::http::response::text(503, "registry endpoints not built in\n");
-  };
-#endif
-}
-
 template <class T, class U>
 void set_if(T& field, std::optional<U> const& value) {
   if (value)
     field = static_cast<T>(*value);
+}
+
+// The one place where the registry's endpoints meet the stores.
+template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
+pier::http::handler make_handler(B& blobs, M& meta, pier::registry::v2_options const& options) {
+  return pier::registry::make_v2_handler(blobs, meta, options);
+}
+
+pier::registry::v2_options v2_options_from(config const& c) {
+  pier::registry::v2_options o;
+  registry_tuning const& g = c.registry;
+  set_if(o.max_manifest_size, g.max_manifest_size);
+  set_if(o.upload_buffer_size, g.upload_buffer_size);
+  set_if(o.max_blob_size, g.max_blob_size);
+  set_if(o.max_page_size, g.max_page_size);
+  set_if(o.allow_delete, g.allow_delete);
+  set_if(o.negotiate_oci, g.negotiate_oci);
+  return o;
 }
 
 pier::http::server_options server_options_from(config const& c, std::string address,
@@ -114,7 +115,27 @@ std::optional<std::string> resolve(std::string const& host, std::string& error) 
   return results.begin()->endpoint().address().to_string();
 }
 
-void log_settings(logger const& log, pier::http::server_options const& o) {
+// The server shares its port among its threads with SO_REUSEPORT, which would also let a
+// second pier-registry bind the same port and take part of the connections. A bind
+// without it fails when anyone listens there: refuse to start then.
+std::error_code probe_port(std::string const& address, std::uint16_t port) {
+  std::error_code ec;
+  if (port == 0)
+    return ec;
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io);
+  asio::ip::tcp::endpoint const endpoint(asio::ip::make_address(address, ec), port);
+  if (!ec)
+    probe.open(endpoint.protocol(), ec);
+  if (!ec)
+    probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    probe.bind(endpoint, ec);
+  return ec;
+}
+
+void log_settings(logger const& log, pier::http::server_options const& o,
+                  pier::registry::v2_options const& v2) {
   auto ms = [](std::chrono::milliseconds d) { return d.count(); };
   log.write(log_line(log_level::debug, "settings")
                 .add("threading", o.mode == pier::http::threading::shared_context
@@ -132,7 +153,13 @@ void log_settings(logger const& log, pier::http::server_options const& o) {
                 .add("max_body_drain", o.max_body_drain)
                 .add("max_request_line", o.limits.max_request_line)
                 .add("max_header_bytes", o.limits.max_header_bytes)
-                .add("max_fields", o.limits.max_fields));
+                .add("max_fields", o.limits.max_fields)
+                .add("max_manifest_size", v2.max_manifest_size)
+                .add("upload_buffer_size", v2.upload_buffer_size)
+                .add("max_blob_size", v2.max_blob_size)
+                .add("max_page_size", v2.max_page_size)
+                .add("allow_delete", v2.allow_delete ? "true" : "false")
+                .add("negotiate_oci", v2.negotiate_oci ? "true" : "false"));
 }
 
 // Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad configuration.
@@ -170,16 +197,22 @@ int serve(config const& c) {
   }
 
   pier::http::server_options options = server_options_from(c, *address, log);
-  log_settings(log, options);
+  pier::registry::v2_options const v2 = v2_options_from(c);
+  log_settings(log, options, v2);
   unsigned const threads = options.threads;
-  std::optional<pier::http::server> server;
-  try {
-    server.emplace(std::move(options), make_handler(*blobs, *meta, c));
-  } catch (std::system_error const& e) {
+  auto cannot_listen = [&](std::error_code e) {
     log.write_always(fatal("cannot listen")
                          .add("listen", listen_address{*address, c.listen.port}.to_string())
-                         .add("error", e.code().message()));
+                         .add("error", e.message()));
     return 1;
+  };
+  if (std::error_code const e = probe_port(*address, c.listen.port))
+    return cannot_listen(e);
+  std::optional<pier::http::server> server;
+  try {
+    server.emplace(std::move(options), make_handler(*blobs, *meta, v2));
+  } catch (std::system_error const& e) {
+    return cannot_listen(e.code());
   }
   server->handle_signals();
 

@@ -65,6 +65,8 @@ TEST(ExampleConfig, ServeWithoutFlagsHasTheDefaults) {
   EXPECT_FALSE(c.server.header_timeout);
   EXPECT_FALSE(c.server.shutdown_timeout);
   EXPECT_FALSE(c.server.max_connections);
+  EXPECT_FALSE(c.registry.max_manifest_size);
+  EXPECT_FALSE(c.registry.allow_delete);
   EXPECT_TRUE(inv.error().empty());
 }
 
@@ -238,7 +240,13 @@ constexpr std::string_view full_file = R"({
   "max_body_drain": 1024,
   "max_request_line": 4096,
   "max_header_bytes": 32768,
-  "max_fields": 64
+  "max_fields": 64,
+  "max_manifest_size": 8388608,
+  "upload_buffer_size": 65536,
+  "max_blob_size": 0,
+  "max_page_size": 50,
+  "allow_delete": false,
+  "negotiate_oci": true
 })";
 
 TEST(ExampleConfig, FileOnly) {
@@ -265,6 +273,13 @@ TEST(ExampleConfig, FileOnly) {
   EXPECT_EQ(t.max_request_line, 4096u);
   EXPECT_EQ(t.max_header_bytes, 32768u);
   EXPECT_EQ(t.max_fields, 64u);
+  auto const& g = c.registry;
+  EXPECT_EQ(g.max_manifest_size, 8388608u);
+  EXPECT_EQ(g.upload_buffer_size, 65536u);
+  EXPECT_EQ(g.max_blob_size, 0u);
+  EXPECT_EQ(g.max_page_size, 50u);
+  EXPECT_EQ(g.allow_delete, false);
+  EXPECT_EQ(g.negotiate_oci, true);
 }
 
 TEST(ExampleConfig, EmptyFileObjectKeepsDefaults) {
@@ -334,6 +349,13 @@ TEST(ExampleConfig, BadFilesAreMessages) {
            {R"({"max_body_drain": 2147483648})", "\"max_body_drain\" must be a whole number"},
            {R"({"max_fields": {}})", "\"max_fields\" must be a whole number"},
            {R"({"max_header_bytes": []})", "\"max_header_bytes\" must be a whole number"},
+           {R"({"max_manifest_size": 0})", "\"max_manifest_size\" must be a whole number from 1"},
+           {R"({"upload_buffer_size": -5})", "\"upload_buffer_size\" must be a whole number"},
+           {R"({"max_blob_size": -1})", "\"max_blob_size\" must be a whole number from 0"},
+           {R"({"max_page_size": 1000000})",
+            "\"max_page_size\" must be a whole number from 1 to 100000"},
+           {R"({"allow_delete": "yes"})", "\"allow_delete\" must be true or false, not \"yes\""},
+           {R"({"negotiate_oci": 1})", "\"negotiate_oci\" must be true or false, not 1"},
            {R"({"data": {"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{}}}}}}}}}})", "not valid JSON"},
        }) {
     temp_file const f(b.json);
