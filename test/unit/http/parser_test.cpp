@@ -8,6 +8,7 @@
 namespace {
 
 using namespace std::string_literals;
+using namespace std::string_view_literals;
 using pier::http::body_framing;
 using pier::http::chunked_decoder;
 using pier::http::parse_error;
@@ -180,6 +181,19 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"expect_other", "PUT / HTTP/1.1\r\n" + host + "Expect: 200-ok\r\n\r\n",
                  parse_error::unsupported_expectation, 417}),
     [](auto const& info) { return std::string(info.param.name); });
+
+TEST(RequestParser, NonHttpIsRejectedBeforeTheLineEnds) {
+  // The first bytes of a TLS ClientHello: no line end will come.
+  request_parser tls;
+  auto r = tls.parse("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"sv);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), parse_error::bad_method);
+
+  request_parser partial; // a valid method prefix still waits for more
+  auto p = partial.parse("PAT");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(*p);
+}
 
 TEST(RequestParser, RequestLineLimitIs414BeforeTheHeadEnds) {
   request_parser p(pier::http::parser_limits{.max_request_line = 64});

@@ -163,6 +163,16 @@ inline result<std::optional<std::size_t>> request_parser::parse(std::string_view
   if (scan_ < start)
     scan_ = start;
 
+  // The method is judged as soon as its bytes arrive: a client speaking TLS or another
+  // protocol to this port gets its 400 at once instead of waiting for a line end that
+  // may never come (clients such as skopeo try TLS first and fall back on the answer).
+  for (char c : rest.substr(0, std::min(rest.size(), limits_.max_request_line))) {
+    if (c == ' ')
+      break;
+    if (!detail::is_tchar(c))
+      return c == '\r' || c == '\n' ? parse_error::bad_request_line : parse_error::bad_method;
+  }
+
   std::size_t const line_end = rest.find('\n');
   if (line_end == std::string_view::npos) {
     if (rest.size() > limits_.max_request_line)
