@@ -6,7 +6,7 @@ set -euo pipefail
 build=(cmake ninja-build g++ python3 libasio-dev libboost-url1.81-dev libboost-json1.81-dev
        libssl-dev libcrypt-dev librocksdb-dev)
 test=("${build[@]}" libgtest-dev libbenchmark-dev clang libfuzzer-14-dev libclang-rt-14-dev
-      libhttp-parser-dev curl)
+      libhttp-parser-dev curl skopeo podman containerd docker-registry)
 
 case "${1:-}" in
   build) want=("${build[@]}") ;;
