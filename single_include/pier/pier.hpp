@@ -7387,6 +7387,16 @@ inline result<std::optional<std::size_t>> request_parser::parse(std::string_view
   if (scan_ < start)
     scan_ = start;
 
+  // The method is judged as soon as its bytes arrive: a client speaking TLS or another
+  // protocol to this port gets its 400 at once instead of waiting for a line end that
+  // may never come (clients such as skopeo try TLS first and fall back on the answer).
+  for (char c : rest.substr(0, std::min(rest.size(), limits_.max_request_line))) {
+    if (c == ' ')
+      break;
+    if (!detail::is_tchar(c))
+      return c == '\r' || c == '\n' ? parse_error::bad_request_line : parse_error::bad_method;
+  }
+
   std::size_t const line_end = rest.find('\n');
   if (line_end == std::string_view::npos) {
     if (rest.size() > limits_.max_request_line)
@@ -9450,8 +9460,10 @@ PIER_END_NAMESPACE
 ///
 /// Uploads stream the request body into the blob store through a buffer of
 /// `v2_options::upload_buffer_size` bytes, so memory does not grow with blob size, and a
-/// blob is linked into its repository only after the store committed it durably. Blob
-/// GETs send the store's file region with `sendfile(2)`.
+/// blob is linked into its repository only after the store committed it durably. A body
+/// that breaks off keeps what arrived in the upload: the client asks for the `Range` and
+/// resumes. Blob GETs send the store's file region with `sendfile(2)`. Every response
+/// carries `Docker-Distribution-API-Version: registry/2.0`.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
@@ -9515,7 +9527,12 @@ struct v2_options {
 ///
 /// @code
 /// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
-/// asio::awaitable<pier::http::response> r = reg.handle(request);
+/// pier::http::string_body_reader body;
+/// pier::http::request_head head;
+/// head.set_method("GET");
+/// head.set_target("/v2/");
+/// pier::http::request request(head, body, "127.0.0.1");
+/// asio::awaitable<pier::http::response> r = reg.handle(request); // 200 `{}` when awaited
 /// @endcode
 template <storage::BlobStore B, storage::MetadataStore M>
 class v2_registry {
