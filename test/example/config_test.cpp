@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <random>
 #include <string>
 #include <string_view>
@@ -365,6 +366,23 @@ TEST(ExampleConfig, BadFilesAreMessages) {
     EXPECT_EQ(inv.error().rfind(f.path() + ": ", 0), 0u) << inv.error(); // names the file
     EXPECT_EQ(inv.error().find('\n'), std::string::npos) << inv.error();
   }
+}
+
+TEST(ExampleConfig, TheReadmeExampleIsValid) {
+  std::ifstream in(PIER_README);
+  ASSERT_TRUE(in) << PIER_README;
+  std::string const readme{std::istreambuf_iterator<char>(in), {}};
+  std::size_t const section = readme.find("## Running pier-registry");
+  ASSERT_NE(section, std::string::npos);
+  std::size_t const start = readme.find("```json\n", section);
+  ASSERT_NE(start, std::string::npos);
+  std::size_t const end = readme.find("```", start + 8);
+  auto const c = pier_registry::apply_config_json(
+      {}, std::string_view(readme).substr(start + 8, end - start - 8), "README.md");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->data, std::filesystem::path("/var/lib/pier"));
+  EXPECT_EQ(c->server.shutdown_timeout, 30s);
+  EXPECT_EQ(c->registry.allow_delete, true);
 }
 
 TEST(ExampleConfig, ApplyJsonNamesItsSource) {

@@ -71,7 +71,9 @@ expect_status() {
 
 # --- first start: a fresh data dir ----------------------------------------------------------
 start
-[ -d "$tmp/data/blobs" ] && [ -d "$tmp/data/meta" ] || fail "data dir layout: $(ls "$tmp/data")"
+if [ ! -d "$tmp/data/blobs" ] || [ ! -d "$tmp/data/meta" ]; then
+  fail "data dir layout: $(ls "$tmp/data")"
+fi
 grep -q 'msg="pier-registry started" version=[0-9.]* listen=127.0.0.1:[0-9]* data=[^ ]*/data threads=[0-9]*' \
   "$tmp/log" || fail "start-up line"
 
@@ -121,6 +123,21 @@ startup_ms=$(sed -n 's/.* startup_ms=\([0-9.]*\).*/\1/p' "$tmp/log")
 echo "start-up on the existing data dir: ${startup_ms} ms (to listening)"
 expect_status 200 "$(url "/v2/test/hello/blobs/$digest")"
 cmp -s "$tmp/blob" "$tmp/body" || fail "the blob read back after a restart differs"
+stop
+
+# --- SIGTERM during an upload: the upload finishes, then the server exits ------------------
+start
+head -c 300000 /dev/urandom >"$tmp/slow"
+slow_digest="sha256:$(sha256sum "$tmp/slow" | cut -d' ' -f1)"
+curl -sS -o /dev/null -w '%{http_code}' --limit-rate 150k -X POST --data-binary @"$tmp/slow" \
+  "$(url "/v2/test/slow/blobs/uploads/?digest=$slow_digest")" >"$tmp/slow_status" &
+curl_pid=$!
+sleep 0.7
+stop
+wait "$curl_pid" || fail "the upload in flight at SIGTERM failed"
+[ "$(cat "$tmp/slow_status")" = 201 ] || fail "the upload in flight at SIGTERM: $(cat "$tmp/slow_status")"
+start
+expect_status 200 -I "$(url "/v2/test/slow/blobs/$slow_digest")"
 stop
 
 # --- --log-level warn silences request lines, not the start-up line --------------------------
