@@ -12,7 +12,6 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -22,8 +21,6 @@
 
 namespace pier_registry {
 namespace {
-
-using namespace std::string_literals;
 
 failure fail(std::string message) { return failure{std::move(message)}; }
 
