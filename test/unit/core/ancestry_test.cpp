@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace ancestry_test {
 
 using pier::ancestry_error;
 
@@ -463,4 +463,4 @@ TEST(ancestry, documentation_examples) {
   }
 }
 
-} // namespace
+} // namespace ancestry_test

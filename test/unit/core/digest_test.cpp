@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace {
+namespace digest_test {
 
 using pier::digest_algorithm;
 using pier::digest_error;
@@ -334,4 +334,4 @@ TEST(digest, documentation_examples) {
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-} // namespace
+} // namespace digest_test

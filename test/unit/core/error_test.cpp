@@ -6,7 +6,7 @@
 #include <array>
 #include <set>
 
-namespace {
+namespace error_test {
 
 using pier::oci_error;
 
@@ -113,4 +113,4 @@ TEST(OciError, BodyWithSeveralErrorsKeepsOrder) {
             pier::default_message(oci_error::manifest_blob_unknown));
 }
 
-} // namespace
+} // namespace error_test

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace {
+namespace manifest_test {
 
 using pier::manifest_error;
 using pier::manifest_kind;
@@ -945,4 +945,4 @@ TEST(Manifest, DefaultConstructedIsEmpty) {
   EXPECT_TRUE(m.referenced_manifests().empty());
 }
 
-} // namespace
+} // namespace manifest_test

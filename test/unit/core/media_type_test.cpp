@@ -6,7 +6,7 @@
 #include <cassert>
 #include <string>
 
-namespace {
+namespace media_type_test {
 
 using pier::manifest_kind;
 using pier::media_type_error;
@@ -251,4 +251,4 @@ TEST(MediaType, BestMatch) {
   EXPECT_EQ(pier::best_match("", {}), "");
 }
 
-} // namespace
+} // namespace media_type_test

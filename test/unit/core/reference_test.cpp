@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace {
+namespace reference_test {
 
 using pier::oci_error;
 using pier::reference_error;
@@ -650,4 +650,4 @@ TEST(ReferenceDocs, Examples) {
   EXPECT_TRUE(pier::validate_tag(".hidden").error() == pier::reference_error::invalid_tag);
 }
 
-} // namespace
+} // namespace reference_test

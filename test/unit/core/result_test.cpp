@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace {
+namespace result_test {
 
 using pier::oci_error;
 
@@ -44,4 +44,4 @@ TEST(Result, ArrowReachesMembers) {
   EXPECT_EQ(e.error(), std::errc::invalid_argument);
 }
 
-} // namespace
+} // namespace result_test

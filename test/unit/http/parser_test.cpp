@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace parser_test {
 
 using namespace std::string_literals;
 using namespace std::string_view_literals;
@@ -392,4 +392,4 @@ TEST(ChunkedDecoder, LargeChunkIsNotBuffered) {
   EXPECT_FALSE(s->done);
 }
 
-} // namespace
+} // namespace parser_test

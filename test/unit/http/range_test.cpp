@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace {
+namespace range_test {
 
 using pier::http::byte_range;
 using pier::http::content_range;
@@ -135,4 +135,4 @@ TEST(ParseContentRange, Errors) {
   EXPECT_FALSE(parse_content_range("x").error().message().empty());
 }
 
-} // namespace
+} // namespace range_test

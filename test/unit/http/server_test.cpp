@@ -34,7 +34,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-namespace {
+namespace server_test {
 
 using namespace std::chrono_literals;
 using pier::http::request;
@@ -962,4 +962,4 @@ TEST(Server, StopBeforeRun) {
   SUCCEED();
 }
 
-} // namespace
+} // namespace server_test

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace routes_test {
 
 using pier::registry::parse_route;
 using pier::registry::route;
@@ -264,4 +264,4 @@ TEST(Routes, ArtifactType) {
   EXPECT_FALSE(ok("/v2/a/tags/list?artifactType=x").query.artifact_type);
 }
 
-} // namespace
+} // namespace routes_test

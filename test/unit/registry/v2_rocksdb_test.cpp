@@ -19,7 +19,7 @@
 #include <vector>
 
 namespace pier_test {
-namespace {
+namespace v2_rocksdb_test {
 
 using pier::storage::filesystem_blob_store;
 using pier::storage::rocksdb_metadata_store;
@@ -160,5 +160,5 @@ TEST_F(V2Durable, MismatchLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_.path() / "uploads"));
 }
 
-} // namespace
+} // namespace v2_rocksdb_test
 } // namespace pier_test

@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace pier_test {
-namespace {
+namespace v2_test {
 
 using pier::registry::v2_options;
 
@@ -1042,5 +1042,5 @@ TEST_F(V2, BadNamesTagsAndDigests) {
   }
 }
 
-} // namespace
+} // namespace v2_test
 } // namespace pier_test

@@ -11,7 +11,7 @@
 #include <string>
 #include <system_error>
 
-namespace {
+namespace concepts_test {
 
 namespace st = pier::storage;
 
@@ -100,4 +100,4 @@ TEST(storage_concepts, errors_map_to_oci_codes) {
   EXPECT_EQ(pier::to_oci_error(pier::digest_error::mismatch), oci_error::digest_invalid);
 }
 
-} // namespace
+} // namespace concepts_test

@@ -44,7 +44,7 @@ struct store_maker<filesystem_blob_store> {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(filesystem, blob_store_suite, filesystem_blob_store);
 
-namespace {
+namespace filesystem_test {
 
 std::string read_file(fs::path const& p) {
   std::ifstream in(p, std::ios::binary);
@@ -257,5 +257,5 @@ TEST(filesystem_blob_store, doc_example) {
   EXPECT_TRUE(done);
 }
 
-} // namespace
+} // namespace filesystem_test
 } // namespace pier_test

@@ -40,7 +40,7 @@ struct store_maker<memory_metadata_store> {
 INSTANTIATE_TYPED_TEST_SUITE_P(memory, blob_store_suite, memory_blob_store);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory, metadata_store_suite, memory_metadata_store);
 
-namespace {
+namespace memory_test {
 
 TEST(memory_blob_store, committed_blobs_are_sealed_and_uploads_counted) {
   asio::io_context io;
@@ -89,5 +89,5 @@ TEST(memory_store, doc_example) {
   EXPECT_TRUE(done);
 }
 
-} // namespace
+} // namespace memory_test
 } // namespace pier_test

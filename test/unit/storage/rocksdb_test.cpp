@@ -34,7 +34,7 @@ struct store_maker<rocksdb_metadata_store> {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(rocksdb, metadata_store_suite, rocksdb_metadata_store);
 
-namespace {
+namespace rocksdb_test {
 
 TEST(rocksdb_metadata_store, reopen_sees_everything_committed) {
   temp_dir dir;
@@ -134,5 +134,5 @@ TEST(rocksdb_metadata_store, doc_example) {
   EXPECT_TRUE(done);
 }
 
-} // namespace
+} // namespace rocksdb_test
 } // namespace pier_test
