@@ -115,25 +115,6 @@ std::optional<std::string> resolve(std::string const& host, std::string& error) 
   return results.begin()->endpoint().address().to_string();
 }
 
-// The server shares its port among its threads with SO_REUSEPORT, which would also let a
-// second pier-registry bind the same port and take part of the connections. A bind
-// without it fails when anyone listens there: refuse to start then.
-std::error_code probe_port(std::string const& address, std::uint16_t port) {
-  std::error_code ec;
-  if (port == 0)
-    return ec;
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io);
-  asio::ip::tcp::endpoint const endpoint(asio::ip::make_address(address, ec), port);
-  if (!ec)
-    probe.open(endpoint.protocol(), ec);
-  if (!ec)
-    probe.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec)
-    probe.bind(endpoint, ec);
-  return ec;
-}
-
 void log_settings(logger const& log, pier::http::server_options const& o,
                   pier::registry::v2_options const& v2) {
   auto ms = [](std::chrono::milliseconds d) { return d.count(); };
@@ -206,8 +187,6 @@ int serve(config const& c) {
                          .add("error", e.message()));
     return 1;
   };
-  if (std::error_code const e = probe_port(*address, c.listen.port))
-    return cannot_listen(e);
   std::optional<pier::http::server> server;
   try {
     server.emplace(std::move(options), make_handler(*blobs, *meta, v2));

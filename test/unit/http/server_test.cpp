@@ -962,4 +962,23 @@ TEST(Server, StopBeforeRun) {
   SUCCEED();
 }
 
+TEST_P(ServerTest, PortInUseIsRefused) {
+  // SO_REUSEPORT, which the per-thread acceptors share their port with, must not let a
+  // second server (or another program) quietly take part of an occupied port.
+  start();
+  server_options o = options();
+  o.port = port();
+  try {
+    pier::http::server second(o, make_handler(*data_));
+    FAIL() << "a second server bound port " << o.port;
+  } catch (std::system_error const& e) {
+    EXPECT_EQ(e.code().value(), EADDRINUSE) << e.what();
+  }
+  client c(port()); // the first server still serves
+  ASSERT_TRUE(c.send(get("/hello")));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
 } // namespace server_test
