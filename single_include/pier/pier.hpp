@@ -8814,6 +8814,8 @@ public:
       workers_.push_back(std::make_unique<worker>(shared ? static_cast<int>(opts_.threads) : 1));
 
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address(opts_.address), opts_.port);
+    if (contexts > 1)
+      endpoint.port(claim_port(endpoint));
     for (auto& w : workers_) {
       w->acceptor.open(endpoint.protocol());
       w->acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -8830,6 +8832,19 @@ public:
   }
 
   ~server_state() { tearing_down_ = true; }
+
+  // The acceptors share their port with SO_REUSEPORT, which would as well let another
+  // process of the same user bind it and silently take part of the connections. A bind
+  // without SO_REUSEPORT fails when anyone listens on the port: do one first (it also
+  // picks the port when 0 was asked), release it, and let the acceptors take the port.
+  static std::uint16_t claim_port(asio::ip::tcp::endpoint const& endpoint) {
+    asio::io_context io;
+    asio::ip::tcp::acceptor probe(io);
+    probe.open(endpoint.protocol());
+    probe.set_option(asio::socket_base::reuse_address(true));
+    probe.bind(endpoint); // throws std::system_error (address in use) like the acceptors
+    return probe.local_endpoint().port();
+  }
 
   std::uint16_t port() const noexcept { return port_; }
   server_options const& options() const noexcept { return opts_; }
