@@ -181,5 +181,48 @@ class CrashTest(unittest.TestCase):
             server.stop()
 
 
+    def test_upload_session_survives_sigkill(self):
+        """Upload sessions are written without sync: they must still survive a crash of
+        the process (the write reached the kernel), so a chunked upload resumes."""
+        binary = os.environ["PIER_REGISTRY"]
+        workdir = tempfile.mkdtemp(prefix="pier-crash-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        data, log = os.path.join(workdir, "data"), os.path.join(workdir, "pier.log")
+        blob = os.urandom(200_000)
+        half = len(blob) // 2
+        server = Server(binary, data, log)
+        client = Client(server.port)
+        status, headers, _ = client.request("POST", "/v2/resume/app/blobs/uploads/", b"")
+        self.assertEqual(status, 202)
+        location = headers["Location"]
+        status, headers, _ = client.request(
+            "PATCH", location, blob[:half],
+            {"Content-Type": "application/octet-stream", "Content-Range": f"0-{half - 1}"})
+        self.assertEqual(status, 202)
+        location = headers["Location"]
+        server.kill()
+
+        server = Server(binary, data, log)
+        try:
+            client = Client(server.port)
+            status, headers, _ = client.request("GET", location)
+            self.assertEqual(status, 204)
+            self.assertEqual(headers.get("Range"), f"0-{half - 1}")
+            status, headers, _ = client.request(
+                "PATCH", location, blob[half:],
+                {"Content-Type": "application/octet-stream",
+                 "Content-Range": f"{half}-{len(blob) - 1}"})
+            self.assertEqual(status, 202)
+            location = headers["Location"]
+            sep = "&" if "?" in location else "?"
+            status, _, _ = client.request("PUT", f"{location}{sep}digest={sha256(blob)}", b"")
+            self.assertEqual(status, 201)
+            status, _, got = client.request("GET", f"/v2/resume/app/blobs/{sha256(blob)}")
+            self.assertEqual(status, 200)
+            self.assertEqual(got, blob)
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -29,7 +29,10 @@
 /// A count of zero is no key.
 ///
 /// Every change is one `WriteBatch` written with `WriteOptions::sync`, so a commit is
-/// atomic and durable when it returns. Writers are serialised by a mutex (each checks, then
+/// atomic and durable when it returns. Upload sessions are the exception: written without
+/// sync (the upload's bytes are not durable before its commit either), they survive a
+/// crash of the process but not necessarily of the machine; the next sync write makes them
+/// durable too. Writers are serialised by a mutex (each checks, then
 /// writes) and run on the store's own threads, because a sync write waits for the disk:
 /// measured roughly on the development VM (ext4 on a virtual disk), a sync write took
 /// about 2 ms, a point read 1-2 us, a page of tags 2 us, and the hop to a pool thread and

@@ -409,9 +409,12 @@ struct rocksdb_metadata_store::state {
   }
 
   /// Runs `build` under the write lock on the store's threads, then writes the batch it
-  /// filled in one sync write; nothing is written when `build` fails.
+  /// filled in one write, a sync write unless `durable` is false; nothing is written when
+  /// `build` fails. A write that is not durable still reaches the WAL through the kernel
+  /// (it survives a crash of the process, not of the machine), and the next sync write
+  /// makes it durable with its own.
   template <class F>
-  asio::awaitable<result<void>> write(F build) {
+  asio::awaitable<result<void>> write(F build, bool durable = true) {
     co_return co_await detail::offload(pool, [&]() -> result<void> {
       std::lock_guard const lock(write_mutex);
       rocksdb::WriteBatch batch;
@@ -419,7 +422,9 @@ struct rocksdb_metadata_store::state {
         return r;
       if (batch.Count() == 0)
         return {};
-      rocksdb::Status const s = db->Write(write_options, &batch);
+      rocksdb::WriteOptions options = write_options;
+      options.sync = options.sync && durable;
+      rocksdb::Status const s = db->Write(options, &batch);
       if (!s.ok())
         return detail::to_error(s);
       return {};
@@ -777,8 +782,13 @@ inline result<upload_session> decode_upload(upload_id id, std::string_view v) {
 
 } // namespace detail
 
+// Upload sessions are written without sync: the bytes of an upload are not fsynced before
+// its commit either, so a session that outlived a power loss could point at lost bytes. A
+// lost session costs the client a new upload; a deleted one that comes back names a file
+// that is gone (`upload_unknown`) and expires. The commit's `link_blob` is a sync write
+// and makes every earlier write durable too.
 inline asio::awaitable<result<void>> rocksdb_metadata_store::create_upload(upload_session u) {
-  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+  auto const build = [&](rocksdb::WriteBatch& b) -> result<void> {
     result<std::optional<std::string>> const old = s_->get(state::uploads, u.id);
     if (!old)
       return old.error();
@@ -793,7 +803,8 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::create_upload(uploa
     b.Put((*s_)[state::uploads], u.id, detail::encoder().str(u.repository).u64(bits).take());
     b.Put((*s_)[state::upload_times], detail::big_endian(bits) + u.id, u.repository);
     return {};
-  });
+  };
+  co_return co_await s_->write(build, /*durable=*/false);
 }
 
 inline asio::awaitable<result<upload_session>> rocksdb_metadata_store::get_upload(upload_id id) {
@@ -806,7 +817,7 @@ inline asio::awaitable<result<upload_session>> rocksdb_metadata_store::get_uploa
 }
 
 inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_upload(upload_id id) {
-  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+  auto const build = [&](rocksdb::WriteBatch& b) -> result<void> {
     result<std::optional<std::string>> const v = s_->get(state::uploads, id);
     if (!v)
       return v.error();
@@ -818,7 +829,8 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_upload(uploa
     b.Delete((*s_)[state::uploads], id);
     b.Delete((*s_)[state::upload_times], detail::big_endian(detail::time_bits(u->created)) + id);
     return {};
-  });
+  };
+  co_return co_await s_->write(build, /*durable=*/false);
 }
 
 inline asio::awaitable<result<std::vector<upload_session>>>
