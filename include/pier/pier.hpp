@@ -32,4 +32,9 @@
 #include <pier/registry/routes.hpp>
 #include <pier/registry/v2.hpp>
 
+#include <pier/auth/htpasswd.hpp>
+#include <pier/auth/jwt.hpp>
+#include <pier/auth/password.hpp>
+#include <pier/auth/scope.hpp>
+
 #endif // PIER_PIER_HPP
