@@ -102,12 +102,13 @@ result<std::string> base64url_decode(std::string_view s);
 /// SubjectPublicKeyInfo, its first 240 bits (30 bytes) in RFC 4648 base32 (48 characters, no
 /// padding), written as 12 groups of 4 joined by ':'.
 ///
-/// @code
-/// // The key of Docker's jwt.md example has the ID that example shows.
-/// // "PYYO:TEWU:V7JH:26JV:AQTZ:LJC3:SXVJ:XGHA:34F2:2LAQ:ZRMK:Z7Q6"
-/// @endcode
+/// For the public key of Docker's jwt.md example (x = "m7zUpx3b…", y = "dU3biz8s…") this
+/// gives "PYYO:TEWU:V7JH:26JV:AQTZ:LJC3:SXVJ:XGHA:34F2:2LAQ:ZRMK:Z7Q6", the `kid` that
+/// document shows (a test checks it), so this is the definition a Docker registry expects;
+/// some early libtrust code hashed the raw EC coordinates instead.
 ///
-/// See https://github.com/docker/libtrust/blob/master/util.go (`keyIDFromCryptoKey`).
+/// See https://github.com/docker/libtrust/blob/master/util.go (`keyIDFromCryptoKey`,
+/// `keyIDEncode`).
 std::string libtrust_key_id(std::string_view spki_der);
 
 /// A P-256 key: a private key that signs, or the public half alone that verifies.
@@ -168,7 +169,7 @@ result<std::string> sign_jwt(boost::json::object const& claims, es256_key const&
 
 /// What `verify_jwt` checks besides the signature.
 struct jwt_verify_options {
-  /// The time `exp` and `nbf` are compared with.
+  /// The time `exp` and `nbf` are compared with; by default when the options were made.
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
   /// Clock skew tolerated both ways.
   std::chrono::seconds leeway{0};

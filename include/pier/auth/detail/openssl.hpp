@@ -17,7 +17,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <string>
 
 PIER_BEGIN_NAMESPACE
 namespace auth::detail::openssl {
@@ -55,21 +54,6 @@ inline bool random_bytes(void* out, std::size_t n) noexcept {
   error_queue_guard const guard;
   return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) == 1;
 }
-
-// A string whose bytes are wiped before the memory is released. Only as good as the
-// copies that were not made: callers keep secrets in one of these from the start.
-struct secure_string {
-  std::string value;
-
-  secure_string() = default;
-  explicit secure_string(std::string s) noexcept : value(std::move(s)) {}
-  secure_string(secure_string const&) = delete;
-  secure_string& operator=(secure_string const&) = delete;
-  ~secure_string() {
-    if (!value.empty())
-      OPENSSL_cleanse(value.data(), value.size());
-  }
-};
 
 } // namespace auth::detail::openssl
 PIER_END_NAMESPACE
