@@ -217,6 +217,13 @@ inline std::string allowed_difference(parsed_request const& pier, parsed_request
       for (auto const& f : pier.fields)
         if (f.first.size() > 17 && pier::http::iequals(f.first.substr(0, 17), "Transfer-Encoding"))
           return "nodejs matches Transfer-Encoding by prefix";
+    // RFC 9112 §6.3 lets a recipient accept a list of one repeated number in a
+    // Content-Length field (pier does); nodejs takes the comma for a bad digit.
+    if (node.nodejs_errno == HPE_INVALID_CONTENT_LENGTH)
+      for (auto const& f : pier.fields)
+        if (pier::http::iequals(f.first, "Content-Length") &&
+            f.second.find(',') != std::string::npos)
+          return "nodejs rejects the list form of Content-Length";
     // RFC 9112 §6.3 lets a recipient accept repeated Content-Length fields that all state
     // the same number (pier does); nodejs rejects any repetition.
     if (node.nodejs_errno == HPE_UNEXPECTED_CONTENT_LENGTH) {

@@ -53,8 +53,10 @@ constexpr bool is_absolute_form(std::string_view target) noexcept {
 // the chunk size and the CRLF.
 constexpr bool is_chunk_extension(std::string_view ext) noexcept {
   auto skip_ws = [&] {
+    std::size_t const before = ext.size();
     while (!ext.empty() && is_ows(ext.front()))
       ext.remove_prefix(1);
+    return ext.size() != before;
   };
   auto take_token = [&] {
     std::size_t n = 0;
@@ -71,7 +73,9 @@ constexpr bool is_chunk_extension(std::string_view ext) noexcept {
     return true;
   };
   for (;;) {
-    skip_ws();
+    // BWS belongs before a ';': whitespace that ends the line is not in the grammar.
+    if (skip_ws() && ext.empty())
+      return false;
     if (ext.empty())
       return true;
     if (ext.front() != ';')
