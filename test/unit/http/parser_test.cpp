@@ -271,13 +271,16 @@ TEST(RequestParser, AsteriskAndAbsoluteForm) {
   EXPECT_EQ(parse_all(star, "GET * HTTP/1.1\r\nHost: h\r\n\r\n"), parse_error::bad_target);
   for (char const* bad :
        {"GET 0v://h/ HTTP/1.1\r\nHost: h\r\n\r\n", "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
-        "GET ://h/ HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+        "GET ://h/ HTTP/1.1\r\nHost: h\r\n\r\n", "PUT p.v2lat://estq HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n"}) {
     request_parser p;
     EXPECT_EQ(parse_all(p, bad), parse_error::bad_target) << bad;
   }
   request_parser abs;
   EXPECT_FALSE(parse_all(abs, "GET http://h/v2/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   EXPECT_EQ(abs.head().target(), "http://h/v2/");
+  request_parser tls_abs;
+  EXPECT_FALSE(parse_all(tls_abs, "GET HTTPS://h/v2/ HTTP/1.1\r\nHost: h\r\n\r\n"));
 }
 
 // --- chunked bodies ---------------------------------------------------------------
