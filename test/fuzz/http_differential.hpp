@@ -11,6 +11,7 @@
 
 #include <http_parser.h>
 
+#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@ struct parsed_request {
   std::string method, target;
   std::vector<std::pair<std::string, std::string>> fields;
   std::string body;
+  std::string raw_head; // the head, as sent
+  std::string raw_body; // the bytes after the head, as sent
   bool chunked = false;
   // pier: why it rejected; nodejs: its errno.
   std::error_code pier_error;
@@ -42,6 +45,8 @@ inline parsed_request parse_with_pier(std::string_view in) {
     return out; // incomplete
   auto const& head = p.head();
   std::string_view rest = in.substr(**r);
+  out.raw_head = in.substr(0, **r);
+  out.raw_body = rest;
   std::string body;
   switch (head.framing()) {
   case pier::http::body_framing::none: break;
@@ -163,6 +168,35 @@ inline bool has_empty_list_element(std::string_view value) {
   }
 }
 
+// A Transfer-Encoding field line whose value holds an HTAB.
+inline bool has_te_value_with_tab(std::string_view head) {
+  while (!head.empty()) {
+    std::size_t const end = head.find("\r\n");
+    std::string_view const line = head.substr(0, end);
+    if (line.size() > 18 && pier::http::iequals(line.substr(0, 18), "Transfer-Encoding:") &&
+        line.find('\t', 18) != std::string_view::npos)
+      return true;
+    if (end == std::string_view::npos)
+      break;
+    head.remove_prefix(end + 2);
+  }
+  return false;
+}
+
+// A hex digit, then spaces or tabs, then ';': a chunk size with BWS before its extension.
+inline bool has_bws_before_chunk_extension(std::string_view body) {
+  for (std::size_t i = 0; i + 2 < body.size(); ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(body[i])))
+      continue;
+    std::size_t j = i + 1;
+    while (j < body.size() && (body[j] == ' ' || body[j] == '\t'))
+      ++j;
+    if (j > i + 1 && j < body.size() && body[j] == ';')
+      return true;
+  }
+  return false;
+}
+
 /// Why two results may differ; empty when they must not.
 inline std::string allowed_difference(parsed_request const& pier, parsed_request const& node) {
   using pier::http::parse_error;
@@ -234,12 +268,21 @@ inline std::string allowed_difference(parsed_request const& pier, parsed_request
       if (lengths > 1)
         return "nodejs rejects repeated equal Content-Length";
     }
+    // OWS around a field value is SP or HTAB (RFC 9110 §5.5); nodejs does not take
+    // `chunked<HTAB>` for chunked.
+    if (node.nodejs_errno == HPE_INVALID_TRANSFER_ENCODING && has_te_value_with_tab(pier.raw_head))
+      return "nodejs does not trim HTAB around Transfer-Encoding";
     // RFC 9110 §5.6.1 has recipients ignore empty list elements (`chunked,`); nodejs
     // rejects them in Transfer-Encoding.
     if (node.nodejs_errno == HPE_INVALID_TRANSFER_ENCODING)
       for (auto const& f : pier.fields)
         if (pier::http::iequals(f.first, "Transfer-Encoding") && has_empty_list_element(f.second))
           return "nodejs rejects empty list elements";
+    // chunk-ext = *( BWS ";" ... ) (RFC 9112 §7.1.1): whitespace between the chunk size
+    // and ';' is allowed; nodejs refuses it.
+    if (node.nodejs_errno == HPE_INVALID_CHUNK_SIZE && pier.chunked &&
+        has_bws_before_chunk_extension(pier.raw_body))
+      return "nodejs refuses BWS before a chunk extension";
     // pier accepted a chunked request, so its head had no Content-Length: the one nodejs
     // objects to is in the trailer section, which pier discards (RFC 9112 §7.1.2).
     if ((node.nodejs_errno == HPE_INVALID_CONTENT_LENGTH ||
