@@ -7256,20 +7256,14 @@ constexpr void for_each_list_element(std::string_view list, F&& f) {
   }
 }
 
-// absolute-form = scheme "://" authority ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
-// "." ) (RFC 3986 §3.1). The authority must not be empty.
+// absolute-form (RFC 9112 §3.2.2) for the schemes a server answers: "http" or "https",
+// "://", and a non-empty authority. Other URI schemes are not this server's to serve.
 constexpr bool is_absolute_form(std::string_view target) noexcept {
   std::size_t const sep = target.find("://");
-  if (sep == std::string_view::npos || sep == 0 || sep + 3 >= target.size() ||
-      target[sep + 3] == '/')
+  if (sep == std::string_view::npos || sep + 3 >= target.size() || target[sep + 3] == '/')
     return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!alpha(target[0]))
-    return false;
-  for (char c : target.substr(1, sep - 1))
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
-      return false;
-  return true;
+  std::string_view const scheme = target.substr(0, sep);
+  return iequals(scheme, "http") || iequals(scheme, "https");
 }
 
 // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
