@@ -18,9 +18,9 @@
 #include <new>
 #include <vector>
 
-#include <pier/auth/detail/base64.hpp>
 #include <pier/auth/detail/openssl.hpp>
 #include <pier/core/detail/ascii.hpp>
+#include <pier/core/detail/base64.hpp>
 #include <pier/core/detail/strict_json.hpp>
 
 PIER_BEGIN_NAMESPACE
@@ -180,13 +180,13 @@ inline std::error_category const& jwt_category() noexcept {
 }
 
 inline std::string base64url_encode(std::string_view bytes) {
-  return detail::base64::encode(bytes, detail::base64::alphabet::url, false);
+  return ::pier::detail::base64::encode(bytes, ::pier::detail::base64::alphabet::url, false);
 }
 
 inline result<std::string> base64url_decode(std::string_view s) {
   std::string out;
-  if (!detail::base64::decode(s, detail::base64::alphabet::url, detail::base64::padding::forbidden,
-                              true, out))
+  if (!::pier::detail::base64::decode(s, ::pier::detail::base64::alphabet::url,
+                                      ::pier::detail::base64::padding::forbidden, true, out))
     return jwt_error::invalid_base64;
   return out;
 }

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <utility>
 
-#include <pier/auth/detail/base64.hpp>
 #include <pier/core/detail/ascii.hpp>
+#include <pier/core/detail/base64.hpp>
 #include <pier/core/reference.hpp>
 
 PIER_BEGIN_NAMESPACE
@@ -392,8 +392,8 @@ inline result<basic_credentials> parse_basic_authorization(std::string_view valu
       e != credentials_error{})
     return e;
   std::string decoded;
-  if (!detail::base64::decode(encoded, detail::base64::alphabet::standard,
-                              detail::base64::padding::optional, false, decoded))
+  if (!::pier::detail::base64::decode(encoded, ::pier::detail::base64::alphabet::standard,
+                                      ::pier::detail::base64::padding::optional, false, decoded))
     return credentials_error::invalid_base64;
   std::size_t const colon = decoded.find(':');
   if (colon == std::string::npos)

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include <pier/core/detail/ascii.hpp>
+#include <pier/core/detail/base64.hpp>
 
 PIER_BEGIN_NAMESPACE
 
@@ -58,48 +59,14 @@ public:
 
 namespace detail::manifest_rules {
 
-// RFC 4648 value of a base64 character; -1 for characters outside the alphabet.
-constexpr int base64_sextet(char c, bool url_alphabet) noexcept {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == (url_alphabet ? '-' : '+'))
-    return 62;
-  if (c == (url_alphabet ? '_' : '/'))
-    return 63;
-  return -1;
-}
-
 // Decodes RFC 4648 base64 into `out` (when given). The standard alphabet must be padded;
 // padding is optional with the URL alphabet because JWS leaves it out.
 inline bool decode_base64(std::string_view s, bool url_alphabet, std::string* out) {
-  if (!url_alphabet && s.size() % 4 != 0)
-    return false;
-  std::size_t pad = 0;
-  while (pad < 2 && !s.empty() && s.back() == '=') {
-    s.remove_suffix(1);
-    ++pad;
-  }
-  if (s.size() % 4 == 1 || (pad != 0 && (s.size() + pad) % 4 != 0))
-    return false;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int const v = base64_sextet(c, url_alphabet);
-    if (v < 0)
-      return false;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (out != nullptr)
-        out->push_back(static_cast<char>((acc >> bits) & 0xffU));
-    }
-  }
-  return true;
+  namespace b64 = ::pier::detail::base64;
+  std::string scratch;
+  return b64::decode(s, url_alphabet ? b64::alphabet::url : b64::alphabet::standard,
+                     url_alphabet ? b64::padding::optional : b64::padding::required, false,
+                     out ? *out : scratch);
 }
 
 // A position in the document, kept on the stack while walking it and rendered only when

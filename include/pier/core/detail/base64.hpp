@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_AUTH_DETAIL_BASE64_HPP
-#define PIER_AUTH_DETAIL_BASE64_HPP
+#ifndef PIER_CORE_DETAIL_BASE64_HPP
+#define PIER_CORE_DETAIL_BASE64_HPP
 
-// RFC 4648 base64 in both alphabets, written out because every byte of a token or an
-// Authorization header is attacker-chosen and the decoders at hand are lax: OpenSSL's
-// EVP_DecodeBlock skips whitespace and accepts padding in the middle.
+// RFC 4648 base64 in both alphabets, written out because every byte of a token, an
+// Authorization header or a manifest is attacker-chosen and the decoders at hand are lax:
+// OpenSSL's EVP_DecodeBlock skips whitespace and accepts padding in the middle.
 
 #include <pier/config.hpp>
 
@@ -13,7 +13,7 @@
 #include <string_view>
 
 PIER_BEGIN_NAMESPACE
-namespace auth::detail::base64 {
+namespace detail::base64 {
 
 enum class alphabet { standard, url };
 
@@ -67,6 +67,7 @@ inline std::string encode(std::string_view bytes, alphabet a, bool pad) {
 enum class padding {
   forbidden, ///< base64url in JOSE (RFC 7515 §2): no '='
   optional,  ///< Basic credentials: RFC 7617 pads, a few clients do not
+  required,  ///< the length is a multiple of 4 (descriptor `data`, RFC 4648 §4)
 };
 
 // Decodes `s` into `out`; false when it is not base64 of the alphabet. Whatever the
@@ -75,6 +76,8 @@ enum class padding {
 // byte string has exactly one encoding (a signed token cannot be re-spelled).
 inline bool decode(std::string_view s, alphabet a, padding p, bool canonical, std::string& out) {
   out.clear();
+  if (p == padding::required && s.size() % 4 != 0)
+    return false;
   std::size_t pads = 0;
   while (pads < s.size() && s[s.size() - 1 - pads] == '=')
     ++pads;
@@ -108,7 +111,7 @@ inline bool decode(std::string_view s, alphabet a, padding p, bool canonical, st
   return true;
 }
 
-} // namespace auth::detail::base64
+} // namespace detail::base64
 PIER_END_NAMESPACE
 
-#endif // PIER_AUTH_DETAIL_BASE64_HPP
+#endif // PIER_CORE_DETAIL_BASE64_HPP
