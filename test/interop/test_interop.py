@@ -194,7 +194,10 @@ class InteropTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, runroot, True)
         root = self.tmp("podman-root")
         podman = ["podman", "--storage-driver", "vfs", "--root", root, "--runroot", runroot]
-        src = self.tmp("src")
+        # podman names an image pulled from a layout after the layout's path, which must
+        # then be a valid reference: no random temp-dir names (they can hold "-_").
+        src = os.path.join(tempfile.gettempdir(), f"pier-podman-src-{os.getpid()}-{time.time_ns()}")
+        self.addCleanup(shutil.rmtree, src, True)
         oci_images.make_image(src, "v1")
         run(*podman, "pull", f"oci:{src}:v1")
         image_id = run(*podman, "images", "-q", "--no-trunc").stdout.split()[0]
