@@ -79,6 +79,9 @@ wait_for_port() {
 }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
+proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime
+# Milliseconds of CPU per GiB: ticks spent on MIB mebibytes.
+ms_per_gib() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v m="$2" 'BEGIN {printf "%.0f", t * 1000 / hz / (m / 1024)}'; }
 # kB of VmHWM or VmRSS of a PID.
 mem_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # The value of key=... in a line of key=value pairs.
@@ -224,15 +227,20 @@ big_digest=$(field "$sink_out" digest)
 up_sink=$(field "$sink_out" MB_per_s)
 sync
 begin_workload "${BIG_MIB} MiB upload"
+t0=$(proc_ticks "$pier_pid")
 up_pier=$(field "$("$LOAD" upload --port "$PIER_PORT" --file "$WORK/big.bin" \
   --digest "$big_digest" --flow monolithic)" MB_per_s)
+up_pier_cpu=$(ms_per_gib $(($(proc_ticks "$pier_pid") - t0)) "$BIG_MIB")
 sync
+t0=$(proc_ticks "$ref_pid")
 up_ref=$(field "$("$LOAD" upload --port "$REF_PORT" --file "$WORK/big.bin" \
   --digest "$big_digest" --flow post-put)" MB_per_s)
+up_ref_cpu=$(ms_per_gib $(($(proc_ticks "$ref_pid") - t0)) "$BIG_MIB")
 end_workload
 sync
 echo "${BIG_MIB} MiB upload: pier $up_pier MB/s (one POST ?digest=), reference $up_ref MB/s" \
-  "(POST + PUT); the client alone, into a sink: $up_sink MB/s"
+  "(POST + PUT); the client alone, into a sink: $up_sink MB/s; server CPU per GiB: pier" \
+  "$up_pier_cpu ms, reference $up_ref_cpu ms"
 
 # --- 4. image pushes -------------------------------------------------------------------------
 push() { # port
@@ -251,18 +259,20 @@ echo "push: pier $push_pier_out"
 echo "push: reference $push_ref_out"
 
 # --- 5. large download -----------------------------------------------------------------------
-download() { # port
-  local runs=()
+download() { # port pid name
+  local runs=() t0
+  t0=$(proc_ticks "$2")
   for _ in 1 2 3; do
     runs+=("$(field "$("$LOAD" download --port "$1" --path "/v2/big/blob/blobs/$big_digest")" \
       MB_per_s)")
   done
-  echo "  runs: ${runs[*]}" >&2
+  echo "  $3: ${runs[*]} MB/s; server CPU per GiB:" \
+    "$(ms_per_gib $(($(proc_ticks "$2") - t0)) $((3 * BIG_MIB))) ms" >&2
   median3 "${runs[@]}"
 }
 begin_workload "${BIG_MIB} MiB download"
-down_pier=$(download "$PIER_PORT")
-down_ref=$(download "$REF_PORT")
+down_pier=$(download "$PIER_PORT" "$pier_pid" pier)
+down_ref=$(download "$REF_PORT" "$ref_pid" reference)
 end_workload
 echo "${BIG_MIB} MiB download: pier $down_pier MB/s, reference $down_ref MB/s (median of 3)"
 rm -f "$WORK/big.bin"
