@@ -78,6 +78,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 PIER_BEGIN_NAMESPACE
 namespace registry {
@@ -149,6 +150,12 @@ private:
   asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
                                                      std::uint64_t offset,
                                                      std::optional<std::uint64_t> limit) const;
+  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, then checks the
+  // chunk's length: the new size, or the response that refuses the chunk. `size` is the
+  // upload's size before it.
+  asio::awaitable<std::variant<std::uint64_t, http::response>>
+  append_chunk(http::request& req, route const& r, std::uint64_t size, std::uint64_t offset,
+               std::optional<std::uint64_t> limit) const;
 
   B& blobs_;
   M& meta_;
