@@ -9597,6 +9597,7 @@ PIER_END_NAMESPACE
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 PIER_BEGIN_NAMESPACE
 namespace registry {
@@ -9668,6 +9669,12 @@ private:
   asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
                                                      std::uint64_t offset,
                                                      std::optional<std::uint64_t> limit) const;
+  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, then checks the
+  // chunk's length: the new size, or the response that refuses the chunk. `size` is the
+  // upload's size before it.
+  asio::awaitable<std::variant<std::uint64_t, http::response>>
+  append_chunk(http::request& req, route const& r, std::uint64_t size, std::uint64_t offset,
+               std::optional<std::uint64_t> limit) const;
 
   B& blobs_;
   M& meta_;
@@ -10216,14 +10223,23 @@ asio::awaitable<http::response> v2_registry<B, M>::patch_upload(http::request& r
     co_return std::move(*refused);
   detail::chunk_plan const chunk = std::get<detail::chunk_plan>(plan);
 
-  result<std::uint64_t> const grown =
-      co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
+  auto grown = co_await append_chunk(req, r, *size, chunk.offset, chunk.limit);
+  if (auto* refused = std::get_if<http::response>(&grown))
+    co_return std::move(*refused);
+  co_return detail::upload_response(202, r.name, r.upload_id, std::get<std::uint64_t>(grown));
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<std::variant<std::uint64_t, http::response>>
+v2_registry<B, M>::append_chunk(http::request& req, route const& r, std::uint64_t size,
+                                std::uint64_t offset, std::optional<std::uint64_t> limit) const {
+  result<std::uint64_t> const grown = co_await stream_body(req.body(), r.upload_id, offset, limit);
   if (!grown) {
     std::error_code const ec = grown.error();
     if (ec == storage::storage_error::upload_offset_mismatch) {
       // Another request appended in the meantime: tell where the upload stands now.
       result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
-      co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
+      co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : size);
     }
     if (ec == http::body_error::too_large)
       co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
@@ -10231,9 +10247,9 @@ asio::awaitable<http::response> v2_registry<B, M>::patch_upload(http::request& r
       co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
     co_return detail::error(ec);
   }
-  if (chunk.limit && *grown - chunk.offset != *chunk.limit)
+  if (limit && *grown - offset != *limit)
     co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
-  co_return detail::upload_response(202, r.name, r.upload_id, *grown);
+  co_return *grown;
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
@@ -10252,22 +10268,9 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
   // The final chunk, if the PUT carries one.
   std::optional<std::uint64_t> const declared = req.body().length();
   if (!declared || *declared > 0) {
-    result<std::uint64_t> const grown =
-        co_await stream_body(req.body(), r.upload_id, chunk.offset, chunk.limit);
-    if (!grown) {
-      std::error_code const ec = grown.error();
-      if (ec == storage::storage_error::upload_offset_mismatch) {
-        result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
-        co_return detail::chunk_out_of_order(r.name, r.upload_id, now ? *now : *size);
-      }
-      if (ec == http::body_error::too_large)
-        co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
-      if (detail::is_body_error(ec))
-        co_return detail::body_failure(ec, oci_error::blob_upload_invalid);
-      co_return detail::error(ec);
-    }
-    if (chunk.limit && *grown - chunk.offset != *chunk.limit)
-      co_return detail::error(oci_error::size_invalid, "chunk shorter than its Content-Range");
+    auto grown = co_await append_chunk(req, r, *size, chunk.offset, chunk.limit);
+    if (auto* refused = std::get_if<http::response>(&grown))
+      co_return std::move(*refused);
   }
 
   // Durability: commit (verified, fsynced) → link → 201. A failed commit leaves nothing:
