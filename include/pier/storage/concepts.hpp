@@ -104,6 +104,54 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
   { s.expired_uploads(t, n) } -> std::same_as<asio::awaitable<result<std::vector<upload_session>>>>;
 };
 
+/// Users, organisations, memberships, repository visibility and personal access tokens.
+/// The metadata stores implement it next to `MetadataStore`; it is a concept of its own so
+/// that a registry without users needs none of it.
+///
+/// Rules every implementation keeps:
+/// - `create_user` and `create_org` fail with `name_taken` when a user or an organisation
+///   already has the name;
+/// - `delete_user` also removes the user's memberships and tokens; `delete_org` its
+///   memberships;
+/// - `set_member` needs both to exist (`org_unknown`, `user_unknown`) and replaces the
+///   role of an existing member; `remove_member` of a non-member is `member_unknown`;
+/// - `get_visibility` is empty for a repository whose visibility was never set (the
+///   caller applies its default); visibility may be set before the repository exists;
+/// - listings are in name order, `last` exclusive, at most `n` (paging like `catalog`);
+///   `members` is in user order, `memberships` in organisation order, `list_tokens` in
+///   id order;
+/// - every change is durable when it returns.
+template <class S>
+concept AccountStore = requires(S& s, std::string name, std::string other, std::size_t n,
+                                user_record u, org_record o, role r, visibility v,
+                                access_token_record t) {
+  { s.create_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.update_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_user(name) } -> std::same_as<asio::awaitable<result<user_record>>>;
+  { s.delete_user(name) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.list_users(name, n) } -> std::same_as<asio::awaitable<result<page<user_record>>>>;
+  { s.user_count() } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
+
+  { s.create_org(o) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_org(name) } -> std::same_as<asio::awaitable<result<org_record>>>;
+  { s.delete_org(name) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.list_orgs(name, n) } -> std::same_as<asio::awaitable<result<page<org_record>>>>;
+
+  { s.set_member(name, other, r) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.remove_member(name, other) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.members(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+  { s.memberships(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+
+  { s.get_visibility(name) } -> std::same_as<asio::awaitable<result<std::optional<visibility>>>>;
+  { s.set_visibility(name, v) } -> std::same_as<asio::awaitable<result<void>>>;
+
+  { s.add_token(t) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_token(name) } -> std::same_as<asio::awaitable<result<access_token_record>>>;
+  { s.list_tokens(name) } -> std::same_as<asio::awaitable<result<std::vector<access_token_record>>>>;
+  { s.delete_token(name) } -> std::same_as<asio::awaitable<result<void>>>;
+};
+
+
 /// The exemplar of `BlobStore`: declarations only, with the contract every model keeps.
 ///
 /// How the OCI endpoints use it (`meta` is the metadata store):

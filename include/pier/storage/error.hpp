@@ -36,6 +36,11 @@ enum class storage_error {
   name_unknown,           ///< no such repository: NAME_UNKNOWN
   manifest_blob_unknown, ///< a manifest references what the repository lacks: MANIFEST_BLOB_UNKNOWN
   corrupt,               ///< stored data could not be decoded: UNKNOWN
+  user_unknown,          ///< no such user: DENIED (never says which names exist)
+  org_unknown,           ///< no such organisation: NAME_UNKNOWN
+  name_taken,            ///< a user or organisation already has the name: DENIED
+  member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
+  token_unknown,         ///< no such access token: DENIED
 };
 
 /// The category of `storage_error`, named "pier.storage".

@@ -148,6 +148,69 @@ struct upload_session {
   friend bool operator==(upload_session const&, upload_session const&) = default;
 };
 
+/// A member's role in an organisation: each includes the ones before it.
+enum class role : std::uint8_t {
+  read = 1,  ///< pull the organisation's repositories
+  write = 2, ///< and push to them
+  admin = 3, ///< and delete, change visibility, manage members
+};
+
+/// Who may pull a repository without being given access to it.
+enum class visibility : std::uint8_t {
+  private_ = 0, ///< only those with a role on its namespace
+  public_ = 1,  ///< everyone, anonymous users included (pull only)
+};
+
+/// A registry user. A user owns the namespace of their name.
+struct user_record {
+  std::string name;
+  std::string password_hash; ///< crypt(3) string: bcrypt or yescrypt
+  bool admin = false;        ///< may do everything
+  std::chrono::system_clock::time_point created;
+
+  friend bool operator==(user_record const&, user_record const&) = default;
+};
+
+/// An organisation. It owns the namespace of its name; user and organisation names share
+/// one space (no organisation may take a user's name, and the reverse).
+struct org_record {
+  std::string name;
+  std::chrono::system_clock::time_point created;
+
+  friend bool operator==(org_record const&, org_record const&) = default;
+};
+
+/// `user` is a member of `org` with `level`.
+struct membership {
+  std::string org;
+  std::string user;
+  role level = role::read;
+
+  friend bool operator==(membership const&, membership const&) = default;
+};
+
+/// A personal access token, usable as its user's password. Only a hash of the secret is
+/// kept: the secret is shown once, when the token is made.
+struct access_token_record {
+  std::string id;          ///< public identifier, unique
+  std::string user;        ///< whose token it is
+  std::string description; ///< what the user called it
+  std::string secret_hash; ///< lower-case hex SHA-256 of the secret
+  std::chrono::system_clock::time_point created;
+  std::optional<std::chrono::system_clock::time_point> expires;
+
+  friend bool operator==(access_token_record const&, access_token_record const&) = default;
+};
+
+/// One page of a listing in name order, and whether more follow.
+template <class T>
+struct page {
+  std::vector<T> items;
+  bool more = false;
+
+  friend bool operator==(page const&, page const&) = default;
+};
+
 } // namespace storage
 PIER_END_NAMESPACE
 

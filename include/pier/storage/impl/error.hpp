@@ -33,6 +33,13 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
     return {"manifest references a blob or manifest the repository does not hold",
             oci_error::manifest_blob_unknown};
   case storage_error::corrupt: return {"stored data is corrupt", oci_error::unknown};
+  case storage_error::user_unknown: return {"user unknown", oci_error::denied};
+  case storage_error::org_unknown: return {"organisation unknown", oci_error::name_unknown};
+  case storage_error::name_taken:
+    return {"a user or organisation has this name", oci_error::denied};
+  case storage_error::member_unknown:
+    return {"not a member of the organisation", oci_error::name_unknown};
+  case storage_error::token_unknown: return {"access token unknown", oci_error::denied};
   }
   return {"unknown storage error", oci_error::unknown};
 }
