@@ -109,8 +109,9 @@ asio::awaitable<result<std::string>> read_body(body_reader& body, std::size_t ma
 /// that starts work outliving it copies what it needs.
 class request {
 public:
-  request(request_head head, body_reader& body, std::string_view client_address)
-      : head_(std::move(head)), body_(&body), client_address_(client_address) {}
+  request(request_head head, body_reader& body, std::string_view client_address,
+          bool secure = false)
+      : head_(std::move(head)), body_(&body), client_address_(client_address), secure_(secure) {}
 
   request_head const& head() const noexcept { return head_; }
   std::string_view method() const noexcept { return head_.method(); }
@@ -126,10 +127,14 @@ public:
   /// addresses are shown as IPv4).
   std::string_view client_address() const noexcept { return client_address_; }
 
+  /// Whether the request came over TLS (the scheme of URLs that point back at the server).
+  bool secure() const noexcept { return secure_; }
+
 private:
   request_head head_;
   body_reader* body_;
   std::string_view client_address_;
+  bool secure_ = false;
 };
 
 } // namespace http
