@@ -13,8 +13,9 @@
 /// spans of `append` and `put`, which must stay valid until the awaitable completes
 /// (`co_await` it in the same expression). A store must outlive every operation on it.
 ///
-/// `blob_store_archetype` and `metadata_store_archetype` are the documented exemplars:
-/// the smallest types that model the concepts, with the contract of each operation.
+/// `blob_store_archetype`, `metadata_store_archetype` and `account_store_archetype` are
+/// the documented exemplars: the smallest types that model the concepts, with the contract
+/// of each operation.
 ///
 /// @code
 /// template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
@@ -147,10 +148,11 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
 
   { s.add_token(t) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.get_token(name) } -> std::same_as<asio::awaitable<result<access_token_record>>>;
-  { s.list_tokens(name) } -> std::same_as<asio::awaitable<result<std::vector<access_token_record>>>>;
+  {
+    s.list_tokens(name)
+    } -> std::same_as<asio::awaitable<result<std::vector<access_token_record>>>>;
   { s.delete_token(name) } -> std::same_as<asio::awaitable<result<void>>>;
 };
-
 
 /// The exemplar of `BlobStore`: declarations only, with the contract every model keeps.
 ///
@@ -302,6 +304,89 @@ struct metadata_store_archetype {
   /// delete.
   asio::awaitable<result<std::vector<upload_session>>>
   expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+};
+
+/// The exemplar of `AccountStore`: declarations only, with the contract every model keeps.
+///
+/// Names are not validated here (`auth::is_valid_account_name` is the caller's check);
+/// users and organisations share one space of names. Reads of what does not exist fail
+/// with the `*_unknown` error of what is missing, so an API can answer 404 without a
+/// second look-up.
+///
+/// How the registry uses it: the gate checks a password against `get_user(name)` (or a
+/// personal access token against `get_token(id)`), builds the principal from the user and
+/// `memberships(name)`, and decides with `auth::repository_permissions` and
+/// `get_visibility(repository)`; the accounts API under `/api/v1` calls the rest.
+struct account_store_archetype {
+  /// Adds a user: `name_taken` when a user or an organisation has `u.name`.
+  asio::awaitable<result<void>> create_user(user_record u);
+
+  /// Replaces the record of user `u.name` (password, admin flag): `user_unknown` when there
+  /// is none.
+  asio::awaitable<result<void>> update_user(user_record u);
+
+  /// The user called `name`: `user_unknown` when there is none.
+  asio::awaitable<result<user_record>> get_user(std::string name);
+
+  /// Removes the user with their memberships and tokens: `user_unknown` when there is
+  /// none. The repositories of their namespace stay.
+  asio::awaitable<result<void>> delete_user(std::string name);
+
+  /// Up to `n` users after `last` (from the start when empty), in name order.
+  asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
+
+  /// How many users there are (a fresh registry with none offers to create the first
+  /// administrator).
+  asio::awaitable<result<std::uint64_t>> user_count();
+
+  /// Adds an organisation: `name_taken` when a user or an organisation has `o.name`.
+  asio::awaitable<result<void>> create_org(org_record o);
+
+  /// The organisation called `name`: `org_unknown` when there is none.
+  asio::awaitable<result<org_record>> get_org(std::string name);
+
+  /// Removes the organisation with its memberships: `org_unknown` when there is none. The
+  /// repositories of its namespace stay.
+  asio::awaitable<result<void>> delete_org(std::string name);
+
+  /// Up to `n` organisations after `last` (from the start when empty), in name order.
+  asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
+
+  /// Makes `user` a member of `org` with role `r`, replacing the role of a member:
+  /// `org_unknown`, then `user_unknown`, when either does not exist.
+  asio::awaitable<result<void>> set_member(std::string org, std::string user, role r);
+
+  /// Ends a membership: `org_unknown` when there is no such organisation, `member_unknown`
+  /// when `user` is not a member of it.
+  asio::awaitable<result<void>> remove_member(std::string org, std::string user);
+
+  /// The members of `org` in user order: `org_unknown` when there is no such organisation.
+  asio::awaitable<result<std::vector<membership>>> members(std::string org);
+
+  /// The memberships of `user` in organisation order: `user_unknown` when there is no
+  /// such user.
+  asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+
+  /// The repository's visibility; empty when it was never set (the caller applies its
+  /// default). Any name may be asked; the repository need not exist.
+  asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
+
+  /// Sets the repository's visibility, also before the repository exists (so that it
+  /// is private from its first push).
+  asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);
+
+  /// Stores a token of user `t.user` (`user_unknown` when there is none); replaces a
+  /// token with the same id.
+  asio::awaitable<result<void>> add_token(access_token_record t);
+
+  /// The token with this id: `token_unknown` when there is none.
+  asio::awaitable<result<access_token_record>> get_token(std::string id);
+
+  /// The tokens of `user` in id order: `user_unknown` when there is no such user.
+  asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
+
+  /// Revokes the token with this id: `token_unknown` when there is none.
+  asio::awaitable<result<void>> delete_token(std::string id);
 };
 
 } // namespace storage

@@ -91,7 +91,14 @@ private:
   std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads_;
 };
 
-/// A `MetadataStore` in memory: every operation takes one mutex, so each is atomic.
+namespace detail {
+/// Memberships indexed from one side: organisation → user → role, or user → organisation →
+/// role.
+using role_index = std::map<std::string, std::map<std::string, role, std::less<>>, std::less<>>;
+} // namespace detail
+
+/// A `MetadataStore` and `AccountStore` in memory: every operation takes one mutex, so
+/// each is atomic.
 class memory_metadata_store {
 public:
   memory_metadata_store() = default;
@@ -126,6 +133,33 @@ public:
   asio::awaitable<result<std::vector<upload_session>>>
   expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
 
+  // AccountStore: the contract of each operation is in `account_store_archetype`.
+
+  asio::awaitable<result<void>> create_user(user_record u);
+  asio::awaitable<result<void>> update_user(user_record u);
+  asio::awaitable<result<user_record>> get_user(std::string name);
+  asio::awaitable<result<void>> delete_user(std::string name);
+  asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
+  asio::awaitable<result<std::uint64_t>> user_count();
+
+  asio::awaitable<result<void>> create_org(org_record o);
+  asio::awaitable<result<org_record>> get_org(std::string name);
+  asio::awaitable<result<void>> delete_org(std::string name);
+  asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
+
+  asio::awaitable<result<void>> set_member(std::string org, std::string user, role r);
+  asio::awaitable<result<void>> remove_member(std::string org, std::string user);
+  asio::awaitable<result<std::vector<membership>>> members(std::string org);
+  asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+
+  asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
+  asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);
+
+  asio::awaitable<result<void>> add_token(access_token_record t);
+  asio::awaitable<result<access_token_record>> get_token(std::string id);
+  asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
+  asio::awaitable<result<void>> delete_token(std::string id);
+
 private:
   struct content {
     std::string media_type;
@@ -150,6 +184,15 @@ private:
   std::map<pier::digest, std::uint64_t, std::less<>> blob_refs_;
   std::map<pier::digest, std::uint64_t, std::less<>> manifest_refs_;
   std::map<upload_id, upload_session, std::less<>> uploads_;
+
+  std::map<std::string, user_record, std::less<>> users_;
+  std::map<std::string, org_record, std::less<>> orgs_;
+  // Both directions, so that `members` and `memberships` come out sorted without a scan.
+  detail::role_index members_;     // organisation → user → role
+  detail::role_index memberships_; // user → organisation → role
+  std::map<std::string, visibility, std::less<>> visibility_;
+  std::map<std::string, access_token_record, std::less<>> tokens_;                     // by id
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> user_tokens_; // ids
 };
 
 } // namespace storage

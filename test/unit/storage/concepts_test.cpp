@@ -22,6 +22,10 @@ static_assert(!st::MetadataStore<st::blob_store_archetype>);
 static_assert(!st::BlobStore<int>);
 static_assert(st::BlobStore<st::memory_blob_store>);
 static_assert(st::MetadataStore<st::memory_metadata_store>);
+static_assert(st::AccountStore<st::account_store_archetype>);
+static_assert(st::AccountStore<st::memory_metadata_store>);
+static_assert(!st::AccountStore<st::metadata_store_archetype>);
+static_assert(!st::MetadataStore<st::account_store_archetype>);
 
 // The example of concepts.hpp.
 template <st::BlobStore B, st::MetadataStore M>

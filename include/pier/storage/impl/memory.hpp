@@ -382,6 +382,245 @@ memory_metadata_store::expired_uploads(std::chrono::system_clock::time_point bef
   co_return out;
 }
 
+// --- memory_metadata_store: accounts -------------------------------------------------
+
+namespace detail {
+
+/// The values of a sorted map whose keys come after `last` (from the start when empty), at
+/// most `n`: the paging of `list_users` and `list_orgs`, like `page_after` for names.
+template <class Map>
+page<typename Map::mapped_type> values_after(Map const& m, std::string const& last, std::size_t n) {
+  page<typename Map::mapped_type> out;
+  auto it = last.empty() ? m.begin() : m.upper_bound(last);
+  for (; it != m.end() && out.items.size() < n; ++it)
+    out.items.push_back(it->second);
+  out.more = it != m.end();
+  return out;
+}
+
+/// Removes the entry `other` of `key` in `index`, and `key` once it has none.
+inline void erase_role(role_index& index, std::string const& key, std::string const& other) {
+  auto const it = index.find(key);
+  if (it == index.end())
+    return;
+  it->second.erase(other);
+  if (it->second.empty())
+    index.erase(it);
+}
+
+/// Removes every membership of `key` (a user in `index`, `mirror` by organisation, or the
+/// reverse) from both indexes.
+inline void erase_roles(role_index& index, role_index& mirror, std::string const& key) {
+  auto const it = index.find(key);
+  if (it == index.end())
+    return;
+  for (auto const& [other, level] : it->second)
+    erase_role(mirror, other, key);
+  index.erase(it);
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<void>> memory_metadata_store::create_user(user_record u) {
+  std::lock_guard const lock(mutex_);
+  if (users_.contains(u.name) || orgs_.contains(u.name))
+    co_return storage_error::name_taken;
+  std::string name = u.name;
+  users_.emplace(std::move(name), std::move(u));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::update_user(user_record u) {
+  std::lock_guard const lock(mutex_);
+  auto const it = users_.find(u.name);
+  if (it == users_.end())
+    co_return storage_error::user_unknown;
+  it->second = std::move(u);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<user_record>> memory_metadata_store::get_user(std::string name) {
+  std::lock_guard const lock(mutex_);
+  auto const it = users_.find(name);
+  if (it == users_.end())
+    co_return storage_error::user_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_user(std::string name) {
+  std::lock_guard const lock(mutex_);
+  if (users_.erase(name) == 0)
+    co_return storage_error::user_unknown;
+  detail::erase_roles(memberships_, members_, name);
+  if (auto const t = user_tokens_.find(name); t != user_tokens_.end()) {
+    for (auto const& id : t->second)
+      tokens_.erase(id);
+    user_tokens_.erase(t);
+  }
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<page<user_record>>>
+memory_metadata_store::list_users(std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  co_return detail::values_after(users_, last, n);
+}
+
+inline asio::awaitable<result<std::uint64_t>> memory_metadata_store::user_count() {
+  std::lock_guard const lock(mutex_);
+  co_return std::uint64_t{users_.size()};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::create_org(org_record o) {
+  std::lock_guard const lock(mutex_);
+  if (users_.contains(o.name) || orgs_.contains(o.name))
+    co_return storage_error::name_taken;
+  std::string name = o.name;
+  orgs_.emplace(std::move(name), std::move(o));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<org_record>> memory_metadata_store::get_org(std::string name) {
+  std::lock_guard const lock(mutex_);
+  auto const it = orgs_.find(name);
+  if (it == orgs_.end())
+    co_return storage_error::org_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_org(std::string name) {
+  std::lock_guard const lock(mutex_);
+  if (orgs_.erase(name) == 0)
+    co_return storage_error::org_unknown;
+  detail::erase_roles(members_, memberships_, name);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<page<org_record>>> memory_metadata_store::list_orgs(std::string last,
+                                                                                  std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  co_return detail::values_after(orgs_, last, n);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::set_member(std::string org,
+                                                                       std::string user, role r) {
+  std::lock_guard const lock(mutex_);
+  if (!orgs_.contains(org))
+    co_return storage_error::org_unknown;
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  members_[org].insert_or_assign(user, r);
+  memberships_[std::move(user)].insert_or_assign(std::move(org), r);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::remove_member(std::string org,
+                                                                          std::string user) {
+  std::lock_guard const lock(mutex_);
+  if (!orgs_.contains(org))
+    co_return storage_error::org_unknown;
+  auto const o = members_.find(org);
+  if (o == members_.end() || !o->second.contains(user))
+    co_return storage_error::member_unknown;
+  detail::erase_role(members_, org, user);
+  detail::erase_role(memberships_, user, org);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+memory_metadata_store::members(std::string org) {
+  std::lock_guard const lock(mutex_);
+  if (!orgs_.contains(org))
+    co_return storage_error::org_unknown;
+  std::vector<membership> out;
+  if (auto const o = members_.find(org); o != members_.end()) {
+    for (auto const& [user, level] : o->second)
+      out.push_back({org, user, level});
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+memory_metadata_store::memberships(std::string user) {
+  std::lock_guard const lock(mutex_);
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  std::vector<membership> out;
+  if (auto const m = memberships_.find(user); m != memberships_.end()) {
+    for (auto const& [org, level] : m->second)
+      out.push_back({org, user, level});
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<std::optional<visibility>>>
+memory_metadata_store::get_visibility(std::string repository) {
+  std::lock_guard const lock(mutex_);
+  auto const it = visibility_.find(repository);
+  if (it == visibility_.end())
+    co_return std::optional<visibility>{};
+  co_return std::optional<visibility>{it->second};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::set_visibility(std::string repository,
+                                                                           visibility v) {
+  std::lock_guard const lock(mutex_);
+  visibility_.insert_or_assign(std::move(repository), v);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::add_token(access_token_record t) {
+  std::lock_guard const lock(mutex_);
+  if (!users_.contains(t.user))
+    co_return storage_error::user_unknown;
+  // A token replacing one with the same id may belong to another user: unindex the old one.
+  if (auto const old = tokens_.find(t.id); old != tokens_.end()) {
+    auto const ids = user_tokens_.find(old->second.user);
+    ids->second.erase(t.id);
+    if (ids->second.empty())
+      user_tokens_.erase(ids);
+  }
+  user_tokens_[t.user].insert(t.id);
+  std::string id = t.id;
+  tokens_.insert_or_assign(std::move(id), std::move(t));
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<access_token_record>>
+memory_metadata_store::get_token(std::string id) {
+  std::lock_guard const lock(mutex_);
+  auto const it = tokens_.find(id);
+  if (it == tokens_.end())
+    co_return storage_error::token_unknown;
+  co_return it->second;
+}
+
+inline asio::awaitable<result<std::vector<access_token_record>>>
+memory_metadata_store::list_tokens(std::string user) {
+  std::lock_guard const lock(mutex_);
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  std::vector<access_token_record> out;
+  if (auto const ids = user_tokens_.find(user); ids != user_tokens_.end()) {
+    for (auto const& id : ids->second)
+      out.push_back(tokens_.find(id)->second);
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::delete_token(std::string id) {
+  std::lock_guard const lock(mutex_);
+  auto const it = tokens_.find(id);
+  if (it == tokens_.end())
+    co_return storage_error::token_unknown;
+  auto const ids = user_tokens_.find(it->second.user);
+  ids->second.erase(id);
+  if (ids->second.empty())
+    user_tokens_.erase(ids);
+  tokens_.erase(it);
+  co_return result<void>{};
+}
+
 } // namespace storage
 PIER_END_NAMESPACE
 
