@@ -91,6 +91,26 @@ std::string in_quotes(std::string_view s) {
 
 constexpr std::string_view listen_forms = "HOST:PORT, :PORT or [IPV6]:PORT";
 
+outcome<auth_mode> parse_auth_mode(std::string_view text) {
+  if (text == "auto")
+    return auth_mode::automatic;
+  if (text == "none")
+    return auth_mode::none;
+  if (text == "basic")
+    return auth_mode::basic;
+  if (text == "token")
+    return auth_mode::token;
+  return fail("authentication mode " + in_quotes(text) + " is not one of auto, none, basic, token");
+}
+
+outcome<default_visibility> parse_visibility(std::string_view text) {
+  if (text == "private")
+    return default_visibility::private_;
+  if (text == "public")
+    return default_visibility::public_;
+  return fail("visibility " + in_quotes(text) + " is not private or public");
+}
+
 // --- JSON values --------------------------------------------------------------------
 
 // How a JSON value looks in a message: short, on one line.
@@ -171,7 +191,7 @@ private:
 // The largest size setting accepted: beyond it is surely a typo.
 constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
 
-constexpr std::array<std::string_view, 24> setting_names{"listen",
+constexpr std::array<std::string_view, 32> setting_names{"listen",
                                                          "data",
                                                          "threads",
                                                          "log_level",
@@ -194,7 +214,60 @@ constexpr std::array<std::string_view, 24> setting_names{"listen",
                                                          "max_blob_size",
                                                          "max_page_size",
                                                          "allow_delete",
-                                                         "negotiate_oci"};
+                                                         "negotiate_oci",
+                                                         "tls_cert",
+                                                         "tls_key",
+                                                         "auth",
+                                                         "htpasswd",
+                                                         "default_visibility",
+                                                         "token_ttl",
+                                                         "token_realm",
+                                                         "token_service"};
+
+// A setting that is a file path.
+std::string path_setting(json_reader const& r, boost::json::value const& v,
+                         std::optional<std::filesystem::path>& field) {
+  std::string s;
+  if (std::string e = r.string(v, "a file name (a non-empty string)", s); !e.empty())
+    return e;
+  field = s;
+  return {};
+}
+
+// The TLS and access settings of setting_names; an error message, empty on success.
+std::string apply_security_setting(json_reader const& r, security& a, std::string_view k,
+                                   boost::json::value const& v) {
+  if (k == "tls_cert")
+    return path_setting(r, v, a.tls_cert);
+  if (k == "tls_key")
+    return path_setting(r, v, a.tls_key);
+  if (k == "htpasswd")
+    return path_setting(r, v, a.htpasswd);
+  if (k == "auth") {
+    auto m = v.is_string() ? parse_auth_mode(v.get_string()) : fail("");
+    if (!m)
+      return r.bad("one of \"auto\", \"none\", \"basic\", \"token\"", v);
+    a.auth = *m;
+    return {};
+  }
+  if (k == "default_visibility") {
+    auto d = v.is_string() ? parse_visibility(v.get_string()) : fail("");
+    if (!d)
+      return r.bad("\"private\" or \"public\"", v);
+    a.visibility = *d;
+    return {};
+  }
+  if (k == "token_ttl")
+    return r.duration(v, false, a.token_ttl);
+  std::string s;
+  if (k == "token_realm" || k == "token_service") {
+    if (std::string e = r.string(v, "a non-empty string", s); !e.empty())
+      return e;
+    (k == "token_realm" ? a.token_realm : a.token_service) = s;
+    return {};
+  }
+  return r.bad_text("not a setting"); // unreachable: the caller checked setting_names
+}
 
 // Applies setting `k`, one of setting_names; returns an error message, empty on success.
 std::string apply_setting(std::string_view source, config& c, std::string_view k,
@@ -281,10 +354,20 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.boolean(v, g.allow_delete);
   if (k == "negotiate_oci")
     return r.boolean(v, g.negotiate_oci);
-  return r.bad_text("not a setting"); // unreachable: the caller checked setting_names
+  return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
 }
 
 } // namespace
+
+std::string_view to_string(auth_mode mode) noexcept {
+  switch (mode) {
+  case auth_mode::automatic: return "auto";
+  case auth_mode::none: return "none";
+  case auth_mode::basic: return "basic";
+  case auth_mode::token: return "token";
+  }
+  return "auto";
+}
 
 std::string_view to_string(log_level level) noexcept {
   switch (level) {
@@ -435,6 +518,234 @@ outcome<config> load_config_file(config base, std::filesystem::path const& file)
   return apply_config_json(std::move(base), text.str(), file.string());
 }
 
+namespace {
+
+// A flag of one command. Flags are collected first and applied after, so that the
+// config file is read before the flags that override it.
+struct flag {
+  flag(std::string_view n, std::string_view w, bool r = false) : name(n), what(w), repeatable(r) {}
+
+  std::string_view name;
+  std::string_view what; // the value's form for messages; empty: a switch without value
+  bool repeatable = false;
+  std::vector<std::string_view> values;
+
+  bool given() const noexcept { return !values.empty(); }
+  std::optional<std::string_view> value() const {
+    return values.empty() ? std::nullopt : std::optional(values.front());
+  }
+};
+
+// Reads `args` (after the command and its verb) into `flags` and up to `max_positional`
+// positional arguments. Sets `help` when --help or -h is among them.
+outcome<std::vector<std::string_view>> collect_flags(std::span<std::string_view const> args,
+                                                     std::span<flag> flags,
+                                                     std::size_t max_positional,
+                                                     std::string_view command, bool& help) {
+  std::vector<std::string_view> positional;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return positional;
+    }
+    if (!arg.starts_with("--")) {
+      if (positional.size() == max_positional)
+        return fail("unexpected argument " + in_quotes(arg) + " for " + std::string(command));
+      positional.push_back(arg);
+      continue;
+    }
+    std::optional<std::string_view> value;
+    if (std::size_t const eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto const f = std::find_if(flags.begin(), flags.end(),
+                                [&](flag const& candidate) { return candidate.name == arg; });
+    if (f == flags.end())
+      return fail("unknown option " + in_quotes(arg) + " for " + std::string(command) +
+                  ": run \"pier-registry help\" for usage");
+    if (f->what.empty()) {
+      if (value)
+        return fail(std::string(f->name) + " takes no value");
+      value = "true";
+    } else if (!value) {
+      if (i + 1 == args.size())
+        return fail(std::string(f->name) + " needs a value (" + std::string(f->what) + ")");
+      value = args[++i];
+    }
+    if (value->empty())
+      return fail(std::string(f->name) + " needs a value (" + std::string(f->what) + ")");
+    if (f->given() && !f->repeatable)
+      return fail(std::string(f->name) + " is given twice");
+    f->values.push_back(*value);
+  }
+  return positional;
+}
+
+flag const& find_flag(std::span<flag const> flags, std::string_view name) {
+  return *std::find_if(flags.begin(), flags.end(), [&](flag const& f) { return f.name == name; });
+}
+
+outcome<invocation> parse_serve(std::span<std::string_view const> args) {
+  invocation inv;
+  std::array<flag, 10> flags{{{"--config", "FILE"},
+                              {"--listen", "HOST:PORT"},
+                              {"--data", "DIR"},
+                              {"--threads", "N"},
+                              {"--log-level", "debug|info|warn|error"},
+                              {"--tls-cert", "FILE"},
+                              {"--tls-key", "FILE"},
+                              {"--auth", "auto|none|basic|token"},
+                              {"--htpasswd", "FILE"},
+                              {"--default-visibility", "private|public"}}};
+  bool help = false;
+  auto const positional = collect_flags(args, flags, 0, "serve", help);
+  if (!positional)
+    return failure{positional.error()};
+  if (help) {
+    inv.what = invocation::action::help;
+    return inv;
+  }
+  auto const get = [&](std::string_view name) { return find_flag(flags, name).value(); };
+
+  config& c = inv.settings;
+  if (auto const file = get("--config")) {
+    auto loaded = load_config_file(c, std::filesystem::path(*file));
+    if (!loaded)
+      return failure{loaded.error()};
+    c = std::move(*loaded);
+  }
+  if (auto const v = get("--listen")) {
+    auto a = parse_listen(*v);
+    if (!a)
+      return fail("--listen: " + a.error());
+    c.listen = *a;
+  }
+  if (auto const v = get("--data"))
+    c.data = std::filesystem::path(*v);
+  if (auto const v = get("--threads")) {
+    auto n = parse_threads(*v);
+    if (!n)
+      return fail("--threads: " + n.error());
+    c.threads = *n;
+  }
+  if (auto const v = get("--log-level")) {
+    auto l = parse_log_level(*v);
+    if (!l)
+      return fail("--log-level: " + l.error());
+    c.level = *l;
+  }
+  security& a = c.access;
+  if (auto const v = get("--tls-cert"))
+    a.tls_cert = std::filesystem::path(*v);
+  if (auto const v = get("--tls-key"))
+    a.tls_key = std::filesystem::path(*v);
+  if (auto const v = get("--auth")) {
+    auto m = parse_auth_mode(*v);
+    if (!m)
+      return fail("--auth: " + m.error());
+    a.auth = *m;
+  }
+  if (auto const v = get("--htpasswd"))
+    a.htpasswd = std::filesystem::path(*v);
+  if (auto const v = get("--default-visibility")) {
+    auto d = parse_visibility(*v);
+    if (!d)
+      return fail("--default-visibility: " + d.error());
+    a.visibility = *d;
+  }
+
+  if (a.tls_cert.has_value() != a.tls_key.has_value())
+    return fail(a.tls_cert ? "--tls-cert needs --tls-key (the certificate's private key)"
+                           : "--tls-key needs --tls-cert (the certificate chain)");
+  if (a.htpasswd) {
+    if (!a.auth || *a.auth == auth_mode::automatic)
+      a.auth = auth_mode::basic;
+    else if (*a.auth != auth_mode::basic)
+      return fail("--htpasswd is for --auth basic, not --auth " + std::string(to_string(*a.auth)));
+  }
+  return inv;
+}
+
+outcome<invocation> parse_user(std::span<std::string_view const> args) {
+  invocation inv;
+  inv.what = invocation::action::user;
+  user_command& u = inv.user;
+  constexpr std::string_view forms = "add NAME [--admin] --password-stdin, del NAME, or list";
+  if (args.empty())
+    return fail(std::string("user needs a verb: ") + std::string(forms));
+  std::string_view const verb = args.front();
+  std::array<flag, 3> flags{{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+  std::size_t positional_max = 1;
+  if (verb == "add") {
+    u.what = user_command::verb::add;
+  } else if (verb == "del") {
+    u.what = user_command::verb::del;
+  } else if (verb == "list") {
+    u.what = user_command::verb::list;
+    positional_max = 0;
+  } else if (verb == "--help" || verb == "-h") {
+    return invocation{invocation::action::help, {}, {}, {}};
+  } else {
+    return fail("user: unknown verb " + in_quotes(verb) + ": use " + std::string(forms));
+  }
+
+  std::string const command = "user " + std::string(verb);
+  bool help = false;
+  auto const positional =
+      collect_flags(args.subspan(1), std::span(flags).first(verb == "add" ? 3 : 1), positional_max,
+                    command, help);
+  if (!positional)
+    return failure{positional.error()};
+  if (help)
+    return invocation{invocation::action::help, {}, {}, {}};
+  if (positional_max == 1 && positional->empty())
+    return fail(command + " needs the user's NAME");
+  if (!positional->empty())
+    u.name = std::string(positional->front());
+  if (auto const v = find_flag(flags, "--data").value())
+    u.data = std::filesystem::path(*v);
+  u.admin = find_flag(flags, "--admin").given();
+  if (u.what == user_command::verb::add && !find_flag(flags, "--password-stdin").given())
+    return fail("user add needs --password-stdin: the password is read from standard input, "
+                "never from the command line");
+  return inv;
+}
+
+outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
+  invocation inv;
+  inv.what = invocation::action::gen_cert;
+  std::array<flag, 3> flags{{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
+  bool help = false;
+  auto const positional = collect_flags(args, flags, 0, "gen-cert", help);
+  if (!positional)
+    return failure{positional.error()};
+  if (help) {
+    inv.what = invocation::action::help;
+    return inv;
+  }
+  auto const host = find_flag(flags, "--host").value();
+  if (!host)
+    return fail("gen-cert needs --host NAME (the name clients use to reach the registry)");
+  if (!is_host_name(*host))
+    return fail("gen-cert --host: " + in_quotes(*host) + " is not a valid host name");
+  inv.cert.host = std::string(*host);
+  for (std::string_view ip : find_flag(flags, "--ip").values) {
+    std::string const s(ip);
+    if (!is_ipv4(s) && !is_ipv6(s))
+      return fail("gen-cert --ip: " + in_quotes(ip) + " is not an IPv4 or IPv6 address");
+    inv.cert.ips.push_back(s);
+  }
+  auto const out = find_flag(flags, "--out").value();
+  if (!out)
+    return fail("gen-cert needs --out DIR (where ca.crt, server.crt and server.key go)");
+  inv.cert.out = std::filesystem::path(*out);
+  return inv;
+}
+
+} // namespace
+
 outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
   invocation inv;
   if (args.empty())
@@ -448,77 +759,13 @@ outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
     inv.what = invocation::action::version;
     return inv;
   }
-  if (command != "serve")
-    return fail("unknown command " + in_quotes(command) + ": run \"pier-registry help\" for usage");
-
-  // Collect the flags first: the config file is read before the flags apply.
-  struct flag {
-    std::string_view name;
-    std::string_view what;
-    std::optional<std::string_view> value;
-  };
-  std::array<flag, 5> flags{{{"--config", "FILE", {}},
-                             {"--listen", "HOST:PORT", {}},
-                             {"--data", "DIR", {}},
-                             {"--threads", "N", {}},
-                             {"--log-level", "debug|info|warn|error", {}}}};
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      inv.what = invocation::action::help;
-      return inv;
-    }
-    if (!arg.starts_with("--"))
-      return fail("unexpected argument " + in_quotes(arg) + ": serve takes only flags");
-    std::optional<std::string_view> value;
-    if (std::size_t const eq = arg.find('='); eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    auto const f = std::find_if(flags.begin(), flags.end(),
-                                [&](flag const& candidate) { return candidate.name == arg; });
-    if (f == flags.end())
-      return fail("unknown option " + in_quotes(arg) + ": run \"pier-registry help\" for usage");
-    if (!value) {
-      if (i + 1 == args.size())
-        return fail(std::string(f->name) + " needs a value (" + std::string(f->what) + ")");
-      value = args[++i];
-    }
-    if (value->empty())
-      return fail(std::string(f->name) + " needs a value (" + std::string(f->what) + ")");
-    if (f->value)
-      return fail(std::string(f->name) + " is given twice");
-    f->value = value;
-  }
-  auto const& [config_flag, listen_flag, data_flag, threads_flag, level_flag] = flags;
-
-  if (config_flag.value) {
-    auto loaded = load_config_file(inv.settings, std::filesystem::path(*config_flag.value));
-    if (!loaded)
-      return failure{loaded.error()};
-    inv.settings = std::move(*loaded);
-  }
-  if (listen_flag.value) {
-    auto a = parse_listen(*listen_flag.value);
-    if (!a)
-      return fail("--listen: " + a.error());
-    inv.settings.listen = *a;
-  }
-  if (data_flag.value)
-    inv.settings.data = std::filesystem::path(*data_flag.value);
-  if (threads_flag.value) {
-    auto n = parse_threads(*threads_flag.value);
-    if (!n)
-      return fail("--threads: " + n.error());
-    inv.settings.threads = *n;
-  }
-  if (level_flag.value) {
-    auto l = parse_log_level(*level_flag.value);
-    if (!l)
-      return fail("--log-level: " + l.error());
-    inv.settings.level = *l;
-  }
-  return inv;
+  if (command == "serve")
+    return parse_serve(args.subspan(1));
+  if (command == "user")
+    return parse_user(args.subspan(1));
+  if (command == "gen-cert")
+    return parse_gen_cert(args.subspan(1));
+  return fail("unknown command " + in_quotes(command) + ": run \"pier-registry help\" for usage");
 }
 
 std::string usage() {
@@ -528,6 +775,12 @@ std::string usage() {
          "Usage:\n"
          "  pier-registry serve [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
          "                      [--threads N] [--log-level LEVEL]\n"
+         "                      [--tls-cert FILE --tls-key FILE] [--auth MODE]\n"
+         "                      [--htpasswd FILE] [--default-visibility private|public]\n"
+         "  pier-registry user add NAME [--admin] --password-stdin [--data DIR]\n"
+         "  pier-registry user del NAME [--data DIR]\n"
+         "  pier-registry user list [--data DIR]\n"
+         "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
          "  pier-registry --version\n"
          "  pier-registry help\n"
          "\n"
@@ -540,6 +793,21 @@ std::string usage() {
          "  --threads N        worker threads                      (default: one per core)\n"
          "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
          "                     are logged at info)\n"
+         "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+);\n"
+         "  --tls-key FILE     and its private key. SIGHUP reloads both (and --htpasswd)\n"
+         "  --auth MODE        none, basic, token, or auto (default): token when users\n"
+         "                     exist in DIR (see \"user add\"), else none\n"
+         "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
+         "                     entries (htpasswd -B); implies --auth basic\n"
+         "  --default-visibility private|public\n"
+         "                     who may pull a repository not set otherwise (default\n"
+         "                     private: its namespace's users; public: anyone)\n"
+         "\n"
+         "user: manage the registry's users while the server is stopped. The password is\n"
+         "read from standard input (one line). --admin makes an administrator.\n"
+         "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
+         "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
+         "trust ca.crt (for docker/podman: /etc/containers/certs.d/HOST:PORT/ca.crt).\n"
          "\n"
          "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
          "connections, in-flight requests finish; a second signal cancels them.\n"

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace pier_registry {
 
@@ -98,6 +99,32 @@ struct registry_tuning {
   std::optional<bool> negotiate_oci;
 };
 
+/// How clients authenticate (`--auth`).
+enum class auth_mode {
+  automatic, ///< token when users exist in the data directory, else none
+  none,      ///< no authentication (development)
+  basic,     ///< HTTP Basic: the users of --htpasswd, or the registry's users
+  token,     ///< Docker token authentication with the built-in token service
+};
+
+/// "auto", "none", "basic", "token".
+std::string_view to_string(auth_mode mode) noexcept;
+
+/// Who may pull a repository whose visibility was never set.
+enum class default_visibility { private_, public_ };
+
+/// TLS, authentication and access settings.
+struct security {
+  std::optional<std::filesystem::path> tls_cert; ///< PEM certificate chain
+  std::optional<std::filesystem::path> tls_key;  ///< PEM private key
+  std::optional<auth_mode> auth;                 ///< empty: automatic
+  std::optional<std::filesystem::path> htpasswd; ///< bcrypt entries only
+  default_visibility visibility = default_visibility::private_;
+  std::optional<std::chrono::milliseconds> token_ttl;
+  std::optional<std::string> token_realm;   ///< URL in challenges; empty: from the request
+  std::optional<std::string> token_service; ///< token audience; empty: the request's Host
+};
+
 struct config {
   listen_address listen;
   /// Relative paths are relative to the working directory (in the file too).
@@ -107,6 +134,7 @@ struct config {
   log_level level = log_level::info;
   server_tuning server;
   registry_tuning registry;
+  security access;
 };
 
 /// `HOST:PORT`, `:PORT` (all IPv4 interfaces) or `[IPV6]:PORT`; port 0 asks for any free
@@ -130,17 +158,38 @@ outcome<config> apply_config_json(config base, std::string_view json, std::strin
 /// Reads `file` and applies it on top of `base`.
 outcome<config> load_config_file(config base, std::filesystem::path const& file);
 
+/// `user add NAME [--admin] --password-stdin --data DIR`, `user del NAME --data DIR`,
+/// `user list --data DIR`.
+struct user_command {
+  enum class verb { add, del, list };
+  verb what = verb::list;
+  std::string name;
+  bool admin = false;
+  std::filesystem::path data = "pier-data";
+};
+
+/// `gen-cert --host NAME [--ip ADDR]... --out DIR`.
+struct gen_cert_command {
+  std::string host;
+  std::vector<std::string> ips;
+  std::filesystem::path out;
+};
+
 /// What the command line asks for.
 struct invocation {
-  enum class action { serve, help, version };
+  enum class action { serve, help, version, user, gen_cert };
   action what = action::serve;
   config settings;
+  user_command user;
+  gen_cert_command cert;
 };
 
 /// Parses the arguments after the program name:
-/// `serve [--config FILE] [--listen HOST:PORT] [--data DIR] [--threads N] [--log-level L]`,
-/// `help`, `--help`, `-h`, `version`, `--version`. Flags take their value as the next
-/// argument or after `=`. The config file is read here, and flags override it.
+/// `serve [--config FILE] [--listen HOST:PORT] [--data DIR] [--threads N] [--log-level L]
+/// [--tls-cert FILE --tls-key FILE] [--auth none|basic|token] [--htpasswd FILE]
+/// [--default-visibility private|public]`, `user ...`, `gen-cert ...`, `help`, `--help`,
+/// `-h`, `version`, `--version`. Flags take their value as the next argument or after `=`.
+/// The config file is read here, and flags override it.
 outcome<invocation> parse_command_line(std::span<std::string_view const> args);
 
 /// The text `pier-registry help` prints.

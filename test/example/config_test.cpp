@@ -208,6 +208,23 @@ TEST(ExampleConfig, BadFlagsAreMessages) {
            {{"serve", "--listen", ":http"}, "--listen"},
            {{"serve", "--config", "/nonexistent/pier.json"}, "cannot read config file"},
            {{"serve", "--config", "/"}, "is a directory"},
+           {{"serve", "--tls-cert", "c.pem"}, "--tls-cert needs --tls-key"},
+           {{"serve", "--tls-key", "k.pem"}, "--tls-key needs --tls-cert"},
+           {{"serve", "--auth", "ldap"}, "--auth: authentication mode \"ldap\" is not one of"},
+           {{"serve", "--auth", "token", "--htpasswd", "f"}, "--htpasswd is for --auth basic"},
+           {{"serve", "--default-visibility", "open"}, "is not private or public"},
+           {{"user"}, "user needs a verb"},
+           {{"user", "rename", "x"}, "user: unknown verb \"rename\""},
+           {{"user", "add", "alice"}, "user add needs --password-stdin"},
+           {{"user", "add", "--password-stdin"}, "user add needs the user's NAME"},
+           {{"user", "add", "a", "b", "--password-stdin"}, "unexpected argument \"b\""},
+           {{"user", "del", "a", "--admin"}, "unknown option \"--admin\" for user del"},
+           {{"user", "list", "x"}, "unexpected argument \"x\""},
+           {{"user", "add", "a", "--password-stdin=yes"}, "--password-stdin takes no value"},
+           {{"gen-cert", "--out", "d"}, "gen-cert needs --host NAME"},
+           {{"gen-cert", "--host", "r.example"}, "gen-cert needs --out DIR"},
+           {{"gen-cert", "--host", "bad_host", "--out", "d"}, "is not a valid host name"},
+           {{"gen-cert", "--host", "h", "--ip", "300.1.1.1", "--out", "d"}, "is not an IPv4 or"},
        }) {
     auto const inv = parse_command_line(b.args);
     ASSERT_FALSE(inv) << b.says;
@@ -218,6 +235,53 @@ TEST(ExampleConfig, BadFlagsAreMessages) {
   auto const inv = parse({"serve", "--log-level", "a\nb\x01"});
   ASSERT_FALSE(inv);
   EXPECT_NE(inv.error().find("\"a\\x0ab\\x01\""), std::string::npos) << inv.error();
+}
+
+TEST(ExampleConfig, SecurityFlags) {
+  auto const inv = parse({"serve", "--tls-cert", "s.crt", "--tls-key=s.key", "--auth", "token",
+                          "--default-visibility", "public"});
+  ASSERT_TRUE(inv) << inv.error();
+  auto const& a = inv->settings.access;
+  EXPECT_EQ(a.tls_cert, std::filesystem::path("s.crt"));
+  EXPECT_EQ(a.tls_key, std::filesystem::path("s.key"));
+  EXPECT_EQ(a.auth, pier_registry::auth_mode::token);
+  EXPECT_EQ(a.visibility, pier_registry::default_visibility::public_);
+  // Without flags: no TLS, automatic authentication, private repositories.
+  auto const plain = parse({"serve"});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->settings.access.tls_cert);
+  EXPECT_FALSE(plain->settings.access.auth);
+  EXPECT_EQ(plain->settings.access.visibility, pier_registry::default_visibility::private_);
+  // --htpasswd alone means basic authentication.
+  auto const basic = parse({"serve", "--htpasswd", "/etc/pier/htpasswd"});
+  ASSERT_TRUE(basic) << basic.error();
+  EXPECT_EQ(basic->settings.access.auth, pier_registry::auth_mode::basic);
+  EXPECT_EQ(basic->settings.access.htpasswd, std::filesystem::path("/etc/pier/htpasswd"));
+}
+
+TEST(ExampleConfig, UserAndGenCertCommands) {
+  auto const add = parse({"user", "add", "alice", "--admin", "--password-stdin", "--data", "d"});
+  ASSERT_TRUE(add) << add.error();
+  EXPECT_EQ(add->what, invocation::action::user);
+  EXPECT_EQ(add->user.what, pier_registry::user_command::verb::add);
+  EXPECT_EQ(add->user.name, "alice");
+  EXPECT_TRUE(add->user.admin);
+  EXPECT_EQ(add->user.data, std::filesystem::path("d"));
+  auto const del = parse({"user", "del", "bob"});
+  ASSERT_TRUE(del) << del.error();
+  EXPECT_EQ(del->user.what, pier_registry::user_command::verb::del);
+  EXPECT_EQ(del->user.data, std::filesystem::path("pier-data"));
+  auto const list = parse({"user", "list", "--data=x"});
+  ASSERT_TRUE(list) << list.error();
+  EXPECT_EQ(list->user.what, pier_registry::user_command::verb::list);
+
+  auto const cert = parse({"gen-cert", "--host", "registry.lan", "--ip", "10.0.0.5", "--ip",
+                           "fd00::5", "--out", "certs"});
+  ASSERT_TRUE(cert) << cert.error();
+  EXPECT_EQ(cert->what, invocation::action::gen_cert);
+  EXPECT_EQ(cert->cert.host, "registry.lan");
+  EXPECT_EQ(cert->cert.ips, (std::vector<std::string>{"10.0.0.5", "fd00::5"}));
+  EXPECT_EQ(cert->cert.out, std::filesystem::path("certs"));
 }
 
 // --- the config file -----------------------------------------------------------------
@@ -247,7 +311,14 @@ constexpr std::string_view full_file = R"({
   "max_blob_size": 0,
   "max_page_size": 50,
   "allow_delete": false,
-  "negotiate_oci": true
+  "negotiate_oci": true,
+  "tls_cert": "/etc/pier/server.crt",
+  "tls_key": "/etc/pier/server.key",
+  "auth": "token",
+  "default_visibility": "public",
+  "token_ttl": "10m",
+  "token_realm": "https://registry.example/auth/token",
+  "token_service": "registry.example"
 })";
 
 TEST(ExampleConfig, FileOnly) {
@@ -281,6 +352,14 @@ TEST(ExampleConfig, FileOnly) {
   EXPECT_EQ(g.max_page_size, 50u);
   EXPECT_EQ(g.allow_delete, false);
   EXPECT_EQ(g.negotiate_oci, true);
+  auto const& a = c.access;
+  EXPECT_EQ(a.tls_cert, std::filesystem::path("/etc/pier/server.crt"));
+  EXPECT_EQ(a.tls_key, std::filesystem::path("/etc/pier/server.key"));
+  EXPECT_EQ(a.auth, pier_registry::auth_mode::token);
+  EXPECT_EQ(a.visibility, pier_registry::default_visibility::public_);
+  EXPECT_EQ(a.token_ttl, 10min);
+  EXPECT_EQ(a.token_realm, "https://registry.example/auth/token");
+  EXPECT_EQ(a.token_service, "registry.example");
 }
 
 TEST(ExampleConfig, EmptyFileObjectKeepsDefaults) {
