@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_RATE_LIMIT_HPP
+#define PIER_AUTH_RATE_LIMIT_HPP
+
+/// @file
+/// A limit on failed logins, per client address and per user name, so that passwords
+/// cannot be guessed at the speed of the network. No I/O, no clock of its own: the caller
+/// passes the time, which makes it testable without waiting.
+///
+/// @code
+/// using namespace std::chrono_literals;
+/// pier::auth::login_limiter limiter({.max_user_failures = 3, .window = 5min});
+/// auto t = pier::auth::login_limiter::clock::now();
+/// for (int i = 0; i < 3; ++i) {
+///   assert(limiter.retry_after("192.0.2.7", "alice", t) == 0s); // may try
+///   limiter.record_failure("192.0.2.7", "alice", t);             // the password was wrong
+/// }
+/// assert(limiter.retry_after("192.0.2.7", "alice", t + 1min) == 4min); // locked out
+/// assert(limiter.retry_after("192.0.2.7", "alice", t + 5min) == 0s);  // the window moved on
+/// @endcode
+///
+/// How it counts:
+/// - Each key (an address, a user name) keeps the times of its last failures, as many as its
+///   limit. A key is locked while it holds `limit` failures younger than `window`, until the
+///   oldest of them leaves the window: a sliding window, so an attacker gets at most `limit`
+///   guesses per window and key, and a legitimate user locked out waits at most `window`.
+/// - IPv6 addresses count per /64: one host usually holds a whole /64, and would otherwise
+///   get a fresh counter with every address it takes from it.
+/// - `record_success` clears the user's failures, never the address's: an attacker who owns
+///   one valid account must not be able to reset the counter of the address it guesses
+///   other users' passwords from.
+/// - Memory is bounded: at most `max_keys` keys; a new key evicts those whose failures have
+///   all left the window, then the key that failed longest ago. An attacker who fills the
+///   table with fresh keys evicts only keys idle longer than its own, and still meets the
+///   limit of its address.
+///
+/// Thread-safe: one limiter serves every thread of a server.
+///
+/// See https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html
+/// ("Protect against automated attacks").
+
+#include <pier/config.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+/// The limits of a `login_limiter`.
+struct login_limit_options {
+  /// Failures of one user name within `window` before further attempts are refused; 0: no
+  /// limit per user.
+  std::size_t max_user_failures = 10;
+  /// Failures from one client address (IPv6: one /64) within `window`; 0: no limit per
+  /// address. Higher than per user: several users may share an address (NAT).
+  std::size_t max_address_failures = 30;
+  /// How long a failure counts.
+  std::chrono::steady_clock::duration window = std::chrono::minutes(5);
+  /// The most keys (addresses and user names together) remembered.
+  std::size_t max_keys = 100000;
+};
+
+/// Counts failed logins and says when the next attempt may be made.
+class login_limiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit login_limiter(login_limit_options options = {});
+
+  login_limiter(login_limiter const&) = delete;
+  login_limiter& operator=(login_limiter const&) = delete;
+
+  /// How long an attempt for `user` from `address` must wait: zero when it may be made now,
+  /// otherwise the longer wait of the two keys, whole seconds rounded up (what
+  /// `Retry-After` carries). An empty `user` (an anonymous caller) checks the address only.
+  clock::duration retry_after(std::string_view address, std::string_view user,
+                              clock::time_point now) const;
+
+  /// Counts a failed attempt for both keys.
+  void record_failure(std::string_view address, std::string_view user, clock::time_point now);
+
+  /// A successful login of `user`: forgets the user's failures (not the address's).
+  void record_success(std::string_view user);
+
+  /// Keys remembered, expired ones included until an insertion purges them.
+  std::size_t size() const;
+
+  login_limit_options const& options() const noexcept { return options_; }
+
+  /// The key an address counts under: itself for IPv4 and anything unparsable, the first
+  /// 64 bits for IPv6 (`2001:db8:1:2::/64`).
+  static std::string address_key(std::string_view address);
+
+private:
+  struct entry {
+    std::string key;
+    std::deque<clock::time_point> failures; // oldest first, at most the key's limit
+    clock::time_point last;
+  };
+  using list_type = std::list<entry>;
+
+  clock::duration wait_of(std::string const& key, std::size_t limit, clock::time_point now) const;
+  void add_failure(std::string key, std::size_t limit, clock::time_point now);
+
+  login_limit_options options_;
+  mutable std::mutex mutex_;
+  list_type order_; // by last failure, oldest first: eviction takes the front
+  std::unordered_map<std::string_view, list_type::iterator> index_; // views into order_
+};
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+#include <pier/auth/impl/rate_limit.hpp>
+
+#endif // PIER_AUTH_RATE_LIMIT_HPP
