@@ -3,8 +3,8 @@
 #define PIER_STORAGE_ROCKSDB_HPP
 
 /// @file
-/// A `MetadataStore` on RocksDB (7.8 or later), the example server's default. Not part of
-/// `<pier/pier.hpp>`: include it on its own and link `pier::rocksdb`.
+/// A `MetadataStore` and `AccountStore` on RocksDB (7.8 or later), the example server's
+/// default. Not part of `<pier/pier.hpp>`: include it on its own and link `pier::rocksdb`.
 ///
 /// The database lives in `<data>/meta`, one column family per kind of record:
 ///
@@ -20,13 +20,27 @@
 /// | referrers      | repo `\0` subject `\0` digest        | descriptor fields              |
 /// | uploads        | upload id                            | repository, created time       |
 /// | upload_times   | created time (8 bytes big-endian) id | repository                     |
+/// | users          | user name                            | admin, created, password hash  |
+/// | orgs           | organisation name                    | created                        |
+/// | members        | org `\0` user                        | role, 1 byte                   |
+/// | member_index   | user `\0` org                        | role, 1 byte (by user)         |
+/// | visibility     | repo                                 | visibility, 1 byte             |
+/// | tokens         | token id                             | user, description, hash, times |
+/// | token_index    | user `\0` token id                   | empty (a user's tokens)        |
 ///
-/// Names, tags and digests never contain `\0`, and RocksDB orders keys bytewise, so the
-/// catalog and a repository's tags are range scans in lexical order: a page of `n` costs
-/// O(n) whatever `last` is. `refcounts` holds, per digest, how many (repository, manifest)
-/// pairs reference a blob (`b`), how many (repository, index) pairs reference a manifest
-/// (`m`), and how many repositories hold a manifest (`r`; its content goes with the last).
-/// A count of zero is no key.
+/// The default column family holds `pier.schema`, the layout version (2; version 1 had no
+/// account column families, and opening such a database adds them, empty), and
+/// `pier.user_count`. Records of users, organisations and tokens start with a format
+/// byte; a value that does not decode is `storage_error::corrupt`.
+///
+/// Names, tags, digests and token ids never contain `\0` (account names are checked with
+/// `auth::is_valid_account_name` before they reach the store), and RocksDB orders keys
+/// bytewise, so the catalog, a repository's tags, users, organisations, members and
+/// tokens are range scans in order: a page of `n` costs O(n) whatever `last` is.
+/// `refcounts` holds, per digest, how many (repository, manifest) pairs reference a blob
+/// (`b`), how many (repository, index) pairs reference a manifest (`m`), and how many
+/// repositories hold a manifest (`r`; its content goes with the last). A count of zero is
+/// no key.
 ///
 /// Every change is one `WriteBatch` written with `WriteOptions::sync`, so a commit is
 /// atomic and durable when it returns. Upload sessions are the exception: written without
@@ -69,6 +83,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -89,8 +104,9 @@ struct rocksdb_options {
   bool sync = true;
 };
 
-/// A `MetadataStore` on RocksDB. One process at a time may open a database (RocksDB locks
-/// it). Movable; must not be moved or destroyed while operations are in progress.
+/// A `MetadataStore` and `AccountStore` on RocksDB. One process at a time may open a
+/// database (RocksDB locks it). Movable; must not be moved or destroyed while operations are in
+/// progress.
 class rocksdb_metadata_store {
 public:
   /// Opens the database in `<data_dir>/meta`, creating it (and the directories) if needed.
@@ -128,6 +144,33 @@ public:
   asio::awaitable<result<void>> delete_upload(upload_id id);
   asio::awaitable<result<std::vector<upload_session>>>
   expired_uploads(std::chrono::system_clock::time_point before, std::size_t n);
+
+  // AccountStore: the contract of each operation is in `account_store_archetype`.
+
+  asio::awaitable<result<void>> create_user(user_record u);
+  asio::awaitable<result<void>> update_user(user_record u);
+  asio::awaitable<result<user_record>> get_user(std::string name);
+  asio::awaitable<result<void>> delete_user(std::string name);
+  asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
+  asio::awaitable<result<std::uint64_t>> user_count();
+
+  asio::awaitable<result<void>> create_org(org_record o);
+  asio::awaitable<result<org_record>> get_org(std::string name);
+  asio::awaitable<result<void>> delete_org(std::string name);
+  asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
+
+  asio::awaitable<result<void>> set_member(std::string org, std::string user, role r);
+  asio::awaitable<result<void>> remove_member(std::string org, std::string user);
+  asio::awaitable<result<std::vector<membership>>> members(std::string org);
+  asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+
+  asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
+  asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);
+
+  asio::awaitable<result<void>> add_token(access_token_record t);
+  asio::awaitable<result<access_token_record>> get_token(std::string id);
+  asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
+  asio::awaitable<result<void>> delete_token(std::string id);
 
 private:
   struct state;

@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -66,10 +67,14 @@ inline std::error_code to_error(rocksdb::Status const& s) noexcept {
   return {static_cast<int>(s.code()), rocksdb_category()};
 }
 
-// --- values: u64 little-endian, strings as u64 length + bytes ---------------------------
+// --- values: u8, u64 little-endian, strings as u64 length + bytes -----------------------
 
 class encoder {
 public:
+  encoder& u8(std::uint8_t v) {
+    out_ += static_cast<char>(v);
+    return *this;
+  }
   encoder& u64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i)
       out_ += static_cast<char>((v >> (8 * i)) & 0xff);
@@ -95,6 +100,21 @@ private:
 class decoder {
 public:
   explicit decoder(std::string_view in) noexcept : in_(in) {}
+
+  std::uint8_t u8() noexcept {
+    if (!ok_ || in_.empty())
+      return fail(), 0;
+    auto const v = static_cast<std::uint8_t>(in_.front());
+    in_.remove_prefix(1);
+    return v;
+  }
+  /// A byte that must be at most `max` (an enum or a flag): anything else is corrupt.
+  std::uint8_t u8_at_most(std::uint8_t max) noexcept {
+    std::uint8_t const v = u8();
+    if (v > max)
+      fail();
+    return v;
+  }
 
   std::uint64_t u64() noexcept {
     if (!ok_ || in_.size() < 8)
@@ -247,6 +267,90 @@ inline std::string prefix_end(std::string prefix) {
 
 } // namespace detail
 
+namespace detail {
+
+// --- account records ------------------------------------------------------------------
+
+// Each record starts with a format version byte (1), so that a later format can be told
+// apart; the key (name, id) is not repeated in the value.
+
+inline std::string encode(user_record const& u) {
+  return encoder().u8(1).u8(u.admin ? 1 : 0).u64(time_bits(u.created)).str(u.password_hash).take();
+}
+
+inline result<user_record> decode_user(std::string_view name, std::string_view v) {
+  decoder d(v);
+  user_record u;
+  if (d.u8() != 1)
+    return storage_error::corrupt;
+  u.name = name;
+  u.admin = d.u8_at_most(1) == 1;
+  u.created = time_from_bits(d.u64());
+  u.password_hash = d.str();
+  if (!d.done())
+    return storage_error::corrupt;
+  return u;
+}
+
+inline std::string encode(org_record const& o) {
+  return encoder().u8(1).u64(time_bits(o.created)).take();
+}
+
+inline result<org_record> decode_org(std::string_view name, std::string_view v) {
+  decoder d(v);
+  if (d.u8() != 1)
+    return storage_error::corrupt;
+  org_record o{std::string(name), time_from_bits(d.u64())};
+  if (!d.done())
+    return storage_error::corrupt;
+  return o;
+}
+
+inline std::string encode(access_token_record const& t) {
+  encoder e;
+  e.u8(1).str(t.user).str(t.description).str(t.secret_hash).u64(time_bits(t.created));
+  e.u8(t.expires ? 1 : 0);
+  if (t.expires)
+    e.u64(time_bits(*t.expires));
+  return e.take();
+}
+
+inline result<access_token_record> decode_token(std::string_view id, std::string_view v) {
+  decoder d(v);
+  access_token_record t;
+  if (d.u8() != 1)
+    return storage_error::corrupt;
+  t.id = id;
+  t.user = d.str();
+  t.description = d.str();
+  t.secret_hash = d.str();
+  t.created = time_from_bits(d.u64());
+  if (d.u8_at_most(1) == 1)
+    t.expires = time_from_bits(d.u64());
+  if (!d.done())
+    return storage_error::corrupt;
+  return t;
+}
+
+/// A role or a visibility: one byte in `[min, max]`.
+template <class Enum>
+result<Enum> decode_enum(std::string_view v, std::uint8_t min, std::uint8_t max) {
+  decoder d(v);
+  std::uint8_t const b = d.u8_at_most(max);
+  if (!d.done() || b < min)
+    return storage_error::corrupt;
+  return static_cast<Enum>(b);
+}
+
+inline std::string encode_byte(auto e) { return encoder().u8(static_cast<std::uint8_t>(e)).take(); }
+
+inline result<role> decode_role(std::string_view v) {
+  return decode_enum<role>(v, static_cast<std::uint8_t>(role::read),
+                           static_cast<std::uint8_t>(role::admin));
+}
+
+} // namespace detail
+
 struct rocksdb_metadata_store::state {
   enum cf : std::size_t {
     repositories,
@@ -259,11 +363,22 @@ struct rocksdb_metadata_store::state {
     referrers,
     uploads,
     upload_times,
+    // Accounts (layout version 2); a version-1 database gets them, empty, when opened.
+    users,
+    orgs,
+    members,
+    member_index,
+    visibility,
+    tokens,
+    token_index,
     cf_count,
   };
   static constexpr std::array<char const*, cf_count> cf_names = {
-      "repositories", "tags",      "tag_index", "manifests", "manifest_links",
-      "blob_links",   "refcounts", "referrers", "uploads",   "upload_times"};
+      "repositories", "tags",         "tag_index",  "manifests",    "manifest_links", "blob_links",
+      "refcounts",    "referrers",    "uploads",    "upload_times", "users",          "orgs",
+      "members",      "member_index", "visibility", "tokens",       "token_index"};
+  /// The key of the user count in the default column family.
+  static constexpr char const* user_count_key = "pier.user_count";
 
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles; // by `cf`; the default one last
@@ -284,6 +399,8 @@ struct rocksdb_metadata_store::state {
   }
 
   rocksdb::ColumnFamilyHandle* operator[](cf c) const noexcept { return handles[c]; }
+  /// The default column family: the schema version and the user count.
+  rocksdb::ColumnFamilyHandle* meta() const noexcept { return handles.back(); }
 
   /// A consistent view for reads of several keys.
   class snapshot {
@@ -408,6 +525,130 @@ struct rocksdb_metadata_store::state {
     return {};
   }
 
+  /// `missing` unless `c` holds key `k`.
+  result<void> require(cf c, std::string const& k, storage_error missing,
+                       rocksdb::ReadOptions const& ro = {}) const {
+    result<bool> const there = contains(c, k, ro);
+    if (!there)
+      return there.error();
+    if (!*there)
+      return missing;
+    return {};
+  }
+
+  /// The record under key `k` of `c`, made by `decode(k, value)`; `missing` when there is
+  /// none.
+  template <class Decode>
+  auto get_record(cf c, std::string const& k, storage_error missing, Decode decode) const
+      -> decltype(decode(std::string_view(), std::string_view())) {
+    result<std::optional<std::string>> const v = get(c, k);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return missing;
+    return decode(k, **v);
+  }
+
+  /// `name_taken` when a user or an organisation has the name.
+  result<void> name_free(std::string const& name) const {
+    for (cf const c : {users, orgs}) {
+      result<bool> const taken = contains(c, name);
+      if (!taken)
+        return taken.error();
+      if (*taken)
+        return storage_error::name_taken;
+    }
+    return {};
+  }
+
+  result<std::uint64_t> user_count() const {
+    std::string v;
+    rocksdb::Status const st = db->Get(rocksdb::ReadOptions(), meta(), user_count_key, &v);
+    if (st.IsNotFound())
+      return std::uint64_t{0};
+    if (!st.ok())
+      return detail::to_error(st);
+    detail::decoder dec(v);
+    std::uint64_t const n = dec.u64();
+    if (!dec.done())
+      return storage_error::corrupt;
+    return n;
+  }
+
+  /// Adds `delta` (+1 or -1) to the user count in the batch.
+  result<void> add_user_count(rocksdb::WriteBatch& b, int delta) const {
+    result<std::uint64_t> const n = user_count();
+    if (!n)
+      return n.error();
+    b.Put(meta(), user_count_key,
+          detail::encoder().u64(delta > 0 ? *n + 1 : (*n > 0 ? *n - 1 : 0)).take());
+    return {};
+  }
+
+  /// Up to `n` entries of `c` under `prefix` after `last`, each made by `decode(suffix,
+  /// value)` (a `result<T>`); the first entry that does not decode fails the whole page.
+  template <class T, class Decode>
+  result<storage::page<T>> decoded_page(cf c, std::string const& prefix, std::string const& last,
+                                        std::size_t n, rocksdb::ReadOptions const& ro,
+                                        Decode decode) const {
+    storage::page<T> p;
+    std::error_code bad;
+    result<void> const r = scan(c, prefix, last, ro, [&](std::string_view k, std::string_view v) {
+      if (p.items.size() == n) {
+        p.more = true;
+        return false;
+      }
+      result<T> x = decode(k, v);
+      if (!x) {
+        bad = x.error();
+        return false;
+      }
+      p.items.push_back(std::move(*x));
+      return true;
+    });
+    if (!r)
+      return r.error();
+    if (bad)
+      return bad;
+    return p;
+  }
+
+  /// Deletes in the batch the entries of the two-way index `forward` (`key \0 other`) and
+  /// their mirrors in `backward` (`other \0 key`): a user's or an organisation's
+  /// memberships.
+  result<void> erase_pairs(rocksdb::WriteBatch& b, cf forward, cf backward,
+                           std::string const& key) const {
+    std::string const prefix = detail::key(key, "");
+    return scan(forward, prefix, "", {}, [&](std::string_view other, std::string_view) {
+      b.Delete(handles[forward], prefix + std::string(other));
+      b.Delete(handles[backward], detail::key(other, key));
+      return true;
+    });
+  }
+
+  /// The memberships of `key` from the index `c` (`key \0 other` → role; `members` when
+  /// `key` is an organisation, `member_index` when a user), after checking in the same
+  /// snapshot that `owner` holds `key` (`missing` otherwise).
+  result<std::vector<membership>> memberships_of(cf owner, storage_error missing, cf c,
+                                                 std::string const& key) const {
+    snapshot const snap(*db);
+    if (result<void> r = require(owner, key, missing, snap.options); !r)
+      return r.error();
+    bool const by_org = c == members;
+    auto p = decoded_page<membership>(
+        c, detail::key(key, ""), "", std::numeric_limits<std::size_t>::max(), snap.options,
+        [&](std::string_view other, std::string_view v) -> result<membership> {
+          result<role> const r = detail::decode_role(v);
+          if (!r)
+            return r.error();
+          std::string o(other);
+          return by_org ? membership{key, std::move(o), *r} : membership{std::move(o), key, *r};
+        });
+    if (!p)
+      return p.error();
+    return std::move(p->items);
+  }
+
   /// Runs `build` under the write lock on the store's threads, then writes the batch it
   /// filled in one write, a sync write unless `durable` is false; nothing is written when
   /// `build` fails. A write that is not durable still reaches the WAL through the kernel
@@ -464,17 +705,19 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
     return detail::to_error(st);
   s->db.reset(raw);
 
-  // The layout above is version 1; a later layout refuses to be opened by this code.
-  rocksdb::ColumnFamilyHandle* const meta = s->handles.back();
+  // The layout above is version 2: version 1 without the account column families, which
+  // `create_missing_column_families` has just added, empty, as a version-1 database
+  // needs them. A later layout refuses to be opened by this code.
+  rocksdb::ColumnFamilyHandle* const meta = s->meta();
   std::string version;
   rocksdb::Status const vs = s->db->Get(rocksdb::ReadOptions(), meta, "pier.schema", &version);
-  if (vs.IsNotFound()) {
-    rocksdb::Status const ws = s->db->Put(s->write_options, meta, "pier.schema", "1");
+  if (vs.IsNotFound() || (vs.ok() && version == "1")) {
+    rocksdb::Status const ws = s->db->Put(s->write_options, meta, "pier.schema", "2");
     if (!ws.ok())
       return detail::to_error(ws);
   } else if (!vs.ok()) {
     return detail::to_error(vs);
-  } else if (version != "1") {
+  } else if (version != "2") {
     return storage_error::corrupt;
   }
   return rocksdb_metadata_store(std::move(s));
@@ -852,6 +1095,211 @@ rocksdb_metadata_store::expired_uploads(std::chrono::system_clock::time_point be
   if (!it->status().ok())
     co_return detail::to_error(it->status());
   co_return out;
+}
+
+// --- accounts ---------------------------------------------------------------------------
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::create_user(user_record u) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> r = s_->name_free(u.name); !r)
+      return r;
+    b.Put((*s_)[state::users], u.name, detail::encode(u));
+    return s_->add_user_count(b, +1);
+  });
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::update_user(user_record u) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> r = s_->require(state::users, u.name, storage_error::user_unknown); !r)
+      return r;
+    b.Put((*s_)[state::users], u.name, detail::encode(u));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<user_record>> rocksdb_metadata_store::get_user(std::string name) {
+  co_return s_->get_record(state::users, name, storage_error::user_unknown, detail::decode_user);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_user(std::string name) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    if (result<void> r = s.require(state::users, name, storage_error::user_unknown); !r)
+      return r;
+    if (result<void> r = s.erase_pairs(b, state::member_index, state::members, name); !r)
+      return r;
+    std::string const prefix = detail::key(name, "");
+    result<void> const tokens =
+        s.scan(state::token_index, prefix, "", {}, [&](std::string_view id, std::string_view) {
+          b.Delete(s[state::token_index], prefix + std::string(id));
+          b.Delete(s[state::tokens], rocksdb::Slice(id.data(), id.size()));
+          return true;
+        });
+    if (!tokens)
+      return tokens;
+    b.Delete(s[state::users], name);
+    return s.add_user_count(b, -1);
+  });
+}
+
+inline asio::awaitable<result<page<user_record>>>
+rocksdb_metadata_store::list_users(std::string last, std::size_t n) {
+  co_return s_->decoded_page<user_record>(state::users, "", last, n, {}, detail::decode_user);
+}
+
+inline asio::awaitable<result<std::uint64_t>> rocksdb_metadata_store::user_count() {
+  co_return s_->user_count();
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::create_org(org_record o) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> r = s_->name_free(o.name); !r)
+      return r;
+    b.Put((*s_)[state::orgs], o.name, detail::encode(o));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<org_record>> rocksdb_metadata_store::get_org(std::string name) {
+  co_return s_->get_record(state::orgs, name, storage_error::org_unknown, detail::decode_org);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_org(std::string name) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> r = s_->require(state::orgs, name, storage_error::org_unknown); !r)
+      return r;
+    if (result<void> r = s_->erase_pairs(b, state::members, state::member_index, name); !r)
+      return r;
+    b.Delete((*s_)[state::orgs], name);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<page<org_record>>> rocksdb_metadata_store::list_orgs(std::string last,
+                                                                                   std::size_t n) {
+  co_return s_->decoded_page<org_record>(state::orgs, "", last, n, {}, detail::decode_org);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::set_member(std::string org,
+                                                                        std::string user, role r) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> x = s_->require(state::orgs, org, storage_error::org_unknown); !x)
+      return x;
+    if (result<void> x = s_->require(state::users, user, storage_error::user_unknown); !x)
+      return x;
+    std::string const v = detail::encode_byte(r);
+    b.Put((*s_)[state::members], detail::key(org, user), v);
+    b.Put((*s_)[state::member_index], detail::key(user, org), v);
+    return {};
+  });
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::remove_member(std::string org,
+                                                                           std::string user) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (result<void> x = s_->require(state::orgs, org, storage_error::org_unknown); !x)
+      return x;
+    std::string const k = detail::key(org, user);
+    if (result<void> x = s_->require(state::members, k, storage_error::member_unknown); !x)
+      return x;
+    b.Delete((*s_)[state::members], k);
+    b.Delete((*s_)[state::member_index], detail::key(user, org));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+rocksdb_metadata_store::members(std::string org) {
+  co_return s_->memberships_of(state::orgs, storage_error::org_unknown, state::members, org);
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+rocksdb_metadata_store::memberships(std::string user) {
+  co_return s_->memberships_of(state::users, storage_error::user_unknown, state::member_index,
+                               user);
+}
+
+inline asio::awaitable<result<std::optional<visibility>>>
+rocksdb_metadata_store::get_visibility(std::string repository) {
+  result<std::optional<std::string>> const v = s_->get(state::visibility, repository);
+  if (!v)
+    co_return v.error();
+  if (!*v)
+    co_return std::optional<visibility>();
+  result<visibility> const x =
+      detail::decode_enum<visibility>(**v, static_cast<std::uint8_t>(visibility::private_),
+                                      static_cast<std::uint8_t>(visibility::public_));
+  if (!x)
+    co_return x.error();
+  co_return std::optional<visibility>(*x);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::set_visibility(std::string repository,
+                                                                            visibility v) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    b.Put((*s_)[state::visibility], repository, detail::encode_byte(v));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::add_token(access_token_record t) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    if (result<void> r = s.require(state::users, t.user, storage_error::user_unknown); !r)
+      return r;
+    // A token replacing one with the same id may belong to another user: unindex the old one.
+    result<std::optional<std::string>> const old = s.get(state::tokens, t.id);
+    if (!old)
+      return old.error();
+    if (*old) {
+      result<access_token_record> const o = detail::decode_token(t.id, **old);
+      if (!o)
+        return o.error();
+      b.Delete(s[state::token_index], detail::key(o->user, t.id));
+    }
+    b.Put(s[state::tokens], t.id, detail::encode(t));
+    b.Put(s[state::token_index], detail::key(t.user, t.id), rocksdb::Slice());
+    return {};
+  });
+}
+
+inline asio::awaitable<result<access_token_record>>
+rocksdb_metadata_store::get_token(std::string id) {
+  co_return s_->get_record(state::tokens, id, storage_error::token_unknown, detail::decode_token);
+}
+
+inline asio::awaitable<result<std::vector<access_token_record>>>
+rocksdb_metadata_store::list_tokens(std::string user) {
+  state const& s = *s_;
+  state::snapshot const snap(*s.db);
+  if (result<void> r = s.require(state::users, user, storage_error::user_unknown, snap.options); !r)
+    co_return r.error();
+  auto p = s.decoded_page<access_token_record>(
+      state::token_index, detail::key(user, ""), "", std::numeric_limits<std::size_t>::max(),
+      snap.options, [&](std::string_view id, std::string_view) -> result<access_token_record> {
+        result<std::optional<std::string>> const v =
+            s.get(state::tokens, std::string(id), snap.options);
+        if (!v)
+          return v.error();
+        if (!*v)
+          return storage_error::corrupt; // the index names a token that is not there
+        return detail::decode_token(id, **v);
+      });
+  if (!p)
+    co_return p.error();
+  co_return std::move(p->items);
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_token(std::string id) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<access_token_record> const t =
+        s_->get_record(state::tokens, id, storage_error::token_unknown, detail::decode_token);
+    if (!t)
+      return t.error();
+    b.Delete((*s_)[state::tokens], id);
+    b.Delete((*s_)[state::token_index], detail::key(t->user, id));
+    return {};
+  });
 }
 
 } // namespace storage
