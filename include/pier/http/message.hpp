@@ -28,7 +28,7 @@ namespace http {
 
 /// ASCII case-insensitive equality, as field names and tokens compare.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  return detail::ascii::iequals(a, b);
+  return ::pier::detail::ascii::iequals(a, b);
 }
 
 /// An ordered list of header fields; lookups ignore the case of names.
