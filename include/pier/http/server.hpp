@@ -26,6 +26,13 @@
 /// Bad requests get the parser's status (400, 414, 431, 417, 501, 505) and
 /// `Connection: close`. File bodies go out with `sendfile(2)`.
 ///
+/// With `server_options::tls` set, every connection is TLS (see `tls.hpp`): the handshake
+/// must end within `header_timeout`; a connection whose handshake fails (plain HTTP, TLS
+/// 1.1, a client that does not trust the certificate) is closed without a log line. Requests
+/// say `secure()`. File bodies go out with `SSL_sendfile` when the kernel does TLS for the
+/// connection, else through a bounded buffer. Reload the certificate with
+/// `tls_context::reload()`: connections accepted afterwards use the new one.
+///
 /// When a handler leaves part of the request body unread, the server reads and discards up
 /// to `max_body_drain` more bytes of a Content-Length body to keep the connection; a longer
 /// rest, a chunked rest not already buffered, or a client still waiting for
@@ -57,6 +64,8 @@
 
 PIER_BEGIN_NAMESPACE
 namespace http {
+
+class tls_context;
 
 /// How the server spreads connections over threads.
 enum class threading {
@@ -109,6 +118,10 @@ struct server_options {
   /// Connections beyond this get `503` and are closed at once.
   std::size_t max_connections = 10000;
   int listen_backlog = 1024;
+
+  /// Serve TLS with this configuration (`tls_context::load`); null: plain TCP. The
+  /// application keeps a copy to call `reload()` on (on SIGHUP, say).
+  std::shared_ptr<tls_context> tls;
 
   /// Called after each response (from the connection's thread; must be thread-safe).
   std::function<void(access_log_entry const&)> on_request;

@@ -6,11 +6,14 @@
 // the watchdog that enforces every timeout by cancelling the loop (or, for a stalled body,
 // the read).
 //
-// The session is a template over the stream so that TLS can be added as another stream
-// type; only sendfile(2) is specific to a plain TCP socket.
+// The session is a template over the stream: a plain TCP socket, or a `tls_stream`. The
+// plain path is written for the socket alone (sendfile(2), writes without a trip through
+// the event loop); TLS adds the handshake, and sends file bodies with SSL_sendfile when the
+// kernel does the record layer, through a bounded buffer otherwise.
 
 #include <pier/config.hpp>
 #include <pier/core/result.hpp>
+#include <pier/http/detail/tls_stream.hpp>
 #include <pier/http/handler.hpp>
 #include <pier/http/message.hpp>
 #include <pier/http/parser.hpp>
@@ -294,6 +297,12 @@ private:
 template <class Stream>
 class session {
   static constexpr bool plain_tcp = std::is_same_v<Stream, asio::ip::tcp::socket>;
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+  static_assert(plain_tcp || tls);
+
+  // A file body over TLS goes through a buffer this large (when the kernel does not do the
+  // records): large writes keep the per-write costs small; the size bounds the memory.
+  static constexpr std::size_t tls_file_chunk = 512 * 1024;
 
 public:
   session(server_state& st, Stream stream, std::string client_address)
@@ -393,6 +402,14 @@ private:
 
   asio::awaitable<void> serve_requests() {
     asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
+    if constexpr (tls) {
+      // Bounded by the header timeout set at construction, like a first request's head. A
+      // failed handshake (plain HTTP, an old protocol, an untrusting client) is the
+      // client's affair: the connection closes without a log line.
+      std::error_code const ec = co_await stream_.handshake();
+      if (ec)
+        co_return;
+    }
     request_parser parser(opts_.limits);
     bool first = true;
     for (;;) {
@@ -407,7 +424,7 @@ private:
 
       session_body_reader<Stream> body(*this, parser.head());
       consume(head_length);
-      request req(std::move(parser.head()), body, client_);
+      request req(std::move(parser.head()), body, client_, tls);
 
       response res = co_await call_handler(req, cs);
       if (cs.cancelled() != asio::cancellation_type::none)
@@ -647,6 +664,12 @@ private:
       if (r >= 0)
         co_return r > 0;
       // sendfile(2) cannot read this descriptor: fall back to copying.
+    } else {
+      if (stream_.ktls_send()) {
+        int const r = co_await send_file_ktls(file, sent);
+        if (r >= 0)
+          co_return r > 0;
+      }
     }
     co_return co_await copy_file(file, sent);
   }
@@ -677,9 +700,25 @@ private:
           core_.set_timeout(opts_.write_stall_timeout); // a stall, not a total, is bounded
         }
       }
+      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
+      co_return !ec;
+    } else {
+      (void)flags; // the TLS records are what is sent; they are not merged with MSG_MORE
+      if (bufs[1].size() > 0) {
+        if (asio::const_buffer const one = stream_.gather(bufs[0], bufs[1]); one.size() > 0)
+          bufs = {one, asio::const_buffer()};
+      }
+      for (auto& b : bufs) {
+        while (b.size() > 0) {
+          auto [ec, n] = co_await stream_.write_some(b);
+          if (ec)
+            co_return false;
+          b += n;
+          core_.set_timeout(opts_.write_stall_timeout);
+        }
+      }
+      co_return true;
     }
-    auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
-    co_return !ec;
   }
 
   // 1: sent; 0: failed (connection must close); -1: sendfile unsupported, nothing sent.
@@ -724,9 +763,30 @@ private:
     co_return 1;
   }
 
+  // SSL_sendfile where the kernel does the TLS records; the same contract as send_file.
+  asio::awaitable<int> send_file_ktls(file_body const& file, std::uint64_t& sent) {
+    std::uint64_t since_yield = 0;
+    while (sent < file.length) {
+      std::size_t const want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(file.length - sent, 0x7ffff000));
+      auto [ec, n] =
+          co_await stream_.sendfile_some(file.fd, static_cast<off_t>(file.offset + sent), want);
+      if (ec)
+        co_return sent == 0 && ec != asio::error::operation_aborted ? -1 : 0;
+      sent += n;
+      since_yield += n;
+      core_.set_timeout(opts_.write_stall_timeout);
+      if (since_yield >= 16 * 1024 * 1024 && sent < file.length) {
+        since_yield = 0;
+        co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+      }
+    }
+    co_return 1;
+  }
+
   asio::awaitable<bool> copy_file(file_body const& file, std::uint64_t& sent) {
-    std::size_t const chunk =
-        static_cast<std::size_t>(std::min<std::uint64_t>(file.length - sent, 256 * 1024));
+    std::size_t const chunk = static_cast<std::size_t>(
+        std::min<std::uint64_t>(file.length - sent, plain_tcp ? 256 * 1024 : tls_file_chunk));
     std::unique_ptr<char[]> buf(new char[std::max<std::size_t>(chunk, 1)]);
     while (sent < file.length) {
       std::size_t const want =
@@ -737,11 +797,11 @@ private:
       if (n <= 0)
         co_return false;
       core_.set_timeout(opts_.write_stall_timeout);
-      auto [ec, w] = co_await asio::async_write(
-          stream_, asio::buffer(buf.get(), static_cast<std::size_t>(n)), use_nothrow);
-      if (ec)
+      bool const ok = co_await write_all(
+          {asio::buffer(buf.get(), static_cast<std::size_t>(n)), asio::const_buffer()});
+      if (!ok)
         co_return false;
-      sent += w;
+      sent += static_cast<std::uint64_t>(n);
     }
     co_return true;
   }
@@ -765,6 +825,8 @@ private:
   // with unread bytes would make the kernel send a reset, which can destroy the response
   // before the client reads it.
   asio::awaitable<void> linger_close() {
+    if constexpr (tls)
+      stream_.close_notify();
     std::error_code ec;
     stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ec);
     if (ec)

@@ -3,6 +3,8 @@
 #define PIER_HTTP_IMPL_SERVER_HPP
 
 #include <pier/http/detail/session.hpp>
+#include <pier/http/detail/tls_stream.hpp>
+#include <pier/http/tls.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -285,17 +287,25 @@ private:
         continue;
       }
       if (active_ >= opts_.max_connections) {
-        asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+        if (!opts_.tls) // a TLS client would not understand a plain answer: just close
+          asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
         continue;
       }
       ++active_;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
       std::string address = client_address(socket);
-      asio::co_spawn(ex, session_main(connection_slot(this), std::move(socket), std::move(address)),
-                     [this](std::exception_ptr e) {
-                       if (e)
-                         report("a connection ended with an exception");
-                     });
+      auto const done = [this](std::exception_ptr e) {
+        if (e)
+          report("a connection ended with an exception");
+      };
+      if (opts_.tls)
+        asio::co_spawn(ex,
+                       tls_session_main(connection_slot(this), std::move(socket),
+                                        std::move(address), opts_.tls->current()),
+                       done);
+      else
+        asio::co_spawn(
+            ex, session_main(connection_slot(this), std::move(socket), std::move(address)), done);
     }
   }
 
@@ -304,6 +314,14 @@ private:
   asio::awaitable<void> session_main(connection_slot, asio::ip::tcp::socket socket,
                                      std::string address) {
     co_await run_session(*this, std::move(socket), std::move(address));
+  }
+
+  // The handshake is the session's first step, under its header timeout and reached by
+  // stop() like any idle connection.
+  asio::awaitable<void> tls_session_main(connection_slot, asio::ip::tcp::socket socket,
+                                         std::string address,
+                                         std::shared_ptr<asio::ssl::context> ctx) {
+    co_await run_session(*this, tls_stream(std::move(socket), std::move(ctx)), std::move(address));
   }
 
   static asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
