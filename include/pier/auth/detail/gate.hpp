@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_DETAIL_GATE_HPP
+#define PIER_AUTH_DETAIL_GATE_HPP
+
+// The parts of the gate that do not depend on the store types: where a target goes, what a
+// registry request needs, the responses that refuse one, and the small formats of the token
+// service. Kept out of the class template so they are compiled once.
+
+#include <pier/auth/detail/openssl.hpp>
+#include <pier/auth/jwt.hpp>
+#include <pier/auth/scope.hpp>
+#include <pier/config.hpp>
+#include <pier/core/detail/ascii.hpp>
+#include <pier/core/error.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+#include <pier/registry/detail/responses.hpp>
+#include <pier/registry/routes.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <array>
+#include <chrono>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace auth::detail {
+
+/// Where a request goes, from its decoded path.
+enum class destination { ping, token, api, v2, other };
+
+/// The target parsed as the registry's router parses it (origin- or absolute-form).
+inline std::optional<boost::urls::url_view> parse_target(std::string_view target) {
+  auto parsed = target.starts_with('/') ? boost::urls::parse_origin_form(target)
+                                        : boost::urls::parse_absolute_uri(target);
+  if (!parsed)
+    return std::nullopt;
+  return *parsed;
+}
+
+/// The destination of a target; `other` for what does not parse (the registry's 400).
+inline destination destination_of(std::string_view target) {
+  std::optional<boost::urls::url_view> const u = parse_target(target);
+  if (!u)
+    return destination::v2; // parse_route refuses it as the registry would
+  std::string const path = u->path();
+  if (path == "/_ping" || path == "/v1/_ping")
+    return destination::ping;
+  if (path == "/auth/token")
+    return destination::token;
+  if (path == "/api/v1" || path.starts_with("/api/v1/"))
+    return destination::api;
+  if (path == "/v2" || path.starts_with("/v2/"))
+    return destination::v2;
+  return destination::other;
+}
+
+/// The decoded query parameters of a target, or of a form body; '+' is a space in both,
+/// as Go's `url.Values` writes them (scopes are space-separated lists).
+inline std::vector<std::pair<std::string, std::string>> form_params(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!boost::urls::parse_query(query))
+    return out; // checked first: the view below throws on what does not parse
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  for (auto const& p : boost::urls::params_view(query, opts))
+    out.emplace_back(p.key, p.value);
+  return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> query_params(std::string_view target) {
+  std::optional<boost::urls::url_view> const u = parse_target(target);
+  if (!u)
+    return {};
+  return form_params(u->encoded_query());
+}
+
+/// The first value of `key`, or empty.
+inline std::string param(std::vector<std::pair<std::string, std::string>> const& params,
+                         std::string_view key) {
+  for (auto const& [k, v] : params)
+    if (k == key)
+      return v;
+  return {};
+}
+
+/// Every value of `key`, as views into `params`.
+inline std::vector<std::string_view>
+params_of(std::vector<std::pair<std::string, std::string>> const& params, std::string_view key) {
+  std::vector<std::string_view> out;
+  for (auto const& [k, v] : params)
+    if (k == key)
+      out.emplace_back(v);
+  return out;
+}
+
+/// Whether a Host value can name this registry in a URL and a token: a host name, an IPv4
+/// or bracketed IPv6 address, and a port. Anything else (quotes, slashes, '@') could turn
+/// the realm into another server's URL.
+constexpr bool is_valid_host(std::string_view host) noexcept {
+  if (host.empty() || host.size() > 255)
+    return false;
+  for (char c : host)
+    if (!(pier::detail::ascii::is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':' ||
+          c == '[' || c == ']'))
+      return false;
+  return true;
+}
+
+/// What the request's Host tells of this registry: the realm of challenges and the service
+/// (`aud`) of tokens.
+struct site {
+  std::string realm;
+  std::string service;
+};
+
+/// The site of `req`, from the configured values or the Host; nothing when one of them must
+/// come from a Host the request lacks or that is not valid.
+inline std::optional<site> site_of(http::request const& req, std::string_view realm,
+                                   std::string_view service) {
+  std::optional<std::string_view> const host = req.headers().find("Host");
+  bool const usable = host && is_valid_host(*host);
+  if ((realm.empty() || service.empty()) && !usable)
+    return std::nullopt;
+  site s;
+  s.service = service.empty() ? std::string(*host) : std::string(service);
+  if (realm.empty())
+    s.realm = (req.secure() ? "https://" : "http://") + std::string(*host) + "/auth/token";
+  else
+    s.realm = realm;
+  return s;
+}
+
+/// Why a request's credentials were not accepted.
+enum class auth_failure {
+  none,            ///< accepted, or none given (anonymous)
+  bad_credentials, ///< malformed, unknown scheme, wrong user or password
+  bad_token,       ///< a Bearer token that does not verify
+  rate_limited,    ///< too many failed logins: not checked
+  server_error,    ///< a store failed
+};
+
+/// What a `/v2/` request needs of its caller.
+struct v2_need {
+  enum class kind {
+    authenticated, ///< `/v2/`, and methods the registry refuses anyway (405)
+    catalog,       ///< `registry:catalog:*`
+    repository,    ///< `actions` on `route.name`
+  };
+  kind what = kind::authenticated;
+  std::vector<std::string> actions;
+};
+
+/// The access a request needs, as Distribution maps methods to actions.
+inline v2_need need_of(registry::route const& r, std::string_view method) {
+  using registry::route_kind;
+  bool const read = method == "GET" || method == "HEAD";
+  v2_need n;
+  auto repository = [&](std::initializer_list<char const*> actions) {
+    n.what = v2_need::kind::repository;
+    n.actions.assign(actions.begin(), actions.end());
+  };
+  switch (r.kind) {
+  case route_kind::base: break;
+  case route_kind::catalog:
+    if (read)
+      n.what = v2_need::kind::catalog;
+    break;
+  case route_kind::tags:
+  case route_kind::referrers:
+    if (read)
+      repository({"pull"});
+    break;
+  case route_kind::manifest:
+  case route_kind::blob:
+    if (read)
+      repository({"pull"});
+    else if (method == "DELETE")
+      repository({"delete"});
+    else if (method == "PUT" && r.kind == route_kind::manifest)
+      repository({"pull", "push"});
+    break;
+  case route_kind::uploads:
+  case route_kind::upload: repository({"pull", "push"}); break;
+  }
+  return n;
+}
+
+/// The scopes a request needs, for a challenge.
+inline std::vector<resource_scope> scopes_of(registry::route const& r, v2_need const& n) {
+  if (n.what == v2_need::kind::catalog)
+    return {resource_scope{"registry", "", "catalog", {"*"}}};
+  if (n.what == v2_need::kind::repository)
+    return {resource_scope{"repository", "", r.name, n.actions}};
+  return {};
+}
+
+/// The target of a plain upload start in the repository: a mount, without its parameters.
+inline std::string upload_start_target(std::string_view repository) {
+  return "/v2/" + std::string(repository) + "/blobs/uploads/";
+}
+
+/// An OCI error response.
+inline http::response oci_error_response(oci_error code, std::string_view message,
+                                         boost::json::value detail = nullptr, int status = 0) {
+  return registry::detail::error(code, message, std::move(detail), status);
+}
+
+/// 401 with a Basic challenge.
+inline http::response basic_unauthorized(std::string_view message) {
+  http::response r = oci_error_response(oci_error::unauthorized, message);
+  r.headers().add("WWW-Authenticate", basic_challenge("pier").value());
+  return r;
+}
+
+/// 401 with a Bearer challenge naming `scopes`, and `error` when the token was wrong
+/// (`invalid_token`) or short (`insufficient_scope`). The detail lists the access needed,
+/// as Distribution's does.
+inline http::response bearer_unauthorized(std::string_view realm, std::string_view service,
+                                          std::vector<resource_scope> const& scopes,
+                                          std::string_view error, std::string_view message) {
+  result<std::string> const challenge = bearer_challenge(realm, service, scopes, error);
+  if (!challenge)
+    return oci_error_response(oci_error::unknown, "the token realm or service is not valid");
+  http::response r = oci_error_response(
+      oci_error::unauthorized, message,
+      scopes.empty() ? boost::json::value(nullptr) : boost::json::value(access_to_json(scopes)));
+  r.headers().add("WWW-Authenticate", *challenge);
+  return r;
+}
+
+inline http::response denied(std::string_view message) {
+  return oci_error_response(oci_error::denied, message);
+}
+
+/// 429 with the seconds to wait.
+inline http::response too_many_requests(std::chrono::steady_clock::duration wait) {
+  auto const seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  http::response r =
+      oci_error_response(oci_error::too_many_requests, "too many failed logins; retry later");
+  r.headers().set("Retry-After", std::to_string(seconds < 1 ? 1 : seconds));
+  return r;
+}
+
+/// An OAuth2 error (RFC 6749 §5.2).
+inline http::response oauth_error(int status, std::string_view error,
+                                  std::string_view description) {
+  boost::json::object o{{"error", error}};
+  if (!description.empty())
+    o["error_description"] = description;
+  http::response r = http::response::json(status, boost::json::serialize(o));
+  r.headers().set("Cache-Control", "no-store");
+  return r;
+}
+
+/// RFC 3339 in UTC, whole seconds: `2026-11-22T16:02:28Z`.
+inline std::string rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t const s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&s, &tm);
+  std::array<char, 32> buf{};
+  std::size_t const n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf.data(), n);
+}
+
+/// A random token id (`jti`): 128 bits in base64url. Throws `std::system_error` only when
+/// the CSPRNG fails.
+inline std::string random_token_id() {
+  std::array<unsigned char, 16> b{};
+  if (!openssl::random_bytes(b.data(), b.size()))
+    throw std::system_error(std::make_error_code(std::errc::io_error), "RAND_bytes");
+  return base64url_encode(std::string_view(reinterpret_cast<char const*>(b.data()), b.size()));
+}
+
+/// A bcrypt hash (cost 10) of a random string nobody knows: what an unknown user's password
+/// is checked against, so that answering takes as long as for a known user.
+inline constexpr std::string_view timing_hash =
+    "$2y$10$4zJecDjjNSKaqGlyA35ugO1BgQ/EkBrLuS1U1yH27UCPFQcClnRfu";
+
+} // namespace auth::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_AUTH_DETAIL_GATE_HPP

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_GATE_HPP
+#define PIER_AUTH_GATE_HPP
+
+/// @file
+/// The handler a registry with users serves: it authenticates each request, decides
+/// whether the caller may do what the request asks, runs Docker's token service at
+/// `/auth/token`, and hands what passes to the registry (`/v2/…`) or to the accounts API
+/// (`/api/v1/…`).
+///
+/// @code
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta; // also the AccountStore
+/// pier::auth::gate_options opts;
+/// opts.mode = pier::auth::auth_mode::token;
+/// opts.signing_key = std::make_shared<pier::auth::es256_key const>(
+///     pier::auth::es256_key::generate().value());
+/// pier::http::handler h = pier::auth::make_gate(meta, meta, opts,
+///                                                pier::registry::make_v2_handler(blobs, meta));
+/// pier::http::server srv(so, h);
+/// // GET /v2/ → 401 WWW-Authenticate: Bearer realm="http://host/auth/token",service="host"
+/// // GET /auth/token?service=host&scope=repository:alice/app:pull,push (Basic alice) → token
+/// // GET /v2/ with Authorization: Bearer <token> → 200
+/// @endcode
+///
+/// What goes where:
+/// - `/_ping`, `/v1/_ping`: to the registry handler, whatever the mode, never authenticated.
+/// - mode `none`: everything else to the registry as it is, except `/api/v1/…`, which
+///   answers 404: an accounts API over a registry that checks nobody would only mislead.
+/// - `/auth/token` (mode `token`): the token service, below.
+/// - `/api/v1/…`: authenticated (Basic credentials or a Bearer token; without either, as the
+///   anonymous principal), then the `api_handler`; a failed authentication is 401 with
+///   `WWW-Authenticate: Basic realm="pier"` (API clients are not Docker clients).
+/// - `/v2/…`: authenticated and authorized as below, then the registry handler.
+/// - any other target: to the registry handler for administrators only (so that a handler
+///   composed behind the gate, a v1 API say, is never open by accident).
+///
+/// Authentication:
+/// - `Authorization: Basic`: the user's password (checked against the account store's
+///   `password_hash`, or against `gate_options::users_file` when one is set: its users are
+///   all administrators), or one of the user's personal access tokens as the password.
+///   Verified credentials are cached (`credential_cache`, keyed on the stored hash too, so a
+///   changed password misses it) and bcrypt runs on `gate_options::hash_threads` threads of
+///   the gate's own, never on an I/O thread. Failures count in a `login_limiter` per client
+///   address and user; while either is over its limit the answer is 429 TOOMANYREQUESTS with
+///   `Retry-After`, before any password is checked.
+/// - `Authorization: Bearer <JWT>` (when a signing key is set): an ES256 token of this
+///   gate's key, `iss` = issuer, `aud` = service, valid now; what it allows is its `access`
+///   claim, nothing more (a token's `sub` does not widen it).
+///
+/// Authorization of `/v2/` (see `repository_permissions` for the rules of users,
+/// organisations and visibility; visibility from `AccountStore::get_visibility`, else
+/// `gate_options::default_visibility`):
+/// - `/v2/`: any authenticated caller; a valid token counts, even one with no access.
+/// - pull for GET and HEAD of blobs, manifests, tags and referrers; pull and push for
+///   uploads and manifest PUT; delete for DELETE of manifests and blobs.
+/// - `/v2/_catalog`: `registry:catalog:*` in a token (everyone gets it), anyone with Basic
+///   credentials or none; the gate answers it itself, listing only the repositories the
+///   caller may pull, with the registry's `n`, `last` and `Link` paging.
+/// - Cross-repository mount (`?mount=&from=`) from a repository the caller may not pull: the
+///   mount is dropped and the request becomes a plain upload start (202), as the spec
+///   allows, so the blob's presence there is not revealed.
+/// - Refusals: a caller that did not authenticate gets 401 UNAUTHORIZED with the mode's
+///   challenge (`Bearer realm,service,scope` naming the access the request needs, or
+///   `Basic realm="pier"`); a token without the access gets 401 with
+///   `error="insufficient_scope"` (the client fetches a new token); a user who authenticated
+///   with Basic credentials gets 403 DENIED. Nothing tells a private repository from a
+///   missing one: both are refused the same way before the registry is asked.
+/// - A target that is not a valid registry endpoint is answered as the registry would (400
+///   NAME_INVALID, 404, ...) without reaching it.
+///
+/// The token service (`GET /auth/token?service=&scope=…&account=`, Docker's token spec):
+/// Basic credentials are optional (anonymous callers get tokens for public pulls); wrong
+/// ones are 401, rate-limited ones 429. The token's `access` is the requested scopes
+/// intersected with what the policy grants (asking for more than one may have is not an
+/// error); `registry:catalog:*` is granted to everyone. Answer: `{"token", "access_token",
+/// "expires_in", "issued_at"}`. `POST /auth/token` takes the OAuth2 password grant
+/// (`grant_type=password&username&password&service&scope&client_id`) and answers
+/// `{"access_token", "token_type", "expires_in", "issued_at", "scope"}`; other grant types are
+/// 400 `{"error":"unsupported_grant_type"}` (containerd then falls back to GET). A `service`
+/// other than this registry's is 400 (`UNSUPPORTED`; OAuth2: `invalid_request`): the token
+/// would not be accepted where the client means to use it, and Docker's spec lets the
+/// service name the audience, which this token service serves only one of.
+///
+/// Passwords and tokens are never logged nor echoed in a response.
+///
+/// See https://distribution.github.io/distribution/spec/auth/token/,
+/// https://distribution.github.io/distribution/spec/auth/jwt/,
+/// https://distribution.github.io/distribution/spec/auth/oauth/ and RFC 6750.
+
+#include <pier/auth/detail/gate.hpp>
+#include <pier/auth/htpasswd.hpp>
+#include <pier/auth/jwt.hpp>
+#include <pier/auth/policy.hpp>
+#include <pier/auth/rate_limit.hpp>
+#include <pier/auth/scope.hpp>
+#include <pier/config.hpp>
+#include <pier/http/handler.hpp>
+#include <pier/http/request.hpp>
+#include <pier/http/response.hpp>
+#include <pier/registry/routes.hpp>
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+/// How the gate authenticates (`serve --auth none|basic|token`).
+enum class auth_mode {
+  none,  ///< nobody is checked: development only
+  basic, ///< Basic credentials on every request; `Basic realm="pier"` challenges
+  token, ///< Docker's token authentication: Bearer challenges, tokens from `/auth/token`
+};
+
+/// Settings of the gate.
+struct gate_options {
+  auth_mode mode = auth_mode::token;
+  /// The token endpoint's URL in challenges; empty: `<http|https>://<Host>/auth/token`, with
+  /// https when the request came over TLS. Set it when the registry sits behind a proxy:
+  /// clients send their credentials wherever it points.
+  std::string realm;
+  /// The name of this registry in tokens (`aud`) and challenges; empty: the request's Host.
+  std::string service;
+  /// `iss` of the tokens issued and required of tokens presented.
+  std::string issuer = "pier";
+  /// How long an issued token is valid.
+  std::chrono::seconds token_ttl{300};
+  /// The visibility of a repository whose visibility was never set.
+  storage::visibility default_visibility = storage::visibility::private_;
+  /// When set, users and passwords come from this file instead of the account store, and
+  /// every one of them is an administrator (htpasswd files have no roles).
+  std::shared_ptr<htpasswd const> users_file;
+  /// The key tokens are signed with (mode `token`; required there). When set in mode
+  /// `basic`, Bearer tokens of this key are accepted too.
+  std::shared_ptr<es256_key const> signing_key;
+  /// Failed-login limits.
+  login_limit_options login_limits{};
+  /// Verified credentials remembered, and for how long.
+  std::size_t credential_cache_size = credential_cache::default_capacity;
+  std::chrono::seconds credential_cache_ttl{credential_cache::default_ttl};
+  /// Threads that verify passwords (bcrypt, about 50 ms each) away from the I/O threads;
+  /// 0 verifies on the I/O thread.
+  unsigned hash_threads = 1;
+  /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
+  std::size_t max_page_size = 1000;
+  /// The most resources one token request may name (400 beyond).
+  std::size_t max_token_scopes = 64;
+};
+
+/// What serves `/api/v1/…` once the gate has authenticated the caller (anonymous: an empty
+/// principal). `accounts_api::handle` fits.
+using api_handler =
+    std::function<asio::awaitable<http::response>(http::request&, principal const&)>;
+
+/// The gate over an account store `A` and a metadata store `M` (which may be one object).
+/// The stores must outlive it. Thread-safe: one gate serves every thread.
+template <storage::AccountStore A, storage::MetadataStore M>
+class gate {
+public:
+  /// `registry` serves `/v2/` and the pings; `api` serves `/api/v1/` (empty: 404).
+  /// Throws `std::system_error` when OpenSSL cannot key the credential cache.
+  gate(A& accounts, M& meta, gate_options options, http::handler registry, api_handler api = {});
+
+  gate(gate const&) = delete;
+  gate& operator=(gate const&) = delete;
+
+  /// Answers one request (see the file comment). `req` must outlive the awaitable.
+  asio::awaitable<http::response> handle(http::request& req) const;
+
+  gate_options const& options() const noexcept { return options_; }
+
+private:
+  struct caller;
+  struct authentication;
+
+  asio::awaitable<http::response> v2(http::request& req, detail::site const& site) const;
+  asio::awaitable<http::response> catalog(caller const& c, registry::route const& r) const;
+  asio::awaitable<http::response> token_service(http::request& req, detail::site const& site) const;
+  asio::awaitable<http::response> issue(http::request const& req, detail::site const& site,
+                                        std::optional<basic_credentials> credentials,
+                                        std::vector<std::string> scopes, bool oauth) const;
+  asio::awaitable<http::response> accounts(http::request& req, detail::site const& site) const;
+  asio::awaitable<http::response> other(http::request& req, detail::site const& site) const;
+
+  // Reads `Authorization`: Basic credentials or a Bearer token, or none.
+  asio::awaitable<authentication> authenticate(http::request const& req,
+                                               detail::site const& site) const;
+  // Rate limit, then `verify_user`, then counts the outcome.
+  asio::awaitable<authentication> check_password(std::string user, std::string password,
+                                                 std::string address) const;
+  // Whether the password (or access token) is the user's; sets `who` when it is.
+  asio::awaitable<result<bool>> verify_user(std::string user, std::string password,
+                                            principal& who) const;
+  // `f()` on the hashing threads, or here when there are none.
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&>> blocking(F f) const;
+  // A user's principal: admin flag and memberships (`user_unknown` when gone).
+  asio::awaitable<result<principal>> load_principal(std::string name) const;
+  // The caller's principal: as authenticated, or a token's `sub` loaded.
+  asio::awaitable<result<principal>> principal_of(caller const& c) const;
+  asio::awaitable<result<permissions>> permissions_of(principal const& who,
+                                                      std::string repository) const;
+  asio::awaitable<result<bool>> may(caller const& c, std::string repository,
+                                    std::vector<std::string> actions) const;
+  asio::awaitable<result<std::vector<resource_scope>>>
+  grant(principal const& who, std::vector<resource_scope> const& requested) const;
+  // The refusal of a failed authentication, or of a caller without the access needed.
+  http::response refuse(authentication const& a, detail::site const& site,
+                        std::vector<resource_scope> const& scopes) const;
+
+  A& accounts_;
+  M& meta_;
+  gate_options options_;
+  http::handler registry_;
+  api_handler api_;
+  mutable login_limiter limiter_;           // internally synchronised
+  mutable credential_cache cache_;          // internally synchronised
+  std::unique_ptr<asio::thread_pool> pool_; // null: hash on the calling thread
+};
+
+/// The gate as the server's handler: a copyable `http::handler` that owns a `gate` over
+/// `accounts` and `meta` (which must outlive it). In mode `none` it is `registry` behind one
+/// prefix test (`/api/v1`, 404), and costs nothing else.
+///
+/// @code
+/// pier::http::handler h = pier::auth::make_gate(meta, meta, {.mode = pier::auth::auth_mode::none},
+///                                                pier::registry::make_v2_handler(blobs, meta));
+/// @endcode
+template <storage::AccountStore A, storage::MetadataStore M>
+http::handler make_gate(A& accounts, M& meta, gate_options options, http::handler registry,
+                        api_handler api = {});
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+#include <pier/auth/impl/gate.hpp>
+
+#endif // PIER_AUTH_GATE_HPP

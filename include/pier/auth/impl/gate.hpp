@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_IMPL_GATE_HPP
+#define PIER_AUTH_IMPL_GATE_HPP
+
+#include <pier/auth/access_token.hpp>
+#include <pier/auth/detail/gate.hpp>
+#include <pier/auth/password.hpp>
+#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/error.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+/// Who the gate found the caller to be.
+template <storage::AccountStore A, storage::MetadataStore M>
+struct gate<A, M>::caller {
+  /// Basic credentials: the user with admin flag and memberships. A token: `sub` only (the
+  /// principal is loaded where needed). Anonymous: empty.
+  principal who;
+  /// Valid credentials or a valid token were presented.
+  bool authenticated = false;
+  /// Authenticated by a token: it may do what `access` says, nothing more.
+  bool bearer = false;
+  std::vector<resource_scope> access;
+};
+
+/// The outcome of reading `Authorization`.
+template <storage::AccountStore A, storage::MetadataStore M>
+struct gate<A, M>::authentication {
+  caller c;
+  detail::auth_failure failure = detail::auth_failure::none;
+  std::string message;                        // why, for the error body; never a secret
+  std::chrono::steady_clock::duration wait{}; // rate_limited: how long
+};
+
+template <storage::AccountStore A, storage::MetadataStore M>
+gate<A, M>::gate(A& accounts, M& meta, gate_options options, http::handler registry,
+                 api_handler api)
+    : accounts_(accounts), meta_(meta), options_(std::move(options)),
+      registry_(std::move(registry)), api_(std::move(api)), limiter_(options_.login_limits),
+      cache_(options_.credential_cache_size, options_.credential_cache_ttl) {
+  if (options_.hash_threads > 0)
+    pool_ = std::make_unique<asio::thread_pool>(options_.hash_threads);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::handle(http::request& req) const {
+  detail::destination const where = detail::destination_of(req.target());
+  if (where == detail::destination::ping)
+    co_return co_await registry_(req);
+  std::optional<detail::site> const site = detail::site_of(req, options_.realm, options_.service);
+  if (!site) {
+    http::response r = detail::oci_error_response(
+        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
+        400);
+    if (where == detail::destination::v2)
+      r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
+    co_return r;
+  }
+  switch (where) {
+  case detail::destination::token: co_return co_await token_service(req, *site);
+  case detail::destination::api: co_return co_await accounts(req, *site);
+  case detail::destination::other: co_return co_await other(req, *site);
+  case detail::destination::v2:
+  case detail::destination::ping: break;
+  }
+  http::response r = co_await v2(req, *site);
+  r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
+  co_return r;
+}
+
+// --- authentication ----------------------------------------------------------------------
+
+template <storage::AccountStore A, storage::MetadataStore M>
+template <class F>
+asio::awaitable<std::invoke_result_t<F&>> gate<A, M>::blocking(F f) const {
+  if (!pool_)
+    co_return f();
+  co_return co_await storage::detail::offload(*pool_, std::move(f));
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<typename gate<A, M>::authentication>
+gate<A, M>::authenticate(http::request const& req, detail::site const& site) const {
+  using detail::auth_failure;
+  authentication out;
+  std::optional<std::string_view> const header = req.headers().find("Authorization");
+  if (!header)
+    co_return out; // anonymous
+  result<basic_credentials> basic = parse_basic_authorization(*header);
+  if (basic)
+    co_return co_await check_password(std::move(basic->user), std::move(basic->password),
+                                      std::string(req.client_address()));
+  if (basic.error() != credentials_error::wrong_scheme) {
+    out.failure = auth_failure::bad_credentials;
+    out.message = basic.error().message();
+    co_return out;
+  }
+  result<std::string_view> const bearer = parse_bearer_authorization(*header);
+  if (!bearer) {
+    out.failure = auth_failure::bad_credentials;
+    out.message = "unsupported authorization scheme";
+    co_return out;
+  }
+  out.failure = auth_failure::bad_token;
+  if (!options_.signing_key || site.service.empty()) {
+    out.message = "this registry does not accept Bearer tokens";
+    co_return out;
+  }
+  jwt_verify_options vo;
+  vo.issuer = options_.issuer;
+  vo.audience = site.service;
+  result<boost::json::object> const claims = verify_jwt(*bearer, *options_.signing_key, vo);
+  if (!claims) {
+    out.message = "invalid token: " + claims.error().message();
+    co_return out;
+  }
+  if (boost::json::value const* access = claims->if_contains("access")) {
+    result<std::vector<resource_scope>> list = access_from_json(*access);
+    if (!list) {
+      out.message = "invalid token: " + list.error().message();
+      co_return out;
+    }
+    out.c.access = std::move(*list);
+  }
+  if (boost::json::value const* sub = claims->if_contains("sub"); sub && sub->is_string())
+    out.c.who.name = std::string(sub->get_string());
+  out.failure = auth_failure::none;
+  out.c.authenticated = true;
+  out.c.bearer = true;
+  co_return out;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<typename gate<A, M>::authentication>
+gate<A, M>::check_password(std::string user, std::string password, std::string address) const {
+  using detail::auth_failure;
+  authentication out;
+  // Refused before the password is looked at: a locked-out guess learns nothing.
+  out.wait = limiter_.retry_after(address, user, std::chrono::steady_clock::now());
+  if (out.wait > std::chrono::steady_clock::duration::zero()) {
+    out.failure = auth_failure::rate_limited;
+    co_return out;
+  }
+  result<bool> const ok = co_await verify_user(user, password, out.c.who);
+  if (!ok) {
+    out.failure = auth_failure::server_error;
+    out.message = ok.error().message();
+    co_return out;
+  }
+  if (!*ok) {
+    limiter_.record_failure(address, user, std::chrono::steady_clock::now());
+    out.failure = auth_failure::bad_credentials;
+    out.message = "invalid username or password";
+    out.c.who = principal{};
+    co_return out;
+  }
+  limiter_.record_success(user);
+  out.c.authenticated = true;
+  co_return out;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::string password,
+                                                      principal& who) const {
+  if (options_.users_file) {
+    htpasswd const& file = *options_.users_file;
+    std::optional<std::string_view> const hash = file.find(user);
+    bool ok = hash && cache_.contains(user, password, *hash);
+    // An unknown user costs a hash too (htpasswd::verify does it), so timing tells nothing.
+    if (!ok)
+      ok = co_await blocking([&] { return file.verify(user, password, cache_).has_value(); });
+    if (ok)
+      who = principal{user, true, {}};
+    co_return ok;
+  }
+
+  result<storage::user_record> const record = co_await accounts_.get_user(user);
+  if (!record) {
+    if (record.error() != storage::storage_error::user_unknown)
+      co_return record.error();
+    co_await blocking([&] { return verify_password(password, detail::timing_hash).has_value(); });
+    co_return false;
+  }
+  bool ok = false;
+  if (std::optional<std::string> const id = access_token_id(password)) {
+    // A personal access token: a SHA-256 to compare, no bcrypt.
+    result<storage::access_token_record> const token = co_await accounts_.get_token(*id);
+    ok = token && token->user == user &&
+         check_access_token(*token, password, std::chrono::system_clock::now());
+  }
+  if (!ok) {
+    std::string const& hash = record->password_hash;
+    ok = cache_.contains(user, password, hash);
+    if (!ok) {
+      ok = co_await blocking([&] { return verify_password(password, hash).has_value(); });
+      if (ok)
+        cache_.insert(user, password, hash);
+    }
+  }
+  if (!ok)
+    co_return false;
+  result<std::vector<storage::membership>> memberships = co_await accounts_.memberships(user);
+  if (!memberships)
+    co_return memberships.error();
+  who = principal{user, record->admin, std::move(*memberships)};
+  co_return true;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<principal>> gate<A, M>::load_principal(std::string name) const {
+  if (name.empty())
+    co_return principal{};
+  if (options_.users_file) {
+    if (!options_.users_file->contains(name))
+      co_return storage::storage_error::user_unknown;
+    co_return principal{name, true, {}};
+  }
+  result<storage::user_record> const record = co_await accounts_.get_user(name);
+  if (!record)
+    co_return record.error();
+  result<std::vector<storage::membership>> memberships = co_await accounts_.memberships(name);
+  if (!memberships)
+    co_return memberships.error();
+  co_return principal{name, record->admin, std::move(*memberships)};
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<principal>> gate<A, M>::principal_of(caller const& c) const {
+  if (!c.bearer)
+    co_return c.who;
+  co_return co_await load_principal(c.who.name);
+}
+
+// --- authorization -----------------------------------------------------------------------
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<permissions>> gate<A, M>::permissions_of(principal const& who,
+                                                                std::string repository) const {
+  // A role on the namespace decides alone; only others need the visibility.
+  if (namespace_role(who, namespace_of(repository)))
+    co_return repository_permissions(who, repository, storage::visibility::private_);
+  result<std::optional<storage::visibility>> const v =
+      co_await accounts_.get_visibility(repository);
+  if (!v)
+    co_return v.error();
+  co_return repository_permissions(who, repository, v->value_or(options_.default_visibility));
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<bool>> gate<A, M>::may(caller const& c, std::string repository,
+                                              std::vector<std::string> actions) const {
+  if (c.bearer) {
+    for (std::string const& a : actions)
+      if (!allows(c.access, "repository", repository, a))
+        co_return false;
+    co_return true;
+  }
+  result<permissions> const p = co_await permissions_of(c.who, repository);
+  if (!p)
+    co_return p.error();
+  std::vector<std::string> const granted = scope_actions(*p);
+  for (std::string const& a : actions)
+    if (std::find(granted.begin(), granted.end(), a) == granted.end())
+      co_return false;
+  co_return true;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+http::response gate<A, M>::refuse(authentication const& a, detail::site const& site,
+                                  std::vector<resource_scope> const& scopes) const {
+  using detail::auth_failure;
+  switch (a.failure) {
+  case auth_failure::rate_limited: return detail::too_many_requests(a.wait);
+  case auth_failure::server_error: return detail::oci_error_response(oci_error::unknown, a.message);
+  case auth_failure::bad_credentials:
+  case auth_failure::bad_token:
+    if (options_.mode == auth_mode::token)
+      return detail::bearer_unauthorized(
+          site.realm, site.service, scopes,
+          a.failure == auth_failure::bad_token ? "invalid_token" : "", a.message);
+    return detail::basic_unauthorized(a.message);
+  case auth_failure::none: break;
+  }
+  // Authenticated or anonymous, and not allowed.
+  caller const& c = a.c;
+  if (c.authenticated && !c.bearer)
+    return detail::denied("requested access to the resource is denied");
+  if (options_.mode == auth_mode::token)
+    return detail::bearer_unauthorized(site.realm, site.service, scopes,
+                                       c.bearer ? "insufficient_scope" : "",
+                                       "authentication required");
+  return detail::basic_unauthorized("authentication required");
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site const& site) const {
+  // The frame owns the route and the caller.
+  result<registry::route> const r = registry::parse_route(req.target());
+  if (!r)
+    co_return registry::detail::route_failure(r.error(), req.target());
+  detail::v2_need const need = detail::need_of(*r, req.method());
+  std::vector<resource_scope> const scopes = detail::scopes_of(*r, need);
+  authentication const a = co_await authenticate(req, site);
+  if (a.failure != detail::auth_failure::none)
+    co_return refuse(a, site, scopes);
+  caller const& c = a.c;
+
+  bool allowed = false;
+  switch (need.what) {
+  case detail::v2_need::kind::authenticated: allowed = c.authenticated; break;
+  case detail::v2_need::kind::catalog:
+    // Filtered by what the caller may pull, so anyone may ask; token mode wants it in the
+    // token (which everyone gets) so that clients follow the usual flow.
+    allowed = c.bearer ? allows(c.access, "registry", "catalog", "*")
+                       : c.authenticated || options_.mode != auth_mode::token;
+    break;
+  case detail::v2_need::kind::repository:
+    // Token mode: without a token, even a public pull fetches one (anonymously) first.
+    if (c.authenticated || options_.mode != auth_mode::token) {
+      result<bool> const ok = co_await may(c, r->name, need.actions);
+      if (!ok)
+        co_return detail::oci_error_response(oci_error::unknown, ok.error().message());
+      allowed = *ok;
+    }
+    break;
+  }
+  if (!allowed)
+    co_return refuse(a, site, scopes);
+
+  if (need.what == detail::v2_need::kind::catalog)
+    co_return co_await catalog(c, *r);
+  if (r->kind == registry::route_kind::uploads && r->query.mount && r->query.from) {
+    // Named, not a braced temporary in the co_await: GCC 12 cannot copy its array.
+    std::vector<std::string> const pull{"pull"};
+    result<bool> const readable = co_await may(c, *r->query.from, pull);
+    if (!readable)
+      co_return detail::oci_error_response(oci_error::unknown, readable.error().message());
+    if (!*readable) {
+      // The spec's fallback for a mount that cannot be done: a plain upload (202), which
+      // says nothing of whether the other repository holds the blob.
+      http::request_head head = req.head();
+      head.set_target(detail::upload_start_target(r->name));
+      http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
+      co_return co_await registry_(plain);
+    }
+  }
+  co_return co_await registry_(req);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
+                                                    registry::route const& r) const {
+  result<principal> found = co_await principal_of(c);
+  if (!found && found.error() == storage::storage_error::user_unknown)
+    found = principal{}; // a token outliving its user sees what anyone sees
+  if (!found)
+    co_return detail::oci_error_response(oci_error::unknown, found.error().message());
+  principal const& who = *found;
+  std::size_t const page_size =
+      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  storage::name_page page;
+  std::string last = r.query.last.value_or("");
+  // Read past the page by one visible name: `more` (and the Link) only when one exists.
+  std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
+  bool scanning = page_size > 0;
+  while (scanning) {
+    result<storage::name_page> listed = co_await meta_.catalog(last, chunk);
+    if (!listed)
+      co_return registry::detail::error(listed.error());
+    for (std::string& name : listed->names) {
+      last = name;
+      if (!who.admin) {
+        result<permissions> const p = co_await permissions_of(who, name);
+        if (!p)
+          co_return detail::oci_error_response(oci_error::unknown, p.error().message());
+        if (!p->pull)
+          continue;
+      }
+      if (page.names.size() == page_size) {
+        page.more = true;
+        break;
+      }
+      page.names.push_back(std::move(name));
+    }
+    scanning = !page.more && listed->more;
+  }
+  co_return registry::detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
+                                        page_size);
+}
+
+// --- the token service -------------------------------------------------------------------
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<std::vector<resource_scope>>>
+gate<A, M>::grant(principal const& who, std::vector<resource_scope> const& requested) const {
+  std::vector<resource_scope> granted;
+  for (resource_scope const& s : requested) {
+    if (s.type == "repository") {
+      result<permissions> const p = co_await permissions_of(who, s.name);
+      if (!p)
+        co_return p.error();
+      granted.push_back({"repository", "", s.name, scope_actions(*p)});
+    } else if (s.type == "registry" && s.name == "catalog") {
+      granted.push_back({"registry", "", "catalog", {"*"}}); // the catalog is filtered
+    }
+  }
+  co_return intersect(requested, granted);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
+                                                          detail::site const& site) const {
+  if (options_.mode != auth_mode::token || !options_.signing_key)
+    co_return http::response::text(404, "not a registry API endpoint\n");
+  std::string_view const method = req.method();
+  if (method == "GET" || method == "HEAD") {
+    auto const params = detail::query_params(req.target());
+    std::string const service = detail::param(params, "service");
+    if (!service.empty() && service != site.service)
+      co_return detail::oci_error_response(oci_error::unsupported,
+                                           "this token service issues tokens for " + site.service,
+                                           nullptr, 400);
+    std::optional<basic_credentials> credentials;
+    if (std::optional<std::string_view> const h = req.headers().find("Authorization")) {
+      result<basic_credentials> basic = parse_basic_authorization(*h);
+      if (!basic)
+        co_return detail::basic_unauthorized("the token service takes Basic credentials");
+      credentials = std::move(*basic);
+    }
+    std::vector<std::string> scopes;
+    for (std::string_view s : detail::params_of(params, "scope"))
+      scopes.emplace_back(s);
+    co_return co_await issue(req, site, std::move(credentials), std::move(scopes), false);
+  }
+  if (method != "POST") {
+    http::response r =
+        detail::oci_error_response(oci_error::unsupported, "method not allowed on this endpoint");
+    r.headers().set("Allow", "GET, HEAD, POST");
+    co_return r;
+  }
+  // OAuth2 (RFC 6749 §4.3): the password grant only; pier issues no refresh tokens.
+  result<std::string> const body = co_await http::read_body(req.body(), 64 * 1024);
+  if (!body)
+    co_return detail::oauth_error(400, "invalid_request", "the form could not be read");
+  auto const params = detail::form_params(*body);
+  std::string const grant_type = detail::param(params, "grant_type");
+  if (grant_type != "password")
+    co_return detail::oauth_error(400, "unsupported_grant_type",
+                                  "this token service takes the password grant only");
+  std::string const service = detail::param(params, "service");
+  if (!service.empty() && service != site.service)
+    co_return detail::oauth_error(400, "invalid_request",
+                                  "this token service issues tokens for " + site.service);
+  basic_credentials credentials{detail::param(params, "username"),
+                                detail::param(params, "password")};
+  if (credentials.user.empty())
+    co_return detail::oauth_error(400, "invalid_request", "username and password are required");
+  std::vector<std::string> scopes;
+  for (std::string_view s : detail::params_of(params, "scope"))
+    scopes.emplace_back(s);
+  co_return co_await issue(req, site, std::move(credentials), std::move(scopes), true);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response>
+gate<A, M>::issue(http::request const& req, detail::site const& site,
+                  std::optional<basic_credentials> credentials, std::vector<std::string> scopes,
+                  bool oauth) const {
+  principal who;
+  if (credentials) {
+    authentication const a =
+        co_await check_password(std::move(credentials->user), std::move(credentials->password),
+                                std::string(req.client_address()));
+    if (a.failure == detail::auth_failure::bad_credentials) {
+      if (oauth)
+        co_return detail::oauth_error(400, "invalid_grant", a.message);
+      co_return detail::basic_unauthorized(a.message);
+    }
+    if (a.failure != detail::auth_failure::none)
+      co_return refuse(a, site, {});
+    who = a.c.who;
+  }
+
+  std::vector<std::string_view> const views(scopes.begin(), scopes.end());
+  result<std::vector<resource_scope>> const requested = parse_scopes(views);
+  if (!requested || requested->size() > options_.max_token_scopes) {
+    std::string const why = !requested ? "invalid scope: " + requested.error().message()
+                                       : "too many scopes in one request";
+    if (oauth)
+      co_return detail::oauth_error(400, "invalid_scope", why);
+    oci_error const code = requested || requested.error() != scope_error::invalid_name
+                               ? oci_error::unsupported
+                               : oci_error::name_invalid;
+    co_return detail::oci_error_response(code, why, nullptr, 400);
+  }
+  result<std::vector<resource_scope>> const access = co_await grant(who, *requested);
+  if (!access)
+    co_return detail::oci_error_response(oci_error::unknown, access.error().message());
+
+  auto const now = std::chrono::system_clock::now();
+  auto const seconds = [](auto t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  boost::json::object claims{
+      {"iss", options_.issuer},
+      {"sub", who.name},
+      {"aud", site.service},
+      {"exp", seconds(now + options_.token_ttl)},
+      {"nbf", seconds(now)},
+      {"iat", seconds(now)},
+      {"jti", detail::random_token_id()},
+      {"access", access_to_json(*access)},
+  };
+  result<std::string> const token = sign_jwt(claims, *options_.signing_key);
+  if (!token)
+    co_return detail::oci_error_response(oci_error::unknown, token.error().message());
+
+  boost::json::object body;
+  if (!oauth)
+    body["token"] = *token;
+  body["access_token"] = *token;
+  if (oauth)
+    body["token_type"] = "Bearer";
+  body["expires_in"] = options_.token_ttl.count();
+  body["issued_at"] = detail::rfc3339(now);
+  if (oauth)
+    body["scope"] = to_string(*access);
+  http::response res = http::response::json(200, boost::json::serialize(body));
+  res.headers().set("Cache-Control", "no-store");
+  co_return res;
+}
+
+// --- the accounts API and the rest -------------------------------------------------------
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
+                                                     detail::site const& site) const {
+  authentication const a = co_await authenticate(req, site);
+  if (a.failure == detail::auth_failure::bad_credentials ||
+      a.failure == detail::auth_failure::bad_token)
+    co_return detail::basic_unauthorized(a.message);
+  if (a.failure != detail::auth_failure::none)
+    co_return refuse(a, site, {});
+  result<principal> const who = co_await principal_of(a.c);
+  if (!who) {
+    if (who.error() == storage::storage_error::user_unknown)
+      co_return detail::basic_unauthorized("the token's user no longer exists");
+    co_return detail::oci_error_response(oci_error::unknown, who.error().message());
+  }
+  if (!api_)
+    co_return http::response::text(404, "the accounts API is not served here\n");
+  co_return co_await api_(req, *who);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::other(http::request& req,
+                                                  detail::site const& site) const {
+  authentication const a = co_await authenticate(req, site);
+  if (a.failure != detail::auth_failure::none)
+    co_return refuse(a, site, {});
+  result<principal> const who = co_await principal_of(a.c);
+  if (!who && who.error() != storage::storage_error::user_unknown)
+    co_return detail::oci_error_response(oci_error::unknown, who.error().message());
+  if (!who || !who->admin) {
+    if (a.c.authenticated && !a.c.bearer)
+      co_return detail::denied("only administrators may use this endpoint");
+    co_return refuse(a, site, {});
+  }
+  co_return co_await registry_(req);
+}
+
+// --- the handler -------------------------------------------------------------------------
+
+namespace detail {
+
+template <class Gate>
+asio::awaitable<http::response> serve_gate(std::shared_ptr<Gate const> g, http::request& req) {
+  co_return co_await g->handle(req);
+}
+
+inline asio::awaitable<http::response> accounts_api_off() {
+  co_return http::response::text(404, "the accounts API needs authentication (--auth basic or "
+                                      "token)\n");
+}
+
+} // namespace detail
+
+template <storage::AccountStore A, storage::MetadataStore M>
+http::handler make_gate(A& accounts, M& meta, gate_options options, http::handler registry,
+                        api_handler api) {
+  if (options.mode == auth_mode::none) {
+    return [registry = std::move(registry)](http::request& req) -> asio::awaitable<http::response> {
+      if (req.target().starts_with("/api/v1"))
+        return detail::accounts_api_off();
+      return registry(req);
+    };
+  }
+  auto g = std::make_shared<gate<A, M> const>(accounts, meta, std::move(options),
+                                              std::move(registry), std::move(api));
+  // Not a coroutine: the awaitable's frame holds a copy of the shared pointer, so the gate
+  // (and its hashing threads) lives as long as any request it serves.
+  return [g](http::request& req) -> asio::awaitable<http::response> {
+    return detail::serve_gate(g, req);
+  };
+}
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+#endif // PIER_AUTH_IMPL_GATE_HPP
