@@ -265,3 +265,19 @@ TEST(Certificate, LongHostHasNoCommonName) {
   EXPECT_EQ(X509_check_host(server.get(), host.c_str(), host.size(), 0, nullptr), 1);
   EXPECT_LT(X509_NAME_get_index_by_NID(X509_get_subject_name(server.get()), NID_commonName, -1), 0);
 }
+
+TEST(CertificateHeaderExamples, WriteFiles) {
+  std::filesystem::path const dir =
+      std::filesystem::temp_directory_path() / ("pier_cert_example_" + std::to_string(::getpid()));
+  pier::auth::certificate_request req;
+  req.host = "registry.local";
+  auto set = pier::auth::generate_certificates(req);
+  if (set) {
+    pier::result<void> w = pier::auth::write_certificate_files(*set, dir.string());
+    if (!w)
+      std::fprintf(stderr, "gen-cert: %s\n", w.error().message().c_str());
+    EXPECT_TRUE(w);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "server.key"));
+  std::filesystem::remove_all(dir);
+}

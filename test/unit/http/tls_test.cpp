@@ -22,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -568,3 +569,26 @@ TEST_F(TlsTest, StopWithIdleConnections) {
   EXPECT_TRUE(idle.closed_by_server());
   EXPECT_EQ(no_handshake.read_to_close(), "");
 }
+
+namespace tls_test {
+
+// The example of tls.hpp, with files that do not exist: it reports and gives up.
+int header_example() {
+  pier::http::tls_options t;
+  t.certificate_file = "/nonexistent/pier/server.crt"; // server certificate, then intermediates
+  t.private_key_file = "/nonexistent/pier/server.key";
+  pier::result<std::shared_ptr<pier::http::tls_context>> tls = pier::http::tls_context::load(t);
+  if (!tls) {
+    std::fprintf(stderr, "%s: %s\n", t.certificate_file.c_str(), tls.error().message().c_str());
+    return 1;
+  }
+  pier::http::server_options opts;
+  opts.tls = *tls;
+  if (pier::result<void> r = (*tls)->reload(); !r)
+    std::fprintf(stderr, "tls reload: %s\n", r.error().message().c_str());
+  return 0;
+}
+
+} // namespace tls_test
+
+TEST(TlsHeaderExamples, LoadAndReload) { EXPECT_EQ(tls_test::header_example(), 1); }
