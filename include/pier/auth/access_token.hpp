@@ -56,9 +56,10 @@ struct new_access_token {
 /// A new token for `user`, created at `now`, valid until `expires` (forever when empty).
 ///
 /// The id and secret come from OpenSSL's CSPRNG (`RAND_bytes`). Throws `std::system_error`
-/// only when the generator fails, as `storage::make_upload_id` does. Ids are random, so the
-/// caller stores the record with `AccountStore::add_token`, which refuses a duplicate id
-/// (a collision among 36^16 ids is not going to happen, but must not replace a token).
+/// only when the generator fails, as `storage::make_upload_id` does. Ids are random: a
+/// collision among 36^16 ids is not going to happen, but `AccountStore::add_token` would
+/// replace the other token, so the accounts API checks with `get_token` that the id is
+/// unused before it stores the record.
 new_access_token
 make_access_token(std::string user, std::string description,
                   std::chrono::system_clock::time_point now,

@@ -61,6 +61,15 @@ inline bool sha256_hex(std::string_view secret, std::array<char, 64>& out) noexc
   return true;
 }
 
+inline bool is_id(std::string_view s) noexcept {
+  if (s.size() != access_token_id_length)
+    return false;
+  for (char const c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+      return false;
+  return true;
+}
+
 // The id and secret of a token of the right shape; empty views otherwise.
 struct parts {
   std::string_view id;
@@ -72,9 +81,8 @@ inline std::optional<parts> split(std::string_view token) noexcept {
   if (token.size() != access_token_length || !token.starts_with(access_token_prefix))
     return std::nullopt;
   std::string_view const id = token.substr(access_token_prefix.size(), access_token_id_length);
-  for (char const c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-      return std::nullopt;
+  if (!is_id(id))
+    return std::nullopt;
   if (token[access_token_prefix.size() + access_token_id_length] != '_')
     return std::nullopt;
   std::string_view const secret = token.substr(token.size() - access_token_secret_length);
