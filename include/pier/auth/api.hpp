@@ -8,50 +8,57 @@
 ///
 /// @code
 /// pier::storage::memory_metadata_store store; // an AccountStore and a MetadataStore
-/// pier::auth::accounts_api api(store, store);
-/// // In the server's handler, after the gate authenticated the caller as `who`:
-/// //   if (api.handles(req.target()))
-/// //     co_return co_await api.handle(req, who);
+/// pier::auth::accounts_api api(store, store, {.default_visibility =
+///                                                 pier::storage::visibility::public_});
+/// assert(api.handles("/api/v1/users/alice/tokens"));
+/// assert(api.handles("/api/v1/users/%2e%2e")); // ours: refused with 400 NAME_INVALID
+/// assert(!api.handles("/v2/_catalog"));
+/// // Behind the gate, which authenticates the caller and passes the principal on:
+/// //   pier::auth::make_api_handler(std::make_shared<decltype(api) const>(store, store))
 /// @endcode
 ///
 /// The gate authenticates every request first (Basic with a password or a personal access
 /// token, or Bearer), exactly as for `/v2/`; `who` is then the caller, anonymous when it
-/// has an empty name. This API decides what the caller may do. A 401 from here carries no
-/// `WWW-Authenticate`: the gate adds its challenge to 401 responses.
+/// has an empty name. This API decides what the caller may do. Its 401 (an anonymous caller
+/// on a route that needs a user) carries `WWW-Authenticate: Basic realm="pier"`, the
+/// challenge the gate sends on `/api/v1` when credentials are wrong.
 ///
 /// ## Routes
 ///
-/// Bodies are JSON objects (`Content-Type: application/json`), at most `max_body` bytes
-/// (413 beyond). A body must be one object with only the members listed, each of the type
-/// shown; a repeated member, an unknown member, a wrong type or anything that is not JSON
-/// is 400 UNSUPPORTED. Times are RFC 3339 UTC (`"2026-11-22T16:25:00Z"`). Names of users
-/// and organisations are one repository path component (`[a-z0-9]+` separated by `.`, `_`,
-/// `__` or dashes, at most 64 characters); repository names follow the distribution spec.
-/// An invalid name anywhere in the path (`..`, `%2e%2e`, upper case, empty) is 400
-/// NAME_INVALID before anything else is looked at. `GET` routes also answer `HEAD`.
+/// Bodies are JSON objects, at most `max_body` bytes (413 beyond); the request's
+/// `Content-Type` is not looked at, responses are `application/json`. A body must be one
+/// object with only the members listed, each of the type shown; a repeated member, an
+/// unknown member, a wrong type or anything that is not JSON is 400 UNSUPPORTED. Times are
+/// RFC 3339 UTC (`"2026-11-22T16:25:00Z"`). Names of users and organisations are one
+/// repository path component (`[a-z0-9]+` separated by `.`, `_`, `__` or dashes, at most
+/// 64 characters); repository names follow the distribution spec. An invalid name anywhere
+/// in the path (`..`, `%2e%2e`, upper case, empty) is 400 NAME_INVALID before anything else
+/// is looked at. `GET` routes also answer `HEAD`.
 ///
-/// | Route | Who may call | Body | Success |
-/// |---|---|---|---|
-/// | `GET /api/v1/users?n=&last=` | admins | | 200 `{"users":[{"name","admin","created"}]}` |
-/// | `POST /api/v1/users` | admins | `{"name","password","admin"?}` | 201 the user, `Location` |
-/// | `GET /api/v1/users/{name}` | the user, admins | | 200 `{"name","admin","created"}` |
-/// | `DELETE /api/v1/users/{name}` | admins | | 204 (memberships and tokens go too) |
-/// | `PUT /api/v1/users/{name}/password` | the user, admins | `{"password"}` | 204 |
-/// | `GET /api/v1/users/{name}/tokens` | the user, admins | | 200
-/// `{"tokens":[{"id","description","created","expires"}]}` | | `POST /api/v1/users/{name}/tokens` |
-/// the user, admins | `{"description"?,"expires_in"?}` | 201
-/// `{"id","token","description","created","expires"}`, `Location` | | `DELETE
-/// /api/v1/users/{name}/tokens/{id}` | the user, admins | | 204 | | `GET /api/v1/orgs?n=&last=` |
-/// any user | | 200 `{"orgs":[{"name","created"}]}` | | `POST /api/v1/orgs` | any user | `{"name"}`
-/// | 201 `{"name","created"}`, `Location`; the creator becomes an admin member | | `GET
-/// /api/v1/orgs/{org}` | any user | | 200 `{"name","created"}` | | `DELETE /api/v1/orgs/{org}` |
-/// org admins, admins | | 204 (memberships go too; repositories stay) | | `GET
-/// /api/v1/orgs/{org}/members` | members, admins | | 200 `{"members":[{"user","role"}]}` | | `PUT
-/// /api/v1/orgs/{org}/members/{user}` | org admins, admins | `{"role"}` | 201 `{"user","role"}` for
-/// a new member, 200 for a changed role | | `DELETE /api/v1/orgs/{org}/members/{user}` | org
-/// admins, admins, the member | | 204 | | `GET /api/v1/repositories/{name}` | whoever may pull it |
-/// | 200 the repository | | `PUT /api/v1/repositories/{name}` | whoever may delete in it |
-/// `{"visibility"}` | 200 the repository |
+/// Route, body, who may call (in brackets), and the answer on success:
+/// - `GET /api/v1/users?n=&last=` [admins]: 200 `{"users":[{"name","admin","created"}]}`
+/// - `POST /api/v1/users` `{"name","password","admin"?}` [admins]: 201 the user, `Location`
+/// - `GET /api/v1/users/{name}` [the user, admins]: 200 `{"name","admin","created"}`
+/// - `DELETE /api/v1/users/{name}` [admins]: 204; the user's memberships and tokens go too
+/// - `PUT /api/v1/users/{name}/password` `{"password"}` [the user, admins]: 204
+/// - `GET /api/v1/users/{name}/tokens` [the user, admins]:
+///   200 `{"tokens":[{"id","description","created","expires"}]}`
+/// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?}` [the user, admins]:
+///   201 `{"id","token","description","created","expires"}`, `Location`
+/// - `DELETE /api/v1/users/{name}/tokens/{id}` [the user, admins]: 204
+/// - `GET /api/v1/orgs?n=&last=` [any user]: 200 `{"orgs":[{"name","created"}]}`
+/// - `POST /api/v1/orgs` `{"name"}` [any user of the account store, admins]:
+///   201 `{"name","created"}`, `Location`; the creator becomes an admin member
+/// - `GET /api/v1/orgs/{org}` [any user]: 200 `{"name","created"}`
+/// - `DELETE /api/v1/orgs/{org}` [org admins, admins]: 204; its memberships go too, its
+///   repositories stay
+/// - `GET /api/v1/orgs/{org}/members` [members, admins]: 200 `{"members":[{"user","role"}]}`
+/// - `PUT /api/v1/orgs/{org}/members/{user}` `{"role"}` [org admins, admins]:
+///   201 `{"user","role"}` for a new member, 200 for a member whose role was set again
+/// - `DELETE /api/v1/orgs/{org}/members/{user}` [org admins, admins, the member]: 204
+/// - `GET /api/v1/repositories/{name}` [whoever may pull it]: 200 the repository
+/// - `PUT /api/v1/repositories/{name}` `{"visibility"}` [whoever may delete in it]:
+///   200 the repository
 ///
 /// - "admins" are registry administrators; "any user" is any authenticated caller; "org
 ///   admins" are members of the organisation with role `admin`; "members" have any role.
@@ -83,11 +90,14 @@
 /// - 404 NAME_UNKNOWN: no such user, organisation, member or token (said only to callers
 ///   who may act on it); 404 NOT_FOUND for a path under `/api/v1` that is no route here;
 /// - 405 UNSUPPORTED with `Allow` for a method the route does not have;
-/// - 409 NAME_TAKEN: a user or an organisation already has the name;
+/// - 409 NAME_TAKEN: a user or an organisation already has the name; 409 LAST_ADMIN: the
+///   change would remove or demote an organisation's only admin (make another member admin
+///   first, or delete the organisation);
 /// - 413 SIZE_INVALID: the body is longer than `max_body`;
 /// - 500 UNKNOWN: the store failed (never for bad input).
 ///
-/// Hashing a password runs bcrypt on the calling thread (about 50 ms at cost 10).
+/// Hashing a password (creating a user, changing a password) runs bcrypt on the calling
+/// thread: about 50 ms at cost 10, only for administrators and a user's own password.
 
 #include <pier/auth/detail/api.hpp>
 #include <pier/auth/password.hpp>
@@ -157,6 +167,7 @@ private:
 
   asio::awaitable<http::response> create_org(http::request& req, principal const& who) const;
   asio::awaitable<http::response> set_member(http::request& req, route const& r) const;
+  asio::awaitable<http::response> remove_member(route const& r) const;
 
   asio::awaitable<http::response> repository(http::request& req, route const& r,
                                              principal const& who) const;

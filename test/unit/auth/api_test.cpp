@@ -158,9 +158,23 @@ protected:
 void expect_error(reply const& r, int status, std::string_view code) {
   EXPECT_EQ(r.status, status) << r.body;
   EXPECT_EQ(r.code(), code) << r.body;
+  // Anonymous callers are told how to authenticate; nobody else is asked to.
+  if (status == 401)
+    EXPECT_EQ(r.header("WWW-Authenticate"), R"(Basic realm="pier")");
+  else
+    EXPECT_EQ(r.header("WWW-Authenticate"), "");
 }
 
 // ---- Routing -----------------------------------------------------------------------------
+
+TEST(AccountsApiDoc, Example) {
+  pier::storage::memory_metadata_store store; // an AccountStore and a MetadataStore
+  pier::auth::accounts_api api(store, store,
+                               {.default_visibility = pier::storage::visibility::public_});
+  EXPECT_TRUE(api.handles("/api/v1/users/alice/tokens"));
+  EXPECT_TRUE(api.handles("/api/v1/users/%2e%2e")); // ours: refused with 400 NAME_INVALID
+  EXPECT_FALSE(api.handles("/v2/_catalog"));
+}
 
 TEST_F(AccountsApi, HandlesItsRoutesOnly) {
   EXPECT_TRUE(api_type::handles("/api/v1/users"));
@@ -722,6 +736,26 @@ TEST_F(AccountsApi, RemoveMember) {
   // Not a member: said to those who manage the organisation.
   expect_error(call("DELETE", "/api/v1/orgs/acme/members/dave", "alice"), 404, "NAME_UNKNOWN");
   expect_error(call("DELETE", "/api/v1/orgs/acme/members/dave", "dave"), 403, "DENIED");
+}
+
+TEST_F(AccountsApi, AnOrganisationKeepsAnAdmin) {
+  for (char const* who : {"alice", "root"}) {
+    expect_error(call("DELETE", "/api/v1/orgs/acme/members/alice", who), 409, "LAST_ADMIN");
+    expect_error(call("PUT", "/api/v1/orgs/acme/members/alice", who, R"({"role":"write"})"), 409,
+                 "LAST_ADMIN");
+  }
+  EXPECT_EQ(role_of("acme", "alice"), storage::role::admin);
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/alice", "alice", R"({"role":"admin"})").status,
+            200);
+  // With a second admin, either may step down or leave.
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/carol", "alice", R"({"role":"admin"})").status,
+            200);
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/alice", "alice", R"({"role":"read"})").status,
+            200);
+  EXPECT_EQ(call("DELETE", "/api/v1/orgs/acme/members/alice", "alice").status, 204);
+  expect_error(call("DELETE", "/api/v1/orgs/acme/members/carol", "carol"), 409, "LAST_ADMIN");
+  // Deleting the organisation is the way out.
+  EXPECT_EQ(call("DELETE", "/api/v1/orgs/acme", "carol").status, 204);
 }
 
 // ---- Repositories ------------------------------------------------------------------------

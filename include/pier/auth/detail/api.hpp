@@ -189,8 +189,12 @@ inline http::response target_failure(api_target_error e) {
   return not_found();
 }
 
+// With the challenge the gate sends on /api/v1, so that a client that sent no credentials
+// learns how to (API clients are not Docker clients: Basic, not a token realm).
 inline http::response unauthorized() {
-  return error(oci_error::unauthorized, "authentication required");
+  http::response r = error(oci_error::unauthorized, "authentication required");
+  r.headers().set("WWW-Authenticate", R"(Basic realm="pier")");
+  return r;
 }
 
 inline http::response denied() {
@@ -205,6 +209,27 @@ inline http::response refused(principal const& who) {
 inline http::response name_taken(std::string_view name) {
   return api_error(409, "NAME_TAKEN",
                    "a user or an organisation is already called \"" + std::string(name) + '"');
+}
+
+// Whether `user` is the one admin among `members`: removing or demoting them would leave
+// the organisation to registry administrators alone.
+inline bool only_admin(std::vector<storage::membership> const& members,
+                       std::string_view user) noexcept {
+  bool user_is_admin = false;
+  std::size_t admins = 0;
+  for (storage::membership const& m : members) {
+    if (m.level != storage::role::admin)
+      continue;
+    ++admins;
+    user_is_admin = user_is_admin || m.user == user;
+  }
+  return user_is_admin && admins == 1;
+}
+
+inline http::response last_admin() {
+  return api_error(409, "LAST_ADMIN",
+                   "an organisation keeps at least one admin: make another member admin first, "
+                   "or delete the organisation");
 }
 
 inline http::response bad_body(std::string_view message) {

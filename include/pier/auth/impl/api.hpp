@@ -151,7 +151,7 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
       co_return detail::refused(who);
     if (put)
       co_return co_await set_member(req, r);
-    co_return detail::no_content(co_await accounts_.remove_member(r.name, r.child));
+    co_return co_await remove_member(r);
 
   case api_route_kind::repository:
     if (!get && !put)
@@ -352,11 +352,23 @@ asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& re
     co_return detail::store_failure(members.error());
   bool const existed = std::any_of(members->begin(), members->end(),
                                    [&](storage::membership const& x) { return x.user == r.child; });
+  if (*level != storage::role::admin && detail::only_admin(*members, r.child))
+    co_return detail::last_admin();
   result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
   if (!done)
     co_return detail::store_failure(done.error());
   co_return detail::json_response(existed ? 200 : 201,
                                   detail::member_json({r.name, r.child, *level}));
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r) const {
+  result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
+  if (!members)
+    co_return detail::store_failure(members.error());
+  if (detail::only_admin(*members, r.child))
+    co_return detail::last_admin();
+  co_return detail::no_content(co_await accounts_.remove_member(r.name, r.child));
 }
 
 // ---- Repositories ------------------------------------------------------------------------
