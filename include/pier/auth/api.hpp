@@ -150,7 +150,7 @@ public:
   asio::awaitable<http::response> handle(http::request& req, principal const& who) const;
 
 private:
-  using route = detail::api_route;
+  using route = detail::accounts::api_route;
 
   asio::awaitable<http::response> dispatch(http::request& req, route const& r,
                                            principal const& who) const;

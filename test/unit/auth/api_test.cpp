@@ -517,8 +517,8 @@ TEST_F(AccountsApi, CreateListAndDeleteTokens) {
   EXPECT_EQ(*rec.expires - rec.created, std::chrono::seconds(3600));
   EXPECT_TRUE(auth::check_access_token(rec, token, rec.created));
   EXPECT_FALSE(auth::check_access_token(rec, token, *rec.expires));
-  EXPECT_EQ(t.at("created").as_string(), auth::detail::format_time(rec.created));
-  EXPECT_EQ(t.at("expires").as_string(), auth::detail::format_time(*rec.expires));
+  EXPECT_EQ(t.at("created").as_string(), auth::detail::accounts::format_time(rec.created));
+  EXPECT_EQ(t.at("expires").as_string(), auth::detail::accounts::format_time(*rec.expires));
 
   // The listing shows the token without its secret or hash.
   reply const list = call("GET", "/api/v1/users/alice/tokens", "alice");

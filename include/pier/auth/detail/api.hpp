@@ -44,7 +44,7 @@
 #include <vector>
 
 PIER_BEGIN_NAMESPACE
-namespace auth::detail {
+namespace auth::detail::accounts {
 
 enum class api_route_kind {
   users,         // /api/v1/users
@@ -524,7 +524,7 @@ inline http::response hash_failure(std::error_code ec) {
   return error(oci_error::unknown, "password could not be hashed");
 }
 
-} // namespace auth::detail
+} // namespace auth::detail::accounts
 PIER_END_NAMESPACE
 
 #endif // PIER_AUTH_DETAIL_API_HPP

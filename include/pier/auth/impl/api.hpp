@@ -13,7 +13,7 @@
 PIER_BEGIN_NAMESPACE
 namespace auth {
 
-namespace detail {
+namespace detail::accounts {
 
 inline bool self_or_admin(principal const& who, std::string_view user) noexcept {
   return who.admin || (!who.anonymous() && who.name == user);
@@ -31,23 +31,23 @@ inline boost::json::object repository_json(std::string_view name, storage::visib
           {"permissions", {{"pull", p.pull}, {"push", p.push}, {"delete", p.del}}}};
 }
 
-} // namespace detail
+} // namespace detail::accounts
 
 template <storage::AccountStore A, storage::MetadataStore M>
 bool accounts_api<A, M>::handles(std::string_view target) {
-  detail::parsed_target const t = detail::parse_api_target(target);
-  auto const* e = std::get_if<detail::api_target_error>(&t);
-  return e == nullptr || *e != detail::api_target_error::not_found;
+  detail::accounts::parsed_target const t = detail::accounts::parse_api_target(target);
+  auto const* e = std::get_if<detail::accounts::api_target_error>(&t);
+  return e == nullptr || *e != detail::accounts::api_target_error::not_found;
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::handle(http::request& req,
                                                            principal const& who) const {
   // The frame owns the route: the handlers below keep references to it.
-  detail::parsed_target const t = detail::parse_api_target(req.target());
+  detail::accounts::parsed_target const t = detail::accounts::parse_api_target(req.target());
   http::response res;
-  if (auto const* e = std::get_if<detail::api_target_error>(&t))
-    res = detail::target_failure(*e);
+  if (auto const* e = std::get_if<detail::accounts::api_target_error>(&t))
+    res = detail::accounts::target_failure(*e);
   else
     res = co_await dispatch(req, std::get<route>(t), who);
   // Account data, and once a token's secret: no cache may keep a copy.
@@ -58,7 +58,7 @@ asio::awaitable<http::response> accounts_api<A, M>::handle(http::request& req,
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req, route const& r,
                                                              principal const& who) const {
-  using detail::api_route_kind;
+  using detail::accounts::api_route_kind;
   std::string_view const method = req.method();
   bool const get = method == "GET" || method == "HEAD";
   bool const post = method == "POST";
@@ -68,97 +68,99 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
   switch (r.kind) {
   case api_route_kind::users:
     if (!get && !post)
-      co_return detail::method_not_allowed("GET, HEAD, POST");
+      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
     if (!who.admin)
-      co_return detail::refused(who);
+      co_return detail::accounts::refused(who);
     if (get)
       co_return co_await list_page<storage::user_record>(
           "/api/v1/users", "users", r,
           [this](std::string last, std::size_t n) { return accounts_.list_users(last, n); },
-          detail::user_json);
+          detail::accounts::user_json);
     co_return co_await create_user(req);
 
   case api_route_kind::user:
     if (!get && !del)
-      co_return detail::method_not_allowed("GET, HEAD, DELETE");
-    if (get ? !detail::self_or_admin(who, r.name) : !who.admin)
-      co_return detail::refused(who);
+      co_return detail::accounts::method_not_allowed("GET, HEAD, DELETE");
+    if (get ? !detail::accounts::self_or_admin(who, r.name) : !who.admin)
+      co_return detail::accounts::refused(who);
     if (get)
-      co_return detail::found(co_await accounts_.get_user(r.name), detail::user_json);
-    co_return detail::no_content(co_await accounts_.delete_user(r.name));
+      co_return detail::accounts::found(co_await accounts_.get_user(r.name),
+                                        detail::accounts::user_json);
+    co_return detail::accounts::no_content(co_await accounts_.delete_user(r.name));
 
   case api_route_kind::user_password:
     if (!put)
-      co_return detail::method_not_allowed("PUT");
-    if (!detail::self_or_admin(who, r.name))
-      co_return detail::refused(who);
+      co_return detail::accounts::method_not_allowed("PUT");
+    if (!detail::accounts::self_or_admin(who, r.name))
+      co_return detail::accounts::refused(who);
     co_return co_await set_password(req, r);
 
   case api_route_kind::user_tokens:
     if (!get && !post)
-      co_return detail::method_not_allowed("GET, HEAD, POST");
-    if (!detail::self_or_admin(who, r.name))
-      co_return detail::refused(who);
+      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
+    if (!detail::accounts::self_or_admin(who, r.name))
+      co_return detail::accounts::refused(who);
     if (get)
-      co_return detail::list_found("tokens", co_await accounts_.list_tokens(r.name),
-                                   detail::token_json);
+      co_return detail::accounts::list_found("tokens", co_await accounts_.list_tokens(r.name),
+                                             detail::accounts::token_json);
     co_return co_await create_token(req, r);
 
   case api_route_kind::user_token:
     if (!del)
-      co_return detail::method_not_allowed("DELETE");
-    if (!detail::self_or_admin(who, r.name))
-      co_return detail::refused(who);
+      co_return detail::accounts::method_not_allowed("DELETE");
+    if (!detail::accounts::self_or_admin(who, r.name))
+      co_return detail::accounts::refused(who);
     co_return co_await delete_token(r);
 
   case api_route_kind::orgs:
     if (!get && !post)
-      co_return detail::method_not_allowed("GET, HEAD, POST");
+      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
     if (who.anonymous())
-      co_return detail::unauthorized();
+      co_return detail::accounts::unauthorized();
     if (get)
       co_return co_await list_page<storage::org_record>(
           "/api/v1/orgs", "orgs", r,
           [this](std::string last, std::size_t n) { return accounts_.list_orgs(last, n); },
-          detail::org_json);
+          detail::accounts::org_json);
     co_return co_await create_org(req, who);
 
   case api_route_kind::org:
     if (!get && !del)
-      co_return detail::method_not_allowed("GET, HEAD, DELETE");
+      co_return detail::accounts::method_not_allowed("GET, HEAD, DELETE");
     if (who.anonymous())
-      co_return detail::unauthorized();
+      co_return detail::accounts::unauthorized();
     if (get)
-      co_return detail::found(co_await accounts_.get_org(r.name), detail::org_json);
-    if (!detail::org_admin(who, r.name))
-      co_return detail::denied();
-    co_return detail::no_content(co_await accounts_.delete_org(r.name));
+      co_return detail::accounts::found(co_await accounts_.get_org(r.name),
+                                        detail::accounts::org_json);
+    if (!detail::accounts::org_admin(who, r.name))
+      co_return detail::accounts::denied();
+    co_return detail::accounts::no_content(co_await accounts_.delete_org(r.name));
 
   case api_route_kind::org_members:
     if (!get)
-      co_return detail::method_not_allowed("GET, HEAD");
+      co_return detail::accounts::method_not_allowed("GET, HEAD");
     if (!namespace_role(who, r.name))
-      co_return detail::refused(who);
-    co_return detail::list_found("members", co_await accounts_.members(r.name),
-                                 detail::member_json);
+      co_return detail::accounts::refused(who);
+    co_return detail::accounts::list_found("members", co_await accounts_.members(r.name),
+                                           detail::accounts::member_json);
 
   case api_route_kind::org_member:
     if (!put && !del)
-      co_return detail::method_not_allowed("PUT, DELETE");
+      co_return detail::accounts::method_not_allowed("PUT, DELETE");
     // A member may leave on their own; everything else is the organisation's admins'.
-    if (!detail::org_admin(who, r.name) &&
+    if (!detail::accounts::org_admin(who, r.name) &&
         !(del && !who.anonymous() && who.name == r.child && namespace_role(who, r.name)))
-      co_return detail::refused(who);
+      co_return detail::accounts::refused(who);
     if (put)
       co_return co_await set_member(req, r);
     co_return co_await remove_member(r);
 
   case api_route_kind::repository:
     if (!get && !put)
-      co_return detail::method_not_allowed("GET, HEAD, PUT");
+      co_return detail::accounts::method_not_allowed("GET, HEAD, PUT");
     co_return co_await repository(req, r, who);
   }
-  co_return detail::not_found();
+  co_return detail::accounts::not_found();
 }
 
 // ---- Users -------------------------------------------------------------------------------
@@ -174,28 +176,29 @@ asio::awaitable<http::response> accounts_api<A, M>::list_page(std::string_view p
   if (page_size > 0) {
     result<storage::page<T>> p = co_await fetch(r.last.value_or(""), page_size);
     if (!p)
-      co_return detail::store_failure(p.error());
+      co_return detail::accounts::store_failure(p.error());
     page = std::move(*p);
   }
-  co_return detail::page_response(path, key, page, page_size, to_json);
+  co_return detail::accounts::page_response(path, key, page, page_size, to_json);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::create_user(http::request& req) const {
-  detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-  detail::body_members m(b, {"name", "password", "admin"});
+  detail::accounts::json_body b =
+      co_await detail::accounts::read_json_object(req, options_.max_body);
+  detail::accounts::body_members m(b, {"name", "password", "admin"});
   std::optional<std::string> name = m.string("name", true);
   std::optional<std::string> const password = m.string("password", true);
   bool const admin = m.boolean("admin").value_or(false);
   if (m.failure())
     co_return std::move(*m.failure());
   if (!is_valid_account_name(*name))
-    co_return detail::error(oci_error::name_invalid, "invalid user name");
-  if (auto f = detail::check_password(*password))
+    co_return detail::accounts::error(oci_error::name_invalid, "invalid user name");
+  if (auto f = detail::accounts::check_password(*password))
     co_return std::move(*f);
   result<std::string> hash = hash_password(*password, options_.algorithm, options_.cost);
   if (!hash)
-    co_return detail::hash_failure(hash.error());
+    co_return detail::accounts::hash_failure(hash.error());
 
   storage::user_record u;
   u.name = std::move(*name);
@@ -205,33 +208,34 @@ asio::awaitable<http::response> accounts_api<A, M>::create_user(http::request& r
   result<void> const done = co_await accounts_.create_user(u);
   if (!done) {
     if (done.error() == storage::storage_error::name_taken)
-      co_return detail::name_taken(u.name);
-    co_return detail::store_failure(done.error());
+      co_return detail::accounts::name_taken(u.name);
+    co_return detail::accounts::store_failure(done.error());
   }
-  co_return detail::created(detail::user_json(u), "/api/v1/users/" + u.name);
+  co_return detail::accounts::created(detail::accounts::user_json(u), "/api/v1/users/" + u.name);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::set_password(http::request& req,
                                                                  route const& r) const {
-  detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-  detail::body_members m(b, {"password"});
+  detail::accounts::json_body b =
+      co_await detail::accounts::read_json_object(req, options_.max_body);
+  detail::accounts::body_members m(b, {"password"});
   std::optional<std::string> const password = m.string("password", true);
   if (m.failure())
     co_return std::move(*m.failure());
-  if (auto f = detail::check_password(*password))
+  if (auto f = detail::accounts::check_password(*password))
     co_return std::move(*f);
 
   result<storage::user_record> u = co_await accounts_.get_user(r.name);
   if (!u)
-    co_return detail::store_failure(u.error());
+    co_return detail::accounts::store_failure(u.error());
   result<std::string> hash = hash_password(*password, options_.algorithm, options_.cost);
   if (!hash)
-    co_return detail::hash_failure(hash.error());
+    co_return detail::accounts::hash_failure(hash.error());
   u->password_hash = std::move(*hash);
   result<void> const done = co_await accounts_.update_user(std::move(*u));
   if (!done)
-    co_return detail::store_failure(done.error());
+    co_return detail::accounts::store_failure(done.error());
   co_return http::response(204);
 }
 
@@ -240,16 +244,19 @@ asio::awaitable<http::response> accounts_api<A, M>::set_password(http::request& 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& req,
                                                                  route const& r) const {
-  detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-  detail::body_members m(b, {"description", "expires_in"});
+  detail::accounts::json_body b =
+      co_await detail::accounts::read_json_object(req, options_.max_body);
+  detail::accounts::body_members m(b, {"description", "expires_in"});
   std::string description = m.string("description", false).value_or("");
   std::optional<std::int64_t> const expires_in = m.integer("expires_in");
-  if (description.size() > detail::max_description_size)
-    m.fail(detail::bad_body("member \"description\" is longer than " +
-                            std::to_string(detail::max_description_size) + " bytes"));
-  if (expires_in && (*expires_in < 1 || *expires_in > detail::max_expires_in))
-    m.fail(detail::bad_body("member \"expires_in\" must be between 1 and " +
-                            std::to_string(detail::max_expires_in) + " seconds"));
+  if (description.size() > detail::accounts::max_description_size)
+    m.fail(detail::accounts::bad_body("member \"description\" is longer than " +
+                                      std::to_string(detail::accounts::max_description_size) +
+                                      " bytes"));
+  if (expires_in && (*expires_in < 1 || *expires_in > detail::accounts::max_expires_in))
+    m.fail(detail::accounts::bad_body("member \"expires_in\" must be between 1 and " +
+                                      std::to_string(detail::accounts::max_expires_in) +
+                                      " seconds"));
   if (m.failure())
     co_return std::move(*m.failure());
 
@@ -266,17 +273,17 @@ asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& 
     if (!existing && existing.error() == storage::storage_error::token_unknown)
       break;
     if (!existing)
-      co_return detail::store_failure(existing.error());
+      co_return detail::accounts::store_failure(existing.error());
     if (attempt == 3)
-      co_return detail::error(oci_error::unknown, "could not draw an unused token id");
+      co_return detail::accounts::error(oci_error::unknown, "could not draw an unused token id");
   }
   result<void> const done = co_await accounts_.add_token(t.record);
   if (!done)
-    co_return detail::store_failure(done.error());
+    co_return detail::accounts::store_failure(done.error());
 
-  boost::json::object body = detail::token_json(t.record);
+  boost::json::object body = detail::accounts::token_json(t.record);
   body["token"] = t.token;
-  co_return detail::created(body, "/api/v1/users/" + r.name + "/tokens/" + t.record.id);
+  co_return detail::accounts::created(body, "/api/v1/users/" + r.name + "/tokens/" + t.record.id);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
@@ -284,12 +291,12 @@ asio::awaitable<http::response> accounts_api<A, M>::delete_token(route const& r)
   result<storage::access_token_record> const t = co_await accounts_.get_token(r.child);
   // Another user's token is no token of this user's: the same 404.
   if (!t)
-    co_return detail::store_failure(t.error());
+    co_return detail::accounts::store_failure(t.error());
   if (t->user != r.name)
-    co_return detail::store_failure(storage::storage_error::token_unknown);
+    co_return detail::accounts::store_failure(storage::storage_error::token_unknown);
   result<void> const done = co_await accounts_.delete_token(r.child);
   if (!done)
-    co_return detail::store_failure(done.error());
+    co_return detail::accounts::store_failure(done.error());
   co_return http::response(204);
 }
 
@@ -298,22 +305,23 @@ asio::awaitable<http::response> accounts_api<A, M>::delete_token(route const& r)
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& req,
                                                                principal const& who) const {
-  detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-  detail::body_members m(b, {"name"});
+  detail::accounts::json_body b =
+      co_await detail::accounts::read_json_object(req, options_.max_body);
+  detail::accounts::body_members m(b, {"name"});
   std::optional<std::string> name = m.string("name", true);
   if (m.failure())
     co_return std::move(*m.failure());
   if (!is_valid_account_name(*name))
-    co_return detail::error(oci_error::name_invalid, "invalid organisation name");
+    co_return detail::accounts::error(oci_error::name_invalid, "invalid organisation name");
   if (!who.admin) {
     // The creator becomes the organisation's admin, so must be a user of the store (not
     // one known only to an htpasswd file).
     result<storage::user_record> const u = co_await accounts_.get_user(who.name);
     if (!u && u.error() == storage::storage_error::user_unknown)
-      co_return detail::error(
+      co_return detail::accounts::error(
           oci_error::denied, "only users of the registry's account store can create organisations");
     if (!u)
-      co_return detail::store_failure(u.error());
+      co_return detail::accounts::store_failure(u.error());
   }
 
   storage::org_record o;
@@ -322,53 +330,54 @@ asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& re
   result<void> const done = co_await accounts_.create_org(o);
   if (!done) {
     if (done.error() == storage::storage_error::name_taken)
-      co_return detail::name_taken(o.name);
-    co_return detail::store_failure(done.error());
+      co_return detail::accounts::name_taken(o.name);
+    co_return detail::accounts::store_failure(done.error());
   }
   result<void> const member = co_await accounts_.set_member(o.name, who.name, storage::role::admin);
   // An administrator from outside the store manages the organisation as administrator.
   if (!member && !(who.admin && member.error() == storage::storage_error::user_unknown)) {
     // No organisation without its admin: undo, and say why.
     (void)co_await accounts_.delete_org(o.name);
-    co_return detail::store_failure(member.error());
+    co_return detail::accounts::store_failure(member.error());
   }
-  co_return detail::created(detail::org_json(o), "/api/v1/orgs/" + o.name);
+  co_return detail::accounts::created(detail::accounts::org_json(o), "/api/v1/orgs/" + o.name);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& req,
                                                                route const& r) const {
-  detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-  detail::body_members m(b, {"role"});
+  detail::accounts::json_body b =
+      co_await detail::accounts::read_json_object(req, options_.max_body);
+  detail::accounts::body_members m(b, {"role"});
   std::optional<std::string> const role_text = m.string("role", true);
   if (m.failure())
     co_return std::move(*m.failure());
-  std::optional<storage::role> const level = detail::parse_role(*role_text);
+  std::optional<storage::role> const level = detail::accounts::parse_role(*role_text);
   if (!level)
-    co_return detail::bad_body(R"(member "role" must be "read", "write" or "admin")");
+    co_return detail::accounts::bad_body(R"(member "role" must be "read", "write" or "admin")");
 
   result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
   if (!members)
-    co_return detail::store_failure(members.error());
+    co_return detail::accounts::store_failure(members.error());
   bool const existed = std::any_of(members->begin(), members->end(),
                                    [&](storage::membership const& x) { return x.user == r.child; });
-  if (*level != storage::role::admin && detail::only_admin(*members, r.child))
-    co_return detail::last_admin();
+  if (*level != storage::role::admin && detail::accounts::only_admin(*members, r.child))
+    co_return detail::accounts::last_admin();
   result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
   if (!done)
-    co_return detail::store_failure(done.error());
-  co_return detail::json_response(existed ? 200 : 201,
-                                  detail::member_json({r.name, r.child, *level}));
+    co_return detail::accounts::store_failure(done.error());
+  co_return detail::accounts::json_response(
+      existed ? 200 : 201, detail::accounts::member_json({r.name, r.child, *level}));
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r) const {
   result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
   if (!members)
-    co_return detail::store_failure(members.error());
-  if (detail::only_admin(*members, r.child))
-    co_return detail::last_admin();
-  co_return detail::no_content(co_await accounts_.remove_member(r.name, r.child));
+    co_return detail::accounts::store_failure(members.error());
+  if (detail::accounts::only_admin(*members, r.child))
+    co_return detail::accounts::last_admin();
+  co_return detail::accounts::no_content(co_await accounts_.remove_member(r.name, r.child));
 }
 
 // ---- Repositories ------------------------------------------------------------------------
@@ -378,32 +387,34 @@ asio::awaitable<http::response> accounts_api<A, M>::repository(http::request& re
                                                                principal const& who) const {
   result<std::optional<storage::visibility>> const set = co_await accounts_.get_visibility(r.name);
   if (!set)
-    co_return detail::store_failure(set.error());
+    co_return detail::accounts::store_failure(set.error());
   storage::visibility v = set->value_or(options_.default_visibility);
   permissions const p = repository_permissions(who, r.name, v);
   // The same refusal whether the repository exists or not.
   if (req.method() == "PUT" ? !p.del : !p.pull)
-    co_return detail::refused(who);
+    co_return detail::accounts::refused(who);
 
   if (req.method() == "PUT") {
-    detail::json_body b = co_await detail::read_json_object(req, options_.max_body);
-    detail::body_members m(b, {"visibility"});
+    detail::accounts::json_body b =
+        co_await detail::accounts::read_json_object(req, options_.max_body);
+    detail::accounts::body_members m(b, {"visibility"});
     std::optional<std::string> const text = m.string("visibility", true);
     if (m.failure())
       co_return std::move(*m.failure());
     if (*text != "public" && *text != "private")
-      co_return detail::bad_body(R"(member "visibility" must be "public" or "private")");
+      co_return detail::accounts::bad_body(R"(member "visibility" must be "public" or "private")");
     v = *text == "public" ? storage::visibility::public_ : storage::visibility::private_;
     result<void> const done = co_await accounts_.set_visibility(r.name, v);
     if (!done)
-      co_return detail::store_failure(done.error());
+      co_return detail::accounts::store_failure(done.error());
   }
 
   result<bool> const exists = co_await meta_.repository_exists(r.name);
   if (!exists)
-    co_return detail::store_failure(exists.error());
-  co_return detail::json_response(
-      200, detail::repository_json(r.name, v, *exists, repository_permissions(who, r.name, v)));
+    co_return detail::accounts::store_failure(exists.error());
+  co_return detail::accounts::json_response(
+      200, detail::accounts::repository_json(r.name, v, *exists,
+                                             repository_permissions(who, r.name, v)));
 }
 
 } // namespace auth
