@@ -11,15 +11,17 @@
 /// @code
 /// pier::storage::memory_blob_store blobs;
 /// pier::storage::memory_metadata_store meta; // also the AccountStore
-/// pier::auth::gate_options opts;
-/// opts.mode = pier::auth::auth_mode::token;
+/// pier::auth::gate_options opts;            // mode token
 /// opts.signing_key = std::make_shared<pier::auth::es256_key const>(
 ///     pier::auth::es256_key::generate().value());
-/// pier::http::handler h = pier::auth::make_gate(meta, meta, opts,
-///                                                pier::registry::make_v2_handler(blobs, meta));
-/// pier::http::server srv(so, h);
-/// // GET /v2/ → 401 WWW-Authenticate: Bearer realm="http://host/auth/token",service="host"
-/// // GET /auth/token?service=host&scope=repository:alice/app:pull,push (Basic alice) → token
+/// pier::http::server_options so;
+/// so.port = 0;
+/// pier::http::server srv(so, pier::auth::make_gate(meta, meta, opts,
+///                                                   pier::registry::make_v2_handler(blobs,
+///                                                   meta)));
+/// // GET /v2/ → 401, WWW-Authenticate: Bearer realm="http://<host>/auth/token",service="<host>"
+/// // GET /auth/token?service=<host>&scope=repository:alice/app:pull,push with Basic
+/// //   credentials of alice → {"token": …}
 /// // GET /v2/ with Authorization: Bearer <token> → 200
 /// @endcode
 ///
@@ -131,9 +133,9 @@ struct gate_options {
   /// The token endpoint's URL in challenges; empty: `<http|https>://<Host>/auth/token`, with
   /// https when the request came over TLS. Set it when the registry sits behind a proxy:
   /// clients send their credentials wherever it points.
-  std::string realm;
+  std::string realm{};
   /// The name of this registry in tokens (`aud`) and challenges; empty: the request's Host.
-  std::string service;
+  std::string service{};
   /// `iss` of the tokens issued and required of tokens presented.
   std::string issuer = "pier";
   /// How long an issued token is valid.
@@ -142,10 +144,10 @@ struct gate_options {
   storage::visibility default_visibility = storage::visibility::private_;
   /// When set, users and passwords come from this file instead of the account store, and
   /// every one of them is an administrator (htpasswd files have no roles).
-  std::shared_ptr<htpasswd const> users_file;
+  std::shared_ptr<htpasswd const> users_file{};
   /// The key tokens are signed with (mode `token`; required there). When set in mode
   /// `basic`, Bearer tokens of this key are accepted too.
-  std::shared_ptr<es256_key const> signing_key;
+  std::shared_ptr<es256_key const> signing_key{};
   /// Failed-login limits.
   login_limit_options login_limits{};
   /// Verified credentials remembered, and for how long.
@@ -164,6 +166,16 @@ struct gate_options {
 /// principal). `accounts_api::handle` fits.
 using api_handler =
     std::function<asio::awaitable<http::response>(http::request&, principal const&)>;
+
+/// An `api_handler` that calls `api->handle(req, who)` on an object it shares, such as an
+/// `accounts_api`.
+///
+/// @code
+/// auto api = std::make_shared<pier::auth::accounts_api<S, S> const>(meta, meta);
+/// pier::auth::api_handler h = pier::auth::make_api_handler(api);
+/// @endcode
+template <class Api>
+api_handler make_api_handler(std::shared_ptr<Api const> api);
 
 /// The gate over an account store `A` and a metadata store `M` (which may be one object).
 /// The stores must outlive it. Thread-safe: one gate serves every thread.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <pier/auth/gate.hpp>
 
-#include "test_registry.hpp"
+#include "../registry/test_registry.hpp"
+#include "../storage/test_util.hpp"
 
 #include <pier/auth/access_token.hpp>
 #include <pier/auth/password.hpp>
@@ -11,14 +12,12 @@
 #include <pier/registry/v2.hpp>
 #include <pier/storage/memory.hpp>
 
-#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,18 +41,11 @@ static_assert(storage::AccountStore<storage::memory_metadata_store>);
 
 // --- helpers ---------------------------------------------------------------------------------
 
+// The stores' coroutines, run to completion on a context of their own.
 template <class T>
 T run(asio::awaitable<T> a) {
   asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(a)); },
-      [&](std::exception_ptr e) { failure = e; });
-  io.run();
-  if (failure)
-    std::rethrow_exception(failure);
-  return std::move(*out);
+  return pier_test::run(io, std::move(a));
 }
 
 std::shared_ptr<auth::es256_key const> const& signing_key() {
@@ -144,16 +136,16 @@ int push(http_client const& c, header_list const& auth_headers, std::string_view
 }
 
 // The accounts API as the gate sees it: it echoes the principal it was given.
-auth::api_handler echo_api() {
-  return [](pier::http::request&,
-            auth::principal const& who) -> asio::awaitable<pier::http::response> {
+struct echo_api {
+  asio::awaitable<pier::http::response> handle(pier::http::request&,
+                                               auth::principal const& who) const {
     json::array orgs;
     for (storage::membership const& m : who.memberships)
       orgs.emplace_back(m.org + ":" + std::to_string(static_cast<int>(m.level)));
     json::object o{{"name", who.name}, {"admin", who.admin}, {"orgs", std::move(orgs)}};
     co_return pier::http::response::json(200, json::serialize(o));
-  };
-}
+  }
+};
 
 // What sits behind the gate: the v2 API, and for other targets a handler that says it was
 // reached (the pings, "/v1/...").
@@ -178,7 +170,8 @@ public:
     so.threads = 1;
     so.linger_timeout = std::chrono::milliseconds(200);
     server_ = std::make_unique<pier::http::server>(
-        so, auth::make_gate(meta, meta, std::move(opts), behind(blobs, meta), echo_api()));
+        so, auth::make_gate(meta, meta, std::move(opts), behind(blobs, meta),
+                            auth::make_api_handler(std::make_shared<echo_api const>())));
     thread_ = std::thread([this] { server_->run(); });
   }
   ~gate_server() {
@@ -274,6 +267,37 @@ protected:
   std::unique_ptr<gate_server> server_;
   std::optional<http_client> c_;
 };
+
+TEST(GateDoc, Examples) {
+  pier::storage::memory_blob_store blobs;
+  pier::storage::memory_metadata_store meta; // also the AccountStore
+  {
+    pier::auth::gate_options opts; // mode token
+    opts.signing_key =
+        std::make_shared<pier::auth::es256_key const>(pier::auth::es256_key::generate().value());
+    pier::http::server_options so;
+    so.port = 0;
+    so.address = "127.0.0.1";
+    so.threads = 1;
+    pier::http::server srv(
+        so, pier::auth::make_gate(meta, meta, opts, pier::registry::make_v2_handler(blobs, meta)));
+    std::thread t([&] { srv.run(); });
+    reply const r = http_client(srv.port()).get("/v2/");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.header_or_empty("WWW-Authenticate"),
+              "Bearer realm=\"http://127.0.0.1/auth/token\",service=\"127.0.0.1\"");
+    srv.stop();
+    t.join();
+  }
+  pier::http::handler h = pier::auth::make_gate(meta, meta, {.mode = pier::auth::auth_mode::none},
+                                                pier::registry::make_v2_handler(blobs, meta));
+  EXPECT_TRUE(h);
+  using S = pier::storage::memory_metadata_store;
+  auto api = std::make_shared<echo_api const>(); // stands for accounts_api<S, S>
+  pier::auth::api_handler a = pier::auth::make_api_handler(api);
+  EXPECT_TRUE(a);
+  static_assert(pier::storage::AccountStore<S>);
+}
 
 // --- every mode ------------------------------------------------------------------------------
 

@@ -585,12 +585,26 @@ asio::awaitable<http::response> serve_gate(std::shared_ptr<Gate const> g, http::
   co_return co_await g->handle(req);
 }
 
+template <class Api>
+asio::awaitable<http::response> serve_api(std::shared_ptr<Api const> api, http::request& req,
+                                          principal const& who) {
+  co_return co_await api->handle(req, who);
+}
+
 inline asio::awaitable<http::response> accounts_api_off() {
   co_return http::response::text(404, "the accounts API needs authentication (--auth basic or "
                                       "token)\n");
 }
 
 } // namespace detail
+
+template <class Api>
+api_handler make_api_handler(std::shared_ptr<Api const> api) {
+  // As make_gate: the awaitable's frame keeps the API alive.
+  return [api](http::request& req, principal const& who) -> asio::awaitable<http::response> {
+    return detail::serve_api(api, req, who);
+  };
+}
 
 template <storage::AccountStore A, storage::MetadataStore M>
 http::handler make_gate(A& accounts, M& meta, gate_options options, http::handler registry,
