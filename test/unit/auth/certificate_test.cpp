@@ -77,10 +77,6 @@ std::string read_file(std::filesystem::path const& p) {
   return s.str();
 }
 
-} // namespace certificate_test
-
-using namespace certificate_test;
-
 TEST(Certificate, CaVerifiesServerCertificate) {
   auth::certificate_set const set = make("registry.example.internal", {"10.0.0.5", "::1"});
   x509_ptr ca = read_cert(set.ca_cert);
@@ -281,3 +277,5 @@ TEST(CertificateHeaderExamples, WriteFiles) {
   EXPECT_TRUE(std::filesystem::exists(dir / "server.key"));
   std::filesystem::remove_all(dir);
 }
+
+} // namespace certificate_test

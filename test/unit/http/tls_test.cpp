@@ -339,10 +339,6 @@ private:
   asio::ip::tcp::socket socket_;
 };
 
-} // namespace tls_test
-
-using namespace tls_test;
-
 TEST_F(TlsTest, VerifiedRequestAndAlpn) {
   start();
   tls_client c(srv_->port(), trusting());
@@ -575,8 +571,6 @@ TEST_F(TlsTest, StopWithIdleConnections) {
   EXPECT_EQ(no_handshake.read_to_close(), "");
 }
 
-namespace tls_test {
-
 // The example of tls.hpp, with files that do not exist: it reports and gives up.
 int header_example() {
   pier::http::tls_options t;
@@ -594,6 +588,6 @@ int header_example() {
   return 0;
 }
 
-} // namespace tls_test
+TEST(TlsHeaderExamples, LoadAndReload) { EXPECT_EQ(header_example(), 1); }
 
-TEST(TlsHeaderExamples, LoadAndReload) { EXPECT_EQ(tls_test::header_example(), 1); }
+} // namespace tls_test
