@@ -58,7 +58,8 @@ asio::awaitable<http::response> accounts_api<A, M>::handle(http::request& req,
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req, route const& r,
                                                              principal const& who) const {
-  using detail::accounts::api_route_kind;
+  namespace d = detail::accounts;
+  using d::api_route_kind;
   std::string_view const method = req.method();
   bool const get = method == "GET" || method == "HEAD";
   bool const post = method == "POST";
@@ -68,99 +69,95 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
   switch (r.kind) {
   case api_route_kind::users:
     if (!get && !post)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
+      co_return d::method_not_allowed("GET, HEAD, POST");
     if (!who.admin)
-      co_return detail::accounts::refused(who);
+      co_return d::refused(who);
     if (get)
       co_return co_await list_page<storage::user_record>(
           "/api/v1/users", "users", r,
           [this](std::string last, std::size_t n) { return accounts_.list_users(last, n); },
-          detail::accounts::user_json);
+          d::user_json);
     co_return co_await create_user(req);
 
   case api_route_kind::user:
     if (!get && !del)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, DELETE");
-    if (get ? !detail::accounts::self_or_admin(who, r.name) : !who.admin)
-      co_return detail::accounts::refused(who);
+      co_return d::method_not_allowed("GET, HEAD, DELETE");
+    if (get ? !d::self_or_admin(who, r.name) : !who.admin)
+      co_return d::refused(who);
     if (get)
-      co_return detail::accounts::found(co_await accounts_.get_user(r.name),
-                                        detail::accounts::user_json);
-    co_return detail::accounts::no_content(co_await accounts_.delete_user(r.name));
+      co_return d::found(co_await accounts_.get_user(r.name), d::user_json);
+    co_return d::no_content(co_await accounts_.delete_user(r.name));
 
   case api_route_kind::user_password:
     if (!put)
-      co_return detail::accounts::method_not_allowed("PUT");
-    if (!detail::accounts::self_or_admin(who, r.name))
-      co_return detail::accounts::refused(who);
+      co_return d::method_not_allowed("PUT");
+    if (!d::self_or_admin(who, r.name))
+      co_return d::refused(who);
     co_return co_await set_password(req, r);
 
   case api_route_kind::user_tokens:
     if (!get && !post)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
-    if (!detail::accounts::self_or_admin(who, r.name))
-      co_return detail::accounts::refused(who);
+      co_return d::method_not_allowed("GET, HEAD, POST");
+    if (!d::self_or_admin(who, r.name))
+      co_return d::refused(who);
     if (get)
-      co_return detail::accounts::list_found("tokens", co_await accounts_.list_tokens(r.name),
-                                             detail::accounts::token_json);
+      co_return d::list_found("tokens", co_await accounts_.list_tokens(r.name), d::token_json);
     co_return co_await create_token(req, r);
 
   case api_route_kind::user_token:
     if (!del)
-      co_return detail::accounts::method_not_allowed("DELETE");
-    if (!detail::accounts::self_or_admin(who, r.name))
-      co_return detail::accounts::refused(who);
+      co_return d::method_not_allowed("DELETE");
+    if (!d::self_or_admin(who, r.name))
+      co_return d::refused(who);
     co_return co_await delete_token(r);
 
   case api_route_kind::orgs:
     if (!get && !post)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, POST");
+      co_return d::method_not_allowed("GET, HEAD, POST");
     if (who.anonymous())
-      co_return detail::accounts::unauthorized();
+      co_return d::unauthorized();
     if (get)
       co_return co_await list_page<storage::org_record>(
           "/api/v1/orgs", "orgs", r,
           [this](std::string last, std::size_t n) { return accounts_.list_orgs(last, n); },
-          detail::accounts::org_json);
+          d::org_json);
     co_return co_await create_org(req, who);
 
   case api_route_kind::org:
     if (!get && !del)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, DELETE");
+      co_return d::method_not_allowed("GET, HEAD, DELETE");
     if (who.anonymous())
-      co_return detail::accounts::unauthorized();
+      co_return d::unauthorized();
     if (get)
-      co_return detail::accounts::found(co_await accounts_.get_org(r.name),
-                                        detail::accounts::org_json);
-    if (!detail::accounts::org_admin(who, r.name))
-      co_return detail::accounts::denied();
-    co_return detail::accounts::no_content(co_await accounts_.delete_org(r.name));
+      co_return d::found(co_await accounts_.get_org(r.name), d::org_json);
+    if (!d::org_admin(who, r.name))
+      co_return d::denied();
+    co_return d::no_content(co_await accounts_.delete_org(r.name));
 
   case api_route_kind::org_members:
     if (!get)
-      co_return detail::accounts::method_not_allowed("GET, HEAD");
+      co_return d::method_not_allowed("GET, HEAD");
     if (!namespace_role(who, r.name))
-      co_return detail::accounts::refused(who);
-    co_return detail::accounts::list_found("members", co_await accounts_.members(r.name),
-                                           detail::accounts::member_json);
+      co_return d::refused(who);
+    co_return d::list_found("members", co_await accounts_.members(r.name), d::member_json);
 
   case api_route_kind::org_member:
     if (!put && !del)
-      co_return detail::accounts::method_not_allowed("PUT, DELETE");
+      co_return d::method_not_allowed("PUT, DELETE");
     // A member may leave on their own; everything else is the organisation's admins'.
-    if (!detail::accounts::org_admin(who, r.name) &&
+    if (!d::org_admin(who, r.name) &&
         !(del && !who.anonymous() && who.name == r.child && namespace_role(who, r.name)))
-      co_return detail::accounts::refused(who);
+      co_return d::refused(who);
     if (put)
       co_return co_await set_member(req, r);
     co_return co_await remove_member(r);
 
   case api_route_kind::repository:
     if (!get && !put)
-      co_return detail::accounts::method_not_allowed("GET, HEAD, PUT");
+      co_return d::method_not_allowed("GET, HEAD, PUT");
     co_return co_await repository(req, r, who);
   }
-  co_return detail::accounts::not_found();
+  co_return d::not_found();
 }
 
 // ---- Users -------------------------------------------------------------------------------
