@@ -126,6 +126,9 @@ public:
 
   std::error_code handshake_error() const { return handshake_error_; }
 
+  std::string cipher() { return SSL_get_cipher_name(stream_.native_handle()); }
+  std::string version() { return SSL_get_version(stream_.native_handle()); }
+
   std::string alpn() {
     unsigned char const* p = nullptr;
     unsigned int n = 0;
@@ -344,6 +347,9 @@ TEST_F(TlsTest, VerifiedRequestAndAlpn) {
   tls_client c(srv_->port(), trusting());
   ASSERT_FALSE(c.handshake_error()) << c.handshake_error().message();
   EXPECT_EQ(c.alpn(), "http/1.1");
+  EXPECT_EQ(c.version(), "TLSv1.3");
+  // The client lists AES-256 first, as OpenSSL does; the server's order wins.
+  EXPECT_EQ(c.cipher(), "TLS_AES_128_GCM_SHA256");
   auto r = c.get("/hello");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -401,6 +407,8 @@ TEST_F(TlsTest, Tls11Refused) {
   s.max_version = TLS1_2_VERSION;
   tls_client v12(srv_->port(), s);
   ASSERT_FALSE(v12.handshake_error()) << v12.handshake_error().message();
+  EXPECT_EQ(v12.version(), "TLSv1.2");
+  EXPECT_EQ(v12.cipher(), "ECDHE-ECDSA-AES128-GCM-SHA256");
   auto r = v12.get("/hello");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello");

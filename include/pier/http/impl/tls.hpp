@@ -48,6 +48,9 @@ inline constexpr char const* tls12_ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3: OpenSSL's default suites, AES-128-GCM moved first (OpenSSL puts AES-256 first).
+inline constexpr char const* tls13_suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 inline constexpr char const* tls_groups = "X25519:P-256:P-384";
 
 // Reads a whole (small) PEM file; false when it cannot be opened or read.
@@ -120,7 +123,8 @@ inline result<void> use_key(SSL_CTX* ctx, std::string const& pem) {
 
 inline result<void> configure(SSL_CTX* ctx, bool ktls) {
   std::uint64_t options = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                          SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF;
+                          SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
+                          SSL_OP_IGNORE_UNEXPECTED_EOF;
 #ifdef SSL_OP_ENABLE_KTLS
   if (ktls)
     options |= SSL_OP_ENABLE_KTLS;
@@ -133,6 +137,7 @@ inline result<void> configure(SSL_CTX* ctx, bool ktls) {
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, tls13_suites) != 1 ||
       SSL_CTX_set1_groups_list(ctx, tls_groups) != 1 || SSL_CTX_set_dh_auto(ctx, 1) != 1)
     return tls_error::crypto_failure;
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
