@@ -5,6 +5,7 @@
 #include "../storage/test_util.hpp"
 
 #include <pier/auth/access_token.hpp>
+#include <pier/auth/api.hpp>
 #include <pier/auth/password.hpp>
 #include <pier/core/detail/base64.hpp>
 #include <pier/core/detail/rfc3339.hpp>
@@ -163,15 +164,14 @@ pier::http::handler behind(storage::memory_blob_store& blobs,
 class gate_server {
 public:
   gate_server(storage::memory_blob_store& blobs, storage::memory_metadata_store& meta,
-              auth::gate_options opts) {
+              auth::gate_options opts, auth::api_handler api) {
     pier::http::server_options so;
     so.address = "127.0.0.1";
     so.port = 0;
     so.threads = 1;
     so.linger_timeout = std::chrono::milliseconds(200);
     server_ = std::make_unique<pier::http::server>(
-        so, auth::make_gate(meta, meta, std::move(opts), behind(blobs, meta),
-                            auth::make_api_handler(std::make_shared<echo_api const>())));
+        so, auth::make_gate(meta, meta, std::move(opts), behind(blobs, meta), std::move(api)));
     thread_ = std::thread([this] { server_->run(); });
   }
   ~gate_server() {
@@ -219,8 +219,11 @@ protected:
     return o;
   }
 
-  void start(auth::gate_options o) {
-    server_ = std::make_unique<gate_server>(blobs_, meta_, std::move(o));
+  // Serves the gate; the accounts API echoes the principal unless `api` is given.
+  void start(auth::gate_options o, auth::api_handler api = {}) {
+    if (!api)
+      api = auth::make_api_handler(std::make_shared<echo_api const>());
+    server_ = std::make_unique<gate_server>(blobs_, meta_, std::move(o), std::move(api));
     c_.emplace(server_->client());
   }
 
@@ -1007,6 +1010,55 @@ TEST_F(Gate, HostNamesTheRealmAndService) {
   std::string const tok(json_of(t).at("token").as_string());
   EXPECT_EQ(auth::verify_jwt(tok, *signing_key())->at("aud").as_string(), "registry.example.com");
   EXPECT_EQ(c_->get("/v2/", bearer(tok)).status, 200);
+}
+
+// The accounts API itself behind the gate: what a user does there is what the gate then
+// enforces.
+TEST_F(Gate, WithTheAccountsApi) {
+  using api_type =
+      auth::accounts_api<storage::memory_metadata_store, storage::memory_metadata_store>;
+  start(options(auth::auth_mode::token), auth::make_api_handler(std::make_shared<api_type const>(
+                                             meta_, meta_, auth::accounts_api_options{.cost = 4})));
+  seed();
+  header_list const alice = basic("alice", password("alice"));
+  header_list const json_body{{"Content-Type", "application/json"}};
+
+  // Anonymous callers get the API's 401, with the Basic challenge.
+  reply const anon = c_->get("/api/v1/users");
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(anon.header_or_empty("WWW-Authenticate"), "Basic realm=\"pier\"");
+
+  // A personal access token made through the API is a password at the token service.
+  reply const made = c_->request("POST", "/api/v1/users/alice/tokens", with(alice, json_body),
+                                 R"({"description":"ci"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string const pat(json_of(made).at("token").as_string());
+  reply const t = c_->get("/auth/token?scope=repository:alice/private:pull", basic("alice", pat));
+  ASSERT_EQ(t.status, 200) << t.body;
+  std::string const tok(json_of(t).at("token").as_string());
+  EXPECT_EQ(c_->get(manifest_path("alice/private", "v1"), bearer(tok)).status, 200);
+  // The token's Bearer JWT works on the API too.
+  EXPECT_EQ(c_->get("/api/v1/users/alice", bearer(tok)).status, 200);
+
+  // Revoked through the API: refused at once.
+  std::string const id(json_of(made).at("id").as_string());
+  EXPECT_EQ(c_->request("DELETE", "/api/v1/users/alice/tokens/" + id, alice).status, 204);
+  EXPECT_EQ(c_->get("/auth/token", basic("alice", pat)).status, 401);
+
+  // alice makes her repository public: anonymous tokens now pull it.
+  std::string const anon_scope = "repository:alice/private:pull";
+  EXPECT_TRUE(access_of(token(anon_scope)).empty());
+  reply const pub = c_->request("PUT", "/api/v1/repositories/alice/private", with(alice, json_body),
+                                R"({"visibility":"public"})");
+  ASSERT_EQ(pub.status, 200) << pub.body;
+  EXPECT_EQ(c_->get(manifest_path("alice/private", "v1"), bearer(token(anon_scope))).status, 200);
+
+  // An organisation alice creates is hers to push to.
+  EXPECT_EQ(
+      c_->request("POST", "/api/v1/orgs", with(alice, json_body), R"({"name":"wonder"})").status,
+      201);
+  EXPECT_EQ(push(*c_, alice, "wonder/app", "v1", image(60)), 201);
+  EXPECT_EQ(push(*c_, basic("bob", password("bob")), "wonder/app", "v2", image(61)), 403);
 }
 
 } // namespace gate_test
