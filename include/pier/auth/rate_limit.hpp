@@ -29,10 +29,11 @@
 /// - `record_success` clears the user's failures, never the address's: an attacker who owns
 ///   one valid account must not be able to reset the counter of the address it guesses
 ///   other users' passwords from.
-/// - Memory is bounded: at most `max_keys` keys; a new key evicts those whose failures have
-///   all left the window, then the key that failed longest ago. An attacker who fills the
-///   table with fresh keys evicts only keys idle longer than its own, and still meets the
-///   limit of its address.
+/// - Memory is bounded: at most `max_keys` keys, each cut at `max_key_length` bytes and
+///   holding at most its limit of times (a few hundred bytes a key); a new key evicts those
+///   whose failures have all left the window, then the key that failed longest ago. An
+///   attacker who fills the table with fresh user names evicts only keys idle longer than
+///   its own address's, which every failure refreshes, so its address stays limited.
 ///
 /// Thread-safe: one limiter serves every thread of a server.
 ///
@@ -43,12 +44,12 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 PIER_BEGIN_NAMESPACE
 namespace auth {
@@ -64,13 +65,18 @@ struct login_limit_options {
   /// How long a failure counts.
   std::chrono::steady_clock::duration window = std::chrono::minutes(5);
   /// The most keys (addresses and user names together) remembered.
-  std::size_t max_keys = 100000;
+  std::size_t max_keys = 20000;
 };
 
 /// Counts failed logins and says when the next attempt may be made.
 class login_limiter {
 public:
   using clock = std::chrono::steady_clock;
+
+  /// How many bytes of a user name or address a key keeps: names that differ only after
+  /// them count as one (more limiting, never less), and memory stays bounded whatever
+  /// clients send.
+  static constexpr std::size_t max_key_length = 256;
 
   explicit login_limiter(login_limit_options options = {});
 
@@ -101,7 +107,7 @@ public:
 private:
   struct entry {
     std::string key;
-    std::deque<clock::time_point> failures; // oldest first, at most the key's limit
+    std::vector<clock::time_point> failures; // oldest first, at most the key's limit
     clock::time_point last;
   };
   using list_type = std::list<entry>;

@@ -133,6 +133,15 @@ TEST(RateLimit, ExpiredKeysArePurgedFirst) {
   EXPECT_GT(limiter.retry_after("a", "fresh", t0 + 22s), 0s);
 }
 
+TEST(RateLimit, LongNamesAreCut) {
+  login_limiter limiter({.max_user_failures = 1, .max_address_failures = 0});
+  std::string const long_name(10000, 'x');
+  limiter.record_failure("a", long_name + "1", t0);
+  // Only the first max_key_length bytes count: a different tail does not escape the limit.
+  EXPECT_GT(limiter.retry_after("a", long_name + "2", t0), 0s);
+  EXPECT_EQ(limiter.retry_after("a", std::string(login_limiter::max_key_length - 1, 'x'), t0), 0s);
+}
+
 TEST(RateLimit, ThreadSafe) {
   login_limiter limiter({.max_user_failures = 1000000,
                          .max_address_failures = 1000000,

@@ -15,10 +15,12 @@ namespace detail {
 
 // The two kinds of key share one table; the prefixes keep a user called "192.0.2.7" apart
 // from that address.
-inline std::string user_key(std::string_view user) { return "u:" + std::string(user); }
+inline std::string user_key(std::string_view user) {
+  return "u:" + std::string(user.substr(0, login_limiter::max_key_length));
+}
 
 inline std::string address_key(std::string_view address) {
-  return "a:" + login_limiter::address_key(address);
+  return "a:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length));
 }
 
 } // namespace detail
@@ -93,9 +95,10 @@ inline void login_limiter::add_failure(std::string key, std::size_t limit, clock
   }
   entry& e = *it->second;
   e.last = std::max(e.last, now);
+  // Limits are small (tens): shifting a vector costs less than a deque's 512-byte blocks.
+  if (e.failures.size() >= limit)
+    e.failures.erase(e.failures.begin(), e.failures.end() - static_cast<std::ptrdiff_t>(limit - 1));
   e.failures.push_back(now);
-  while (e.failures.size() > limit)
-    e.failures.pop_front();
 }
 
 inline void login_limiter::record_failure(std::string_view address, std::string_view user,
