@@ -145,8 +145,9 @@ struct gate_options {
   /// When set, users and passwords come from this file instead of the account store, and
   /// every one of them is an administrator (htpasswd files have no roles).
   std::shared_ptr<htpasswd const> users_file{};
-  /// The key tokens are signed with (mode `token`; required there). When set in mode
-  /// `basic`, Bearer tokens of this key are accepted too.
+  /// The key tokens are signed with. Required in mode `token` (without it `/auth/token`
+  /// answers 500 and no Bearer token is accepted); in mode `basic`, Bearer tokens of this
+  /// key are accepted too when it is set.
   std::shared_ptr<es256_key const> signing_key{};
   /// Failed-login limits.
   login_limit_options login_limits{};
@@ -154,7 +155,8 @@ struct gate_options {
   std::size_t credential_cache_size = credential_cache::default_capacity;
   std::chrono::seconds credential_cache_ttl{credential_cache::default_ttl};
   /// Threads that verify passwords (bcrypt, about 50 ms each) away from the I/O threads;
-  /// 0 verifies on the I/O thread.
+  /// 0 verifies on the I/O thread. They also bound the CPU that guessed passwords can take:
+  /// verifications beyond them wait their turn, and requests that need no password do not.
   unsigned hash_threads = 1;
   /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
   std::size_t max_page_size = 1000;

@@ -941,6 +941,26 @@ TEST_F(Gate, HtpasswdUsersAreAdministrators) {
   EXPECT_EQ(json::serialize(json_of(api)), R"({"name":"ops","admin":true,"orgs":[]})");
 }
 
+TEST_F(Gate, HashingOnTheCallingThread) {
+  auth::gate_options o = options(auth::auth_mode::basic);
+  o.hash_threads = 0;
+  start(o);
+  EXPECT_EQ(c_->get("/v2/", basic("alice", password("alice"))).status, 200);
+  EXPECT_EQ(c_->get("/v2/", basic("alice", "wrong")).status, 401);
+  EXPECT_EQ(c_->get("/v2/", basic("nobody", "x")).status, 401);
+}
+
+TEST_F(Gate, TokenModeWithoutKey) {
+  auth::gate_options o = options(auth::auth_mode::token);
+  o.signing_key.reset();
+  start(o);
+  reply const r = c_->get("/auth/token");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(pier_test::error_code(r), "UNKNOWN");
+  // Basic credentials still work on the registry.
+  EXPECT_EQ(c_->get("/v2/", basic("alice", password("alice"))).status, 200);
+}
+
 TEST_F(Gate, PasswordChangeIsSeenDespiteTheCache) {
   start(options(auth::auth_mode::basic));
   EXPECT_EQ(c_->get("/v2/", basic("alice", password("alice"))).status, 200); // cached now

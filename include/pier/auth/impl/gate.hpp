@@ -417,8 +417,10 @@ gate<A, M>::grant(principal const& who, std::vector<resource_scope> const& reque
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
                                                           detail::site const& site) const {
-  if (options_.mode != auth_mode::token || !options_.signing_key)
+  if (options_.mode != auth_mode::token)
     co_return http::response::text(404, "not a registry API endpoint\n");
+  if (!options_.signing_key)
+    co_return detail::oci_error_response(oci_error::unknown, "the token service has no key");
   std::string_view const method = req.method();
   if (method == "GET" || method == "HEAD") {
     auto const params = detail::query_params(req.target());
