@@ -359,6 +359,15 @@ TEST_F(TlsTest, VerifiedRequestAndAlpn) {
   EXPECT_EQ(r->body, "secure");
 }
 
+TEST_F(TlsTest, PlainServerRequestsAreNotSecure) {
+  srv_.emplace(options(nullptr), make_handler(file_));
+  raw_client c(srv_->port());
+  c.send("GET /secure HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  std::string const got = c.read_to_close();
+  EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 200");
+  EXPECT_EQ(got.substr(got.size() - 5), "plain");
+}
+
 TEST_F(TlsTest, AlpnWithoutHttp11StillConnects) {
   start();
   tls_client::settings s = trusting();

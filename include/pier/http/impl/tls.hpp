@@ -133,8 +133,10 @@ inline result<void> configure(SSL_CTX* ctx, bool ktls) {
 #endif
   SSL_CTX_set_options(ctx, options);
   // Partial writes let the server see progress record by record (its write stall timeout);
-  // the buffer of a retried write is the same bytes, not always at the same address.
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // the buffer of a retried write is the same bytes, not always at the same address. An
+  // idle keep-alive connection gives its record buffers back (about 34 KiB), as nginx does.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1 ||
       SSL_CTX_set_ciphersuites(ctx, tls13_suites) != 1 ||
