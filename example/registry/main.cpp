@@ -5,26 +5,45 @@
 #include "config.hpp"
 #include "log.hpp"
 
+#include <pier/auth/api.hpp>
+#include <pier/auth/certificate.hpp>
+#include <pier/auth/certificate_files.hpp>
+#include <pier/auth/gate.hpp>
+#include <pier/auth/htpasswd.hpp>
+#include <pier/auth/jwt.hpp>
+#include <pier/auth/password.hpp>
+#include <pier/auth/policy.hpp>
 #include <pier/config.hpp>
 #include <pier/http/server.hpp>
+#include <pier/http/tls.hpp>
 #include <pier/registry/v2.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/rocksdb.hpp>
 
+#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace {
 
@@ -36,10 +55,24 @@ void set_if(T& field, std::optional<U> const& value) {
     field = static_cast<T>(*value);
 }
 
-// The one place where the registry's endpoints meet the stores.
-template <pier::storage::BlobStore B, pier::storage::MetadataStore M>
-pier::http::handler make_handler(B& blobs, M& meta, pier::registry::v2_options const& options) {
-  return pier::registry::make_v2_handler(blobs, meta, options);
+// What serve() decided about authentication, before the server starts.
+struct access_setup {
+  pier::auth::auth_mode mode = pier::auth::auth_mode::none;
+  pier::auth::gate_options gate;
+  pier::auth::accounts_api_options api;
+};
+
+// The one place where the registry's endpoints meet the stores and the gate. Without
+// authentication the registry handler is served as it is: the gate costs nothing then.
+template <pier::storage::BlobStore B, class M>
+pier::http::handler make_handler(B& blobs, M& meta, pier::registry::v2_options const& options,
+                                 access_setup const& access) {
+  pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta, options);
+  if (access.mode == pier::auth::auth_mode::none)
+    return v2;
+  auto api = std::make_shared<pier::auth::accounts_api<M, M> const>(meta, meta, access.api);
+  return pier::auth::make_gate(meta, meta, access.gate, std::move(v2),
+                               pier::auth::make_api_handler(api));
 }
 
 pier::registry::v2_options v2_options_from(config const& c) {
@@ -143,6 +176,325 @@ void log_settings(logger const& log, pier::http::server_options const& o,
                 .add("negotiate_oci", v2.negotiate_oci ? "true" : "false"));
 }
 
+// Runs one store operation to completion on a private io_context (the commands that work
+// on a stopped server's data directory).
+template <class T>
+pier::result<T> run_sync(asio::awaitable<pier::result<T>> op) {
+  asio::io_context io;
+  std::optional<pier::result<T>> out;
+  auto run = [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); };
+  asio::co_spawn(io, run(), [](std::exception_ptr e) {
+    if (e)
+      std::rethrow_exception(e);
+  });
+  io.run();
+  return std::move(*out);
+}
+
+std::filesystem::path absolute_or_same(std::filesystem::path const& p) {
+  std::error_code ec;
+  std::filesystem::path a = std::filesystem::absolute(p, ec);
+  return ec ? p : a;
+}
+
+// A secret file: created with mode 0600 (never readable by others, not even briefly),
+// written, fsynced, renamed into place.
+bool write_secret_file(std::filesystem::path const& file, std::string_view contents,
+                       std::string& error) {
+  std::filesystem::path const tmp = file.string() + ".tmp";
+  int const fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = std::generic_category().message(errno);
+    return false;
+  }
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t const n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = std::generic_category().message(errno);
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  bool const ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    error = std::generic_category().message(errno);
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> read_file(std::filesystem::path const& file, std::string& error) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    error = std::generic_category().message(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    error = "read error";
+    return std::nullopt;
+  }
+  return text.str();
+}
+
+// The token service's signing key: DIR/auth/token-key.pem, made on first start.
+std::optional<pier::auth::es256_key> load_or_create_signing_key(std::filesystem::path const& data,
+                                                                std::string& error) {
+  std::filesystem::path const dir = data / "auth";
+  std::filesystem::path const file = dir / "token-key.pem";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    auto pem = read_file(file, error);
+    if (!pem)
+      return std::nullopt;
+    auto key = pier::auth::es256_key::from_pem(*pem);
+    if (!key || !key->has_private_key()) {
+      error =
+          (key ? std::string("not a private key") : key.error().message()) + " in " + file.string();
+      return std::nullopt;
+    }
+    return std::move(*key);
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create " + dir.string() + ": " + ec.message();
+    return std::nullopt;
+  }
+  auto key = pier::auth::es256_key::generate();
+  auto pem = key ? key->private_pem() : pier::result<std::string>(key.error());
+  if (!pem) {
+    error = pem.error().message();
+    return std::nullopt;
+  }
+  if (!write_secret_file(file, *pem, error)) {
+    error = "cannot write " + file.string() + ": " + error;
+    return std::nullopt;
+  }
+  return std::move(*key);
+}
+
+// The password for `user add`: the first line of standard input.
+std::optional<std::string> read_password(std::string& error) {
+  std::string line;
+  if (!std::getline(std::cin, line)) {
+    error = "no password on standard input (pipe it in: echo \"$PASSWORD\" | pier-registry "
+            "user add NAME --password-stdin)";
+    return std::nullopt;
+  }
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  if (line.size() < 8) {
+    error = "the password is shorter than 8 characters";
+    return std::nullopt;
+  }
+  return line;
+}
+
+// `pier-registry user add|del|list`. Exit status 0, 1 (store or password errors), 2 (usage).
+int user_command_main(user_command const& u) {
+  auto fail = [](std::string const& msg, int status) {
+    std::fprintf(stderr, "pier-registry: %s\n", msg.c_str());
+    return status;
+  };
+  if (u.what != user_command::verb::list && !pier::auth::is_valid_account_name(u.name))
+    return fail("\"" + u.name +
+                    "\" is not a valid user name: lower-case letters and digits, separated by "
+                    "'.', '_', '__' or '-', at most 64 characters",
+                2);
+  std::string error;
+  std::optional<std::string> password;
+  if (u.what == user_command::verb::add) {
+    password = read_password(error);
+    if (!password)
+      return fail(error, 2);
+  }
+  std::filesystem::path const data = absolute_or_same(u.data);
+  auto meta = pier::storage::rocksdb_metadata_store::create(data);
+  if (!meta)
+    return fail("cannot open the metadata store in " + data.string() + ": " +
+                    meta.error().message() + " (is pier-registry serve running on it?)",
+                1);
+  switch (u.what) {
+  case user_command::verb::add: {
+    auto hash = pier::auth::hash_password(*password);
+    if (!hash)
+      return fail("cannot hash the password: " + hash.error().message(), 1);
+    pier::storage::user_record rec{u.name, std::move(*hash), u.admin,
+                                   std::chrono::system_clock::now()};
+    if (auto r = run_sync(meta->create_user(std::move(rec))); !r)
+      return fail("cannot add user " + u.name + ": " + r.error().message(), 1);
+    std::printf("added user %s%s\n", u.name.c_str(), u.admin ? " (administrator)" : "");
+    return 0;
+  }
+  case user_command::verb::del:
+    if (auto r = run_sync(meta->delete_user(u.name)); !r)
+      return fail("cannot delete user " + u.name + ": " + r.error().message(), 1);
+    std::printf("deleted user %s\n", u.name.c_str());
+    return 0;
+  case user_command::verb::list: {
+    std::string last;
+    for (;;) {
+      auto page = run_sync(meta->list_users(last, 1000));
+      if (!page)
+        return fail("cannot list users: " + page.error().message(), 1);
+      for (auto const& user : page->items)
+        std::printf("%s%s\n", user.name.c_str(), user.admin ? "\tadmin" : "");
+      if (!page->more || page->items.empty())
+        return 0;
+      last = page->items.back().name;
+    }
+  }
+  }
+  return 0;
+}
+
+// `pier-registry gen-cert`: a private CA and a server certificate signed by it.
+int gen_cert_main(gen_cert_command const& g) {
+  pier::auth::certificate_request req;
+  req.host = g.host;
+  req.ips = g.ips;
+  auto set = pier::auth::generate_certificates(req);
+  if (!set) {
+    std::fprintf(stderr, "pier-registry: gen-cert: %s\n", set.error().message().c_str());
+    return 2;
+  }
+  std::filesystem::path const out = absolute_or_same(g.out);
+  if (auto w = pier::auth::write_certificate_files(*set, out.string()); !w) {
+    std::fprintf(stderr, "pier-registry: gen-cert: cannot write into %s: %s\n", out.c_str(),
+                 w.error().message().c_str());
+    return 1;
+  }
+  std::printf("wrote %s/ca.crt, %s/server.crt and %s/server.key (mode 0600)\n"
+              "serve with:  pier-registry serve --tls-cert %s/server.crt --tls-key %s/server.key\n"
+              "trust with:  cp %s/ca.crt /etc/containers/certs.d/%s:PORT/ca.crt  (podman, skopeo)\n"
+              "             cp %s/ca.crt /etc/docker/certs.d/%s:PORT/ca.crt      (docker)\n",
+              out.c_str(), out.c_str(), out.c_str(), out.c_str(), out.c_str(), out.c_str(),
+              g.host.c_str(), out.c_str(), g.host.c_str());
+  return 0;
+}
+
+std::string_view to_string(pier::auth::auth_mode m) noexcept {
+  switch (m) {
+  case pier::auth::auth_mode::none: return "none";
+  case pier::auth::auth_mode::basic: return "basic";
+  case pier::auth::auth_mode::token: return "token";
+  }
+  return "none";
+}
+
+// Decides the authentication mode (automatic: token when users exist, else none) and
+// loads what it needs: the htpasswd file, the token signing key. False with `why` when a
+// setting or a file is wrong.
+template <class M>
+bool setup_access(config const& c, std::filesystem::path const& data, M& meta, access_setup& out,
+                  std::string& why) {
+  using pier::auth::auth_mode;
+  security const& a = c.access;
+  switch (a.auth.value_or(pier_registry::auth_mode::automatic)) {
+  case pier_registry::auth_mode::none: out.mode = auth_mode::none; break;
+  case pier_registry::auth_mode::basic: out.mode = auth_mode::basic; break;
+  case pier_registry::auth_mode::token: out.mode = auth_mode::token; break;
+  case pier_registry::auth_mode::automatic: {
+    auto users = run_sync(meta.user_count());
+    if (!users) {
+      why = "cannot count users: " + users.error().message();
+      return false;
+    }
+    out.mode = *users > 0 ? auth_mode::token : auth_mode::none;
+    break;
+  }
+  }
+  pier::storage::visibility const visibility = a.visibility == default_visibility::public_
+                                                   ? pier::storage::visibility::public_
+                                                   : pier::storage::visibility::private_;
+  out.api.default_visibility = visibility;
+  pier::auth::gate_options& g = out.gate;
+  g.mode = out.mode;
+  g.default_visibility = visibility;
+  if (a.token_realm)
+    g.realm = *a.token_realm;
+  if (a.token_service)
+    g.service = *a.token_service;
+  if (a.token_ttl)
+    g.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*a.token_ttl);
+  if (a.htpasswd) {
+    auto text = read_file(*a.htpasswd, why);
+    if (!text) {
+      why = "cannot read " + a.htpasswd->string() + ": " + why;
+      return false;
+    }
+    pier::auth::htpasswd_diagnostic diagnostic;
+    auto file = pier::auth::parse_htpasswd(*text, &diagnostic);
+    if (!file) {
+      why = a.htpasswd->string() + ": " + diagnostic.message;
+      return false;
+    }
+    if (file->empty()) {
+      why = a.htpasswd->string() + " has no users";
+      return false;
+    }
+    g.users_file = std::make_shared<pier::auth::htpasswd const>(std::move(*file));
+  }
+  if (out.mode == auth_mode::token) {
+    auto key = load_or_create_signing_key(data, why);
+    if (!key)
+      return false;
+    g.signing_key = std::make_shared<pier::auth::es256_key const>(std::move(*key));
+  }
+  return true;
+}
+
+// SIGHUP reloads the TLS certificate and key (connections already open keep theirs); a
+// reload that fails keeps the old certificate. Without TLS, SIGHUP is logged and ignored
+// rather than ending the server, its default action.
+class reloader {
+public:
+  reloader(logger const& log, std::shared_ptr<pier::http::tls_context> tls)
+      : log_(log), tls_(std::move(tls)), signals_(io_, SIGHUP) {
+    arm();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~reloader() {
+    io_.stop();
+    thread_.join();
+  }
+  reloader(reloader const&) = delete;
+  reloader& operator=(reloader const&) = delete;
+
+private:
+  void arm() {
+    signals_.async_wait([this](std::error_code ec, int) {
+      if (ec)
+        return;
+      reload();
+      arm();
+    });
+  }
+  void reload() {
+    if (!tls_) {
+      log_.write(log_line(log_level::info, "SIGHUP: nothing to reload (no TLS)"));
+      return;
+    }
+    if (auto r = tls_->reload(); !r)
+      log_.write_always(log_line(log_level::error, "TLS reload failed; the old certificate stays")
+                            .add("error", r.error().message()));
+    else
+      log_.write(log_line(log_level::info, "TLS certificate reloaded"));
+  }
+
+  logger const& log_;
+  std::shared_ptr<pier::http::tls_context> tls_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  std::thread thread_;
+};
+
 // Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad configuration.
 int serve(config const& c) {
   auto const started = std::chrono::steady_clock::now();
@@ -177,7 +529,27 @@ int serve(config const& c) {
     return 1;
   }
 
+  access_setup access;
+  if (std::string why; !setup_access(c, data, *meta, access, why)) {
+    log.write_always(fatal("cannot set up authentication").add("error", why));
+    return 2;
+  }
+  std::shared_ptr<pier::http::tls_context> tls;
+  if (c.access.tls_cert) {
+    auto loaded = pier::http::tls_context::load(
+        {c.access.tls_cert->string(), c.access.tls_key->string(), true});
+    if (!loaded) {
+      log.write_always(fatal("cannot load the TLS certificate")
+                           .add("cert", c.access.tls_cert->string())
+                           .add("key", c.access.tls_key->string())
+                           .add("error", loaded.error().message()));
+      return 2;
+    }
+    tls = std::move(*loaded);
+  }
+
   pier::http::server_options options = server_options_from(c, *address, log);
+  options.tls = tls;
   pier::registry::v2_options const v2 = v2_options_from(c);
   log_settings(log, options, v2);
   unsigned const threads = options.threads;
@@ -189,11 +561,12 @@ int serve(config const& c) {
   };
   std::optional<pier::http::server> server;
   try {
-    server.emplace(std::move(options), make_handler(*blobs, *meta, v2));
+    server.emplace(std::move(options), make_handler(*blobs, *meta, v2, access));
   } catch (std::system_error const& e) {
     return cannot_listen(e.code());
   }
   server->handle_signals();
+  reloader const on_hup(log, tls);
 
   listen_address const bound{*address, server->port()};
   log.write_always(log_line(log_level::info, "pier-registry started")
@@ -202,6 +575,8 @@ int serve(config const& c) {
                        .add("data", data.string())
                        .add("threads", threads)
                        .add("log_level", to_string(c.level))
+                       .add("tls", tls ? "on" : "off")
+                       .add("auth", to_string(access.mode))
                        .add("startup_ms", std::chrono::duration_cast<std::chrono::nanoseconds>(
                                               std::chrono::steady_clock::now() - started)));
   server->run();
@@ -221,10 +596,14 @@ int main(int argc, char** argv) {
   switch (inv->what) {
   case invocation::action::help: std::fputs(usage().c_str(), stdout); return 0;
   case invocation::action::version: std::puts("pier-registry " PIER_VERSION_STRING); return 0;
-  case invocation::action::serve: break;
+  default: break;
   }
   try {
-    return serve(inv->settings);
+    switch (inv->what) {
+    case invocation::action::user: return user_command_main(inv->user);
+    case invocation::action::gen_cert: return gen_cert_main(inv->cert);
+    default: return serve(inv->settings);
+    }
   } catch (std::exception const& e) {
     std::fprintf(stderr, "pier-registry: %s\n", e.what());
     return 1;

@@ -28,13 +28,21 @@
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
 #include <pier/http/server.hpp>
+#include <pier/http/tls.hpp>
 
 #include <pier/registry/routes.hpp>
 #include <pier/registry/v2.hpp>
 
+#include <pier/auth/access_token.hpp>
+#include <pier/auth/api.hpp>
+#include <pier/auth/certificate.hpp>
+#include <pier/auth/certificate_files.hpp>
+#include <pier/auth/gate.hpp>
 #include <pier/auth/htpasswd.hpp>
 #include <pier/auth/jwt.hpp>
 #include <pier/auth/password.hpp>
+#include <pier/auth/policy.hpp>
+#include <pier/auth/rate_limit.hpp>
 #include <pier/auth/scope.hpp>
 
 #endif // PIER_PIER_HPP

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives the real pier-registry binary over loopback: start on a free port with a fresh
 # data dir, GET /v2/, push a blob (monolithic POST ?digest=) and pull it, the access log,
-# SIGTERM, restart on the same data, a second instance, and configuration errors.
+# SIGTERM, restart on the same data, a second instance, users and token authentication,
+# TLS with a gen-cert certificate and its reload on SIGHUP, and configuration errors.
 # Usage: serve_test.sh PATH/TO/pier-registry
 set -euo pipefail
 bin=$1
@@ -58,6 +59,15 @@ stop() {
 }
 
 url() { echo "http://127.0.0.1:$port$1"; }
+
+# wait_for_log TEXT: waits up to 5 s for a log line holding TEXT.
+wait_for_log() {
+  for _ in $(seq 100); do
+    grep -q "$1" "$tmp/log" && return 0
+    sleep 0.05
+  done
+  fail "no log line with '$1'"
+}
 
 # expect_status WANT curl-args...: runs curl and checks the HTTP status.
 expect_status() {
@@ -159,6 +169,68 @@ grep -q 'level=debug msg=settings .*shutdown_timeout_ms=2000 .*max_page_size=10 
 expect_status 200 "$(url "/v2/test/hello/blobs/$digest")"
 stop
 
+# --- users: `user add` makes `--auth auto` pick token authentication -------------------------
+echo 'alice-password' | "$bin" user add alice --password-stdin --data "$tmp/data" >/dev/null ||
+  fail "user add alice"
+echo 'root-password' | "$bin" user add root --admin --password-stdin --data "$tmp/data" >/dev/null ||
+  fail "user add root --admin"
+[ "$("$bin" user list --data "$tmp/data")" = "$(printf 'alice\nroot\tadmin')" ] ||
+  fail "user list: $("$bin" user list --data "$tmp/data")"
+rc=0
+echo 'another-password' | "$bin" user add alice --password-stdin --data "$tmp/data" 2>"$tmp/err" ||
+  rc=$?
+[ "$rc" -eq 1 ] || fail "adding alice twice: exit $rc, want 1"
+rc=0
+echo 'short' | "$bin" user add bob --password-stdin --data "$tmp/data" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'shorter than 8' "$tmp/err" || fail "short password: exit $rc $(cat "$tmp/err")"
+rc=0
+echo 'bob-password' | "$bin" user add Bob --password-stdin --data "$tmp/data" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "an invalid user name: exit $rc, want 2"
+
+start
+grep -q 'msg="pier-registry started" .* tls=off auth=token ' "$tmp/log" ||
+  fail "users exist: want auth=token in $(head -1 "$tmp/log")"
+expect_status 401 "$(url /v2/)"
+grep -qi "^WWW-Authenticate: Bearer realm=\"http://127.0.0.1:$port/auth/token\"" "$tmp/headers" ||
+  fail "challenge: $(cat "$tmp/headers")"
+expect_status 200 "$(url /_ping)"
+expect_status 401 -u alice:wrong-password \
+  "$(url "/auth/token?service=127.0.0.1:$port&scope=repository:alice/app:push,pull")"
+expect_status 200 -u alice:alice-password \
+  "$(url "/auth/token?service=127.0.0.1:$port&scope=repository:alice/app:push,pull")"
+token=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$tmp/body")
+[ -n "$token" ] || fail "no token in $(cat "$tmp/body")"
+expect_status 200 -H "Authorization: Bearer $token" "$(url /v2/)"
+expect_status 202 -X POST -H "Authorization: Bearer $token" "$(url /v2/alice/app/blobs/uploads/)"
+sleep 0.2
+if grep -q "alice-password\|$token" "$tmp/log"; then fail "a password or token is in the log"; fi
+stop
+
+# --- TLS with a gen-cert certificate; SIGHUP reloads it ----------------------------------------
+"$bin" gen-cert --host localhost --ip 127.0.0.1 --out "$tmp/certs" >/dev/null || fail "gen-cert"
+[ "$(stat -c %a "$tmp/certs/server.key")" = 600 ] || fail "server.key mode $(stat -c %a "$tmp/certs/server.key")"
+cp "$tmp/certs/ca.crt" "$tmp/old-ca.crt"
+start --auth none --tls-cert "$tmp/certs/server.crt" --tls-key "$tmp/certs/server.key"
+grep -q 'tls=on auth=none ' "$tmp/log" || fail "start-up line with TLS: $(head -1 "$tmp/log")"
+expect_status 200 --cacert "$tmp/old-ca.crt" "https://127.0.0.1:$port/v2/"
+expect_status 200 --cacert "$tmp/old-ca.crt" "https://localhost:$port/v2/"
+rc=0
+curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null || rc=$?
+[ "$rc" -ne 0 ] || fail "plain HTTP answered on the TLS port"
+"$bin" gen-cert --host localhost --ip 127.0.0.1 --out "$tmp/certs" >/dev/null || fail "gen-cert again"
+kill -HUP "$pid"
+wait_for_log 'TLS certificate reloaded'
+expect_status 200 --cacert "$tmp/certs/ca.crt" "https://127.0.0.1:$port/v2/"
+rc=0
+curl -sS -o /dev/null --cacert "$tmp/old-ca.crt" "https://127.0.0.1:$port/v2/" 2>/dev/null || rc=$?
+[ "$rc" -ne 0 ] || fail "the old certificate is still served after SIGHUP"
+# A broken key: the reload fails, the server keeps the certificate it has.
+echo broken >"$tmp/certs/server.key"
+kill -HUP "$pid"
+wait_for_log 'TLS reload failed'
+expect_status 200 --cacert "$tmp/certs/ca.crt" "https://127.0.0.1:$port/v2/"
+stop
+
 # --- bad configuration: exit 2 with a message, nothing started --------------------------------
 expect_config_error() { # expect_config_error WANT-IN-MESSAGE args...
   local want=$1
@@ -180,6 +252,10 @@ expect_config_error 'put an IPv6 address in brackets' serve --listen ::1:5000
 expect_config_error '--threads' serve --threads 0
 expect_config_error 'no command given'
 expect_config_error 'cannot resolve' serve --listen no-such-host.invalid:0 --data "$tmp/data"
+expect_config_error 'cannot load the TLS certificate' serve --listen 127.0.0.1:0 --data "$tmp/data" \
+  --tls-cert "$tmp/missing.crt" --tls-key "$tmp/missing.key"
+printf 'dave:$apr1$abcdefgh$0123456789abcdefghijkl\n' >"$tmp/md5.htpasswd"
+expect_config_error 'bcrypt' serve --listen 127.0.0.1:0 --data "$tmp/data" --htpasswd "$tmp/md5.htpasswd"
 
 "$bin" --version | grep -qx 'pier-registry [0-9.]*' || fail "--version"
 "$bin" help | grep -q 'pier-registry serve' || fail "help"

@@ -9,6 +9,7 @@ tests start themselves. Images are generated here (random layers), never downloa
 With PIER_INTEROP_TARGET=reference the same tests run against the reference registry
 instead of pier (to check the tests themselves).
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -39,28 +40,77 @@ def run(*cmd, check=True, **kw) -> subprocess.CompletedProcess:
     return p
 
 
-def wait_for_http(url: str, seconds: float = 20) -> None:
+def wait_until(ready, what: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
+            if ready():
+                return
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer")
+            raise AssertionError(f"{what} did not get ready")
         time.sleep(0.05)
+
+
+def wait_for_http(url: str, seconds: float = 20) -> None:
+    def answers() -> bool:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    wait_until(answers, url, seconds)
+
+
+def podman_with_image(test: unittest.TestCase, root: str) -> tuple[list, str]:
+    """A podman command line (vfs storage in `root`) holding one generated image, and the
+    image's ID; the test cleans up."""
+    # podman refuses a run root longer than 50 characters.
+    runroot = tempfile.mkdtemp(prefix="pier-podman-")
+    test.addCleanup(shutil.rmtree, runroot, True)
+    podman = ["podman", "--storage-driver", "vfs", "--root", root, "--runroot", runroot]
+    # podman names an image pulled from a layout after the layout's path, which must
+    # then be a valid reference: no random temp-dir names (they can hold "-_").
+    src = os.path.join(tempfile.gettempdir(), f"pier-podman-src-{os.getpid()}-{time.time_ns()}")
+    test.addCleanup(shutil.rmtree, src, True)
+    oci_images.make_image(src, "v1")
+    run(*podman, "pull", f"oci:{src}:v1")
+    return podman, run(*podman, "images", "-q", "--no-trunc").stdout.split()[0]
+
+
+@contextlib.contextmanager
+def containerd():
+    """A containerd of its own (no CRI), stopped by its PID; yields its socket's path."""
+    # A unix socket's path has at most 107 bytes: the base directory is a short one.
+    base = tempfile.mkdtemp(prefix="pier-ctr-")
+    sock = os.path.join(base, "ctr.sock")
+    with open(os.path.join(base, "config.toml"), "w") as f:
+        f.write(f'version = 2\nroot = "{base}/root"\nstate = "{base}/state"\n'
+                f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                f'[grpc]\n  address = "{sock}"\n')
+    log = open(os.path.join(base, "log"), "w")
+    proc = subprocess.Popen(["containerd", "--config", os.path.join(base, "config.toml")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: os.path.exists(sock), "containerd")
+        yield sock
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class Process:
     """A server the tests started; stopped by its PID."""
 
-    def __init__(self, cmd, log_path, url):
+    def __init__(self, cmd, log_path, url, ready=None):
+        """Waits until `url` answers 200, or, when given, `ready()` returns True."""
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         try:
-            wait_for_http(url)
+            if ready is None:
+                wait_for_http(url)
+            else:
+                wait_until(ready, " ".join(cmd))
         except AssertionError:
             self.stop()
             raise
@@ -189,18 +239,7 @@ class InteropTest(unittest.TestCase):
         self.assertNotEqual(gone.returncode, 0)
 
     def test_podman_push_and_pull(self):
-        # podman refuses a run root longer than 50 characters.
-        runroot = tempfile.mkdtemp(prefix="pier-podman-")
-        self.addCleanup(shutil.rmtree, runroot, True)
-        root = self.tmp("podman-root")
-        podman = ["podman", "--storage-driver", "vfs", "--root", root, "--runroot", runroot]
-        # podman names an image pulled from a layout after the layout's path, which must
-        # then be a valid reference: no random temp-dir names (they can hold "-_").
-        src = os.path.join(tempfile.gettempdir(), f"pier-podman-src-{os.getpid()}-{time.time_ns()}")
-        self.addCleanup(shutil.rmtree, src, True)
-        oci_images.make_image(src, "v1")
-        run(*podman, "pull", f"oci:{src}:v1")
-        image_id = run(*podman, "images", "-q", "--no-trunc").stdout.split()[0]
+        podman, image_id = podman_with_image(self, self.tmp("podman-root"))
         ref = f"{self.host}/interop/podman:v1"
         run(*podman, "tag", image_id, ref)
         run(*podman, "push", "--tls-verify=false", ref)
@@ -212,30 +251,12 @@ class InteropTest(unittest.TestCase):
         src = self.tmp("src")
         desc = oci_images.make_image(src, "v1")
         self.push_layout(src, "v1", "interop/ctr")
-        base = self.tmp("containerd")
-        os.makedirs(base, exist_ok=True)
-        sock = os.path.join(base, "ctr.sock")
-        with open(os.path.join(base, "config.toml"), "w") as f:
-            f.write(f'version = 2\nroot = "{base}/root"\nstate = "{base}/state"\n'
-                    f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                    f'[grpc]\n  address = "{sock}"\n')
-        log = open(os.path.join(base, "log"), "w")
-        containerd = subprocess.Popen(["containerd", "--config", os.path.join(base, "config.toml")],
-                                      stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 20
-            while not os.path.exists(sock):
-                self.assertLess(time.monotonic(), deadline, "containerd did not start")
-                time.sleep(0.05)
+        with containerd() as sock:
             ref = f"{self.host}/interop/ctr:v1"
             run("ctr", "--address", sock, "images", "pull", "--plain-http", ref)
             listed = run("ctr", "--address", sock, "images", "ls").stdout
             self.assertIn(ref, listed)
             self.assertIn(desc["digest"], listed)
-        finally:
-            containerd.send_signal(signal.SIGTERM)
-            containerd.wait(timeout=20)
-            log.close()
 
     def test_reference_registry_round_trip(self):
         reference, ref_host = start_reference(self.tmp("reference"))

@@ -98,6 +98,18 @@ TEST(V2Doc, Examples) {
 
 // --- end-1 ------------------------------------------------------------------------------
 
+TEST_F(V2, PingsAnswerWithoutAnything) {
+  for (char const* path : {"/_ping", "/v1/_ping", "/_ping?x=1"}) {
+    reply r = c_.get(path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.body, "true") << path;
+    EXPECT_EQ(r.header("X-Docker-Registry-Standalone"), "true") << path;
+  }
+  EXPECT_EQ(c_.head("/_ping").status, 200);
+  EXPECT_EQ(c_.request("DELETE", "/_ping").status, 405);
+  EXPECT_EQ(c_.get("/v1/_pings").status, 404);
+}
+
 TEST_F(V2, VersionCheck) {
   reply r = c_.get("/v2/");
   EXPECT_EQ(r.status, 200);

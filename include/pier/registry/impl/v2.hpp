@@ -18,6 +18,16 @@ namespace registry {
 
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+  // The v1 pings, which clients and load balancers use to see that a registry is up:
+  // always 200, never authenticated (the gate lets them through).
+  std::string_view const path = req.target().substr(0, req.target().find('?'));
+  if (path == "/_ping" || path == "/v1/_ping") {
+    bool const read = req.method() == "GET" || req.method() == "HEAD";
+    http::response res = read ? http::response::json(200, "true")
+                              : detail::error(oci_error::unsupported, "the ping is GET or HEAD");
+    res.headers().set("X-Docker-Registry-Standalone", "true");
+    co_return res;
+  }
   // The frame owns the route: the handlers below may keep references to it.
   result<route> r = parse_route(req.target());
   http::response res;
