@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace pier_test {
@@ -31,14 +32,17 @@ namespace mt = pier::media_types;
 class registry_server {
 public:
   template <class Blobs, class Meta>
-  registry_server(Blobs& blobs, Meta& meta, pier::registry::v2_options opts = {}) {
+  registry_server(Blobs& blobs, Meta& meta, pier::registry::v2_options opts = {})
+      : registry_server(pier::registry::make_v2_handler(blobs, meta, opts)) {}
+
+  /// A server running `h`: the registry behind something else (the auth gate, say).
+  explicit registry_server(pier::http::handler h) {
     pier::http::server_options so;
     so.address = "127.0.0.1";
     so.port = 0;
     so.threads = 1;
     so.linger_timeout = std::chrono::milliseconds(500);
-    server_ = std::make_unique<pier::http::server>(
-        so, pier::registry::make_v2_handler(blobs, meta, opts));
+    server_ = std::make_unique<pier::http::server>(so, std::move(h));
     thread_ = std::thread([this] { server_->run(); });
   }
   ~registry_server() {
