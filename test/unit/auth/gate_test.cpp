@@ -160,34 +160,6 @@ pier::http::handler behind(storage::memory_blob_store& blobs,
   };
 }
 
-/// The gate over a v2 registry, served on 127.0.0.1.
-class gate_server {
-public:
-  gate_server(storage::memory_blob_store& blobs, storage::memory_metadata_store& meta,
-              auth::gate_options opts, auth::api_handler api) {
-    pier::http::server_options so;
-    so.address = "127.0.0.1";
-    so.port = 0;
-    so.threads = 1;
-    so.linger_timeout = std::chrono::milliseconds(200);
-    server_ = std::make_unique<pier::http::server>(
-        so, auth::make_gate(meta, meta, std::move(opts), behind(blobs, meta), std::move(api)));
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~gate_server() {
-    server_->stop();
-    thread_.join();
-  }
-  gate_server(gate_server const&) = delete;
-  gate_server& operator=(gate_server const&) = delete;
-
-  http_client client() const { return http_client(server_->port()); }
-
-private:
-  std::unique_ptr<pier::http::server> server_;
-  std::thread thread_;
-};
-
 // Users (password "<name>-password"), organisation acme (bob write, carol read, dave admin),
 // and repositories pushed by root: alice/private, alice/public (public), acme/app, base.
 class Gate : public ::testing::Test {
@@ -223,7 +195,8 @@ protected:
   void start(auth::gate_options o, auth::api_handler api = {}) {
     if (!api)
       api = auth::make_api_handler(std::make_shared<echo_api const>());
-    server_ = std::make_unique<gate_server>(blobs_, meta_, std::move(o), std::move(api));
+    server_ = std::make_unique<pier_test::registry_server>(
+        auth::make_gate(meta_, meta_, std::move(o), behind(blobs_, meta_), std::move(api)));
     c_.emplace(server_->client());
   }
 
@@ -267,7 +240,7 @@ protected:
 
   storage::memory_blob_store blobs_;
   storage::memory_metadata_store meta_;
-  std::unique_ptr<gate_server> server_;
+  std::unique_ptr<pier_test::registry_server> server_;
   std::optional<http_client> c_;
 };
 
