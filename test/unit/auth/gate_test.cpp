@@ -600,6 +600,8 @@ TEST_F(Gate, TokenServiceRefusals) {
   EXPECT_EQ(c_->get("/auth/token", bearer(token(""))).status, 401);
   // No service: the token is for this registry.
   EXPECT_EQ(c_->get("/auth/token").status, 200);
+  // Empty Basic credentials are an anonymous request.
+  EXPECT_EQ(c_->get("/auth/token", {{"Authorization", "Basic Og=="}}).status, 200);
   EXPECT_EQ(c_->request("DELETE", "/auth/token").status, 405);
 }
 
@@ -838,6 +840,15 @@ TEST_F(Gate, BasicChallengesAndRefusals) {
             403);
   // Public pull: no credentials needed.
   EXPECT_EQ(c_->get(manifest_path("alice/public", "v1")).status, 200);
+  // Empty credentials (":"), as containers/image sends without any after a Basic challenge,
+  // are anonymous, not a failed login.
+  for (char const* empty : {"Basic Og==", "basic Og"}) {
+    header_list const h{{"Authorization", empty}};
+    EXPECT_EQ(c_->get(manifest_path("alice/public", "v1"), h).status, 200);
+    reply const r = c_->get(manifest_path("alice/private", "v1"), h);
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.body.find("empty user"), std::string::npos);
+  }
   // Catalog: anonymous callers see the public repositories.
   reply const cat = c_->get("/v2/_catalog");
   ASSERT_EQ(cat.status, 200);

@@ -11,7 +11,9 @@
 #include <pier/auth/scope.hpp>
 #include <pier/config.hpp>
 #include <pier/core/detail/ascii.hpp>
+#include <pier/core/detail/base64.hpp>
 #include <pier/core/error.hpp>
+#include <pier/http/message.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
 #include <pier/registry/detail/responses.hpp>
@@ -103,6 +105,21 @@ params_of(std::vector<std::pair<std::string, std::string>> const& params, std::s
     if (k == key)
       out.emplace_back(v);
   return out;
+}
+
+/// Whether `Authorization` holds Basic credentials with neither user nor password (`:`),
+/// which clients without credentials send after a Basic challenge (containers/image does):
+/// they mean "anonymous", not a failed login.
+inline bool is_empty_basic(std::string_view value) {
+  value = pier::detail::ascii::trim_ows(value);
+  std::size_t const sp = value.find(' ');
+  if (sp == std::string_view::npos || !http::iequals(value.substr(0, sp), "Basic"))
+    return false;
+  std::string_view const encoded = pier::detail::ascii::trim_ows(value.substr(sp + 1));
+  std::string decoded;
+  return pier::detail::base64::decode(encoded, pier::detail::base64::alphabet::standard,
+                                      pier::detail::base64::padding::optional, false, decoded) &&
+         decoded == ":";
 }
 
 /// Whether a Host value can name this registry in a URL and a token: a host name, an IPv4

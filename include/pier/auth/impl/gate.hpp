@@ -91,7 +91,7 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
   using detail::auth_failure;
   authentication out;
   std::optional<std::string_view> const header = req.headers().find("Authorization");
-  if (!header)
+  if (!header || detail::is_empty_basic(*header))
     co_return out; // anonymous
   result<basic_credentials> basic = parse_basic_authorization(*header);
   if (basic)
@@ -430,7 +430,8 @@ asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
                                            "this token service issues tokens for " + site.service,
                                            nullptr, 400);
     std::optional<basic_credentials> credentials;
-    if (std::optional<std::string_view> const h = req.headers().find("Authorization")) {
+    std::optional<std::string_view> const h = req.headers().find("Authorization");
+    if (h && !detail::is_empty_basic(*h)) {
       result<basic_credentials> basic = parse_basic_authorization(*h);
       if (!basic)
         co_return detail::basic_unauthorized("the token service takes Basic credentials");
