@@ -16,9 +16,8 @@
 ///     pier::auth::es256_key::generate().value());
 /// pier::http::server_options so;
 /// so.port = 0;
-/// pier::http::server srv(so, pier::auth::make_gate(meta, meta, opts,
-///                                                   pier::registry::make_v2_handler(blobs,
-///                                                   meta)));
+/// auto v2 = pier::registry::make_v2_handler(blobs, meta);
+/// pier::http::server srv(so, pier::auth::make_gate(meta, meta, opts, v2));
 /// // GET /v2/ → 401, WWW-Authenticate: Bearer realm="http://<host>/auth/token",service="<host>"
 /// // GET /auth/token?service=<host>&scope=repository:alice/app:pull,push with Basic
 /// //   credentials of alice → {"token": …}
@@ -45,10 +44,18 @@
 ///   changed password misses it) and bcrypt runs on `gate_options::hash_threads` threads of
 ///   the gate's own, never on an I/O thread. Failures count in a `login_limiter` per client
 ///   address and user; while either is over its limit the answer is 429 TOOMANYREQUESTS with
-///   `Retry-After`, before any password is checked.
+///   `Retry-After`, before any password is checked. Basic credentials are accepted in mode
+///   `token` too. Empty ones (`:`), which containers/image sends after a Basic challenge when
+///   it has none, are an anonymous caller.
 /// - `Authorization: Bearer <JWT>` (when a signing key is set): an ES256 token of this
-///   gate's key, `iss` = issuer, `aud` = service, valid now; what it allows is its `access`
-///   claim, nothing more (a token's `sub` does not widen it).
+///   gate's key, `iss` = issuer, `aud` = service, valid now; on `/v2/` what it allows is its
+///   `access` claim, nothing more (its `sub` does not widen it); on `/api/v1/` it stands for
+///   its `sub`, with the user's roles as they are now.
+/// - Without `Authorization`: anonymous. In mode `token` an anonymous `/v2/` request is
+///   always challenged, even for a public pull, so clients take the usual path through an
+///   (anonymous) token.
+/// - The realm and service come from `gate_options`, or else from the Host; a request whose
+///   Host cannot be put in a URL (quotes, slashes, '@'…) is 400.
 ///
 /// Authorization of `/v2/` (see `repository_permissions` for the rules of users,
 /// organisations and visibility; visibility from `AccountStore::get_visibility`, else
@@ -78,8 +85,11 @@
 /// error); `registry:catalog:*` is granted to everyone. Answer: `{"token", "access_token",
 /// "expires_in", "issued_at"}`. `POST /auth/token` takes the OAuth2 password grant
 /// (`grant_type=password&username&password&service&scope&client_id`) and answers
-/// `{"access_token", "token_type", "expires_in", "issued_at", "scope"}`; other grant types are
-/// 400 `{"error":"unsupported_grant_type"}` (containerd then falls back to GET). A `service`
+/// `{"access_token", "token_type", "expires_in", "issued_at", "scope"}`; wrong credentials are
+/// 400 `{"error":"invalid_grant"}` (RFC 6749 §5.2), other grant types 400
+/// `{"error":"unsupported_grant_type"}` (containerd falls back to GET on either). No refresh
+/// tokens are issued; `account`, `client_id` and `offline_token` are accepted and ignored.
+/// Token responses carry `Cache-Control: no-store`. A `service`
 /// other than this registry's is 400 (`UNSUPPORTED`; OAuth2: `invalid_request`): the token
 /// would not be accepted where the client means to use it, and Docker's spec lets the
 /// service name the audience, which this token service serves only one of.

@@ -255,8 +255,8 @@ TEST(GateDoc, Examples) {
     so.port = 0;
     so.address = "127.0.0.1";
     so.threads = 1;
-    pier::http::server srv(
-        so, pier::auth::make_gate(meta, meta, opts, pier::registry::make_v2_handler(blobs, meta)));
+    auto v2 = pier::registry::make_v2_handler(blobs, meta);
+    pier::http::server srv(so, pier::auth::make_gate(meta, meta, opts, v2));
     std::thread t([&] { srv.run(); });
     reply const r = http_client(srv.port()).get("/v2/");
     EXPECT_EQ(r.status, 401);
@@ -269,7 +269,7 @@ TEST(GateDoc, Examples) {
                                                 pier::registry::make_v2_handler(blobs, meta));
   EXPECT_TRUE(h);
   using S = pier::storage::memory_metadata_store;
-  auto api = std::make_shared<echo_api const>(); // stands for accounts_api<S, S>
+  auto api = std::make_shared<pier::auth::accounts_api<S, S> const>(meta, meta);
   pier::auth::api_handler a = pier::auth::make_api_handler(api);
   EXPECT_TRUE(a);
   static_assert(pier::storage::AccountStore<S>);
