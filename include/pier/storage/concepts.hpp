@@ -154,6 +154,61 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
   { s.delete_token(name) } -> std::same_as<asio::awaitable<result<void>>>;
 };
 
+/// The namespace queries ("all namespaces", "all tags of a namespace") of the registries
+/// pier descends from. A namespace is a repository name's first path component
+/// (`acme` of `acme/web/app`); a repository without one (`alpine`) is in no namespace.
+///
+/// Every listing is in lexical order, `last` exclusive, at most `n` items, `more` when
+/// others follow, and costs O(n) whatever `last` is (no scan of the whole registry), except
+/// `search`, which may scan repository names.
+/// - `namespaces(last, n)`: the distinct namespaces;
+/// - `namespace_repositories(ns, last, n)`: the repositories whose namespace is `ns`;
+/// - `namespace_tags(ns, last, n)`: every tag of every repository of `ns`, ordered by
+///   repository then tag; `last` is `repository + ":" + tag` of the previous page's last
+///   entry (empty for the first page);
+/// - `search(q, last, n)`: repository names containing `q` (case-sensitive substring).
+template <class S>
+concept NamespaceStore = requires(S& s, std::string ns, std::string last, std::size_t n) {
+  { s.namespaces(last, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+  { s.namespace_repositories(ns, last, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+  { s.namespace_tags(ns, last, n) } -> std::same_as<asio::awaitable<result<page<tag_entry>>>>;
+  { s.search(ns, last, n) } -> std::same_as<asio::awaitable<result<name_page>>>;
+};
+
+/// What garbage collection needs from a metadata store. Reference counts already say which
+/// blobs no manifest references; these add time, so that a grace period protects what was
+/// just uploaded or read, and atomic re-checks, so that a sweep racing with pushes never
+/// releases what a manifest committed meanwhile references.
+///
+/// - `touch_blob(d)`: records that `d` was just used (a HEAD or GET of it through a
+///   repository); a cheap write (it need not be synced, and may be skipped when the last
+///   touch is recent);
+/// - `unreferenced_blobs(before, after, n)`: blobs referenced by no manifest whose last use
+///   (`link_blob`, `touch_blob`) is before `before`, in digest order after the digest string
+///   `after` (empty: from the start), at most `n`;
+/// - `release_blob(d, before)`: atomically, if `d` is still referenced by no manifest and
+///   unused since before `before`, removes every repository's link to it and returns true
+///   (the caller then deletes the bytes); false otherwise, changing nothing;
+/// - `untagged_manifests(before, n)`: manifests that became untagged (see
+///   `untagged_manifest`) before `before`, oldest first, at most `n`. Manifests pushed by
+///   digest and never tagged are not listed (an index's children arrive that way);
+/// - `remove_untagged(repo, d, before)`: atomically, if `d` is still untagged in `repo` since
+///   before `before`, deletes it from `repo` as `delete_manifest` does (children it leaves
+///   without tag and parent become untagged in turn) and returns true; false otherwise.
+template <class S>
+concept CollectableStore = requires(S& s, std::string repo, std::string after, pier::digest d,
+                                    std::chrono::system_clock::time_point t, std::size_t n) {
+  { s.touch_blob(d) } -> std::same_as<asio::awaitable<result<void>>>;
+  {
+    s.unreferenced_blobs(t, after, n)
+    } -> std::same_as<asio::awaitable<result<std::vector<unreferenced_blob>>>>;
+  { s.release_blob(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  {
+    s.untagged_manifests(t, n)
+    } -> std::same_as<asio::awaitable<result<std::vector<untagged_manifest>>>>;
+  { s.remove_untagged(repo, d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+};
+
 /// The exemplar of `BlobStore`: declarations only, with the contract every model keeps.
 ///
 /// How the OCI endpoints use it (`meta` is the metadata store):

@@ -211,6 +211,37 @@ struct page {
   friend bool operator==(page const&, page const&) = default;
 };
 
+/// A tag as the namespace queries list it.
+struct tag_entry {
+  std::string repository;
+  std::string tag;
+  pier::digest digest;
+  std::string media_type;
+  std::uint64_t size = 0;                       ///< the manifest's size in bytes
+  std::chrono::system_clock::time_point pushed; ///< when the tag last moved to `digest`
+
+  friend bool operator==(tag_entry const&, tag_entry const&) = default;
+};
+
+/// A blob that no manifest references any more, as the garbage collector sees it.
+struct unreferenced_blob {
+  pier::digest digest;
+  /// The newest of its links (upload, mount) and touches (reads through a repository).
+  std::chrono::system_clock::time_point last_used;
+
+  friend bool operator==(unreferenced_blob const&, unreferenced_blob const&) = default;
+};
+
+/// A manifest that lost its last tag (untag, tag moved, its parent index deleted) and has
+/// no tag, no referrer and no parent index in its repository.
+struct untagged_manifest {
+  std::string repository;
+  pier::digest digest;
+  std::chrono::system_clock::time_point since; ///< when it became so
+
+  friend bool operator==(untagged_manifest const&, untagged_manifest const&) = default;
+};
+
 } // namespace storage
 PIER_END_NAMESPACE
 
