@@ -27,6 +27,7 @@
 #include <pier/core/digest.hpp>
 #include <pier/core/result.hpp>
 #include <pier/storage/concepts.hpp>
+#include <pier/storage/detail/namespaces.hpp>
 #include <pier/storage/detail/posix.hpp>
 #include <pier/storage/detail/upload.hpp>
 #include <pier/storage/detail/util.hpp>
@@ -45,6 +46,8 @@
 #include <set>
 #include <span>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 PIER_BEGIN_NAMESPACE
@@ -160,6 +163,31 @@ public:
   asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
   asio::awaitable<result<void>> delete_token(std::string id);
 
+  // NamespaceStore: the contract of each operation is in the concept's comment.
+
+  asio::awaitable<result<name_page>> namespaces(std::string last, std::size_t n);
+  asio::awaitable<result<name_page>> namespace_repositories(std::string ns, std::string last,
+                                                            std::size_t n);
+  asio::awaitable<result<page<tag_entry>>> namespace_tags(std::string ns, std::string last,
+                                                          std::size_t n);
+  asio::awaitable<result<name_page>> search(std::string q, std::string last, std::size_t n);
+
+  // CollectableStore: the contract of each operation is in the concept's comment. Last
+  // uses are kept per blob (set by `link_blob` and `touch_blob`), untagged manifests by
+  // (repository, digest) and by time; `release_blob` and `remove_untagged` re-check and
+  // act under the store's one mutex, so no write slips between the check and the change.
+
+  asio::awaitable<result<void>> touch_blob(pier::digest d);
+  asio::awaitable<result<std::vector<unreferenced_blob>>>
+  unreferenced_blobs(std::chrono::system_clock::time_point before, std::string after,
+                     std::size_t n);
+  asio::awaitable<result<bool>> release_blob(pier::digest d,
+                                             std::chrono::system_clock::time_point before);
+  asio::awaitable<result<std::vector<untagged_manifest>>>
+  untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);
+  asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
+                                                std::chrono::system_clock::time_point before);
+
 private:
   struct content {
     std::string media_type;
@@ -174,7 +202,14 @@ private:
     std::set<pier::digest, std::less<>> manifests;
     std::map<std::string, pier::digest, std::less<>> tags;
     std::map<pier::digest, std::map<pier::digest, referrer>, std::less<>> referrers;
+    // NamespaceStore: when each tag last moved to the digest it points at. Entries of
+    // deleted tags may stay; `note_tag` renews the time whenever a tag is (re)created.
+    std::map<std::string, std::chrono::system_clock::time_point, std::less<>> tag_times;
   };
+
+  // NamespaceStore: records the push time of `tag` unless it already points at `d`; call
+  // before pointing it.
+  static void note_tag(repository_state& r, std::string const& tag, pier::digest const& d);
 
   repository_state const* find(std::string const& repository) const;
 
@@ -193,6 +228,31 @@ private:
   std::map<std::string, visibility, std::less<>> visibility_;
   std::map<std::string, access_token_record, std::less<>> tokens_;                     // by id
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> user_tokens_; // ids
+
+  // CollectableStore
+  using time_point = std::chrono::system_clock::time_point;
+
+  /// No tag, no referrer and no parent index in `r`: what leaves `d` untagged there.
+  bool is_orphan(repository_state const& r, pier::digest const& d) const;
+  /// Records `d` as untagged in `repository` since `now` when it is an orphan there (and
+  /// not recorded already: the first time counts).
+  void note_untagged(std::string const& repository, repository_state const& r,
+                     pier::digest const& d, time_point now);
+  /// Forgets that `d` is untagged in `repository` (tagged again, given a parent or a
+  /// referrer, or deleted).
+  void clear_untagged(std::string const& repository, pier::digest const& d);
+  /// Points `tag` at `d`; the manifest it pointed at before may be left untagged.
+  void point_tag(std::string const& repository, repository_state& r, std::string const& tag,
+                 pier::digest const& d);
+  /// Deletes manifest `d` (which `r` holds) from `repository` with its tags and the counts
+  /// of what it references, and records the children it leaves orphans as untagged.
+  void erase_manifest(std::string const& repository, repository_state& r, pier::digest const& d,
+                      time_point now);
+
+  // Keyed by the digest string, so that `unreferenced_blobs` can page after any string.
+  std::map<std::string, time_point, std::less<>> blob_times_; // digest → last use
+  std::map<std::pair<std::string, pier::digest>, time_point, std::less<>> untagged_; // → since
+  std::set<std::tuple<time_point, std::string, pier::digest>> untagged_by_time_;
 };
 
 } // namespace storage

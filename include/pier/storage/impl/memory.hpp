@@ -166,6 +166,7 @@ inline asio::awaitable<result<name_page>> memory_metadata_store::catalog(std::st
 inline asio::awaitable<result<void>> memory_metadata_store::link_blob(std::string repository,
                                                                       pier::digest d) {
   std::lock_guard const lock(mutex_);
+  blob_times_.insert_or_assign(d.str(), std::chrono::system_clock::now()); // CollectableStore
   repositories_[std::move(repository)].blobs.insert(std::move(d));
   co_return result<void>{};
 }
@@ -218,10 +219,15 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
     if (c.subject) {
       r.referrers[c.subject->subject][m.digest] = referrer{
           m.digest, c.media_type, c.bytes.size(), c.subject->artifact_type, c.subject->annotations};
+      clear_untagged(repository, c.subject->subject); // CollectableStore: it has a referrer
     }
+    for (pier::digest const& x : c.manifests)
+      clear_untagged(repository, x); // CollectableStore: it has a parent
   }
-  if (m.tag)
-    r.tags[*m.tag] = m.digest;
+  if (m.tag) {
+    note_tag(r, *m.tag, m.digest);
+    point_tag(repository, r, *m.tag, m.digest);
+  }
   co_return result<void>{};
 }
 
@@ -243,32 +249,9 @@ inline asio::awaitable<result<void>> memory_metadata_store::delete_manifest(std:
   auto const rit = repositories_.find(repository);
   if (rit == repositories_.end())
     co_return storage_error::name_unknown;
-  repository_state& r = rit->second;
-  if (r.manifests.erase(d) == 0)
+  if (!rit->second.manifests.contains(d))
     co_return storage_error::manifest_unknown;
-  std::erase_if(r.tags, [&](auto const& t) { return t.second == d; });
-
-  auto const decrement = [](auto& counts, pier::digest const& key) {
-    auto const it = counts.find(key);
-    if (it != counts.end() && --it->second == 0)
-      counts.erase(it);
-  };
-  auto const cit = contents_.find(d);
-  content& c = cit->second;
-  for (pier::digest const& b : c.blobs)
-    decrement(blob_refs_, b);
-  for (pier::digest const& x : c.manifests)
-    decrement(manifest_refs_, x);
-  if (c.subject) {
-    auto const s = r.referrers.find(c.subject->subject);
-    if (s != r.referrers.end()) {
-      s->second.erase(d);
-      if (s->second.empty())
-        r.referrers.erase(s);
-    }
-  }
-  if (--c.repositories == 0)
-    contents_.erase(cit);
+  erase_manifest(repository, rit->second, d, std::chrono::system_clock::now());
   co_return result<void>{};
 }
 
@@ -292,7 +275,8 @@ memory_metadata_store::set_tag(std::string repository, std::string tag, pier::di
     co_return storage_error::name_unknown;
   if (!rit->second.manifests.contains(d))
     co_return storage_error::manifest_unknown;
-  rit->second.tags[std::move(tag)] = std::move(d);
+  note_tag(rit->second, tag, d);
+  point_tag(repository, rit->second, tag, d);
   co_return result<void>{};
 }
 
@@ -302,8 +286,12 @@ inline asio::awaitable<result<void>> memory_metadata_store::delete_tag(std::stri
   auto const rit = repositories_.find(repository);
   if (rit == repositories_.end())
     co_return storage_error::name_unknown;
-  if (rit->second.tags.erase(tag) == 0)
+  auto const t = rit->second.tags.find(tag);
+  if (t == rit->second.tags.end())
     co_return storage_error::tag_unknown;
+  pier::digest const old = t->second;
+  rit->second.tags.erase(t);
+  note_untagged(repository, rit->second, old, std::chrono::system_clock::now());
   co_return result<void>{};
 }
 
@@ -619,6 +607,237 @@ inline asio::awaitable<result<void>> memory_metadata_store::delete_token(std::st
     user_tokens_.erase(ids);
   tokens_.erase(it);
   co_return result<void>{};
+}
+
+// --- memory_metadata_store: namespaces ------------------------------------------------
+
+inline void memory_metadata_store::note_tag(repository_state& r, std::string const& tag,
+                                            pier::digest const& d) {
+  auto const it = r.tags.find(tag);
+  if (it == r.tags.end() || it->second != d)
+    r.tag_times.insert_or_assign(tag, std::chrono::system_clock::now());
+}
+
+inline asio::awaitable<result<name_page>> memory_metadata_store::namespaces(std::string last,
+                                                                            std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  name_page p;
+  // From one namespace to the next in one lookup: its repositories are skipped, not read.
+  auto it = last.empty() ? repositories_.begin()
+                         : repositories_.lower_bound(detail::past_namespace(last));
+  while (it != repositories_.end()) {
+    std::string_view const ns = detail::namespace_of(it->first);
+    if (ns.empty()) {
+      ++it;
+      continue;
+    }
+    if (p.names.size() == n) {
+      p.more = true;
+      break;
+    }
+    p.names.emplace_back(ns);
+    it = repositories_.lower_bound(detail::past_namespace(ns));
+  }
+  co_return p;
+}
+
+inline asio::awaitable<result<name_page>>
+memory_metadata_store::namespace_repositories(std::string ns, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  name_page p;
+  std::string const prefix = ns + '/';
+  detail::repositories_start const start = detail::repositories_after(ns, last);
+  if (ns.empty() || ns.find('/') != std::string::npos || start.past)
+    co_return p;
+  auto it = start.suffix.empty() ? repositories_.lower_bound(prefix)
+                                 : repositories_.upper_bound(prefix + start.suffix);
+  for (; it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    if (p.names.size() == n) {
+      p.more = true;
+      break;
+    }
+    p.names.push_back(it->first);
+  }
+  co_return p;
+}
+
+inline asio::awaitable<result<page<tag_entry>>>
+memory_metadata_store::namespace_tags(std::string ns, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  page<tag_entry> p;
+  if (ns.empty() || ns.find('/') != std::string::npos)
+    co_return p;
+  std::string const prefix = ns + '/';
+  detail::tag_position const from = detail::split_tag_position(last);
+  auto it = repositories_.lower_bound(std::max(prefix, from.repository));
+  for (; it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    auto const& tags = it->second.tags;
+    auto t = it->first == from.repository && !from.tag.empty() ? tags.upper_bound(from.tag)
+                                                                : tags.begin();
+    for (; t != tags.end(); ++t) {
+      if (p.items.size() == n) {
+        p.more = true;
+        co_return p;
+      }
+      content const& c = contents_.at(t->second);
+      auto const time = it->second.tag_times.find(t->first);
+      p.items.push_back({it->first, t->first, t->second, c.media_type, c.bytes.size(),
+                         time == it->second.tag_times.end()
+                             ? std::chrono::system_clock::time_point()
+                             : time->second});
+    }
+  }
+  co_return p;
+}
+
+inline asio::awaitable<result<name_page>>
+memory_metadata_store::search(std::string q, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  name_page p;
+  auto it = last.empty() ? repositories_.begin() : repositories_.upper_bound(last);
+  for (; it != repositories_.end(); ++it) {
+    if (it->first.find(q) == std::string::npos)
+      continue;
+    if (p.names.size() == n) {
+      p.more = true;
+      break;
+    }
+    p.names.push_back(it->first);
+  }
+  co_return p;
+}
+
+// --- memory_metadata_store: garbage collection ----------------------------------------
+
+inline bool memory_metadata_store::is_orphan(repository_state const& r,
+                                             pier::digest const& d) const {
+  if (std::any_of(r.tags.begin(), r.tags.end(), [&](auto const& t) { return t.second == d; }))
+    return false;
+  if (r.referrers.contains(d))
+    return false;
+  // Parents are not indexed: a scan of the repository's manifests, fine in memory.
+  return std::none_of(r.manifests.begin(), r.manifests.end(), [&](pier::digest const& m) {
+    std::vector<pier::digest> const& children = contents_.at(m).manifests;
+    return std::binary_search(children.begin(), children.end(), d);
+  });
+}
+
+inline void memory_metadata_store::note_untagged(std::string const& repository,
+                                                 repository_state const& r,
+                                                 pier::digest const& d, time_point now) {
+  if (!r.manifests.contains(d) || untagged_.contains(std::pair(repository, d)) || !is_orphan(r, d))
+    return;
+  untagged_.emplace(std::pair(repository, d), now);
+  untagged_by_time_.emplace(now, repository, d);
+}
+
+inline void memory_metadata_store::clear_untagged(std::string const& repository,
+                                                  pier::digest const& d) {
+  auto const it = untagged_.find(std::pair(repository, d));
+  if (it == untagged_.end())
+    return;
+  untagged_by_time_.erase(std::tuple(it->second, repository, d));
+  untagged_.erase(it);
+}
+
+inline void memory_metadata_store::point_tag(std::string const& repository, repository_state& r,
+                                             std::string const& tag, pier::digest const& d) {
+  pier::digest& target = r.tags[tag];
+  pier::digest const old = std::exchange(target, d);
+  clear_untagged(repository, d);
+  if (!old.empty() && old != d)
+    note_untagged(repository, r, old, std::chrono::system_clock::now());
+}
+
+inline void memory_metadata_store::erase_manifest(std::string const& repository,
+                                                  repository_state& r, pier::digest const& d,
+                                                  time_point now) {
+  r.manifests.erase(d);
+  std::erase_if(r.tags, [&](auto const& t) { return t.second == d; });
+  clear_untagged(repository, d);
+
+  auto const decrement = [](auto& counts, pier::digest const& key) {
+    auto const it = counts.find(key);
+    if (it != counts.end() && --it->second == 0)
+      counts.erase(it);
+  };
+  auto const cit = contents_.find(d);
+  content& c = cit->second;
+  for (pier::digest const& b : c.blobs)
+    decrement(blob_refs_, b);
+  for (pier::digest const& x : c.manifests)
+    decrement(manifest_refs_, x);
+  if (c.subject) {
+    auto const s = r.referrers.find(c.subject->subject);
+    if (s != r.referrers.end()) {
+      s->second.erase(d);
+      if (s->second.empty())
+        r.referrers.erase(s);
+    }
+  }
+  std::vector<pier::digest> const children = c.manifests;
+  if (--c.repositories == 0)
+    contents_.erase(cit);
+  // An index's children that lost their last parent here are untagged from now on.
+  for (pier::digest const& x : children)
+    note_untagged(repository, r, x, now);
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::touch_blob(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  // Only blobs that are known: a touch does not make a record of a digest nobody linked.
+  if (auto const it = blob_times_.find(d.str()); it != blob_times_.end())
+    it->second = std::chrono::system_clock::now();
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::vector<unreferenced_blob>>>
+memory_metadata_store::unreferenced_blobs(time_point before, std::string after, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  std::vector<unreferenced_blob> out;
+  for (auto it = blob_times_.upper_bound(after); it != blob_times_.end() && out.size() < n; ++it) {
+    if (it->second >= before)
+      continue;
+    pier::digest d = parse_digest(it->first).value(); // stored from a digest
+    if (!blob_refs_.contains(d))
+      out.push_back({std::move(d), it->second});
+  }
+  co_return out;
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::digest d,
+                                                                         time_point before) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blob_times_.find(d.str());
+  if (it == blob_times_.end() || it->second >= before || blob_refs_.contains(d))
+    co_return false;
+  for (auto& [name, r] : repositories_)
+    r.blobs.erase(d);
+  blob_times_.erase(it);
+  co_return true;
+}
+
+inline asio::awaitable<result<std::vector<untagged_manifest>>>
+memory_metadata_store::untagged_manifests(time_point before, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  std::vector<untagged_manifest> out;
+  for (auto it = untagged_by_time_.begin();
+       it != untagged_by_time_.end() && std::get<0>(*it) < before && out.size() < n; ++it)
+    out.push_back({std::get<1>(*it), std::get<2>(*it), std::get<0>(*it)});
+  co_return out;
+}
+
+inline asio::awaitable<result<bool>>
+memory_metadata_store::remove_untagged(std::string repository, pier::digest d, time_point before) {
+  std::lock_guard const lock(mutex_);
+  auto const it = untagged_.find(std::pair(repository, d));
+  if (it == untagged_.end() || it->second >= before)
+    co_return false;
+  repository_state& r = repositories_.at(repository); // it holds `d`
+  if (!is_orphan(r, d))
+    co_return false; // every change that adopts `d` clears the record: not expected
+  erase_manifest(repository, r, d, std::chrono::system_clock::now());
+  co_return true;
 }
 
 } // namespace storage
