@@ -12,7 +12,7 @@
 /// |----------------|--------------------------------------|--------------------------------|
 /// | repositories   | name                                 | empty                          |
 /// | tags           | repo `\0` tag                        | digest                         |
-/// | tag_index      | repo `\0` digest `\0` tag            | empty (a manifest's tags)      |
+/// | tag_index      | repo `\0` digest `\0` tag            | push time (a manifest's tags)  |
 /// | manifests      | digest                               | media type, bytes, references  |
 /// | manifest_links | repo `\0` digest                     | empty (manifest in repository) |
 /// | blob_links     | repo `\0` digest                     | empty (blob visible in repo)   |
@@ -32,6 +32,13 @@
 /// account column families, and opening such a database adds them, empty), and
 /// `pier.user_count`. Records of users, organisations and tokens start with a format
 /// byte; a value that does not decode is `storage_error::corrupt`.
+///
+/// A `tag_index` value is the time the tag moved to the digest (8 bytes, `time_bits`),
+/// for the namespace queries; databases written before it have empty values, which read
+/// as the epoch. The namespaces of `namespaces` are found by seeking from one to the next
+/// in `repositories` (past `ns/` and every byte below 0xff), so a page costs O(n) plus the
+/// repositories without a namespace in between; a namespace's repositories and tags are
+/// prefix scans of `repositories` and `tags`.
 ///
 /// Names, tags, digests and token ids never contain `\0` (account names are checked with
 /// `auth::is_valid_account_name` before they reach the store), and RocksDB orders keys
@@ -171,6 +178,15 @@ public:
   asio::awaitable<result<access_token_record>> get_token(std::string id);
   asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
   asio::awaitable<result<void>> delete_token(std::string id);
+
+  // NamespaceStore: the contract of each operation is in the concept's comment.
+
+  asio::awaitable<result<name_page>> namespaces(std::string last, std::size_t n);
+  asio::awaitable<result<name_page>> namespace_repositories(std::string ns, std::string last,
+                                                            std::size_t n);
+  asio::awaitable<result<page<tag_entry>>> namespace_tags(std::string ns, std::string last,
+                                                          std::size_t n);
+  asio::awaitable<result<name_page>> search(std::string q, std::string last, std::size_t n);
 
 private:
   struct state;

@@ -2,6 +2,7 @@
 #ifndef PIER_STORAGE_IMPL_ROCKSDB_HPP
 #define PIER_STORAGE_IMPL_ROCKSDB_HPP
 
+#include <pier/storage/detail/namespaces.hpp>
 #include <pier/storage/detail/util.hpp>
 
 #include <rocksdb/db.h>
@@ -521,7 +522,8 @@ struct rocksdb_metadata_store::state {
     if (*old)
       b.Delete(handles[tag_index], detail::key(repository, **old, tag));
     b.Put(handles[tags], k, rocksdb::Slice(d.str().data(), d.str().size()));
-    b.Put(handles[tag_index], detail::key(repository, d.str(), tag), rocksdb::Slice());
+    b.Put(handles[tag_index], detail::key(repository, d.str(), tag),
+          detail::encoder().u64(detail::time_bits(std::chrono::system_clock::now())).take());
     return {};
   }
 
@@ -1300,6 +1302,139 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_token(std::s
     b.Delete((*s_)[state::token_index], detail::key(t->user, id));
     return {};
   });
+}
+
+// --- namespaces -------------------------------------------------------------------------
+
+inline asio::awaitable<result<name_page>> rocksdb_metadata_store::namespaces(std::string last,
+                                                                             std::size_t n) {
+  name_page p;
+  std::unique_ptr<rocksdb::Iterator> it(
+      s_->db->NewIterator(rocksdb::ReadOptions(), (*s_)[state::repositories]));
+  if (last.empty())
+    it->SeekToFirst();
+  else
+    it->Seek(detail::past_namespace(last));
+  // One seek from a namespace to the next: its repositories are skipped, not read.
+  while (it->Valid()) {
+    std::string_view const ns =
+        detail::namespace_of(std::string_view(it->key().data(), it->key().size()));
+    if (ns.empty()) {
+      it->Next();
+      continue;
+    }
+    if (p.names.size() == n) {
+      p.more = true;
+      break;
+    }
+    p.names.emplace_back(ns);
+    it->Seek(detail::past_namespace(ns)); // the argument is a copy: `ns` dies with the key
+  }
+  if (!it->status().ok())
+    co_return detail::to_error(it->status());
+  co_return p;
+}
+
+inline asio::awaitable<result<name_page>>
+rocksdb_metadata_store::namespace_repositories(std::string ns, std::string last, std::size_t n) {
+  detail::repositories_start const start = detail::repositories_after(ns, last);
+  if (ns.empty() || ns.find('/') != std::string::npos || start.past)
+    co_return name_page{};
+  std::string const prefix = ns + '/';
+  result<name_page> p = s_->page(state::repositories, prefix, start.suffix, n);
+  if (p) {
+    for (std::string& name : p->names)
+      name.insert(0, prefix);
+  }
+  co_return p;
+}
+
+inline asio::awaitable<result<page<tag_entry>>>
+rocksdb_metadata_store::namespace_tags(std::string ns, std::string last, std::size_t n) {
+  page<tag_entry> p;
+  detail::tag_position const from = detail::split_tag_position(last);
+  detail::repositories_start const start = detail::repositories_after(ns, from.repository);
+  if (ns.empty() || ns.find('/') != std::string::npos || start.past)
+    co_return p;
+  // The tags of the namespace's repositories are one range of `tags` (`ns/rest \0 tag`), by
+  // repository then tag.
+  std::string const prefix = ns + '/';
+  std::string const after =
+      start.suffix.empty() ? std::string() : detail::key(start.suffix, from.tag);
+  state const& s = *s_;
+  state::snapshot const snap(*s.db);
+  std::error_code bad;
+  // Each entry's time and manifest, read in the same snapshot as the tag.
+  auto const entry = [&](std::string_view k, std::string_view v) -> result<tag_entry> {
+    std::size_t const nul = k.find('\0');
+    result<pier::digest> d = parse_digest(v);
+    if (nul == std::string_view::npos || !d)
+      return storage_error::corrupt;
+    tag_entry e;
+    e.repository = prefix + std::string(k.substr(0, nul));
+    e.tag = std::string(k.substr(nul + 1));
+    e.digest = std::move(*d);
+    result<std::optional<std::string>> const time =
+        s.get(state::tag_index, detail::key(e.repository, v, e.tag), snap.options);
+    if (!time)
+      return time.error();
+    if (*time && !(*time)->empty()) {
+      detail::decoder dec(**time);
+      e.pushed = detail::time_from_bits(dec.u64());
+      if (!dec.done())
+        return storage_error::corrupt;
+    }
+    result<std::optional<std::string>> const c =
+        s.get(state::manifests, e.digest.str(), snap.options);
+    if (!c)
+      return c.error();
+    if (!*c)
+      return storage_error::corrupt;
+    result<detail::manifest_content> content = detail::decode_content(**c);
+    if (!content)
+      return content.error();
+    e.media_type = std::move(content->media_type);
+    e.size = content->bytes.size();
+    return e;
+  };
+  result<void> const r =
+      s.scan(state::tags, prefix, after, snap.options, [&](std::string_view k, std::string_view v) {
+        if (p.items.size() == n) {
+          p.more = true;
+          return false;
+        }
+        result<tag_entry> e = entry(k, v);
+        if (!e) {
+          bad = e.error();
+          return false;
+        }
+        p.items.push_back(std::move(*e));
+        return true;
+      });
+  if (!r)
+    co_return r.error();
+  if (bad)
+    co_return bad;
+  co_return p;
+}
+
+inline asio::awaitable<result<name_page>>
+rocksdb_metadata_store::search(std::string q, std::string last, std::size_t n) {
+  name_page p;
+  result<void> const r =
+      s_->scan(state::repositories, "", last, {}, [&](std::string_view k, std::string_view) {
+        if (k.find(q) == std::string_view::npos)
+          return true;
+        if (p.names.size() == n) {
+          p.more = true;
+          return false;
+        }
+        p.names.emplace_back(k);
+        return true;
+      });
+  if (!r)
+    co_return r.error();
+  co_return p;
 }
 
 } // namespace storage
