@@ -1351,11 +1351,10 @@ rocksdb_metadata_store::namespace_repositories(std::string ns, std::string last,
 
 inline asio::awaitable<result<page<tag_entry>>>
 rocksdb_metadata_store::namespace_tags(std::string ns, std::string last, std::size_t n) {
-  page<tag_entry> p;
   detail::tag_position const from = detail::split_tag_position(last);
   detail::repositories_start const start = detail::repositories_after(ns, from.repository);
   if (ns.empty() || ns.find('/') != std::string::npos || start.past)
-    co_return p;
+    co_return page<tag_entry>{};
   // The tags of the namespace's repositories are one range of `tags` (`ns/rest \0 tag`), by
   // repository then tag.
   std::string const prefix = ns + '/';
@@ -1363,7 +1362,6 @@ rocksdb_metadata_store::namespace_tags(std::string ns, std::string last, std::si
       start.suffix.empty() ? std::string() : detail::key(start.suffix, from.tag);
   state const& s = *s_;
   state::snapshot const snap(*s.db);
-  std::error_code bad;
   // Each entry's time and manifest, read in the same snapshot as the tag.
   auto const entry = [&](std::string_view k, std::string_view v) -> result<tag_entry> {
     std::size_t const nul = k.find('\0');
@@ -1397,25 +1395,7 @@ rocksdb_metadata_store::namespace_tags(std::string ns, std::string last, std::si
     e.size = content->bytes.size();
     return e;
   };
-  result<void> const r =
-      s.scan(state::tags, prefix, after, snap.options, [&](std::string_view k, std::string_view v) {
-        if (p.items.size() == n) {
-          p.more = true;
-          return false;
-        }
-        result<tag_entry> e = entry(k, v);
-        if (!e) {
-          bad = e.error();
-          return false;
-        }
-        p.items.push_back(std::move(*e));
-        return true;
-      });
-  if (!r)
-    co_return r.error();
-  if (bad)
-    co_return bad;
-  co_return p;
+  co_return s.decoded_page<tag_entry>(state::tags, prefix, after, n, snap.options, entry);
 }
 
 inline asio::awaitable<result<name_page>>
