@@ -127,7 +127,7 @@ TEST_F(V2, VersionCheck) {
 }
 
 TEST_F(V2, UnknownPathsAre404) {
-  for (char const* t : {"/", "/v1/_ping", "/v3/", "/v2/foo", "/v2/foo/tags/list/",
+  for (char const* t : {"/", "/v1/images/x/json", "/v3/", "/v2/foo", "/v2/foo/tags/list/",
                         "/v2/foo/manifests/", "/v2/foo/bar/baz"}) {
     reply const r = c_.get(t);
     EXPECT_EQ(r.status, 404) << t;
