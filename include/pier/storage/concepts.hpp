@@ -69,6 +69,31 @@ concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::
   { s.put(bytes, d) } -> std::same_as<asio::awaitable<result<blob_info>>>;
 };
 
+/// A `BlobStore` that garbage collection can delete from while uploads go on.
+///
+/// `remove_if_unused_since(d, before)` removes blob `d` and returns true only if its bytes
+/// were last committed (by a `commit` or `put` of `d`, also one that found `d` stored
+/// already) before `before`; otherwise it returns false and changes nothing;
+/// `storage_error::blob_unknown` when there is no such blob. A store serialises it with the
+/// commits of the same digest, so a blob committed again while a sweep runs is either
+/// removed before that commit (which then stores it anew) or kept: the collector never
+/// deletes bytes whose commit it did not see. Times are the store's clock
+/// (`std::chrono::system_clock`), like those of the metadata store.
+///
+/// @code
+/// template <pier::storage::CollectableBlobStore B>
+/// asio::awaitable<void> sweep_one(B& blobs, pier::digest d) {
+///   auto const before = std::chrono::system_clock::now() - std::chrono::hours(1);
+///   pier::result<bool> removed = co_await blobs.remove_if_unused_since(d, before);
+///   (void)removed; // false: uploaded again within the hour, kept
+/// }
+/// @endcode
+template <class S>
+concept CollectableBlobStore = BlobStore<S> &&
+    requires(S& s, pier::digest d, std::chrono::system_clock::time_point t) {
+  { s.remove_if_unused_since(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+};
+
 /// Repositories, manifests, tags, blob links, reference counts, referrers and upload
 /// sessions, with atomic multi-key commits.
 ///

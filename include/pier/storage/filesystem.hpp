@@ -20,6 +20,12 @@
 /// and rehashing a resumed upload, run on the store's own threads, never on the caller's.
 /// Appends write to the page cache on the caller's thread: the HTTP layer bounds chunks.
 ///
+/// A commit stamps the blob file's modification time with the commit's time (rounded up to
+/// the second, so that a file system with coarse timestamps never makes it older), also
+/// when the blob was stored already; `remove_if_unused_since` compares that time, under a
+/// lock per digest (striped) that commits of the digest take too. The store therefore
+/// needs to own its files (`utimensat(2)`); a commit whose stamp fails fails.
+///
 /// Upload hash state lives in memory. After a restart an upload is found again from its
 /// file (`upload_size`, `append` and `commit` work on it); its commit then hashes the
 /// file from disk, so a resumed upload still verifies.
@@ -50,6 +56,8 @@
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -59,6 +67,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 PIER_BEGIN_NAMESPACE
 namespace storage {
@@ -94,6 +103,13 @@ public:
   asio::awaitable<result<void>> remove(pier::digest d);
   asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
 
+  /// Removes blob `d` unless it was (re)committed at or after `before`: true when removed,
+  /// false when kept, `blob_unknown` when there is none (see `CollectableBlobStore`). Runs
+  /// on the store's threads, serialised with the commits of `d`. A removal is not fsynced:
+  /// after a power loss the file may be back, an orphan that `fsck` finds.
+  asio::awaitable<result<bool>>
+  remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+
   /// The root directory.
   std::filesystem::path const& root() const noexcept;
 
@@ -109,6 +125,12 @@ private:
     // Uploads this process knows. An entry stays while its file exists (until commit or
     // abort removed or renamed it), so that no one reopens that file in the meantime.
     std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads;
+    // Commits of a digest and its removal by GC hold the lock of the digest's stripe.
+    std::array<std::mutex, 64> commit_locks;
+
+    std::mutex& commit_lock(pier::digest_view d) {
+      return commit_locks[std::hash<std::string_view>()(d.str()) % commit_locks.size()];
+    }
 
     state(std::filesystem::path r, detail::unique_fd fd, std::size_t threads)
         : root(std::move(r)), root_fd(std::move(fd)), pool(threads) {}

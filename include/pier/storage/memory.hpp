@@ -75,6 +75,12 @@ public:
   asio::awaitable<result<void>> remove(pier::digest d);
   asio::awaitable<result<blob_info>> put(std::span<std::byte const> bytes, pier::digest expected);
 
+  /// Removes blob `d` unless it was (re)committed at or after `before`: true when removed,
+  /// false when kept, `blob_unknown` when there is none (see `CollectableBlobStore`).
+  /// Commits and this removal take the store's one mutex, so they never interleave.
+  asio::awaitable<result<bool>>
+  remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+
   /// How many blobs the store holds.
   std::size_t blob_count() const;
   /// How many uploads are in progress.
@@ -91,6 +97,9 @@ private:
 
   mutable std::mutex mutex_;
   std::map<pier::digest, std::shared_ptr<blob const>, std::less<>> blobs_;
+  // When each blob was last committed (a commit of stored bytes counts): what
+  // `remove_if_unused_since` compares.
+  std::map<pier::digest, std::chrono::system_clock::time_point, std::less<>> committed_;
   std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads_;
 };
 

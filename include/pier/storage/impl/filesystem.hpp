@@ -2,13 +2,16 @@
 #ifndef PIER_STORAGE_IMPL_FILESYSTEM_HPP
 #define PIER_STORAGE_IMPL_FILESYSTEM_HPP
 
+#include <array>
 #include <cerrno>
+#include <chrono>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 PIER_BEGIN_NAMESPACE
@@ -51,6 +54,21 @@ std::error_code make_dirs(int root_fd, char const* parent, Children const& child
       return last_error();
   }
   return created ? fsync_dir(root_fd, parent) : std::error_code{};
+}
+
+/// The modification times a commit stamps on a blob: `t` rounded up to the second, so
+/// that a file system that keeps coarser times than nanoseconds never records it earlier
+/// than the commit; access time untouched.
+inline std::array<struct ::timespec, 2> commit_stamp(std::chrono::system_clock::time_point t) {
+  auto const s = std::chrono::ceil<std::chrono::seconds>(t.time_since_epoch());
+  return {{{0, UTIME_OMIT}, {static_cast<::time_t>(s.count()), 0}}};
+}
+
+inline std::chrono::system_clock::time_point modified_time(struct ::stat const& st) {
+  auto const ns =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(ns));
 }
 
 } // namespace detail
@@ -202,11 +220,17 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
 
     std::string const dir = detail::blob_dir(expected);
     std::string const target = detail::blob_file(expected);
+    // From here to the rename, GC's `remove_if_unused_since` of this digest waits: it
+    // sees the blob stamped with this commit's time, or removes it before it is stored.
+    std::lock_guard const lock(s_->commit_lock(expected));
+    auto const stamp = detail::commit_stamp(std::chrono::system_clock::now());
     struct ::stat st {};
     if (::fstatat(root, target.c_str(), &st, 0) == 0) {
       // Already stored: keep that file. Its commit may have crashed between rename and
       // the directory fsync, so fsync the directory before claiming durability.
       remove_temp();
+      if (::utimensat(root, target.c_str(), stamp.data(), 0) != 0)
+        return detail::last_error();
       if (std::error_code const ec = detail::fsync_dir(root, dir.c_str()))
         return ec;
       return info;
@@ -217,6 +241,8 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
     std::string const parent = "blobs/" + std::string(name(expected.algorithm()));
     if (std::error_code const ec = detail::make_dirs(root, parent.c_str(), shard))
       return discard(ec);
+    if (::futimens(u->fd.get(), stamp.data()) != 0)
+      return discard(detail::last_error());
     if (::renameat(root, temp.c_str(), root, target.c_str()) != 0)
       return discard(detail::last_error());
     u->fd.reset();
@@ -248,6 +274,24 @@ inline asio::awaitable<result<void>> filesystem_blob_store::remove(pier::digest 
     co_return detail::last_error();
   }
   co_return result<void>{};
+}
+
+inline asio::awaitable<result<bool>>
+filesystem_blob_store::remove_if_unused_since(pier::digest d,
+                                              std::chrono::system_clock::time_point before) {
+  // The lock may wait for a commit's fsync: the store's threads, not the caller's.
+  co_return co_await detail::offload(s_->pool, [&]() -> result<bool> {
+    std::lock_guard const lock(s_->commit_lock(d));
+    std::string const file = detail::blob_file(d);
+    struct ::stat st {};
+    if (::fstatat(s_->root_fd.get(), file.c_str(), &st, 0) != 0)
+      return errno == ENOENT ? result<bool>(storage_error::blob_unknown) : detail::last_error();
+    if (detail::modified_time(st) >= before)
+      return false;
+    if (::unlinkat(s_->root_fd.get(), file.c_str(), 0) != 0)
+      return errno == ENOENT ? result<bool>(storage_error::blob_unknown) : detail::last_error();
+    return true;
+  });
 }
 
 inline asio::awaitable<result<blob_info>>

@@ -104,6 +104,7 @@ memory_blob_store::commit(upload_id id, pier::digest expected, std::optional<std
   b->fd = std::move(u->fd);
   b->size = info->size;
   std::lock_guard const lock(mutex_);
+  committed_.insert_or_assign(expected, std::chrono::system_clock::now());
   blobs_.try_emplace(std::move(expected), std::move(b)); // an equal blob may be there already
   co_return *info;
 }
@@ -118,6 +119,7 @@ inline asio::awaitable<result<void>> memory_blob_store::remove(pier::digest d) {
   std::lock_guard const lock(mutex_);
   if (blobs_.erase(d) == 0)
     co_return storage_error::blob_unknown;
+  committed_.erase(d);
   co_return result<void>{};
 }
 
@@ -131,6 +133,20 @@ inline asio::awaitable<result<blob_info>> memory_blob_store::put(std::span<std::
     co_return n.error();
   }
   co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+inline asio::awaitable<result<bool>>
+memory_blob_store::remove_if_unused_since(pier::digest d,
+                                          std::chrono::system_clock::time_point before) {
+  std::lock_guard const lock(mutex_);
+  auto const it = blobs_.find(d);
+  if (it == blobs_.end())
+    co_return storage_error::blob_unknown;
+  if (auto const t = committed_.find(d); t != committed_.end() && t->second >= before)
+    co_return false;
+  blobs_.erase(it);
+  committed_.erase(d);
+  co_return true;
 }
 
 inline std::size_t memory_blob_store::blob_count() const {
@@ -723,8 +739,8 @@ inline bool memory_metadata_store::is_orphan(repository_state const& r,
 }
 
 inline void memory_metadata_store::note_untagged(std::string const& repository,
-                                                 repository_state const& r,
-                                                 pier::digest const& d, time_point now) {
+                                                 repository_state const& r, pier::digest const& d,
+                                                 time_point now) {
   if (!r.manifests.contains(d) || untagged_.contains(std::pair(repository, d)) || !is_orphan(r, d))
     return;
   untagged_.emplace(std::pair(repository, d), now);
