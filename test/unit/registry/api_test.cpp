@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <pier/registry/api.hpp>
+
+#include <gtest/gtest.h>
+
+#include "../storage/test_util.hpp"
+
+#include <pier/storage/memory.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace api_test {
+
+namespace http = pier::http;
+namespace json = boost::json;
+namespace registry = pier::registry;
+namespace storage = pier::storage;
+using pier_test::run;
+
+// A response as the tests look at it: every answer of this API is a JSON body.
+struct reply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string, std::less<>> headers; // those the tests look at
+
+  json::value json() const { return json::parse(body); }
+  std::string header(std::string_view name) const {
+    auto const it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  // The code of the first error.
+  std::string code() const { return std::string(json().at("errors").at(0).at("code").as_string()); }
+};
+
+std::vector<std::string> strings(json::value const& list) {
+  std::vector<std::string> out;
+  for (json::value const& v : list.as_array())
+    out.emplace_back(v.as_string());
+  return out;
+}
+
+using v = std::vector<std::string>;
+
+// Repositories: acme/api (tags v1, latest), acme/web (none), acme/web/app (1.0),
+// acme/secret (s1), beta/one (x), beta/two (y), gamma/hidden (h), alpine (3). Public:
+// acme/api, acme/web/app, beta/two, alpine.
+class NamespaceApi : public ::testing::Test {
+protected:
+  NamespaceApi() : NamespaceApi(registry::namespace_api_options{}) {}
+  explicit NamespaceApi(registry::namespace_api_options o) : api_(store_, o) {
+    push("acme/api", "v1", "one");
+    push("acme/api", "latest", "one");
+    EXPECT_TRUE(run(io_, store_.link_blob("acme/web", pier::digest_of("blob"))));
+    push("acme/web/app", "1.0", "app");
+    push("acme/secret", "s1", "secret");
+    push("beta/one", "x", "x");
+    push("beta/two", "y", "y");
+    push("gamma/hidden", "h", "h");
+    push("alpine", "3", "alpine");
+    public_ = {"acme/api", "acme/web/app", "beta/two", "alpine"};
+  }
+
+  pier::digest push(std::string repository, std::string tag, std::string const& label) {
+    storage::manifest_put m;
+    m.bytes = R"({"schemaVersion":2,"annotations":{"l":")" + label + "\"}}";
+    m.digest = pier::digest_of(m.bytes);
+    m.media_type = "application/vnd.oci.image.manifest.v1+json";
+    m.tag = std::move(tag);
+    pier::digest d = m.digest;
+    EXPECT_TRUE(run(io_, store_.put_manifest(std::move(repository), std::move(m))));
+    return d;
+  }
+
+  // An administrator.
+  registry::pull_access admin() const {
+    registry::pull_access a;
+    a.everything = true;
+    return a;
+  }
+  // Anonymous: the public repositories; every question counted.
+  registry::pull_access anonymous() {
+    registry::pull_access a;
+    a.may_pull = [this](std::string repo) -> asio::awaitable<bool> {
+      ++questions_;
+      co_return public_.contains(repo);
+    };
+    return a;
+  }
+  // A member of acme: all of acme, and the public repositories.
+  registry::pull_access acme_member() {
+    registry::pull_access a = anonymous();
+    a.whole_namespace = [](std::string_view ns) { return ns == "acme"; };
+    return a;
+  }
+
+  reply call(std::string target, registry::pull_access const& who, std::string method = "GET") {
+    http::request_head head;
+    head.set_method(std::move(method));
+    head.set_target(std::move(target));
+    head.set_version(11);
+    http::string_body_reader reader("");
+    http::request req(std::move(head), reader, "127.0.0.1");
+    http::response res = run(io_, api_.handle(req, who));
+    reply out;
+    out.status = res.status();
+    for (char const* name : {"Content-Type", "Cache-Control", "Link", "Allow"}) {
+      if (auto const value = res.headers().find(name))
+        out.headers.emplace(name, std::string(*value));
+    }
+    if (auto const* s = std::get_if<std::string>(&res.body()))
+      out.body = *s;
+    EXPECT_EQ(out.header("Content-Type"), "application/json") << out.body;
+    EXPECT_EQ(out.header("Cache-Control"), "no-store");
+    return out;
+  }
+
+  asio::io_context io_;
+  storage::memory_metadata_store store_;
+  registry::namespace_api<storage::memory_metadata_store> api_;
+  std::set<std::string, std::less<>> public_;
+  std::size_t questions_ = 0;
+};
+
+TEST_F(NamespaceApi, handles_its_prefixes_only) {
+  using api = registry::namespace_api<storage::memory_metadata_store>;
+  EXPECT_TRUE(api::handles("/api/v1/namespaces"));
+  EXPECT_TRUE(api::handles("/api/v1/namespaces?n=2&last=a"));
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/repositories"));
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/tags"));
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/%2e%2e/tags"));  // ours: 400
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/nothing")); // ours: 404
+  EXPECT_TRUE(api::handles("/api/v1/search?q=web"));
+  EXPECT_FALSE(api::handles("/api/v1/users"));
+  EXPECT_FALSE(api::handles("/api/v1/repositories/acme/api"));
+  EXPECT_FALSE(api::handles("/v2/_catalog"));
+  EXPECT_FALSE(api::handles("/api/v2/namespaces"));
+}
+
+TEST_F(NamespaceApi, an_administrator_sees_every_namespace_page_by_page) {
+  reply r = call("/api/v1/namespaces", admin());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(strings(r.json().at("namespaces")), (v{"acme", "beta", "gamma"}));
+  EXPECT_EQ(r.header("Link"), "");
+
+  r = call("/api/v1/namespaces?n=2", admin());
+  EXPECT_EQ(strings(r.json().at("namespaces")), (v{"acme", "beta"}));
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/namespaces?n=2&last=beta>; rel="next")");
+  r = call("/api/v1/namespaces?n=2&last=beta", admin());
+  EXPECT_EQ(strings(r.json().at("namespaces")), v{"gamma"});
+  EXPECT_EQ(r.header("Link"), "");
+  r = call("/api/v1/namespaces?n=0", admin());
+  EXPECT_TRUE(r.json().at("namespaces").as_array().empty());
+  EXPECT_EQ(questions_, 0u);
+}
+
+TEST_F(NamespaceApi, repositories_and_tags_of_a_namespace) {
+  reply r = call("/api/v1/namespaces/acme/repositories", admin());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("namespace").as_string(), "acme");
+  EXPECT_EQ(strings(r.json().at("repositories")),
+            (v{"acme/api", "acme/secret", "acme/web", "acme/web/app"}));
+
+  r = call("/api/v1/namespaces/acme/repositories?n=1&last=acme/api", admin());
+  EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/secret"});
+  EXPECT_EQ(r.header("Link"),
+            R"(</api/v1/namespaces/acme/repositories?n=1&last=acme/secret>; rel="next")");
+
+  auto const before = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  r = call("/api/v1/namespaces/acme/tags?n=2", admin());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value const body = r.json();
+  json::array const& tags = body.at("tags").as_array();
+  ASSERT_EQ(tags.size(), 2u);
+  json::object const& t = tags[0].as_object();
+  EXPECT_EQ(t.at("repository").as_string(), "acme/api");
+  EXPECT_EQ(t.at("tag").as_string(), "latest");
+  std::string const bytes = R"({"schemaVersion":2,"annotations":{"l":"one"}})";
+  EXPECT_EQ(t.at("digest").as_string(), pier::digest_of(bytes).str());
+  EXPECT_EQ(t.at("mediaType").as_string(), "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(t.at("size").to_number<std::size_t>(), bytes.size());
+  std::string const pushed(t.at("pushed").as_string());
+  EXPECT_EQ(pushed.size(), 20u) << pushed; // 2026-11-22T16:25:00Z
+  EXPECT_EQ(pushed.back(), 'Z');
+  EXPECT_GE(pushed, registry::detail::api::rfc3339(before));
+  EXPECT_EQ(tags[1].at("tag").as_string(), "v1");
+  EXPECT_EQ(r.header("Link"),
+            R"(</api/v1/namespaces/acme/tags?n=2&last=acme/api%3Av1>; rel="next")");
+
+  r = call("/api/v1/namespaces/acme/tags?n=2&last=acme/api%3Av1", admin());
+  json::value const more = r.json();
+  json::array const& rest = more.at("tags").as_array();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].at("repository").as_string(), "acme/secret");
+  EXPECT_EQ(rest[1].at("repository").as_string(), "acme/web/app");
+  EXPECT_EQ(r.header("Link"), "");
+
+  // Nobody's namespace: empty, not an error (nothing tells which namespaces exist).
+  r = call("/api/v1/namespaces/nobody/tags", admin());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.json().at("tags").as_array().empty());
+}
+
+TEST_F(NamespaceApi, anonymous_callers_see_what_they_may_pull) {
+  registry::pull_access const who = anonymous();
+  reply r = call("/api/v1/namespaces", who);
+  EXPECT_EQ(strings(r.json().at("namespaces")), (v{"acme", "beta"})); // not gamma
+  r = call("/api/v1/namespaces/acme/repositories", who);
+  EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/api", "acme/web/app"}));
+  r = call("/api/v1/namespaces/gamma/repositories", who);
+  EXPECT_TRUE(r.json().at("repositories").as_array().empty());
+
+  std::size_t const asked = questions_;
+  r = call("/api/v1/namespaces/acme/tags", who);
+  std::vector<std::string> listed;
+  json::value const body = r.json();
+  for (json::value const& t : body.at("tags").as_array())
+    listed.push_back(std::string(t.at("repository").as_string()) + ":" +
+                     std::string(t.at("tag").as_string()));
+  EXPECT_EQ(listed, (v{"acme/api:latest", "acme/api:v1", "acme/web/app:1.0"}));
+  EXPECT_EQ(questions_ - asked, 3u); // once per repository, not per tag
+
+  r = call("/api/v1/search?q=t", who); // not acme/secret nor beta/one
+  EXPECT_EQ(r.json().at("query").as_string(), "t");
+  EXPECT_EQ(strings(r.json().at("repositories")), v{"beta/two"});
+  EXPECT_EQ(r.header("Link"), "");
+  r = call("/api/v1/search?q=a&n=2", who);
+  EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/api", "acme/web/app"}));
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=a&n=2&last=acme/web/app>; rel="next")");
+  r = call("/api/v1/search?q=a&n=2&last=acme/web/app", who);
+  EXPECT_EQ(strings(r.json().at("repositories")), (v{"alpine", "beta/two"}));
+
+  // No may_pull at all: nothing.
+  r = call("/api/v1/namespaces", registry::pull_access{});
+  EXPECT_TRUE(r.json().at("namespaces").as_array().empty());
+}
+
+TEST_F(NamespaceApi, a_namespace_member_is_not_checked_per_repository) {
+  registry::pull_access const who = acme_member();
+  reply r = call("/api/v1/namespaces/acme/repositories", who);
+  EXPECT_EQ(strings(r.json().at("repositories")),
+            (v{"acme/api", "acme/secret", "acme/web", "acme/web/app"}));
+  r = call("/api/v1/namespaces/acme/tags", who);
+  EXPECT_EQ(r.json().at("tags").as_array().size(), 4u);
+  EXPECT_EQ(questions_, 0u);
+  // Elsewhere, the public repositories only.
+  r = call("/api/v1/search?q=secret", who);
+  EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/secret"});
+  r = call("/api/v1/search?q=c", who);
+  EXPECT_EQ(strings(r.json().at("repositories")),
+            (v{"acme/api", "acme/secret", "acme/web", "acme/web/app"}));
+  EXPECT_EQ(questions_, 0u);
+}
+
+class NamespaceApiSmallScan : public NamespaceApi {
+protected:
+  NamespaceApiSmallScan() : NamespaceApi(registry::namespace_api_options{100, 2}) {}
+};
+
+// A page for a caller who may see little stops after `max_scan` items and continues from
+// where it stopped: no request reads the whole registry.
+TEST_F(NamespaceApiSmallScan, a_filtered_page_reads_at_most_max_scan_items) {
+  registry::pull_access const who = anonymous();
+  reply r = call("/api/v1/search?q=&n=1", who); // acme/api is public
+  EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/api"});
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=1&last=acme/api>; rel="next")");
+  // acme/secret and acme/web are not: two read, none kept, and the page ends there.
+  r = call("/api/v1/search?q=&n=5&last=acme/api", who);
+  EXPECT_TRUE(r.json().at("repositories").as_array().empty()) << r.body;
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=acme/web>; rel="next")");
+  r = call("/api/v1/search?q=&n=5&last=acme/web", who);
+  EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/web/app", "alpine"}));
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=alpine>; rel="next")");
+  // Namespaces: gamma has only gamma/hidden, so with two reads acme and beta are found.
+  r = call("/api/v1/namespaces", who);
+  EXPECT_EQ(strings(r.json().at("namespaces")), (v{"acme", "beta"}));
+}
+
+TEST_F(NamespaceApi, errors) {
+  reply r = call("/api/v1/namespaces/%2e%2e/tags", admin());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.code(), "NAME_INVALID");
+  r = call("/api/v1/namespaces/a%2Fb/repositories", admin());
+  EXPECT_EQ(r.code(), "NAME_INVALID");
+  r = call("/api/v1/namespaces/Acme/repositories", admin());
+  EXPECT_EQ(r.code(), "NAME_INVALID");
+  r = call("/api/v1/namespaces?n=many", admin());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.code(), "PAGINATION_NUMBER_INVALID");
+  r = call("/api/v1/namespaces/acme", admin());
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.code(), "NOT_FOUND");
+  r = call("/api/v1/search/x", admin());
+  EXPECT_EQ(r.status, 404);
+  r = call("/api/v1/namespaces", admin(), "POST");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("Allow"), "GET, HEAD");
+  r = call("/api/v1/namespaces", admin(), "HEAD");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST(namespace_api_time, rfc3339_in_utc) {
+  using namespace std::chrono;
+  EXPECT_EQ(registry::detail::api::rfc3339(system_clock::time_point{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(
+      registry::detail::api::rfc3339(system_clock::from_time_t(1700000000) + milliseconds(999)),
+      "2023-11-14T22:13:20Z");
+}
+
+} // namespace api_test
