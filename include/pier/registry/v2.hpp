@@ -32,6 +32,13 @@
 /// resumes. Blob GETs send the store's file region with `sendfile(2)`. Every response
 /// carries `Docker-Distribution-API-Version: registry/2.0`.
 ///
+/// With a metadata store that is a `storage::CollectableStore`, the blob endpoints record
+/// uses for the garbage collector's grace period (gc.hpp): a HEAD or GET of a blob the
+/// repository holds touches it, so that a client that checked a layer before pushing a
+/// manifest that references it finds it still there; an upload touches its blob before the
+/// commit, and a mount before it looks at the source, so that a sweep running at the same
+/// time either sees the use or has finished with the blob before the new link appears.
+///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
 ///   reference registry (Distribution) sends: the spec's `0-<end-of-range>` has no form for
@@ -68,6 +75,7 @@
 #include <pier/http/handler.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/registry/detail/gc.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/concepts.hpp>
 
@@ -99,6 +107,12 @@ struct v2_options {
   /// Refuse an OCI manifest or index (404 MANIFEST_UNKNOWN) to a request whose `Accept`
   /// excludes its type, as Distribution does. Off: the stored manifest is always served.
   bool negotiate_oci = true;
+  /// With a metadata store that is a `storage::CollectableStore`: a DELETE of a tag or of a
+  /// manifest, or a PUT that moves a tag, removes the manifests it left untagged before it
+  /// answers (as the garbage collector of gc.hpp does with a retention of 0), as
+  /// `--untagged-retention 0` asks; children of a removed index go too. Off, they wait for
+  /// the garbage collector's retention. Without such a store it does nothing.
+  bool remove_untagged = false;
 };
 
 /// The v2 API bound to a blob store and a metadata store. The stores must outlive every
@@ -156,6 +170,12 @@ private:
   asio::awaitable<std::variant<std::uint64_t, http::response>>
   append_chunk(http::request& req, route const& r, std::uint64_t size, std::uint64_t offset,
                std::optional<std::uint64_t> limit) const;
+
+  // Records that blob `d` is in use, when the store keeps such times for the garbage
+  // collector (gc.hpp): what its grace period counts from.
+  asio::awaitable<result<void>> touch(pier::digest d) const;
+  // Removes the manifests a request left untagged, when `remove_untagged` asks for it.
+  asio::awaitable<void> remove_untagged_now() const;
 
   B& blobs_;
   M& meta_;

@@ -103,6 +103,10 @@ asio::awaitable<http::response> v2_registry<B, M>::dispatch(http::request& req,
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::get_blob(http::request& req,
                                                             route const& r) const {
+  // The touch first, as for a mount: a sweep that releases the blob before it has unlinked
+  // it here too (404, the client uploads it), one after it sees the use. A failed touch
+  // does not fail a pull: the grace period is a protection, not a need.
+  (void)co_await touch(r.digest);
   result<bool> const linked = co_await meta_.is_linked(r.name, r.digest);
   if (!linked)
     co_return detail::error(linked.error());
@@ -215,7 +219,11 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
   route_query const& q = r.query;
   if (q.mount && q.from) {
     // end-11: no bytes move, the blob only becomes visible in this repository too. When
-    // the source does not hold it, fall back to a new upload as the spec says.
+    // the source does not hold it, fall back to a new upload as the spec says. The touch
+    // comes first: a sweep that released the blob before it has unlinked it from the
+    // source too, and one after it sees the use and keeps the blob.
+    if (result<void> const used = co_await touch(*q.mount); !used)
+      co_return detail::error(used.error());
     result<bool> const linked = co_await meta_.is_linked(*q.from, *q.mount);
     if (!linked)
       co_return detail::error(linked.error());
@@ -242,7 +250,13 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
         co_return detail::body_failure(size.error(), oci_error::blob_upload_invalid);
       co_return detail::error(size.error());
     }
-    // Durability: the commit makes the blob durable before the link points at it.
+    // Durability: the commit makes the blob durable before the link points at it. The
+    // touch before the commit keeps a sweep running now from deleting the bytes between
+    // the two (see touch()).
+    if (result<void> const used = co_await touch(*q.digest); !used) {
+      (void)co_await blobs_.abort(*id);
+      co_return detail::error(used.error());
+    }
     result<storage::blob_info> const info = co_await blobs_.commit(*id, *q.digest, std::nullopt);
     if (!info)
       co_return detail::error(info.error());
@@ -363,7 +377,10 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
   }
 
   // Durability: commit (verified, fsynced) → link → 201. A failed commit leaves nothing:
-  // the store drops the upload, so the session goes too.
+  // the store drops the upload, so the session goes too. The touch comes before the
+  // commit, as for a monolithic upload.
+  if (result<void> const used = co_await touch(*r.query.digest); !used)
+    co_return detail::error(used.error());
   result<storage::blob_info> const info =
       co_await blobs_.commit(r.upload_id, *r.query.digest, std::nullopt);
   if (!info) {
@@ -527,6 +544,8 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   result<void> const stored = co_await meta_.put_manifest(r.name, std::move(put));
   if (!stored)
     co_return detail::error(stored.error());
+  if (!r.tag.empty())
+    co_await remove_untagged_now(); // the tag may have moved away from another manifest
 
   http::response res(201);
   res.headers().set("Location", detail::manifest_location(r.name, d));
@@ -545,6 +564,7 @@ asio::awaitable<http::response> v2_registry<B, M>::delete_manifest(route const& 
     done = co_await meta_.delete_manifest(r.name, r.digest);
   if (!done)
     co_return detail::error(done.error());
+  co_await remove_untagged_now(); // the untagged manifest, or the children of an index
   co_return http::response(202);
 }
 
@@ -603,6 +623,31 @@ asio::awaitable<http::response> v2_registry<B, M>::referrers(route const& r) con
     });
   }
   co_return detail::referrers_index(list, r.query.artifact_type.has_value());
+}
+
+// --- garbage collection ------------------------------------------------------------------
+
+// Why a touch before an upload's commit (or a mount's look at the source): a sweep that
+// releases the blob before the touch has unlinked it and will delete only bytes committed
+// before its start minus the grace, so this commit's bytes stay and the link that follows
+// is good; a sweep that releases after the touch sees the use and keeps the blob.
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
+  if constexpr (storage::CollectableStore<M>)
+    co_return co_await meta_.touch_blob(std::move(d));
+  else
+    co_return result<void>{};
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<void> v2_registry<B, M>::remove_untagged_now() const {
+  // The request has succeeded whatever happens here: what fails stays for the collector.
+  if constexpr (storage::CollectableStore<M>) {
+    if (options_.remove_untagged)
+      (void)co_await detail::remove_untagged_manifests(meta_, std::chrono::milliseconds(0),
+                                                       options_.max_page_size, nullptr);
+  }
+  co_return;
 }
 
 // --- the handler -------------------------------------------------------------------------
