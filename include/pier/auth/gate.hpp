@@ -101,6 +101,7 @@
 /// https://distribution.github.io/distribution/spec/auth/oauth/ and RFC 6750.
 
 #include <pier/auth/detail/gate.hpp>
+#include <pier/auth/detail/token_cache.hpp>
 #include <pier/auth/htpasswd.hpp>
 #include <pier/auth/jwt.hpp>
 #include <pier/auth/policy.hpp>
@@ -172,6 +173,8 @@ struct gate_options {
   std::size_t max_page_size = 1000;
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
+  /// Bearer tokens kept verified until they expire (0: verify every request's).
+  std::size_t verified_token_cache_size = 4096;
 };
 
 /// What serves `/api/v1/…` once the gate has authenticated the caller (anonymous: an empty
@@ -250,9 +253,10 @@ private:
   gate_options options_;
   http::handler registry_;
   api_handler api_;
-  mutable login_limiter limiter_;           // internally synchronised
-  mutable credential_cache cache_;          // internally synchronised
-  std::unique_ptr<asio::thread_pool> pool_; // null: hash on the calling thread
+  mutable login_limiter limiter_;               // internally synchronised
+  mutable credential_cache cache_;              // internally synchronised
+  mutable detail::verified_token_cache tokens_; // internally synchronised
+  std::unique_ptr<asio::thread_pool> pool_;     // null: hash on the calling thread
 };
 
 /// The gate as the server's handler: a copyable `http::handler` that owns a `gate` over

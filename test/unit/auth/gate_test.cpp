@@ -561,6 +561,28 @@ TEST_F(Gate, TokenTamperedOrForeign) {
             401);
 }
 
+// The gate keeps verified tokens until their `exp`: an entry never outlives its token, is
+// found only for the service it was checked for, and a full cache starts again.
+TEST(GateTokenCache, EntriesEndWithTheirTokens) {
+  using cache = auth::detail::verified_token_cache;
+  auto const t0 = system_clock::now();
+  cache c(2);
+  c.insert("svc", "tok-a", {"alice", {}, t0 + std::chrono::seconds(10)}, t0);
+  ASSERT_TRUE(c.find("svc", "tok-a", t0));
+  EXPECT_EQ(c.find("svc", "tok-a", t0)->subject, "alice");
+  EXPECT_FALSE(c.find("other", "tok-a", t0));
+  EXPECT_FALSE(c.find("svc", "tok-a2", t0));
+  EXPECT_FALSE(c.find("svc", "tok-a", t0 + std::chrono::seconds(10)));
+  c.insert("svc", "expired", {"bob", {}, t0}, t0); // already expired: not kept
+  EXPECT_FALSE(c.find("svc", "expired", t0));
+  c.insert("svc", "tok-b", {"bob", {}, t0 + std::chrono::seconds(10)}, t0);
+  c.insert("svc", "tok-c", {"carol", {}, t0 + std::chrono::seconds(10)}, t0);
+  EXPECT_TRUE(c.find("svc", "tok-c", t0));
+  cache off(0);
+  off.insert("svc", "tok-a", {"alice", {}, t0 + std::chrono::seconds(10)}, t0);
+  EXPECT_FALSE(off.find("svc", "tok-a", t0));
+}
+
 TEST_F(Gate, TokenAlgNone) {
   start(options(auth::auth_mode::token));
   seed();

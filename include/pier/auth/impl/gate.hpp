@@ -44,7 +44,8 @@ gate<A, M>::gate(A& accounts, M& meta, gate_options options, http::handler regis
                  api_handler api)
     : accounts_(accounts), meta_(meta), options_(std::move(options)),
       registry_(std::move(registry)), api_(std::move(api)), limiter_(options_.login_limits),
-      cache_(options_.credential_cache_size, options_.credential_cache_ttl) {
+      cache_(options_.credential_cache_size, options_.credential_cache_ttl),
+      tokens_(options_.verified_token_cache_size) {
   if (options_.hash_threads > 0)
     pool_ = std::make_unique<asio::thread_pool>(options_.hash_threads);
 }
@@ -113,24 +114,39 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
     out.message = "this registry does not accept Bearer tokens";
     co_return out;
   }
-  jwt_verify_options vo;
-  vo.issuer = options_.issuer;
-  vo.audience = site.service;
-  result<boost::json::object> const claims = verify_jwt(*bearer, *options_.signing_key, vo);
-  if (!claims) {
-    out.message = "invalid token: " + claims.error().message();
-    co_return out;
-  }
-  if (boost::json::value const* access = claims->if_contains("access")) {
-    result<std::vector<resource_scope>> list = access_from_json(*access);
-    if (!list) {
-      out.message = "invalid token: " + list.error().message();
+  auto const now = std::chrono::system_clock::now();
+  std::optional<detail::verified_token_cache::claims> known =
+      tokens_.find(site.service, *bearer, now);
+  if (!known) {
+    jwt_verify_options vo;
+    vo.issuer = options_.issuer;
+    vo.audience = site.service;
+    result<boost::json::object> const claims = verify_jwt(*bearer, *options_.signing_key, vo);
+    if (!claims) {
+      out.message = "invalid token: " + claims.error().message();
       co_return out;
     }
-    out.c.access = std::move(*list);
+    detail::verified_token_cache::claims c;
+    if (boost::json::value const* access = claims->if_contains("access")) {
+      result<std::vector<resource_scope>> list = access_from_json(*access);
+      if (!list) {
+        out.message = "invalid token: " + list.error().message();
+        co_return out;
+      }
+      c.access = std::move(*list);
+    }
+    if (boost::json::value const* sub = claims->if_contains("sub"); sub && sub->is_string())
+      c.subject = std::string(sub->get_string());
+    // verify_jwt required a numeric `exp` in the future; a token without one is not cached.
+    boost::json::value const* exp = claims->if_contains("exp");
+    if (exp != nullptr && exp->is_int64()) {
+      c.expires = std::chrono::system_clock::time_point(std::chrono::seconds(exp->get_int64()));
+      tokens_.insert(site.service, *bearer, c, now);
+    }
+    known = std::move(c);
   }
-  if (boost::json::value const* sub = claims->if_contains("sub"); sub && sub->is_string())
-    out.c.who.name = std::string(sub->get_string());
+  out.c.access = std::move(known->access);
+  out.c.who.name = std::move(known->subject);
   out.failure = auth_failure::none;
   out.c.authenticated = true;
   out.c.bearer = true;
