@@ -27,11 +27,24 @@
 /// | visibility     | repo                                 | visibility, 1 byte             |
 /// | tokens         | token id                             | user, description, hash, times |
 /// | token_index    | user `\0` token id                   | empty (a user's tokens)        |
+/// | blob_times     | digest                               | last use (link, touch), 8 bytes|
+/// | blob_repos     | digest `\0` repo                     | empty (`blob_links` reversed)  |
+/// | manifest_parents | repo `\0` child `\0` index         | empty (an index's children)    |
+/// | untagged       | since (8 bytes big-endian) repo `\0` digest | empty                  |
+/// | untagged_index | repo `\0` digest                     | since (8 bytes big-endian)     |
 ///
-/// The default column family holds `pier.schema`, the layout version (2; version 1 had no
-/// account column families, and opening such a database adds them, empty), and
+/// The default column family holds `pier.schema`, the layout version (3; version 1 had no
+/// account column families, version 2 none for garbage collection: opening such a database
+/// adds them, and fills `blob_times` (with the time of opening), `blob_repos` and
+/// `manifest_parents` from the records there are), and
 /// `pier.user_count`. Records of users, organisations and tokens start with a format
 /// byte; a value that does not decode is `storage_error::corrupt`.
+///
+/// Garbage collection's records (`CollectableStore`) change in the batch of the change
+/// that moves them: `link_blob` sets a blob's last use and reverse link, manifest and tag
+/// writes keep `manifest_parents` and the untagged records. `touch_blob` is the exception:
+/// it renews a last use at most once a minute (`rocksdb_options::touch_interval`), without
+/// sync.
 ///
 /// A `tag_index` value is the time the tag moved to the digest (8 bytes, `time_bits`),
 /// for the namespace queries; databases written before it have empty values, which read
@@ -109,6 +122,10 @@ struct rocksdb_options {
   /// `WriteOptions::sync` for every write. Leave it on: off, a power loss may lose commits
   /// that were reported done.
   bool sync = true;
+  /// `touch_blob` renews a blob's last use only when it is older than this, so that reads
+  /// do not write on every request. A read then protects the blob for the GC grace period
+  /// minus this: keep it well below the grace period (0: every touch writes).
+  std::chrono::seconds touch_interval{60};
 };
 
 /// A `MetadataStore` and `AccountStore` on RocksDB. One process at a time may open a
@@ -178,6 +195,21 @@ public:
   asio::awaitable<result<access_token_record>> get_token(std::string id);
   asio::awaitable<result<std::vector<access_token_record>>> list_tokens(std::string user);
   asio::awaitable<result<void>> delete_token(std::string id);
+
+  // CollectableStore: the contract of each operation is in the concept's comment. See the
+  // layout above for the records they keep; `release_blob` and `remove_untagged` check
+  // and write under the writer lock, in one batch.
+
+  asio::awaitable<result<void>> touch_blob(pier::digest d);
+  asio::awaitable<result<std::vector<unreferenced_blob>>>
+  unreferenced_blobs(std::chrono::system_clock::time_point before, std::string after,
+                     std::size_t n);
+  asio::awaitable<result<bool>> release_blob(pier::digest d,
+                                             std::chrono::system_clock::time_point before);
+  asio::awaitable<result<std::vector<untagged_manifest>>>
+  untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);
+  asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
+                                                std::chrono::system_clock::time_point before);
 
   // NamespaceStore: the contract of each operation is in the concept's comment.
 

@@ -372,18 +372,28 @@ struct rocksdb_metadata_store::state {
     visibility,
     tokens,
     token_index,
+    // Garbage collection (layout version 3); opening an older database adds them and
+    // fills the first three from the records it has.
+    blob_times,
+    blob_repos,
+    manifest_parents,
+    untagged,
+    untagged_index,
     cf_count,
   };
   static constexpr std::array<char const*, cf_count> cf_names = {
-      "repositories", "tags",         "tag_index",  "manifests",    "manifest_links", "blob_links",
-      "refcounts",    "referrers",    "uploads",    "upload_times", "users",          "orgs",
-      "members",      "member_index", "visibility", "tokens",       "token_index"};
+      "repositories", "tags",          "tag_index",  "manifests",    "manifest_links",
+      "blob_links",   "refcounts",     "referrers",  "uploads",      "upload_times",
+      "users",        "orgs",          "members",    "member_index", "visibility",
+      "tokens",       "token_index",   "blob_times", "blob_repos",   "manifest_parents",
+      "untagged",     "untagged_index"};
   /// The key of the user count in the default column family.
   static constexpr char const* user_count_key = "pier.user_count";
 
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles; // by `cf`; the default one last
   rocksdb::WriteOptions write_options;
+  std::chrono::seconds touch_interval{60}; // CollectableStore
   std::mutex write_mutex;
   asio::thread_pool pool;
 
@@ -651,6 +661,204 @@ struct rocksdb_metadata_store::state {
     return std::move(p->items);
   }
 
+  // --- CollectableStore ------------------------------------------------------------
+
+  /// Whether `c` has a key `prefix + x` with `x` other than `except`.
+  result<bool> any_under(cf c, std::string const& prefix, std::string_view except) const {
+    bool found = false;
+    result<void> const r = scan(c, prefix, "", {}, [&](std::string_view k, std::string_view) {
+      found = k != except;
+      return !found;
+    });
+    if (!r)
+      return r.error();
+    return found;
+  }
+
+  /// Whether `repository` holds `d` and, as committed, `d` has no tag there (but
+  /// `except_tag`, which the batch being built removes) and no referrer and no parent
+  /// index there (but `except_manifest`, which the batch deletes).
+  result<bool> is_orphan(std::string const& repository, digest_view d,
+                         std::string_view except_tag = {},
+                         std::string_view except_manifest = {}) const {
+    std::string const link = detail::key(repository, d.str());
+    result<bool> const held = contains(manifest_links, link);
+    if (!held || !*held)
+      return held;
+    std::string const prefix = link + '\0';
+    for (auto const& [c, except] :
+         {std::pair(tag_index, except_tag), std::pair(referrers, except_manifest),
+          std::pair(manifest_parents, except_manifest)}) {
+      result<bool> const any = any_under(c, prefix, except);
+      if (!any || *any)
+        return any ? result<bool>(false) : any;
+    }
+    return true;
+  }
+
+  /// Records in the batch that `d` is untagged in `repository` since `now`, when it is an
+  /// orphan there (see `is_orphan`) and not recorded already (the first time counts).
+  result<void> note_untagged(rocksdb::WriteBatch& b, std::string const& repository, digest_view d,
+                             std::chrono::system_clock::time_point now,
+                             std::string_view except_tag = {},
+                             std::string_view except_manifest = {}) const {
+    result<bool> const orphan = is_orphan(repository, d, except_tag, except_manifest);
+    if (!orphan)
+      return orphan.error();
+    std::string const link = detail::key(repository, d.str());
+    result<bool> const recorded = contains(untagged_index, link);
+    if (!recorded)
+      return recorded.error();
+    if (!*orphan || *recorded)
+      return {};
+    std::string const since = detail::big_endian(detail::time_bits(now));
+    b.Put(handles[untagged], since + link, rocksdb::Slice());
+    b.Put(handles[untagged_index], link, since);
+    return {};
+  }
+
+  /// Forgets in the batch that `d` is untagged in `repository`.
+  result<void> clear_untagged(rocksdb::WriteBatch& b, std::string const& repository,
+                              digest_view d) const {
+    std::string const link = detail::key(repository, d.str());
+    result<std::optional<std::string>> const since = get(untagged_index, link);
+    if (!since)
+      return since.error();
+    if (*since) {
+      b.Delete(handles[untagged], **since + link);
+      b.Delete(handles[untagged_index], link);
+    }
+    return {};
+  }
+
+  /// `set_tag`, and the untagged records it changes: `d` is tagged, the manifest the tag
+  /// left may be untagged, unless it is in `adopted` (children and subject of the manifest
+  /// the batch stores).
+  result<void> point_tag(rocksdb::WriteBatch& b, std::string const& repository,
+                         std::string const& tag, digest_view d,
+                         std::vector<pier::digest> const& adopted = {}) const {
+    result<std::optional<std::string>> const old = get(tags, detail::key(repository, tag));
+    if (!old)
+      return old.error();
+    if (result<void> r = set_tag(b, repository, tag, d); !r)
+      return r;
+    if (result<void> r = clear_untagged(b, repository, d); !r)
+      return r;
+    if (!*old || **old == d.str())
+      return {};
+    result<pier::digest> const left = parse_digest(**old);
+    if (!left)
+      return storage_error::corrupt;
+    if (std::find(adopted.begin(), adopted.end(), *left) != adopted.end())
+      return {};
+    return note_untagged(b, repository, *left, std::chrono::system_clock::now(), tag);
+  }
+
+  /// Deletes in the batch manifest `d` of `repository` (which holds it) with its tags, its
+  /// untagged record and the counts of what it references; children it leaves orphans are
+  /// untagged from `now`.
+  result<void> erase_manifest(rocksdb::WriteBatch& b, std::string const& repository,
+                              pier::digest const& d,
+                              std::chrono::system_clock::time_point now) const {
+    state const& s = *this;
+    std::string const link = detail::key(repository, d.str());
+    b.Delete(s[state::manifest_links], link);
+
+    result<void> const untagged =
+        s.scan(state::tag_index, link + '\0', "", {}, [&](std::string_view tag, std::string_view) {
+          b.Delete(s[state::tags], detail::key(repository, tag));
+          b.Delete(s[state::tag_index], detail::key(repository, d.str(), tag));
+          return true;
+        });
+    if (!untagged)
+      return untagged;
+
+    result<std::optional<std::string>> const v = s.get(state::manifests, d.str());
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::corrupt;
+    result<detail::manifest_content> const c = detail::decode_content(**v);
+    if (!c)
+      return c.error();
+    if (result<void> r = s.add_counts(b, 'b', c->blobs, -1); !r)
+      return r;
+    if (result<void> r = s.add_counts(b, 'm', c->manifests, -1); !r)
+      return r;
+    if (c->subject)
+      b.Delete(s[state::referrers], detail::key(repository, c->subject->subject.str(), d.str()));
+    result<std::uint64_t> const holders = s.count('r', d);
+    if (!holders)
+      return holders.error();
+    if (*holders <= 1)
+      b.Delete(s[state::manifests], d.str()); // no repository holds it any more
+    s.put_count(b, 'r', d, *holders > 0 ? *holders - 1 : 0);
+
+    if (result<void> r = clear_untagged(b, repository, d); !r)
+      return r;
+    for (pier::digest const& x : c->manifests) {
+      b.Delete(handles[manifest_parents], detail::key(repository, x.str(), d.str()));
+      if (result<void> r = note_untagged(b, repository, x, now, {}, d.str()); !r)
+        return r;
+    }
+    return {};
+  }
+
+  /// The records an older layout lacks, from those it has: blob last uses (now) and
+  /// reverse links from `blob_links` and the blob counts, parents from the manifests each
+  /// repository holds; and the layout mark, in one write. Untagged records cannot be
+  /// recovered: manifests untagged before the upgrade stay until deleted.
+  result<void> add_gc_records(std::chrono::system_clock::time_point now) {
+    rocksdb::WriteBatch b;
+    std::string const bits = detail::encoder().u64(detail::time_bits(now)).take();
+    bool bad = false;
+    auto const split = [&](std::string_view k) {
+      std::size_t const at = k.find('\0');
+      bad = bad || at == std::string_view::npos;
+      return at == std::string_view::npos ? std::pair(k, k)
+                                          : std::pair(k.substr(0, at), k.substr(at + 1));
+    };
+    result<void> r = scan(blob_links, "", "", {}, [&](std::string_view k, std::string_view) {
+      auto const [repository, d] = split(k);
+      b.Put(handles[blob_repos], detail::key(d, repository), rocksdb::Slice());
+      b.Put(handles[blob_times], rocksdb::Slice(d.data(), d.size()), bits);
+      return true;
+    });
+    if (r)
+      r = scan(refcounts, "b", "", {}, [&](std::string_view d, std::string_view) {
+        b.Put(handles[blob_times], rocksdb::Slice(d.data(), d.size()), bits);
+        return true;
+      });
+    std::error_code failed;
+    if (r)
+      r = scan(manifest_links, "", "", {}, [&](std::string_view k, std::string_view) {
+        auto const [repository, d] = split(k);
+        result<std::optional<std::string>> const v = get(manifests, std::string(d));
+        result<detail::manifest_content> const c =
+            !v   ? result<detail::manifest_content>(v.error())
+            : *v ? detail::decode_content(**v)
+                 : result<detail::manifest_content>(storage_error::corrupt);
+        if (!c) {
+          failed = c.error();
+          return false;
+        }
+        for (pier::digest const& x : c->manifests)
+          b.Put(handles[manifest_parents], detail::key(repository, x.str(), d), rocksdb::Slice());
+        return true;
+      });
+    if (!r)
+      return r;
+    if (failed)
+      return failed;
+    if (bad)
+      return storage_error::corrupt;
+    b.Put(meta(), "pier.schema", "3");
+    rocksdb::Status const st = db->Write(write_options, &b);
+    if (!st.ok())
+      return detail::to_error(st);
+    return {};
+  }
+
   /// Runs `build` under the write lock on the store's threads, then writes the batch it
   /// filled in one write, a sync write unless `durable` is false; nothing is written when
   /// `build` fails. A write that is not durable still reaches the WAL through the kernel
@@ -700,6 +908,7 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
 
   auto s = std::make_unique<state>(options.blocking_threads == 0 ? 1 : options.blocking_threads);
   s->write_options.sync = options.sync;
+  s->touch_interval = options.touch_interval;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status const st =
       rocksdb::DB::Open(db_options, path.string(), families, &s->handles, &raw);
@@ -707,19 +916,19 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
     return detail::to_error(st);
   s->db.reset(raw);
 
-  // The layout above is version 2: version 1 without the account column families, which
-  // `create_missing_column_families` has just added, empty, as a version-1 database
-  // needs them. A later layout refuses to be opened by this code.
+  // The layout above is version 3. Version 1 had no account column families, version 2
+  // none for garbage collection; `create_missing_column_families` has just added them,
+  // empty, and `add_gc_records` fills what GC needs from the records there are (nothing
+  // in a new database). A later layout refuses to be opened by this code.
   rocksdb::ColumnFamilyHandle* const meta = s->meta();
   std::string version;
   rocksdb::Status const vs = s->db->Get(rocksdb::ReadOptions(), meta, "pier.schema", &version);
-  if (vs.IsNotFound() || (vs.ok() && version == "1")) {
-    rocksdb::Status const ws = s->db->Put(s->write_options, meta, "pier.schema", "2");
-    if (!ws.ok())
-      return detail::to_error(ws);
+  if (vs.IsNotFound() || (vs.ok() && (version == "1" || version == "2"))) {
+    if (result<void> r = s->add_gc_records(std::chrono::system_clock::now()); !r)
+      return r.error();
   } else if (!vs.ok()) {
     return detail::to_error(vs);
-  } else if (version != "2") {
+  } else if (version != "3") {
     return storage_error::corrupt;
   }
   return rocksdb_metadata_store(std::move(s));
@@ -740,6 +949,10 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::link_blob(std::stri
   co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     b.Put((*s_)[state::repositories], repository, rocksdb::Slice());
     b.Put((*s_)[state::blob_links], detail::key(repository, d.str()), rocksdb::Slice());
+    // CollectableStore: the reverse link and the last use.
+    b.Put((*s_)[state::blob_repos], detail::key(d.str(), repository), rocksdb::Slice());
+    b.Put((*s_)[state::blob_times], d.str(),
+          detail::encoder().u64(detail::time_bits(std::chrono::system_clock::now())).take());
     return {};
   });
 }
@@ -754,6 +967,7 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::unlink_blob(std::st
     if (!*linked)
       return storage_error::blob_unknown;
     b.Delete((*s_)[state::blob_links], k);
+    b.Delete((*s_)[state::blob_repos], detail::key(d.str(), repository)); // CollectableStore
     return {};
   });
 }
@@ -787,6 +1001,7 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::put_manifest(std::s
     result<bool> const held = s.contains(state::manifest_links, link);
     if (!held)
       return held.error();
+    std::vector<pier::digest> adopted; // CollectableStore: children and subject
     if (!*held) {
       b.Put(s[state::manifest_links], link, rocksdb::Slice());
       result<std::uint64_t> const holders = s.count('r', m.digest);
@@ -824,9 +1039,20 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::put_manifest(std::s
                   .annotations(c.subject->annotations)
                   .take());
       }
+      // CollectableStore: a parent or a referrer adopts what was untagged.
+      adopted = c.manifests;
+      if (c.subject)
+        adopted.push_back(c.subject->subject);
+      for (pier::digest const& x : c.manifests)
+        b.Put(s[state::manifest_parents], detail::key(repository, x.str(), m.digest.str()),
+              rocksdb::Slice());
+      for (pier::digest const& x : adopted) {
+        if (result<void> r = s.clear_untagged(b, repository, x); !r)
+          return r;
+      }
     }
     if (m.tag)
-      return s.set_tag(b, repository, *m.tag, m.digest);
+      return s.point_tag(b, repository, *m.tag, m.digest, adopted);
     return {};
   });
 }
@@ -871,38 +1097,7 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_manifest(std
       return held.error();
     if (!*held)
       return storage_error::manifest_unknown;
-    b.Delete(s[state::manifest_links], link);
-
-    result<void> const untagged =
-        s.scan(state::tag_index, link + '\0', "", {}, [&](std::string_view tag, std::string_view) {
-          b.Delete(s[state::tags], detail::key(repository, tag));
-          b.Delete(s[state::tag_index], detail::key(repository, d.str(), tag));
-          return true;
-        });
-    if (!untagged)
-      return untagged;
-
-    result<std::optional<std::string>> const v = s.get(state::manifests, d.str());
-    if (!v)
-      return v.error();
-    if (!*v)
-      return storage_error::corrupt;
-    result<detail::manifest_content> const c = detail::decode_content(**v);
-    if (!c)
-      return c.error();
-    if (result<void> r = s.add_counts(b, 'b', c->blobs, -1); !r)
-      return r;
-    if (result<void> r = s.add_counts(b, 'm', c->manifests, -1); !r)
-      return r;
-    if (c->subject)
-      b.Delete(s[state::referrers], detail::key(repository, c->subject->subject.str(), d.str()));
-    result<std::uint64_t> const holders = s.count('r', d);
-    if (!holders)
-      return holders.error();
-    if (*holders <= 1)
-      b.Delete(s[state::manifests], d.str()); // no repository holds it any more
-    s.put_count(b, 'r', d, *holders > 0 ? *holders - 1 : 0);
-    return {};
+    return s.erase_manifest(b, repository, d, std::chrono::system_clock::now());
   });
 }
 
@@ -939,7 +1134,7 @@ rocksdb_metadata_store::set_tag(std::string repository, std::string tag, pier::d
       return held.error();
     if (!*held)
       return storage_error::manifest_unknown;
-    return s_->set_tag(b, repository, tag, d);
+    return s_->point_tag(b, repository, tag, d);
   });
 }
 
@@ -959,7 +1154,10 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_tag(std::str
       return storage_error::tag_unknown;
     b.Delete((*s_)[state::tags], k);
     b.Delete((*s_)[state::tag_index], detail::key(repository, **v, tag));
-    return {};
+    result<pier::digest> const left = parse_digest(**v);
+    if (!left)
+      return storage_error::corrupt;
+    return s_->note_untagged(b, repository, *left, std::chrono::system_clock::now(), tag);
   });
 }
 
@@ -1415,6 +1613,183 @@ rocksdb_metadata_store::search(std::string q, std::string last, std::size_t n) {
   if (!r)
     co_return r.error();
   co_return p;
+}
+
+// --- CollectableStore -----------------------------------------------------------------
+
+namespace detail {
+
+/// A `blob_times` value: the last use, 8 bytes (`time_bits`); empty when it does not
+/// decode.
+inline std::optional<std::uint64_t> decode_time(std::string_view v) {
+  decoder d(v);
+  std::uint64_t const bits = d.u64();
+  return d.done() ? std::optional(bits) : std::nullopt;
+}
+
+} // namespace detail
+
+// A touch is the one write on a read path (HEAD and GET of blobs): it is skipped while
+// the recorded use is younger than `touch_interval`, and not synced (a touch lost in a
+// crash costs at most a shorter grace period for that blob).
+inline asio::awaitable<result<void>> rocksdb_metadata_store::touch_blob(pier::digest d) {
+  auto const now = std::chrono::system_clock::now();
+  std::uint64_t const recent = detail::time_bits(now - s_->touch_interval);
+  auto const stale = [&]() -> result<bool> {
+    result<std::optional<std::string>> const v = s_->get(state::blob_times, d.str());
+    if (!v)
+      return v.error();
+    if (!*v)
+      return false; // no blob known by that digest (or released): nothing to renew
+    std::optional<std::uint64_t> const bits = detail::decode_time(**v);
+    if (!bits)
+      return storage_error::corrupt;
+    return *bits < recent || s_->touch_interval.count() == 0;
+  };
+  result<bool> const needed = stale();
+  if (!needed || !*needed)
+    co_return needed ? result<void>() : result<void>(needed.error());
+  // Under the write lock, so that a touch never brings back the record of a blob that
+  // `release_blob` has just released.
+  auto const build = [&](rocksdb::WriteBatch& b) -> result<void> {
+    result<bool> const still = stale();
+    if (!still)
+      return still.error();
+    if (*still)
+      b.Put((*s_)[state::blob_times], d.str(),
+            detail::encoder().u64(detail::time_bits(now)).take());
+    return {};
+  };
+  co_return co_await s_->write(build, /*durable=*/false);
+}
+
+inline asio::awaitable<result<std::vector<unreferenced_blob>>>
+rocksdb_metadata_store::unreferenced_blobs(std::chrono::system_clock::time_point before,
+                                           std::string after, std::size_t n) {
+  state::snapshot const snap(*s_->db);
+  std::uint64_t const cut = detail::time_bits(before);
+  std::vector<unreferenced_blob> out;
+  std::error_code failed;
+  result<void> const r = s_->scan(
+      state::blob_times, "", after, snap.options, [&](std::string_view k, std::string_view v) {
+        if (out.size() >= n)
+          return false;
+        std::optional<std::uint64_t> const bits = detail::decode_time(v);
+        result<pier::digest> d = parse_digest(k);
+        if (!bits || !d) {
+          failed = storage_error::corrupt;
+          return false;
+        }
+        if (*bits >= cut)
+          return true;
+        result<std::uint64_t> const refs = s_->count('b', *d, snap.options);
+        if (!refs) {
+          failed = refs.error();
+          return false;
+        }
+        if (*refs == 0)
+          out.push_back({std::move(*d), detail::time_from_bits(*bits)});
+        return true;
+      });
+  if (!r)
+    co_return r.error();
+  if (failed)
+    co_return failed;
+  co_return out;
+}
+
+inline asio::awaitable<result<bool>>
+rocksdb_metadata_store::release_blob(pier::digest d, std::chrono::system_clock::time_point before) {
+  bool released = false;
+  result<void> const r = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    result<std::optional<std::string>> const v = s.get(state::blob_times, d.str());
+    if (!v)
+      return v.error();
+    if (!*v)
+      return {};
+    std::optional<std::uint64_t> const bits = detail::decode_time(**v);
+    if (!bits)
+      return storage_error::corrupt;
+    if (*bits >= detail::time_bits(before))
+      return {};
+    result<std::uint64_t> const refs = s.count('b', d);
+    if (!refs)
+      return refs.error();
+    if (*refs > 0)
+      return {};
+    std::string const prefix = detail::key(d.str(), "");
+    result<void> const unlinked =
+        s.scan(state::blob_repos, prefix, "", {}, [&](std::string_view repo, std::string_view) {
+          b.Delete(s[state::blob_links], detail::key(repo, d.str()));
+          b.Delete(s[state::blob_repos], prefix + std::string(repo));
+          return true;
+        });
+    if (!unlinked)
+      return unlinked;
+    b.Delete(s[state::blob_times], d.str());
+    released = true;
+    return {};
+  });
+  if (!r)
+    co_return r.error();
+  co_return released;
+}
+
+inline asio::awaitable<result<std::vector<untagged_manifest>>>
+rocksdb_metadata_store::untagged_manifests(std::chrono::system_clock::time_point before,
+                                           std::size_t n) {
+  std::uint64_t const cut = detail::time_bits(before);
+  std::vector<untagged_manifest> out;
+  bool corrupt = false;
+  result<void> const r =
+      s_->scan(state::untagged, "", "", {}, [&](std::string_view k, std::string_view) {
+        if (out.size() >= n || k.size() < 8 || detail::from_big_endian(k) >= cut)
+          return false;
+        std::string_view const rest = k.substr(8);
+        std::size_t const at = rest.find('\0');
+        result<pier::digest> d =
+            parse_digest(rest.substr(at == std::string_view::npos ? 0 : at + 1));
+        if (at == std::string_view::npos || !d) {
+          corrupt = true;
+          return false;
+        }
+        out.push_back({std::string(rest.substr(0, at)), std::move(*d),
+                       detail::time_from_bits(detail::from_big_endian(k))});
+        return true;
+      });
+  if (!r)
+    co_return r.error();
+  if (corrupt)
+    co_return storage_error::corrupt;
+  co_return out;
+}
+
+inline asio::awaitable<result<bool>>
+rocksdb_metadata_store::remove_untagged(std::string repository, pier::digest d,
+                                        std::chrono::system_clock::time_point before) {
+  bool removed = false;
+  result<void> const r = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    result<std::optional<std::string>> const since =
+        s.get(state::untagged_index, detail::key(repository, d.str()));
+    if (!since)
+      return since.error();
+    if (!*since || detail::from_big_endian(**since) >= detail::time_bits(before))
+      return {};
+    result<bool> const orphan = s.is_orphan(repository, d);
+    if (!orphan)
+      return orphan.error();
+    if (!*orphan)
+      return {}; // every change that adopts `d` clears the record: not expected
+    if (result<void> e = s.erase_manifest(b, repository, d, std::chrono::system_clock::now()); !e)
+      return e;
+    removed = true;
+    return {};
+  });
+  if (!r)
+    co_return r.error();
+  co_return removed;
 }
 
 } // namespace storage
