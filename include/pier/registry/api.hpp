@@ -13,10 +13,13 @@
 /// assert(api.handles("/api/v1/namespaces/acme/tags?n=10"));
 /// assert(api.handles("/api/v1/namespaces/..")); // ours: refused with 400 NAME_INVALID
 /// assert(!api.handles("/api/v1/users"));        // the accounts API's (auth/api.hpp)
-/// // The server builds the caller's `pull_access` from what the gate authenticated:
+/// // The server fills the caller's `pull_access` from what the gate authenticated
+/// // (`principal` and `accounts` outlive the request):
+/// //   pier::registry::pull_access who;
 /// //   who.everything = principal.admin;
-/// //   who.whole_namespace = [&](std::string_view ns) { return auth::namespace_role(principal,
-/// ns).has_value(); };
+/// //   who.whole_namespace = [&](std::string_view ns) {
+/// //     return auth::namespace_role(principal, ns).has_value();
+/// //   };
 /// //   who.may_pull = [&](std::string repo) -> asio::awaitable<bool> {
 /// //     auto v = co_await accounts.get_visibility(repo);
 /// //     co_return auth::repository_permissions(principal, repo,

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -140,7 +141,8 @@ TEST_F(NamespaceApi, handles_its_prefixes_only) {
   EXPECT_TRUE(api::handles("/api/v1/namespaces?n=2&last=a"));
   EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/repositories"));
   EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/tags"));
-  EXPECT_TRUE(api::handles("/api/v1/namespaces/%2e%2e/tags"));  // ours: 400
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/%2e%2e/tags")); // ours: 400
+  EXPECT_TRUE(api::handles("/api/v1/namespaces/.."));
   EXPECT_TRUE(api::handles("/api/v1/namespaces/acme/nothing")); // ours: 404
   EXPECT_TRUE(api::handles("/api/v1/search?q=web"));
   EXPECT_FALSE(api::handles("/api/v1/users"));
@@ -309,6 +311,15 @@ TEST_F(NamespaceApi, errors) {
   EXPECT_EQ(r.header("Allow"), "GET, HEAD");
   r = call("/api/v1/namespaces", admin(), "HEAD");
   EXPECT_EQ(r.status, 200);
+}
+
+// As the header's example writes it.
+TEST(namespace_api_example, the_store_type_is_deduced) {
+  storage::memory_metadata_store meta;
+  registry::namespace_api api(meta);
+  static_assert(
+      std::is_same_v<decltype(api), registry::namespace_api<storage::memory_metadata_store>>);
+  EXPECT_TRUE(api.handles("/api/v1/namespaces/acme/tags?n=10"));
 }
 
 TEST(namespace_api_time, rfc3339_in_utc) {
