@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pier_test {
@@ -450,6 +452,46 @@ TYPED_TEST_P(collectable_store_suite, remove_untagged_rechecks_what_changed_afte
   EXPECT_FALSE(this->remove("no/such", m, before));
 }
 
+// A sweep's release and a push that references the blob, at once, for many blobs: either
+// the push comes first and the release refuses, or the release comes first and the push
+// fails as for a blob never uploaded. A stored manifest never lacks a blob.
+TYPED_TEST_P(collectable_store_suite, a_release_racing_a_push_never_strands_a_manifest) {
+  using namespace collectable_store_suite_detail;
+  constexpr int rounds = 40;
+  std::vector<pier::digest> layers;
+  for (int i = 0; i < rounds; ++i)
+    layers.push_back(this->blob("race/app", "layer " + std::to_string(i)));
+
+  std::atomic<int> round = -1;
+  std::vector<int> released(rounds, 0); // not vector<bool>: one thread writes, one reads
+  std::thread sweeper([&] {
+    asio::io_context io;
+    for (int i = 0; i < rounds; ++i) {
+      while (round.load() < i) {
+      }
+      pier::result<bool> const r = run(io, this->store().release_blob(layers[i], later()));
+      EXPECT_TRUE(r);
+      released[i] = r && *r ? 1 : 0;
+    }
+  });
+  std::vector<int> pushed(rounds, 0);
+  for (int i = 0; i < rounds; ++i) {
+    round = i;
+    pier::result<void> const r = this->run(this->store().put_manifest(
+        "race/app", this->make("race " + std::to_string(i), std::nullopt, {layers[i]})));
+    if (r)
+      pushed[i] = 1;
+    else
+      EXPECT_EQ(r.error(), st::storage_error::manifest_blob_unknown);
+  }
+  sweeper.join();
+  for (int i = 0; i < rounds; ++i) {
+    EXPECT_NE(pushed[i], released[i]) << i; // exactly one of them won
+    EXPECT_EQ(this->linked("race/app", layers[i]), pushed[i] == 1) << i;
+    EXPECT_EQ(this->blob_refs(layers[i]), pushed[i] == 1 ? 1u : 0u) << i;
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     collectable_store_suite, a_link_records_the_last_use_of_a_blob,
     a_touch_or_a_mount_renews_the_last_use, a_layer_shared_across_repositories_is_released_last,
@@ -458,7 +500,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     untagged_manifests_come_oldest_first, each_repository_untags_on_its_own,
     an_index_keeps_its_children_until_it_goes,
     a_deleted_index_untags_only_children_left_without_parent, a_referrer_keeps_its_subject,
-    remove_untagged_rechecks_what_changed_after_the_listing);
+    remove_untagged_rechecks_what_changed_after_the_listing,
+    a_release_racing_a_push_never_strands_a_manifest);
 
 } // namespace pier_test
 
