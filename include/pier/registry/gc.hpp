@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_GC_HPP
+#define PIER_REGISTRY_GC_HPP
+
+/// @file
+/// Online garbage collection: removes the manifests left untagged longer than a retention,
+/// expires stale upload sessions, and deletes the blobs no manifest references any more,
+/// while pushes and pulls go on.
+///
+/// @code
+/// pier::storage::memory_blob_store blobs;
+/// pier::storage::memory_metadata_store meta;
+/// pier::registry::collector gc(blobs, meta, {.grace = std::chrono::minutes(10)});
+/// asio::io_context io;
+/// asio::co_spawn(io, gc.run_every(std::chrono::hours(1)), asio::detached);
+/// // ... later, from any thread: gc.stop(); the loop returns and io.run() with it.
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///   pier::result<pier::registry::gc_report> r = co_await gc.run_once(); // on demand
+///   assert(r || r.error() == pier::registry::gc_error::already_running);
+/// }, asio::detached);
+/// @endcode
+///
+/// One run, in this order:
+/// 1. untagged manifests: every manifest untagged for longer than `untagged_retention`
+///    (`storage::CollectableStore::untagged_manifests`) is removed from its repository
+///    (`remove_untagged`, which re-checks atomically), page after page until none is due;
+///    an index removed this way leaves its children untagged, and they go in the same run.
+///    A negative retention keeps untagged manifests.
+/// 2. uploads: every session older than `upload_ttl` is aborted in the blob store and
+///    forgotten by the metadata store (`expired_uploads`, `abort`, `delete_upload`).
+/// 3. blobs: with `before = start - grace`, for each `unreferenced_blobs(before, ...)`:
+///    `release_blob(d, before)` (atomically: still unreferenced and unused since `before`,
+///    then unlinked from every repository), and only if it released,
+///    `remove_if_unused_since(d, last_used)` deletes the bytes unless they were committed
+///    at or after the blob's last recorded use (an upload commits before it links, so its
+///    bytes are older than its use; bytes committed later belong to an upload in progress).
+///
+/// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
+/// on with the next item (a failed listing ends its step). The run yields to the executor
+/// after every blob and upload, so it never holds an I/O thread for long.
+///
+/// One run at a time: `run_once` while another run is in progress answers
+/// `gc_error::already_running` at once, without waiting for it (the running one reports
+/// through `last()` when done); `start` says whether it started one, and the API answers a
+/// POST during a run with 202 and `"started":false` (gc_api.hpp).
+///
+/// ## What the grace period guarantees
+///
+/// The v2 API (v2.hpp) touches a blob (`touch_blob`) on a HEAD or GET through a repository
+/// before it looks at the link, before it commits an upload of it, and before a mount looks
+/// at the source; the stores record a use when they link a blob (upload, mount). Then:
+/// - nothing a stored manifest references is deleted: a manifest is stored only while its
+///   blobs are linked, and `release_blob` unlinks only blobs no manifest references, in
+///   one atomic step. A request racing with the sweep either touched first (the sweep sees
+///   the use and keeps the blob), or comes after the release: a HEAD or a mount then finds
+///   no link (404, the client uploads), and an upload commits after the release, so its
+///   bytes are kept. What is left: a request that stalls between its touch (or commit) and
+///   its link for longer than `grace` plus the time from the start of the run to the
+///   release of that blob, while another request uses the same blob in between (a thread
+///   descheduled between two statements, when the grace is 0; not with a grace of seconds).
+///   Closing it would need the link and the commit to be one step with the release.
+/// - a push never fails because of GC when its manifest PUT comes within `grace` of the
+///   last upload, mount, HEAD or GET of each blob it references. With a grace of 0 it can
+///   lose the race: a run that starts between its blob requests and its manifest releases
+///   the blobs no manifest references yet (its own config and new layers), and the PUT fails
+///   with MANIFEST_BLOB_UNKNOWN; the client must push again. Keep the grace well above the
+///   longest push (the default is 1 h). The RocksDB store renews a use at most once per
+///   `rocksdb_options::touch_interval` (a minute), so with it the grace must be longer than
+///   that too.
+///
+/// Bytes kept because they were committed after the blob's last use lose their metadata
+/// record with the release: the upload in progress links them and brings it back; if it
+/// never links (a crash between commit and link), they are an orphan for
+/// `pier-registry fsck`.
+
+#include <pier/config.hpp>
+#include <pier/core/digest.hpp>
+#include <pier/core/error.hpp>
+#include <pier/core/result.hpp>
+#include <pier/registry/detail/gc.hpp>
+#include <pier/storage/concepts.hpp>
+#include <pier/storage/error.hpp>
+#include <pier/storage/types.hpp>
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// Why a garbage collection did not run.
+enum class gc_error {
+  already_running = 1, ///< another run is in progress: UNAVAILABLE
+  stopped,             ///< `stop()` was called: UNAVAILABLE
+};
+
+/// The category of `gc_error`, named "pier.registry.gc".
+std::error_category const& gc_category() noexcept;
+
+inline std::error_code make_error_code(gc_error e) noexcept {
+  return {static_cast<int>(e), gc_category()};
+}
+
+/// How garbage collection behaves; the command line's `--gc-grace`,
+/// `--untagged-retention` and `--upload-ttl`. Milliseconds, so that seconds convert
+/// implicitly (`{.grace = std::chrono::minutes(10)}`) and tests need not wait whole seconds.
+struct gc_options {
+  /// Blobs used (uploaded, mounted, read) more recently than this are kept even when no
+  /// manifest references them: what protects a push in progress (see the file comment).
+  std::chrono::milliseconds grace = std::chrono::hours(1);
+  /// How long a manifest stays after it lost its last tag; 0: removed by the next run (and
+  /// at once by the v2 API with `v2_options::remove_untagged`); negative: kept.
+  std::chrono::milliseconds untagged_retention{0};
+  /// Upload sessions older than this are aborted and their bytes removed.
+  std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
+  /// How many items one store listing returns.
+  std::size_t batch = 1000;
+};
+
+/// What one run did.
+struct gc_report {
+  std::chrono::system_clock::time_point started;
+  std::chrono::nanoseconds duration{0};
+  std::uint64_t candidates = 0;        ///< unreferenced blobs past the grace period examined
+  std::uint64_t blobs_removed = 0;     ///< blobs whose bytes were deleted
+  std::uint64_t bytes_freed = 0;       ///< their sizes
+  std::uint64_t manifests_removed = 0; ///< untagged manifests removed from a repository
+  std::uint64_t uploads_expired = 0;   ///< stale upload sessions aborted
+  /// Store failures, one line each (at most `max_errors`, then a line that counts the rest).
+  std::vector<std::string> errors;
+
+  static constexpr std::size_t max_errors = detail::gc_max_errors;
+
+  friend bool operator==(gc_report const&, gc_report const&) = default;
+};
+
+/// The garbage collector of a blob store and a metadata store (see the file comment). The
+/// stores, and the collector, must outlive every run and `run_every`. Thread-safe.
+///
+/// @code
+/// pier::registry::collector gc(blobs, meta);
+/// bool const started = gc.start(io.get_executor()); // in the background
+/// std::optional<pier::registry::gc_report> last = gc.last();
+/// @endcode
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M>
+class collector {
+public:
+  collector(B& blobs, M& meta, gc_options options = {}) noexcept
+      : blobs_(blobs), meta_(meta), options_(options) {}
+  collector(collector const&) = delete;
+  collector& operator=(collector const&) = delete;
+
+  /// Runs once and returns what it did; `gc_error::already_running` when a run is in
+  /// progress, `gc_error::stopped` after `stop()`.
+  asio::awaitable<result<gc_report>> run_once();
+
+  /// Starts a run on `ex` in the background unless one is in progress or the collector is
+  /// stopped; whether it started one. Its report is `last()` once it is done.
+  template <class Executor>
+  bool start(Executor const& ex);
+
+  /// The report of the last run that finished; none before the first.
+  std::optional<gc_report> last() const;
+
+  /// Whether a run is in progress.
+  bool running() const noexcept { return running_.load(); }
+
+  /// Whether `stop()` was called.
+  bool stopped() const noexcept { return stopping_.load(); }
+
+  /// Runs every `interval` (the first run one interval after the call) until `stop()`;
+  /// a tick that finds a run in progress is skipped. Co_spawn it on any executor: its
+  /// timer lives on a strand of it, so `stop()` may come from any thread.
+  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval);
+
+  /// Ends `run_every` and the run in progress (after its current item; its report says
+  /// it stopped), and refuses new runs. From any thread; returns at once.
+  void stop();
+
+  gc_options const& options() const noexcept { return options_; }
+
+private:
+  // The run itself, once `running_` is claimed; releases it at the end.
+  asio::awaitable<gc_report> run_claimed();
+  asio::awaitable<void> expire_uploads(gc_report& report);
+  asio::awaitable<void> sweep_blobs(std::chrono::system_clock::time_point before,
+                                    gc_report& report);
+  // Deletes the bytes of blob `d`, which release_blob released, unless they were committed
+  // at `unused` or later, and counts them.
+  asio::awaitable<void> remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
+                                     gc_report& report);
+  asio::awaitable<void> tick(std::chrono::steady_clock::duration interval);
+
+  B& blobs_;
+  M& meta_;
+  gc_options const options_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mutex_;
+  std::optional<gc_report> last_;
+  std::function<void()> wake_; // cancels run_every's timer, while it waits
+};
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<pier::registry::gc_error> : std::true_type {};
+
+#include <pier/registry/impl/gc.hpp>
+
+#endif // PIER_REGISTRY_GC_HPP

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_IMPL_GC_HPP
+#define PIER_REGISTRY_IMPL_GC_HPP
+
+#include <algorithm>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+namespace detail {
+
+class gc_category_impl final : public std::error_category {
+public:
+  char const* name() const noexcept override { return "pier.registry.gc"; }
+  std::string message(int ev) const override {
+    switch (static_cast<gc_error>(ev)) {
+    case gc_error::already_running: return "garbage collection is already running";
+    case gc_error::stopped: return "garbage collection is stopped";
+    }
+    return "unknown garbage collection error";
+  }
+  std::error_condition default_error_condition(int) const noexcept override {
+    return {static_cast<int>(oci_error::unavailable), oci_category()};
+  }
+};
+
+// Lets the other work of the executor run: a run never holds an I/O thread for long.
+inline asio::awaitable<void> gc_yield() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
+
+inline bool is_blob_unknown(std::error_code ec) noexcept {
+  return ec == storage::storage_error::blob_unknown;
+}
+
+} // namespace detail
+
+inline std::error_category const& gc_category() noexcept {
+  static detail::gc_category_impl const instance;
+  return instance;
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<result<gc_report>>
+collector<B, M>::run_once() {
+  if (stopping_.load())
+    co_return gc_error::stopped;
+  if (running_.exchange(true))
+    co_return gc_error::already_running;
+  co_return co_await run_claimed();
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M>
+template <class Executor>
+bool collector<B, M>::start(Executor const& ex) {
+  if (stopping_.load() || running_.exchange(true))
+    return false;
+  asio::co_spawn(
+      ex, [this]() -> asio::awaitable<void> { (void)co_await run_claimed(); }, asio::detached);
+  return true;
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> std::optional<gc_report> collector<B, M>::last()
+const {
+  std::lock_guard const lock(mutex_);
+  return last_;
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>::run_claimed() {
+  using clock = std::chrono::system_clock;
+  gc_report report;
+  report.started = clock::now();
+  auto const t0 = std::chrono::steady_clock::now();
+  // Fixed for the whole run: a blob counts as used after `before` if it was used at any
+  // time since the run began minus the grace, which makes the window for a stalled upload
+  // (see gc.hpp) as small as it can be.
+  clock::time_point const before = report.started - options_.grace;
+
+  report.manifests_removed = co_await detail::remove_untagged_manifests(
+      meta_, options_.untagged_retention, options_.batch, &report.errors);
+  if (!stopping_.load())
+    co_await expire_uploads(report);
+  if (!stopping_.load())
+    co_await sweep_blobs(before, report);
+  if (stopping_.load())
+    report.errors.push_back("stopped before the end of the run");
+
+  report.duration = std::chrono::steady_clock::now() - t0;
+  {
+    std::lock_guard const lock(mutex_);
+    last_ = report;
+  }
+  running_.store(false);
+  co_return report;
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<void>
+collector<B, M>::expire_uploads(gc_report& report) {
+  if (options_.batch == 0)
+    co_return;
+  auto const before = report.started - options_.upload_ttl;
+  while (!stopping_.load()) {
+    result<std::vector<storage::upload_session>> page =
+        co_await meta_.expired_uploads(before, options_.batch);
+    if (!page) {
+      detail::gc_note(&report.errors, "listing expired uploads", page.error());
+      co_return;
+    }
+    std::uint64_t const expired_before = report.uploads_expired;
+    for (storage::upload_session const& u : *page) {
+      // The bytes first: a session forgotten with its bytes still there would leak them.
+      // An upload the blob store no longer has (committed meanwhile, or lost in a restart)
+      // only needs forgetting.
+      result<void> const aborted = co_await blobs_.abort(u.id);
+      if (!aborted && aborted.error() != storage::storage_error::upload_unknown)
+        detail::gc_note(&report.errors, "aborting upload " + u.id, aborted.error());
+      result<void> const forgotten = co_await meta_.delete_upload(u.id);
+      if (forgotten)
+        ++report.uploads_expired;
+      else if (forgotten.error() != storage::storage_error::upload_unknown)
+        detail::gc_note(&report.errors, "forgetting upload " + u.id, forgotten.error());
+      co_await detail::gc_yield();
+    }
+    if (page->size() < options_.batch || report.uploads_expired == expired_before)
+      co_return;
+  }
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<void>
+collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_report& report) {
+  if (options_.batch == 0)
+    co_return;
+  std::string after;
+  while (!stopping_.load()) {
+    result<std::vector<storage::unreferenced_blob>> page =
+        co_await meta_.unreferenced_blobs(before, after, options_.batch);
+    if (!page) {
+      detail::gc_note(&report.errors, "listing unreferenced blobs", page.error());
+      co_return;
+    }
+    for (storage::unreferenced_blob const& b : *page) {
+      if (stopping_.load())
+        co_return;
+      ++report.candidates;
+      // The metadata first, atomically re-checked: once it says yes, no manifest can
+      // reference the blob until an upload or mount links it again (which touches first).
+      result<bool> const released = co_await meta_.release_blob(b.digest, before);
+      if (!released)
+        detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
+      else if (*released)
+        co_await remove_bytes(b.digest, std::min(before, b.last_used), report);
+      co_await detail::gc_yield();
+    }
+    if (page->size() < options_.batch)
+      co_return;
+    after = page->back().digest.str();
+  }
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<void>
+collector<B, M>::remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
+                              gc_report& report) {
+  // The size before the removal, for the report (a blob re-committed in between has the
+  // same size: it is the same content).
+  result<storage::blob_info> const info = co_await blobs_.stat(d);
+  if (!info) {
+    // Touched but never committed (a failed upload), or already gone: nothing to free.
+    if (!detail::is_blob_unknown(info.error()))
+      detail::gc_note(&report.errors, "reading the size of blob " + d.str(), info.error());
+    co_return;
+  }
+  result<bool> const removed = co_await blobs_.remove_if_unused_since(d, unused);
+  if (!removed) {
+    if (!detail::is_blob_unknown(removed.error()))
+      detail::gc_note(&report.errors, "removing blob " + d.str(), removed.error());
+    co_return;
+  }
+  if (*removed) {
+    ++report.blobs_removed;
+    report.bytes_freed += info->size;
+  }
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<void>
+collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
+  // The loop runs on a strand so that stop(), from any thread, can cancel its timer by
+  // posting to the same strand: timers are not thread-safe.
+  auto const strand = asio::make_strand(co_await asio::this_coro::executor);
+  co_await asio::co_spawn(strand, tick(interval), asio::use_awaitable);
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M> asio::awaitable<void>
+collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
+  auto const ex = co_await asio::this_coro::executor;
+  // Shared with the cancel that stop() posts, which may run after this frame is gone.
+  auto const timer = std::make_shared<asio::steady_timer>(ex);
+  {
+    std::lock_guard const lock(mutex_);
+    if (stopping_.load())
+      co_return;
+    wake_ = [ex, timer] { asio::post(ex, [timer] { timer->cancel(); }); };
+  }
+  // stop() sets the flag before it posts the cancel, and the cancel runs on this strand
+  // only while the coroutine waits: a stop between the check and the wait cancels the wait.
+  while (!stopping_.load()) {
+    timer->expires_after(interval);
+    auto [ec] = co_await timer->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec || stopping_.load())
+      break; // stopped, or the spawner cancelled the loop
+    (void)co_await run_once();
+  }
+  std::lock_guard const lock(mutex_);
+  wake_ = nullptr;
+}
+
+template <storage::CollectableBlobStore B, storage::MetadataStore M>
+requires storage::CollectableStore<M>
+void collector<B, M>::stop() {
+  std::lock_guard const lock(mutex_);
+  stopping_.store(true);
+  if (wake_)
+    wake_();
+}
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_IMPL_GC_HPP
