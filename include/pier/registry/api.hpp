@@ -48,8 +48,7 @@
 /// - `/api/v1/search?q=`: `{"query","repositories":[…]}`: the repositories the caller may
 ///   pull whose name contains `q` (case-sensitive; empty or missing: all).
 ///
-/// Namespaces are ordered by `ns/` (see storage/detail/namespaces.hpp): lexical, except
-/// that `a-b` comes before `a`.
+/// Namespaces are in lexical order.
 ///
 /// Filtering costs nothing for a caller who may pull everything listed (`everything`, or
 /// `whole_namespace` of the namespace listed): the page is the store's page. For others,

@@ -48,10 +48,10 @@
 ///
 /// A `tag_index` value is the time the tag moved to the digest (8 bytes, `time_bits`),
 /// for the namespace queries; databases written before it have empty values, which read
-/// as the epoch. The namespaces of `namespaces` are found by seeking from one to the next
-/// in `repositories` (past `ns/` and every byte below 0xff), so a page costs O(n) plus the
-/// repositories without a namespace in between; a namespace's repositories and tags are
-/// prefix scans of `repositories` and `tags`.
+/// as the epoch. `namespaces` goes from one namespace to the next with a few seeks in
+/// `repositories` (detail/namespaces.hpp), so a page costs O(n) plus the repositories
+/// without a namespace in between; a namespace's repositories and tags are prefix scans of
+/// `repositories` and `tags`.
 ///
 /// Names, tags, digests and token ids never contain `\0` (account names are checked with
 /// `auth::is_valid_account_name` before they reach the store), and RocksDB orders keys

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -142,14 +143,14 @@ TYPED_TEST_P(namespace_store_suite, an_empty_store_has_no_namespaces) {
 TYPED_TEST_P(namespace_store_suite, namespaces_are_first_components_in_page_order) {
   this->registry();
   using v = std::vector<std::string>;
-  // acme-x comes before acme: namespaces are in the order of "ns/" (see the store docs).
-  v const all{"acme-x", "acme", "beta", "zeta"};
+  // Lexical order, although the repositories of acme-x come before those of acme.
+  v const all{"acme", "acme-x", "beta", "zeta"};
   EXPECT_EQ(this->namespaces("", 10, false), all);
   EXPECT_EQ(this->namespaces("", 4, false), all);
-  EXPECT_EQ(this->namespaces("", 3, true), (v{"acme-x", "acme", "beta"}));
-  EXPECT_EQ(this->namespaces("", 1, true), v{"acme-x"});
-  EXPECT_EQ(this->namespaces("acme-x", 1, true), v{"acme"});
-  EXPECT_EQ(this->namespaces("acme", 1, true), v{"beta"});
+  EXPECT_EQ(this->namespaces("", 3, true), (v{"acme", "acme-x", "beta"}));
+  EXPECT_EQ(this->namespaces("", 1, true), v{"acme"});
+  EXPECT_EQ(this->namespaces("acme", 1, true), v{"acme-x"});
+  EXPECT_EQ(this->namespaces("acme-x", 1, true), v{"beta"});
   EXPECT_EQ(this->namespaces("beta", 1, false), v{"zeta"});
   EXPECT_EQ(this->namespaces("beta", 5, false), v{"zeta"});
   EXPECT_TRUE(this->namespaces("zeta", 5, false).empty());
@@ -157,6 +158,33 @@ TYPED_TEST_P(namespace_store_suite, namespaces_are_first_components_in_page_orde
   // A `last` that is no namespace pages from where it would be.
   EXPECT_EQ(this->namespaces("b", 5, false), (v{"beta", "zeta"}));
   EXPECT_TRUE(this->namespaces("", 0, true).empty());
+}
+
+// '-' and '.' sort before '/': the repositories of `a-b` come before those of `a` in byte
+// order, and the listing must still be lexical, also one by one from any `last`.
+TYPED_TEST_P(namespace_store_suite, namespaces_that_extend_others_are_in_lexical_order) {
+  std::vector<std::string> expected{"a",  "a-b", "a-b-c", "a-b.d", "a--z", "a.x",
+                                    "a0", "a_y", "ab",    "b",     "b.c",  "b.c-d"};
+  for (std::string const& ns : expected) {
+    this->create(ns + "/r");
+    this->create(ns + "/r-" + ns);
+  }
+  for (std::string const r : {"a", "a-b", "a-b-c-", "b.c-", "0"}) // without a namespace
+    this->create(r);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(this->namespaces("", 100, false), expected);
+  std::vector<std::string> one_by_one;
+  std::string last;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    std::vector<std::string> const p = this->namespaces(last, 1, i + 1 < expected.size());
+    ASSERT_EQ(p.size(), 1u) << last;
+    one_by_one.push_back(p[0]);
+    last = p[0];
+  }
+  EXPECT_EQ(one_by_one, expected);
+  EXPECT_EQ(this->namespaces("a-b", 2, true), (std::vector<std::string>{"a-b-c", "a-b.d"}));
+  EXPECT_EQ(this->namespaces("a-", 2, true), (std::vector<std::string>{"a--z", "a-b"}));
+  EXPECT_EQ(this->namespaces("a-c", 1, true), std::vector<std::string>{"a.x"});
 }
 
 TYPED_TEST_P(namespace_store_suite, repositories_of_a_namespace_include_nested_names) {
@@ -273,6 +301,7 @@ TYPED_TEST_P(namespace_store_suite, search_finds_substrings_of_repository_names)
 
 REGISTER_TYPED_TEST_SUITE_P(namespace_store_suite, an_empty_store_has_no_namespaces,
                             namespaces_are_first_components_in_page_order,
+                            namespaces_that_extend_others_are_in_lexical_order,
                             repositories_of_a_namespace_include_nested_names,
                             tags_of_a_namespace_by_repository_then_tag,
                             a_tag_entry_describes_the_manifest,

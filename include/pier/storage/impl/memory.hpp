@@ -637,24 +637,10 @@ inline void memory_metadata_store::note_tag(repository_state& r, std::string con
 inline asio::awaitable<result<name_page>> memory_metadata_store::namespaces(std::string last,
                                                                             std::size_t n) {
   std::lock_guard const lock(mutex_);
-  name_page p;
-  // From one namespace to the next in one lookup: its repositories are skipped, not read.
-  auto it = last.empty() ? repositories_.begin()
-                         : repositories_.lower_bound(detail::past_namespace(last));
-  while (it != repositories_.end()) {
-    std::string_view const ns = detail::namespace_of(it->first);
-    if (ns.empty()) {
-      ++it;
-      continue;
-    }
-    if (p.names.size() == n) {
-      p.more = true;
-      break;
-    }
-    p.names.emplace_back(ns);
-    it = repositories_.lower_bound(detail::past_namespace(ns));
-  }
-  co_return p;
+  co_return detail::namespace_page(last, n, [&](std::string const& k) {
+    auto const it = repositories_.lower_bound(k);
+    return it == repositories_.end() ? std::optional<std::string>() : it->first;
+  });
 }
 
 inline asio::awaitable<result<name_page>>
@@ -689,7 +675,7 @@ memory_metadata_store::namespace_tags(std::string ns, std::string last, std::siz
   for (; it != repositories_.end() && it->first.starts_with(prefix); ++it) {
     auto const& tags = it->second.tags;
     auto t = it->first == from.repository && !from.tag.empty() ? tags.upper_bound(from.tag)
-                                                                : tags.begin();
+                                                               : tags.begin();
     for (; t != tags.end(); ++t) {
       if (p.items.size() == n) {
         p.more = true;
@@ -827,6 +813,8 @@ inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::d
   auto const it = blob_times_.find(d.str());
   if (it == blob_times_.end() || it->second >= before || blob_refs_.contains(d))
     co_return false;
+  // Links are not indexed by blob: one pass over the repositories, fine in memory (the
+  // RocksDB store keeps reverse links).
   for (auto& [name, r] : repositories_)
     r.blobs.erase(d);
   blob_times_.erase(it);

@@ -1506,28 +1506,13 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_token(std::s
 
 inline asio::awaitable<result<name_page>> rocksdb_metadata_store::namespaces(std::string last,
                                                                              std::size_t n) {
-  name_page p;
   std::unique_ptr<rocksdb::Iterator> it(
       s_->db->NewIterator(rocksdb::ReadOptions(), (*s_)[state::repositories]));
-  if (last.empty())
-    it->SeekToFirst();
-  else
-    it->Seek(detail::past_namespace(last));
-  // One seek from a namespace to the next: its repositories are skipped, not read.
-  while (it->Valid()) {
-    std::string_view const ns =
-        detail::namespace_of(std::string_view(it->key().data(), it->key().size()));
-    if (ns.empty()) {
-      it->Next();
-      continue;
-    }
-    if (p.names.size() == n) {
-      p.more = true;
-      break;
-    }
-    p.names.emplace_back(ns);
-    it->Seek(detail::past_namespace(ns)); // the argument is a copy: `ns` dies with the key
-  }
+  name_page p = detail::namespace_page(last, n, [&](std::string const& k) {
+    it->Seek(k);
+    return it->Valid() ? std::optional<std::string>(it->key().ToString())
+                       : std::optional<std::string>();
+  });
   if (!it->status().ok())
     co_return detail::to_error(it->status());
   co_return p;
