@@ -52,11 +52,11 @@
 ///
 /// Filtering costs nothing for a caller who may pull everything listed (`everything`, or
 /// `whole_namespace` of the namespace listed): the page is the store's page. For others,
-/// the API reads pages from the store until `n` items are kept, or `max_scan` items were
-/// read: a page may then hold fewer than `n` items (even none) and its `Link` continues
-/// from where the reading stopped, so no request turns into a scan of the registry. A
-/// namespace is kept when `whole_namespace` says so or one of its first `max_scan`
-/// repositories may be pulled.
+/// the API reads from the store until `n` items are kept or `max_scan` items were read (the
+/// repositories looked at to decide whether a namespace shows count too): a page may then
+/// hold fewer than `n` items, even none, and its `Link` continues from the last item read,
+/// so no request turns into a scan of the registry. A namespace shows when
+/// `whole_namespace` says so or one of its first `max_scan` repositories may be pulled.
 ///
 /// ## Errors
 ///
@@ -129,12 +129,15 @@ private:
 
   // Up to `n` items after `last` read by `fetch(last, n)` and, when `filter`, kept by
   // `keep(item)`, reading at most `max_scan` items (see the file comment).
+  // `read` counts the items read for the page (also by `keep`).
   template <class T, class Fetch, class Keep>
-  asio::awaitable<result<listing<T>>> collect(std::string last, std::size_t n, bool filter,
-                                              Fetch fetch, Keep keep) const;
+  asio::awaitable<result<listing<T>>> collect(std::size_t& read, std::string last, std::size_t n,
+                                              bool filter, Fetch fetch, Keep keep) const;
 
-  // Whether the caller may pull some repository of `ns`.
-  asio::awaitable<result<bool>> sees_namespace(std::string ns, pull_access const& who) const;
+  // Whether the caller may pull one of the first `max_scan` repositories of `ns`; adds
+  // those it looked at to `read`.
+  asio::awaitable<result<bool>> sees_namespace(std::string ns, pull_access const& who,
+                                               std::size_t& read) const;
 
   M& meta_;
   namespace_api_options options_;

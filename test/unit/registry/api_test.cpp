@@ -285,9 +285,18 @@ TEST_F(NamespaceApiSmallScan, a_filtered_page_reads_at_most_max_scan_items) {
   r = call("/api/v1/search?q=&n=5&last=acme/web", who);
   EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/web/app", "alpine"}));
   EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=alpine>; rel="next")");
-  // Namespaces: gamma has only gamma/hidden, so with two reads acme and beta are found.
+  // Namespaces: the repositories looked at count too. acme: acme, acme/api (public).
   r = call("/api/v1/namespaces", who);
-  EXPECT_EQ(strings(r.json().at("namespaces")), (v{"acme", "beta"}));
+  EXPECT_EQ(strings(r.json().at("namespaces")), v{"acme"});
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/namespaces?n=100&last=acme>; rel="next")");
+  // beta: beta, beta/one, beta/two (public): a namespace is decided before the page ends.
+  r = call("/api/v1/namespaces?last=acme", who);
+  EXPECT_EQ(strings(r.json().at("namespaces")), v{"beta"});
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/namespaces?n=100&last=beta>; rel="next")");
+  // gamma: gamma, gamma/hidden; and nothing after it.
+  r = call("/api/v1/namespaces?last=beta", who);
+  EXPECT_TRUE(r.json().at("namespaces").as_array().empty());
+  EXPECT_EQ(r.header("Link"), "");
 }
 
 TEST_F(NamespaceApi, errors) {

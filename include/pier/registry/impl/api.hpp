@@ -46,6 +46,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
   // The caller may pull everything the listing of `r.ns` holds: the store's page as it is.
   bool const whole =
       who.everything || (!r.ns.empty() && who.whole_namespace && who.whole_namespace(r.ns));
+  std::size_t read = 0; // items read from the store for this page
   auto const pullable = [&who](std::string repository) -> asio::awaitable<bool> {
     if (!who.may_pull)
       co_return false;
@@ -54,11 +55,12 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
 
   switch (r.kind) {
   case ns_route_kind::namespaces: {
+    // The repositories looked at to decide count against the page's reads too.
     auto l = co_await collect<std::string>(
-        r.last, n, !who.everything,
+        read, r.last, n, !who.everything,
         [this](std::string last, std::size_t k) { return meta_.namespaces(last, k); },
         [&](std::string const& ns) -> asio::awaitable<result<bool>> {
-          co_return co_await sees_namespace(ns, who);
+          co_return co_await sees_namespace(ns, who, read);
         });
     if (!l)
       co_return detail::error(l.error());
@@ -66,7 +68,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
   }
   case ns_route_kind::repositories: {
     auto l = co_await collect<std::string>(
-        r.last, n, !whole,
+        read, r.last, n, !whole,
         [&](std::string last, std::size_t k) {
           return meta_.namespace_repositories(r.ns, last, k);
         },
@@ -82,7 +84,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
     // Tags come grouped by repository: one question per repository, not per tag.
     std::optional<std::pair<std::string, bool>> known;
     auto l = co_await collect<storage::tag_entry>(
-        r.last, n, !whole,
+        read, r.last, n, !whole,
         [&](std::string last, std::size_t k) { return meta_.namespace_tags(r.ns, last, k); },
         [&](storage::tag_entry const& e) -> asio::awaitable<result<bool>> {
           if (!known || known->first != e.repository)
@@ -96,7 +98,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
   }
   case ns_route_kind::search: {
     auto l = co_await collect<std::string>(
-        r.last, n, !who.everything,
+        read, r.last, n, !who.everything,
         [&](std::string last, std::size_t k) { return meta_.search(r.q, last, k); },
         [&](std::string const& repo) -> asio::awaitable<result<bool>> {
           std::string_view const ns = storage::detail::namespace_of(repo);
@@ -116,23 +118,27 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
 template <storage::NamespaceStore M>
 template <class T, class Fetch, class Keep>
 asio::awaitable<result<detail::api::listing<T>>>
-namespace_api<M>::collect(std::string last, std::size_t n, bool filter, Fetch fetch,
-                          Keep keep) const {
+namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bool filter,
+                          Fetch fetch, Keep keep) const {
   listing<T> out;
   if (n == 0)
     co_return out;
-  std::size_t read = 0;
+  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
   for (;;) {
-    // Filtered, no more than `max_scan` items are read in all.
+    // Filtered, no more is fetched than the budget has left.
     std::size_t const chunk =
-        filter ? std::min(n, std::max<std::size_t>(
-                                 options_.max_scan - std::min(read, options_.max_scan), 1))
-               : n;
+        filter ? std::clamp<std::size_t>(budget - std::min(read, budget), 1, n) : n;
     auto fetched = co_await fetch(last, chunk);
     if (!fetched)
       co_return fetched.error();
     storage::page<T> p = detail::api::as_page(std::move(*fetched));
     for (std::size_t i = 0; i < p.items.size(); ++i) {
+      if (filter && read >= budget) {
+        // Enough read for one request: the client continues from here.
+        out.more = true;
+        out.next = std::move(last);
+        co_return out;
+      }
       last = detail::api::position_of(p.items[i]);
       ++read;
       if (filter) {
@@ -151,30 +157,25 @@ namespace_api<M>::collect(std::string last, std::size_t n, bool filter, Fetch fe
     }
     if (!p.more || p.items.empty())
       co_return out;
-    if (read >= options_.max_scan) {
-      // Enough read for one request: the client continues from here.
-      out.more = true;
-      out.next = std::move(last);
-      co_return out;
-    }
   }
 }
 
 template <storage::NamespaceStore M>
-asio::awaitable<result<bool>> namespace_api<M>::sees_namespace(std::string ns,
-                                                               pull_access const& who) const {
+asio::awaitable<result<bool>>
+namespace_api<M>::sees_namespace(std::string ns, pull_access const& who, std::size_t& read) const {
   if (who.everything || (who.whole_namespace && who.whole_namespace(ns)))
     co_return true;
   if (!who.may_pull)
     co_return false;
   std::string last;
-  std::size_t read = 0;
-  std::size_t const chunk = std::min<std::size_t>(options_.max_scan, 100);
-  while (read < options_.max_scan) {
+  std::size_t looked = 0; // at most `max_scan` of this namespace, whatever the page read
+  while (looked < options_.max_scan) {
+    std::size_t const chunk = std::min<std::size_t>(options_.max_scan - looked, 100);
     result<storage::name_page> p = co_await meta_.namespace_repositories(ns, last, chunk);
     if (!p)
       co_return p.error();
     for (std::string& repo : p->names) {
+      ++looked;
       ++read;
       if (co_await who.may_pull(repo))
         co_return true;
