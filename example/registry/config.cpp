@@ -191,7 +191,7 @@ private:
 // The largest size setting accepted: beyond it is surely a typo.
 constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
 
-constexpr std::array<std::string_view, 32> setting_names{"listen",
+constexpr std::array<std::string_view, 36> setting_names{"listen",
                                                          "data",
                                                          "threads",
                                                          "log_level",
@@ -222,7 +222,11 @@ constexpr std::array<std::string_view, 32> setting_names{"listen",
                                                          "default_visibility",
                                                          "token_ttl",
                                                          "token_realm",
-                                                         "token_service"};
+                                                         "token_service",
+                                                         "gc_interval",
+                                                         "gc_grace",
+                                                         "untagged_retention",
+                                                         "upload_ttl"};
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -267,6 +271,36 @@ std::string apply_security_setting(json_reader const& r, security& a, std::strin
     return {};
   }
   return r.bad_text("not a setting"); // unreachable: the caller checked setting_names
+}
+
+// A GC duration, which may be up to ten years; "-1" (keep for ever) where `keep_allowed`.
+outcome<std::chrono::milliseconds> parse_gc_duration(std::string_view text, bool keep_allowed) {
+  if (keep_allowed && text == "-1")
+    return std::chrono::milliseconds(-1);
+  return parse_duration(text, duration_limit::ten_years);
+}
+
+// The GC settings of setting_names; an error message, empty on success.
+std::string apply_gc_setting(json_reader const& r, gc_settings& g, std::string_view k,
+                             boost::json::value const& v) {
+  bool const keep_allowed = k == "untagged_retention";
+  std::string text;
+  if (v.is_string())
+    text = v.get_string();
+  else if (v.is_int64() || v.is_uint64())
+    text = boost::json::serialize(v); // plain seconds
+  auto d = v.is_string() || v.is_int64() || v.is_uint64() ? parse_gc_duration(text, keep_allowed)
+                                                          : failure{"not a duration"};
+  if (!d)
+    return r.bad(keep_allowed ? "a duration such as 3600, \"1h\" or \"7d\", or -1 (keep)"
+                              : "a duration such as 3600, \"1h\" or \"7d\"",
+                 v);
+  auto& field = k == "gc_interval" ? g.interval
+                : k == "gc_grace"  ? g.grace
+                : keep_allowed     ? g.untagged_retention
+                                   : g.upload_ttl;
+  field = *d;
+  return {};
 }
 
 // Applies setting `k`, one of setting_names; returns an error message, empty on success.
@@ -354,6 +388,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.boolean(v, g.allow_delete);
   if (k == "negotiate_oci")
     return r.boolean(v, g.negotiate_oci);
+  if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
+    return apply_gc_setting(r, c.gc, k, v);
   return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
 }
 
@@ -444,7 +480,7 @@ outcome<log_level> parse_log_level(std::string_view text) {
   return fail("log level " + in_quotes(text) + " is not one of debug, info, warn, error");
 }
 
-outcome<std::chrono::milliseconds> parse_duration(std::string_view text) {
+outcome<std::chrono::milliseconds> parse_duration(std::string_view text, duration_limit limit) {
   std::size_t const unit_at = text.find_first_not_of("0123456789");
   std::string_view const number = text.substr(0, unit_at);
   std::string_view const unit =
@@ -453,18 +489,23 @@ outcome<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::uint64_t scale = 0;
   if (unit == "ms")
     scale = 1;
-  else if (unit == "s")
-    scale = 1000;
+  else if (unit == "s" || (unit.empty() && !number.empty()))
+    scale = 1000; // plain seconds
   else if (unit == "m")
     scale = 60 * 1000;
   else if (unit == "h")
     scale = 60 * 60 * 1000;
+  else if (unit == "d")
+    scale = 24 * 60 * 60 * 1000;
   if (!n || scale == 0)
     return fail("duration " + in_quotes(text) +
-                " is not a whole number with a unit (ms, s, m, h), as in \"30s\"");
-  constexpr std::uint64_t max_ms = std::uint64_t{7} * 24 * 60 * 60 * 1000; // a week
+                " is not whole seconds or a whole number with a unit (ms, s, m, h, d), as in "
+                "\"90\" or \"30s\"");
+  std::uint64_t const day_ms = 24 * 60 * 60 * 1000;
+  std::uint64_t const max_ms = limit == duration_limit::week ? 7 * day_ms : 3650 * day_ms;
   if (*n > max_ms / scale)
-    return fail("duration " + in_quotes(text) + " is longer than a week");
+    return fail("duration " + in_quotes(text) + " is longer than " +
+                (limit == duration_limit::week ? "a week" : "ten years"));
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*n * scale));
 }
 
@@ -589,7 +630,7 @@ flag const& find_flag(std::span<flag const> flags, std::string_view name) {
 
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
-  std::array<flag, 10> flags{{{"--config", "FILE"},
+  std::array<flag, 14> flags{{{"--config", "FILE"},
                               {"--listen", "HOST:PORT"},
                               {"--data", "DIR"},
                               {"--threads", "N"},
@@ -598,7 +639,11 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                               {"--tls-key", "FILE"},
                               {"--auth", "auto|none|basic|token"},
                               {"--htpasswd", "FILE"},
-                              {"--default-visibility", "private|public"}}};
+                              {"--default-visibility", "private|public"},
+                              {"--gc-interval", "DURATION"},
+                              {"--gc-grace", "DURATION"},
+                              {"--untagged-retention", "DURATION|-1"},
+                              {"--upload-ttl", "DURATION"}}};
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -656,6 +701,18 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     a.visibility = *d;
   }
 
+  for (auto [name, field] :
+       {std::pair{"--gc-interval", &c.gc.interval}, std::pair{"--gc-grace", &c.gc.grace},
+        std::pair{"--untagged-retention", &c.gc.untagged_retention},
+        std::pair{"--upload-ttl", &c.gc.upload_ttl}}) {
+    if (auto const v = get(name)) {
+      auto d = parse_gc_duration(*v, std::string_view(name) == "--untagged-retention");
+      if (!d)
+        return fail(std::string(name) + ": " + d.error());
+      *field = *d;
+    }
+  }
+
   if (a.tls_cert.has_value() != a.tls_key.has_value())
     return fail(a.tls_cert ? "--tls-cert needs --tls-key (the certificate's private key)"
                            : "--tls-key needs --tls-cert (the certificate chain)");
@@ -665,6 +722,12 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     else if (*a.auth != auth_mode::basic)
       return fail("--htpasswd is for --auth basic, not --auth " + std::string(to_string(*a.auth)));
   }
+  return inv;
+}
+
+invocation help_invocation() {
+  invocation inv;
+  inv.what = invocation::action::help;
   return inv;
 }
 
@@ -686,7 +749,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
     u.what = user_command::verb::list;
     positional_max = 0;
   } else if (verb == "--help" || verb == "-h") {
-    return invocation{invocation::action::help, {}, {}, {}};
+    return help_invocation();
   } else {
     return fail("user: unknown verb " + in_quotes(verb) + ": use " + std::string(forms));
   }
@@ -699,7 +762,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
   if (!positional)
     return failure{positional.error()};
   if (help)
-    return invocation{invocation::action::help, {}, {}, {}};
+    return help_invocation();
   if (positional_max == 1 && positional->empty())
     return fail(command + " needs the user's NAME");
   if (!positional->empty())
@@ -744,6 +807,30 @@ outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
   return inv;
 }
 
+outcome<invocation> parse_gc(std::span<std::string_view const> args) {
+  invocation inv;
+  inv.what = invocation::action::gc;
+  std::array<flag, 3> flags{{{"--data", "DIR"}, {"--dry-run", ""}, {"--grace", "DURATION"}}};
+  bool help = false;
+  auto const positional = collect_flags(args, flags, 0, "gc", help);
+  if (!positional)
+    return failure{positional.error()};
+  if (help) {
+    inv.what = invocation::action::help;
+    return inv;
+  }
+  if (auto const v = find_flag(flags, "--data").value())
+    inv.gc.data = std::filesystem::path(*v);
+  inv.gc.dry_run = find_flag(flags, "--dry-run").given();
+  if (auto const v = find_flag(flags, "--grace").value()) {
+    auto d = parse_gc_duration(*v, false);
+    if (!d)
+      return fail("--grace: " + d.error());
+    inv.gc.grace = *d;
+  }
+  return inv;
+}
+
 } // namespace
 
 outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
@@ -765,6 +852,8 @@ outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
     return parse_user(args.subspan(1));
   if (command == "gen-cert")
     return parse_gen_cert(args.subspan(1));
+  if (command == "gc")
+    return parse_gc(args.subspan(1));
   return fail("unknown command " + in_quotes(command) + ": run \"pier-registry help\" for usage");
 }
 
@@ -781,6 +870,7 @@ std::string usage() {
          "  pier-registry user del NAME [--data DIR]\n"
          "  pier-registry user list [--data DIR]\n"
          "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
+         "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION]\n"
          "  pier-registry --version\n"
          "  pier-registry help\n"
          "\n"
@@ -799,6 +889,14 @@ std::string usage() {
          "                     exist in DIR (see \"user add\"), else none\n"
          "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
          "                     entries (htpasswd -B); implies --auth basic\n"
+         "  --gc-interval D    garbage collection every D inside serve (0: only on\n"
+         "                     demand, POST /api/v1/gc)\n"
+         "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"
+         "  --untagged-retention D\n"
+         "                     a manifest left untagged goes after D (default 0: at once;\n"
+         "                     -1: never)\n"
+         "  --upload-ttl D     upload sessions idle for D expire (default 24h)\n"
+         "                     Durations: whole seconds or a number with ms, s, m, h, d.\n"
          "  --default-visibility private|public\n"
          "                     who may pull a repository not set otherwise (default\n"
          "                     private: its namespace's users; public: anyone)\n"
@@ -808,6 +906,7 @@ std::string usage() {
          "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
          "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
          "trust ca.crt (for docker/podman: /etc/containers/certs.d/HOST:PORT/ca.crt).\n"
+         "gc: collect garbage in a stopped server's data dir (--dry-run: only report).\n"
          "\n"
          "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
          "connections, in-flight requests finish; a second signal cancels them.\n"

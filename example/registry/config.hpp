@@ -125,6 +125,15 @@ struct security {
   std::optional<std::string> token_service; ///< token audience; empty: the request's Host
 };
 
+/// Deletion and garbage collection; empty means the library's default.
+struct gc_settings {
+  std::optional<std::chrono::milliseconds> interval; ///< between online runs; 0: none
+  std::optional<std::chrono::milliseconds> grace;    ///< protects unreferenced blobs this long
+  /// How long a manifest left untagged stays; negative: kept for ever ("-1").
+  std::optional<std::chrono::milliseconds> untagged_retention;
+  std::optional<std::chrono::milliseconds> upload_ttl; ///< stale upload sessions expire
+};
+
 struct config {
   listen_address listen;
   /// Relative paths are relative to the working directory (in the file too).
@@ -135,6 +144,7 @@ struct config {
   server_tuning server;
   registry_tuning registry;
   security access;
+  gc_settings gc;
 };
 
 /// `HOST:PORT`, `:PORT` (all IPv4 interfaces) or `[IPV6]:PORT`; port 0 asks for any free
@@ -144,8 +154,12 @@ outcome<listen_address> parse_listen(std::string_view text);
 /// "debug", "info", "warn" (or "warning"), "error".
 outcome<log_level> parse_log_level(std::string_view text);
 
-/// A whole number with a unit: "500ms", "30s", "5m", "1h".
-outcome<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// The longest duration a setting takes: timeouts at most a week, GC periods ten years.
+enum class duration_limit { week, ten_years };
+
+/// Whole seconds ("90") or a whole number with a unit: "500ms", "30s", "5m", "1h", "2d".
+outcome<std::chrono::milliseconds> parse_duration(std::string_view text,
+                                                  duration_limit limit = duration_limit::week);
 
 /// Worker threads: a whole number from 1 to 1024.
 outcome<unsigned> parse_threads(std::string_view text);
@@ -175,13 +189,21 @@ struct gen_cert_command {
   std::filesystem::path out;
 };
 
+/// `gc --data DIR [--dry-run] [--grace DURATION]`, on a stopped server's data.
+struct gc_command {
+  std::filesystem::path data = "pier-data";
+  bool dry_run = false;
+  std::optional<std::chrono::milliseconds> grace;
+};
+
 /// What the command line asks for.
 struct invocation {
-  enum class action { serve, help, version, user, gen_cert };
+  enum class action { serve, help, version, user, gen_cert, gc };
   action what = action::serve;
   config settings;
   user_command user;
   gen_cert_command cert;
+  gc_command gc;
 };
 
 /// Parses the arguments after the program name:

@@ -16,6 +16,9 @@
 #include <pier/config.hpp>
 #include <pier/http/server.hpp>
 #include <pier/http/tls.hpp>
+#include <pier/registry/api.hpp>
+#include <pier/registry/gc.hpp>
+#include <pier/registry/gc_api.hpp>
 #include <pier/registry/v2.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/rocksdb.hpp>
@@ -26,6 +29,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -62,17 +66,75 @@ struct access_setup {
   pier::auth::accounts_api_options api;
 };
 
+using blob_store = pier::storage::filesystem_blob_store;
+using meta_store = pier::storage::rocksdb_metadata_store;
+using collector = pier::registry::collector<blob_store, meta_store>;
+
+// Everything under /api/v1: the accounts API (auth), the namespace queries and the GC
+// (registry), each told who the gate found the caller to be.
+class api_set {
+public:
+  api_set(meta_store& meta, collector& gc, access_setup const& access)
+      : meta_(meta), accounts_(meta, meta, access.api), namespaces_(meta), gc_(gc),
+        default_visibility_(access.api.default_visibility) {}
+
+  asio::awaitable<pier::http::response> handle(pier::http::request& req,
+                                               pier::auth::principal const& who) const {
+    std::string_view const target = req.target();
+    if (namespace_api::handles(target)) {
+      pier::registry::pull_access access;
+      access.everything = who.admin;
+      access.whole_namespace = [&who](std::string_view ns) {
+        return pier::auth::namespace_role(who, ns).has_value();
+      };
+      access.may_pull = [this, &who](std::string repo) -> asio::awaitable<bool> {
+        auto v = co_await meta_.get_visibility(repo);
+        pier::storage::visibility const vis = v && *v ? **v : default_visibility_;
+        co_return pier::auth::repository_permissions(who, repo, vis).pull;
+      };
+      co_return co_await namespaces_.handle(req, access);
+    }
+    if (gc_api::handles(target))
+      co_return co_await gc_.handle(req, {who.anonymous(), who.admin});
+    co_return co_await accounts_.handle(req, who); // its own routes, else 404
+  }
+
+  // Without authentication everyone may do everything: the namespace queries list all and
+  // anyone may run the GC; the accounts API has no one to serve.
+  asio::awaitable<pier::http::response> handle_open(pier::http::request& req) const {
+    if (namespace_api::handles(req.target()))
+      co_return co_await namespaces_.handle(req, {true, {}, {}});
+    if (gc_api::handles(req.target()))
+      co_return co_await gc_.handle(req, {false, true});
+    co_return pier::http::response::json(
+        404, "{\"errors\":[{\"code\":\"NOT_FOUND\",\"message\":\"not served without "
+             "authentication (--auth none)\",\"detail\":null}]}");
+  }
+
+private:
+  using namespace_api = pier::registry::namespace_api<meta_store>;
+  using gc_api = pier::registry::gc_api<collector>;
+
+  meta_store& meta_;
+  pier::auth::accounts_api<meta_store, meta_store> accounts_;
+  namespace_api namespaces_;
+  gc_api gc_;
+  pier::storage::visibility default_visibility_;
+};
+
 // The one place where the registry's endpoints meet the stores and the gate. Without
-// authentication the registry handler is served as it is: the gate costs nothing then.
-template <pier::storage::BlobStore B, class M>
-pier::http::handler make_handler(B& blobs, M& meta, pier::registry::v2_options const& options,
+// authentication only /api/v1 is routed before the registry: the gate costs nothing then.
+pier::http::handler make_handler(blob_store& blobs, meta_store& meta, collector& gc,
+                                 pier::registry::v2_options const& options,
                                  access_setup const& access) {
   pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta, options);
+  auto apis = std::make_shared<api_set const>(meta, gc, access);
   if (access.mode == pier::auth::auth_mode::none)
-    return v2;
-  auto api = std::make_shared<pier::auth::accounts_api<M, M> const>(meta, meta, access.api);
+    return [v2 = std::move(v2), apis](pier::http::request& req) {
+      return req.target().starts_with("/api/v1/") ? apis->handle_open(req) : v2(req);
+    };
   return pier::auth::make_gate(meta, meta, access.gate, std::move(v2),
-                               pier::auth::make_api_handler(api));
+                               pier::auth::make_api_handler(apis));
 }
 
 pier::registry::v2_options v2_options_from(config const& c) {
@@ -450,22 +512,35 @@ bool setup_access(config const& c, std::filesystem::path const& data, M& meta, a
   return true;
 }
 
-// SIGHUP reloads the TLS certificate and key (connections already open keep theirs); a
-// reload that fails keeps the old certificate. Without TLS, SIGHUP is logged and ignored
-// rather than ending the server, its default action.
-class reloader {
+pier::registry::gc_options gc_options_from(gc_settings const& g) {
+  pier::registry::gc_options o;
+  set_if(o.grace, g.grace);
+  set_if(o.untagged_retention, g.untagged_retention);
+  set_if(o.upload_ttl, g.upload_ttl);
+  return o;
+}
+
+// The server's own chores, on a thread of their own so that they never hold up requests:
+// garbage collection every `gc_interval`, and SIGHUP, which reloads the TLS certificate and
+// key (connections already open keep theirs; a failed reload keeps the old certificate).
+// Without TLS, SIGHUP is logged and ignored rather than ending the server, its default.
+class maintenance {
 public:
-  reloader(logger const& log, std::shared_ptr<pier::http::tls_context> tls)
-      : log_(log), tls_(std::move(tls)), signals_(io_, SIGHUP) {
+  maintenance(logger const& log, std::shared_ptr<pier::http::tls_context> tls, collector& gc,
+              std::chrono::milliseconds gc_interval)
+      : log_(log), tls_(std::move(tls)), gc_(gc), signals_(io_, SIGHUP) {
     arm();
+    if (gc_interval.count() > 0)
+      asio::co_spawn(io_, gc_.run_every(gc_interval), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
-  ~reloader() {
+  ~maintenance() {
+    gc_.stop();
     io_.stop();
     thread_.join();
   }
-  reloader(reloader const&) = delete;
-  reloader& operator=(reloader const&) = delete;
+  maintenance(maintenance const&) = delete;
+  maintenance& operator=(maintenance const&) = delete;
 
 private:
   void arm() {
@@ -490,10 +565,76 @@ private:
 
   logger const& log_;
   std::shared_ptr<pier::http::tls_context> tls_;
+  collector& gc_;
   asio::io_context io_;
   asio::signal_set signals_;
   std::thread thread_;
 };
+
+// `pier-registry gc`: one collection on a stopped server's data (RocksDB's lock refuses a
+// running one), or with --dry-run the count of what it would remove.
+int gc_main(gc_command const& g) {
+  std::filesystem::path const data = absolute_or_same(g.data);
+  auto meta = meta_store::create(data);
+  if (!meta) {
+    std::fprintf(stderr,
+                 "pier-registry: cannot open the metadata store in %s: %s (is "
+                 "pier-registry serve running on it?)\n",
+                 data.c_str(), meta.error().message().c_str());
+    return 1;
+  }
+  auto blobs = blob_store::create(data);
+  if (!blobs) {
+    std::fprintf(stderr, "pier-registry: cannot open the blob store in %s: %s\n", data.c_str(),
+                 blobs.error().message().c_str());
+    return 1;
+  }
+  gc_settings settings;
+  settings.grace = g.grace;
+  pier::registry::gc_options const options = gc_options_from(settings);
+  auto const before = std::chrono::system_clock::now() - options.grace;
+  if (g.dry_run) {
+    std::uint64_t blobs_n = 0;
+    std::uint64_t bytes = 0;
+    std::string after;
+    for (;;) {
+      auto page = run_sync(meta->unreferenced_blobs(before, after, 1000));
+      if (!page) {
+        std::fprintf(stderr, "pier-registry: gc: %s\n", page.error().message().c_str());
+        return 1;
+      }
+      for (auto const& b : *page) {
+        ++blobs_n;
+        if (auto info = run_sync(blobs->stat(b.digest)))
+          bytes += info->size;
+      }
+      if (page->size() < 1000)
+        break;
+      after = page->back().digest.str();
+    }
+    std::printf("dry run: %llu unreferenced blobs (%llu bytes) older than the grace period "
+                "would be removed\n",
+                static_cast<unsigned long long>(blobs_n), static_cast<unsigned long long>(bytes));
+    return 0;
+  }
+  collector gc(*blobs, *meta, options);
+  auto report = run_sync(gc.run_once());
+  if (!report) {
+    std::fprintf(stderr, "pier-registry: gc: %s\n", report.error().message().c_str());
+    return 1;
+  }
+  std::printf("removed %llu blobs (%llu bytes) of %llu candidates, %llu untagged manifests, "
+              "%llu expired uploads in %.3f s\n",
+              static_cast<unsigned long long>(report->blobs_removed),
+              static_cast<unsigned long long>(report->bytes_freed),
+              static_cast<unsigned long long>(report->candidates),
+              static_cast<unsigned long long>(report->manifests_removed),
+              static_cast<unsigned long long>(report->uploads_expired),
+              std::chrono::duration<double>(report->duration).count());
+  for (std::string const& e : report->errors)
+    std::fprintf(stderr, "pier-registry: gc: %s\n", e.c_str());
+  return report->errors.empty() ? 0 : 1;
+}
 
 // Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad configuration.
 int serve(config const& c) {
@@ -513,8 +654,15 @@ int serve(config const& c) {
   std::filesystem::path data = std::filesystem::absolute(c.data, ec);
   if (ec)
     data = c.data;
-  // Metadata first: RocksDB's lock keeps a second pier-registry off the same data.
-  auto meta = pier::storage::rocksdb_metadata_store::create(data);
+  // Metadata first: RocksDB's lock keeps a second pier-registry off the same data. A read
+  // of a blob protects it for the GC grace period less the touch interval: keep that
+  // interval well inside the grace.
+  pier::registry::gc_options const gc_opts = gc_options_from(c.gc);
+  pier::storage::rocksdb_options store_options;
+  store_options.touch_interval = std::min<std::chrono::seconds>(
+      store_options.touch_interval,
+      std::chrono::duration_cast<std::chrono::seconds>(gc_opts.grace / 4));
+  auto meta = meta_store::create(data, store_options);
   if (!meta) {
     log.write_always(fatal("cannot open the metadata store")
                          .add("path", (data / "meta").string())
@@ -550,7 +698,9 @@ int serve(config const& c) {
 
   pier::http::server_options options = server_options_from(c, *address, log);
   options.tls = tls;
-  pier::registry::v2_options const v2 = v2_options_from(c);
+  pier::registry::v2_options v2 = v2_options_from(c);
+  v2.remove_untagged = gc_opts.untagged_retention.count() == 0;
+  collector gc(*blobs, *meta, gc_opts);
   log_settings(log, options, v2);
   unsigned const threads = options.threads;
   auto cannot_listen = [&](std::error_code e) {
@@ -561,12 +711,12 @@ int serve(config const& c) {
   };
   std::optional<pier::http::server> server;
   try {
-    server.emplace(std::move(options), make_handler(*blobs, *meta, v2, access));
+    server.emplace(std::move(options), make_handler(*blobs, *meta, gc, v2, access));
   } catch (std::system_error const& e) {
     return cannot_listen(e.code());
   }
   server->handle_signals();
-  reloader const on_hup(log, tls);
+  maintenance const chores(log, tls, gc, c.gc.interval.value_or(std::chrono::hours(1)));
 
   listen_address const bound{*address, server->port()};
   log.write_always(log_line(log_level::info, "pier-registry started")
@@ -602,6 +752,7 @@ int main(int argc, char** argv) {
     switch (inv->what) {
     case invocation::action::user: return user_command_main(inv->user);
     case invocation::action::gen_cert: return gen_cert_main(inv->cert);
+    case invocation::action::gc: return gc_main(inv->gc);
     default: return serve(inv->settings);
     }
   } catch (std::exception const& e) {

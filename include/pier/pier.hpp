@@ -30,6 +30,9 @@
 #include <pier/http/server.hpp>
 #include <pier/http/tls.hpp>
 
+#include <pier/registry/api.hpp>
+#include <pier/registry/gc.hpp>
+#include <pier/registry/gc_api.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/registry/v2.hpp>
 

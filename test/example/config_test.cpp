@@ -177,9 +177,14 @@ TEST(ExampleConfig, Durations) {
   EXPECT_EQ(*pier_registry::parse_duration("5m"), 5min);
   EXPECT_EQ(*pier_registry::parse_duration("2h"), 2h);
   EXPECT_EQ(*pier_registry::parse_duration("0s"), 0ms);
+  EXPECT_EQ(*pier_registry::parse_duration("90"), 90s); // plain seconds
+  EXPECT_EQ(*pier_registry::parse_duration("1d"), 24h);
   for (auto bad :
-       {"", "30", "s", "-1s", "1.5s", "30 s", "30sec", "1d", "169h", "99999999999999999999s"})
+       {"", "s", "-1s", "-1", "1.5s", "30 s", "30sec", "1w", "8d", "169h", "99999999999999999999s"})
     EXPECT_FALSE(pier_registry::parse_duration(bad)) << bad;
+  using pier_registry::duration_limit;
+  EXPECT_EQ(*pier_registry::parse_duration("30d", duration_limit::ten_years), 30 * 24h);
+  EXPECT_FALSE(pier_registry::parse_duration("3651d", duration_limit::ten_years));
 }
 
 TEST(ExampleConfig, BadFlagsAreMessages) {
@@ -257,6 +262,35 @@ TEST(ExampleConfig, SecurityFlags) {
   ASSERT_TRUE(basic) << basic.error();
   EXPECT_EQ(basic->settings.access.auth, pier_registry::auth_mode::basic);
   EXPECT_EQ(basic->settings.access.htpasswd, std::filesystem::path("/etc/pier/htpasswd"));
+}
+
+TEST(ExampleConfig, GcSettingsAndCommand) {
+  auto const inv = parse({"serve", "--gc-interval", "1h", "--gc-grace", "600",
+                          "--untagged-retention", "-1", "--upload-ttl", "2d"});
+  ASSERT_TRUE(inv) << inv.error();
+  auto const& g = inv->settings.gc;
+  EXPECT_EQ(g.interval, 1h);
+  EXPECT_EQ(g.grace, 600s);
+  EXPECT_EQ(g.untagged_retention, -1ms);
+  EXPECT_EQ(g.upload_ttl, 48h);
+  auto const file = pier_registry::apply_config_json(
+      {}, R"({"gc_interval": 90, "untagged_retention": "7d", "upload_ttl": "30d"})", "f");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->gc.interval, 90s);
+  EXPECT_EQ(file->gc.untagged_retention, 7 * 24h);
+  for (auto bad : {std::vector<std::string_view>{"serve", "--gc-grace", "-1"},
+                   std::vector<std::string_view>{"serve", "--upload-ttl", "soon"},
+                   std::vector<std::string_view>{"gc", "--grace", "x"},
+                   std::vector<std::string_view>{"gc", "extra"}})
+    EXPECT_FALSE(parse_command_line(bad));
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"gc_grace": true})", "f"));
+
+  auto const gc = parse({"gc", "--data", "d", "--dry-run", "--grace", "0"});
+  ASSERT_TRUE(gc) << gc.error();
+  EXPECT_EQ(gc->what, invocation::action::gc);
+  EXPECT_EQ(gc->gc.data, std::filesystem::path("d"));
+  EXPECT_TRUE(gc->gc.dry_run);
+  EXPECT_EQ(gc->gc.grace, 0ms);
 }
 
 TEST(ExampleConfig, UserAndGenCertCommands) {
@@ -417,7 +451,7 @@ TEST(ExampleConfig, BadFilesAreMessages) {
            {R"({"log_level": 3})", "\"log_level\" must be one of"},
            {R"({"threading": "fast"})", "\"threading\" must be \"context_per_thread\" or"},
            {R"({"header_timeout": 30})", "\"header_timeout\" must be a duration such as"},
-           {R"({"header_timeout": "30"})", "\"header_timeout\": duration \"30\" is not a whole"},
+           {R"({"header_timeout": "30x"})", "\"header_timeout\": duration \"30x\" is not whole"},
            {R"({"header_timeout": "0s"})", "\"header_timeout\" must be longer than zero"},
            {R"({"idle_timeout": "1y"})", "\"idle_timeout\": duration"},
            {R"({"shutdown_timeout": "8d"})", "\"shutdown_timeout\": duration"},
