@@ -101,6 +101,18 @@ def make_image(path: str, tag: str = "v1", layer_sizes=(200_000, 50_000)) -> dic
     return desc
 
 
+def make_two_sharing_a_layer(path: str) -> tuple[dict, dict, str]:
+    """Two images, tagged "one" and "two", in one new layout, sharing their first layer;
+    returns their descriptors and the shared layer's digest."""
+    layout = Layout(path)
+    shared = random_layer(150_000, "shared")
+    one = add_image(layout, [shared, random_layer(20_000, "one")])
+    two = add_image(layout, [shared, random_layer(25_000, "two")])
+    layout.tag("one", one)
+    layout.tag("two", two)
+    return one, two, _sha256(shared[0])
+
+
 def make_multiplatform(path: str, tag: str = "multi") -> dict:
     """An index of linux/amd64 and linux/arm64 images sharing one layer."""
     layout = Layout(path)

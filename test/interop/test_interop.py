@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import oci_images
@@ -153,8 +154,9 @@ def start_pier(workdir: str) -> tuple[Process, str]:
     binary = os.environ["PIER_REGISTRY"]
     port = free_port()
     host = f"127.0.0.1:{port}"
+    # GC only on demand and without grace, so that a test can see what it collects.
     cmd = [binary, "serve", "--listen", host, "--data", os.path.join(workdir, "pier-data"),
-           "--log-level", "warn"]
+           "--log-level", "warn", "--gc-interval", "0", "--gc-grace", "0"]
     return Process(cmd, os.path.join(workdir, "pier.log"), f"http://{host}/v2/"), host
 
 
@@ -257,6 +259,47 @@ class InteropTest(unittest.TestCase):
             listed = run("ctr", "--address", sock, "images", "ls").stdout
             self.assertIn(ref, listed)
             self.assertIn(desc["digest"], listed)
+
+    @unittest.skipIf(os.environ.get("PIER_INTEROP_TARGET") == "reference",
+                     "online GC is pier's (/api/v1/gc)")
+    def test_delete_one_of_two_images_sharing_a_layer_then_gc(self):
+        src = self.tmp("src")
+        one, two, shared = oci_images.make_two_sharing_a_layer(src)
+        for tag in ("one", "two"):
+            self.push_layout(src, tag, "interop/gc")
+        with open(os.path.join(src, "blobs", "sha256", one["digest"].split(":")[1]), "rb") as f:
+            only_one = [d["digest"] for d in json.load(f)["layers"] if d["digest"] != shared]
+        skopeo("delete", "--tls-verify=false", f"docker://{self.host}/interop/gc:one")
+        # Blobs are stamped in whole seconds: let the pushes' second pass before collecting.
+        time.sleep(1.1)
+        req = urllib.request.Request(f"http://{self.host}/api/v1/gc", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertEqual(r.status, 202)
+
+        def finished():
+            with urllib.request.urlopen(f"http://{self.host}/api/v1/gc", timeout=30) as r:
+                status = json.load(r)
+            return not status["running"] and status["last"] is not None
+        wait_until(finished, "the GC run")
+
+        def blob_status(digest):
+            req = urllib.request.Request(f"http://{self.host}/v2/interop/gc/blobs/{digest}",
+                                         method="HEAD")
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+        self.assertEqual(blob_status(shared), 200)  # "two" still uses it
+        for digest in only_one:
+            self.assertEqual(blob_status(digest), 404)  # freed with "one"
+        dst = self.tmp("dst")
+        skopeo("copy", "--preserve-digests", "--src-tls-verify=false",
+               f"docker://{self.host}/interop/gc:two", f"oci:{dst}:two")
+        for name in os.listdir(os.path.join(dst, "blobs", "sha256")):
+            with open(os.path.join(dst, "blobs", "sha256", name), "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), name)
+        self.assertIn(shared.split(":")[1], os.listdir(os.path.join(dst, "blobs", "sha256")))
 
     def test_reference_registry_round_trip(self):
         reference, ref_host = start_reference(self.tmp("reference"))
