@@ -31,9 +31,8 @@
 /// 3. blobs: with `before = start - grace`, for each `unreferenced_blobs(before, ...)`:
 ///    `release_blob(d, before)` (atomically: still unreferenced and unused since `before`,
 ///    then unlinked from every repository), and only if it released,
-///    `remove_if_unused_since(d, last_used)` deletes the bytes unless they were committed
-///    at or after the blob's last recorded use (an upload commits before it links, so its
-///    bytes are older than its use; bytes committed later belong to an upload in progress).
+///    `remove_if_unused_since(d, start)` deletes the bytes unless an upload committed them
+///    since the run began (that upload is about to link them again).
 ///
 /// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
 /// on with the next item (a failed listing ends its step). The run yields to the executor
@@ -54,11 +53,11 @@
 ///   one atomic step. A request racing with the sweep either touched first (the sweep sees
 ///   the use and keeps the blob), or comes after the release: a HEAD or a mount then finds
 ///   no link (404, the client uploads), and an upload commits after the release, so its
-///   bytes are kept. What is left: a request that stalls between its touch (or commit) and
-///   its link for longer than `grace` plus the time from the start of the run to the
-///   release of that blob, while another request uses the same blob in between (a thread
-///   descheduled between two statements, when the grace is 0; not with a grace of seconds).
-///   Closing it would need the link and the commit to be one step with the release.
+///   bytes are kept. What is left: a request that stalls between its touch and its link
+///   (a thread descheduled between two statements) for longer than `grace` plus the time
+///   from the start of the run to the release of that blob. With a grace of seconds that
+///   does not happen; with a grace of 0 it can, rarely. Closing it would need the commit
+///   or mount and the link to be one step with the release.
 /// - a push never fails because of GC when its manifest PUT comes within `grace` of the
 ///   last upload, mount, HEAD or GET of each blob it references. With a grace of 0 it can
 ///   lose the race: a run that starts between its blob requests and its manifest releases
@@ -68,10 +67,12 @@
 ///   `rocksdb_options::touch_interval` (a minute), so with it the grace must be longer than
 ///   that too.
 ///
-/// Bytes kept because they were committed after the blob's last use lose their metadata
-/// record with the release: the upload in progress links them and brings it back; if it
-/// never links (a crash between commit and link), they are an orphan for
-/// `pier-registry fsck`.
+/// A blob released but whose bytes are kept loses its metadata record: the upload that
+/// committed it links it and brings the record back; if it never links (a crash between
+/// commit and link), the bytes are an orphan for `pier-registry fsck`. The same happens to
+/// blobs committed less than the blob store's time resolution before the run began:
+/// `filesystem_blob_store` stamps commits rounded up to the second, so with it a grace of
+/// at least a second leaves no such orphans.
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>

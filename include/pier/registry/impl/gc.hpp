@@ -2,7 +2,6 @@
 #ifndef PIER_REGISTRY_IMPL_GC_HPP
 #define PIER_REGISTRY_IMPL_GC_HPP
 
-#include <algorithm>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -76,9 +75,9 @@ requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>
   gc_report report;
   report.started = clock::now();
   auto const t0 = std::chrono::steady_clock::now();
-  // Fixed for the whole run: a blob counts as used after `before` if it was used at any
-  // time since the run began minus the grace, which makes the window for a stalled upload
-  // (see gc.hpp) as small as it can be.
+  // Fixed for the whole run: a blob counts as used if it was used at any time since the
+  // run began minus the grace, which keeps the window for a stalled upload (see gc.hpp) as
+  // small as it can be.
   clock::time_point const before = report.started - options_.grace;
 
   report.manifests_removed = co_await detail::remove_untagged_manifests(
@@ -155,7 +154,7 @@ collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_re
       if (!released)
         detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
       else if (*released)
-        co_await remove_bytes(b.digest, std::min(before, b.last_used), report);
+        co_await remove_bytes(b.digest, report.started, report);
       co_await detail::gc_yield();
     }
     if (page->size() < options_.batch)
