@@ -153,6 +153,11 @@ struct gc_report {
   friend bool operator==(gc_report const&, gc_report const&) = default;
 };
 
+/// What the collector needs of a metadata store: the OCI operations and the garbage
+/// collection ones (`memory_metadata_store` and `rocksdb_metadata_store` have both).
+template <class M>
+concept CollectableMetadataStore = storage::MetadataStore<M> && storage::CollectableStore<M>;
+
 /// The garbage collector of a blob store and a metadata store (see the file comment). The
 /// stores, and the collector, must outlive every run and `run_every`. Thread-safe.
 ///
@@ -161,8 +166,7 @@ struct gc_report {
 /// bool const started = gc.start(io.get_executor()); // in the background
 /// std::optional<pier::registry::gc_report> last = gc.last();
 /// @endcode
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 class collector {
 public:
   collector(B& blobs, M& meta, gc_options options = {}) noexcept

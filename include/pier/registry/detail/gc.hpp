@@ -51,8 +51,8 @@ inline void gc_note(std::vector<std::string>* errors, std::string_view what, std
 // (`untagged_manifests` + `remove_untagged`), page after page of `batch`, until a page
 // removes nothing, so that the children an index leaves untagged go too; returns how many
 // it removed. A negative retention removes nothing.
-template <class M>
-requires storage::CollectableStore<M> asio::awaitable<std::uint64_t>
+template <storage::CollectableStore M>
+asio::awaitable<std::uint64_t>
 remove_untagged_manifests(M& meta, std::chrono::milliseconds retention, std::size_t batch,
                           std::vector<std::string>* errors) {
   using clock = std::chrono::system_clock;

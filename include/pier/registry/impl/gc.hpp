@@ -41,9 +41,8 @@ inline std::error_category const& gc_category() noexcept {
   return instance;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<result<gc_report>>
-collector<B, M>::run_once() {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<result<gc_report>> collector<B, M>::run_once() {
   if (stopping_.load())
     co_return gc_error::stopped;
   if (running_.exchange(true))
@@ -51,8 +50,7 @@ collector<B, M>::run_once() {
   co_return co_await run_claimed();
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 template <class Executor>
 bool collector<B, M>::start(Executor const& ex) {
   if (stopping_.load() || running_.exchange(true))
@@ -62,15 +60,14 @@ bool collector<B, M>::start(Executor const& ex) {
   return true;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> std::optional<gc_report> collector<B, M>::last()
-const {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+std::optional<gc_report> collector<B, M>::last() const {
   std::lock_guard const lock(mutex_);
   return last_;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>::run_claimed() {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   using clock = std::chrono::system_clock;
   gc_report report;
   report.started = clock::now();
@@ -98,9 +95,8 @@ requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>
   co_return report;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::expire_uploads(gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::expire_uploads(gc_report& report) {
   if (options_.batch == 0)
     co_return;
   auto const before = report.started - options_.upload_ttl;
@@ -131,9 +127,9 @@ collector<B, M>::expire_uploads(gc_report& report) {
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before,
+                                                   gc_report& report) {
   if (options_.batch == 0)
     co_return;
   std::string after;
@@ -163,10 +159,10 @@ collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_re
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
-                              gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
+                                                    std::chrono::system_clock::time_point unused,
+                                                    gc_report& report) {
   // The size before the removal, for the report (a blob re-committed in between has the
   // same size: it is the same content).
   result<storage::blob_info> const info = co_await blobs_.stat(d);
@@ -188,18 +184,16 @@ collector<B, M>::remove_bytes(pier::digest d, std::chrono::system_clock::time_po
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
   // The loop runs on a strand so that stop(), from any thread, can cancel its timer by
   // posting to the same strand: timers are not thread-safe.
   auto const strand = asio::make_strand(co_await asio::this_coro::executor);
   co_await asio::co_spawn(strand, tick(interval), asio::use_awaitable);
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
   auto const ex = co_await asio::this_coro::executor;
   // Shared with the cancel that stop() posts, which may run after this frame is gone.
   auto const timer = std::make_shared<asio::steady_timer>(ex);
@@ -222,8 +216,7 @@ collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
   wake_ = nullptr;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 void collector<B, M>::stop() {
   std::lock_guard const lock(mutex_);
   stopping_.store(true);
