@@ -36,7 +36,7 @@
 ///
 /// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
 /// on with the next item (a failed listing ends its step). The run yields to the executor
-/// after every blob and upload, so it never holds an I/O thread for long.
+/// after every manifest, upload and blob, so it never holds an I/O thread for long.
 ///
 /// One run at a time: `run_once` while another run is in progress answers
 /// `gc_error::already_running` at once, without waiting for it (the running one reports

@@ -12,6 +12,9 @@
 #include <pier/storage/types.hpp>
 
 #include <asio/awaitable.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -47,6 +50,11 @@ inline void gc_note(std::vector<std::string>* errors, std::string_view what, std
   errors->back() = std::string(prefix) + std::to_string(more);
 }
 
+// Lets the other work of the executor run: a sweep never holds an I/O thread for long.
+inline asio::awaitable<void> gc_yield() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
+
 // Removes from their repositories the manifests untagged for at least `retention`
 // (`untagged_manifests` + `remove_untagged`), page after page of `batch`, until a page
 // removes nothing, so that the children an index leaves untagged go too; returns how many
@@ -79,6 +87,7 @@ remove_untagged_manifests(M& meta, std::chrono::milliseconds retention, std::siz
         gc_note(errors, what, gone.error());
       else if (*gone)
         ++removed;
+      co_await gc_yield();
     }
     // A page that removed nothing holds only manifests tagged again meanwhile, or failures:
     // stop rather than read it again.

@@ -25,11 +25,6 @@ public:
   }
 };
 
-// Lets the other work of the executor run: a run never holds an I/O thread for long.
-inline asio::awaitable<void> gc_yield() {
-  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-}
-
 inline bool is_blob_unknown(std::error_code ec) noexcept {
   return ec == storage::storage_error::blob_unknown;
 }
