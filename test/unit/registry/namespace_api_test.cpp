@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-namespace api_test {
+namespace namespace_api_test {
 
 namespace http = pier::http;
 namespace json = boost::json;
@@ -339,4 +339,4 @@ TEST(namespace_api_time, rfc3339_in_utc) {
       "2023-11-14T22:13:20Z");
 }
 
-} // namespace api_test
+} // namespace namespace_api_test
