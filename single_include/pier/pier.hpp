@@ -12118,13 +12118,12 @@ PIER_END_NAMESPACE
 /// 3. blobs: with `before = start - grace`, for each `unreferenced_blobs(before, ...)`:
 ///    `release_blob(d, before)` (atomically: still unreferenced and unused since `before`,
 ///    then unlinked from every repository), and only if it released,
-///    `remove_if_unused_since(d, last_used)` deletes the bytes unless they were committed
-///    at or after the blob's last recorded use (an upload commits before it links, so its
-///    bytes are older than its use; bytes committed later belong to an upload in progress).
+///    `remove_if_unused_since(d, start)` deletes the bytes unless an upload committed them
+///    since the run began (that upload is about to link them again).
 ///
 /// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
 /// on with the next item (a failed listing ends its step). The run yields to the executor
-/// after every blob and upload, so it never holds an I/O thread for long.
+/// after every manifest, upload and blob, so it never holds an I/O thread for long.
 ///
 /// One run at a time: `run_once` while another run is in progress answers
 /// `gc_error::already_running` at once, without waiting for it (the running one reports
@@ -12141,11 +12140,11 @@ PIER_END_NAMESPACE
 ///   one atomic step. A request racing with the sweep either touched first (the sweep sees
 ///   the use and keeps the blob), or comes after the release: a HEAD or a mount then finds
 ///   no link (404, the client uploads), and an upload commits after the release, so its
-///   bytes are kept. What is left: a request that stalls between its touch (or commit) and
-///   its link for longer than `grace` plus the time from the start of the run to the
-///   release of that blob, while another request uses the same blob in between (a thread
-///   descheduled between two statements, when the grace is 0; not with a grace of seconds).
-///   Closing it would need the link and the commit to be one step with the release.
+///   bytes are kept. What is left: a request that stalls between its touch and its link
+///   (a thread descheduled between two statements) for longer than `grace` plus the time
+///   from the start of the run to the release of that blob. With a grace of seconds that
+///   does not happen; with a grace of 0 it can, rarely. Closing it would need the commit
+///   or mount and the link to be one step with the release.
 /// - a push never fails because of GC when its manifest PUT comes within `grace` of the
 ///   last upload, mount, HEAD or GET of each blob it references. With a grace of 0 it can
 ///   lose the race: a run that starts between its blob requests and its manifest releases
@@ -12155,10 +12154,12 @@ PIER_END_NAMESPACE
 ///   `rocksdb_options::touch_interval` (a minute), so with it the grace must be longer than
 ///   that too.
 ///
-/// Bytes kept because they were committed after the blob's last use lose their metadata
-/// record with the release: the upload in progress links them and brings it back; if it
-/// never links (a crash between commit and link), they are an orphan for
-/// `pier-registry fsck`.
+/// A blob released but whose bytes are kept loses its metadata record: the upload that
+/// committed it links it and brings the record back; if it never links (a crash between
+/// commit and link), the bytes are an orphan for `pier-registry fsck`. The same happens to
+/// blobs committed less than the blob store's time resolution before the run began:
+/// `filesystem_blob_store` stamps commits rounded up to the second, so with it a grace of
+/// at least a second leaves no such orphans.
 
 // ---- begin pier/registry/detail/gc.hpp ----
 // SPDX-License-Identifier: Apache-2.0
@@ -12171,6 +12172,9 @@ PIER_END_NAMESPACE
 
 
 #include <asio/awaitable.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -12206,12 +12210,17 @@ inline void gc_note(std::vector<std::string>* errors, std::string_view what, std
   errors->back() = std::string(prefix) + std::to_string(more);
 }
 
+// Lets the other work of the executor run: a sweep never holds an I/O thread for long.
+inline asio::awaitable<void> gc_yield() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
+
 // Removes from their repositories the manifests untagged for at least `retention`
 // (`untagged_manifests` + `remove_untagged`), page after page of `batch`, until a page
 // removes nothing, so that the children an index leaves untagged go too; returns how many
 // it removed. A negative retention removes nothing.
-template <class M>
-requires storage::CollectableStore<M> asio::awaitable<std::uint64_t>
+template <storage::CollectableStore M>
+asio::awaitable<std::uint64_t>
 remove_untagged_manifests(M& meta, std::chrono::milliseconds retention, std::size_t batch,
                           std::vector<std::string>* errors) {
   using clock = std::chrono::system_clock;
@@ -12238,6 +12247,7 @@ remove_untagged_manifests(M& meta, std::chrono::milliseconds retention, std::siz
         gc_note(errors, what, gone.error());
       else if (*gone)
         ++removed;
+      co_await gc_yield();
     }
     // A page that removed nothing holds only manifests tagged again meanwhile, or failures:
     // stop rather than read it again.
@@ -12322,6 +12332,11 @@ struct gc_report {
   friend bool operator==(gc_report const&, gc_report const&) = default;
 };
 
+/// What the collector needs of a metadata store: the OCI operations and the garbage
+/// collection ones (`memory_metadata_store` and `rocksdb_metadata_store` have both).
+template <class M>
+concept CollectableMetadataStore = storage::MetadataStore<M> && storage::CollectableStore<M>;
+
 /// The garbage collector of a blob store and a metadata store (see the file comment). The
 /// stores, and the collector, must outlive every run and `run_every`. Thread-safe.
 ///
@@ -12330,8 +12345,7 @@ struct gc_report {
 /// bool const started = gc.start(io.get_executor()); // in the background
 /// std::optional<pier::registry::gc_report> last = gc.last();
 /// @endcode
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 class collector {
 public:
   collector(B& blobs, M& meta, gc_options options = {}) noexcept
@@ -12402,7 +12416,6 @@ struct std::is_error_code_enum<pier::registry::gc_error> : std::true_type {};
 #ifndef PIER_REGISTRY_IMPL_GC_HPP
 #define PIER_REGISTRY_IMPL_GC_HPP
 
-#include <algorithm>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -12426,11 +12439,6 @@ public:
   }
 };
 
-// Lets the other work of the executor run: a run never holds an I/O thread for long.
-inline asio::awaitable<void> gc_yield() {
-  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-}
-
 inline bool is_blob_unknown(std::error_code ec) noexcept {
   return ec == storage::storage_error::blob_unknown;
 }
@@ -12442,9 +12450,8 @@ inline std::error_category const& gc_category() noexcept {
   return instance;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<result<gc_report>>
-collector<B, M>::run_once() {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<result<gc_report>> collector<B, M>::run_once() {
   if (stopping_.load())
     co_return gc_error::stopped;
   if (running_.exchange(true))
@@ -12452,8 +12459,7 @@ collector<B, M>::run_once() {
   co_return co_await run_claimed();
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 template <class Executor>
 bool collector<B, M>::start(Executor const& ex) {
   if (stopping_.load() || running_.exchange(true))
@@ -12463,22 +12469,21 @@ bool collector<B, M>::start(Executor const& ex) {
   return true;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> std::optional<gc_report> collector<B, M>::last()
-const {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+std::optional<gc_report> collector<B, M>::last() const {
   std::lock_guard const lock(mutex_);
   return last_;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>::run_claimed() {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   using clock = std::chrono::system_clock;
   gc_report report;
   report.started = clock::now();
   auto const t0 = std::chrono::steady_clock::now();
-  // Fixed for the whole run: a blob counts as used after `before` if it was used at any
-  // time since the run began minus the grace, which makes the window for a stalled upload
-  // (see gc.hpp) as small as it can be.
+  // Fixed for the whole run: a blob counts as used if it was used at any time since the
+  // run began minus the grace, which keeps the window for a stalled upload (see gc.hpp) as
+  // small as it can be.
   clock::time_point const before = report.started - options_.grace;
 
   report.manifests_removed = co_await detail::remove_untagged_manifests(
@@ -12499,9 +12504,8 @@ requires storage::CollectableStore<M> asio::awaitable<gc_report> collector<B, M>
   co_return report;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::expire_uploads(gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::expire_uploads(gc_report& report) {
   if (options_.batch == 0)
     co_return;
   auto const before = report.started - options_.upload_ttl;
@@ -12532,9 +12536,9 @@ collector<B, M>::expire_uploads(gc_report& report) {
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before,
+                                                   gc_report& report) {
   if (options_.batch == 0)
     co_return;
   std::string after;
@@ -12555,7 +12559,7 @@ collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_re
       if (!released)
         detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
       else if (*released)
-        co_await remove_bytes(b.digest, std::min(before, b.last_used), report);
+        co_await remove_bytes(b.digest, report.started, report);
       co_await detail::gc_yield();
     }
     if (page->size() < options_.batch)
@@ -12564,10 +12568,10 @@ collector<B, M>::sweep_blobs(std::chrono::system_clock::time_point before, gc_re
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
-                              gc_report& report) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
+                                                    std::chrono::system_clock::time_point unused,
+                                                    gc_report& report) {
   // The size before the removal, for the report (a blob re-committed in between has the
   // same size: it is the same content).
   result<storage::blob_info> const info = co_await blobs_.stat(d);
@@ -12589,18 +12593,16 @@ collector<B, M>::remove_bytes(pier::digest d, std::chrono::system_clock::time_po
   }
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
   // The loop runs on a strand so that stop(), from any thread, can cancel its timer by
   // posting to the same strand: timers are not thread-safe.
   auto const strand = asio::make_strand(co_await asio::this_coro::executor);
   co_await asio::co_spawn(strand, tick(interval), asio::use_awaitable);
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M> asio::awaitable<void>
-collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
   auto const ex = co_await asio::this_coro::executor;
   // Shared with the cancel that stop() posts, which may run after this frame is gone.
   auto const timer = std::make_shared<asio::steady_timer>(ex);
@@ -12623,8 +12625,7 @@ collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
   wake_ = nullptr;
 }
 
-template <storage::CollectableBlobStore B, storage::MetadataStore M>
-requires storage::CollectableStore<M>
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 void collector<B, M>::stop() {
   std::lock_guard const lock(mutex_);
   stopping_.store(true);
