@@ -134,6 +134,11 @@ struct gc_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// How many items one store listing returns.
   std::size_t batch = 1000;
+  /// Count what a run would remove and change nothing (`pier-registry gc --dry-run`): the
+  /// untagged manifests due now (not the children their removal would leave untagged; all
+  /// listed at once), the expired uploads (likewise), and the unreferenced blobs past the
+  /// grace with their sizes (not the blobs that removing those manifests would free).
+  bool dry_run = false;
 };
 
 /// What one run did.
@@ -207,12 +212,18 @@ private:
   // The run itself, once `running_` is claimed; releases it at the end.
   asio::awaitable<gc_report> run_claimed();
   asio::awaitable<void> expire_uploads(gc_report& report);
+  // With dry_run: counts the untagged manifests and uploads the run would remove.
+  asio::awaitable<void> count_only(gc_report& report);
+  // With dry_run, only counts the blobs and their sizes.
   asio::awaitable<void> sweep_blobs(std::chrono::system_clock::time_point before,
                                     gc_report& report);
   // Deletes the bytes of blob `d`, which release_blob released, unless they were committed
   // at `unused` or later, and counts them.
   asio::awaitable<void> remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
                                      gc_report& report);
+  // The size of blob `d`; none (and a note in the report unless there is no such blob)
+  // when it cannot be read.
+  asio::awaitable<std::optional<std::uint64_t>> size_of(pier::digest d, gc_report& report);
   asio::awaitable<void> tick(std::chrono::steady_clock::duration interval);
 
   B& blobs_;

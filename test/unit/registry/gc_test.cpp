@@ -257,6 +257,33 @@ TEST_F(Gc, StaleUploadsAreAborted) {
   EXPECT_EQ(error_code(gone), "BLOB_UPLOAD_UNKNOWN");
 }
 
+TEST_F(Gc, ADryRunCountsAndChangesNothing) {
+  image const a(config(40), {layer(100, 41)});
+  push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
+  image const b(config(42), {layer(100, 43)});
+  push_image(c_, "app", "v2", b.cfg, b.layers, b.manifest);
+  ASSERT_EQ(status("DELETE", manifest_path("app", "v1")), 202);
+  ASSERT_EQ(status("DELETE", manifest_path("app", b.manifest.digest.str())), 202);
+  ASSERT_EQ(c_.request("POST", "/v2/app/blobs/uploads/", {}, "").status, 202);
+
+  reg::gc_report const dry =
+      collect({.grace = 0ms, .upload_ttl = 0ms, .batch = 1, .dry_run = true});
+  EXPECT_EQ(dry.manifests_removed, 1u); // a; its blobs are still referenced
+  EXPECT_EQ(dry.uploads_expired, 1u);
+  EXPECT_EQ(dry.candidates, 2u); // b's
+  EXPECT_EQ(dry.blobs_removed, 2u);
+  EXPECT_EQ(dry.bytes_freed, b.size());
+  EXPECT_TRUE(pullable(c_, "app", a.manifest.digest.str()));
+  EXPECT_EQ(blobs_.blob_count(), 4u);
+  EXPECT_EQ(blobs_.upload_count(), 1u);
+
+  reg::gc_report const real = collect({.grace = 0ms, .upload_ttl = 0ms, .batch = 1});
+  EXPECT_EQ(real.manifests_removed, 1u);
+  EXPECT_EQ(real.uploads_expired, 1u);
+  EXPECT_EQ(real.blobs_removed, 4u); // b's, and a's once a is gone
+  EXPECT_EQ(blobs_.blob_count(), 0u);
+}
+
 TEST_F(Gc, OneRunAtATime) {
   image const a(config(24), {layer(100, 25)});
   push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);

@@ -2,6 +2,7 @@
 #ifndef PIER_REGISTRY_IMPL_GC_HPP
 #define PIER_REGISTRY_IMPL_GC_HPP
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -72,12 +73,18 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   // small as it can be.
   clock::time_point const before = report.started - options_.grace;
 
-  report.manifests_removed = co_await detail::remove_untagged_manifests(
-      meta_, options_.untagged_retention, options_.batch, &report.errors);
-  if (!stopping_.load())
-    co_await expire_uploads(report);
-  if (!stopping_.load())
-    co_await sweep_blobs(before, report);
+  if (options_.dry_run) {
+    co_await count_only(report);
+    if (!stopping_.load())
+      co_await sweep_blobs(before, report); // counts only
+  } else {
+    report.manifests_removed = co_await detail::remove_untagged_manifests(
+        meta_, options_.untagged_retention, options_.batch, &report.errors);
+    if (!stopping_.load())
+      co_await expire_uploads(report);
+    if (!stopping_.load())
+      co_await sweep_blobs(before, report);
+  }
   if (stopping_.load())
     report.errors.push_back("stopped before the end of the run");
 
@@ -88,6 +95,28 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   }
   running_.store(false);
   co_return report;
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::count_only(gc_report& report) {
+  using clock = std::chrono::system_clock;
+  // Nothing is removed, so the listings without a cursor cannot be paged: read them whole.
+  std::size_t const all = SIZE_MAX;
+  if (options_.untagged_retention.count() >= 0) {
+    clock::time_point const due = report.started - options_.untagged_retention + clock::duration(1);
+    result<std::vector<storage::untagged_manifest>> const m =
+        co_await meta_.untagged_manifests(due, all);
+    if (m)
+      report.manifests_removed = m->size();
+    else
+      detail::gc_note(&report.errors, "listing untagged manifests", m.error());
+  }
+  result<std::vector<storage::upload_session>> const u =
+      co_await meta_.expired_uploads(report.started - options_.upload_ttl, all);
+  if (u)
+    report.uploads_expired = u->size();
+  else
+    detail::gc_note(&report.errors, "listing expired uploads", u.error());
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
@@ -139,13 +168,20 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
       if (stopping_.load())
         co_return;
       ++report.candidates;
-      // The metadata first, atomically re-checked: once it says yes, no manifest can
-      // reference the blob until an upload or mount links it again (which touches first).
-      result<bool> const released = co_await meta_.release_blob(b.digest, before);
-      if (!released)
-        detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
-      else if (*released)
-        co_await remove_bytes(b.digest, report.started, report);
+      if (options_.dry_run) {
+        if (std::optional<std::uint64_t> const size = co_await size_of(b.digest, report)) {
+          ++report.blobs_removed;
+          report.bytes_freed += *size;
+        }
+      } else {
+        // The metadata first, atomically re-checked: once it says yes, no manifest can
+        // reference the blob until an upload or mount links it again (which touches first).
+        result<bool> const released = co_await meta_.release_blob(b.digest, before);
+        if (!released)
+          detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
+        else if (*released)
+          co_await remove_bytes(b.digest, report.started, report);
+      }
       co_await detail::gc_yield();
     }
     if (page->size() < options_.batch)
@@ -160,13 +196,9 @@ asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
                                                     gc_report& report) {
   // The size before the removal, for the report (a blob re-committed in between has the
   // same size: it is the same content).
-  result<storage::blob_info> const info = co_await blobs_.stat(d);
-  if (!info) {
-    // Touched but never committed (a failed upload), or already gone: nothing to free.
-    if (!detail::is_blob_unknown(info.error()))
-      detail::gc_note(&report.errors, "reading the size of blob " + d.str(), info.error());
+  std::optional<std::uint64_t> const size = co_await size_of(d, report);
+  if (!size)
     co_return;
-  }
   result<bool> const removed = co_await blobs_.remove_if_unused_since(d, unused);
   if (!removed) {
     if (!detail::is_blob_unknown(removed.error()))
@@ -175,8 +207,20 @@ asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
   }
   if (*removed) {
     ++report.blobs_removed;
-    report.bytes_freed += info->size;
+    report.bytes_freed += *size;
   }
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<std::optional<std::uint64_t>> collector<B, M>::size_of(pier::digest d,
+                                                                       gc_report& report) {
+  result<storage::blob_info> const info = co_await blobs_.stat(d);
+  if (info)
+    co_return info->size;
+  // Touched but never committed (a failed upload), or already gone: nothing to free.
+  if (!detail::is_blob_unknown(info.error()))
+    detail::gc_note(&report.errors, "reading the size of blob " + d.str(), info.error());
+  co_return std::nullopt;
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
