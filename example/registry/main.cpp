@@ -591,40 +591,17 @@ int gc_main(gc_command const& g) {
   }
   gc_settings settings;
   settings.grace = g.grace;
-  pier::registry::gc_options const options = gc_options_from(settings);
-  auto const before = std::chrono::system_clock::now() - options.grace;
-  if (g.dry_run) {
-    std::uint64_t blobs_n = 0;
-    std::uint64_t bytes = 0;
-    std::string after;
-    for (;;) {
-      auto page = run_sync(meta->unreferenced_blobs(before, after, 1000));
-      if (!page) {
-        std::fprintf(stderr, "pier-registry: gc: %s\n", page.error().message().c_str());
-        return 1;
-      }
-      for (auto const& b : *page) {
-        ++blobs_n;
-        if (auto info = run_sync(blobs->stat(b.digest)))
-          bytes += info->size;
-      }
-      if (page->size() < 1000)
-        break;
-      after = page->back().digest.str();
-    }
-    std::printf("dry run: %llu unreferenced blobs (%llu bytes) older than the grace period "
-                "would be removed\n",
-                static_cast<unsigned long long>(blobs_n), static_cast<unsigned long long>(bytes));
-    return 0;
-  }
+  pier::registry::gc_options options = gc_options_from(settings);
+  options.dry_run = g.dry_run;
   collector gc(*blobs, *meta, options);
   auto report = run_sync(gc.run_once());
   if (!report) {
     std::fprintf(stderr, "pier-registry: gc: %s\n", report.error().message().c_str());
     return 1;
   }
-  std::printf("removed %llu blobs (%llu bytes) of %llu candidates, %llu untagged manifests, "
+  std::printf("%s %llu blobs (%llu bytes) of %llu candidates, %llu untagged manifests, "
               "%llu expired uploads in %.3f s\n",
+              g.dry_run ? "dry run: would remove" : "removed",
               static_cast<unsigned long long>(report->blobs_removed),
               static_cast<unsigned long long>(report->bytes_freed),
               static_cast<unsigned long long>(report->candidates),
