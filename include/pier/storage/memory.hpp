@@ -33,6 +33,7 @@
 #include <pier/storage/detail/util.hpp>
 #include <pier/storage/error.hpp>
 #include <pier/storage/types.hpp>
+#include <pier/storage/usage.hpp>
 
 #include <asio/awaitable.hpp>
 
@@ -46,6 +47,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -197,6 +199,15 @@ public:
   asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
                                                 std::chrono::system_clock::time_point before);
 
+  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Usage is
+  // counted from the namespace's manifests and `blob_refs_` under the one mutex.
+
+  asio::awaitable<result<void>> set_quota(std::string ns, std::optional<std::uint64_t> bytes);
+  asio::awaitable<result<std::optional<std::uint64_t>>> get_quota(std::string ns);
+  asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
+  asio::awaitable<result<quota_state>> charge(std::string repository,
+                                              std::vector<sized_blob> blobs);
+
 private:
   struct content {
     std::string media_type;
@@ -262,6 +273,17 @@ private:
   std::map<std::string, time_point, std::less<>> blob_times_; // digest → last use
   std::map<std::pair<std::string, pier::digest>, time_point, std::less<>> untagged_; // → since
   std::set<std::tuple<time_point, std::string, pier::digest>> untagged_by_time_;
+
+  // QuotaStore
+  using reference_counts = std::map<pier::digest, std::uint64_t, std::less<>>;
+  // Adds the (repository, manifest) pairs of `r` that reference each blob to `counts`.
+  void count_references(repository_state const& r, reference_counts& counts) const;
+  // Unique and shared bytes of the blobs in `counts`: shared when other pairs reference it.
+  storage_usage usage_of(reference_counts const& counts) const;
+  std::optional<std::uint64_t> quota_of(std::string_view ns) const;
+
+  std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
+  std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`
 };
 
 } // namespace storage

@@ -844,6 +844,101 @@ memory_metadata_store::remove_untagged(std::string repository, pier::digest d, t
   co_return true;
 }
 
+// QuotaStore
+
+inline void memory_metadata_store::count_references(repository_state const& r,
+                                                    reference_counts& counts) const {
+  for (pier::digest const& m : r.manifests) {
+    auto const c = contents_.find(m);
+    if (c == contents_.end())
+      continue;
+    for (pier::digest const& b : c->second.blobs)
+      ++counts[b];
+  }
+}
+
+inline storage_usage memory_metadata_store::usage_of(reference_counts const& counts) const {
+  storage_usage u;
+  for (auto const& [b, pairs] : counts) {
+    auto const size = blob_sizes_.find(b);
+    if (size == blob_sizes_.end())
+      continue;
+    auto const all = blob_refs_.find(b);
+    bool const shared = all != blob_refs_.end() && all->second > pairs;
+    (shared ? u.shared_bytes : u.unique_bytes) += size->second;
+  }
+  return u;
+}
+
+inline std::optional<std::uint64_t> memory_metadata_store::quota_of(std::string_view ns) const {
+  auto const it = quotas_.find(ns);
+  return it == quotas_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+inline asio::awaitable<result<void>>
+memory_metadata_store::set_quota(std::string ns, std::optional<std::uint64_t> bytes) {
+  std::lock_guard const lock(mutex_);
+  if (bytes)
+    quotas_[ns] = *bytes;
+  else
+    quotas_.erase(ns);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::optional<std::uint64_t>>>
+memory_metadata_store::get_quota(std::string ns) {
+  std::lock_guard const lock(mutex_);
+  co_return quota_of(ns);
+}
+
+inline asio::awaitable<result<namespace_usage>>
+memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  namespace_usage out;
+  out.quota = quota_of(ns);
+  if (ns.empty() || ns.find('/') != std::string::npos)
+    co_return out;
+  std::string const prefix = ns + '/';
+  reference_counts all;
+  for (auto it = repositories_.lower_bound(prefix);
+       it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    reference_counts mine;
+    count_references(it->second, mine);
+    for (auto const& [b, pairs] : mine)
+      all[b] += pairs;
+    if (!last.empty() && it->first <= last)
+      continue;
+    if (out.repositories.items.size() == n)
+      out.repositories.more = true;
+    else
+      out.repositories.items.push_back({it->first, usage_of(mine)});
+  }
+  out.usage = usage_of(all);
+  co_return out;
+}
+
+inline asio::awaitable<result<quota_state>>
+memory_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
+  std::lock_guard const lock(mutex_);
+  quota_state out;
+  std::string_view const ns = detail::namespace_of(repository);
+  out.quota = ns.empty() ? std::nullopt : quota_of(ns);
+  reference_counts held;
+  if (out.quota) {
+    std::string const prefix = std::string(ns) + '/';
+    for (auto it = repositories_.lower_bound(prefix);
+         it != repositories_.end() && it->first.starts_with(prefix); ++it)
+      count_references(it->second, held);
+    out.used = usage_of(held).total();
+  }
+  for (sized_blob const& b : blobs) {
+    blob_sizes_[b.digest] = b.size;
+    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
+      out.added += b.size;
+  }
+  co_return out;
+}
+
 } // namespace storage
 PIER_END_NAMESPACE
 
