@@ -68,6 +68,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 PIER_BEGIN_NAMESPACE
 namespace storage {
@@ -109,6 +111,21 @@ public:
   /// after a power loss the file may be back, an orphan that `fsck` finds.
   asio::awaitable<result<bool>>
   remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+
+  // --- fsck (registry/fsck.hpp): enumeration and verification ---------------------------
+
+  /// Up to `n` committed blobs whose digest string comes after `after` (all from the first
+  /// when empty), in digest order, with their sizes and commit times: one shard directory
+  /// in memory at a time. Files whose names are not digests are skipped.
+  asio::awaitable<result<page<stored_blob>>> list_blobs(std::string after, std::size_t n);
+
+  /// Every file under `uploads/` whose name is an upload id (uploads in progress, or left by
+  /// a crash).
+  asio::awaitable<result<std::vector<stored_upload>>> list_uploads();
+
+  /// Hashes blob `d`'s file with `d`'s algorithm (streamed through a bounded buffer, on
+  /// the store's threads): the digest of its content and its size.
+  asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>> hash_blob(pier::digest d);
 
   /// The root directory.
   std::filesystem::path const& root() const noexcept;

@@ -220,6 +220,23 @@ public:
                                                           std::size_t n);
   asio::awaitable<result<name_page>> search(std::string q, std::string last, std::size_t n);
 
+  // fsck (registry/fsck.hpp): enumeration of the records a check compares, and the one
+  // repair that is not an ordinary operation (blob links go with `unlink_blob`, sessions
+  // with `delete_upload`). Each listing is a page in key order after the given item.
+
+  /// Up to `n` blob links after `after` (from the first when null).
+  asio::awaitable<result<page<stored_link>>> fsck_blob_links(std::optional<stored_link> after,
+                                                             std::size_t n);
+  /// Up to `n` manifests held by repositories after (`after->repository`,
+  /// `after->digest`), each with the references its stored record lists.
+  asio::awaitable<result<page<stored_manifest>>>
+  fsck_manifests(std::optional<stored_manifest> after, std::size_t n);
+  /// Up to `n` stored reference counts after `after` (by kind, then digest).
+  asio::awaitable<result<page<stored_count>>> fsck_counts(std::optional<stored_count> after,
+                                                          std::size_t n);
+  /// Writes `counts` (0 removes the count) in one atomic, durable batch.
+  asio::awaitable<result<void>> fsck_write_counts(std::vector<stored_count> counts);
+
 private:
   struct state;
   explicit rocksdb_metadata_store(std::unique_ptr<state> s) noexcept;

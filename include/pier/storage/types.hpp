@@ -242,6 +242,54 @@ struct untagged_manifest {
   friend bool operator==(untagged_manifest const&, untagged_manifest const&) = default;
 };
 
+// --- fsck (registry/fsck.hpp): what the stores enumerate for a check ---------------------
+
+/// A blob as a blob store holds it: its name, its size and when it was last committed.
+struct stored_blob {
+  pier::digest digest;
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point modified;
+
+  friend bool operator==(stored_blob const&, stored_blob const&) = default;
+};
+
+/// An upload in progress as a blob store holds it (its bytes so far).
+struct stored_upload {
+  upload_id id;
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point modified;
+
+  friend bool operator==(stored_upload const&, stored_upload const&) = default;
+};
+
+/// A (repository, digest) pair that the metadata store records: a blob link.
+struct stored_link {
+  std::string repository;
+  pier::digest digest;
+
+  friend bool operator==(stored_link const&, stored_link const&) = default;
+};
+
+/// A manifest a repository holds, with the references its stored record lists.
+struct stored_manifest {
+  std::string repository;
+  pier::digest digest;
+  std::vector<pier::digest> blobs;
+  std::vector<pier::digest> manifests;
+
+  friend bool operator==(stored_manifest const&, stored_manifest const&) = default;
+};
+
+/// A stored reference count: `kind` 'b' (manifests referencing a blob), 'm' (indexes
+/// referencing a manifest) or 'r' (repositories holding a manifest).
+struct stored_count {
+  char kind = 'b';
+  pier::digest digest;
+  std::uint64_t count = 0;
+
+  friend bool operator==(stored_count const&, stored_count const&) = default;
+};
+
 } // namespace storage
 PIER_END_NAMESPACE
 

@@ -2,6 +2,7 @@
 #ifndef PIER_STORAGE_IMPL_FILESYSTEM_HPP
 #define PIER_STORAGE_IMPL_FILESYSTEM_HPP
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -304,6 +306,131 @@ filesystem_blob_store::put(std::span<std::byte const> bytes, pier::digest expect
     co_return n.error();
   }
   co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
+}
+
+// --- fsck (registry/fsck.hpp) -----------------------------------------------------------
+
+namespace detail {
+
+/// The names of the entries of directory `dir` (relative to `root_fd`) for which `keep`
+/// holds, sorted; empty when the directory does not exist.
+template <class Keep>
+result<std::vector<std::string>> sorted_entries(int root_fd, std::string const& dir, Keep keep) {
+  std::vector<std::string> names;
+  int const fd = ::openat(root_fd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? result<std::vector<std::string>>(names) : last_error();
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), &::closedir);
+  if (!d) {
+    ::close(fd);
+    return last_error();
+  }
+  while (struct ::dirent const* e = ::readdir(d.get())) {
+    std::string_view const name(e->d_name);
+    if (name != "." && name != ".." && keep(name))
+      names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<page<stored_blob>>>
+filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
+  co_return co_await detail::offload(s_->pool, [&]() -> result<page<stored_blob>> {
+    page<stored_blob> out;
+    int const root = s_->root_fd.get();
+    // "sha256" sorts before "sha512", and shards are prefixes of the hex: walking the
+    // algorithms, then the shards, then the files, each sorted, is digest order.
+    for (digest_algorithm const a : {digest_algorithm::sha256, digest_algorithm::sha512}) {
+      std::string const alg_dir = "blobs/" + std::string(name(a));
+      std::string const prefix = std::string(name(a)) + ":";
+      if (!after.empty() && prefix + "~" < after)
+        continue; // everything of this algorithm comes before `after`
+      result<std::vector<std::string>> const shards =
+          detail::sorted_entries(root, alg_dir, [](std::string_view x) { return x.size() == 2; });
+      if (!shards)
+        return shards.error();
+      for (std::string const& shard : *shards) {
+        if (!after.empty() && prefix + shard + "~" < after)
+          continue;
+        std::string const dir = alg_dir + "/" + shard;
+        result<std::vector<std::string>> const files =
+            detail::sorted_entries(root, dir, [&](std::string_view x) {
+              return x.substr(0, 2) == shard && prefix + std::string(x) > after;
+            });
+        if (!files)
+          return files.error();
+        for (std::string const& f : *files) {
+          result<pier::digest> d = parse_digest(prefix + f);
+          if (!d)
+            continue; // not a blob: a stray file
+          struct ::stat st {};
+          if (::fstatat(root, (dir + "/" + f).c_str(), &st, 0) != 0) {
+            if (errno == ENOENT)
+              continue; // removed since the listing
+            return detail::last_error();
+          }
+          if (out.items.size() == n) {
+            out.more = true;
+            return out;
+          }
+          out.items.push_back(
+              {std::move(*d), static_cast<std::uint64_t>(st.st_size), detail::modified_time(st)});
+        }
+      }
+    }
+    return out;
+  });
+}
+
+inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store::list_uploads() {
+  co_return co_await detail::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
+    int const root = s_->root_fd.get();
+    result<std::vector<std::string>> const names =
+        detail::sorted_entries(root, "uploads", [](std::string_view x) { return is_upload_id(x); });
+    if (!names)
+      return names.error();
+    std::vector<stored_upload> out;
+    for (std::string const& id : *names) {
+      struct ::stat st {};
+      if (::fstatat(root, detail::upload_file(id).c_str(), &st, 0) != 0) {
+        if (errno == ENOENT)
+          continue;
+        return detail::last_error();
+      }
+      out.push_back({id, static_cast<std::uint64_t>(st.st_size), detail::modified_time(st)});
+    }
+    return out;
+  });
+}
+
+inline asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>>
+filesystem_blob_store::hash_blob(pier::digest d) {
+  using out_type = result<std::pair<pier::digest, std::uint64_t>>;
+  co_return co_await detail::offload(s_->pool, [&]() -> out_type {
+    detail::unique_fd fd(
+        ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+      return errno == ENOENT ? out_type(storage_error::blob_unknown) : detail::last_error();
+    hasher h(d.algorithm());
+    std::array<char, 64 * 1024> buffer{};
+    std::uint64_t size = 0;
+    for (;;) {
+      ::ssize_t const got = ::read(fd.get(), buffer.data(), buffer.size());
+      if (got < 0) {
+        if (errno == EINTR)
+          continue;
+        return detail::last_error();
+      }
+      if (got == 0)
+        break;
+      h.update(buffer.data(), static_cast<std::size_t>(got));
+      size += static_cast<std::uint64_t>(got);
+    }
+    return std::pair<pier::digest, std::uint64_t>(h.finish(), size);
+  });
 }
 
 } // namespace storage

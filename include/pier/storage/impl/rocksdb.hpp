@@ -1777,6 +1777,120 @@ rocksdb_metadata_store::remove_untagged(std::string repository, pier::digest d,
   co_return removed;
 }
 
+// --- fsck (registry/fsck.hpp) -----------------------------------------------------------
+
+namespace detail {
+
+/// Splits a `repo \0 digest` key; false when it is not one.
+inline bool split_link(std::string_view k, std::string& repository, pier::digest& d) {
+  std::size_t const zero = k.find('\0');
+  if (zero == std::string_view::npos)
+    return false;
+  result<pier::digest> parsed = parse_digest(k.substr(zero + 1));
+  if (!parsed)
+    return false;
+  repository = std::string(k.substr(0, zero));
+  d = std::move(*parsed);
+  return true;
+}
+
+/// What a listing answers: the scan's error, else `corrupt` when a record did not
+/// decode, else the page.
+template <class T>
+result<T> listed(result<void> const& scanned, std::error_code decode_error, T out) {
+  if (!scanned)
+    return scanned.error();
+  if (decode_error)
+    return decode_error;
+  return out;
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<page<stored_link>>>
+rocksdb_metadata_store::fsck_blob_links(std::optional<stored_link> after, std::size_t n) {
+  page<stored_link> out;
+  std::string const last = after ? detail::key(after->repository, after->digest.str()) : "";
+  bool corrupt = false;
+  result<void> const r =
+      s_->scan(state::blob_links, "", last, {}, [&](std::string_view k, std::string_view) {
+        if (out.items.size() == n)
+          return !(out.more = true);
+        stored_link l;
+        if (!detail::split_link(k, l.repository, l.digest))
+          return !(corrupt = true);
+        out.items.push_back(std::move(l));
+        return true;
+      });
+  co_return detail::listed(r, corrupt ? storage_error::corrupt : std::error_code(), std::move(out));
+}
+
+inline asio::awaitable<result<page<stored_manifest>>>
+rocksdb_metadata_store::fsck_manifests(std::optional<stored_manifest> after, std::size_t n) {
+  page<stored_manifest> out;
+  std::string const last = after ? detail::key(after->repository, after->digest.str()) : "";
+  state::snapshot const snap(*s_->db);
+  std::error_code ec;
+  result<void> const r = s_->scan(
+      state::manifest_links, "", last, snap.options, [&](std::string_view k, std::string_view) {
+        if (out.items.size() == n)
+          return !(out.more = true);
+        stored_manifest m;
+        if (!detail::split_link(k, m.repository, m.digest)) {
+          ec = storage_error::corrupt;
+          return false;
+        }
+        result<std::optional<std::string>> const v =
+            s_->get(state::manifests, m.digest.str(), snap.options);
+        if (!v) {
+          ec = v.error();
+          return false;
+        }
+        if (*v) { // a link without content stays listed without references
+          result<detail::manifest_content> c = detail::decode_content(**v);
+          if (!c) {
+            ec = c.error();
+            return false;
+          }
+          m.blobs = std::move(c->blobs);
+          m.manifests = std::move(c->manifests);
+        }
+        out.items.push_back(std::move(m));
+        return true;
+      });
+  co_return detail::listed(r, ec, std::move(out));
+}
+
+inline asio::awaitable<result<page<stored_count>>>
+rocksdb_metadata_store::fsck_counts(std::optional<stored_count> after, std::size_t n) {
+  page<stored_count> out;
+  std::string const last = after ? detail::count_key(after->kind, after->digest) : "";
+  bool corrupt = false;
+  result<void> const r =
+      s_->scan(state::refcounts, "", last, {}, [&](std::string_view k, std::string_view v) {
+        if (out.items.size() == n)
+          return !(out.more = true);
+        detail::decoder dec(v);
+        std::uint64_t const count = dec.u64();
+        result<pier::digest> d =
+            k.empty() ? result<pier::digest>(storage_error::corrupt) : parse_digest(k.substr(1));
+        if (!d || !dec.done())
+          return !(corrupt = true);
+        out.items.push_back({k.front(), std::move(*d), count});
+        return true;
+      });
+  co_return detail::listed(r, corrupt ? storage_error::corrupt : std::error_code(), std::move(out));
+}
+
+inline asio::awaitable<result<void>>
+rocksdb_metadata_store::fsck_write_counts(std::vector<stored_count> counts) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    for (stored_count const& c : counts)
+      s_->put_count(b, c.kind, c.digest, c.count);
+    return {};
+  });
+}
+
 } // namespace storage
 PIER_END_NAMESPACE
 
