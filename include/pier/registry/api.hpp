@@ -48,6 +48,18 @@
 /// - `/api/v1/search?q=`: `{"query","repositories":[…]}`: the repositories the caller may
 ///   pull whose name contains `q` (case-sensitive; empty or missing: all).
 ///
+/// With a store that is a `storage::QuotaStore` (storage/usage.hpp has the definitions of
+/// unique and shared bytes), two more routes (404 NOT_FOUND otherwise):
+/// - `GET /api/v1/namespaces/{ns}/usage`: `{"namespace","unique_bytes","shared_bytes",
+///   "quota":N|null,"repositories":[{"name","unique_bytes","shared_bytes"},…]}`: the
+///   namespace's usage and quota, and its repositories' usage, paged with `n` and `last`
+///   like the listings (the namespace's totals on every page). Only for callers who may
+///   pull the whole namespace (`everything` or `whole_namespace(ns)`), else 403 DENIED;
+/// - `PUT /api/v1/namespaces/{ns}/quota` with `{"bytes": N}` sets the namespace's quota
+///   (N bytes, unique plus shared), `{"bytes": null}` removes it: 204. Only for `admin`
+///   callers, else 403 DENIED; 405 for other methods. A body that is not exactly that:
+///   400 UNSUPPORTED. The v2 API refuses pushes over a quota (v2.hpp).
+///
 /// Namespaces are in lexical order.
 ///
 /// Filtering costs nothing for a caller who may pull everything listed (`everything`, or
@@ -92,6 +104,8 @@ struct pull_access {
   std::function<bool(std::string_view ns)> whole_namespace;
   /// Whether the caller may pull `repository` (e.g. a public one); asked for the others.
   std::function<asio::awaitable<bool>(std::string repository)> may_pull;
+  /// May change namespace quotas (a registry administrator; anyone without authentication).
+  bool admin = false;
 };
 
 /// How `namespace_api` behaves.
@@ -126,6 +140,12 @@ private:
   using listing = detail::api::listing<T>;
 
   asio::awaitable<http::response> dispatch(route const& r, pull_access const& who) const;
+
+  // The usage and quota routes (QuotaStore only).
+  asio::awaitable<http::response> usage(route const& r, std::size_t n,
+                                        pull_access const& who) const;
+  asio::awaitable<http::response> put_quota(http::request& req, route const& r,
+                                            pull_access const& who) const;
 
   // Up to `n` items after `last` read by `fetch(last, n)` and, when `filter`, kept by
   // `keep(item)`, reading at most `max_scan` items (see the file comment).

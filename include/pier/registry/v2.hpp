@@ -39,6 +39,13 @@
 /// commit, and a mount before it looks at the source, so that a sweep running at the same
 /// time either sees the use or has finished with the blob before the new link appears.
 ///
+/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), a manifest
+/// PUT first records the sizes of its blobs as the blob store reports them (`stat`, one per
+/// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
+/// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
+/// namespace references yet) would take the namespace over its quota; reaching the quota
+/// exactly is allowed. Pushes into a namespace without a quota cost O(blobs) more.
+///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
 ///   reference registry (Distribution) sends: the spec's `0-<end-of-range>` has no form for
@@ -78,6 +85,7 @@
 #include <pier/registry/detail/gc.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/concepts.hpp>
+#include <pier/storage/usage.hpp>
 
 #include <asio/awaitable.hpp>
 
@@ -176,6 +184,10 @@ private:
   asio::awaitable<result<void>> touch(pier::digest d) const;
   // Removes the manifests a request left untagged, when `remove_untagged` asks for it.
   asio::awaitable<void> remove_untagged_now() const;
+  // With a `storage::QuotaStore`: records the sizes of `blobs` and answers the 403 that
+  // refuses a manifest of `repository` referencing them over its namespace's quota.
+  asio::awaitable<std::optional<http::response>> check_quota(std::string repository,
+                                                             std::vector<pier::digest> blobs) const;
 
   B& blobs_;
   M& meta_;

@@ -12,9 +12,11 @@
 #include <pier/registry/detail/responses.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/types.hpp>
+#include <pier/storage/usage.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse.hpp>
@@ -22,6 +24,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -38,6 +41,8 @@ enum class ns_route_kind {
   repositories, // /api/v1/namespaces/{ns}/repositories
   tags,         // /api/v1/namespaces/{ns}/tags
   search,       // /api/v1/search
+  usage,        // /api/v1/namespaces/{ns}/usage
+  quota,        // /api/v1/namespaces/{ns}/quota
 };
 
 struct ns_route {
@@ -83,9 +88,18 @@ inline parsed_target parse_target(std::string_view target) {
     // The name first: `/api/v1/namespaces/../x` is an invalid name, not an unknown route.
     if (!valid_namespace(seg[3]))
       return ns_target_error::invalid_name;
-    if (seg.size() != 5 || (seg[4] != "repositories" && seg[4] != "tags"))
+    if (seg.size() != 5)
       return ns_target_error::no_route;
-    r.kind = seg[4] == "tags" ? ns_route_kind::tags : ns_route_kind::repositories;
+    if (seg[4] == "tags")
+      r.kind = ns_route_kind::tags;
+    else if (seg[4] == "repositories")
+      r.kind = ns_route_kind::repositories;
+    else if (seg[4] == "usage")
+      r.kind = ns_route_kind::usage;
+    else if (seg[4] == "quota")
+      r.kind = ns_route_kind::quota;
+    else
+      return ns_target_error::no_route;
     r.ns = std::move(seg[3]);
   }
   boost::urls::encoding_opts opts;
@@ -142,10 +156,16 @@ inline boost::json::object tag_json(storage::tag_entry const& e) {
 
 inline boost::json::value item_json(std::string const& name) { return boost::json::value(name); }
 inline boost::json::value item_json(storage::tag_entry const& e) { return tag_json(e); }
+inline boost::json::value item_json(storage::repository_usage const& u) {
+  return boost::json::object{{"name", u.name},
+                             {"unique_bytes", u.usage.unique_bytes},
+                             {"shared_bytes", u.usage.shared_bytes}};
+}
 
 // Where a listing of names or tags continues after `item`.
 inline std::string position_of(std::string const& name) { return name; }
 inline std::string position_of(storage::tag_entry const& e) { return e.repository + ':' + e.tag; }
+inline std::string position_of(storage::repository_usage const& u) { return u.name; }
 
 // A page as the API answers it: the items kept, and where the next page starts when more
 // may follow (the last item read, kept or not).
@@ -187,6 +207,52 @@ http::response listing_response(std::string_view path, std::string_view query,
     r.headers().set("Link", std::move(link));
   }
   return r;
+}
+
+// The body of `PUT …/quota`: `{"bytes": N}` (N a non-negative integer) or `{"bytes": null}`
+// (no quota); the 400 that refuses anything else (a misspelt member included, so that a
+// typo never removes a quota).
+inline std::variant<std::optional<std::uint64_t>, http::response>
+parse_quota_body(std::string_view text) {
+  auto const refuse = [] {
+    return error(oci_error::unsupported,
+                 R"(the body must be {"bytes": N} with N a non-negative integer, or null)", nullptr,
+                 400);
+  };
+  boost::system::error_code ec;
+  boost::json::value const v = boost::json::parse(text, ec);
+  if (ec || !v.is_object() || v.as_object().size() != 1)
+    return refuse();
+  boost::json::value const* bytes = v.as_object().if_contains("bytes");
+  if (bytes == nullptr)
+    return refuse();
+  if (bytes->is_null())
+    return std::optional<std::uint64_t>();
+  if (bytes->is_uint64())
+    return std::optional<std::uint64_t>(bytes->as_uint64());
+  if (bytes->is_int64() && bytes->as_int64() >= 0)
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(bytes->as_int64()));
+  return refuse();
+}
+
+// `{"namespace","unique_bytes","shared_bytes","quota":N|null,"repositories":[…]}` with a
+// `Link` to the next page of repositories.
+inline http::response usage_response(std::string const& ns, storage::namespace_usage u,
+                                     std::size_t page_size) {
+  listing<storage::repository_usage> l;
+  l.more = u.repositories.more;
+  if (!u.repositories.items.empty())
+    l.next = u.repositories.items.back().name;
+  l.items = std::move(u.repositories.items);
+  boost::json::object body{{"namespace", ns},
+                           {"unique_bytes", u.usage.unique_bytes},
+                           {"shared_bytes", u.usage.shared_bytes}};
+  if (u.quota)
+    body["quota"] = *u.quota;
+  else
+    body["quota"] = nullptr;
+  return listing_response("/api/v1/namespaces/" + ns + "/usage", "", std::move(body),
+                          "repositories", l, page_size);
 }
 
 } // namespace registry::detail::api

@@ -5,6 +5,7 @@
 #include <pier/storage/detail/namespaces.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,8 @@ asio::awaitable<http::response> namespace_api<M>::handle(http::request& req,
   http::response res;
   if (auto const* e = std::get_if<detail::api::ns_target_error>(&t))
     res = detail::api::target_failure(*e);
+  else if (std::get<route>(t).kind == detail::api::ns_route_kind::quota)
+    res = co_await put_quota(req, std::get<route>(t), who);
   else if (req.method() != "GET" && req.method() != "HEAD")
     res = detail::method_not_allowed("GET, HEAD");
   else
@@ -111,8 +114,50 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
     co_return d::listing_response("/api/v1/search", "q=" + detail::query_encode(r.q),
                                   {{"query", r.q}}, "repositories", *l, n);
   }
+  case ns_route_kind::usage: co_return co_await usage(r, n, who);
+  case ns_route_kind::quota: break; // `handle` sends it to `put_quota`
   }
   co_return d::target_failure(d::ns_target_error::no_route);
+}
+
+template <storage::NamespaceStore M>
+asio::awaitable<http::response> namespace_api<M>::usage(route const& r, std::size_t n,
+                                                        pull_access const& who) const {
+  if constexpr (storage::QuotaStore<M>) {
+    if (!who.everything && !(who.whole_namespace && who.whole_namespace(r.ns)))
+      co_return detail::error(oci_error::denied, "only callers who may pull all of namespace " +
+                                                     r.ns + " may see its usage");
+    result<storage::namespace_usage> u = co_await meta_.usage(r.ns, r.last, n);
+    if (!u)
+      co_return detail::error(u.error());
+    co_return detail::api::usage_response(r.ns, std::move(*u), n);
+  } else {
+    co_return detail::api::target_failure(detail::api::ns_target_error::no_route);
+  }
+}
+
+template <storage::NamespaceStore M>
+asio::awaitable<http::response> namespace_api<M>::put_quota(http::request& req, route const& r,
+                                                            pull_access const& who) const {
+  if constexpr (storage::QuotaStore<M>) {
+    if (req.method() != "PUT")
+      co_return detail::method_not_allowed("PUT");
+    if (!who.admin)
+      co_return detail::error(oci_error::denied, "only administrators may set quotas");
+    result<std::string> const text = co_await http::read_body(req.body(), 4096);
+    if (!text)
+      co_return detail::body_failure(text.error(), oci_error::unsupported);
+    auto parsed = detail::api::parse_quota_body(*text);
+    if (auto* refused = std::get_if<http::response>(&parsed))
+      co_return std::move(*refused);
+    result<void> const set =
+        co_await meta_.set_quota(r.ns, std::get<std::optional<std::uint64_t>>(parsed));
+    if (!set)
+      co_return detail::error(set.error());
+    co_return http::response(204);
+  } else {
+    co_return detail::api::target_failure(detail::api::ns_target_error::no_route);
+  }
 }
 
 template <storage::NamespaceStore M>

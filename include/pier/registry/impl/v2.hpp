@@ -528,6 +528,8 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   }
   if (!missing.empty())
     co_return detail::errors(missing);
+  if (std::optional<http::response> refused = co_await check_quota(r.name, blobs))
+    co_return std::move(*refused);
 
   storage::manifest_put put;
   put.digest = d;
@@ -637,6 +639,35 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return co_await meta_.touch_blob(std::move(d));
   else
     co_return result<void>{};
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<std::optional<http::response>>
+v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
+  if constexpr (storage::QuotaStore<M>) {
+    // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
+    std::vector<storage::sized_blob> sized;
+    sized.reserve(blobs.size());
+    for (pier::digest& b : blobs) {
+      result<storage::blob_info> const info = co_await blobs_.stat(b);
+      if (!info)
+        co_return detail::error(info.error());
+      sized.push_back({std::move(b), info->size});
+    }
+    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    if (!q)
+      co_return detail::error(q.error());
+    if (q->exceeded()) {
+      std::string const ns(repository.substr(0, repository.find('/')));
+      boost::json::object numbers{
+          {"namespace", ns}, {"used", q->used}, {"quota", *q->quota}, {"added", q->added}};
+      co_return detail::error(oci_error::denied,
+                              "quota of namespace " + ns + " exceeded: " + std::to_string(q->used) +
+                                  " bytes used of " + std::to_string(*q->quota),
+                              std::move(numbers));
+    }
+  }
+  co_return std::nullopt;
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>

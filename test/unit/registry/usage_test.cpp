@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <pier/registry/api.hpp>
+
+#include <pier/registry/v2.hpp>
+
+#include "../storage/test_util.hpp"
+#include "test_registry.hpp"
+
+#include <pier/storage/memory.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace usage_test {
+
+namespace json = boost::json;
+namespace reg = pier::registry;
+namespace storage = pier::storage;
+using pier_test::config;
+using pier_test::content;
+using pier_test::error_code;
+using pier_test::http_client;
+using pier_test::image_manifest;
+using pier_test::layer;
+using pier_test::push_image;
+using pier_test::put_manifest;
+using pier_test::reply;
+
+using api_type = reg::namespace_api<storage::memory_metadata_store>;
+
+/// Who the test server takes the caller to be, from the `X-Caller` header: `admin`, `acme`
+/// (a member of namespace acme) or anyone else (may pull nothing).
+inline reg::pull_access caller(std::string_view who) {
+  reg::pull_access a;
+  a.everything = who == "admin";
+  a.admin = who == "admin";
+  if (who == "acme")
+    a.whole_namespace = [](std::string_view ns) { return ns == "acme"; };
+  return a;
+}
+
+/// The v2 API and the namespace API over memory stores, on 127.0.0.1, as a server routes
+/// them: /api/v1 to the namespace API with the caller of `X-Caller`, the rest to v2.
+inline pier::http::handler serve(storage::memory_blob_store& blobs,
+                                 storage::memory_metadata_store& meta) {
+  auto api = std::make_shared<api_type const>(meta);
+  // Untagging removes the manifest at once (`--untagged-retention 0`), so that usage drops.
+  pier::http::handler v2 = reg::make_v2_handler(blobs, meta, {.remove_untagged = true});
+  return [api, v2](pier::http::request& req) -> asio::awaitable<pier::http::response> {
+    if (!api_type::handles(req.target()))
+      co_return co_await v2(req);
+    reg::pull_access const who = caller(req.headers().find("X-Caller").value_or(""));
+    co_return co_await api->handle(req, who);
+  };
+}
+
+/// One image: a config of its own and `layers`.
+struct image {
+  content cfg;
+  std::vector<content> layers;
+  content manifest;
+
+  image(std::uint64_t seed, std::vector<content> l)
+      : cfg(config(seed)), layers(std::move(l)), manifest(image_manifest(cfg, layers)) {}
+
+  std::uint64_t bytes_of(std::size_t i) const { return layers[i].bytes.size(); }
+  std::uint64_t config_bytes() const { return cfg.bytes.size(); }
+};
+
+class Usage : public ::testing::Test {
+protected:
+  Usage() : server_(serve(blobs_, meta_)), c_(server_.client()) {}
+
+  void push(std::string_view repo, std::string_view tag, image const& i) {
+    push_image(c_, repo, tag, i.cfg, i.layers, i.manifest);
+  }
+
+  json::value usage(std::string_view ns, std::string_view who = "admin",
+                    std::string_view query = "") {
+    reply const r =
+        c_.request("GET", "/api/v1/namespaces/" + std::string(ns) + "/usage" + std::string(query),
+                   {{"X-Caller", std::string(who)}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  }
+
+  reply set_quota(std::string_view ns, std::string body, std::string_view who = "admin") {
+    return c_.request("PUT", "/api/v1/namespaces/" + std::string(ns) + "/quota",
+                      {{"X-Caller", std::string(who)}, {"Content-Type", "application/json"}}, body);
+  }
+
+  static std::uint64_t number(json::value const& v, std::string_view key) {
+    return v.at(key).to_number<std::uint64_t>();
+  }
+
+  storage::memory_blob_store blobs_;
+  storage::memory_metadata_store meta_;
+  pier_test::registry_server server_;
+  http_client c_;
+
+  // S: in acme/web and acme/db; X: in acme/web and globex/app; A: acme/web's alone.
+  content const s_ = layer(1000, 1);
+  content const x_ = layer(500, 2);
+  content const a_ = layer(300, 3);
+  image const web_{10, {s_, x_, a_}};
+  image const db_{11, {s_}};
+  image const app_{12, {x_}};
+};
+
+TEST_F(Usage, shared_layers_are_shared_across_repositories_and_namespaces) {
+  push("acme/web", "v1", web_);
+  push("acme/db", "v1", db_);
+  push("globex/app", "v1", app_);
+
+  json::value const acme = usage("acme");
+  EXPECT_EQ(acme.at("namespace").as_string(), "acme");
+  EXPECT_EQ(number(acme, "unique_bytes"),
+            web_.config_bytes() + db_.config_bytes() + s_.bytes.size() + a_.bytes.size());
+  EXPECT_EQ(number(acme, "shared_bytes"), x_.bytes.size()); // globex has it too
+  EXPECT_TRUE(acme.at("quota").is_null());
+  json::array const& repos = acme.at("repositories").as_array();
+  ASSERT_EQ(repos.size(), 2u);
+  EXPECT_EQ(repos[0].at("name").as_string(), "acme/db");
+  EXPECT_EQ(number(repos[0], "unique_bytes"), db_.config_bytes());
+  EXPECT_EQ(number(repos[0], "shared_bytes"), s_.bytes.size());
+  EXPECT_EQ(repos[1].at("name").as_string(), "acme/web");
+  EXPECT_EQ(number(repos[1], "unique_bytes"), web_.config_bytes() + a_.bytes.size());
+  EXPECT_EQ(number(repos[1], "shared_bytes"), s_.bytes.size() + x_.bytes.size());
+
+  json::value const globex = usage("globex");
+  EXPECT_EQ(number(globex, "unique_bytes"), app_.config_bytes());
+  EXPECT_EQ(number(globex, "shared_bytes"), x_.bytes.size());
+}
+
+TEST_F(Usage, repositories_are_paged_with_the_totals_on_every_page) {
+  push("acme/web", "v1", web_);
+  push("acme/db", "v1", db_);
+  reply const r = c_.request("GET", "/api/v1/namespaces/acme/usage?n=1", {{"X-Caller", "acme"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header_or_empty("Link"), "</api/v1/namespaces/acme/usage?n=1&last=acme/db>; "
+                                       "rel=\"next\"");
+  json::value const second = usage("acme", "acme", "?n=1&last=acme/db");
+  ASSERT_EQ(second.at("repositories").as_array().size(), 1u);
+  EXPECT_EQ(second.at("repositories").at(0).at("name").as_string(), "acme/web");
+  EXPECT_EQ(number(second, "unique_bytes"), number(json::parse(r.body), "unique_bytes"));
+}
+
+TEST_F(Usage, deleting_a_manifest_lowers_usage) {
+  push("acme/web", "v1", web_);
+  push("globex/app", "v1", app_);
+  EXPECT_EQ(number(usage("acme"), "shared_bytes"), x_.bytes.size());
+  reply const del = c_.request("DELETE", "/v2/globex/app/manifests/" + app_.manifest.digest.str());
+  ASSERT_EQ(del.status, 202) << del.body;
+  json::value const acme = usage("acme");
+  EXPECT_EQ(number(acme, "shared_bytes"), 0u); // X is acme's alone now
+  EXPECT_EQ(number(acme, "unique_bytes"),
+            web_.config_bytes() + s_.bytes.size() + x_.bytes.size() + a_.bytes.size());
+  json::value const globex = usage("globex");
+  EXPECT_EQ(number(globex, "unique_bytes") + number(globex, "shared_bytes"), 0u);
+
+  ASSERT_EQ(c_.request("DELETE", "/v2/acme/web/manifests/v1").status, 202); // untag: removed
+  EXPECT_EQ(number(usage("acme"), "unique_bytes"), 0u);
+}
+
+TEST_F(Usage, a_push_over_the_quota_is_denied_and_one_exactly_at_it_is_not) {
+  push("acme/db", "v1", db_);
+  std::uint64_t const used = db_.config_bytes() + s_.bytes.size();
+  // web_ adds its config, X and A (S is counted already): exactly up to the quota.
+  std::uint64_t const limit = used + web_.config_bytes() + x_.bytes.size() + a_.bytes.size();
+  ASSERT_EQ(set_quota("acme", R"({"bytes":)" + std::to_string(limit) + "}").status, 204);
+  EXPECT_EQ(number(usage("acme"), "quota"), limit);
+  push("acme/web", "v1", web_);
+  EXPECT_EQ(number(usage("acme"), "unique_bytes"), limit);
+
+  // A new layer is one byte too many.
+  content const extra = layer(1, 4);
+  image const more{13, {s_, extra}};
+  pier_test::push_blob(c_, "acme/web", more.cfg);
+  pier_test::push_blob(c_, "acme/web", extra);
+  reply const refused = put_manifest(c_, "acme/web", "v2", more.manifest);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(error_code(refused), "DENIED");
+  EXPECT_NE(refused.body.find("quota of namespace acme exceeded: " + std::to_string(limit) +
+                              " bytes used of " + std::to_string(limit)),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v2").status, 404);
+
+  // What the namespace holds already costs nothing: another tag, another repository.
+  EXPECT_EQ(put_manifest(c_, "acme/web", "v1-again", web_.manifest).status, 201);
+  push("acme/copy", "v1", db_);
+  // Another namespace has no quota.
+  push("globex/app", "v1", more);
+
+  // Without the quota the push goes through.
+  ASSERT_EQ(set_quota("acme", R"({"bytes":null})").status, 204);
+  EXPECT_TRUE(usage("acme").at("quota").is_null());
+  EXPECT_EQ(put_manifest(c_, "acme/web", "v2", more.manifest).status, 201);
+}
+
+TEST_F(Usage, deleting_makes_room_under_the_quota) {
+  push("acme/web", "v1", web_);
+  std::uint64_t const used = number(usage("acme"), "unique_bytes");
+  ASSERT_EQ(set_quota("acme", R"({"bytes":)" + std::to_string(used) + "}").status, 204);
+  pier_test::push_blob(c_, "acme/db", db_.cfg);
+  pier_test::push_blob(c_, "acme/db", s_);
+  EXPECT_EQ(put_manifest(c_, "acme/db", "v1", db_.manifest).status, 403);
+  ASSERT_EQ(c_.request("DELETE", "/v2/acme/web/manifests/v1").status, 202);
+  EXPECT_EQ(put_manifest(c_, "acme/db", "v1", db_.manifest).status, 201);
+}
+
+TEST_F(Usage, only_administrators_set_quotas_and_only_namespace_readers_see_usage) {
+  reply const member = set_quota("acme", R"({"bytes":5})", "acme");
+  EXPECT_EQ(member.status, 403);
+  EXPECT_EQ(error_code(member), "DENIED");
+  EXPECT_EQ(set_quota("acme", R"({"bytes":5})", "nobody").status, 403);
+  EXPECT_TRUE(usage("acme", "acme").at("quota").is_null()); // nothing was set
+
+  reply const stranger = c_.get("/api/v1/namespaces/acme/usage", {{"X-Caller", "nobody"}});
+  EXPECT_EQ(stranger.status, 403);
+  EXPECT_EQ(error_code(stranger), "DENIED");
+  EXPECT_EQ(c_.get("/api/v1/namespaces/globex/usage", {{"X-Caller", "acme"}}).status, 403);
+}
+
+TEST_F(Usage, quota_bodies_and_methods_are_checked) {
+  for (char const* body : {"", "[]", R"({"bytes":-1})", R"({"bytes":"5"})", R"({"bytes":1.5})",
+                           R"({"byte":5})", R"({"bytes":5,"x":1})", "{"}) {
+    reply const r = set_quota("acme", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(error_code(r), "UNSUPPORTED") << body;
+  }
+  EXPECT_TRUE(usage("acme").at("quota").is_null());
+  ASSERT_EQ(set_quota("acme", R"({"bytes":0})").status, 204);
+  EXPECT_EQ(number(usage("acme"), "quota"), 0u);
+
+  reply const get = c_.get("/api/v1/namespaces/acme/quota", {{"X-Caller", "admin"}});
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.header_or_empty("Allow"), "PUT");
+  reply const put_usage =
+      c_.request("PUT", "/api/v1/namespaces/acme/usage", {{"X-Caller", "admin"}}, R"({"bytes":1})");
+  EXPECT_EQ(put_usage.status, 405);
+  EXPECT_EQ(set_quota("..", R"({"bytes":1})").status, 400); // NAME_INVALID
+  EXPECT_TRUE(api_type::handles("/api/v1/namespaces/acme/usage"));
+  EXPECT_TRUE(api_type::handles("/api/v1/namespaces/acme/quota"));
+}
+
+} // namespace usage_test
