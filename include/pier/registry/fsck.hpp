@@ -95,7 +95,13 @@ struct fsck_report {
   /// Problem lines left out of `problems`.
   std::uint64_t problems_left_out = 0;
 
-  /// Nothing found (before repair).
+  /// Nothing found but orphans, which a crash may leave (DESIGN.md, durability rule 2):
+  /// metadata and blobs agree. What `pier-registry fsck` exits 0 on.
+  bool consistent() const noexcept {
+    return corrupt_blobs + missing_blobs + broken_manifests + unlinked_blobs + wrong_counts == 0;
+  }
+
+  /// Nothing found (before repair), orphans included.
   bool clean() const noexcept {
     return corrupt_blobs + missing_blobs + broken_manifests + unlinked_blobs + wrong_counts +
                orphan_blobs + orphan_uploads + orphan_sessions ==

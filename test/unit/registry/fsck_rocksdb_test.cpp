@@ -107,6 +107,7 @@ TEST_F(FsckRocksdb, ACorruptBlobIsRemovedWithItsLinks) {
   fsck_report const found = check();
   EXPECT_EQ(found.corrupt_blobs, 1u);
   EXPECT_EQ(found.missing_blobs, 1u); // its link names no sound blob
+  EXPECT_FALSE(found.consistent());
   EXPECT_TRUE(mentions(found, "corrupt blob " + alone_digest.str()));
   EXPECT_TRUE(std::filesystem::exists(blobs.path_of(alone_digest))); // only a report
 
@@ -151,6 +152,7 @@ TEST_F(FsckRocksdb, AnOrphanBlobIsRemovedOnlyAfterTheGrace) {
   EXPECT_EQ(young.orphan_blobs, 1u);
   EXPECT_EQ(young.repaired, 0u);
   EXPECT_TRUE(mentions(young, "orphan blob " + d.str()));
+  EXPECT_TRUE(young.consistent()); // what a crash may leave: metadata and blobs agree
   EXPECT_TRUE(std::filesystem::exists(blobs.path_of(d)));
 
   age(blobs.path_of(d));
