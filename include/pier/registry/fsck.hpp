@@ -35,10 +35,12 @@
 ///    (files only when older than `orphan_grace`).
 ///
 /// The stores are read page by page; what fsck keeps in memory is one set of digests of
-/// the blobs present, one of the blobs linked or referenced, and the recounted counts: a
-/// few dozen bytes per distinct digest, not the manifests. Run it on a stopped registry:
-/// pushes during a check show up as transient problems, and repair could remove the
-/// upload files of pushes in progress younger than nothing.
+/// the blobs present, one of the blobs linked or referenced, the recounted counts (a few
+/// dozen bytes per distinct digest, not the manifests), and the ids of the upload files
+/// and sessions (`expired_uploads` lists sessions oldest first, with no cursor to page on).
+///
+/// Run it on a stopped registry (RocksDB allows one process anyway): pushes during a check
+/// would show up as transient problems.
 ///
 /// Requirements on the stores (`filesystem_blob_store` and `rocksdb_metadata_store` have
 /// them): blob store `list_blobs`, `list_uploads`, `hash_blob`, `remove`, `abort`;
