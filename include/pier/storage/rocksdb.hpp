@@ -37,7 +37,13 @@
 /// account column families, version 2 none for garbage collection: opening such a database
 /// adds them, and fills `blob_times` (with the time of opening), `blob_repos` and
 /// `manifest_parents` from the records there are), and
-/// `pier.user_count`. Records of users, organisations and tokens start with a format
+/// `pier.user_count`, and the records of `QuotaStore` (storage/usage.hpp): `usage.quota \0 ns`
+/// (a namespace's quota) and `usage.size \0 digest` (a blob's size as `charge` recorded
+/// it), 8 bytes little-endian each; they need no column family of their own, so databases
+/// without them open unchanged (blobs whose size was never recorded count 0). Usage is
+/// derived at each request from `manifest_links`, `manifests` and the `b` counts (see
+/// storage/usage.hpp), with plain reads: an answer racing a push may mix before and after.
+/// Records of users, organisations and tokens start with a format
 /// byte; a value that does not decode is `storage_error::corrupt`.
 ///
 /// Garbage collection's records (`CollectableStore`) change in the batch of the change
@@ -95,6 +101,7 @@
 #include <pier/storage/detail/offload.hpp>
 #include <pier/storage/error.hpp>
 #include <pier/storage/types.hpp>
+#include <pier/storage/usage.hpp>
 
 #include <asio/awaitable.hpp>
 
@@ -102,6 +109,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -237,8 +245,25 @@ public:
   /// Writes `counts` (0 removes the count) in one atomic, durable batch.
   asio::awaitable<result<void>> fsck_write_counts(std::vector<stored_count> counts);
 
+  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp); the records
+  // are in the layout above.
+
+  asio::awaitable<result<void>> set_quota(std::string ns, std::optional<std::uint64_t> bytes);
+  asio::awaitable<result<std::optional<std::uint64_t>>> get_quota(std::string ns);
+  asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
+  asio::awaitable<result<quota_state>> charge(std::string repository,
+                                              std::vector<sized_blob> blobs);
+
 private:
   struct state;
+
+  // QuotaStore: calls `f(repository, counts)` for each repository of `ns` in name order,
+  // `counts` the (repository, manifest) pairs of it that reference each blob.
+  template <class F>
+  result<void> namespace_references(std::string const& ns, F f) const;
+  // Unique and shared bytes of the blobs of `counts` (shared: other pairs reference it).
+  result<storage_usage>
+  usage_of(std::map<pier::digest, std::uint64_t, std::less<>> const& counts) const;
   explicit rocksdb_metadata_store(std::unique_ptr<state> s) noexcept;
 
   std::unique_ptr<state> s_;

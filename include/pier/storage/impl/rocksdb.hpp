@@ -574,17 +574,25 @@ struct rocksdb_metadata_store::state {
   }
 
   result<std::uint64_t> user_count() const {
+    result<std::optional<std::uint64_t>> const n = meta_number(user_count_key);
+    if (!n)
+      return n.error();
+    return n->value_or(0);
+  }
+
+  /// The 8-byte number under `key` of the default column family, if any.
+  result<std::optional<std::uint64_t>> meta_number(std::string const& key) const {
     std::string v;
-    rocksdb::Status const st = db->Get(rocksdb::ReadOptions(), meta(), user_count_key, &v);
+    rocksdb::Status const st = db->Get(rocksdb::ReadOptions(), meta(), key, &v);
     if (st.IsNotFound())
-      return std::uint64_t{0};
+      return std::optional<std::uint64_t>();
     if (!st.ok())
       return detail::to_error(st);
     detail::decoder dec(v);
     std::uint64_t const n = dec.u64();
     if (!dec.done())
       return storage_error::corrupt;
-    return n;
+    return std::optional<std::uint64_t>(n);
   }
 
   /// Adds `delta` (+1 or -1) to the user count in the batch.
@@ -1889,6 +1897,181 @@ rocksdb_metadata_store::fsck_write_counts(std::vector<stored_count> counts) {
       s_->put_count(b, c.kind, c.digest, c.count);
     return {};
   });
+}
+
+// QuotaStore
+
+namespace detail {
+inline std::string quota_key(std::string_view ns) { return key("usage.quota", ns); }
+inline std::string size_key(digest_view d) { return key("usage.size", d.str()); }
+} // namespace detail
+
+template <class F>
+result<void> rocksdb_metadata_store::namespace_references(std::string const& ns, F f) const {
+  state const& s = *s_;
+  std::vector<std::string> repositories;
+  std::string const prefix = ns + '/';
+  result<void> r =
+      s.scan(state::repositories, prefix, "", {}, [&](std::string_view k, std::string_view) {
+        repositories.push_back(prefix + std::string(k));
+        return true;
+      });
+  if (!r)
+    return r;
+  // A manifest held by several repositories of the namespace is decoded once.
+  std::map<std::string, std::vector<pier::digest>, std::less<>> blobs_of;
+  for (std::string const& repository : repositories) {
+    std::vector<std::string> manifests;
+    r = s.scan(state::manifest_links, detail::key(repository, ""), "", {},
+               [&](std::string_view k, std::string_view) {
+                 manifests.emplace_back(k);
+                 return true;
+               });
+    if (!r)
+      return r;
+    std::map<pier::digest, std::uint64_t, std::less<>> counts;
+    for (std::string const& m : manifests) {
+      auto known = blobs_of.find(m);
+      if (known == blobs_of.end()) {
+        result<std::optional<std::string>> const v = s.get(state::manifests, m);
+        if (!v)
+          return v.error();
+        std::vector<pier::digest> blobs;
+        if (*v) { // a link without content references nothing
+          result<detail::manifest_content> c = detail::decode_content(**v);
+          if (!c)
+            return c.error();
+          blobs = std::move(c->blobs);
+        }
+        known = blobs_of.emplace(m, std::move(blobs)).first;
+      }
+      for (pier::digest const& b : known->second)
+        ++counts[b];
+    }
+    f(repository, counts);
+  }
+  return {};
+}
+
+inline result<storage_usage> rocksdb_metadata_store::usage_of(
+    std::map<pier::digest, std::uint64_t, std::less<>> const& counts) const {
+  storage_usage u;
+  for (auto const& [b, pairs] : counts) {
+    result<std::optional<std::uint64_t>> const size = s_->meta_number(detail::size_key(b));
+    if (!size)
+      return size.error();
+    if (!*size)
+      continue;
+    result<std::uint64_t> const all = s_->count('b', b);
+    if (!all)
+      return all.error();
+    (*all > pairs ? u.shared_bytes : u.unique_bytes) += **size;
+  }
+  return u;
+}
+
+inline asio::awaitable<result<void>>
+rocksdb_metadata_store::set_quota(std::string ns, std::optional<std::uint64_t> bytes) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    if (bytes)
+      b.Put(s_->meta(), detail::quota_key(ns), detail::encoder().u64(*bytes).take());
+    else
+      b.Delete(s_->meta(), detail::quota_key(ns));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<std::optional<std::uint64_t>>>
+rocksdb_metadata_store::get_quota(std::string ns) {
+  co_return s_->meta_number(detail::quota_key(ns));
+}
+
+inline asio::awaitable<result<namespace_usage>>
+rocksdb_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
+  namespace_usage out;
+  result<std::optional<std::uint64_t>> quota = s_->meta_number(detail::quota_key(ns));
+  if (!quota)
+    co_return quota.error();
+  out.quota = *quota;
+  if (ns.empty() || ns.find('/') != std::string::npos)
+    co_return out;
+  std::map<pier::digest, std::uint64_t, std::less<>> all;
+  std::error_code failed;
+  result<void> const r =
+      namespace_references(ns, [&](std::string const& repository, auto const& counts) {
+        for (auto const& [b, pairs] : counts)
+          all[b] += pairs;
+        if ((!last.empty() && repository <= last) || failed)
+          return;
+        if (out.repositories.items.size() == n) {
+          out.repositories.more = true;
+          return;
+        }
+        result<storage_usage> u = usage_of(counts);
+        if (!u)
+          failed = u.error();
+        else
+          out.repositories.items.push_back({repository, *u});
+      });
+  if (!r)
+    co_return r.error();
+  if (failed)
+    co_return failed;
+  result<storage_usage> const total = usage_of(all);
+  if (!total)
+    co_return total.error();
+  out.usage = *total;
+  co_return out;
+}
+
+inline asio::awaitable<result<quota_state>>
+rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
+  quota_state out;
+  // Sizes never change for a digest: write only those not recorded yet (one sync write
+  // for a push of new blobs, none for a re-push).
+  std::vector<sized_blob const*> unrecorded;
+  for (sized_blob const& b : blobs) {
+    result<std::optional<std::uint64_t>> const size = s_->meta_number(detail::size_key(b.digest));
+    if (!size)
+      co_return size.error();
+    if (*size != b.size)
+      unrecorded.push_back(&b);
+  }
+  if (!unrecorded.empty()) {
+    result<void> const w = co_await s_->write([&](rocksdb::WriteBatch& batch) -> result<void> {
+      for (sized_blob const* b : unrecorded)
+        batch.Put(s_->meta(), detail::size_key(b->digest), detail::encoder().u64(b->size).take());
+      return {};
+    });
+    if (!w)
+      co_return w.error();
+  }
+  std::string_view const ns = detail::namespace_of(repository);
+  if (!ns.empty()) {
+    result<std::optional<std::uint64_t>> quota = s_->meta_number(detail::quota_key(ns));
+    if (!quota)
+      co_return quota.error();
+    out.quota = *quota;
+  }
+  std::map<pier::digest, std::uint64_t, std::less<>> held;
+  if (out.quota) {
+    result<void> const r =
+        namespace_references(std::string(ns), [&](std::string const&, auto const& counts) {
+          for (auto const& [b, pairs] : counts)
+            held[b] += pairs;
+        });
+    if (!r)
+      co_return r.error();
+    result<storage_usage> const used = usage_of(held);
+    if (!used)
+      co_return used.error();
+    out.used = used->total();
+  }
+  for (sized_blob const& b : blobs) {
+    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
+      out.added += b.size;
+  }
+  co_return out;
 }
 
 } // namespace storage
