@@ -30,7 +30,8 @@
 /// @code
 /// template <pier::storage::QuotaStore M>
 /// asio::awaitable<bool> fits(M& meta, std::string repo, pier::digest layer) {
-///   auto q = co_await meta.charge(repo, {{layer, 1024}});
+///   std::vector<pier::storage::sized_blob> blobs{{layer, 1024}};
+///   auto q = co_await meta.charge(repo, blobs);
 ///   co_return q && !q->exceeded();
 /// }
 /// @endcode
