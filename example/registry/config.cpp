@@ -831,6 +831,22 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   return inv;
 }
 
+outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
+  invocation inv;
+  inv.what = invocation::action::fsck;
+  std::array<flag, 2> flags{{{"--data", "DIR"}, {"--repair", ""}}};
+  bool help = false;
+  auto const positional = collect_flags(args, flags, 0, "fsck", help);
+  if (!positional)
+    return failure{positional.error()};
+  if (help)
+    return help_invocation();
+  if (auto const v = find_flag(flags, "--data").value())
+    inv.fsck.data = std::filesystem::path(*v);
+  inv.fsck.repair = find_flag(flags, "--repair").given();
+  return inv;
+}
+
 } // namespace
 
 outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
@@ -854,6 +870,8 @@ outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
     return parse_gen_cert(args.subspan(1));
   if (command == "gc")
     return parse_gc(args.subspan(1));
+  if (command == "fsck")
+    return parse_fsck(args.subspan(1));
   return fail("unknown command " + in_quotes(command) + ": run \"pier-registry help\" for usage");
 }
 
@@ -871,6 +889,7 @@ std::string usage() {
          "  pier-registry user list [--data DIR]\n"
          "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
          "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION]\n"
+         "  pier-registry fsck --data DIR [--repair]\n"
          "  pier-registry --version\n"
          "  pier-registry help\n"
          "\n"
@@ -907,6 +926,8 @@ std::string usage() {
          "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
          "trust ca.crt (for docker/podman: /etc/containers/certs.d/HOST:PORT/ca.crt).\n"
          "gc: collect garbage in a stopped server's data dir (--dry-run: only report).\n"
+         "fsck: verify every blob's digest and size, every link and count of a stopped\n"
+         "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
          "\n"
          "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
          "connections, in-flight requests finish; a second signal cancels them.\n"

@@ -196,14 +196,21 @@ struct gc_command {
   std::optional<std::chrono::milliseconds> grace;
 };
 
+/// `fsck --data DIR [--repair]`, on a stopped server's data.
+struct fsck_command {
+  std::filesystem::path data = "pier-data";
+  bool repair = false;
+};
+
 /// What the command line asks for.
 struct invocation {
-  enum class action { serve, help, version, user, gen_cert, gc };
+  enum class action { serve, help, version, user, gen_cert, gc, fsck };
   action what = action::serve;
   config settings;
   user_command user;
   gen_cert_command cert;
   gc_command gc;
+  fsck_command fsck;
 };
 
 /// Parses the arguments after the program name:

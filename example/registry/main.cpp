@@ -17,6 +17,7 @@
 #include <pier/http/server.hpp>
 #include <pier/http/tls.hpp>
 #include <pier/registry/api.hpp>
+#include <pier/registry/fsck.hpp>
 #include <pier/registry/gc.hpp>
 #include <pier/registry/gc_api.hpp>
 #include <pier/registry/v2.hpp>
@@ -24,9 +25,11 @@
 #include <pier/storage/rocksdb.hpp>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 
 #include <algorithm>
@@ -534,9 +537,12 @@ public:
       asio::co_spawn(io_, gc_.run_every(gc_interval), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
+  // Lets the chores finish rather than dropping them: the collector's schedule ends on
+  // stop() and the signal wait on cancel, then run() returns. (Stopping the io_context
+  // instead would leave the collector holding a timer of a destroyed io_context.)
   ~maintenance() {
     gc_.stop();
-    io_.stop();
+    asio::post(io_, [this] { signals_.cancel(); });
     thread_.join();
   }
   maintenance(maintenance const&) = delete;
@@ -611,6 +617,46 @@ int gc_main(gc_command const& g) {
   for (std::string const& e : report->errors)
     std::fprintf(stderr, "pier-registry: gc: %s\n", e.c_str());
   return report->errors.empty() ? 0 : 1;
+}
+
+// `pier-registry fsck`: exit 0 when the data is consistent (orphan files, which a crash
+// may leave by design, do not count), 1 when not, 2 when it cannot be read.
+int fsck_main(fsck_command const& f) {
+  std::filesystem::path const data = absolute_or_same(f.data);
+  auto meta = meta_store::create(data);
+  auto blobs = blob_store::create(data);
+  if (!meta || !blobs) {
+    std::fprintf(stderr, "pier-registry: fsck: cannot open %s: %s\n", data.c_str(),
+                 (!meta ? meta.error() : blobs.error()).message().c_str());
+    return 2;
+  }
+  pier::registry::fsck_options options;
+  options.repair = f.repair;
+  auto report = run_sync(pier::registry::fsck(*blobs, *meta, options));
+  if (!report) {
+    std::fprintf(stderr, "pier-registry: fsck: %s\n", report.error().message().c_str());
+    return 2;
+  }
+  for (std::string const& p : report->problems)
+    std::printf("%s\n", p.c_str());
+  if (report->problems_left_out > 0)
+    std::printf("(%llu more)\n", static_cast<unsigned long long>(report->problems_left_out));
+  std::printf("checked %llu blobs, %llu links, %llu manifests: %llu corrupt, %llu missing, "
+              "%llu broken manifests, %llu unlinked, %llu wrong counts, %llu orphan blobs, "
+              "%llu orphan uploads, %llu orphan sessions; %llu repaired\n",
+              static_cast<unsigned long long>(report->blobs_checked),
+              static_cast<unsigned long long>(report->links_checked),
+              static_cast<unsigned long long>(report->manifests_checked),
+              static_cast<unsigned long long>(report->corrupt_blobs),
+              static_cast<unsigned long long>(report->missing_blobs),
+              static_cast<unsigned long long>(report->broken_manifests),
+              static_cast<unsigned long long>(report->unlinked_blobs),
+              static_cast<unsigned long long>(report->wrong_counts),
+              static_cast<unsigned long long>(report->orphan_blobs),
+              static_cast<unsigned long long>(report->orphan_uploads),
+              static_cast<unsigned long long>(report->orphan_sessions),
+              static_cast<unsigned long long>(report->repaired));
+  return report->consistent() ? 0 : 1;
 }
 
 // Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad configuration.
@@ -730,6 +776,7 @@ int main(int argc, char** argv) {
     case invocation::action::user: return user_command_main(inv->user);
     case invocation::action::gen_cert: return gen_cert_main(inv->cert);
     case invocation::action::gc: return gc_main(inv->gc);
+    case invocation::action::fsck: return fsck_main(inv->fsck);
     default: return serve(inv->settings);
     }
   } catch (std::exception const& e) {

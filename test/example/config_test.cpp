@@ -291,6 +291,13 @@ TEST(ExampleConfig, GcSettingsAndCommand) {
   EXPECT_EQ(gc->gc.data, std::filesystem::path("d"));
   EXPECT_TRUE(gc->gc.dry_run);
   EXPECT_EQ(gc->gc.grace, 0ms);
+
+  auto const fsck = parse({"fsck", "--data", "d", "--repair"});
+  ASSERT_TRUE(fsck) << fsck.error();
+  EXPECT_EQ(fsck->what, invocation::action::fsck);
+  EXPECT_EQ(fsck->fsck.data, std::filesystem::path("d"));
+  EXPECT_TRUE(fsck->fsck.repair);
+  EXPECT_FALSE(parse({"fsck", "--repair=yes"}));
 }
 
 TEST(ExampleConfig, UserAndGenCertCommands) {

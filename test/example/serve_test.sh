@@ -199,6 +199,22 @@ stop
 grep -q '^dry run: ' "$tmp/out" || fail "gc --dry-run: $(cat "$tmp/out")"
 "$bin" gc --data "$tmp/data" --grace 0 >"$tmp/out" || fail "gc: $(cat "$tmp/out")"
 grep -q '^removed ' "$tmp/out" || fail "gc: $(cat "$tmp/out")"
+"$bin" fsck --data "$tmp/data" >"$tmp/out" || fail "fsck after gc: $(cat "$tmp/out")"
+grep -q '^checked [0-9]* blobs, .* 0 corrupt, 0 missing, 0 broken manifests' "$tmp/out" ||
+  fail "fsck: $(cat "$tmp/out")"
+# The config blob of test/gc:v1 damaged on disk: fsck says so (exit 1); --repair removes
+# the bad bytes but never the manifest, which it names as still broken.
+victim="$tmp/data/blobs/sha256/${config_digest:7:2}/${config_digest:7}"
+[ -f "$victim" ] || fail "no blob file $victim"
+printf 'x' | dd of="$victim" bs=1 seek=0 conv=notrunc status=none
+rc=0
+"$bin" fsck --data "$tmp/data" >"$tmp/out" || rc=$?
+[ "$rc" -eq 1 ] && grep -q ' 1 corrupt' "$tmp/out" || fail "fsck of a damaged blob: exit $rc $(cat "$tmp/out")"
+rc=0
+"$bin" fsck --data "$tmp/data" --repair >"$tmp/out" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "^unrepaired: manifest test/gc@" "$tmp/out" ||
+  fail "fsck --repair: exit $rc $(cat "$tmp/out")"
+[ ! -f "$victim" ] || fail "the damaged blob is still there after --repair"
 
 # --- users: `user add` makes `--auth auto` pick token authentication -------------------------
 echo 'alice-password' | "$bin" user add alice --password-stdin --data "$tmp/data" >/dev/null ||
