@@ -650,6 +650,8 @@ v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest>
     sized.reserve(blobs.size());
     for (pier::digest& b : blobs) {
       result<storage::blob_info> const info = co_await blobs_.stat(b);
+      if (!info && info.error() == storage::storage_error::blob_unknown)
+        continue; // collected meanwhile: put_manifest's own check refuses the manifest
       if (!info)
         co_return detail::error(info.error());
       sized.push_back({std::move(b), info->size});
