@@ -17,6 +17,7 @@
 /// // (`principal` and `accounts` outlive the request):
 /// //   pier::registry::pull_access who;
 /// //   who.everything = principal.admin;
+/// //   who.admin = principal.admin; // may set quotas
 /// //   who.whole_namespace = [&](std::string_view ns) {
 /// //     return auth::namespace_role(principal, ns).has_value();
 /// //   };
