@@ -87,6 +87,7 @@ public:
     if (namespace_api::handles(target)) {
       pier::registry::pull_access access;
       access.everything = who.admin;
+      access.admin = who.admin;
       access.whole_namespace = [&who](std::string_view ns) {
         return pier::auth::namespace_role(who, ns).has_value();
       };
@@ -106,7 +107,7 @@ public:
   // anyone may run the GC; the accounts API has no one to serve.
   asio::awaitable<pier::http::response> handle_open(pier::http::request& req) const {
     if (namespace_api::handles(req.target()))
-      co_return co_await namespaces_.handle(req, {true, {}, {}});
+      co_return co_await namespaces_.handle(req, {true, {}, {}, true});
     if (gc_api::handles(req.target()))
       co_return co_await gc_.handle(req, {false, true});
     co_return pier::http::response::json(

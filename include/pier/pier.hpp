@@ -20,6 +20,7 @@
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/memory.hpp>
+#include <pier/storage/usage.hpp>
 
 #include <pier/http/handler.hpp>
 #include <pier/http/message.hpp>

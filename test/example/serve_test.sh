@@ -194,6 +194,19 @@ expect_status 404 "$(url "/v2/test/gc/blobs/$orphan")"
 expect_status 200 "$(url "/v2/test/gc/blobs/$config_digest")"
 # The first blob of this test is unreferenced too, and was: GC took it.
 expect_status 404 "$(url "/v2/test/hello/blobs/$digest")"
+# A namespace quota: a push that would exceed it is refused with a message that says so.
+expect_status 204 -X PUT -H 'Content-Type: application/json' --data '{"bytes": 10}' \
+  "$(url /api/v1/namespaces/quota/quota)"
+head -c 100 /dev/urandom >"$tmp/big"
+big_digest="sha256:$(sha256sum "$tmp/big" | cut -d' ' -f1)"
+expect_status 201 -X POST --data-binary @"$tmp/big" "$(url "/v2/quota/app/blobs/uploads/?digest=$big_digest")"
+big_manifest='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'$big_digest'","size":100},"layers":[]}'
+expect_status 403 -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$big_manifest" "$(url /v2/quota/app/manifests/v1)"
+grep -q '"code":"DENIED".*quota of namespace quota exceeded' "$tmp/body" ||
+  fail "quota refusal: $(cat "$tmp/body")"
+expect_status 200 "$(url /api/v1/namespaces/test/usage)"
+grep -q '"unique_bytes":' "$tmp/body" || fail "usage: $(cat "$tmp/body")"
 stop
 "$bin" gc --data "$tmp/data" --grace 0 --dry-run >"$tmp/out" || fail "gc --dry-run"
 grep -q '^dry run: ' "$tmp/out" || fail "gc --dry-run: $(cat "$tmp/out")"
