@@ -4786,6 +4786,54 @@ struct untagged_manifest {
   friend bool operator==(untagged_manifest const&, untagged_manifest const&) = default;
 };
 
+// --- fsck (registry/fsck.hpp): what the stores enumerate for a check ---------------------
+
+/// A blob as a blob store holds it: its name, its size and when it was last committed.
+struct stored_blob {
+  pier::digest digest;
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point modified;
+
+  friend bool operator==(stored_blob const&, stored_blob const&) = default;
+};
+
+/// An upload in progress as a blob store holds it (its bytes so far).
+struct stored_upload {
+  upload_id id;
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point modified;
+
+  friend bool operator==(stored_upload const&, stored_upload const&) = default;
+};
+
+/// A (repository, digest) pair that the metadata store records: a blob link.
+struct stored_link {
+  std::string repository;
+  pier::digest digest;
+
+  friend bool operator==(stored_link const&, stored_link const&) = default;
+};
+
+/// A manifest a repository holds, with the references its stored record lists.
+struct stored_manifest {
+  std::string repository;
+  pier::digest digest;
+  std::vector<pier::digest> blobs;
+  std::vector<pier::digest> manifests;
+
+  friend bool operator==(stored_manifest const&, stored_manifest const&) = default;
+};
+
+/// A stored reference count: `kind` 'b' (manifests referencing a blob), 'm' (indexes
+/// referencing a manifest) or 'r' (repositories holding a manifest).
+struct stored_count {
+  char kind = 'b';
+  pier::digest digest;
+  std::uint64_t count = 0;
+
+  friend bool operator==(stored_count const&, stored_count const&) = default;
+};
+
 } // namespace storage
 PIER_END_NAMESPACE
 
@@ -5619,6 +5667,8 @@ PIER_END_NAMESPACE
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 PIER_BEGIN_NAMESPACE
 namespace storage {
@@ -5660,6 +5710,21 @@ public:
   /// after a power loss the file may be back, an orphan that `fsck` finds.
   asio::awaitable<result<bool>>
   remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+
+  // --- fsck (registry/fsck.hpp): enumeration and verification ---------------------------
+
+  /// Up to `n` committed blobs whose digest string comes after `after` (all from the first
+  /// when empty), in digest order, with their sizes and commit times: one shard directory
+  /// in memory at a time. Files whose names are not digests are skipped.
+  asio::awaitable<result<page<stored_blob>>> list_blobs(std::string after, std::size_t n);
+
+  /// Every file under `uploads/` whose name is an upload id (uploads in progress, or left by
+  /// a crash).
+  asio::awaitable<result<std::vector<stored_upload>>> list_uploads();
+
+  /// Hashes blob `d`'s file with `d`'s algorithm (streamed through a bounded buffer, on
+  /// the store's threads): the digest of its content and its size.
+  asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>> hash_blob(pier::digest d);
 
   /// The root directory.
   std::filesystem::path const& root() const noexcept;
@@ -5704,6 +5769,7 @@ PIER_END_NAMESPACE
 #ifndef PIER_STORAGE_IMPL_FILESYSTEM_HPP
 #define PIER_STORAGE_IMPL_FILESYSTEM_HPP
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -5711,6 +5777,7 @@ PIER_END_NAMESPACE
 #include <system_error>
 #include <utility>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -6008,6 +6075,131 @@ filesystem_blob_store::put(std::span<std::byte const> bytes, pier::digest expect
   co_return co_await commit(std::move(*id), std::move(expected), bytes.size());
 }
 
+// --- fsck (registry/fsck.hpp) -----------------------------------------------------------
+
+namespace detail {
+
+/// The names of the entries of directory `dir` (relative to `root_fd`) for which `keep`
+/// holds, sorted; empty when the directory does not exist.
+template <class Keep>
+result<std::vector<std::string>> sorted_entries(int root_fd, std::string const& dir, Keep keep) {
+  std::vector<std::string> names;
+  int const fd = ::openat(root_fd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? result<std::vector<std::string>>(names) : last_error();
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), &::closedir);
+  if (!d) {
+    ::close(fd);
+    return last_error();
+  }
+  while (struct ::dirent const* e = ::readdir(d.get())) {
+    std::string_view const name(e->d_name);
+    if (name != "." && name != ".." && keep(name))
+      names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<page<stored_blob>>>
+filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
+  co_return co_await detail::offload(s_->pool, [&]() -> result<page<stored_blob>> {
+    page<stored_blob> out;
+    int const root = s_->root_fd.get();
+    // "sha256" sorts before "sha512", and shards are prefixes of the hex: walking the
+    // algorithms, then the shards, then the files, each sorted, is digest order.
+    for (digest_algorithm const a : {digest_algorithm::sha256, digest_algorithm::sha512}) {
+      std::string const alg_dir = "blobs/" + std::string(name(a));
+      std::string const prefix = std::string(name(a)) + ":";
+      if (!after.empty() && prefix + "~" < after)
+        continue; // everything of this algorithm comes before `after`
+      result<std::vector<std::string>> const shards =
+          detail::sorted_entries(root, alg_dir, [](std::string_view x) { return x.size() == 2; });
+      if (!shards)
+        return shards.error();
+      for (std::string const& shard : *shards) {
+        if (!after.empty() && prefix + shard + "~" < after)
+          continue;
+        std::string const dir = alg_dir + "/" + shard;
+        result<std::vector<std::string>> const files =
+            detail::sorted_entries(root, dir, [&](std::string_view x) {
+              return x.substr(0, 2) == shard && prefix + std::string(x) > after;
+            });
+        if (!files)
+          return files.error();
+        for (std::string const& f : *files) {
+          result<pier::digest> d = parse_digest(prefix + f);
+          if (!d)
+            continue; // not a blob: a stray file
+          struct ::stat st {};
+          if (::fstatat(root, (dir + "/" + f).c_str(), &st, 0) != 0) {
+            if (errno == ENOENT)
+              continue; // removed since the listing
+            return detail::last_error();
+          }
+          if (out.items.size() == n) {
+            out.more = true;
+            return out;
+          }
+          out.items.push_back(
+              {std::move(*d), static_cast<std::uint64_t>(st.st_size), detail::modified_time(st)});
+        }
+      }
+    }
+    return out;
+  });
+}
+
+inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store::list_uploads() {
+  co_return co_await detail::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
+    int const root = s_->root_fd.get();
+    result<std::vector<std::string>> const names =
+        detail::sorted_entries(root, "uploads", [](std::string_view x) { return is_upload_id(x); });
+    if (!names)
+      return names.error();
+    std::vector<stored_upload> out;
+    for (std::string const& id : *names) {
+      struct ::stat st {};
+      if (::fstatat(root, detail::upload_file(id).c_str(), &st, 0) != 0) {
+        if (errno == ENOENT)
+          continue;
+        return detail::last_error();
+      }
+      out.push_back({id, static_cast<std::uint64_t>(st.st_size), detail::modified_time(st)});
+    }
+    return out;
+  });
+}
+
+inline asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>>
+filesystem_blob_store::hash_blob(pier::digest d) {
+  using out_type = result<std::pair<pier::digest, std::uint64_t>>;
+  co_return co_await detail::offload(s_->pool, [&]() -> out_type {
+    detail::unique_fd fd(
+        ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+      return errno == ENOENT ? out_type(storage_error::blob_unknown) : detail::last_error();
+    hasher h(d.algorithm());
+    std::array<char, 64 * 1024> buffer{};
+    std::uint64_t size = 0;
+    for (;;) {
+      ::ssize_t const got = ::read(fd.get(), buffer.data(), buffer.size());
+      if (got < 0) {
+        if (errno == EINTR)
+          continue;
+        return detail::last_error();
+      }
+      if (got == 0)
+        break;
+      h.update(buffer.data(), static_cast<std::size_t>(got));
+      size += static_cast<std::uint64_t>(got);
+    }
+    return std::pair<pier::digest, std::uint64_t>(h.finish(), size);
+  });
+}
+
 } // namespace storage
 PIER_END_NAMESPACE
 
@@ -6223,6 +6415,134 @@ PIER_END_NAMESPACE
 
 #endif // PIER_STORAGE_DETAIL_UTIL_HPP
 // ---- end pier/storage/detail/util.hpp ----
+// ---- begin pier/storage/usage.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_STORAGE_USAGE_HPP
+#define PIER_STORAGE_USAGE_HPP
+
+/// @file
+/// Storage usage per repository and per namespace, and namespace quotas: the values and the
+/// `QuotaStore` concept.
+///
+/// Definitions (a namespace is a repository name's first path component, see
+/// `NamespaceStore`):
+/// - a blob is *referenced* by a repository when a manifest stored in that repository lists
+///   it (config, layers; `manifest_put::blobs`). Links alone (uploads, mounts) do not count;
+/// - *unique bytes* of a repository: the sizes of the blobs it references that no manifest
+///   of another repository references; *shared bytes*: of those that another repository
+///   references too. Each blob counts once per repository, however many of its manifests
+///   reference it;
+/// - the same per namespace, "another" meaning a repository outside the namespace: the
+///   namespace's unique plus shared bytes are what its quota limits.
+///
+/// How it is computed: a blob's (repository, manifest) reference count is already kept by
+/// every `MetadataStore` in the commit of each manifest put and delete (`blob_refcount`).
+/// Counting the (repository, manifest) pairs of a repository (or namespace) that reference
+/// a blob and comparing with that count tells unique from shared, so usage is derived from
+/// the manifests of the repository or namespace asked about and never scans the registry,
+/// and it can never drift from the manifests (nothing extra is written at push, delete or
+/// GC). Blob sizes are recorded by `charge` (the registry calls it with the sizes the blob
+/// store reports, which are authoritative, before each manifest put); a blob whose size was
+/// never recorded counts 0.
+///
+/// @code
+/// template <pier::storage::QuotaStore M>
+/// asio::awaitable<bool> fits(M& meta, std::string repo, pier::digest layer) {
+///   std::vector<pier::storage::sized_blob> blobs{{layer, 1024}};
+///   auto q = co_await meta.charge(repo, blobs);
+///   co_return q && !q->exceeded();
+/// }
+/// @endcode
+
+
+#include <asio/awaitable.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace storage {
+
+/// A blob's digest and size in bytes.
+struct sized_blob {
+  pier::digest digest;
+  std::uint64_t size = 0;
+
+  friend bool operator==(sized_blob const&, sized_blob const&) = default;
+};
+
+/// Bytes used by a repository or a namespace (see the file comment).
+struct storage_usage {
+  std::uint64_t unique_bytes = 0;
+  std::uint64_t shared_bytes = 0;
+
+  /// What a quota limits: unique plus shared bytes.
+  std::uint64_t total() const noexcept { return unique_bytes + shared_bytes; }
+
+  friend bool operator==(storage_usage const&, storage_usage const&) = default;
+};
+
+/// One repository's usage in a `namespace_usage`.
+struct repository_usage {
+  std::string name;
+  storage_usage usage;
+
+  friend bool operator==(repository_usage const&, repository_usage const&) = default;
+};
+
+/// A namespace's usage, its quota, and one page of its repositories' usage.
+struct namespace_usage {
+  storage_usage usage;
+  std::optional<std::uint64_t> quota;
+  page<repository_usage> repositories;
+
+  friend bool operator==(namespace_usage const&, namespace_usage const&) = default;
+};
+
+/// What `charge` found: the namespace's bytes, its quota, and the bytes a manifest would
+/// add (its blobs that no manifest of the namespace references yet).
+struct quota_state {
+  std::uint64_t used = 0;
+  std::optional<std::uint64_t> quota;
+  std::uint64_t added = 0;
+
+  /// Whether the manifest would take the namespace over its quota (exactly at it is fine).
+  bool exceeded() const noexcept { return quota && used + added > *quota; }
+
+  friend bool operator==(quota_state const&, quota_state const&) = default;
+};
+
+/// Usage and quotas per namespace.
+///
+/// - `set_quota(ns, bytes)`: sets the quota of `ns` (empty: removes it); any name may be
+///   given, the namespace need not exist yet;
+/// - `get_quota(ns)`: the quota of `ns`, empty when none;
+/// - `usage(ns, last, n)`: the namespace's usage and quota, and the usage of up to `n` of
+///   its repositories after `last` in name order (paged like `namespace_repositories`);
+///   costs O(references of the namespace's manifests);
+/// - `charge(repository, blobs)`: records the sizes of `blobs` and, when the repository's
+///   namespace has a quota, answers its usage and what a manifest referencing `blobs`
+///   would add; without a quota (or a namespace), only `added` is filled with the sum of
+///   the sizes and it costs O(blobs). It changes no usage: the manifest put does. Two
+///   pushes racing may both pass the check and go over by one manifest's new blobs.
+template <class S>
+concept QuotaStore = requires(S& s, std::string ns, std::string last, std::size_t n,
+                              std::optional<std::uint64_t> bytes, std::vector<sized_blob> blobs) {
+  { s.set_quota(ns, bytes) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.get_quota(ns) } -> std::same_as<asio::awaitable<result<std::optional<std::uint64_t>>>>;
+  { s.usage(ns, last, n) } -> std::same_as<asio::awaitable<result<namespace_usage>>>;
+  { s.charge(ns, blobs) } -> std::same_as<asio::awaitable<result<quota_state>>>;
+};
+
+} // namespace storage
+PIER_END_NAMESPACE
+
+#endif // PIER_STORAGE_USAGE_HPP
+// ---- end pier/storage/usage.hpp ----
 
 #include <asio/awaitable.hpp>
 
@@ -6236,6 +6556,7 @@ PIER_END_NAMESPACE
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -6387,6 +6708,15 @@ public:
   asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
                                                 std::chrono::system_clock::time_point before);
 
+  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Usage is
+  // counted from the namespace's manifests and `blob_refs_` under the one mutex.
+
+  asio::awaitable<result<void>> set_quota(std::string ns, std::optional<std::uint64_t> bytes);
+  asio::awaitable<result<std::optional<std::uint64_t>>> get_quota(std::string ns);
+  asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
+  asio::awaitable<result<quota_state>> charge(std::string repository,
+                                              std::vector<sized_blob> blobs);
+
 private:
   struct content {
     std::string media_type;
@@ -6452,6 +6782,17 @@ private:
   std::map<std::string, time_point, std::less<>> blob_times_; // digest → last use
   std::map<std::pair<std::string, pier::digest>, time_point, std::less<>> untagged_; // → since
   std::set<std::tuple<time_point, std::string, pier::digest>> untagged_by_time_;
+
+  // QuotaStore
+  using reference_counts = std::map<pier::digest, std::uint64_t, std::less<>>;
+  // Adds the (repository, manifest) pairs of `r` that reference each blob to `counts`.
+  void count_references(repository_state const& r, reference_counts& counts) const;
+  // Unique and shared bytes of the blobs in `counts`: shared when other pairs reference it.
+  storage_usage usage_of(reference_counts const& counts) const;
+  std::optional<std::uint64_t> quota_of(std::string_view ns) const;
+
+  std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
+  std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`
 };
 
 } // namespace storage
@@ -7302,6 +7643,101 @@ memory_metadata_store::remove_untagged(std::string repository, pier::digest d, t
     co_return false; // every change that adopts `d` clears the record: not expected
   erase_manifest(repository, r, d, std::chrono::system_clock::now());
   co_return true;
+}
+
+// QuotaStore
+
+inline void memory_metadata_store::count_references(repository_state const& r,
+                                                    reference_counts& counts) const {
+  for (pier::digest const& m : r.manifests) {
+    auto const c = contents_.find(m);
+    if (c == contents_.end())
+      continue;
+    for (pier::digest const& b : c->second.blobs)
+      ++counts[b];
+  }
+}
+
+inline storage_usage memory_metadata_store::usage_of(reference_counts const& counts) const {
+  storage_usage u;
+  for (auto const& [b, pairs] : counts) {
+    auto const size = blob_sizes_.find(b);
+    if (size == blob_sizes_.end())
+      continue;
+    auto const all = blob_refs_.find(b);
+    bool const shared = all != blob_refs_.end() && all->second > pairs;
+    (shared ? u.shared_bytes : u.unique_bytes) += size->second;
+  }
+  return u;
+}
+
+inline std::optional<std::uint64_t> memory_metadata_store::quota_of(std::string_view ns) const {
+  auto const it = quotas_.find(ns);
+  return it == quotas_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+inline asio::awaitable<result<void>>
+memory_metadata_store::set_quota(std::string ns, std::optional<std::uint64_t> bytes) {
+  std::lock_guard const lock(mutex_);
+  if (bytes)
+    quotas_[ns] = *bytes;
+  else
+    quotas_.erase(ns);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::optional<std::uint64_t>>>
+memory_metadata_store::get_quota(std::string ns) {
+  std::lock_guard const lock(mutex_);
+  co_return quota_of(ns);
+}
+
+inline asio::awaitable<result<namespace_usage>>
+memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  namespace_usage out;
+  out.quota = quota_of(ns);
+  if (ns.empty() || ns.find('/') != std::string::npos)
+    co_return out;
+  std::string const prefix = ns + '/';
+  reference_counts all;
+  for (auto it = repositories_.lower_bound(prefix);
+       it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    reference_counts mine;
+    count_references(it->second, mine);
+    for (auto const& [b, pairs] : mine)
+      all[b] += pairs;
+    if (!last.empty() && it->first <= last)
+      continue;
+    if (out.repositories.items.size() == n)
+      out.repositories.more = true;
+    else
+      out.repositories.items.push_back({it->first, usage_of(mine)});
+  }
+  out.usage = usage_of(all);
+  co_return out;
+}
+
+inline asio::awaitable<result<quota_state>>
+memory_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
+  std::lock_guard const lock(mutex_);
+  quota_state out;
+  std::string_view const ns = detail::namespace_of(repository);
+  out.quota = ns.empty() ? std::nullopt : quota_of(ns);
+  reference_counts held;
+  if (out.quota) {
+    std::string const prefix = std::string(ns) + '/';
+    for (auto it = repositories_.lower_bound(prefix);
+         it != repositories_.end() && it->first.starts_with(prefix); ++it)
+      count_references(it->second, held);
+    out.used = usage_of(held).total();
+  }
+  for (sized_blob const& b : blobs) {
+    blob_sizes_[b.digest] = b.size;
+    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
+      out.added += b.size;
+  }
+  co_return out;
 }
 
 } // namespace storage
@@ -10990,6 +11426,7 @@ PIER_END_NAMESPACE
 /// // (`principal` and `accounts` outlive the request):
 /// //   pier::registry::pull_access who;
 /// //   who.everything = principal.admin;
+/// //   who.admin = principal.admin; // may set quotas
 /// //   who.whole_namespace = [&](std::string_view ns) {
 /// //     return auth::namespace_role(principal, ns).has_value();
 /// //   };
@@ -11020,6 +11457,18 @@ PIER_END_NAMESPACE
 ///   `repository:tag`;
 /// - `/api/v1/search?q=`: `{"query","repositories":[…]}`: the repositories the caller may
 ///   pull whose name contains `q` (case-sensitive; empty or missing: all).
+///
+/// With a store that is a `storage::QuotaStore` (storage/usage.hpp has the definitions of
+/// unique and shared bytes), two more routes (404 NOT_FOUND otherwise):
+/// - `GET /api/v1/namespaces/{ns}/usage`: `{"namespace","unique_bytes","shared_bytes",
+///   "quota":N|null,"repositories":[{"name","unique_bytes","shared_bytes"},…]}`: the
+///   namespace's usage and quota, and its repositories' usage, paged with `n` and `last`
+///   like the listings (the namespace's totals on every page). Only for callers who may
+///   pull the whole namespace (`everything` or `whole_namespace(ns)`), else 403 DENIED;
+/// - `PUT /api/v1/namespaces/{ns}/quota` with `{"bytes": N}` sets the namespace's quota
+///   (N bytes, unique plus shared), `{"bytes": null}` removes it: 204. Only for `admin`
+///   callers, else 403 DENIED; 405 for other methods. A body that is not exactly that:
+///   400 UNSUPPORTED. The v2 API refuses pushes over a quota (v2.hpp).
 ///
 /// Namespaces are in lexical order.
 ///
@@ -11633,6 +12082,7 @@ PIER_END_NAMESPACE
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse.hpp>
@@ -11640,6 +12090,7 @@ PIER_END_NAMESPACE
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -11656,6 +12107,8 @@ enum class ns_route_kind {
   repositories, // /api/v1/namespaces/{ns}/repositories
   tags,         // /api/v1/namespaces/{ns}/tags
   search,       // /api/v1/search
+  usage,        // /api/v1/namespaces/{ns}/usage
+  quota,        // /api/v1/namespaces/{ns}/quota
 };
 
 struct ns_route {
@@ -11701,9 +12154,18 @@ inline parsed_target parse_target(std::string_view target) {
     // The name first: `/api/v1/namespaces/../x` is an invalid name, not an unknown route.
     if (!valid_namespace(seg[3]))
       return ns_target_error::invalid_name;
-    if (seg.size() != 5 || (seg[4] != "repositories" && seg[4] != "tags"))
+    if (seg.size() != 5)
       return ns_target_error::no_route;
-    r.kind = seg[4] == "tags" ? ns_route_kind::tags : ns_route_kind::repositories;
+    if (seg[4] == "tags")
+      r.kind = ns_route_kind::tags;
+    else if (seg[4] == "repositories")
+      r.kind = ns_route_kind::repositories;
+    else if (seg[4] == "usage")
+      r.kind = ns_route_kind::usage;
+    else if (seg[4] == "quota")
+      r.kind = ns_route_kind::quota;
+    else
+      return ns_target_error::no_route;
     r.ns = std::move(seg[3]);
   }
   boost::urls::encoding_opts opts;
@@ -11760,10 +12222,16 @@ inline boost::json::object tag_json(storage::tag_entry const& e) {
 
 inline boost::json::value item_json(std::string const& name) { return boost::json::value(name); }
 inline boost::json::value item_json(storage::tag_entry const& e) { return tag_json(e); }
+inline boost::json::value item_json(storage::repository_usage const& u) {
+  return boost::json::object{{"name", u.name},
+                             {"unique_bytes", u.usage.unique_bytes},
+                             {"shared_bytes", u.usage.shared_bytes}};
+}
 
 // Where a listing of names or tags continues after `item`.
 inline std::string position_of(std::string const& name) { return name; }
 inline std::string position_of(storage::tag_entry const& e) { return e.repository + ':' + e.tag; }
+inline std::string position_of(storage::repository_usage const& u) { return u.name; }
 
 // A page as the API answers it: the items kept, and where the next page starts when more
 // may follow (the last item read, kept or not).
@@ -11807,6 +12275,52 @@ http::response listing_response(std::string_view path, std::string_view query,
   return r;
 }
 
+// The body of `PUT …/quota`: `{"bytes": N}` (N a non-negative integer) or `{"bytes": null}`
+// (no quota); the 400 that refuses anything else (a misspelt member included, so that a
+// typo never removes a quota).
+inline std::variant<std::optional<std::uint64_t>, http::response>
+parse_quota_body(std::string_view text) {
+  auto const refuse = [] {
+    return error(oci_error::unsupported,
+                 R"(the body must be {"bytes": N} with N a non-negative integer, or null)", nullptr,
+                 400);
+  };
+  boost::system::error_code ec;
+  boost::json::value const v = boost::json::parse(text, ec);
+  if (ec || !v.is_object() || v.as_object().size() != 1)
+    return refuse();
+  boost::json::value const* bytes = v.as_object().if_contains("bytes");
+  if (bytes == nullptr)
+    return refuse();
+  if (bytes->is_null())
+    return std::optional<std::uint64_t>();
+  if (bytes->is_uint64())
+    return std::optional<std::uint64_t>(bytes->as_uint64());
+  if (bytes->is_int64() && bytes->as_int64() >= 0)
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(bytes->as_int64()));
+  return refuse();
+}
+
+// `{"namespace","unique_bytes","shared_bytes","quota":N|null,"repositories":[…]}` with a
+// `Link` to the next page of repositories.
+inline http::response usage_response(std::string const& ns, storage::namespace_usage u,
+                                     std::size_t page_size) {
+  listing<storage::repository_usage> l;
+  l.more = u.repositories.more;
+  if (!u.repositories.items.empty())
+    l.next = u.repositories.items.back().name;
+  l.items = std::move(u.repositories.items);
+  boost::json::object body{{"namespace", ns},
+                           {"unique_bytes", u.usage.unique_bytes},
+                           {"shared_bytes", u.usage.shared_bytes}};
+  if (u.quota)
+    body["quota"] = *u.quota;
+  else
+    body["quota"] = nullptr;
+  return listing_response("/api/v1/namespaces/" + ns + "/usage", "", std::move(body),
+                          "repositories", l, page_size);
+}
+
 } // namespace registry::detail::api
 PIER_END_NAMESPACE
 
@@ -11833,6 +12347,8 @@ struct pull_access {
   std::function<bool(std::string_view ns)> whole_namespace;
   /// Whether the caller may pull `repository` (e.g. a public one); asked for the others.
   std::function<asio::awaitable<bool>(std::string repository)> may_pull;
+  /// May change namespace quotas (a registry administrator; anyone without authentication).
+  bool admin = false;
 };
 
 /// How `namespace_api` behaves.
@@ -11868,6 +12384,12 @@ private:
 
   asio::awaitable<http::response> dispatch(route const& r, pull_access const& who) const;
 
+  // The usage and quota routes (QuotaStore only).
+  asio::awaitable<http::response> usage(route const& r, std::size_t n,
+                                        pull_access const& who) const;
+  asio::awaitable<http::response> put_quota(http::request& req, route const& r,
+                                            pull_access const& who) const;
+
   // Up to `n` items after `last` read by `fetch(last, n)` and, when `filter`, kept by
   // `keep(item)`, reading at most `max_scan` items (see the file comment).
   // `read` counts the items read for the page (also by `keep`).
@@ -11894,6 +12416,7 @@ PIER_END_NAMESPACE
 
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11917,6 +12440,8 @@ asio::awaitable<http::response> namespace_api<M>::handle(http::request& req,
   http::response res;
   if (auto const* e = std::get_if<detail::api::ns_target_error>(&t))
     res = detail::api::target_failure(*e);
+  else if (std::get<route>(t).kind == detail::api::ns_route_kind::quota)
+    res = co_await put_quota(req, std::get<route>(t), who);
   else if (req.method() != "GET" && req.method() != "HEAD")
     res = detail::method_not_allowed("GET, HEAD");
   else
@@ -12000,8 +12525,50 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
     co_return d::listing_response("/api/v1/search", "q=" + detail::query_encode(r.q),
                                   {{"query", r.q}}, "repositories", *l, n);
   }
+  case ns_route_kind::usage: co_return co_await usage(r, n, who);
+  case ns_route_kind::quota: break; // `handle` sends it to `put_quota`
   }
   co_return d::target_failure(d::ns_target_error::no_route);
+}
+
+template <storage::NamespaceStore M>
+asio::awaitable<http::response> namespace_api<M>::usage(route const& r, std::size_t n,
+                                                        pull_access const& who) const {
+  if constexpr (storage::QuotaStore<M>) {
+    if (!who.everything && !(who.whole_namespace && who.whole_namespace(r.ns)))
+      co_return detail::error(oci_error::denied, "only callers who may pull all of namespace " +
+                                                     r.ns + " may see its usage");
+    result<storage::namespace_usage> u = co_await meta_.usage(r.ns, r.last, n);
+    if (!u)
+      co_return detail::error(u.error());
+    co_return detail::api::usage_response(r.ns, std::move(*u), n);
+  } else {
+    co_return detail::api::target_failure(detail::api::ns_target_error::no_route);
+  }
+}
+
+template <storage::NamespaceStore M>
+asio::awaitable<http::response> namespace_api<M>::put_quota(http::request& req, route const& r,
+                                                            pull_access const& who) const {
+  if constexpr (storage::QuotaStore<M>) {
+    if (req.method() != "PUT")
+      co_return detail::method_not_allowed("PUT");
+    if (!who.admin)
+      co_return detail::error(oci_error::denied, "only administrators may set quotas");
+    result<std::string> const text = co_await http::read_body(req.body(), 4096);
+    if (!text)
+      co_return detail::body_failure(text.error(), oci_error::unsupported);
+    auto parsed = detail::api::parse_quota_body(*text);
+    if (auto* refused = std::get_if<http::response>(&parsed))
+      co_return std::move(*refused);
+    result<void> const set =
+        co_await meta_.set_quota(r.ns, std::get<std::optional<std::uint64_t>>(parsed));
+    if (!set)
+      co_return detail::error(set.error());
+    co_return http::response(204);
+  } else {
+    co_return detail::api::target_failure(detail::api::ns_target_error::no_route);
+  }
 }
 
 template <storage::NamespaceStore M>
@@ -12313,6 +12880,11 @@ struct gc_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// How many items one store listing returns.
   std::size_t batch = 1000;
+  /// Count what a run would remove and change nothing (`pier-registry gc --dry-run`): the
+  /// untagged manifests due now (not the children their removal would leave untagged; all
+  /// listed at once), the expired uploads (likewise), and the unreferenced blobs past the
+  /// grace with their sizes (not the blobs that removing those manifests would free).
+  bool dry_run = false;
 };
 
 /// What one run did.
@@ -12386,12 +12958,18 @@ private:
   // The run itself, once `running_` is claimed; releases it at the end.
   asio::awaitable<gc_report> run_claimed();
   asio::awaitable<void> expire_uploads(gc_report& report);
+  // With dry_run: counts the untagged manifests and uploads the run would remove.
+  asio::awaitable<void> count_only(gc_report& report);
+  // With dry_run, only counts the blobs and their sizes.
   asio::awaitable<void> sweep_blobs(std::chrono::system_clock::time_point before,
                                     gc_report& report);
   // Deletes the bytes of blob `d`, which release_blob released, unless they were committed
   // at `unused` or later, and counts them.
   asio::awaitable<void> remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
                                      gc_report& report);
+  // The size of blob `d`; none (and a note in the report unless there is no such blob)
+  // when it cannot be read.
+  asio::awaitable<std::optional<std::uint64_t>> size_of(pier::digest d, gc_report& report);
   asio::awaitable<void> tick(std::chrono::steady_clock::duration interval);
 
   B& blobs_;
@@ -12416,6 +12994,7 @@ struct std::is_error_code_enum<pier::registry::gc_error> : std::true_type {};
 #ifndef PIER_REGISTRY_IMPL_GC_HPP
 #define PIER_REGISTRY_IMPL_GC_HPP
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -12486,12 +13065,18 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   // small as it can be.
   clock::time_point const before = report.started - options_.grace;
 
-  report.manifests_removed = co_await detail::remove_untagged_manifests(
-      meta_, options_.untagged_retention, options_.batch, &report.errors);
-  if (!stopping_.load())
-    co_await expire_uploads(report);
-  if (!stopping_.load())
-    co_await sweep_blobs(before, report);
+  if (options_.dry_run) {
+    co_await count_only(report);
+    if (!stopping_.load())
+      co_await sweep_blobs(before, report); // counts only
+  } else {
+    report.manifests_removed = co_await detail::remove_untagged_manifests(
+        meta_, options_.untagged_retention, options_.batch, &report.errors);
+    if (!stopping_.load())
+      co_await expire_uploads(report);
+    if (!stopping_.load())
+      co_await sweep_blobs(before, report);
+  }
   if (stopping_.load())
     report.errors.push_back("stopped before the end of the run");
 
@@ -12502,6 +13087,28 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   }
   running_.store(false);
   co_return report;
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::count_only(gc_report& report) {
+  using clock = std::chrono::system_clock;
+  // Nothing is removed, so the listings without a cursor cannot be paged: read them whole.
+  std::size_t const all = SIZE_MAX;
+  if (options_.untagged_retention.count() >= 0) {
+    clock::time_point const due = report.started - options_.untagged_retention + clock::duration(1);
+    result<std::vector<storage::untagged_manifest>> const m =
+        co_await meta_.untagged_manifests(due, all);
+    if (m)
+      report.manifests_removed = m->size();
+    else
+      detail::gc_note(&report.errors, "listing untagged manifests", m.error());
+  }
+  result<std::vector<storage::upload_session>> const u =
+      co_await meta_.expired_uploads(report.started - options_.upload_ttl, all);
+  if (u)
+    report.uploads_expired = u->size();
+  else
+    detail::gc_note(&report.errors, "listing expired uploads", u.error());
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
@@ -12553,13 +13160,20 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
       if (stopping_.load())
         co_return;
       ++report.candidates;
-      // The metadata first, atomically re-checked: once it says yes, no manifest can
-      // reference the blob until an upload or mount links it again (which touches first).
-      result<bool> const released = co_await meta_.release_blob(b.digest, before);
-      if (!released)
-        detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
-      else if (*released)
-        co_await remove_bytes(b.digest, report.started, report);
+      if (options_.dry_run) {
+        if (std::optional<std::uint64_t> const size = co_await size_of(b.digest, report)) {
+          ++report.blobs_removed;
+          report.bytes_freed += *size;
+        }
+      } else {
+        // The metadata first, atomically re-checked: once it says yes, no manifest can
+        // reference the blob until an upload or mount links it again (which touches first).
+        result<bool> const released = co_await meta_.release_blob(b.digest, before);
+        if (!released)
+          detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
+        else if (*released)
+          co_await remove_bytes(b.digest, report.started, report);
+      }
       co_await detail::gc_yield();
     }
     if (page->size() < options_.batch)
@@ -12574,13 +13188,9 @@ asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
                                                     gc_report& report) {
   // The size before the removal, for the report (a blob re-committed in between has the
   // same size: it is the same content).
-  result<storage::blob_info> const info = co_await blobs_.stat(d);
-  if (!info) {
-    // Touched but never committed (a failed upload), or already gone: nothing to free.
-    if (!detail::is_blob_unknown(info.error()))
-      detail::gc_note(&report.errors, "reading the size of blob " + d.str(), info.error());
+  std::optional<std::uint64_t> const size = co_await size_of(d, report);
+  if (!size)
     co_return;
-  }
   result<bool> const removed = co_await blobs_.remove_if_unused_since(d, unused);
   if (!removed) {
     if (!detail::is_blob_unknown(removed.error()))
@@ -12589,8 +13199,20 @@ asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
   }
   if (*removed) {
     ++report.blobs_removed;
-    report.bytes_freed += info->size;
+    report.bytes_freed += *size;
   }
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<std::optional<std::uint64_t>> collector<B, M>::size_of(pier::digest d,
+                                                                       gc_report& report) {
+  result<storage::blob_info> const info = co_await blobs_.stat(d);
+  if (info)
+    co_return info->size;
+  // Touched but never committed (a failed upload), or already gone: nothing to free.
+  if (!detail::is_blob_unknown(info.error()))
+    detail::gc_note(&report.errors, "reading the size of blob " + d.str(), info.error());
+  co_return std::nullopt;
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
@@ -12890,6 +13512,13 @@ PIER_END_NAMESPACE
 /// commit, and a mount before it looks at the source, so that a sweep running at the same
 /// time either sees the use or has finished with the blob before the new link appears.
 ///
+/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), a manifest
+/// PUT first records the sizes of its blobs as the blob store reports them (`stat`, one per
+/// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
+/// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
+/// namespace references yet) would take the namespace over its quota; reaching the quota
+/// exactly is allowed. Pushes into a namespace without a quota cost O(blobs) more.
+///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
 ///   reference registry (Distribution) sends: the spec's `0-<end-of-range>` has no form for
@@ -13015,6 +13644,10 @@ private:
   asio::awaitable<result<void>> touch(pier::digest d) const;
   // Removes the manifests a request left untagged, when `remove_untagged` asks for it.
   asio::awaitable<void> remove_untagged_now() const;
+  // With a `storage::QuotaStore`: records the sizes of `blobs` and answers the 403 that
+  // refuses a manifest of `repository` referencing them over its namespace's quota.
+  asio::awaitable<std::optional<http::response>> check_quota(std::string repository,
+                                                             std::vector<pier::digest> blobs) const;
 
   B& blobs_;
   M& meta_;
@@ -13564,6 +14197,8 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   }
   if (!missing.empty())
     co_return detail::errors(missing);
+  if (std::optional<http::response> refused = co_await check_quota(r.name, blobs))
+    co_return std::move(*refused);
 
   storage::manifest_put put;
   put.digest = d;
@@ -13673,6 +14308,37 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return co_await meta_.touch_blob(std::move(d));
   else
     co_return result<void>{};
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<std::optional<http::response>>
+v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
+  if constexpr (storage::QuotaStore<M>) {
+    // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
+    std::vector<storage::sized_blob> sized;
+    sized.reserve(blobs.size());
+    for (pier::digest& b : blobs) {
+      result<storage::blob_info> const info = co_await blobs_.stat(b);
+      if (!info && info.error() == storage::storage_error::blob_unknown)
+        continue; // collected meanwhile: put_manifest's own check refuses the manifest
+      if (!info)
+        co_return detail::error(info.error());
+      sized.push_back({std::move(b), info->size});
+    }
+    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    if (!q)
+      co_return detail::error(q.error());
+    if (q->exceeded()) {
+      std::string const ns(repository.substr(0, repository.find('/')));
+      boost::json::object numbers{
+          {"namespace", ns}, {"used", q->used}, {"quota", *q->quota}, {"added", q->added}};
+      co_return detail::error(oci_error::denied,
+                              "quota of namespace " + ns + " exceeded: " + std::to_string(q->used) +
+                                  " bytes used of " + std::to_string(*q->quota),
+                              std::move(numbers));
+    }
+  }
+  co_return std::nullopt;
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
