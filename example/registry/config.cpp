@@ -542,21 +542,25 @@ outcome<config> apply_config_json(config cfg, std::string_view json, std::string
   return cfg;
 }
 
-outcome<config> load_config_file(config base, std::filesystem::path const& file) {
+outcome<std::string> read_text_file(std::filesystem::path const& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    int const e = errno;
-    return fail("cannot read config file " + in_quotes(file.string()) + ": " +
-                std::generic_category().message(e));
-  }
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
-    return fail("config file " + in_quotes(file.string()) + " is a directory");
+  if (!in)
+    return fail(std::generic_category().message(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad())
-    return fail("cannot read config file " + in_quotes(file.string()));
-  return apply_config_json(std::move(base), text.str(), file.string());
+    return fail("read error");
+  return text.str();
+}
+
+outcome<config> load_config_file(config base, std::filesystem::path const& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    return fail("config file " + in_quotes(file.string()) + " is a directory");
+  auto text = read_text_file(file);
+  if (!text)
+    return fail("cannot read config file " + in_quotes(file.string()) + ": " + text.error());
+  return apply_config_json(std::move(base), *text, file.string());
 }
 
 namespace {

@@ -169,6 +169,9 @@ outcome<unsigned> parse_threads(std::string_view text);
 /// allowed.
 outcome<config> apply_config_json(config base, std::string_view json, std::string_view source);
 
+/// The contents of `file`; when it cannot be read, the reason alone (as strerror words it).
+outcome<std::string> read_text_file(std::filesystem::path const& file);
+
 /// Reads `file` and applies it on top of `base`.
 outcome<config> load_config_file(config base, std::filesystem::path const& file);
 

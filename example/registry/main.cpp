@@ -38,19 +38,14 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace {
 
@@ -263,52 +258,6 @@ std::filesystem::path absolute_or_same(std::filesystem::path const& p) {
   return ec ? p : a;
 }
 
-// A secret file: created with mode 0600 (never readable by others, not even briefly),
-// written, fsynced, renamed into place.
-bool write_secret_file(std::filesystem::path const& file, std::string_view contents,
-                       std::string& error) {
-  std::filesystem::path const tmp = file.string() + ".tmp";
-  int const fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = std::generic_category().message(errno);
-    return false;
-  }
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t const n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      error = std::generic_category().message(errno);
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  bool const ok = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    error = std::generic_category().message(errno);
-    return false;
-  }
-  return true;
-}
-
-std::optional<std::string> read_file(std::filesystem::path const& file, std::string& error) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    error = std::generic_category().message(errno);
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    error = "read error";
-    return std::nullopt;
-  }
-  return text.str();
-}
-
 // The token service's signing key: DIR/auth/token-key.pem, made on first start.
 std::optional<pier::auth::es256_key> load_or_create_signing_key(std::filesystem::path const& data,
                                                                 std::string& error) {
@@ -316,9 +265,11 @@ std::optional<pier::auth::es256_key> load_or_create_signing_key(std::filesystem:
   std::filesystem::path const file = dir / "token-key.pem";
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) {
-    auto pem = read_file(file, error);
-    if (!pem)
+    auto pem = read_text_file(file);
+    if (!pem) {
+      error = "cannot read " + file.string() + ": " + pem.error();
       return std::nullopt;
+    }
     auto key = pier::auth::es256_key::from_pem(*pem);
     if (!key || !key->has_private_key()) {
       error =
@@ -338,8 +289,8 @@ std::optional<pier::auth::es256_key> load_or_create_signing_key(std::filesystem:
     error = pem.error().message();
     return std::nullopt;
   }
-  if (!write_secret_file(file, *pem, error)) {
-    error = "cannot write " + file.string() + ": " + error;
+  if (auto w = pier::auth::replace_file(file.string(), *pem, 0600); !w) {
+    error = "cannot write " + file.string() + ": " + w.error().message();
     return std::nullopt;
   }
   return std::move(*key);
@@ -362,6 +313,38 @@ std::optional<std::string> read_password(std::string& error) {
   return line;
 }
 
+// The stores of a stopped server's data dir, for the offline commands. Empty after saying
+// why on stderr (RocksDB's lock refuses a data dir that a running server holds).
+std::optional<meta_store> open_metadata(std::filesystem::path const& data) {
+  auto meta = meta_store::create(data);
+  if (!meta) {
+    std::fprintf(stderr,
+                 "pier-registry: cannot open the metadata store in %s: %s (is "
+                 "pier-registry serve running on it?)\n",
+                 data.c_str(), meta.error().message().c_str());
+    return std::nullopt;
+  }
+  return std::move(*meta);
+}
+
+struct offline_stores {
+  meta_store meta;
+  blob_store blobs;
+};
+
+std::optional<offline_stores> open_stores(std::filesystem::path const& data) {
+  std::optional<meta_store> meta = open_metadata(data);
+  if (!meta)
+    return std::nullopt;
+  auto blobs = blob_store::create(data);
+  if (!blobs) {
+    std::fprintf(stderr, "pier-registry: cannot open the blob store in %s: %s\n", data.c_str(),
+                 blobs.error().message().c_str());
+    return std::nullopt;
+  }
+  return offline_stores{std::move(*meta), std::move(*blobs)};
+}
+
 // `pier-registry user add|del|list`. Exit status 0, 1 (store or password errors), 2 (usage).
 int user_command_main(user_command const& u) {
   auto fail = [](std::string const& msg, int status) {
@@ -380,12 +363,9 @@ int user_command_main(user_command const& u) {
     if (!password)
       return fail(error, 2);
   }
-  std::filesystem::path const data = absolute_or_same(u.data);
-  auto meta = pier::storage::rocksdb_metadata_store::create(data);
+  std::optional<meta_store> meta = open_metadata(absolute_or_same(u.data));
   if (!meta)
-    return fail("cannot open the metadata store in " + data.string() + ": " +
-                    meta.error().message() + " (is pier-registry serve running on it?)",
-                1);
+    return 1;
   switch (u.what) {
   case user_command::verb::add: {
     auto hash = pier::auth::hash_password(*password);
@@ -490,9 +470,9 @@ bool setup_access(config const& c, std::filesystem::path const& data, M& meta, a
   if (a.token_ttl)
     g.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*a.token_ttl);
   if (a.htpasswd) {
-    auto text = read_file(*a.htpasswd, why);
+    auto text = read_text_file(*a.htpasswd);
     if (!text) {
-      why = "cannot read " + a.htpasswd->string() + ": " + why;
+      why = "cannot read " + a.htpasswd->string() + ": " + text.error();
       return false;
     }
     pier::auth::htpasswd_diagnostic diagnostic;
@@ -581,26 +561,14 @@ private:
 // `pier-registry gc`: one collection on a stopped server's data (RocksDB's lock refuses a
 // running one), or with --dry-run the count of what it would remove.
 int gc_main(gc_command const& g) {
-  std::filesystem::path const data = absolute_or_same(g.data);
-  auto meta = meta_store::create(data);
-  if (!meta) {
-    std::fprintf(stderr,
-                 "pier-registry: cannot open the metadata store in %s: %s (is "
-                 "pier-registry serve running on it?)\n",
-                 data.c_str(), meta.error().message().c_str());
+  std::optional<offline_stores> stores = open_stores(absolute_or_same(g.data));
+  if (!stores)
     return 1;
-  }
-  auto blobs = blob_store::create(data);
-  if (!blobs) {
-    std::fprintf(stderr, "pier-registry: cannot open the blob store in %s: %s\n", data.c_str(),
-                 blobs.error().message().c_str());
-    return 1;
-  }
   gc_settings settings;
   settings.grace = g.grace;
   pier::registry::gc_options options = gc_options_from(settings);
   options.dry_run = g.dry_run;
-  collector gc(*blobs, *meta, options);
+  collector gc(stores->blobs, stores->meta, options);
   auto report = run_sync(gc.run_once());
   if (!report) {
     std::fprintf(stderr, "pier-registry: gc: %s\n", report.error().message().c_str());
@@ -623,17 +591,12 @@ int gc_main(gc_command const& g) {
 // `pier-registry fsck`: exit 0 when the data is consistent (orphan files, which a crash
 // may leave by design, do not count), 1 when not, 2 when it cannot be read.
 int fsck_main(fsck_command const& f) {
-  std::filesystem::path const data = absolute_or_same(f.data);
-  auto meta = meta_store::create(data);
-  auto blobs = blob_store::create(data);
-  if (!meta || !blobs) {
-    std::fprintf(stderr, "pier-registry: fsck: cannot open %s: %s\n", data.c_str(),
-                 (!meta ? meta.error() : blobs.error()).message().c_str());
+  std::optional<offline_stores> stores = open_stores(absolute_or_same(f.data));
+  if (!stores)
     return 2;
-  }
   pier::registry::fsck_options options;
   options.repair = f.repair;
-  auto report = run_sync(pier::registry::fsck(*blobs, *meta, options));
+  auto report = run_sync(pier::registry::fsck(stores->blobs, stores->meta, options));
   if (!report) {
     std::fprintf(stderr, "pier-registry: fsck: %s\n", report.error().message().c_str());
     return 2;
@@ -674,10 +637,7 @@ int serve(config const& c) {
     return 2;
   }
 
-  std::error_code ec;
-  std::filesystem::path data = std::filesystem::absolute(c.data, ec);
-  if (ec)
-    data = c.data;
+  std::filesystem::path const data = absolute_or_same(c.data);
   // Metadata first: RocksDB's lock keeps a second pier-registry off the same data. A read
   // of a blob protects it for the GC grace period less the touch interval: keep that
   // interval well inside the grace.

@@ -28,6 +28,9 @@
 #include <pier/core/result.hpp>
 
 #include <string>
+#include <string_view>
+
+#include <sys/types.h>
 
 PIER_BEGIN_NAMESPACE
 namespace auth {
@@ -36,6 +39,11 @@ namespace auth {
 /// (`std::system_category()`); a file already replaced stays replaced.
 result<void> write_certificate_files(certificate_set const& set, std::string const& dir,
                                      bool with_ca_key = false);
+
+/// Writes `data` into `path` as each certificate file is written: through `path.tmp`,
+/// created with `mode` (O_EXCL, not following a link planted there), synced, renamed over
+/// `path`. For any secret an application keeps on disk (a signing key, say).
+result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 } // namespace auth
 PIER_END_NAMESPACE
