@@ -16623,6 +16623,9 @@ PIER_END_NAMESPACE
 
 
 #include <string>
+#include <string_view>
+
+#include <sys/types.h>
 
 PIER_BEGIN_NAMESPACE
 namespace auth {
@@ -16631,6 +16634,11 @@ namespace auth {
 /// (`std::system_category()`); a file already replaced stays replaced.
 result<void> write_certificate_files(certificate_set const& set, std::string const& dir,
                                      bool with_ca_key = false);
+
+/// Writes `data` into `path` as each certificate file is written: through `path.tmp`,
+/// created with `mode` (O_EXCL, not following a link planted there), synced, renamed over
+/// `path`. For any secret an application keeps on disk (a signing key, say).
+result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 } // namespace auth
 PIER_END_NAMESPACE
@@ -16654,37 +16662,36 @@ namespace detail {
 
 inline std::error_code last_errno() noexcept { return {errno, std::system_category()}; }
 
-// `data` into `path` through `path.tmp`, created with `mode`. A leftover temporary file (or
-// a symbolic link planted there) is removed first, and O_EXCL makes sure the file written
-// is the one just created, with the mode given here.
+} // namespace detail
+
+// A leftover temporary file (or a symbolic link planted there) is removed first, and
+// O_EXCL makes sure the file written is the one just created, with the mode given here.
 inline result<void> replace_file(std::string const& path, std::string_view data, mode_t mode) {
   std::string const tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   int const fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
-    return last_errno();
+    return detail::last_errno();
   std::error_code ec;
   while (!data.empty() && !ec) {
     ssize_t const n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno != EINTR)
-      ec = last_errno();
+      ec = detail::last_errno();
     else if (n > 0)
       data.remove_prefix(static_cast<std::size_t>(n));
   }
   if (!ec && ::fsync(fd) != 0)
-    ec = last_errno();
+    ec = detail::last_errno();
   if (::close(fd) != 0 && !ec)
-    ec = last_errno();
+    ec = detail::last_errno();
   if (!ec && ::rename(tmp.c_str(), path.c_str()) != 0)
-    ec = last_errno();
+    ec = detail::last_errno();
   if (ec) {
     ::unlink(tmp.c_str());
     return ec;
   }
   return {};
 }
-
-} // namespace detail
 
 inline result<void> write_certificate_files(certificate_set const& set, std::string const& dir,
                                             bool with_ca_key) {
@@ -16703,7 +16710,7 @@ inline result<void> write_certificate_files(certificate_set const& set, std::str
   for (file const& f : files) {
     if (f.data == &set.ca_key && !with_ca_key)
       continue;
-    if (auto r = detail::replace_file(base + f.name, *f.data, f.mode); !r)
+    if (auto r = replace_file(base + f.name, *f.data, f.mode); !r)
       return r;
   }
   return {};
