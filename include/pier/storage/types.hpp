@@ -232,8 +232,9 @@ struct unreferenced_blob {
   friend bool operator==(unreferenced_blob const&, unreferenced_blob const&) = default;
 };
 
-/// A manifest that lost its last tag (untag, tag moved, its parent index deleted) and has
-/// no tag, no referrer and no parent index in its repository.
+/// A manifest that lost its last tag, parent index or referrer (untag, tag moved, its parent
+/// index or last referrer deleted) and has no tag, no referrer and no parent index in its
+/// repository.
 struct untagged_manifest {
   std::string repository;
   pier::digest digest;

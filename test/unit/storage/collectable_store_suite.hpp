@@ -427,6 +427,26 @@ TYPED_TEST_P(collectable_store_suite, a_referrer_keeps_its_subject) {
   EXPECT_FALSE(this->remove("lib/app", plain, later()));
   EXPECT_TRUE(this->holds("lib/app", plain));
   EXPECT_TRUE(this->untagged_pairs().empty());
+
+  // Losing its last referrer leaves an untagged subject with nothing holding it: untagged
+  // from then on. One referrer of two is not enough.
+  pier::digest const sig2 =
+      this->put("lib/app", "signature2", std::nullopt, {}, {}, about(signed_));
+  pier::digest const sig1 = this->put("lib/app", "signature", std::nullopt, {}, {}, about(signed_));
+  ASSERT_TRUE(this->run(this->store().delete_manifest("lib/app", sig1)));
+  EXPECT_TRUE(this->untagged_pairs().empty());
+  auto const from = clock::now();
+  ASSERT_TRUE(this->run(this->store().delete_manifest("lib/app", sig2)));
+  auto const listed_after = this->untagged(later());
+  ASSERT_EQ(pairs(listed_after), (repo_digests{{"lib/app", signed_}}));
+  expect_between(listed_after[0].since, from, clock::now());
+  EXPECT_TRUE(this->remove("lib/app", signed_, later()));
+  EXPECT_FALSE(this->holds("lib/app", signed_));
+  // A tagged subject stays out of the records when its referrer goes.
+  pier::digest const sbom = this->put("lib/app", "sbom2", std::nullopt, {}, {},
+                                      about(this->put("lib/app", "kept", "v3")));
+  ASSERT_TRUE(this->run(this->store().delete_manifest("lib/app", sbom)));
+  EXPECT_TRUE(this->untagged_pairs().empty());
 }
 
 TYPED_TEST_P(collectable_store_suite, remove_untagged_rechecks_what_changed_after_the_listing) {

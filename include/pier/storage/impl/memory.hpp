@@ -778,11 +778,16 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
     }
   }
   std::vector<pier::digest> const children = c.manifests;
+  std::optional<pier::digest> const subject =
+      c.subject ? std::optional(c.subject->subject) : std::nullopt;
   if (--c.repositories == 0)
     contents_.erase(cit);
-  // An index's children that lost their last parent here are untagged from now on.
+  // An index's children that lost their last parent here, and a subject that lost its last
+  // referrer, are untagged from now on.
   for (pier::digest const& x : children)
     note_untagged(repository, r, x, now);
+  if (subject)
+    note_untagged(repository, r, *subject, now);
 }
 
 inline asio::awaitable<result<void>> memory_metadata_store::touch_blob(pier::digest d) {

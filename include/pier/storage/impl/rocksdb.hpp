@@ -763,8 +763,8 @@ struct rocksdb_metadata_store::state {
   }
 
   /// Deletes in the batch manifest `d` of `repository` (which holds it) with its tags, its
-  /// untagged record and the counts of what it references; children it leaves orphans are
-  /// untagged from `now`.
+  /// untagged record and the counts of what it references; children and a subject it leaves
+  /// orphans are untagged from `now`.
   result<void> erase_manifest(rocksdb::WriteBatch& b, std::string const& repository,
                               pier::digest const& d,
                               std::chrono::system_clock::time_point now) const {
@@ -809,6 +809,9 @@ struct rocksdb_metadata_store::state {
       if (result<void> r = note_untagged(b, repository, x, now, {}, d.str()); !r)
         return r;
     }
+    // A subject that loses its last referrer here, with no tag or parent, is untagged too.
+    if (c->subject)
+      return note_untagged(b, repository, c->subject->subject, now, {}, d.str());
     return {};
   }
 
