@@ -33,6 +33,13 @@
 ///    then unlinked from every repository), and only if it released,
 ///    `remove_if_unused_since(d, start)` deletes the bytes unless an upload committed them
 ///    since the run began (that upload is about to link them again).
+/// 4. orphans: every blob file the metadata store does not know (`knows_blob`; bytes a
+///    crash left between a commit and its link, or that step 3 of an earlier run kept) and
+///    last committed more than `orphan_age()` before the start is removed
+///    (`remove_if_unused_since`); then, when the blob store can list its uploads
+///    (`list_uploads`), every upload file without a session and older than both
+///    `upload_ttl` and `orphan_age()` is aborted. The whole blob store is listed, page by
+///    page: one metadata lookup per blob file.
 ///
 /// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
 /// on with the next item (a failed listing ends its step). The run yields to the executor
@@ -69,10 +76,8 @@
 ///
 /// A blob released but whose bytes are kept loses its metadata record: the upload that
 /// committed it links it and brings the record back; if it never links (a crash between
-/// commit and link), the bytes are an orphan for `pier-registry fsck`. The same happens to
-/// blobs committed less than the blob store's time resolution before the run began:
-/// `filesystem_blob_store` stamps commits rounded up to the second, so with it a grace of
-/// at least a second leaves no such orphans.
+/// commit and link), the bytes are an orphan, which step 4 of a later run removes once they
+/// are older than `gc_options::orphan_age()`.
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
@@ -93,6 +98,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -139,6 +145,21 @@ struct gc_options {
   /// listed at once), the expired uploads (likewise), and the unreferenced blobs past the
   /// grace with their sizes (not the blobs that removing those manifests would free).
   bool dry_run = false;
+  /// Blob and upload files that no metadata knows (step 4) are removed once last written
+  /// longer ago than this; empty: the longer of `grace` and `orphan_floor`. Between an
+  /// upload's commit and its link, or its file and its session, its bytes look like an
+  /// orphan that only their time protects, whatever the grace: a running server needs a
+  /// margin here even with a grace of 0. A stopped one has no upload in flight, and
+  /// `pier-registry gc` sets this to its grace.
+  std::optional<std::chrono::milliseconds> orphan_grace;
+
+  /// The least time an orphan is kept by default (see `orphan_grace`).
+  static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
+
+  /// `orphan_grace`, or its default.
+  std::chrono::milliseconds orphan_age() const noexcept {
+    return orphan_grace ? *orphan_grace : std::max(grace, orphan_floor);
+  }
 };
 
 /// What one run did.
@@ -148,8 +169,9 @@ struct gc_report {
   std::uint64_t candidates = 0;        ///< unreferenced blobs past the grace period examined
   std::uint64_t blobs_removed = 0;     ///< blobs whose bytes were deleted
   std::uint64_t bytes_freed = 0;       ///< their sizes
+  std::uint64_t orphans_removed = 0;   ///< of `blobs_removed`, files no metadata knew (step 4)
   std::uint64_t manifests_removed = 0; ///< untagged manifests removed from a repository
-  std::uint64_t uploads_expired = 0;   ///< stale upload sessions aborted
+  std::uint64_t uploads_expired = 0;   ///< stale upload sessions and orphan upload files aborted
   /// Store failures, one line each (at most `max_errors`, then a line that counts the rest).
   std::vector<std::string> errors;
 
@@ -197,10 +219,16 @@ public:
   /// Whether `stop()` was called.
   bool stopped() const noexcept { return stopping_.load(); }
 
-  /// Runs every `interval` (the first run one interval after the call) until `stop()`;
-  /// a tick that finds a run in progress is skipped. Co_spawn it on any executor: its
-  /// timer lives on a strand of it, so `stop()` may come from any thread.
-  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval);
+  /// Runs `first` after the call, then every `interval`, until `stop()`; a tick that finds
+  /// a run in progress is skipped. Co_spawn it on any executor: its timer lives on a
+  /// strand of it, so `stop()` may come from any thread. A server that restarts more often
+  /// than `interval` still collects when `first` is shorter.
+  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval,
+                                  std::chrono::steady_clock::duration first);
+  /// `run_every(interval, interval)`.
+  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval) {
+    return run_every(interval, interval);
+  }
 
   /// Ends `run_every` and the run in progress (after its current item; its report says
   /// it stopped), and refuses new runs. From any thread; returns at once.
@@ -219,12 +247,17 @@ private:
                                     gc_report& report);
   // Deletes the bytes of blob `d`, which release_blob released, unless they were committed
   // at `unused` or later, and counts them.
+  // Step 4 (see the file comment); with dry_run, only counts.
+  asio::awaitable<void> sweep_orphans(std::chrono::system_clock::time_point before,
+                                      gc_report& report);
+  asio::awaitable<void> sweep_orphan_uploads(gc_report& report);
   asio::awaitable<void> remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
                                      gc_report& report);
   // The size of blob `d`; none (and a note in the report unless there is no such blob)
   // when it cannot be read.
   asio::awaitable<std::optional<std::uint64_t>> size_of(pier::digest d, gc_report& report);
-  asio::awaitable<void> tick(std::chrono::steady_clock::duration interval);
+  asio::awaitable<void> tick(std::chrono::steady_clock::duration interval,
+                             std::chrono::steady_clock::duration first);
 
   B& blobs_;
   M& meta_;

@@ -17,10 +17,10 @@
 ///
 /// - `GET /api/v1/gc` (also `HEAD`): 200
 ///   `{"running":bool,"last":null|{"started","duration_ms","candidates","blobs_removed",
-///   "bytes_freed","manifests_removed","uploads_expired","errors":[string]}}`: whether a
-///   run is in progress, and the report of the last one that finished (`null` before the
-///   first). `started` is RFC 3339 UTC with milliseconds (`"2026-11-22T16:25:00.123Z"`),
-///   `duration_ms` a number with a fraction.
+///   "bytes_freed","orphans_removed","manifests_removed","uploads_expired",
+///   "errors":[string]}}`: whether a run is in progress, and the report of the last one
+///   that finished (`null` before the first). `started` is RFC 3339 UTC with milliseconds
+///   (`"2026-11-22T16:25:00.123Z"`), `duration_ms` a number with a fraction.
 /// - `POST /api/v1/gc` (no body needed; any is ignored): starts a run in the background
 ///   and answers 202 at once with `Location: /api/v1/gc` and the same body as GET plus
 ///   `"started":true`. When a run is already in progress it starts none and answers 202

@@ -80,6 +80,11 @@ concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::
 /// deletes bytes whose commit it did not see. Times are the store's clock
 /// (`std::chrono::system_clock`), like those of the metadata store.
 ///
+/// `list_blobs(after, n)` lists up to `n` stored blobs in digest order after the digest
+/// string `after` (empty: from the start), each with its size and last commit time; `more`
+/// says whether there are others. The collector reads it to find bytes no metadata knows
+/// (`CollectableStore::knows_blob`), which a crash between a commit and its link leaves.
+///
 /// @code
 /// template <pier::storage::CollectableBlobStore B>
 /// asio::awaitable<void> sweep_one(B& blobs, pier::digest d) {
@@ -90,8 +95,10 @@ concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::
 /// @endcode
 template <class S>
 concept CollectableBlobStore = BlobStore<S> &&
-    requires(S& s, pier::digest d, std::chrono::system_clock::time_point t) {
+    requires(S& s, pier::digest d, std::chrono::system_clock::time_point t, std::string after,
+             std::size_t n) {
   { s.remove_if_unused_since(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.list_blobs(after, n) } -> std::same_as<asio::awaitable<result<page<stored_blob>>>>;
 };
 
 /// Repositories, manifests, tags, blob links, reference counts, referrers and upload
@@ -217,6 +224,9 @@ concept NamespaceStore = requires(S& s, std::string ns, std::string last, std::s
 /// - `untagged_manifests(before, n)`: manifests that became untagged (see
 ///   `untagged_manifest`) before `before`, oldest first, at most `n`. Manifests pushed by
 ///   digest and never tagged are not listed (an index's children arrive that way);
+/// - `knows_blob(d)`: whether the store has any record of blob `d`: a link, a manifest that
+///   references it, or a recorded use. Bytes of a blob it does not know are an orphan that
+///   `unreferenced_blobs` will never list: the collector removes them past the grace;
 /// - `remove_untagged(repo, d, before)`: atomically, if `d` is still untagged in `repo` since
 ///   before `before`, deletes it from `repo` as `delete_manifest` does (children it leaves
 ///   without tag and parent become untagged in turn) and returns true; false otherwise.
@@ -228,6 +238,7 @@ concept CollectableStore = requires(S& s, std::string repo, std::string after, p
     s.unreferenced_blobs(t, after, n)
     } -> std::same_as<asio::awaitable<result<std::vector<unreferenced_blob>>>>;
   { s.release_blob(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.knows_blob(d) } -> std::same_as<asio::awaitable<result<bool>>>;
   {
     s.untagged_manifests(t, n)
     } -> std::same_as<asio::awaitable<result<std::vector<untagged_manifest>>>>;

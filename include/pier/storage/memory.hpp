@@ -82,6 +82,9 @@ public:
   /// Commits and this removal take the store's one mutex, so they never interleave.
   asio::awaitable<result<bool>>
   remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+  /// Up to `n` blobs after the digest string `after`, in digest order, with their sizes and
+  /// last commit times (see `CollectableBlobStore`).
+  asio::awaitable<result<page<stored_blob>>> list_blobs(std::string after, std::size_t n);
 
   /// How many blobs the store holds.
   std::size_t blob_count() const;
@@ -194,6 +197,7 @@ public:
                      std::size_t n);
   asio::awaitable<result<bool>> release_blob(pier::digest d,
                                              std::chrono::system_clock::time_point before);
+  asio::awaitable<result<bool>> knows_blob(pier::digest d);
   asio::awaitable<result<std::vector<untagged_manifest>>>
   untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);
   asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,

@@ -284,6 +284,41 @@ TEST_F(Gc, ADryRunCountsAndChangesNothing) {
   EXPECT_EQ(blobs_.blob_count(), 0u);
 }
 
+TEST_F(Gc, OrphanBlobsGoAfterTheGrace) {
+  // Bytes no metadata knows (a crash between an upload's commit and its link leaves such).
+  content const orphan = layer(100, 44);
+  ASSERT_TRUE(run(io_, blobs_.put(pier_test::bytes_of(orphan.bytes), orphan.digest)));
+  image const a(config(45), {layer(100, 46)});
+  push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
+
+  reg::gc_report r = collect({.grace = 1h});
+  EXPECT_EQ(r.candidates, 0u); // committed within the grace: an upload about to link it
+  EXPECT_TRUE(stored(orphan));
+  r = collect({.grace = 0ms}); // within the default floor: still kept
+  EXPECT_EQ(r.candidates, 0u);
+  EXPECT_TRUE(stored(orphan));
+
+  r = collect({.grace = 0ms, .dry_run = true, .orphan_grace = 0ms});
+  EXPECT_EQ(r.candidates, 1u);
+  EXPECT_EQ(r.orphans_removed, 1u);
+  EXPECT_EQ(r.bytes_freed, orphan.bytes.size());
+  EXPECT_TRUE(stored(orphan));
+
+  r = collect({.grace = 0ms, .orphan_grace = 0ms});
+  EXPECT_EQ(r.candidates, 1u);
+  EXPECT_EQ(r.blobs_removed, 1u);
+  EXPECT_EQ(r.orphans_removed, 1u);
+  EXPECT_EQ(r.bytes_freed, orphan.bytes.size());
+  EXPECT_FALSE(stored(orphan));
+  EXPECT_TRUE(pullable(c_, "app", "v1")); // what the metadata knows is step 3's business
+  EXPECT_EQ(blobs_.blob_count(), 2u);
+
+  // Pushed again after that, it is a blob like any other.
+  push_blob(c_, "app", orphan);
+  EXPECT_EQ(collect({.grace = 1h}).blobs_removed, 0u);
+  EXPECT_EQ(status("HEAD", blob_path("app", orphan.digest)), 200);
+}
+
 TEST_F(Gc, OneRunAtATime) {
   image const a(config(24), {layer(100, 25)});
   push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
@@ -344,6 +379,25 @@ TEST_F(Gc, RunEveryRunsUntilStopped) {
     co_await idle.run_every(1h);
     co_return true;
   }());
+}
+
+TEST_F(Gc, RunEveryRunsFirstAfterItsFirstDelay) {
+  image const a(config(47), {layer(100, 48)});
+  push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
+  ASSERT_EQ(status("DELETE", manifest_path("app", "v1")), 202);
+
+  // An interval of an hour, but a first run at once: a server restarted more often than
+  // its interval still collects.
+  collector_type gc(blobs_, meta_, {.grace = 0ms});
+  asio::co_spawn(io_, gc.run_every(1h, 0ms), asio::detached);
+  std::thread loop([&] { io_.run(); });
+  for (int i = 0; i < 10000 && !gc.last(); ++i)
+    std::this_thread::sleep_for(1ms);
+  gc.stop();
+  loop.join();
+  ASSERT_TRUE(gc.last());
+  EXPECT_EQ(gc.last()->blobs_removed, 2u);
+  EXPECT_EQ(blobs_.blob_count(), 0u);
 }
 
 // --- v2_options::remove_untagged -------------------------------------------------------------

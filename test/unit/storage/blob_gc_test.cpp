@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -122,6 +123,36 @@ TYPED_TEST(blob_gc, committing_stored_bytes_again_renews_them) {
   this->put("shared layer"); // `put` commits too
   EXPECT_FALSE(this->remove(d, clock::now() - 1s).value());
   EXPECT_TRUE(this->stored(d));
+}
+
+TYPED_TEST(blob_gc, list_blobs_pages_in_digest_order_with_sizes_and_commit_times) {
+  std::vector<pier::digest> digests;
+  auto const t0 = clock::now() - 1s; // the filesystem's times are whole seconds
+  for (int i = 0; i < 7; ++i)
+    digests.push_back(this->put("blob " + std::string(static_cast<std::size_t>(i), 'x')));
+  std::sort(digests.begin(), digests.end());
+  std::vector<pier::digest> listed;
+  std::string after;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    auto const page = this->run(this->store().list_blobs(after, 3));
+    ASSERT_TRUE(page);
+    for (st::stored_blob const& b : page->items) {
+      listed.push_back(b.digest);
+      EXPECT_EQ(b.size, run(this->io_, this->store().stat(b.digest))->size);
+      EXPECT_GE(b.modified, t0);
+    }
+    if (!page->more)
+      break;
+    ASSERT_EQ(page->items.size(), 3u);
+    after = page->items.back().digest.str();
+  }
+  EXPECT_EQ(listed, digests);
+  // After the last one, or after a cursor that is no digest: the rest from there.
+  EXPECT_TRUE(this->run(this->store().list_blobs(digests.back().str(), 3))->items.empty());
+  auto const from_prefix = this->run(this->store().list_blobs("sha256:", 100));
+  ASSERT_TRUE(from_prefix);
+  EXPECT_EQ(from_prefix->items.size(), digests.size());
 }
 
 TYPED_TEST(blob_gc, an_unknown_blob_is_unknown) {

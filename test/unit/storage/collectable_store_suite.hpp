@@ -118,6 +118,7 @@ protected:
               std::chrono::system_clock::time_point before) {
     return this->run(this->store().remove_untagged(repo, d, before)).value();
   }
+  bool knows(pier::digest const& d) { return this->run(this->store().knows_blob(d)).value(); }
   bool linked(std::string const& repo, pier::digest const& d) {
     return this->run(this->store().is_linked(repo, d)).value();
   }
@@ -196,7 +197,11 @@ TYPED_TEST_P(collectable_store_suite, a_layer_shared_across_repositories_is_rele
   ASSERT_TRUE(this->run(this->store().delete_manifest("two/app", m2)));
   EXPECT_EQ(this->unreferenced(later()), sorted({layer, own}));
   EXPECT_TRUE(this->release(layer, later()));
-  // Released: linked nowhere, listed no more, released once.
+  // Released: linked nowhere, listed no more, released once, known no more (its bytes are
+  // an orphan from now on, unless an upload links it again).
+  EXPECT_FALSE(this->knows(layer));
+  EXPECT_TRUE(this->knows(own));
+  EXPECT_FALSE(this->knows(pier::digest_of("never linked")));
   EXPECT_FALSE(this->linked("one/app", layer));
   EXPECT_FALSE(this->linked("two/app", layer));
   EXPECT_EQ(this->unreferenced(later()), std::vector<pier::digest>{own});
@@ -207,8 +212,10 @@ TYPED_TEST_P(collectable_store_suite, a_layer_shared_across_repositories_is_rele
       st::storage_error::manifest_blob_unknown);
   // Linked again (uploaded again), it is a blob like any other.
   ASSERT_TRUE(this->run(this->store().link_blob("one/app", layer)));
+  EXPECT_TRUE(this->knows(layer));
   this->put("one/app", "m3", "v2", {layer});
   EXPECT_EQ(this->blob_refs(layer), 1u);
+  EXPECT_TRUE(this->knows(layer));
 }
 
 TYPED_TEST_P(collectable_store_suite, release_rechecks_what_changed_after_the_listing) {

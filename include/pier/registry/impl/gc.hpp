@@ -77,6 +77,8 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
     co_await count_only(report);
     if (!stopping_.load())
       co_await sweep_blobs(before, report); // counts only
+    if (!stopping_.load())
+      co_await sweep_orphans(report.started - options_.orphan_age(), report);
   } else {
     report.manifests_removed = co_await detail::remove_untagged_manifests(
         meta_, options_.untagged_retention, options_.batch, &report.errors);
@@ -84,6 +86,8 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
       co_await expire_uploads(report);
     if (!stopping_.load())
       co_await sweep_blobs(before, report);
+    if (!stopping_.load())
+      co_await sweep_orphans(report.started - options_.orphan_age(), report);
   }
   if (stopping_.load())
     report.errors.push_back("stopped before the end of the run");
@@ -191,6 +195,90 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_orphans(std::chrono::system_clock::time_point before,
+                                                     gc_report& report) {
+  if (options_.batch == 0)
+    co_return;
+  std::string after;
+  while (!stopping_.load()) {
+    result<storage::page<storage::stored_blob>> page =
+        co_await blobs_.list_blobs(after, options_.batch);
+    if (!page) {
+      detail::gc_note(&report.errors, "listing blob files", page.error());
+      co_return;
+    }
+    for (storage::stored_blob const& b : page->items) {
+      if (stopping_.load())
+        co_return;
+      if (b.modified >= before)
+        continue; // recent: kept whatever the metadata says (remove_if_unused_since re-checks)
+      result<bool> const known = co_await meta_.knows_blob(b.digest);
+      if (!known) {
+        detail::gc_note(&report.errors, "looking up blob " + b.digest.str(), known.error());
+        continue;
+      }
+      if (*known)
+        continue;
+      ++report.candidates;
+      bool removed = options_.dry_run;
+      if (!options_.dry_run) {
+        // Serialised with commits of the digest: an upload that commits it again now
+        // stamps it after `before`, and it stays.
+        result<bool> const r = co_await blobs_.remove_if_unused_since(b.digest, before);
+        if (!r && !detail::is_blob_unknown(r.error()))
+          detail::gc_note(&report.errors, "removing orphan blob " + b.digest.str(), r.error());
+        removed = r && *r;
+      }
+      if (removed) {
+        ++report.blobs_removed;
+        ++report.orphans_removed;
+        report.bytes_freed += b.size;
+      }
+      co_await detail::gc_yield();
+    }
+    if (!page->more || page->items.empty())
+      break;
+    after = page->items.back().digest.str();
+  }
+  if (!stopping_.load())
+    co_await sweep_orphan_uploads(report);
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_orphan_uploads(gc_report& report) {
+  if constexpr (requires { blobs_.list_uploads(); }) {
+    auto const before = report.started - std::max(options_.upload_ttl, options_.orphan_age());
+    result<std::vector<storage::stored_upload>> const files = co_await blobs_.list_uploads();
+    if (!files) {
+      detail::gc_note(&report.errors, "listing upload files", files.error());
+      co_return;
+    }
+    for (storage::stored_upload const& u : *files) {
+      if (stopping_.load())
+        co_return;
+      if (u.modified >= before)
+        continue; // an upload in progress writes its file
+      result<storage::upload_session> const session = co_await meta_.get_upload(u.id);
+      if (session || session.error() != storage::storage_error::upload_unknown) {
+        if (!session)
+          detail::gc_note(&report.errors, "looking up upload " + u.id, session.error());
+        continue; // a session: step 2 expires it with its file
+      }
+      if (!options_.dry_run) {
+        result<void> const aborted = co_await blobs_.abort(u.id);
+        if (!aborted) {
+          if (aborted.error() != storage::storage_error::upload_unknown)
+            detail::gc_note(&report.errors, "aborting orphan upload " + u.id, aborted.error());
+          continue;
+        }
+      }
+      ++report.uploads_expired;
+      co_await detail::gc_yield();
+    }
+  }
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 asio::awaitable<void> collector<B, M>::remove_bytes(pier::digest d,
                                                     std::chrono::system_clock::time_point unused,
                                                     gc_report& report) {
@@ -224,15 +312,17 @@ asio::awaitable<std::optional<std::uint64_t>> collector<B, M>::size_of(pier::dig
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
-asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
+asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval,
+                                                 std::chrono::steady_clock::duration first) {
   // The loop runs on a strand so that stop(), from any thread, can cancel its timer by
   // posting to the same strand: timers are not thread-safe.
   auto const strand = asio::make_strand(co_await asio::this_coro::executor);
-  co_await asio::co_spawn(strand, tick(interval), asio::use_awaitable);
+  co_await asio::co_spawn(strand, tick(interval, first), asio::use_awaitable);
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
-asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
+asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval,
+                                            std::chrono::steady_clock::duration first) {
   auto const ex = co_await asio::this_coro::executor;
   // Shared with the cancel that stop() posts, which may run after this frame is gone.
   auto const timer = std::make_shared<asio::steady_timer>(ex);
@@ -244,8 +334,8 @@ asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration 
   }
   // stop() sets the flag before it posts the cancel, and the cancel runs on this strand
   // only while the coroutine waits: a stop between the check and the wait cancels the wait.
-  while (!stopping_.load()) {
-    timer->expires_after(interval);
+  for (auto wait = first; !stopping_.load(); wait = interval) {
+    timer->expires_after(wait);
     auto [ec] = co_await timer->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (ec || stopping_.load())
       break; // stopped, or the spawner cancelled the loop

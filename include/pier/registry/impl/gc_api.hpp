@@ -34,6 +34,7 @@ inline boost::json::object gc_report_json(gc_report const& r) {
           {"candidates", r.candidates},
           {"blobs_removed", r.blobs_removed},
           {"bytes_freed", r.bytes_freed},
+          {"orphans_removed", r.orphans_removed},
           {"manifests_removed", r.manifests_removed},
           {"uploads_expired", r.uploads_expired},
           {"errors", std::move(errors)}};

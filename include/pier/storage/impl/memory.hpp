@@ -149,6 +149,29 @@ memory_blob_store::remove_if_unused_since(pier::digest d,
   co_return true;
 }
 
+inline asio::awaitable<result<page<stored_blob>>> memory_blob_store::list_blobs(std::string after,
+                                                                                std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  page<stored_blob> out;
+  // Digests order as their strings do; a cursor that is no digest is found by a walk.
+  result<pier::digest> const cursor = parse_digest(after);
+  auto it = after.empty() ? blobs_.begin()
+            : cursor      ? blobs_.upper_bound(*cursor)
+                          : std::find_if(blobs_.begin(), blobs_.end(),
+                                         [&](auto const& b) { return b.first.str() > after; });
+  for (; it != blobs_.end(); ++it) {
+    if (out.items.size() == n) {
+      out.more = true;
+      break;
+    }
+    auto const t = committed_.find(it->first);
+    out.items.push_back(
+        {it->first, it->second->size,
+         t == committed_.end() ? std::chrono::system_clock::time_point{} : t->second});
+  }
+  co_return out;
+}
+
 inline std::size_t memory_blob_store::blob_count() const {
   std::lock_guard const lock(mutex_);
   return blobs_.size();
@@ -824,6 +847,12 @@ inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::d
     r.blobs.erase(d);
   blob_times_.erase(it);
   co_return true;
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::knows_blob(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  // Every link records a use, and only `release_blob` forgets it, with the links.
+  co_return blob_times_.contains(d.str()) || blob_refs_.contains(d);
 }
 
 inline asio::awaitable<result<std::vector<untagged_manifest>>>

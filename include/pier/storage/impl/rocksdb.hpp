@@ -1732,6 +1732,22 @@ rocksdb_metadata_store::release_blob(pier::digest d, std::chrono::system_clock::
   co_return released;
 }
 
+inline asio::awaitable<result<bool>> rocksdb_metadata_store::knows_blob(pier::digest d) {
+  // Every link writes the last use and only `release_blob` deletes it, with the links; the
+  // count and the reverse links are read too, so that a database fsck would call
+  // inconsistent still keeps its blobs.
+  for (auto const c : {state::blob_times, state::blob_repos}) {
+    std::string const k = c == state::blob_times ? d.str() : detail::key(d.str(), "");
+    result<bool> const any = c == state::blob_times ? s_->contains(c, k) : s_->any_under(c, k, {});
+    if (!any || *any)
+      co_return any;
+  }
+  result<std::uint64_t> const refs = s_->count('b', d);
+  if (!refs)
+    co_return refs.error();
+  co_return *refs > 0;
+}
+
 inline asio::awaitable<result<std::vector<untagged_manifest>>>
 rocksdb_metadata_store::untagged_manifests(std::chrono::system_clock::time_point before,
                                            std::size_t n) {
