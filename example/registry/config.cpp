@@ -814,7 +814,10 @@ outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
 outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::gc;
-  std::array<flag, 3> flags{{{"--data", "DIR"}, {"--dry-run", ""}, {"--grace", "DURATION"}}};
+  std::array<flag, 4> flags{{{"--data", "DIR"},
+                             {"--dry-run", ""},
+                             {"--grace", "DURATION"},
+                             {"--upload-ttl", "DURATION"}}};
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "gc", help);
   if (!positional)
@@ -826,11 +829,14 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   if (auto const v = find_flag(flags, "--data").value())
     inv.gc.data = std::filesystem::path(*v);
   inv.gc.dry_run = find_flag(flags, "--dry-run").given();
-  if (auto const v = find_flag(flags, "--grace").value()) {
-    auto d = parse_gc_duration(*v, false);
-    if (!d)
-      return fail("--grace: " + d.error());
-    inv.gc.grace = *d;
+  for (auto const& [name, to] :
+       {std::pair("--grace", &inv.gc.grace), std::pair("--upload-ttl", &inv.gc.upload_ttl)}) {
+    if (auto const v = find_flag(flags, name).value()) {
+      auto d = parse_gc_duration(*v, false);
+      if (!d)
+        return fail(std::string(name) + ": " + d.error());
+      *to = *d;
+    }
   }
   return inv;
 }
@@ -892,7 +898,7 @@ std::string usage() {
          "  pier-registry user del NAME [--data DIR]\n"
          "  pier-registry user list [--data DIR]\n"
          "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
-         "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION]\n"
+         "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION] [--upload-ttl DURATION]\n"
          "  pier-registry fsck --data DIR [--repair]\n"
          "  pier-registry --version\n"
          "  pier-registry help\n"
@@ -929,7 +935,8 @@ std::string usage() {
          "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
          "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
          "trust ca.crt (for docker/podman: /etc/containers/certs.d/HOST:PORT/ca.crt).\n"
-         "gc: collect garbage in a stopped server's data dir (--dry-run: only report).\n"
+         "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
+         "only report).\n"
          "fsck: verify every blob's digest and size, every link and count of a stopped\n"
          "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
          "\n"

@@ -197,6 +197,7 @@ struct gc_command {
   std::filesystem::path data = "pier-data";
   bool dry_run = false;
   std::optional<std::chrono::milliseconds> grace;
+  std::optional<std::chrono::milliseconds> upload_ttl;
 };
 
 /// `fsck --data DIR [--repair]`, on a stopped server's data.

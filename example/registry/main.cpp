@@ -67,6 +67,9 @@ struct access_setup {
 using blob_store = pier::storage::filesystem_blob_store;
 using meta_store = pier::storage::rocksdb_metadata_store;
 using collector = pier::registry::collector<blob_store, meta_store>;
+// How long after the start `serve` first collects garbage (or after `--gc-interval`, if
+// shorter).
+constexpr std::chrono::milliseconds first_gc_after = std::chrono::minutes(1);
 
 // Everything under /api/v1: the accounts API (auth), the namespace queries and the GC
 // (registry), each told who the gate found the caller to be.
@@ -514,8 +517,11 @@ public:
               std::chrono::milliseconds gc_interval)
       : log_(log), tls_(std::move(tls)), gc_(gc), signals_(io_, SIGHUP) {
     arm();
+    // The first run comes soon after the start, so that a server restarted more often than
+    // its interval (or after a crash, which may leave orphan files) still collects.
     if (gc_interval.count() > 0)
-      asio::co_spawn(io_, gc_.run_every(gc_interval), asio::detached);
+      asio::co_spawn(io_, gc_.run_every(gc_interval, std::min(gc_interval, first_gc_after)),
+                     asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   // Lets the chores finish rather than dropping them: the collector's schedule ends on
@@ -566,19 +572,24 @@ int gc_main(gc_command const& g) {
     return 1;
   gc_settings settings;
   settings.grace = g.grace;
+  settings.upload_ttl = g.upload_ttl;
   pier::registry::gc_options options = gc_options_from(settings);
   options.dry_run = g.dry_run;
+  // Stopped: no upload is between its commit and its link, so orphan files need no margin
+  // beyond the grace.
+  options.orphan_grace = options.grace;
   collector gc(stores->blobs, stores->meta, options);
   auto report = run_sync(gc.run_once());
   if (!report) {
     std::fprintf(stderr, "pier-registry: gc: %s\n", report.error().message().c_str());
     return 1;
   }
-  std::printf("%s %llu blobs (%llu bytes) of %llu candidates, %llu untagged manifests, "
-              "%llu expired uploads in %.3f s\n",
+  std::printf("%s %llu blobs (%llu bytes; %llu orphan files) of %llu candidates, %llu untagged "
+              "manifests, %llu expired uploads in %.3f s\n",
               g.dry_run ? "dry run: would remove" : "removed",
               static_cast<unsigned long long>(report->blobs_removed),
               static_cast<unsigned long long>(report->bytes_freed),
+              static_cast<unsigned long long>(report->orphans_removed),
               static_cast<unsigned long long>(report->candidates),
               static_cast<unsigned long long>(report->manifests_removed),
               static_cast<unsigned long long>(report->uploads_expired),
@@ -605,9 +616,12 @@ int fsck_main(fsck_command const& f) {
     std::printf("%s\n", p.c_str());
   if (report->problems_left_out > 0)
     std::printf("(%llu more)\n", static_cast<unsigned long long>(report->problems_left_out));
-  std::printf("checked %llu blobs, %llu links, %llu manifests: %llu corrupt, %llu missing, "
+  std::printf("%s: checked %llu blobs, %llu links, %llu manifests: %llu corrupt, %llu missing, "
               "%llu broken manifests, %llu unlinked, %llu wrong counts, %llu orphan blobs, "
               "%llu orphan uploads, %llu orphan sessions; %llu repaired\n",
+              report->clean()        ? "clean"
+              : report->consistent() ? "consistent (orphans only)"
+                                     : "inconsistent",
               static_cast<unsigned long long>(report->blobs_checked),
               static_cast<unsigned long long>(report->links_checked),
               static_cast<unsigned long long>(report->manifests_checked),
