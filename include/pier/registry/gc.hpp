@@ -151,7 +151,7 @@ struct gc_options {
   /// orphan that only their time protects, whatever the grace: a running server needs a
   /// margin here even with a grace of 0. A stopped one has no upload in flight, and
   /// `pier-registry gc` sets this to its grace.
-  std::optional<std::chrono::milliseconds> orphan_grace;
+  std::optional<std::chrono::milliseconds> orphan_grace{};
 
   /// The least time an orphan is kept by default (see `orphan_grace`).
   static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);

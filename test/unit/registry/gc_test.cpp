@@ -160,6 +160,33 @@ TEST_F(Gc, ASharedLayerSurvivesDeletingOneOfTwoImages) {
   EXPECT_EQ(blobs_.blob_count(), 3u);
 }
 
+TEST_F(Gc, AMountedLayerStaysWhileAnotherRepositoryReferencesIt) {
+  image const a(config(62), {layer(100, 63)});
+  push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
+  content const& shared = a.layers[0];
+  reply const mount = c_.request(
+      "POST", "/v2/copy/blobs/uploads/?mount=" + shared.digest.str() + "&from=app", {}, "");
+  ASSERT_EQ(mount.status, 201);
+  image const b(config(64), {shared});
+  push_blob(c_, "copy", b.cfg);
+  ASSERT_EQ(put_manifest(c_, "copy", "v1", b.manifest).status, 201);
+
+  // The source's image goes: its config with it, the mounted layer stays for copy.
+  ASSERT_EQ(status("DELETE", manifest_path("app", a.manifest.digest.str())), 202);
+  reg::gc_report r = collect({.grace = 0ms});
+  EXPECT_EQ(r.blobs_removed, 1u);
+  EXPECT_EQ(r.bytes_freed, a.cfg.bytes.size());
+  EXPECT_TRUE(stored(shared));
+  EXPECT_TRUE(pullable(c_, "copy", "v1"));
+  EXPECT_EQ(status("HEAD", blob_path("app", a.cfg.digest)), 404);
+
+  // And once copy's image goes too, nothing is left.
+  ASSERT_EQ(status("DELETE", manifest_path("copy", "v1")), 202);
+  r = collect({.grace = 0ms});
+  EXPECT_EQ(r.blobs_removed, 2u);
+  EXPECT_EQ(blobs_.blob_count(), 0u);
+}
+
 TEST_F(Gc, AnIndexTakesItsUntaggedChildrenAlong) {
   auto const [x, y, idx] = push_multi_arch(11);
   ASSERT_EQ(put_manifest(c_, "multi", "x-only", x.manifest).status, 201); // x is tagged too
