@@ -28,11 +28,11 @@
 ///    A negative retention keeps untagged manifests.
 /// 2. uploads: every session older than `upload_ttl` is aborted in the blob store and
 ///    forgotten by the metadata store (`expired_uploads`, `abort`, `delete_upload`).
-/// 3. blobs: with `before = start - grace`, for each `unreferenced_blobs(before, ...)`:
-///    `release_blob(d, before)` (atomically: still unreferenced and unused since `before`,
-///    then unlinked from every repository), and only if it released,
-///    `remove_if_unused_since(d, start)` deletes the bytes unless an upload committed them
-///    since the run began (that upload is about to link them again).
+/// 3. blobs: with `before = start - grace`, for each page of `unreferenced_blobs(before,
+///    ...)`: `release_blobs(page, before)` (atomically: each still unreferenced and unused
+///    since `before`, then unlinked from every repository; one commit per page), and for
+///    each it released, `remove_if_unused_since(d, start)` deletes the bytes unless an
+///    upload committed them since the run began (that upload is about to link them again).
 /// 4. orphans: every blob file the metadata store does not know (`knows_blob`; bytes a
 ///    crash left between a commit and its link, or that step 3 of an earlier run kept) and
 ///    last committed more than `orphan_age()` before the start is removed

@@ -221,6 +221,8 @@ concept NamespaceStore = requires(S& s, std::string ns, std::string last, std::s
 /// - `release_blob(d, before)`: atomically, if `d` is still referenced by no manifest and
 ///   unused since before `before`, removes every repository's link to it and returns true
 ///   (the caller then deletes the bytes); false otherwise, changing nothing;
+/// - `release_blobs(ds, before)`: `release_blob` of each of `ds` in one atomic commit (one
+///   sync instead of one per blob); the digests it released, in digest order, each once;
 /// - `untagged_manifests(before, n)`: manifests that became untagged (see
 ///   `untagged_manifest`) before `before`, oldest first, at most `n`. Manifests pushed by
 ///   digest and never tagged are not listed (an index's children arrive that way);
@@ -232,12 +234,14 @@ concept NamespaceStore = requires(S& s, std::string ns, std::string last, std::s
 ///   without tag and parent become untagged in turn) and returns true; false otherwise.
 template <class S>
 concept CollectableStore = requires(S& s, std::string repo, std::string after, pier::digest d,
-                                    std::chrono::system_clock::time_point t, std::size_t n) {
+                                    std::chrono::system_clock::time_point t, std::size_t n,
+                                    std::vector<pier::digest> ds) {
   { s.touch_blob(d) } -> std::same_as<asio::awaitable<result<void>>>;
   {
     s.unreferenced_blobs(t, after, n)
     } -> std::same_as<asio::awaitable<result<std::vector<unreferenced_blob>>>>;
   { s.release_blob(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.release_blobs(ds, t) } -> std::same_as<asio::awaitable<result<std::vector<pier::digest>>>>;
   { s.knows_blob(d) } -> std::same_as<asio::awaitable<result<bool>>>;
   {
     s.untagged_manifests(t, n)

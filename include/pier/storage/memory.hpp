@@ -197,6 +197,8 @@ public:
                      std::size_t n);
   asio::awaitable<result<bool>> release_blob(pier::digest d,
                                              std::chrono::system_clock::time_point before);
+  asio::awaitable<result<std::vector<pier::digest>>>
+  release_blobs(std::vector<pier::digest> ds, std::chrono::system_clock::time_point before);
   asio::awaitable<result<bool>> knows_blob(pier::digest d);
   asio::awaitable<result<std::vector<untagged_manifest>>>
   untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);
@@ -262,6 +264,8 @@ private:
   /// not recorded already: the first time counts).
   void note_untagged(std::string const& repository, repository_state const& r,
                      pier::digest const& d, time_point now);
+  /// `release_blob` with the mutex held.
+  bool release_locked(pier::digest const& d, time_point before);
   /// Forgets that `d` is untagged in `repository` (tagged again, given a parent or a
   /// referrer, or deleted).
   void clear_untagged(std::string const& repository, pier::digest const& d);

@@ -214,6 +214,8 @@ public:
                      std::size_t n);
   asio::awaitable<result<bool>> release_blob(pier::digest d,
                                              std::chrono::system_clock::time_point before);
+  asio::awaitable<result<std::vector<pier::digest>>>
+  release_blobs(std::vector<pier::digest> ds, std::chrono::system_clock::time_point before);
   asio::awaitable<result<bool>> knows_blob(pier::digest d);
   asio::awaitable<result<std::vector<untagged_manifest>>>
   untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);

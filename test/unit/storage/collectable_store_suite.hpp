@@ -218,6 +218,28 @@ TYPED_TEST_P(collectable_store_suite, a_layer_shared_across_repositories_is_rele
   EXPECT_TRUE(this->knows(layer));
 }
 
+TYPED_TEST_P(collectable_store_suite, release_blobs_releases_each_that_qualifies_in_one_commit) {
+  using namespace collectable_store_suite_detail;
+  pier::digest const a = this->blob("one/app", "a");
+  pier::digest const b = this->blob("one/app", "b");
+  pier::digest const kept = this->blob("one/app", "kept");
+  this->put("one/app", "m", "v1", {kept});
+  auto const released = this->run(
+      this->store().release_blobs({b, kept, a, pier::digest_of("never linked"), b}, later()));
+  ASSERT_TRUE(released);
+  EXPECT_EQ(*released, sorted({a, b})); // each once, in digest order
+  EXPECT_FALSE(this->linked("one/app", a));
+  EXPECT_FALSE(this->linked("one/app", b));
+  EXPECT_TRUE(this->linked("one/app", kept)); // referenced
+  EXPECT_FALSE(this->knows(a));
+  EXPECT_TRUE(this->knows(kept));
+  // Nothing left to release; a cut-off before their last use releases nothing either.
+  EXPECT_TRUE(this->run(this->store().release_blobs({a, b}, later()))->empty());
+  pier::digest const c = this->blob("one/app", "c");
+  EXPECT_TRUE(this->run(this->store().release_blobs({c}, clock::now() - 1h))->empty());
+  EXPECT_TRUE(this->linked("one/app", c));
+}
+
 TYPED_TEST_P(collectable_store_suite, release_rechecks_what_changed_after_the_listing) {
   using namespace collectable_store_suite_detail;
   pier::digest const a = this->blob("lib/app", "a");
@@ -522,6 +544,7 @@ TYPED_TEST_P(collectable_store_suite, a_release_racing_a_push_never_strands_a_ma
 REGISTER_TYPED_TEST_SUITE_P(
     collectable_store_suite, a_link_records_the_last_use_of_a_blob,
     a_touch_or_a_mount_renews_the_last_use, a_layer_shared_across_repositories_is_released_last,
+    release_blobs_releases_each_that_qualifies_in_one_commit,
     release_rechecks_what_changed_after_the_listing, repushing_a_manifest_counts_once,
     untagging_records_the_manifest_with_its_time, a_tag_moved_away_leaves_its_manifest_untagged,
     untagged_manifests_come_oldest_first, each_repository_untags_on_its_own,

@@ -168,25 +168,36 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
       detail::gc_note(&report.errors, "listing unreferenced blobs", page.error());
       co_return;
     }
-    for (storage::unreferenced_blob const& b : *page) {
-      if (stopping_.load())
-        co_return;
-      ++report.candidates;
-      if (options_.dry_run) {
+    report.candidates += page->size();
+    if (options_.dry_run) {
+      for (storage::unreferenced_blob const& b : *page) {
+        if (stopping_.load())
+          co_return;
         if (std::optional<std::uint64_t> const size = co_await size_of(b.digest, report)) {
           ++report.blobs_removed;
           report.bytes_freed += *size;
         }
-      } else {
-        // The metadata first, atomically re-checked: once it says yes, no manifest can
-        // reference the blob until an upload or mount links it again (which touches first).
-        result<bool> const released = co_await meta_.release_blob(b.digest, before);
-        if (!released)
-          detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
-        else if (*released)
-          co_await remove_bytes(b.digest, report.started, report);
+        co_await detail::gc_yield();
       }
-      co_await detail::gc_yield();
+    } else {
+      // The metadata first, atomically re-checked, the page in one commit: once it says
+      // yes, no manifest can reference a blob until an upload or mount links it again
+      // (which touches first).
+      std::vector<pier::digest> digests;
+      digests.reserve(page->size());
+      for (storage::unreferenced_blob const& b : *page)
+        digests.push_back(b.digest);
+      result<std::vector<pier::digest>> const released =
+          co_await meta_.release_blobs(std::move(digests), before);
+      if (!released) {
+        detail::gc_note(&report.errors, "releasing blobs", released.error());
+      } else {
+        // Released blobs have no links left: their bytes go even if the run stops now.
+        for (pier::digest const& d : *released) {
+          co_await remove_bytes(d, report.started, report);
+          co_await detail::gc_yield();
+        }
+      }
     }
     if (page->size() < options_.batch)
       co_return;

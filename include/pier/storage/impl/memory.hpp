@@ -835,18 +835,33 @@ memory_metadata_store::unreferenced_blobs(time_point before, std::string after, 
   co_return out;
 }
 
-inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::digest d,
-                                                                         time_point before) {
-  std::lock_guard const lock(mutex_);
+inline bool memory_metadata_store::release_locked(pier::digest const& d, time_point before) {
   auto const it = blob_times_.find(d.str());
   if (it == blob_times_.end() || it->second >= before || blob_refs_.contains(d))
-    co_return false;
+    return false;
   // Links are not indexed by blob: one pass over the repositories, fine in memory (the
   // RocksDB store keeps reverse links).
   for (auto& [name, r] : repositories_)
     r.blobs.erase(d);
   blob_times_.erase(it);
-  co_return true;
+  return true;
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::digest d,
+                                                                         time_point before) {
+  std::lock_guard const lock(mutex_);
+  co_return release_locked(d, before);
+}
+
+inline asio::awaitable<result<std::vector<pier::digest>>>
+memory_metadata_store::release_blobs(std::vector<pier::digest> ds, time_point before) {
+  std::sort(ds.begin(), ds.end());
+  std::lock_guard const lock(mutex_);
+  std::vector<pier::digest> out;
+  for (pier::digest& d : ds)
+    if (release_locked(d, before)) // a repeated digest is released the first time only
+      out.push_back(std::move(d));
+  co_return out;
 }
 
 inline asio::awaitable<result<bool>> memory_metadata_store::knows_blob(pier::digest d) {

@@ -2,6 +2,7 @@
 #ifndef PIER_STORAGE_IMPL_ROCKSDB_HPP
 #define PIER_STORAGE_IMPL_ROCKSDB_HPP
 
+#include <algorithm>
 #include <pier/storage/detail/namespaces.hpp>
 #include <pier/storage/detail/util.hpp>
 
@@ -1696,40 +1697,63 @@ rocksdb_metadata_store::unreferenced_blobs(std::chrono::system_clock::time_point
 
 inline asio::awaitable<result<bool>>
 rocksdb_metadata_store::release_blob(pier::digest d, std::chrono::system_clock::time_point before) {
-  bool released = false;
+  std::vector<pier::digest> one; // not a braced list: GCC 12 fails on one in a co_await
+  one.push_back(std::move(d));
+  result<std::vector<pier::digest>> const released = co_await release_blobs(std::move(one), before);
+  if (!released)
+    co_return released.error();
+  co_return !released->empty();
+}
+
+inline asio::awaitable<result<std::vector<pier::digest>>>
+rocksdb_metadata_store::release_blobs(std::vector<pier::digest> ds,
+                                      std::chrono::system_clock::time_point before) {
+  // The checks read what is committed, not the batch: each digest once.
+  std::sort(ds.begin(), ds.end());
+  ds.erase(std::unique(ds.begin(), ds.end()), ds.end());
+  std::vector<bool> released(ds.size());
+  std::uint64_t const cut = detail::time_bits(before);
   result<void> const r = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     state const& s = *s_;
-    result<std::optional<std::string>> const v = s.get(state::blob_times, d.str());
-    if (!v)
-      return v.error();
-    if (!*v)
-      return {};
-    std::optional<std::uint64_t> const bits = detail::decode_time(**v);
-    if (!bits)
-      return storage_error::corrupt;
-    if (*bits >= detail::time_bits(before))
-      return {};
-    result<std::uint64_t> const refs = s.count('b', d);
-    if (!refs)
-      return refs.error();
-    if (*refs > 0)
-      return {};
-    std::string const prefix = detail::key(d.str(), "");
-    result<void> const unlinked =
-        s.scan(state::blob_repos, prefix, "", {}, [&](std::string_view repo, std::string_view) {
-          b.Delete(s[state::blob_links], detail::key(repo, d.str()));
-          b.Delete(s[state::blob_repos], prefix + std::string(repo));
-          return true;
-        });
-    if (!unlinked)
-      return unlinked;
-    b.Delete(s[state::blob_times], d.str());
-    released = true;
+    std::fill(released.begin(), released.end(), false);
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+      pier::digest const& d = ds[i];
+      result<std::optional<std::string>> const v = s.get(state::blob_times, d.str());
+      if (!v)
+        return v.error();
+      if (!*v)
+        continue;
+      std::optional<std::uint64_t> const bits = detail::decode_time(**v);
+      if (!bits)
+        return storage_error::corrupt;
+      if (*bits >= cut)
+        continue;
+      result<std::uint64_t> const refs = s.count('b', d);
+      if (!refs)
+        return refs.error();
+      if (*refs > 0)
+        continue;
+      std::string const prefix = detail::key(d.str(), "");
+      result<void> const unlinked =
+          s.scan(state::blob_repos, prefix, "", {}, [&](std::string_view repo, std::string_view) {
+            b.Delete(s[state::blob_links], detail::key(repo, d.str()));
+            b.Delete(s[state::blob_repos], prefix + std::string(repo));
+            return true;
+          });
+      if (!unlinked)
+        return unlinked;
+      b.Delete(s[state::blob_times], d.str());
+      released[i] = true;
+    }
     return {};
   });
   if (!r)
     co_return r.error();
-  co_return released;
+  std::vector<pier::digest> out;
+  for (std::size_t i = 0; i < ds.size(); ++i)
+    if (released[i])
+      out.push_back(std::move(ds[i]));
+  co_return out;
 }
 
 inline asio::awaitable<result<bool>> rocksdb_metadata_store::knows_blob(pier::digest d) {
