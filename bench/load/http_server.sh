@@ -9,6 +9,8 @@
 # WRK_THREADS (2), SERVER_THREADS (2), PORT (18080), ROUNDS (1).
 # Everything runs on loopback; every process started here is stopped by its PID.
 set -euo pipefail
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build/bench-load}
@@ -40,15 +42,6 @@ trap cleanup EXIT
 
 head -c 500 /dev/zero | tr '\0' x >"$WORK/small.txt"
 chmod 755 "$WORK" && chmod 644 "$WORK/small.txt" # nginx workers may run as another user
-
-wait_for_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $PORT" >&2
-  return 1
-}
 
 stop_server() {
   kill -TERM "$server_pid"
@@ -92,7 +85,7 @@ run_pier() {
   [[ $body == file ]] && args+=(--file "$WORK/small.txt")
   "$SERVER" "${args[@]}" >/dev/null &
   server_pid=$!
-  wait_for_port
+  wait_for_port "$PORT"
   measure "$label" "http://127.0.0.1:$PORT/small.txt"
   stop_server
 }
@@ -121,7 +114,7 @@ http {
 EOF
   "$NGINX" -c "$WORK/nginx.conf" -g 'daemon off;' &
   server_pid=$!
-  wait_for_port
+  wait_for_port "$PORT"
   local version
   version=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
   measure "nginx $version, file (sendfile)" "http://127.0.0.1:$PORT/small.txt"

@@ -24,6 +24,8 @@
 # Everything listens on 127.0.0.1; every process started here is stopped by its PID; the
 # data directories are removed at the end.
 set -euo pipefail
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build/bench-registry}
@@ -55,12 +57,6 @@ LUA=$ROOT/bench/load
 
 WORK=$(mktemp -d "${WORKDIR:-/tmp}/pier-registry-bench.XXXXXX")
 pier_pid= ref_pid= sink_pid=
-stop() { # PID: TERM, then wait for it
-  if [[ -n ${1:-} ]]; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 cleanup() {
   stop "$sink_pid"
   stop "$pier_pid"
@@ -68,15 +64,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-wait_for_port() {
-  for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  return 1
-}
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime

@@ -11,6 +11,8 @@
 # per second / 1e6) and the server's CPU seconds per GiB sent. Every process started here is
 # stopped by its PID.
 set -euo pipefail
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SIZE_MIB=${SIZE_MIB:-1024}
@@ -37,19 +39,10 @@ fi
 
 head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$WORK/blob"
 
-wait_for_port() {
-  for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $PORT" >&2
-  return 1
-}
-
 start_server() {
   "$SERVER" --port "$PORT" --file "$WORK/blob" "$@" >"$WORK/server.log" &
   server_pid=$!
-  wait_for_port
+  wait_for_port "$PORT"
 }
 
 stop_server() {
