@@ -45,6 +45,12 @@ TEST(GcRocksdbStress, PushesNeverFailWithinTheGracePeriod) {
   gc_stress::stress(blobs, meta, {.grace = 1500ms, .images = 100},
                     [&] { return files_below(dir.path() / "blobs"); });
   EXPECT_EQ(files_below(dir.path() / "uploads"), 0u);
+  // And the stores agree to the last count: no orphan, no link or count out of place.
+  asio::io_context io;
+  pier::result<pier::registry::fsck_report> const f =
+      pier_test::run(io, pier::registry::fsck(blobs, meta));
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->clean()) << (f->problems.empty() ? "" : f->problems.front());
 }
 
 // Sets the modification time of every regular file below `dir` `age` into the past: files
