@@ -677,6 +677,15 @@ struct rocksdb_metadata_store::state {
     if (!counts)
       return counts.error();
     rocksdb::WriteBatch b;
+    // The family is new, so empty; but what a crashed or older writer may have left there
+    // must not survive the recount.
+    result<void> const cleared =
+        scan(namespace_blobs, "", "", {}, [&](std::string_view k, std::string_view) {
+          b.Delete(handles[namespace_blobs], rocksdb::Slice(k.data(), k.size()));
+          return true;
+        });
+    if (!cleared)
+      return cleared;
     for (auto const& [ns, entries] : *counts) {
       std::uint64_t total = 0;
       for (auto const& [d, e] : entries) {
