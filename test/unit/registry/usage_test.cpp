@@ -307,38 +307,38 @@ inline std::uint64_t used(racing_store& meta, std::string const& ns) {
   return pier_test::run(io, meta.usage(ns, "", 1)).value().usage.total();
 }
 
+/// The v2 API over a `racing_store`.
+class UsageRace : public ::testing::Test {
+protected:
+  storage::memory_blob_store blobs_;
+  racing_store meta_;
+  pier_test::registry_server server_{blobs_, meta_};
+  http_client const c_ = server_.client();
+  asio::io_context io_;
+};
+
 // A push that commits between another's early check and its put: the store refuses the
 // second put, and the registry answers it as the early check does, with the numbers now.
-TEST(usage_race, a_put_refused_by_the_store_gets_the_quota_answer) {
-  storage::memory_blob_store blobs;
-  racing_store meta;
-  pier_test::registry_server server(blobs, meta);
-  http_client const c = server.client();
-  asio::io_context io;
-  ASSERT_TRUE(pier_test::run(io, meta.set_quota("acme", 1000)));
+TEST_F(UsageRace, a_put_refused_by_the_store_gets_the_quota_answer) {
+  ASSERT_TRUE(pier_test::run(io_, meta_.set_quota("acme", 1000)));
   image const web{10, {layer(300, 1)}};
-  pier_test::push_blob(c, "acme/web", web.cfg);
-  pier_test::push_blob(c, "acme/web", web.layers[0]);
+  pier_test::push_blob(c_, "acme/web", web.cfg);
+  pier_test::push_blob(c_, "acme/web", web.layers[0]);
   pier::digest const other = pier::digest_of("the other push's layer");
-  meta.interloper = [&] { return push_directly(meta, "acme/other", other, 800); };
-  reply const refused = put_manifest(c, "acme/web", "v1", web.manifest);
+  meta_.interloper = [&] { return push_directly(meta_, "acme/other", other, 800); };
+  reply const refused = put_manifest(c_, "acme/web", "v1", web.manifest);
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_EQ(error_code(refused), "DENIED");
   EXPECT_NE(refused.body.find("quota of namespace acme exceeded: 800 bytes used of 1000"),
             std::string::npos)
       << refused.body;
-  EXPECT_EQ(c.get("/v2/acme/web/manifests/v1").status, 404);
-  EXPECT_EQ(used(meta, "acme"), 800u);
+  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
+  EXPECT_EQ(used(meta_, "acme"), 800u);
 }
 
 // Concurrent pushes whose new blobs each fit but not all together: the namespace never
 // goes over its quota, and each refused push gets 403 DENIED with the numbers.
-TEST(usage_race, concurrent_pushes_never_pass_the_quota) {
-  storage::memory_blob_store blobs;
-  racing_store meta;
-  pier_test::registry_server server(blobs, meta);
-  http_client const c = server.client();
-  asio::io_context io;
+TEST_F(UsageRace, concurrent_pushes_never_pass_the_quota) {
   constexpr std::size_t pushes = 4;
   std::vector<image> images;
   for (std::size_t i = 0; i < pushes; ++i) // seeds of 3 digits: configs of one size
@@ -350,20 +350,20 @@ TEST(usage_race, concurrent_pushes_never_pass_the_quota) {
 
   for (int round = 0; round < 12; ++round) {
     std::string const ns = "race" + std::to_string(round);
-    ASSERT_TRUE(pier_test::run(io, meta.set_quota(ns, quota)));
-    meta.charging = 0;
-    meta.gather = pushes;
+    ASSERT_TRUE(pier_test::run(io_, meta_.set_quota(ns, quota)));
+    meta_.charging = 0;
+    meta_.gather = pushes;
     for (std::size_t i = 0; i < pushes; ++i) {
       std::string const repo = ns + "/r" + std::to_string(i);
-      pier_test::push_blob(c, repo, images[i].cfg);
-      pier_test::push_blob(c, repo, images[i].layers[0]);
+      pier_test::push_blob(c_, repo, images[i].cfg);
+      pier_test::push_blob(c_, repo, images[i].layers[0]);
     }
     std::vector<reply> replies(pushes);
     std::atomic<std::size_t> ready{0};
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < pushes; ++i) {
       threads.emplace_back([&, i] {
-        http_client const mine = server.client();
+        http_client const mine = server_.client();
         ++ready;
         while (ready.load() < pushes)
           std::this_thread::yield(); // send together
@@ -384,7 +384,7 @@ TEST(usage_race, concurrent_pushes_never_pass_the_quota) {
           << r.body;
     }
     EXPECT_EQ(created, 2u) << "round " << round;
-    EXPECT_EQ(used(meta, ns), 2 * each) << "round " << round;
+    EXPECT_EQ(used(meta_, ns), 2 * each) << "round " << round;
   }
 }
 

@@ -463,7 +463,12 @@ struct rocksdb_metadata_store::state {
   }
 
   result<std::uint64_t> count(char kind, digest_view d, rocksdb::ReadOptions const& ro = {}) const {
-    result<std::optional<std::string>> const v = get(refcounts, detail::count_key(kind, d), ro);
+    return number(refcounts, detail::count_key(kind, d), ro);
+  }
+
+  /// The 8-byte number under key `k` of `c`; 0 when there is none.
+  result<std::uint64_t> number(cf c, std::string const& k, rocksdb::ReadOptions const& ro) const {
+    result<std::optional<std::string>> const v = get(c, k, ro);
     if (!v)
       return v.error();
     if (!*v)
@@ -540,16 +545,7 @@ struct rocksdb_metadata_store::state {
   /// The sum of the sizes of the namespace's entries.
   result<std::uint64_t> namespace_total(std::string_view ns,
                                         rocksdb::ReadOptions const& ro = {}) const {
-    result<std::optional<std::string>> const v = get(namespace_blobs, std::string(ns), ro);
-    if (!v)
-      return v.error();
-    if (!*v)
-      return std::uint64_t{0};
-    detail::decoder dec(**v);
-    std::uint64_t const n = dec.u64();
-    if (!dec.done())
-      return storage_error::corrupt;
-    return n;
+    return number(namespace_blobs, std::string(ns), ro);
   }
 
   /// Writes a namespace's entry of `d` (a count of 0 removes it).
