@@ -250,6 +250,14 @@ public:
                                                           std::size_t n);
   /// Writes `counts` (0 removes the count) in one atomic, durable batch.
   asio::awaitable<result<void>> fsck_write_counts(std::vector<stored_count> counts);
+  /// The records of `namespace_blobs` (QuotaStore) that differ from a recount from the
+  /// manifests held, one line each ("namespace count of D in NS is N, the manifests say
+  /// M", "namespace total of NS is …"). Costs O(references) and memory for one count per
+  /// distinct (namespace, blob).
+  asio::awaitable<result<std::vector<std::string>>> fsck_namespace_counts();
+  /// Rewrites every record of `namespace_blobs` from the recount, in one atomic, durable
+  /// batch (a blob's size: what its record had, else what `charge` recorded).
+  asio::awaitable<result<void>> fsck_write_namespace_counts();
 
   // QuotaStore: the contract is in the concept's comment (storage/usage.hpp); the records
   // are in the layout above.

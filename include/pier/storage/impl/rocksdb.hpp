@@ -666,15 +666,11 @@ struct rocksdb_metadata_store::state {
     return out;
   }
 
-  /// Layout 4's records (`namespace_blobs`, empty before) from the manifests, and the
-  /// layout mark, in one write.
-  result<void> add_namespace_records() {
+  /// Replaces in the batch every record of `namespace_blobs` with the recount.
+  result<void> rewrite_namespace_records(rocksdb::WriteBatch& b) const {
     result<namespace_recount> const counts = recount_namespaces();
     if (!counts)
       return counts.error();
-    rocksdb::WriteBatch b;
-    // The family is new, so empty; but what a crashed or older writer may have left there
-    // must not survive the recount.
     result<void> const cleared =
         scan(namespace_blobs, "", "", {}, [&](std::string_view k, std::string_view) {
           b.Delete(handles[namespace_blobs], rocksdb::Slice(k.data(), k.size()));
@@ -690,6 +686,16 @@ struct rocksdb_metadata_store::state {
       }
       put_namespace_total(b, ns, total);
     }
+    return {};
+  }
+
+  /// Layout 4's records (`namespace_blobs`, empty before, but what a crashed or older
+  /// writer may have left there must not survive) from the manifests, and the layout mark,
+  /// in one write.
+  result<void> add_namespace_records() {
+    rocksdb::WriteBatch b;
+    if (result<void> r = rewrite_namespace_records(b); !r)
+      return r;
     b.Put(meta(), "pier.schema", "4");
     rocksdb::Status const st = db->Write(write_options, &b);
     if (!st.ok())
@@ -2116,6 +2122,84 @@ rocksdb_metadata_store::fsck_write_counts(std::vector<stored_count> counts) {
       s_->put_count(b, c.kind, c.digest, c.count);
     return {};
   });
+}
+
+namespace detail {
+
+/// A line of `fsck_namespace_counts` when `stored` differs from `actual`.
+inline void namespace_count_line(std::vector<std::string>& out, std::string what,
+                                 std::uint64_t stored, std::uint64_t actual) {
+  if (stored != actual)
+    out.push_back(std::move(what) + " is " + std::to_string(stored) + ", the manifests say " +
+                  std::to_string(actual));
+}
+
+} // namespace detail
+
+inline asio::awaitable<result<std::vector<std::string>>>
+rocksdb_metadata_store::fsck_namespace_counts() {
+  result<state::namespace_recount> counts = s_->recount_namespaces();
+  if (!counts)
+    co_return counts.error();
+  std::map<std::string, std::uint64_t, std::less<>> totals;
+  for (auto const& [ns, entries] : *counts) {
+    for (auto const& [d, e] : entries)
+      totals[ns] += e.size;
+  }
+  std::vector<std::string> out;
+  std::error_code failed;
+  result<void> const r =
+      s_->scan(state::namespace_blobs, "", "", {}, [&](std::string_view k, std::string_view v) {
+        std::size_t const at = k.find('\0');
+        if (at == std::string_view::npos) { // a namespace's total
+          detail::decoder dec(v);
+          std::uint64_t const stored = dec.u64();
+          if (!dec.done()) {
+            failed = storage_error::corrupt;
+            return false;
+          }
+          auto const it = totals.find(k);
+          detail::namespace_count_line(out, "namespace total of " + std::string(k), stored,
+                                       it == totals.end() ? 0 : it->second);
+          if (it != totals.end())
+            totals.erase(it);
+          return true;
+        }
+        std::string const ns(k.substr(0, at));
+        result<pier::digest> const d = parse_digest(k.substr(at + 1));
+        result<state::namespace_blob> const e = state::decode_namespace_blob(v);
+        if (!d || !e) {
+          failed = storage_error::corrupt;
+          return false;
+        }
+        std::uint64_t actual = 0;
+        if (auto const entries = counts->find(ns); entries != counts->end()) {
+          if (auto const it = entries->second.find(*d); it != entries->second.end()) {
+            actual = it->second.count;
+            entries->second.erase(it);
+          }
+        }
+        detail::namespace_count_line(out, "namespace count of " + d->str() + " in " + ns, e->count,
+                                     actual);
+        return true;
+      });
+  if (!r)
+    co_return r.error();
+  if (failed)
+    co_return failed;
+  // What the recount has and nothing stored: missing records.
+  for (auto const& [ns, entries] : *counts) {
+    for (auto const& [d, e] : entries)
+      detail::namespace_count_line(out, "namespace count of " + d.str() + " in " + ns, 0, e.count);
+  }
+  for (auto const& [ns, bytes] : totals)
+    detail::namespace_count_line(out, "namespace total of " + ns, 0, bytes);
+  co_return out;
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::fsck_write_namespace_counts() {
+  co_return co_await s_->write(
+      [&](rocksdb::WriteBatch& b) { return s_->rewrite_namespace_records(b); });
 }
 
 // QuotaStore
