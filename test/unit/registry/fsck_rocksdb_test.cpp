@@ -4,13 +4,11 @@
 // repaired, after which fsck is clean again.
 #include <pier/registry/fsck.hpp>
 
+#include "../storage/raw_rocksdb.hpp"
 #include "../storage/test_util.hpp"
 
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/rocksdb.hpp>
-
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
 
 #include <gtest/gtest.h>
 
@@ -19,9 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
-#include <vector>
 
 namespace fsck_rocksdb_test {
 
@@ -194,30 +190,18 @@ TEST_F(FsckRocksdb, WrongNamespaceCountsAreRewritten) {
   // a count too high, a count missing, a total off, one of a namespace with no manifests.
   std::string const d = "sha256:" + std::string(64, '0');
   { pier::storage::rocksdb_metadata_store closing = std::move(meta); }
-  {
-    std::string const path = (dir.path() / "meta").string();
-    std::vector<std::string> families;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (std::string const& n : families)
-      descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+  pier_test::with_raw_rocksdb(dir.path(), [&](rocksdb::DB& db, auto const& families,
+                                              auto const& handles) {
     auto const at = std::find(families.begin(), families.end(), "namespace_blobs");
     ASSERT_NE(at, families.end());
     rocksdb::ColumnFamilyHandle* const h = handles[static_cast<std::size_t>(at - families.begin())];
     auto const u64 = [](std::uint64_t a) { return std::string(reinterpret_cast<char*>(&a), 8); };
     std::string const team = "team";
-    ASSERT_TRUE(db->Put({}, h, team + '\0' + layer_digest.str(), u64(3) + u64(0)).ok());
-    ASSERT_TRUE(db->Delete({}, h, team + '\0' + config_digest.str()).ok());
-    ASSERT_TRUE(db->Put({}, h, team, u64(5)).ok());
-    ASSERT_TRUE(db->Put({}, h, std::string("gone") + '\0' + d, u64(1) + u64(0)).ok());
-    for (rocksdb::ColumnFamilyHandle* x : handles)
-      ASSERT_TRUE(db->DestroyColumnFamilyHandle(x).ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+    ASSERT_TRUE(db.Put({}, h, team + '\0' + layer_digest.str(), u64(3) + u64(0)).ok());
+    ASSERT_TRUE(db.Delete({}, h, team + '\0' + config_digest.str()).ok());
+    ASSERT_TRUE(db.Put({}, h, team, u64(5)).ok());
+    ASSERT_TRUE(db.Put({}, h, std::string("gone") + '\0' + d, u64(1) + u64(0)).ok());
+  });
   meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
 
   fsck_report const found = check();

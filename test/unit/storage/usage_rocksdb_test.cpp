@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <pier/storage/rocksdb.hpp>
 
+#include "raw_rocksdb.hpp"
 #include "test_util.hpp"
 #include "usage_store_suite.hpp"
-
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
 
 #include <gtest/gtest.h>
 
@@ -58,25 +56,15 @@ TEST(rocksdb_usage_store, quotas_and_sizes_survive_a_reopen) {
 /// Turns the database in `<data>/meta` into what layout version 3 left: no
 /// `namespace_blobs` column family, `pier.schema` 3.
 void make_version_3(std::filesystem::path const& data) {
-  std::string const path = (data / "meta").string();
-  std::vector<std::string> families;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (std::string const& n : families)
-    descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (std::size_t i = 0; i < families.size(); ++i) {
-    if (families[i] == "namespace_blobs") {
-      ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+  with_raw_rocksdb(data, [](rocksdb::DB& db, std::vector<std::string> const& families,
+                            std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "namespace_blobs") {
+        ASSERT_TRUE(db.DropColumnFamily(handles[i]).ok());
+      }
     }
-  }
-  ASSERT_TRUE(db->Put({}, db->DefaultColumnFamily(), "pier.schema", "3").ok());
-  for (rocksdb::ColumnFamilyHandle* h : handles)
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  ASSERT_TRUE(db->Close().ok());
+    ASSERT_TRUE(db.Put({}, db.DefaultColumnFamily(), "pier.schema", "3").ok());
+  });
 }
 
 st::manifest_put manifest(std::string const& label, std::vector<pier::digest> blobs) {
