@@ -32,9 +32,8 @@
 /// | manifest_parents | repo `\0` child `\0` index         | empty (an index's children)    |
 /// | untagged       | since (8 bytes big-endian) repo `\0` digest | empty                  |
 /// | untagged_index | repo `\0` digest                     | since (8 bytes big-endian)     |
-/// | namespace_blobs | ns `\0` digest                      | pairs of ns referencing it, size added
-/// (8 bytes each) | | namespace_blobs | ns                                  | total bytes of ns (8
-/// bytes)    |
+/// | namespace_blobs| ns `\0` digest                       | count in ns, size added (8 + 8)|
+/// | namespace_blobs| ns                                   | total bytes of ns, 8 bytes     |
 ///
 /// The default column family holds `pier.schema`, the layout version (4; version 1 had no
 /// account column families, version 2 none for garbage collection: opening such a database
