@@ -28,7 +28,10 @@
 ///    linked again by repair; a missing blob or child cannot be repaired: the manifest is
 ///    reported as broken and kept (fsck never deletes manifests).
 /// 4. the stored reference counts equal a recount from the manifests (`b`, `m`, `r`, see
-///    rocksdb.hpp); repair rewrites every wrong one in one atomic write.
+///    rocksdb.hpp); repair rewrites every wrong one in one atomic write. So do, when the
+///    metadata store has `fsck_namespace_counts` (the RocksDB one), the per-namespace blob
+///    counts and totals that quotas use (storage/usage.hpp); repair rewrites them all from
+///    the recount in one atomic write (`fsck_write_namespace_counts`).
 /// 5. orphan blob files: no link and no manifest references them; repair deletes those
 ///    committed longer than `orphan_grace` ago.
 /// 6. uploads: files without a session and sessions without a file; repair removes them

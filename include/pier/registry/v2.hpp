@@ -44,7 +44,10 @@
 /// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
 /// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
 /// namespace references yet) would take the namespace over its quota; reaching the quota
-/// exactly is allowed. Pushes into a namespace without a quota cost O(blobs) more.
+/// exactly is allowed. That check answers early; the store checks again in the commit of
+/// the manifest (`storage_error::quota_exceeded`), so concurrent pushes cannot pass the
+/// quota together, and the one it refuses gets the same answer. Pushes into a namespace
+/// without a quota cost O(blobs) more.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the

@@ -41,6 +41,7 @@ enum class storage_error {
   name_taken,            ///< a user or organisation already has the name: DENIED
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
+  quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
 };
 
 /// The category of `storage_error`, named "pier.storage".

@@ -205,8 +205,10 @@ public:
   asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
                                                 std::chrono::system_clock::time_point before);
 
-  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Usage is
-  // counted from the namespace's manifests and `blob_refs_` under the one mutex.
+  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Each
+  // namespace's blob counts and total change with every manifest put and delete, under
+  // the one mutex, and `put_manifest` refuses what would pass the quota there
+  // (`storage_error::quota_exceeded`); a repository's usage is counted from its manifests.
 
   asio::awaitable<result<void>> set_quota(std::string ns, std::optional<std::uint64_t> bytes);
   asio::awaitable<result<std::optional<std::uint64_t>>> get_quota(std::string ns);
@@ -290,8 +292,28 @@ private:
   storage_usage usage_of(reference_counts const& counts) const;
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
 
+  // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
+  // it, and the size its count added to the total when it left 0 (so that the count's
+  // return to 0 takes back exactly that, whatever `charge` recorded since).
+  struct namespace_blob {
+    std::uint64_t count = 0;
+    std::uint64_t size = 0;
+  };
+  struct namespace_totals {
+    std::uint64_t bytes = 0; // the sizes of `blobs`
+    std::map<pier::digest, namespace_blob, std::less<>> blobs;
+  };
+  namespace_totals const* totals_of(std::string_view ns) const;
+  // The recorded sizes of `blobs` (sorted, unique) no manifest of `ns` references yet.
+  std::uint64_t new_bytes(std::string_view ns, std::vector<pier::digest> const& blobs) const;
+  // Adds `delta` (+1 or -1) to the namespace counts of `blobs` (sorted, unique), as a
+  // manifest of `repository` referencing them is put or deleted.
+  void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,
+                          int delta);
+
   std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
   std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`
+  std::map<std::string, namespace_totals, std::less<>> namespace_totals_;
 };
 
 } // namespace storage

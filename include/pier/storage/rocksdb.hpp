@@ -32,17 +32,22 @@
 /// | manifest_parents | repo `\0` child `\0` index         | empty (an index's children)    |
 /// | untagged       | since (8 bytes big-endian) repo `\0` digest | empty                  |
 /// | untagged_index | repo `\0` digest                     | since (8 bytes big-endian)     |
+/// | namespace_blobs| ns `\0` digest                       | count in ns, size added (8 + 8)|
+/// | namespace_blobs| ns                                   | total bytes of ns, 8 bytes     |
 ///
-/// The default column family holds `pier.schema`, the layout version (3; version 1 had no
+/// The default column family holds `pier.schema`, the layout version (4; version 1 had no
 /// account column families, version 2 none for garbage collection: opening such a database
 /// adds them, and fills `blob_times` (with the time of opening), `blob_repos` and
-/// `manifest_parents` from the records there are), and
+/// `manifest_parents` from the records there are; version 3 had no `namespace_blobs`:
+/// opening it counts them from the manifests the repositories hold, in one write), and
 /// `pier.user_count`, and the records of `QuotaStore` (storage/usage.hpp): `usage.quota \0 ns`
 /// (a namespace's quota) and `usage.size \0 digest` (a blob's size as `charge` recorded
 /// it), 8 bytes little-endian each; they need no column family of their own, so databases
-/// without them open unchanged (blobs whose size was never recorded count 0). Usage is
-/// derived at each request from `manifest_links`, `manifests` and the `b` counts (see
-/// storage/usage.hpp), with plain reads: an answer racing a push may mix before and after.
+/// without them open unchanged (blobs whose size was never recorded count 0).
+/// `namespace_blobs` changes in the batch of every manifest put and delete (see
+/// storage/usage.hpp), where `put_manifest` also checks the quota; a namespace's usage
+/// reads its entries and their `b` counts in one snapshot, a repository's is counted from
+/// `manifest_links` and `manifests`.
 /// Records of users, organisations and tokens start with a format
 /// byte; a value that does not decode is `storage_error::corrupt`.
 ///
@@ -247,6 +252,14 @@ public:
                                                           std::size_t n);
   /// Writes `counts` (0 removes the count) in one atomic, durable batch.
   asio::awaitable<result<void>> fsck_write_counts(std::vector<stored_count> counts);
+  /// The records of `namespace_blobs` (QuotaStore) that differ from a recount from the
+  /// manifests held, one line each ("namespace count of D in NS is N, the manifests say
+  /// M", "namespace total of NS is …"). Costs O(references) and memory for one count per
+  /// distinct (namespace, blob).
+  asio::awaitable<result<std::vector<std::string>>> fsck_namespace_counts();
+  /// Rewrites every record of `namespace_blobs` from the recount, in one atomic, durable
+  /// batch (a blob's size: what its record had, else what `charge` recorded).
+  asio::awaitable<result<void>> fsck_write_namespace_counts();
 
   // QuotaStore: the contract is in the concept's comment (storage/usage.hpp); the records
   // are in the layout above.
@@ -260,10 +273,9 @@ public:
 private:
   struct state;
 
-  // QuotaStore: calls `f(repository, counts)` for each repository of `ns` in name order,
-  // `counts` the (repository, manifest) pairs of it that reference each blob.
-  template <class F>
-  result<void> namespace_references(std::string const& ns, F f) const;
+  // QuotaStore: the (repository, manifest) pairs of `repository` that reference each blob.
+  result<std::map<pier::digest, std::uint64_t, std::less<>>>
+  repository_references(std::string const& repository) const;
   // Unique and shared bytes of the blobs of `counts` (shared: other pairs reference it).
   result<storage_usage>
   usage_of(std::map<pier::digest, std::uint64_t, std::less<>> const& counts) const;

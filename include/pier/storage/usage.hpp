@@ -19,13 +19,24 @@
 ///
 /// How it is computed: a blob's (repository, manifest) reference count is already kept by
 /// every `MetadataStore` in the commit of each manifest put and delete (`blob_refcount`).
-/// Counting the (repository, manifest) pairs of a repository (or namespace) that reference
-/// a blob and comparing with that count tells unique from shared, so usage is derived from
-/// the manifests of the repository or namespace asked about and never scans the registry,
-/// and it can never drift from the manifests (nothing extra is written at push, delete or
-/// GC). Blob sizes are recorded by `charge` (the registry calls it with the sizes the blob
-/// store reports, which are authoritative, before each manifest put); a blob whose size was
-/// never recorded counts 0.
+/// In the same commit a `QuotaStore` keeps, per (namespace, blob), the (repository,
+/// manifest) pairs of the namespace that reference the blob (counted exactly like
+/// `blob_refcount`: a re-push counts once, a delete and a removal of an untagged manifest
+/// take back), and per namespace the total size of the blobs whose count is not 0. When a
+/// count leaves 0 the blob's size is added and kept with the count, and its return to 0
+/// subtracts that same size. Comparing a namespace's count of a blob with
+/// `blob_refcount` tells unique from shared. Blob sizes are recorded by `charge` (the
+/// registry calls it with the sizes the blob store reports, which are authoritative, before
+/// each manifest put); a blob whose size was unknown when its count left 0 counts 0 until
+/// the namespace's count returns to 0. A repository's usage is still counted from its
+/// manifests.
+///
+/// The quota is enforced by the manifest put itself: in its commit (under the store's
+/// writer lock), a manifest that adds bytes (blobs new to its namespace) beyond the quota
+/// fails with `storage_error::quota_exceeded` and changes nothing; one that adds nothing
+/// always passes, so tags can still move and indexes of stored manifests be pushed in a
+/// namespace over its quota (e.g. after the quota was lowered). So concurrent pushes never
+/// take a namespace over its quota together; `charge` remains the early, cheap answer.
 ///
 /// @code
 /// template <pier::storage::QuotaStore M>
@@ -109,12 +120,14 @@ struct quota_state {
 /// - `get_quota(ns)`: the quota of `ns`, empty when none;
 /// - `usage(ns, last, n)`: the namespace's usage and quota, and the usage of up to `n` of
 ///   its repositories after `last` in name order (paged like `namespace_repositories`);
-///   costs O(references of the namespace's manifests);
+///   costs O(distinct blobs of the namespace) for the namespace's usage plus O(references
+///   of the manifests of the `n` repositories listed);
 /// - `charge(repository, blobs)`: records the sizes of `blobs` and, when the repository's
 ///   namespace has a quota, answers its usage and what a manifest referencing `blobs`
 ///   would add; without a quota (or a namespace), only `added` is filled with the sum of
-///   the sizes and it costs O(blobs). It changes no usage: the manifest put does. Two
-///   pushes racing may both pass the check and go over by one manifest's new blobs.
+///   the sizes. Either way it costs O(blobs) lookups. It changes no usage: the manifest
+///   put does, and refuses (`storage_error::quota_exceeded`) what a push racing this
+///   answer would take over the quota.
 template <class S>
 concept QuotaStore = requires(S& s, std::string ns, std::string last, std::size_t n,
                               std::optional<std::uint64_t> bytes, std::vector<sized_blob> blobs) {

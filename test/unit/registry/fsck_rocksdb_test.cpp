@@ -4,6 +4,7 @@
 // repaired, after which fsck is clean again.
 #include <pier/registry/fsck.hpp>
 
+#include "../storage/raw_rocksdb.hpp"
 #include "../storage/test_util.hpp"
 
 #include <pier/storage/filesystem.hpp>
@@ -11,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -180,6 +183,38 @@ TEST_F(FsckRocksdb, WrongReferenceCountsAreRewritten) {
   EXPECT_EQ(pier_test::run(io, meta.blob_refcount(layer_digest)).value(), 2u);
   EXPECT_EQ(pier_test::run(io, meta.blob_refcount(config_digest)).value(), 2u);
   EXPECT_EQ(pier_test::run(io, meta.manifest_refcount(alone_digest)).value(), 0u);
+}
+
+TEST_F(FsckRocksdb, WrongNamespaceCountsAreRewritten) {
+  // Records as a bug could leave them, written with RocksDB alone while the store is shut:
+  // a count too high, a count missing, a total off, one of a namespace with no manifests.
+  std::string const d = "sha256:" + std::string(64, '0');
+  { pier::storage::rocksdb_metadata_store closing = std::move(meta); }
+  pier_test::with_raw_rocksdb(dir.path(), [&](rocksdb::DB& db, auto const& families,
+                                              auto const& handles) {
+    auto const at = std::find(families.begin(), families.end(), "namespace_blobs");
+    ASSERT_NE(at, families.end());
+    rocksdb::ColumnFamilyHandle* const h = handles[static_cast<std::size_t>(at - families.begin())];
+    auto const u64 = [](std::uint64_t a) { return std::string(reinterpret_cast<char*>(&a), 8); };
+    std::string const team = "team";
+    ASSERT_TRUE(db.Put({}, h, team + '\0' + layer_digest.str(), u64(3) + u64(0)).ok());
+    ASSERT_TRUE(db.Delete({}, h, team + '\0' + config_digest.str()).ok());
+    ASSERT_TRUE(db.Put({}, h, team, u64(5)).ok());
+    ASSERT_TRUE(db.Put({}, h, std::string("gone") + '\0' + d, u64(1) + u64(0)).ok());
+  });
+  meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
+
+  fsck_report const found = check();
+  EXPECT_EQ(found.wrong_counts, 4u);
+  EXPECT_TRUE(mentions(found, "namespace count of " + layer_digest.str() +
+                                  " in team is 3, the manifests say 2"));
+  EXPECT_TRUE(mentions(found, "namespace count of " + config_digest.str() +
+                                  " in team is 0, the manifests say 2"));
+  EXPECT_TRUE(mentions(found, "namespace total of team is 5, the manifests say 0"));
+  EXPECT_TRUE(mentions(found, "namespace count of " + d + " in gone is 1, the manifests say 0"));
+
+  EXPECT_EQ(check(true).repaired, 4u);
+  EXPECT_TRUE(check().clean());
 }
 
 TEST_F(FsckRocksdb, OrphanUploadFilesAndSessionsAreRemoved) {

@@ -8,16 +8,26 @@
 
 #include <pier/storage/memory.hpp>
 
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace usage_test {
 
@@ -250,6 +260,132 @@ TEST_F(Usage, quota_bodies_and_methods_are_checked) {
   EXPECT_EQ(set_quota("..", R"({"bytes":1})").status, 400); // NAME_INVALID
   EXPECT_TRUE(api_type::handles("/api/v1/namespaces/acme/usage"));
   EXPECT_TRUE(api_type::handles("/api/v1/namespaces/acme/quota"));
+}
+
+/// A memory store whose `charge` holds each request between the registry's early quota
+/// check and its manifest put until `gather` requests are there (each has passed its check
+/// before any puts; at most 2 s, should one never come), and can commit a competing push at
+/// that moment (`interloper`, once).
+struct racing_store : storage::memory_metadata_store {
+  asio::awaitable<pier::result<storage::quota_state>>
+  charge(std::string repository, std::vector<storage::sized_blob> blobs) {
+    pier::result<storage::quota_state> q =
+        co_await memory_metadata_store::charge(std::move(repository), std::move(blobs));
+    ++charging;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (int waited = 0; charging < gather && waited < 2000; ++waited) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    if (std::function<asio::awaitable<void>()> f = std::exchange(interloper, nullptr))
+      co_await f();
+    co_return q;
+  }
+
+  std::function<asio::awaitable<void>()> interloper;
+  std::atomic<std::size_t> charging{0};
+  std::atomic<std::size_t> gather{0};
+};
+
+/// A push of a manifest referencing `blob` (of `size` bytes) straight into the store.
+inline asio::awaitable<void> push_directly(storage::memory_metadata_store& meta, std::string repo,
+                                           pier::digest blob, std::uint64_t size) {
+  storage::manifest_put m;
+  m.bytes = "a manifest of " + blob.str();
+  m.digest = pier::digest_of(m.bytes);
+  m.media_type = "application/vnd.oci.image.manifest.v1+json";
+  m.blobs = {blob};
+  std::vector<storage::sized_blob> sized{{blob, size}};
+  EXPECT_TRUE(co_await meta.link_blob(repo, blob));
+  EXPECT_TRUE(co_await meta.charge(repo, std::move(sized)));
+  EXPECT_TRUE(co_await meta.put_manifest(repo, std::move(m)));
+}
+
+/// The namespace's bytes, as the store counts them.
+inline std::uint64_t used(racing_store& meta, std::string const& ns) {
+  asio::io_context io;
+  return pier_test::run(io, meta.usage(ns, "", 1)).value().usage.total();
+}
+
+/// The v2 API over a `racing_store`.
+class UsageRace : public ::testing::Test {
+protected:
+  storage::memory_blob_store blobs_;
+  racing_store meta_;
+  pier_test::registry_server server_{blobs_, meta_};
+  http_client const c_ = server_.client();
+  asio::io_context io_;
+};
+
+// A push that commits between another's early check and its put: the store refuses the
+// second put, and the registry answers it as the early check does, with the numbers now.
+TEST_F(UsageRace, a_put_refused_by_the_store_gets_the_quota_answer) {
+  ASSERT_TRUE(pier_test::run(io_, meta_.set_quota("acme", 1000)));
+  image const web{10, {layer(300, 1)}};
+  pier_test::push_blob(c_, "acme/web", web.cfg);
+  pier_test::push_blob(c_, "acme/web", web.layers[0]);
+  pier::digest const other = pier::digest_of("the other push's layer");
+  meta_.interloper = [&] { return push_directly(meta_, "acme/other", other, 800); };
+  reply const refused = put_manifest(c_, "acme/web", "v1", web.manifest);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(error_code(refused), "DENIED");
+  EXPECT_NE(refused.body.find("quota of namespace acme exceeded: 800 bytes used of 1000"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
+  EXPECT_EQ(used(meta_, "acme"), 800u);
+}
+
+// Concurrent pushes whose new blobs each fit but not all together: the namespace never
+// goes over its quota, and each refused push gets 403 DENIED with the numbers.
+TEST_F(UsageRace, concurrent_pushes_never_pass_the_quota) {
+  constexpr std::size_t pushes = 4;
+  std::vector<image> images;
+  for (std::size_t i = 0; i < pushes; ++i) // seeds of 3 digits: configs of one size
+    images.emplace_back(100 + i, std::vector<content>{layer(400, 10 + i)});
+  std::uint64_t const each = images[0].config_bytes() + images[0].bytes_of(0);
+  for (image const& i : images)
+    ASSERT_EQ(i.config_bytes() + i.bytes_of(0), each);
+  std::uint64_t const quota = 2 * each + each / 2; // two fit, three do not
+
+  for (int round = 0; round < 12; ++round) {
+    std::string const ns = "race" + std::to_string(round);
+    ASSERT_TRUE(pier_test::run(io_, meta_.set_quota(ns, quota)));
+    meta_.charging = 0;
+    meta_.gather = pushes;
+    for (std::size_t i = 0; i < pushes; ++i) {
+      std::string const repo = ns + "/r" + std::to_string(i);
+      pier_test::push_blob(c_, repo, images[i].cfg);
+      pier_test::push_blob(c_, repo, images[i].layers[0]);
+    }
+    std::vector<reply> replies(pushes);
+    std::atomic<std::size_t> ready{0};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < pushes; ++i) {
+      threads.emplace_back([&, i] {
+        http_client const mine = server_.client();
+        ++ready;
+        while (ready.load() < pushes)
+          std::this_thread::yield(); // send together
+        replies[i] = put_manifest(mine, ns + "/r" + std::to_string(i), "v1", images[i].manifest);
+      });
+    }
+    for (std::thread& t : threads)
+      t.join();
+    std::size_t created = 0;
+    for (reply const& r : replies) {
+      if (r.status == 201) {
+        ++created;
+        continue;
+      }
+      EXPECT_EQ(r.status, 403) << r.body;
+      EXPECT_EQ(error_code(r), "DENIED");
+      EXPECT_NE(r.body.find("quota of namespace " + ns + " exceeded: "), std::string::npos)
+          << r.body;
+    }
+    EXPECT_EQ(created, 2u) << "round " << round;
+    EXPECT_EQ(used(meta_, ns), 2 * each) << "round " << round;
+  }
 }
 
 } // namespace usage_test

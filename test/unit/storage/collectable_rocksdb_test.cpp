@@ -122,12 +122,12 @@ TEST(rocksdb_collectable_store, a_version_2_database_gains_what_gc_needs) {
     ASSERT_TRUE(run(io, s.unlink_blob("lib/app", unlinked)));
   }
   make_version_2(dir.path());
-  EXPECT_EQ(families_of(dir.path()).size(), 18u); // 17 and the default one
+  EXPECT_EQ(families_of(dir.path()).size(), 19u); // 18 and the default one
 
   auto const opened = clock::now();
   auto s = st::rocksdb_metadata_store::create(dir.path());
   ASSERT_TRUE(s) << s.error().message();
-  EXPECT_EQ(families_of(dir.path()).size(), 23u);
+  EXPECT_EQ(families_of(dir.path()).size(), 24u);
 
   // Last uses are the time of the upgrade; reverse links let a release unlink everywhere.
   auto const candidates = run(io, s->unreferenced_blobs(later(), "", 100)).value();

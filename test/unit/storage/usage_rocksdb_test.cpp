@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <pier/storage/rocksdb.hpp>
 
+#include "raw_rocksdb.hpp"
 #include "test_util.hpp"
 #include "usage_store_suite.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace pier_test {
 
@@ -47,6 +51,79 @@ TEST(rocksdb_usage_store, quotas_and_sizes_survive_a_reopen) {
   st::namespace_usage const u = run(io, s.usage("acme", "", 10)).value();
   EXPECT_EQ(u.usage, (st::storage_usage{1234, 0}));
   EXPECT_EQ(u.quota, std::optional<std::uint64_t>(4096));
+}
+
+/// Turns the database in `<data>/meta` into what layout version 3 left: no
+/// `namespace_blobs` column family, `pier.schema` 3.
+void make_version_3(std::filesystem::path const& data) {
+  with_raw_rocksdb(data, [](rocksdb::DB& db, std::vector<std::string> const& families,
+                            std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "namespace_blobs") {
+        ASSERT_TRUE(db.DropColumnFamily(handles[i]).ok());
+      }
+    }
+    ASSERT_TRUE(db.Put({}, db.DefaultColumnFamily(), "pier.schema", "3").ok());
+  });
+}
+
+st::manifest_put manifest(std::string const& label, std::vector<pier::digest> blobs) {
+  st::manifest_put m;
+  m.bytes = "manifest " + label;
+  m.digest = pier::digest_of(m.bytes);
+  m.media_type = "application/vnd.oci.image.manifest.v1+json";
+  m.blobs = std::move(blobs);
+  m.tag = "v1";
+  return m;
+}
+
+// A database of layout 3 has manifests and recorded sizes but no namespace counts: opening
+// it counts them from the manifests, so that usage and the quota check see what is there.
+TEST(rocksdb_usage_store, a_version_3_database_gains_the_namespace_totals) {
+  temp_dir dir;
+  asio::io_context io;
+  pier::digest const shared = pier::digest_of("shared layer");
+  pier::digest const own = pier::digest_of("own layer");
+  pier::digest const unsized = pier::digest_of("layer of unknown size");
+  {
+    auto s = st::rocksdb_metadata_store::create(dir.path()).value();
+    for (auto const& [repo, blobs] :
+         {std::pair<std::string, std::vector<pier::digest>>{"acme/web", {shared, own}},
+          {"acme/db", {shared, unsized}},
+          {"globex/app", {shared}},
+          {"solo", {own}}}) {
+      for (pier::digest const& b : blobs)
+        ASSERT_TRUE(run(io, s.link_blob(repo, b)));
+      ASSERT_TRUE(run(io, s.charge(repo, {{shared, 1000}, {own, 10}})));
+      ASSERT_TRUE(run(io, s.put_manifest(repo, manifest(repo, blobs))));
+    }
+    ASSERT_TRUE(run(io, s.set_quota("acme", 1015)));
+  }
+  make_version_3(dir.path());
+
+  {
+    auto s = st::rocksdb_metadata_store::create(dir.path());
+    ASSERT_TRUE(s) << s.error().message();
+    // acme: shared (also globex's) and own (also solo's): 1010, all shared; unsized counts 0.
+    EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{0, 1010}));
+    EXPECT_EQ(run(io, s->usage("globex", "", 10)).value().usage, (st::storage_usage{0, 1000}));
+    EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 1010u);
+    // The put checks against the counted total: 6 more bytes do not fit, 5 do.
+    pier::digest const six = pier::digest_of("six bytes");
+    pier::digest const five = pier::digest_of("five bytes");
+    ASSERT_TRUE(run(io, s->link_blob("acme/db", six)));
+    ASSERT_TRUE(run(io, s->link_blob("acme/db", five)));
+    ASSERT_TRUE(run(io, s->charge("acme/db", {{six, 6}, {five, 5}})));
+    EXPECT_EQ(run(io, s->put_manifest("acme/db", manifest("six", {six}))).error(),
+              st::storage_error::quota_exceeded);
+    EXPECT_TRUE(run(io, s->put_manifest("acme/db", manifest("five", {five}))));
+    // Deleting what was counted at the upgrade takes it back.
+    ASSERT_TRUE(run(io, s->delete_manifest("acme/web", manifest("acme/web", {}).digest)));
+    EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{5, 1000}));
+  }
+  auto s = st::rocksdb_metadata_store::create(dir.path()); // layout 4 now: opens as it is
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 1005u);
 }
 
 } // namespace usage_rocksdb_test

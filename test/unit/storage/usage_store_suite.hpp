@@ -16,11 +16,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace pier_test {
@@ -42,6 +50,42 @@ inline std::uint64_t size_of(std::string const& name) {
   return s;
 }
 
+/// The manifest `push` makes of `blobs`: its digest follows the names, in their order.
+inline pier::storage::manifest_put manifest_of(std::vector<std::string> const& blobs,
+                                               std::optional<std::string> tag) {
+  pier::storage::manifest_put m;
+  std::string bytes = "manifest";
+  for (std::string const& b : blobs) {
+    m.blobs.push_back(blob(b));
+    bytes += " " + b;
+  }
+  m.digest = pier::digest_of(bytes);
+  m.media_type = "application/vnd.oci.image.manifest.v1+json";
+  m.bytes = bytes;
+  m.tag = std::move(tag);
+  return m;
+}
+
+/// What a namespace's usage must be, recounted from the (repository, manifest) pairs
+/// held and the blobs each references (by name), as storage/usage.hpp defines it.
+inline st::storage_usage
+recount(std::map<std::pair<std::string, pier::digest>, std::set<std::string>> const& held,
+        std::string const& ns) {
+  std::map<std::string, std::uint64_t> mine;
+  std::map<std::string, std::uint64_t> all;
+  for (auto const& [key, blobs] : held) {
+    for (std::string const& b : blobs) {
+      ++all[b];
+      if (key.first.starts_with(ns + "/"))
+        ++mine[b];
+    }
+  }
+  st::storage_usage u;
+  for (auto const& [b, pairs] : mine)
+    (all[b] > pairs ? u.shared_bytes : u.unique_bytes) += size_of(b);
+  return u;
+}
+
 } // namespace usage_store_suite_detail
 
 template <class Store>
@@ -57,29 +101,31 @@ protected:
   Store& store() { return *store_; }
 
   /// Pushes a manifest referencing blobs named `a`, `b`… (sizes 1, 10…) into `repo`, as the
-  /// registry does: link, charge, put. Returns what `charge` answered.
-  pier::storage::quota_state push(std::string repo, std::string tag,
-                                  std::vector<std::string> const& blobs) {
+  /// registry does: link, charge, put. Returns what `charge` answered; `put` (when given)
+  /// what the put did.
+  pier::storage::quota_state push(std::string repo, std::optional<std::string> tag,
+                                  std::vector<std::string> const& blobs,
+                                  pier::result<void>* put = nullptr) {
     namespace d = usage_store_suite_detail;
-    pier::storage::manifest_put m;
     std::vector<pier::storage::sized_blob> sized;
-    std::string bytes = "manifest";
     for (std::string const& b : blobs) {
       EXPECT_TRUE(run(store().link_blob(repo, d::blob(b))));
-      m.blobs.push_back(d::blob(b));
       sized.push_back({d::blob(b), d::size_of(b)});
-      bytes += " " + b;
     }
     auto const q = run(store().charge(repo, sized));
     EXPECT_TRUE(q);
-    m.digest = pier::digest_of(bytes);
-    m.media_type = "application/vnd.oci.image.manifest.v1+json";
-    m.bytes = bytes;
-    m.tag = std::move(tag);
-    EXPECT_TRUE(run(store().put_manifest(repo, m)));
+    pier::storage::manifest_put const m = d::manifest_of(blobs, std::move(tag));
+    pier::result<void> const stored = run(store().put_manifest(repo, m));
+    if (put != nullptr)
+      *put = stored;
+    else
+      EXPECT_TRUE(stored) << stored.error().message();
     last_manifest_ = m.digest;
     return q ? *q : pier::storage::quota_state{};
   }
+
+  /// The namespace's bytes as `charge` answers them (the quota must be set).
+  std::uint64_t used(std::string const& repo) { return run(store().charge(repo, {})).value().used; }
 
   pier::storage::namespace_usage usage(std::string ns, std::string last = "", std::size_t n = 100) {
     return run(store().usage(std::move(ns), std::move(last), n)).value();
@@ -185,11 +231,199 @@ TYPED_TEST_P(usage_store_suite, charge_counts_only_new_blobs_against_the_quota) 
   EXPECT_FALSE(free.exceeded());
 }
 
-REGISTER_TYPED_TEST_SUITE_P(usage_store_suite, an_empty_namespace_uses_nothing,
-                            quotas_are_set_read_and_removed,
-                            shared_layers_count_as_shared_across_repositories,
-                            repositories_are_paged, deleting_a_manifest_lowers_usage,
-                            charge_counts_only_new_blobs_against_the_quota);
+// The running totals equal a recount from the manifests held after any sequence of puts,
+// re-puts, tag moves, deletes and removals of untagged manifests, in repositories of two
+// namespaces (and one without) that share blobs.
+TYPED_TEST_P(usage_store_suite, totals_equal_a_recount_after_random_changes) {
+  namespace st = pier::storage;
+  namespace d = usage_store_suite_detail;
+  auto& s = this->store();
+  // A quota far above what is used: `charge` then answers the total, and no put is refused.
+  ASSERT_TRUE(this->run(s.set_quota("acme", 1u << 30)));
+  ASSERT_TRUE(this->run(s.set_quota("globex", 1u << 30)));
+  std::vector<std::string> const repos = {"acme/web", "acme/db", "globex/app", "globex/lib",
+                                          "solo"};
+  std::vector<std::string> const names = {"a", "b", "c", "d", "e", "f"};
+  std::vector<std::string> const tags = {"v1", "v2", "v3"};
+  auto const later = std::chrono::system_clock::now() + std::chrono::hours(1);
+  std::map<std::pair<std::string, pier::digest>, std::set<std::string>> held;
+  std::map<pier::digest, std::vector<std::string>> lists; // each manifest's blob list
+  std::mt19937 rng(20261122);
+  auto const pick = [&](auto const& v) { return v[rng() % v.size()]; };
+  std::size_t deleted = 0;
+  std::size_t removed = 0;
+
+  for (int step = 0; step < 300; ++step) {
+    std::string const repo = pick(repos);
+    std::vector<std::pair<std::string, pier::digest>> mine;
+    for (auto const& [key, blobs] : held)
+      if (key.first == repo)
+        mine.push_back(key);
+    unsigned const op = rng() % 6;
+    if (op <= 1 || mine.empty()) { // a new (or known) manifest, tagged or not
+      std::vector<std::string> blobs;
+      for (std::size_t i = 0, n = 1 + rng() % 3; i < n; ++i)
+        blobs.push_back(pick(names)); // may repeat: counted once
+      std::optional<std::string> tag;
+      if (rng() % 4 != 0)
+        tag = pick(tags);
+      this->push(repo, tag, blobs);
+      lists[this->last_manifest_] = blobs;
+      held[{repo, this->last_manifest_}] = std::set<std::string>(blobs.begin(), blobs.end());
+    } else if (op == 2) { // the same manifest again, maybe moving a tag to it
+      auto const& [r, digest] = pick(mine);
+      this->push(r, pick(tags), lists.at(digest));
+    } else if (op == 3) { // a delete by digest
+      auto const& [r, digest] = pick(mine);
+      ASSERT_TRUE(this->run(s.delete_manifest(r, digest)));
+      held.erase({r, digest});
+      ++deleted;
+    } else { // a removal of an untagged manifest (tag moves and deletes leave them)
+      auto const untagged = this->run(s.untagged_manifests(later, 1000)).value();
+      if (untagged.empty())
+        continue;
+      auto const& u = pick(untagged);
+      EXPECT_TRUE(this->run(s.remove_untagged(u.repository, u.digest, later)).value());
+      held.erase({u.repository, u.digest});
+      ++removed;
+    }
+    for (std::string const ns : {"acme", "globex"}) {
+      st::storage_usage const expected = d::recount(held, ns);
+      ASSERT_EQ(this->usage(ns).usage, expected) << "step " << step << ", " << ns;
+      ASSERT_EQ(this->used(ns + "/x"), expected.total()) << "step " << step << ", " << ns;
+    }
+  }
+  EXPECT_GT(deleted, 10u); // the sequence did what it is meant to
+  EXPECT_GT(removed, 10u);
+  // Everything deleted: nothing is left counted.
+  for (auto const& [key, blobs] : std::map(held)) {
+    ASSERT_TRUE(this->run(s.delete_manifest(key.first, key.second)));
+  }
+  EXPECT_EQ(this->usage("acme").usage, st::storage_usage{});
+  EXPECT_EQ(this->used("globex/x"), 0u);
+}
+
+// The put itself checks the quota: what the early check would have refused fails in the
+// commit and changes nothing.
+TYPED_TEST_P(usage_store_suite, a_put_over_the_quota_fails_and_changes_nothing) {
+  namespace st = pier::storage;
+  namespace d = usage_store_suite_detail;
+  auto& s = this->store();
+  this->push("acme/web", "v1", {"a", "b"});
+  pier::digest const v1 = this->last_manifest_;
+  ASSERT_TRUE(this->run(s.set_quota("acme", 11)));
+  st::namespace_usage const before = this->usage("acme");
+  EXPECT_EQ(before.usage.total(), 11u);
+
+  pier::result<void> put;
+  this->push("acme/db", "v1", {"c"}, &put); // a new repository
+  EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
+  pier::digest const refused = this->last_manifest_;
+  this->push("acme/web", "v1", {"a", "c"}, &put); // would move tag v1
+  EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
+  EXPECT_EQ(pier::to_oci_error(put.error()), pier::oci_error::denied);
+
+  // (The links made for the refused pushes list acme/db, with nothing used.)
+  EXPECT_EQ(this->usage("acme").usage, before.usage);
+  EXPECT_EQ(this->used("acme/x"), 11u);
+  EXPECT_EQ(this->run(s.blob_refcount(d::blob("c"))).value(), 0u);
+  EXPECT_FALSE(this->run(s.get_manifest("acme/db", refused)));
+  EXPECT_FALSE(this->run(s.get_manifest("acme/web", this->last_manifest_)));
+  EXPECT_EQ(this->run(s.resolve_tag("acme/web", "v1")).value(), v1);
+  EXPECT_FALSE(this->run(s.resolve_tag("acme/db", "v1")));
+}
+
+TYPED_TEST_P(usage_store_suite, a_put_adding_nothing_passes_over_the_quota) {
+  namespace st = pier::storage;
+  auto& s = this->store();
+  this->push("acme/web", "v1", {"a", "b"});
+  ASSERT_TRUE(this->run(s.set_quota("acme", 5))); // lowered below what is used
+  pier::result<void> put;
+  this->push("acme/web", "latest", {"a", "b"}, &put); // another tag
+  EXPECT_TRUE(put);
+  this->push("acme/db", "v1", {"a", "b"}, &put); // the same manifest elsewhere
+  EXPECT_TRUE(put);
+  this->push("acme/db", "v2", {"b"}, &put); // a new manifest of known blobs
+  EXPECT_TRUE(put);
+  this->push("acme/db", "v3", {"b", "c"}, &put); // but not one with a new blob
+  EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
+  EXPECT_EQ(this->used("acme/x"), 11u);
+}
+
+TYPED_TEST_P(usage_store_suite, a_put_exactly_at_the_quota_passes) {
+  namespace st = pier::storage;
+  namespace d = usage_store_suite_detail;
+  auto& s = this->store();
+  this->push("acme/web", "v1", {"a", "b"});
+  ASSERT_TRUE(this->run(s.set_quota("acme", 111)));
+  // The put alone, without the early check's answer: c (100) fills the quota exactly.
+  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("c"))));
+  ASSERT_TRUE(this->run(s.charge("globex/x", {{d::blob("c"), 100}}))); // records the size
+  EXPECT_TRUE(this->run(s.put_manifest("acme/db", d::manifest_of({"c"}, "v1"))));
+  EXPECT_EQ(this->used("acme/x"), 111u);
+  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("d"))));
+  ASSERT_TRUE(this->run(s.charge("globex/x", {{d::blob("d"), 1}})));
+  EXPECT_EQ(this->run(s.put_manifest("acme/db", d::manifest_of({"d"}, "v2"))).error(),
+            st::storage_error::quota_exceeded);
+}
+
+// Concurrent puts whose new blobs fit one by one but not all together: exactly those that
+// fit succeed, whatever the interleaving, and the total never passes the quota.
+TYPED_TEST_P(usage_store_suite, concurrent_puts_never_pass_the_quota) {
+  namespace st = pier::storage;
+  auto& s = this->store();
+  constexpr std::size_t writers = 4;
+  for (int round = 0; round < 30; ++round) {
+    std::string const ns = "race" + std::to_string(round);
+    ASSERT_TRUE(this->run(s.set_quota(ns, 100))); // two blobs of 40 fit, three do not
+    std::vector<st::manifest_put> puts;
+    for (std::size_t i = 0; i < writers; ++i) {
+      std::string const repo = ns + "/r" + std::to_string(i);
+      pier::digest const b = pier::digest_of(repo + " layer");
+      ASSERT_TRUE(this->run(s.link_blob(repo, b)));
+      ASSERT_TRUE(this->run(s.charge(repo, {{b, 40}})));
+      st::manifest_put m;
+      m.bytes = "manifest of " + repo;
+      m.digest = pier::digest_of(m.bytes);
+      m.media_type = "application/vnd.oci.image.manifest.v1+json";
+      m.blobs = {b};
+      m.tag = "v1";
+      puts.push_back(std::move(m));
+    }
+    std::vector<pier::result<void>> results(writers);
+    std::atomic<std::size_t> ready{0};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < writers; ++i) {
+      threads.emplace_back([&, i] {
+        asio::io_context io;
+        ++ready;
+        while (ready.load() < writers)
+          std::this_thread::yield(); // start together
+        results[i] = pier_test::run(io, s.put_manifest(ns + "/r" + std::to_string(i), puts[i]));
+      });
+    }
+    for (std::thread& t : threads)
+      t.join();
+    std::size_t passed = 0;
+    for (pier::result<void> const& r : results) {
+      if (r)
+        ++passed;
+      else
+        EXPECT_EQ(r.error(), st::storage_error::quota_exceeded);
+    }
+    EXPECT_EQ(passed, 2u) << "round " << round;
+    EXPECT_EQ(this->used(ns + "/x"), 80u) << "round " << round;
+    EXPECT_EQ(this->usage(ns).usage.total(), 80u) << "round " << round;
+  }
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    usage_store_suite, an_empty_namespace_uses_nothing, quotas_are_set_read_and_removed,
+    shared_layers_count_as_shared_across_repositories, repositories_are_paged,
+    deleting_a_manifest_lowers_usage, charge_counts_only_new_blobs_against_the_quota,
+    totals_equal_a_recount_after_random_changes, a_put_over_the_quota_fails_and_changes_nothing,
+    a_put_adding_nothing_passes_over_the_quota, a_put_exactly_at_the_quota_passes,
+    concurrent_puts_never_pass_the_quota);
 
 } // namespace pier_test
 

@@ -189,6 +189,21 @@ asio::awaitable<result<fsck_report>> fsck(BlobStore& blobs, MetadataStore& meta,
     else
       problem(detail::fsck_error_line("rewriting reference counts", r.error()));
   }
+  // The per-namespace counts and totals of quotas, when the store keeps them.
+  if constexpr (requires { meta.fsck_namespace_counts(); }) {
+    result<std::vector<std::string>> const wrong = co_await meta.fsck_namespace_counts();
+    if (!wrong)
+      co_return wrong.error();
+    report.wrong_counts += wrong->size();
+    for (std::string const& line : *wrong)
+      problem(line);
+    if (options.repair && !wrong->empty()) {
+      if (result<void> const r = co_await meta.fsck_write_namespace_counts(); r)
+        report.repaired += wrong->size();
+      else
+        problem(detail::fsck_error_line("rewriting namespace counts", r.error()));
+    }
+  }
 
   // 5. Orphan blob files.
   for (auto const& [d, modified] : present) {

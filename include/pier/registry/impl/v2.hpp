@@ -536,7 +536,7 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   put.media_type = m.media_type();
   if (!r.tag.empty())
     put.tag = r.tag;
-  put.blobs = std::move(blobs);
+  put.blobs = blobs; // kept for the answer to a refusal by the store's own quota check
   put.manifests = std::move(children);
   put.subject = detail::subject_of(m);
   std::optional<std::string> const subject =
@@ -544,6 +544,12 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   put.bytes = std::move(*bytes); // `m` owns its fields: the bytes are no longer needed
 
   result<void> const stored = co_await meta_.put_manifest(r.name, std::move(put));
+  if (!stored && stored.error() == storage::storage_error::quota_exceeded) {
+    // A concurrent push took the room since `check_quota`: the same answer, with the
+    // numbers of now (when a delete freed the room meanwhile, the store's refusal stands).
+    if (std::optional<http::response> refused = co_await check_quota(r.name, std::move(blobs)))
+      co_return std::move(*refused);
+  }
   if (!stored)
     co_return detail::error(stored.error());
   if (!r.tag.empty())

@@ -40,6 +40,7 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
   case storage_error::member_unknown:
     return {"not a member of the organisation", oci_error::name_unknown};
   case storage_error::token_unknown: return {"access token unknown", oci_error::denied};
+  case storage_error::quota_exceeded: return {"quota of the namespace exceeded", oci_error::denied};
   }
   return {"unknown storage error", oci_error::unknown};
 }

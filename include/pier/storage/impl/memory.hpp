@@ -239,8 +239,21 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
       co_return storage_error::manifest_blob_unknown;
   }
 
+  bool const held = existing != nullptr && existing->manifests.contains(m.digest);
+  if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
+    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
+      // What a stored copy references counts, as below; else what the manifest lists.
+      auto const stored = contents_.find(m.digest);
+      std::uint64_t const added = new_bytes(
+          ns, stored != contents_.end() ? stored->second.blobs : detail::sorted_unique(m.blobs));
+      namespace_totals const* const totals = totals_of(ns);
+      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
+        co_return storage_error::quota_exceeded;
+    }
+  }
+
   repository_state& r = repositories_[repository];
-  if (!r.manifests.contains(m.digest)) {
+  if (!held) {
     content& c = contents_[m.digest];
     if (c.repositories == 0) {
       c.media_type = m.media_type;
@@ -253,6 +266,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
     r.manifests.insert(m.digest);
     for (pier::digest const& b : c.blobs)
       ++blob_refs_[b];
+    count_in_namespace(repository, c.blobs, +1);
     for (pier::digest const& x : c.manifests)
       ++manifest_refs_[x];
     if (c.subject) {
@@ -790,6 +804,7 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
   content& c = cit->second;
   for (pier::digest const& b : c.blobs)
     decrement(blob_refs_, b);
+  count_in_namespace(repository, c.blobs, -1);
   for (pier::digest const& x : c.manifests)
     decrement(manifest_refs_, x);
   if (c.subject) {
@@ -940,6 +955,55 @@ memory_metadata_store::get_quota(std::string ns) {
   co_return quota_of(ns);
 }
 
+inline auto memory_metadata_store::totals_of(std::string_view ns) const -> namespace_totals const* {
+  auto const it = namespace_totals_.find(ns);
+  return it == namespace_totals_.end() ? nullptr : &it->second;
+}
+
+inline std::uint64_t
+memory_metadata_store::new_bytes(std::string_view ns,
+                                 std::vector<pier::digest> const& blobs) const {
+  namespace_totals const* const totals = totals_of(ns);
+  std::uint64_t added = 0;
+  for (pier::digest const& b : blobs) {
+    if (totals != nullptr && totals->blobs.contains(b))
+      continue;
+    if (auto const size = blob_sizes_.find(b); size != blob_sizes_.end())
+      added += size->second;
+  }
+  return added;
+}
+
+inline void memory_metadata_store::count_in_namespace(std::string_view repository,
+                                                      std::vector<pier::digest> const& blobs,
+                                                      int delta) {
+  std::string_view const ns = detail::namespace_of(repository);
+  if (ns.empty())
+    return;
+  auto it = namespace_totals_.find(ns);
+  if (it == namespace_totals_.end()) {
+    if (delta < 0)
+      return;
+    it = namespace_totals_.emplace(std::string(ns), namespace_totals{}).first;
+  }
+  namespace_totals& t = it->second;
+  for (pier::digest const& b : blobs) {
+    if (delta > 0) {
+      namespace_blob& e = t.blobs[b];
+      if (e.count++ == 0) {
+        auto const size = blob_sizes_.find(b);
+        e.size = size == blob_sizes_.end() ? 0 : size->second;
+        t.bytes += e.size;
+      }
+    } else if (auto const e = t.blobs.find(b); e != t.blobs.end() && --e->second.count == 0) {
+      t.bytes -= e->second.size;
+      t.blobs.erase(e);
+    }
+  }
+  if (t.blobs.empty())
+    namespace_totals_.erase(it);
+}
+
 inline asio::awaitable<result<namespace_usage>>
 memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
   std::lock_guard const lock(mutex_);
@@ -947,22 +1011,24 @@ memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
   out.quota = quota_of(ns);
   if (ns.empty() || ns.find('/') != std::string::npos)
     co_return out;
+  if (namespace_totals const* const totals = totals_of(ns)) {
+    for (auto const& [b, e] : totals->blobs) {
+      auto const all = blob_refs_.find(b);
+      bool const shared = all != blob_refs_.end() && all->second > e.count;
+      (shared ? out.usage.shared_bytes : out.usage.unique_bytes) += e.size;
+    }
+  }
   std::string const prefix = ns + '/';
-  reference_counts all;
-  for (auto it = repositories_.lower_bound(prefix);
+  for (auto it = repositories_.upper_bound(std::max(last, prefix));
        it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    if (out.repositories.items.size() == n) {
+      out.repositories.more = true;
+      break;
+    }
     reference_counts mine;
     count_references(it->second, mine);
-    for (auto const& [b, pairs] : mine)
-      all[b] += pairs;
-    if (!last.empty() && it->first <= last)
-      continue;
-    if (out.repositories.items.size() == n)
-      out.repositories.more = true;
-    else
-      out.repositories.items.push_back({it->first, usage_of(mine)});
+    out.repositories.items.push_back({it->first, usage_of(mine)});
   }
-  out.usage = usage_of(all);
   co_return out;
 }
 
@@ -972,18 +1038,14 @@ memory_metadata_store::charge(std::string repository, std::vector<sized_blob> bl
   quota_state out;
   std::string_view const ns = detail::namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
-  reference_counts held;
-  if (out.quota) {
-    std::string const prefix = std::string(ns) + '/';
-    for (auto it = repositories_.lower_bound(prefix);
-         it != repositories_.end() && it->first.starts_with(prefix); ++it)
-      count_references(it->second, held);
-    out.used = usage_of(held).total();
-  }
+  namespace_totals const* const totals = out.quota ? totals_of(ns) : nullptr;
+  if (totals != nullptr)
+    out.used = totals->bytes;
+  std::set<pier::digest, std::less<>> seen;
   for (sized_blob const& b : blobs) {
     blob_sizes_[b.digest] = b.size;
-    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
-      out.added += b.size;
+    if (seen.insert(b.digest).second && (totals == nullptr || !totals->blobs.contains(b.digest)))
+      out.added += b.size; // not yet referenced (nor listed twice)
   }
   co_return out;
 }

@@ -13,10 +13,13 @@
 #include <rocksdb/status.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 
@@ -224,6 +227,10 @@ inline std::string key(std::string_view a, std::string_view b, std::string_view 
   return key(key(a, b), c);
 }
 
+// QuotaStore's records in the default column family.
+inline std::string quota_key(std::string_view ns) { return key("usage.quota", ns); }
+inline std::string size_key(digest_view d) { return key("usage.size", d.str()); }
+
 inline std::string count_key(char kind, digest_view d) {
   std::string k(1, kind);
   k += d.str();
@@ -380,14 +387,21 @@ struct rocksdb_metadata_store::state {
     manifest_parents,
     untagged,
     untagged_index,
+    // Quotas (layout version 4): per namespace, `ns \0 digest` → the (repository,
+    // manifest) pairs of the namespace referencing the blob and the size that added to the
+    // total; `ns` → the total. A family of its own rather than keys elsewhere: `fsck_counts`
+    // reads every key of `refcounts` as a count of a digest, the default family holds single
+    // numbers, and here a namespace's blobs are one prefix scan; opening an older database
+    // adds it, empty, and fills it from the manifests.
+    namespace_blobs,
     cf_count,
   };
   static constexpr std::array<char const*, cf_count> cf_names = {
-      "repositories", "tags",          "tag_index",  "manifests",    "manifest_links",
-      "blob_links",   "refcounts",     "referrers",  "uploads",      "upload_times",
-      "users",        "orgs",          "members",    "member_index", "visibility",
-      "tokens",       "token_index",   "blob_times", "blob_repos",   "manifest_parents",
-      "untagged",     "untagged_index"};
+      "repositories", "tags",           "tag_index",      "manifests",    "manifest_links",
+      "blob_links",   "refcounts",      "referrers",      "uploads",      "upload_times",
+      "users",        "orgs",           "members",        "member_index", "visibility",
+      "tokens",       "token_index",    "blob_times",     "blob_repos",   "manifest_parents",
+      "untagged",     "untagged_index", "namespace_blobs"};
   /// The key of the user count in the default column family.
   static constexpr char const* user_count_key = "pier.user_count";
 
@@ -450,7 +464,12 @@ struct rocksdb_metadata_store::state {
   }
 
   result<std::uint64_t> count(char kind, digest_view d, rocksdb::ReadOptions const& ro = {}) const {
-    result<std::optional<std::string>> const v = get(refcounts, detail::count_key(kind, d), ro);
+    return number(refcounts, detail::count_key(kind, d), ro);
+  }
+
+  /// The 8-byte number under key `k` of `c`; 0 when there is none.
+  result<std::uint64_t> number(cf c, std::string const& k, rocksdb::ReadOptions const& ro) const {
+    result<std::optional<std::string>> const v = get(c, k, ro);
     if (!v)
       return v.error();
     if (!*v)
@@ -478,6 +497,210 @@ struct rocksdb_metadata_store::state {
         return n.error();
       put_count(b, kind, d, delta > 0 ? *n + 1 : (*n > 0 ? *n - 1 : 0));
     }
+    return {};
+  }
+
+  /// The stored record of manifest `d`, which a repository holds: `corrupt` when there is
+  /// none.
+  result<detail::manifest_content> content_of(std::string const& d,
+                                              rocksdb::ReadOptions const& ro = {}) const {
+    result<std::optional<std::string>> const v = get(manifests, d, ro);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::corrupt;
+    return detail::decode_content(**v);
+  }
+
+  // --- QuotaStore ------------------------------------------------------------------
+
+  /// A blob's entry of a namespace in `namespace_blobs`: the (repository, manifest) pairs
+  /// of the namespace that reference it, and the size its count added to the namespace's
+  /// total when it left 0 (so that its return to 0 takes back exactly that, whatever
+  /// `charge` recorded since).
+  struct namespace_blob {
+    std::uint64_t count = 0;
+    std::uint64_t size = 0;
+  };
+
+  static result<namespace_blob> decode_namespace_blob(std::string_view v) {
+    detail::decoder dec(v);
+    namespace_blob e;
+    e.count = dec.u64();
+    e.size = dec.u64();
+    if (!dec.done())
+      return storage_error::corrupt;
+    return e;
+  }
+
+  result<namespace_blob> namespace_entry(std::string_view ns, digest_view d,
+                                         rocksdb::ReadOptions const& ro = {}) const {
+    result<std::optional<std::string>> const v = get(namespace_blobs, detail::key(ns, d.str()), ro);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return namespace_blob{};
+    return decode_namespace_blob(**v);
+  }
+
+  /// The sum of the sizes of the namespace's entries.
+  result<std::uint64_t> namespace_total(std::string_view ns,
+                                        rocksdb::ReadOptions const& ro = {}) const {
+    return number(namespace_blobs, std::string(ns), ro);
+  }
+
+  /// Writes a namespace's entry of `d` (a count of 0 removes it).
+  void put_namespace_blob(rocksdb::WriteBatch& b, std::string_view ns, digest_view d,
+                          namespace_blob e) const {
+    std::string const k = detail::key(ns, d.str());
+    if (e.count == 0)
+      b.Delete(handles[namespace_blobs], k);
+    else
+      b.Put(handles[namespace_blobs], k, detail::encoder().u64(e.count).u64(e.size).take());
+  }
+
+  /// Writes a namespace's total (0 removes it).
+  void put_namespace_total(rocksdb::WriteBatch& b, std::string_view ns, std::uint64_t bytes) const {
+    rocksdb::Slice const k(ns.data(), ns.size());
+    if (bytes == 0)
+      b.Delete(handles[namespace_blobs], k);
+    else
+      b.Put(handles[namespace_blobs], k, detail::encoder().u64(bytes).take());
+  }
+
+  /// Adds `delta` (+1 or -1) to the namespace's counts of `blobs` (sorted, unique) as a
+  /// manifest of `repository` that references them is put or deleted (like the `b`
+  /// counts), and to the namespace's total the size of each blob whose count leaves or
+  /// returns to 0. A put that adds bytes beyond the namespace's quota fails with
+  /// `quota_exceeded` (the caller then writes nothing).
+  result<void> count_in_namespace(rocksdb::WriteBatch& b, std::string_view repository,
+                                  std::vector<pier::digest> const& blobs, int delta) const {
+    std::string_view const ns = detail::namespace_of(repository);
+    if (ns.empty())
+      return {};
+    result<std::uint64_t> const total = namespace_total(ns);
+    if (!total)
+      return total.error();
+    std::uint64_t kept = *total;
+    std::uint64_t added = 0;
+    for (pier::digest const& d : blobs) {
+      result<namespace_blob> e = namespace_entry(ns, d);
+      if (!e)
+        return e.error();
+      if (delta > 0 && e->count++ == 0) {
+        result<std::optional<std::uint64_t>> const size = meta_number(detail::size_key(d));
+        if (!size)
+          return size.error();
+        e->size = size->value_or(0);
+        added += e->size;
+      } else if (delta < 0 && e->count > 0 && --e->count == 0) {
+        kept -= std::min(kept, e->size);
+      }
+      put_namespace_blob(b, ns, d, *e);
+    }
+    if (added > 0) {
+      result<std::optional<std::uint64_t>> const quota = meta_number(detail::quota_key(ns));
+      if (!quota)
+        return quota.error();
+      if (*quota && kept + added > **quota)
+        return storage_error::quota_exceeded;
+    }
+    put_namespace_total(b, ns, kept + added);
+    return {};
+  }
+
+  using namespace_recount =
+      std::map<std::string, std::map<pier::digest, namespace_blob, std::less<>>, std::less<>>;
+
+  /// The namespace entries recounted from the manifests the repositories hold, with the
+  /// size an entry stored in `namespace_blobs` has, else the size `charge` recorded.
+  result<namespace_recount> recount_namespaces() const {
+    namespace_recount out;
+    snapshot const snap(*db);
+    // A manifest held by several repositories is decoded once.
+    std::map<std::string, std::vector<pier::digest>, std::less<>> blobs_of;
+    std::error_code failed;
+    result<void> r =
+        scan(manifest_links, "", "", snap.options, [&](std::string_view k, std::string_view) {
+          std::size_t const at = k.find('\0');
+          if (at == std::string_view::npos) {
+            failed = storage_error::corrupt;
+            return false;
+          }
+          std::string_view const ns = detail::namespace_of(k.substr(0, at));
+          if (ns.empty())
+            return true;
+          std::string const d(k.substr(at + 1));
+          auto known = blobs_of.find(d);
+          if (known == blobs_of.end()) {
+            result<detail::manifest_content> c = content_of(d, snap.options);
+            if (!c) {
+              failed = c.error();
+              return false;
+            }
+            known = blobs_of.emplace(d, std::move(c->blobs)).first;
+          }
+          auto& entries = out[std::string(ns)];
+          for (pier::digest const& x : known->second)
+            ++entries[x].count;
+          return true;
+        });
+    if (!r)
+      return r.error();
+    if (failed)
+      return failed;
+    for (auto& [ns, entries] : out) {
+      for (auto& [d, e] : entries) {
+        result<namespace_blob> const stored = namespace_entry(ns, d, snap.options);
+        if (!stored)
+          return stored.error();
+        if (stored->count > 0) {
+          e.size = stored->size;
+          continue;
+        }
+        result<std::optional<std::uint64_t>> const size = meta_number(detail::size_key(d));
+        if (!size)
+          return size.error();
+        e.size = size->value_or(0);
+      }
+    }
+    return out;
+  }
+
+  /// Replaces in the batch every record of `namespace_blobs` with the recount.
+  result<void> rewrite_namespace_records(rocksdb::WriteBatch& b) const {
+    result<namespace_recount> const counts = recount_namespaces();
+    if (!counts)
+      return counts.error();
+    result<void> const cleared =
+        scan(namespace_blobs, "", "", {}, [&](std::string_view k, std::string_view) {
+          b.Delete(handles[namespace_blobs], rocksdb::Slice(k.data(), k.size()));
+          return true;
+        });
+    if (!cleared)
+      return cleared;
+    for (auto const& [ns, entries] : *counts) {
+      std::uint64_t total = 0;
+      for (auto const& [d, e] : entries) {
+        put_namespace_blob(b, ns, d, e);
+        total += e.size;
+      }
+      put_namespace_total(b, ns, total);
+    }
+    return {};
+  }
+
+  /// Layout 4's records (`namespace_blobs`, empty before, but what a crashed or older
+  /// writer may have left there must not survive) from the manifests, and the layout mark,
+  /// in one write.
+  result<void> add_namespace_records() {
+    rocksdb::WriteBatch b;
+    if (result<void> r = rewrite_namespace_records(b); !r)
+      return r;
+    b.Put(meta(), "pier.schema", "4");
+    rocksdb::Status const st = db->Write(write_options, &b);
+    if (!st.ok())
+      return detail::to_error(st);
     return {};
   }
 
@@ -782,15 +1005,12 @@ struct rocksdb_metadata_store::state {
     if (!untagged)
       return untagged;
 
-    result<std::optional<std::string>> const v = s.get(state::manifests, d.str());
-    if (!v)
-      return v.error();
-    if (!*v)
-      return storage_error::corrupt;
-    result<detail::manifest_content> const c = detail::decode_content(**v);
+    result<detail::manifest_content> const c = s.content_of(d.str());
     if (!c)
       return c.error();
     if (result<void> r = s.add_counts(b, 'b', c->blobs, -1); !r)
+      return r;
+    if (result<void> r = s.count_in_namespace(b, repository, c->blobs, -1); !r)
       return r;
     if (result<void> r = s.add_counts(b, 'm', c->manifests, -1); !r)
       return r;
@@ -845,11 +1065,7 @@ struct rocksdb_metadata_store::state {
     if (r)
       r = scan(manifest_links, "", "", {}, [&](std::string_view k, std::string_view) {
         auto const [repository, d] = split(k);
-        result<std::optional<std::string>> const v = get(manifests, std::string(d));
-        result<detail::manifest_content> const c =
-            !v   ? result<detail::manifest_content>(v.error())
-            : *v ? detail::decode_content(**v)
-                 : result<detail::manifest_content>(storage_error::corrupt);
+        result<detail::manifest_content> const c = content_of(std::string(d));
         if (!c) {
           failed = c.error();
           return false;
@@ -928,20 +1144,28 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
     return detail::to_error(st);
   s->db.reset(raw);
 
-  // The layout above is version 3. Version 1 had no account column families, version 2
-  // none for garbage collection; `create_missing_column_families` has just added them,
-  // empty, and `add_gc_records` fills what GC needs from the records there are (nothing
-  // in a new database). A later layout refuses to be opened by this code.
+  // The layout above is version 4. Version 1 had no account column families, version 2
+  // none for garbage collection, version 3 no `namespace_blobs`;
+  // `create_missing_column_families` has just added them, empty. `add_gc_records` fills
+  // what GC needs from the records there are (nothing in a new database), then
+  // `add_namespace_records` the namespace counts, each in one write that also moves the
+  // layout mark (a crash between the two leaves version 3, upgraded again at the next
+  // open). A later layout refuses to be opened by this code.
   rocksdb::ColumnFamilyHandle* const meta = s->meta();
   std::string version;
   rocksdb::Status const vs = s->db->Get(rocksdb::ReadOptions(), meta, "pier.schema", &version);
-  if (vs.IsNotFound() || (vs.ok() && (version == "1" || version == "2"))) {
+  if (!vs.ok() && !vs.IsNotFound())
+    return detail::to_error(vs);
+  bool const before_gc = vs.IsNotFound() || version == "1" || version == "2";
+  if (!before_gc && version != "3" && version != "4")
+    return storage_error::corrupt;
+  if (before_gc) {
     if (result<void> r = s->add_gc_records(std::chrono::system_clock::now()); !r)
       return r.error();
-  } else if (!vs.ok()) {
-    return detail::to_error(vs);
-  } else if (version != "3") {
-    return storage_error::corrupt;
+  }
+  if (version != "4") {
+    if (result<void> r = s->add_namespace_records(); !r)
+      return r.error();
   }
   return rocksdb_metadata_store(std::move(s));
 }
@@ -1026,16 +1250,14 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::put_manifest(std::s
         b.Put(s[state::manifests], m.digest.str(), detail::encode(c));
       } else {
         // Stored for another repository: count what that record says it references.
-        result<std::optional<std::string>> const v = s.get(state::manifests, m.digest.str());
-        if (!v)
-          return v.error();
-        if (!*v)
-          return storage_error::corrupt;
-        result<detail::manifest_content> stored = detail::decode_content(**v);
+        result<detail::manifest_content> stored = s.content_of(m.digest.str());
         if (!stored)
           return stored.error();
         c = std::move(*stored);
       }
+      // First, since it may refuse the manifest: the batch is then dropped.
+      if (result<void> r = s.count_in_namespace(b, repository, c.blobs, +1); !r)
+        return r;
       s.put_count(b, 'r', m.digest, *holders + 1);
       if (result<void> r = s.add_counts(b, 'b', c.blobs, +1); !r)
         return r;
@@ -1942,58 +2164,111 @@ rocksdb_metadata_store::fsck_write_counts(std::vector<stored_count> counts) {
   });
 }
 
-// QuotaStore
-
 namespace detail {
-inline std::string quota_key(std::string_view ns) { return key("usage.quota", ns); }
-inline std::string size_key(digest_view d) { return key("usage.size", d.str()); }
+
+/// A line of `fsck_namespace_counts` when `stored` differs from `actual`.
+inline void namespace_count_line(std::vector<std::string>& out, std::string what,
+                                 std::uint64_t stored, std::uint64_t actual) {
+  if (stored != actual)
+    out.push_back(std::move(what) + " is " + std::to_string(stored) + ", the manifests say " +
+                  std::to_string(actual));
+}
+
 } // namespace detail
 
-template <class F>
-result<void> rocksdb_metadata_store::namespace_references(std::string const& ns, F f) const {
-  state const& s = *s_;
-  std::vector<std::string> repositories;
-  std::string const prefix = ns + '/';
-  result<void> r =
-      s.scan(state::repositories, prefix, "", {}, [&](std::string_view k, std::string_view) {
-        repositories.push_back(prefix + std::string(k));
+inline asio::awaitable<result<std::vector<std::string>>>
+rocksdb_metadata_store::fsck_namespace_counts() {
+  result<state::namespace_recount> counts = s_->recount_namespaces();
+  if (!counts)
+    co_return counts.error();
+  std::map<std::string, std::uint64_t, std::less<>> totals;
+  for (auto const& [ns, entries] : *counts) {
+    for (auto const& [d, e] : entries)
+      totals[ns] += e.size;
+  }
+  std::vector<std::string> out;
+  std::error_code failed;
+  result<void> const r =
+      s_->scan(state::namespace_blobs, "", "", {}, [&](std::string_view k, std::string_view v) {
+        std::size_t const at = k.find('\0');
+        if (at == std::string_view::npos) { // a namespace's total
+          detail::decoder dec(v);
+          std::uint64_t const stored = dec.u64();
+          if (!dec.done()) {
+            failed = storage_error::corrupt;
+            return false;
+          }
+          auto const it = totals.find(k);
+          detail::namespace_count_line(out, "namespace total of " + std::string(k), stored,
+                                       it == totals.end() ? 0 : it->second);
+          if (it != totals.end())
+            totals.erase(it);
+          return true;
+        }
+        std::string const ns(k.substr(0, at));
+        result<pier::digest> const d = parse_digest(k.substr(at + 1));
+        result<state::namespace_blob> const e = state::decode_namespace_blob(v);
+        if (!d || !e) {
+          failed = storage_error::corrupt;
+          return false;
+        }
+        std::uint64_t actual = 0;
+        if (auto const entries = counts->find(ns); entries != counts->end()) {
+          if (auto const it = entries->second.find(*d); it != entries->second.end()) {
+            actual = it->second.count;
+            entries->second.erase(it);
+          }
+        }
+        detail::namespace_count_line(out, "namespace count of " + d->str() + " in " + ns, e->count,
+                                     actual);
         return true;
       });
   if (!r)
-    return r;
-  // A manifest held by several repositories of the namespace is decoded once.
-  std::map<std::string, std::vector<pier::digest>, std::less<>> blobs_of;
-  for (std::string const& repository : repositories) {
-    std::vector<std::string> manifests;
-    r = s.scan(state::manifest_links, detail::key(repository, ""), "", {},
-               [&](std::string_view k, std::string_view) {
-                 manifests.emplace_back(k);
-                 return true;
-               });
-    if (!r)
-      return r;
-    std::map<pier::digest, std::uint64_t, std::less<>> counts;
-    for (std::string const& m : manifests) {
-      auto known = blobs_of.find(m);
-      if (known == blobs_of.end()) {
-        result<std::optional<std::string>> const v = s.get(state::manifests, m);
-        if (!v)
-          return v.error();
-        std::vector<pier::digest> blobs;
-        if (*v) { // a link without content references nothing
-          result<detail::manifest_content> c = detail::decode_content(**v);
-          if (!c)
-            return c.error();
-          blobs = std::move(c->blobs);
-        }
-        known = blobs_of.emplace(m, std::move(blobs)).first;
-      }
-      for (pier::digest const& b : known->second)
-        ++counts[b];
-    }
-    f(repository, counts);
+    co_return r.error();
+  if (failed)
+    co_return failed;
+  // What the recount has and nothing stored: missing records.
+  for (auto const& [ns, entries] : *counts) {
+    for (auto const& [d, e] : entries)
+      detail::namespace_count_line(out, "namespace count of " + d.str() + " in " + ns, 0, e.count);
   }
-  return {};
+  for (auto const& [ns, bytes] : totals)
+    detail::namespace_count_line(out, "namespace total of " + ns, 0, bytes);
+  co_return out;
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::fsck_write_namespace_counts() {
+  co_return co_await s_->write(
+      [&](rocksdb::WriteBatch& b) { return s_->rewrite_namespace_records(b); });
+}
+
+// QuotaStore
+
+inline result<std::map<pier::digest, std::uint64_t, std::less<>>>
+rocksdb_metadata_store::repository_references(std::string const& repository) const {
+  state const& s = *s_;
+  std::vector<std::string> manifests;
+  result<void> const r = s.scan(state::manifest_links, detail::key(repository, ""), "", {},
+                                [&](std::string_view k, std::string_view) {
+                                  manifests.emplace_back(k);
+                                  return true;
+                                });
+  if (!r)
+    return r.error();
+  std::map<pier::digest, std::uint64_t, std::less<>> counts;
+  for (std::string const& m : manifests) {
+    result<std::optional<std::string>> const v = s.get(state::manifests, m);
+    if (!v)
+      return v.error();
+    if (!*v)
+      continue; // a link without content references nothing
+    result<detail::manifest_content> const c = detail::decode_content(**v);
+    if (!c)
+      return c.error();
+    for (pier::digest const& b : c->blobs)
+      ++counts[b];
+  }
+  return counts;
 }
 
 inline result<storage_usage> rocksdb_metadata_store::usage_of(
@@ -2038,39 +2313,55 @@ rocksdb_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
   out.quota = *quota;
   if (ns.empty() || ns.find('/') != std::string::npos)
     co_return out;
-  std::map<pier::digest, std::uint64_t, std::less<>> all;
-  std::error_code failed;
-  result<void> const r =
-      namespace_references(ns, [&](std::string const& repository, auto const& counts) {
-        for (auto const& [b, pairs] : counts)
-          all[b] += pairs;
-        if ((!last.empty() && repository <= last) || failed)
-          return;
-        if (out.repositories.items.size() == n) {
-          out.repositories.more = true;
-          return;
-        }
-        result<storage_usage> u = usage_of(counts);
-        if (!u)
-          failed = u.error();
-        else
-          out.repositories.items.push_back({repository, *u});
-      });
-  if (!r)
-    co_return r.error();
-  if (failed)
-    co_return failed;
-  result<storage_usage> const total = usage_of(all);
-  if (!total)
-    co_return total.error();
-  out.usage = *total;
+  {
+    // The namespace's entries and the registry's counts as of one moment.
+    state::snapshot const snap(*s_->db);
+    std::error_code failed;
+    result<void> const r = s_->scan(
+        state::namespace_blobs, detail::key(ns, ""), "", snap.options,
+        [&](std::string_view k, std::string_view v) {
+          result<pier::digest> const d = parse_digest(k);
+          result<state::namespace_blob> const e = state::decode_namespace_blob(v);
+          result<std::uint64_t> const all =
+              d ? s_->count('b', *d, snap.options) : result<std::uint64_t>(storage_error::corrupt);
+          if (!e || !all) {
+            failed = !e ? e.error() : all.error();
+            return false;
+          }
+          (*all > e->count ? out.usage.shared_bytes : out.usage.unique_bytes) += e->size;
+          return true;
+        });
+    if (!r)
+      co_return r.error();
+    if (failed)
+      co_return failed;
+  }
+  // The page of repositories: those of the namespace after `last`.
+  std::string const prefix = ns + '/';
+  if (!last.empty() && !last.starts_with(prefix) && last > prefix)
+    co_return out; // after every repository of the namespace
+  result<name_page> const names = s_->page(
+      state::repositories, prefix, last.starts_with(prefix) ? last.substr(prefix.size()) : "", n);
+  if (!names)
+    co_return names.error();
+  out.repositories.more = names->more;
+  for (std::string const& name : names->names) {
+    result<std::map<pier::digest, std::uint64_t, std::less<>>> const counts =
+        repository_references(prefix + name);
+    if (!counts)
+      co_return counts.error();
+    result<storage_usage> const u = usage_of(*counts);
+    if (!u)
+      co_return u.error();
+    out.repositories.items.push_back({prefix + name, *u});
+  }
   co_return out;
 }
 
 inline asio::awaitable<result<quota_state>>
 rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
   quota_state out;
-  // Sizes never change for a digest: write only those not recorded yet (one sync write
+  // Sizes rarely change for a digest: write only those not recorded yet (one sync write
   // for a push of new blobs, none for a re-push).
   std::vector<sized_blob const*> unrecorded;
   for (sized_blob const& b : blobs) {
@@ -2096,23 +2387,25 @@ rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> b
       co_return quota.error();
     out.quota = *quota;
   }
-  std::map<pier::digest, std::uint64_t, std::less<>> held;
+  state::snapshot const snap(*s_->db);
   if (out.quota) {
-    result<void> const r =
-        namespace_references(std::string(ns), [&](std::string const&, auto const& counts) {
-          for (auto const& [b, pairs] : counts)
-            held[b] += pairs;
-        });
-    if (!r)
-      co_return r.error();
-    result<storage_usage> const used = usage_of(held);
+    result<std::uint64_t> const used = s_->namespace_total(ns, snap.options);
     if (!used)
       co_return used.error();
-    out.used = used->total();
+    out.used = *used;
   }
+  std::set<pier::digest, std::less<>> seen;
   for (sized_blob const& b : blobs) {
-    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
-      out.added += b.size;
+    if (!seen.insert(b.digest).second)
+      continue; // listed twice
+    if (out.quota) {
+      result<state::namespace_blob> const e = s_->namespace_entry(ns, b.digest, snap.options);
+      if (!e)
+        co_return e.error();
+      if (e->count > 0)
+        continue; // referenced in the namespace already
+    }
+    out.added += b.size;
   }
   co_return out;
 }
