@@ -4454,6 +4454,7 @@ enum class storage_error {
   name_taken,            ///< a user or organisation already has the name: DENIED
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
+  quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
 };
 
 /// The category of `storage_error`, named "pier.storage".
@@ -4512,6 +4513,7 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
   case storage_error::member_unknown:
     return {"not a member of the organisation", oci_error::name_unknown};
   case storage_error::token_unknown: return {"access token unknown", oci_error::denied};
+  case storage_error::quota_exceeded: return {"quota of the namespace exceeded", oci_error::denied};
   }
   return {"unknown storage error", oci_error::unknown};
 }
@@ -4776,8 +4778,9 @@ struct unreferenced_blob {
   friend bool operator==(unreferenced_blob const&, unreferenced_blob const&) = default;
 };
 
-/// A manifest that lost its last tag (untag, tag moved, its parent index deleted) and has
-/// no tag, no referrer and no parent index in its repository.
+/// A manifest that lost its last tag, parent index or referrer (untag, tag moved, its parent
+/// index or last referrer deleted) and has no tag, no referrer and no parent index in its
+/// repository.
 struct untagged_manifest {
   std::string repository;
   pier::digest digest;
@@ -4937,6 +4940,11 @@ concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::
 /// deletes bytes whose commit it did not see. Times are the store's clock
 /// (`std::chrono::system_clock`), like those of the metadata store.
 ///
+/// `list_blobs(after, n)` lists up to `n` stored blobs in digest order after the digest
+/// string `after` (empty: from the start), each with its size and last commit time; `more`
+/// says whether there are others. The collector reads it to find bytes no metadata knows
+/// (`CollectableStore::knows_blob`), which a crash between a commit and its link leaves.
+///
 /// @code
 /// template <pier::storage::CollectableBlobStore B>
 /// asio::awaitable<void> sweep_one(B& blobs, pier::digest d) {
@@ -4947,8 +4955,10 @@ concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::
 /// @endcode
 template <class S>
 concept CollectableBlobStore = BlobStore<S> &&
-    requires(S& s, pier::digest d, std::chrono::system_clock::time_point t) {
+    requires(S& s, pier::digest d, std::chrono::system_clock::time_point t, std::string after,
+             std::size_t n) {
   { s.remove_if_unused_since(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.list_blobs(after, n) } -> std::same_as<asio::awaitable<result<page<stored_blob>>>>;
 };
 
 /// Repositories, manifests, tags, blob links, reference counts, referrers and upload
@@ -5071,20 +5081,28 @@ concept NamespaceStore = requires(S& s, std::string ns, std::string last, std::s
 /// - `release_blob(d, before)`: atomically, if `d` is still referenced by no manifest and
 ///   unused since before `before`, removes every repository's link to it and returns true
 ///   (the caller then deletes the bytes); false otherwise, changing nothing;
+/// - `release_blobs(ds, before)`: `release_blob` of each of `ds` in one atomic commit (one
+///   sync instead of one per blob); the digests it released, in digest order, each once;
 /// - `untagged_manifests(before, n)`: manifests that became untagged (see
 ///   `untagged_manifest`) before `before`, oldest first, at most `n`. Manifests pushed by
 ///   digest and never tagged are not listed (an index's children arrive that way);
+/// - `knows_blob(d)`: whether the store has any record of blob `d`: a link, a manifest that
+///   references it, or a recorded use. Bytes of a blob it does not know are an orphan that
+///   `unreferenced_blobs` will never list: the collector removes them past the grace;
 /// - `remove_untagged(repo, d, before)`: atomically, if `d` is still untagged in `repo` since
 ///   before `before`, deletes it from `repo` as `delete_manifest` does (children it leaves
 ///   without tag and parent become untagged in turn) and returns true; false otherwise.
 template <class S>
 concept CollectableStore = requires(S& s, std::string repo, std::string after, pier::digest d,
-                                    std::chrono::system_clock::time_point t, std::size_t n) {
+                                    std::chrono::system_clock::time_point t, std::size_t n,
+                                    std::vector<pier::digest> ds) {
   { s.touch_blob(d) } -> std::same_as<asio::awaitable<result<void>>>;
   {
     s.unreferenced_blobs(t, after, n)
     } -> std::same_as<asio::awaitable<result<std::vector<unreferenced_blob>>>>;
   { s.release_blob(d, t) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.release_blobs(ds, t) } -> std::same_as<asio::awaitable<result<std::vector<pier::digest>>>>;
+  { s.knows_blob(d) } -> std::same_as<asio::awaitable<result<bool>>>;
   {
     s.untagged_manifests(t, n)
     } -> std::same_as<asio::awaitable<result<std::vector<untagged_manifest>>>>;
@@ -6437,13 +6455,24 @@ PIER_END_NAMESPACE
 ///
 /// How it is computed: a blob's (repository, manifest) reference count is already kept by
 /// every `MetadataStore` in the commit of each manifest put and delete (`blob_refcount`).
-/// Counting the (repository, manifest) pairs of a repository (or namespace) that reference
-/// a blob and comparing with that count tells unique from shared, so usage is derived from
-/// the manifests of the repository or namespace asked about and never scans the registry,
-/// and it can never drift from the manifests (nothing extra is written at push, delete or
-/// GC). Blob sizes are recorded by `charge` (the registry calls it with the sizes the blob
-/// store reports, which are authoritative, before each manifest put); a blob whose size was
-/// never recorded counts 0.
+/// In the same commit a `QuotaStore` keeps, per (namespace, blob), the (repository,
+/// manifest) pairs of the namespace that reference the blob (counted exactly like
+/// `blob_refcount`: a re-push counts once, a delete and a removal of an untagged manifest
+/// take back), and per namespace the total size of the blobs whose count is not 0. When a
+/// count leaves 0 the blob's size is added and kept with the count, and its return to 0
+/// subtracts that same size. Comparing a namespace's count of a blob with
+/// `blob_refcount` tells unique from shared. Blob sizes are recorded by `charge` (the
+/// registry calls it with the sizes the blob store reports, which are authoritative, before
+/// each manifest put); a blob whose size was unknown when its count left 0 counts 0 until
+/// the namespace's count returns to 0. A repository's usage is still counted from its
+/// manifests.
+///
+/// The quota is enforced by the manifest put itself: in its commit (under the store's
+/// writer lock), a manifest that adds bytes (blobs new to its namespace) beyond the quota
+/// fails with `storage_error::quota_exceeded` and changes nothing; one that adds nothing
+/// always passes, so tags can still move and indexes of stored manifests be pushed in a
+/// namespace over its quota (e.g. after the quota was lowered). So concurrent pushes never
+/// take a namespace over its quota together; `charge` remains the early, cheap answer.
 ///
 /// @code
 /// template <pier::storage::QuotaStore M>
@@ -6523,12 +6552,14 @@ struct quota_state {
 /// - `get_quota(ns)`: the quota of `ns`, empty when none;
 /// - `usage(ns, last, n)`: the namespace's usage and quota, and the usage of up to `n` of
 ///   its repositories after `last` in name order (paged like `namespace_repositories`);
-///   costs O(references of the namespace's manifests);
+///   costs O(distinct blobs of the namespace) for the namespace's usage plus O(references
+///   of the manifests of the `n` repositories listed);
 /// - `charge(repository, blobs)`: records the sizes of `blobs` and, when the repository's
 ///   namespace has a quota, answers its usage and what a manifest referencing `blobs`
 ///   would add; without a quota (or a namespace), only `added` is filled with the sum of
-///   the sizes and it costs O(blobs). It changes no usage: the manifest put does. Two
-///   pushes racing may both pass the check and go over by one manifest's new blobs.
+///   the sizes. Either way it costs O(blobs) lookups. It changes no usage: the manifest
+///   put does, and refuses (`storage_error::quota_exceeded`) what a push racing this
+///   answer would take over the quota.
 template <class S>
 concept QuotaStore = requires(S& s, std::string ns, std::string last, std::size_t n,
                               std::optional<std::uint64_t> bytes, std::vector<sized_blob> blobs) {
@@ -6591,6 +6622,9 @@ public:
   /// Commits and this removal take the store's one mutex, so they never interleave.
   asio::awaitable<result<bool>>
   remove_if_unused_since(pier::digest d, std::chrono::system_clock::time_point before);
+  /// Up to `n` blobs after the digest string `after`, in digest order, with their sizes and
+  /// last commit times (see `CollectableBlobStore`).
+  asio::awaitable<result<page<stored_blob>>> list_blobs(std::string after, std::size_t n);
 
   /// How many blobs the store holds.
   std::size_t blob_count() const;
@@ -6703,13 +6737,18 @@ public:
                      std::size_t n);
   asio::awaitable<result<bool>> release_blob(pier::digest d,
                                              std::chrono::system_clock::time_point before);
+  asio::awaitable<result<std::vector<pier::digest>>>
+  release_blobs(std::vector<pier::digest> ds, std::chrono::system_clock::time_point before);
+  asio::awaitable<result<bool>> knows_blob(pier::digest d);
   asio::awaitable<result<std::vector<untagged_manifest>>>
   untagged_manifests(std::chrono::system_clock::time_point before, std::size_t n);
   asio::awaitable<result<bool>> remove_untagged(std::string repository, pier::digest d,
                                                 std::chrono::system_clock::time_point before);
 
-  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Usage is
-  // counted from the namespace's manifests and `blob_refs_` under the one mutex.
+  // QuotaStore: the contract is in the concept's comment (storage/usage.hpp). Each
+  // namespace's blob counts and total change with every manifest put and delete, under
+  // the one mutex, and `put_manifest` refuses what would pass the quota there
+  // (`storage_error::quota_exceeded`); a repository's usage is counted from its manifests.
 
   asio::awaitable<result<void>> set_quota(std::string ns, std::optional<std::uint64_t> bytes);
   asio::awaitable<result<std::optional<std::uint64_t>>> get_quota(std::string ns);
@@ -6767,6 +6806,8 @@ private:
   /// not recorded already: the first time counts).
   void note_untagged(std::string const& repository, repository_state const& r,
                      pier::digest const& d, time_point now);
+  /// `release_blob` with the mutex held.
+  bool release_locked(pier::digest const& d, time_point before);
   /// Forgets that `d` is untagged in `repository` (tagged again, given a parent or a
   /// referrer, or deleted).
   void clear_untagged(std::string const& repository, pier::digest const& d);
@@ -6791,8 +6832,28 @@ private:
   storage_usage usage_of(reference_counts const& counts) const;
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
 
+  // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
+  // it, and the size its count added to the total when it left 0 (so that the count's
+  // return to 0 takes back exactly that, whatever `charge` recorded since).
+  struct namespace_blob {
+    std::uint64_t count = 0;
+    std::uint64_t size = 0;
+  };
+  struct namespace_totals {
+    std::uint64_t bytes = 0; // the sizes of `blobs`
+    std::map<pier::digest, namespace_blob, std::less<>> blobs;
+  };
+  namespace_totals const* totals_of(std::string_view ns) const;
+  // The recorded sizes of `blobs` (sorted, unique) no manifest of `ns` references yet.
+  std::uint64_t new_bytes(std::string_view ns, std::vector<pier::digest> const& blobs) const;
+  // Adds `delta` (+1 or -1) to the namespace counts of `blobs` (sorted, unique), as a
+  // manifest of `repository` referencing them is put or deleted.
+  void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,
+                          int delta);
+
   std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
   std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`
+  std::map<std::string, namespace_totals, std::less<>> namespace_totals_;
 };
 
 } // namespace storage
@@ -6950,6 +7011,29 @@ memory_blob_store::remove_if_unused_since(pier::digest d,
   co_return true;
 }
 
+inline asio::awaitable<result<page<stored_blob>>> memory_blob_store::list_blobs(std::string after,
+                                                                                std::size_t n) {
+  std::lock_guard const lock(mutex_);
+  page<stored_blob> out;
+  // Digests order as their strings do; a cursor that is no digest is found by a walk.
+  result<pier::digest> const cursor = parse_digest(after);
+  auto it = after.empty() ? blobs_.begin()
+            : cursor      ? blobs_.upper_bound(*cursor)
+                          : std::find_if(blobs_.begin(), blobs_.end(),
+                                         [&](auto const& b) { return b.first.str() > after; });
+  for (; it != blobs_.end(); ++it) {
+    if (out.items.size() == n) {
+      out.more = true;
+      break;
+    }
+    auto const t = committed_.find(it->first);
+    out.items.push_back(
+        {it->first, it->second->size,
+         t == committed_.end() ? std::chrono::system_clock::time_point{} : t->second});
+  }
+  co_return out;
+}
+
 inline std::size_t memory_blob_store::blob_count() const {
   std::lock_guard const lock(mutex_);
   return blobs_.size();
@@ -7017,8 +7101,21 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
       co_return storage_error::manifest_blob_unknown;
   }
 
+  bool const held = existing != nullptr && existing->manifests.contains(m.digest);
+  if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
+    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
+      // What a stored copy references counts, as below; else what the manifest lists.
+      auto const stored = contents_.find(m.digest);
+      std::uint64_t const added = new_bytes(
+          ns, stored != contents_.end() ? stored->second.blobs : detail::sorted_unique(m.blobs));
+      namespace_totals const* const totals = totals_of(ns);
+      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
+        co_return storage_error::quota_exceeded;
+    }
+  }
+
   repository_state& r = repositories_[repository];
-  if (!r.manifests.contains(m.digest)) {
+  if (!held) {
     content& c = contents_[m.digest];
     if (c.repositories == 0) {
       c.media_type = m.media_type;
@@ -7031,6 +7128,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
     r.manifests.insert(m.digest);
     for (pier::digest const& b : c.blobs)
       ++blob_refs_[b];
+    count_in_namespace(repository, c.blobs, +1);
     for (pier::digest const& x : c.manifests)
       ++manifest_refs_[x];
     if (c.subject) {
@@ -7568,6 +7666,7 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
   content& c = cit->second;
   for (pier::digest const& b : c.blobs)
     decrement(blob_refs_, b);
+  count_in_namespace(repository, c.blobs, -1);
   for (pier::digest const& x : c.manifests)
     decrement(manifest_refs_, x);
   if (c.subject) {
@@ -7579,11 +7678,16 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
     }
   }
   std::vector<pier::digest> const children = c.manifests;
+  std::optional<pier::digest> const subject =
+      c.subject ? std::optional(c.subject->subject) : std::nullopt;
   if (--c.repositories == 0)
     contents_.erase(cit);
-  // An index's children that lost their last parent here are untagged from now on.
+  // An index's children that lost their last parent here, and a subject that lost its last
+  // referrer, are untagged from now on.
   for (pier::digest const& x : children)
     note_untagged(repository, r, x, now);
+  if (subject)
+    note_untagged(repository, r, *subject, now);
 }
 
 inline asio::awaitable<result<void>> memory_metadata_store::touch_blob(pier::digest d) {
@@ -7608,18 +7712,39 @@ memory_metadata_store::unreferenced_blobs(time_point before, std::string after, 
   co_return out;
 }
 
-inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::digest d,
-                                                                         time_point before) {
-  std::lock_guard const lock(mutex_);
+inline bool memory_metadata_store::release_locked(pier::digest const& d, time_point before) {
   auto const it = blob_times_.find(d.str());
   if (it == blob_times_.end() || it->second >= before || blob_refs_.contains(d))
-    co_return false;
+    return false;
   // Links are not indexed by blob: one pass over the repositories, fine in memory (the
   // RocksDB store keeps reverse links).
   for (auto& [name, r] : repositories_)
     r.blobs.erase(d);
   blob_times_.erase(it);
-  co_return true;
+  return true;
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::release_blob(pier::digest d,
+                                                                         time_point before) {
+  std::lock_guard const lock(mutex_);
+  co_return release_locked(d, before);
+}
+
+inline asio::awaitable<result<std::vector<pier::digest>>>
+memory_metadata_store::release_blobs(std::vector<pier::digest> ds, time_point before) {
+  std::sort(ds.begin(), ds.end());
+  std::lock_guard const lock(mutex_);
+  std::vector<pier::digest> out;
+  for (pier::digest& d : ds)
+    if (release_locked(d, before)) // a repeated digest is released the first time only
+      out.push_back(std::move(d));
+  co_return out;
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::knows_blob(pier::digest d) {
+  std::lock_guard const lock(mutex_);
+  // Every link records a use, and only `release_blob` forgets it, with the links.
+  co_return blob_times_.contains(d.str()) || blob_refs_.contains(d);
 }
 
 inline asio::awaitable<result<std::vector<untagged_manifest>>>
@@ -7692,6 +7817,55 @@ memory_metadata_store::get_quota(std::string ns) {
   co_return quota_of(ns);
 }
 
+inline auto memory_metadata_store::totals_of(std::string_view ns) const -> namespace_totals const* {
+  auto const it = namespace_totals_.find(ns);
+  return it == namespace_totals_.end() ? nullptr : &it->second;
+}
+
+inline std::uint64_t
+memory_metadata_store::new_bytes(std::string_view ns,
+                                 std::vector<pier::digest> const& blobs) const {
+  namespace_totals const* const totals = totals_of(ns);
+  std::uint64_t added = 0;
+  for (pier::digest const& b : blobs) {
+    if (totals != nullptr && totals->blobs.contains(b))
+      continue;
+    if (auto const size = blob_sizes_.find(b); size != blob_sizes_.end())
+      added += size->second;
+  }
+  return added;
+}
+
+inline void memory_metadata_store::count_in_namespace(std::string_view repository,
+                                                      std::vector<pier::digest> const& blobs,
+                                                      int delta) {
+  std::string_view const ns = detail::namespace_of(repository);
+  if (ns.empty())
+    return;
+  auto it = namespace_totals_.find(ns);
+  if (it == namespace_totals_.end()) {
+    if (delta < 0)
+      return;
+    it = namespace_totals_.emplace(std::string(ns), namespace_totals{}).first;
+  }
+  namespace_totals& t = it->second;
+  for (pier::digest const& b : blobs) {
+    if (delta > 0) {
+      namespace_blob& e = t.blobs[b];
+      if (e.count++ == 0) {
+        auto const size = blob_sizes_.find(b);
+        e.size = size == blob_sizes_.end() ? 0 : size->second;
+        t.bytes += e.size;
+      }
+    } else if (auto const e = t.blobs.find(b); e != t.blobs.end() && --e->second.count == 0) {
+      t.bytes -= e->second.size;
+      t.blobs.erase(e);
+    }
+  }
+  if (t.blobs.empty())
+    namespace_totals_.erase(it);
+}
+
 inline asio::awaitable<result<namespace_usage>>
 memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
   std::lock_guard const lock(mutex_);
@@ -7699,22 +7873,24 @@ memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
   out.quota = quota_of(ns);
   if (ns.empty() || ns.find('/') != std::string::npos)
     co_return out;
+  if (namespace_totals const* const totals = totals_of(ns)) {
+    for (auto const& [b, e] : totals->blobs) {
+      auto const all = blob_refs_.find(b);
+      bool const shared = all != blob_refs_.end() && all->second > e.count;
+      (shared ? out.usage.shared_bytes : out.usage.unique_bytes) += e.size;
+    }
+  }
   std::string const prefix = ns + '/';
-  reference_counts all;
-  for (auto it = repositories_.lower_bound(prefix);
+  for (auto it = repositories_.upper_bound(std::max(last, prefix));
        it != repositories_.end() && it->first.starts_with(prefix); ++it) {
+    if (out.repositories.items.size() == n) {
+      out.repositories.more = true;
+      break;
+    }
     reference_counts mine;
     count_references(it->second, mine);
-    for (auto const& [b, pairs] : mine)
-      all[b] += pairs;
-    if (!last.empty() && it->first <= last)
-      continue;
-    if (out.repositories.items.size() == n)
-      out.repositories.more = true;
-    else
-      out.repositories.items.push_back({it->first, usage_of(mine)});
+    out.repositories.items.push_back({it->first, usage_of(mine)});
   }
-  out.usage = usage_of(all);
   co_return out;
 }
 
@@ -7724,18 +7900,14 @@ memory_metadata_store::charge(std::string repository, std::vector<sized_blob> bl
   quota_state out;
   std::string_view const ns = detail::namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
-  reference_counts held;
-  if (out.quota) {
-    std::string const prefix = std::string(ns) + '/';
-    for (auto it = repositories_.lower_bound(prefix);
-         it != repositories_.end() && it->first.starts_with(prefix); ++it)
-      count_references(it->second, held);
-    out.used = usage_of(held).total();
-  }
+  namespace_totals const* const totals = out.quota ? totals_of(ns) : nullptr;
+  if (totals != nullptr)
+    out.used = totals->bytes;
+  std::set<pier::digest, std::less<>> seen;
   for (sized_blob const& b : blobs) {
     blob_sizes_[b.digest] = b.size;
-    if (held.emplace(b.digest, 0).second) // not yet referenced (nor listed twice)
-      out.added += b.size;
+    if (seen.insert(b.digest).second && (totals == nullptr || !totals->blobs.contains(b.digest)))
+      out.added += b.size; // not yet referenced (nor listed twice)
   }
   co_return out;
 }
@@ -12682,11 +12854,18 @@ PIER_END_NAMESPACE
 ///    A negative retention keeps untagged manifests.
 /// 2. uploads: every session older than `upload_ttl` is aborted in the blob store and
 ///    forgotten by the metadata store (`expired_uploads`, `abort`, `delete_upload`).
-/// 3. blobs: with `before = start - grace`, for each `unreferenced_blobs(before, ...)`:
-///    `release_blob(d, before)` (atomically: still unreferenced and unused since `before`,
-///    then unlinked from every repository), and only if it released,
-///    `remove_if_unused_since(d, start)` deletes the bytes unless an upload committed them
-///    since the run began (that upload is about to link them again).
+/// 3. blobs: with `before = start - grace`, for each page of `unreferenced_blobs(before,
+///    ...)`: `release_blobs(page, before)` (atomically: each still unreferenced and unused
+///    since `before`, then unlinked from every repository; one commit per page), and for
+///    each it released, `remove_if_unused_since(d, start)` deletes the bytes unless an
+///    upload committed them since the run began (that upload is about to link them again).
+/// 4. orphans: every blob file the metadata store does not know (`knows_blob`; bytes a
+///    crash left between a commit and its link, or that step 3 of an earlier run kept) and
+///    last committed more than `orphan_age()` before the start is removed
+///    (`remove_if_unused_since`); then, when the blob store can list its uploads
+///    (`list_uploads`), every upload file without a session and older than both
+///    `upload_ttl` and `orphan_age()` is aborted. The whole blob store is listed, page by
+///    page: one metadata lookup per blob file.
 ///
 /// Store errors do not stop a run: each is recorded in `gc_report::errors` and the run goes
 /// on with the next item (a failed listing ends its step). The run yields to the executor
@@ -12723,10 +12902,8 @@ PIER_END_NAMESPACE
 ///
 /// A blob released but whose bytes are kept loses its metadata record: the upload that
 /// committed it links it and brings the record back; if it never links (a crash between
-/// commit and link), the bytes are an orphan for `pier-registry fsck`. The same happens to
-/// blobs committed less than the blob store's time resolution before the run began:
-/// `filesystem_blob_store` stamps commits rounded up to the second, so with it a grace of
-/// at least a second leaves no such orphans.
+/// commit and link), the bytes are an orphan, which step 4 of a later run removes once they
+/// are older than `gc_options::orphan_age()`.
 
 // ---- begin pier/registry/detail/gc.hpp ----
 // SPDX-License-Identifier: Apache-2.0
@@ -12839,6 +13016,7 @@ PIER_END_NAMESPACE
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -12885,6 +13063,21 @@ struct gc_options {
   /// listed at once), the expired uploads (likewise), and the unreferenced blobs past the
   /// grace with their sizes (not the blobs that removing those manifests would free).
   bool dry_run = false;
+  /// Blob and upload files that no metadata knows (step 4) are removed once last written
+  /// longer ago than this; empty: the longer of `grace` and `orphan_floor`. Between an
+  /// upload's commit and its link, or its file and its session, its bytes look like an
+  /// orphan that only their time protects, whatever the grace: a running server needs a
+  /// margin here even with a grace of 0. A stopped one has no upload in flight, and
+  /// `pier-registry gc` sets this to its grace.
+  std::optional<std::chrono::milliseconds> orphan_grace{};
+
+  /// The least time an orphan is kept by default (see `orphan_grace`).
+  static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
+
+  /// `orphan_grace`, or its default.
+  std::chrono::milliseconds orphan_age() const noexcept {
+    return orphan_grace ? *orphan_grace : std::max(grace, orphan_floor);
+  }
 };
 
 /// What one run did.
@@ -12894,8 +13087,9 @@ struct gc_report {
   std::uint64_t candidates = 0;        ///< unreferenced blobs past the grace period examined
   std::uint64_t blobs_removed = 0;     ///< blobs whose bytes were deleted
   std::uint64_t bytes_freed = 0;       ///< their sizes
+  std::uint64_t orphans_removed = 0;   ///< of `blobs_removed`, files no metadata knew (step 4)
   std::uint64_t manifests_removed = 0; ///< untagged manifests removed from a repository
-  std::uint64_t uploads_expired = 0;   ///< stale upload sessions aborted
+  std::uint64_t uploads_expired = 0;   ///< stale upload sessions and orphan upload files aborted
   /// Store failures, one line each (at most `max_errors`, then a line that counts the rest).
   std::vector<std::string> errors;
 
@@ -12943,10 +13137,16 @@ public:
   /// Whether `stop()` was called.
   bool stopped() const noexcept { return stopping_.load(); }
 
-  /// Runs every `interval` (the first run one interval after the call) until `stop()`;
-  /// a tick that finds a run in progress is skipped. Co_spawn it on any executor: its
-  /// timer lives on a strand of it, so `stop()` may come from any thread.
-  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval);
+  /// Runs `first` after the call, then every `interval`, until `stop()`; a tick that finds
+  /// a run in progress is skipped. Co_spawn it on any executor: its timer lives on a
+  /// strand of it, so `stop()` may come from any thread. A server that restarts more often
+  /// than `interval` still collects when `first` is shorter.
+  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval,
+                                  std::chrono::steady_clock::duration first);
+  /// `run_every(interval, interval)`.
+  asio::awaitable<void> run_every(std::chrono::steady_clock::duration interval) {
+    return run_every(interval, interval);
+  }
 
   /// Ends `run_every` and the run in progress (after its current item; its report says
   /// it stopped), and refuses new runs. From any thread; returns at once.
@@ -12965,12 +13165,17 @@ private:
                                     gc_report& report);
   // Deletes the bytes of blob `d`, which release_blob released, unless they were committed
   // at `unused` or later, and counts them.
+  // Step 4 (see the file comment); with dry_run, only counts.
+  asio::awaitable<void> sweep_orphans(std::chrono::system_clock::time_point before,
+                                      gc_report& report);
+  asio::awaitable<void> sweep_orphan_uploads(gc_report& report);
   asio::awaitable<void> remove_bytes(pier::digest d, std::chrono::system_clock::time_point unused,
                                      gc_report& report);
   // The size of blob `d`; none (and a note in the report unless there is no such blob)
   // when it cannot be read.
   asio::awaitable<std::optional<std::uint64_t>> size_of(pier::digest d, gc_report& report);
-  asio::awaitable<void> tick(std::chrono::steady_clock::duration interval);
+  asio::awaitable<void> tick(std::chrono::steady_clock::duration interval,
+                             std::chrono::steady_clock::duration first);
 
   B& blobs_;
   M& meta_;
@@ -13069,6 +13274,8 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
     co_await count_only(report);
     if (!stopping_.load())
       co_await sweep_blobs(before, report); // counts only
+    if (!stopping_.load())
+      co_await sweep_orphans(report.started - options_.orphan_age(), report);
   } else {
     report.manifests_removed = co_await detail::remove_untagged_manifests(
         meta_, options_.untagged_retention, options_.batch, &report.errors);
@@ -13076,6 +13283,8 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
       co_await expire_uploads(report);
     if (!stopping_.load())
       co_await sweep_blobs(before, report);
+    if (!stopping_.load())
+      co_await sweep_orphans(report.started - options_.orphan_age(), report);
   }
   if (stopping_.load())
     report.errors.push_back("stopped before the end of the run");
@@ -13156,29 +13365,124 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
       detail::gc_note(&report.errors, "listing unreferenced blobs", page.error());
       co_return;
     }
-    for (storage::unreferenced_blob const& b : *page) {
-      if (stopping_.load())
-        co_return;
-      ++report.candidates;
-      if (options_.dry_run) {
+    report.candidates += page->size();
+    if (options_.dry_run) {
+      for (storage::unreferenced_blob const& b : *page) {
+        if (stopping_.load())
+          co_return;
         if (std::optional<std::uint64_t> const size = co_await size_of(b.digest, report)) {
           ++report.blobs_removed;
           report.bytes_freed += *size;
         }
-      } else {
-        // The metadata first, atomically re-checked: once it says yes, no manifest can
-        // reference the blob until an upload or mount links it again (which touches first).
-        result<bool> const released = co_await meta_.release_blob(b.digest, before);
-        if (!released)
-          detail::gc_note(&report.errors, "releasing blob " + b.digest.str(), released.error());
-        else if (*released)
-          co_await remove_bytes(b.digest, report.started, report);
+        co_await detail::gc_yield();
       }
-      co_await detail::gc_yield();
+    } else {
+      // The metadata first, atomically re-checked, the page in one commit: once it says
+      // yes, no manifest can reference a blob until an upload or mount links it again
+      // (which touches first).
+      std::vector<pier::digest> digests;
+      digests.reserve(page->size());
+      for (storage::unreferenced_blob const& b : *page)
+        digests.push_back(b.digest);
+      result<std::vector<pier::digest>> const released =
+          co_await meta_.release_blobs(std::move(digests), before);
+      if (!released) {
+        detail::gc_note(&report.errors, "releasing blobs", released.error());
+      } else {
+        // Released blobs have no links left: their bytes go even if the run stops now.
+        for (pier::digest const& d : *released) {
+          co_await remove_bytes(d, report.started, report);
+          co_await detail::gc_yield();
+        }
+      }
     }
     if (page->size() < options_.batch)
       co_return;
     after = page->back().digest.str();
+  }
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_orphans(std::chrono::system_clock::time_point before,
+                                                     gc_report& report) {
+  if (options_.batch == 0)
+    co_return;
+  std::string after;
+  while (!stopping_.load()) {
+    result<storage::page<storage::stored_blob>> page =
+        co_await blobs_.list_blobs(after, options_.batch);
+    if (!page) {
+      detail::gc_note(&report.errors, "listing blob files", page.error());
+      co_return;
+    }
+    for (storage::stored_blob const& b : page->items) {
+      if (stopping_.load())
+        co_return;
+      if (b.modified >= before)
+        continue; // recent: kept whatever the metadata says (remove_if_unused_since re-checks)
+      result<bool> const known = co_await meta_.knows_blob(b.digest);
+      if (!known) {
+        detail::gc_note(&report.errors, "looking up blob " + b.digest.str(), known.error());
+        continue;
+      }
+      if (*known)
+        continue;
+      ++report.candidates;
+      bool removed = options_.dry_run;
+      if (!options_.dry_run) {
+        // Serialised with commits of the digest: an upload that commits it again now
+        // stamps it after `before`, and it stays.
+        result<bool> const r = co_await blobs_.remove_if_unused_since(b.digest, before);
+        if (!r && !detail::is_blob_unknown(r.error()))
+          detail::gc_note(&report.errors, "removing orphan blob " + b.digest.str(), r.error());
+        removed = r && *r;
+      }
+      if (removed) {
+        ++report.blobs_removed;
+        ++report.orphans_removed;
+        report.bytes_freed += b.size;
+      }
+      co_await detail::gc_yield();
+    }
+    if (!page->more || page->items.empty())
+      break;
+    after = page->items.back().digest.str();
+  }
+  if (!stopping_.load())
+    co_await sweep_orphan_uploads(report);
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+asio::awaitable<void> collector<B, M>::sweep_orphan_uploads(gc_report& report) {
+  if constexpr (requires { blobs_.list_uploads(); }) {
+    auto const before = report.started - std::max(options_.upload_ttl, options_.orphan_age());
+    result<std::vector<storage::stored_upload>> const files = co_await blobs_.list_uploads();
+    if (!files) {
+      detail::gc_note(&report.errors, "listing upload files", files.error());
+      co_return;
+    }
+    for (storage::stored_upload const& u : *files) {
+      if (stopping_.load())
+        co_return;
+      if (u.modified >= before)
+        continue; // an upload in progress writes its file
+      result<storage::upload_session> const session = co_await meta_.get_upload(u.id);
+      if (session || session.error() != storage::storage_error::upload_unknown) {
+        if (!session)
+          detail::gc_note(&report.errors, "looking up upload " + u.id, session.error());
+        continue; // a session: step 2 expires it with its file
+      }
+      if (!options_.dry_run) {
+        result<void> const aborted = co_await blobs_.abort(u.id);
+        if (!aborted) {
+          if (aborted.error() != storage::storage_error::upload_unknown)
+            detail::gc_note(&report.errors, "aborting orphan upload " + u.id, aborted.error());
+          continue;
+        }
+      }
+      ++report.uploads_expired;
+      co_await detail::gc_yield();
+    }
   }
 }
 
@@ -13216,15 +13520,17 @@ asio::awaitable<std::optional<std::uint64_t>> collector<B, M>::size_of(pier::dig
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
-asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval) {
+asio::awaitable<void> collector<B, M>::run_every(std::chrono::steady_clock::duration interval,
+                                                 std::chrono::steady_clock::duration first) {
   // The loop runs on a strand so that stop(), from any thread, can cancel its timer by
   // posting to the same strand: timers are not thread-safe.
   auto const strand = asio::make_strand(co_await asio::this_coro::executor);
-  co_await asio::co_spawn(strand, tick(interval), asio::use_awaitable);
+  co_await asio::co_spawn(strand, tick(interval, first), asio::use_awaitable);
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
-asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval) {
+asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration interval,
+                                            std::chrono::steady_clock::duration first) {
   auto const ex = co_await asio::this_coro::executor;
   // Shared with the cancel that stop() posts, which may run after this frame is gone.
   auto const timer = std::make_shared<asio::steady_timer>(ex);
@@ -13236,8 +13542,8 @@ asio::awaitable<void> collector<B, M>::tick(std::chrono::steady_clock::duration 
   }
   // stop() sets the flag before it posts the cancel, and the cancel runs on this strand
   // only while the coroutine waits: a stop between the check and the wait cancels the wait.
-  while (!stopping_.load()) {
-    timer->expires_after(interval);
+  for (auto wait = first; !stopping_.load(); wait = interval) {
+    timer->expires_after(wait);
     auto [ec] = co_await timer->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (ec || stopping_.load())
       break; // stopped, or the spawner cancelled the loop
@@ -13283,10 +13589,10 @@ PIER_END_NAMESPACE
 ///
 /// - `GET /api/v1/gc` (also `HEAD`): 200
 ///   `{"running":bool,"last":null|{"started","duration_ms","candidates","blobs_removed",
-///   "bytes_freed","manifests_removed","uploads_expired","errors":[string]}}`: whether a
-///   run is in progress, and the report of the last one that finished (`null` before the
-///   first). `started` is RFC 3339 UTC with milliseconds (`"2026-11-22T16:25:00.123Z"`),
-///   `duration_ms` a number with a fraction.
+///   "bytes_freed","orphans_removed","manifests_removed","uploads_expired",
+///   "errors":[string]}}`: whether a run is in progress, and the report of the last one
+///   that finished (`null` before the first). `started` is RFC 3339 UTC with milliseconds
+///   (`"2026-11-22T16:25:00.123Z"`), `duration_ms` a number with a fraction.
 /// - `POST /api/v1/gc` (no body needed; any is ignored): starts a run in the background
 ///   and answers 202 at once with `Location: /api/v1/gc` and the same body as GET plus
 ///   `"started":true`. When a run is already in progress it starts none and answers 202
@@ -13404,6 +13710,7 @@ inline boost::json::object gc_report_json(gc_report const& r) {
           {"candidates", r.candidates},
           {"blobs_removed", r.blobs_removed},
           {"bytes_freed", r.bytes_freed},
+          {"orphans_removed", r.orphans_removed},
           {"manifests_removed", r.manifests_removed},
           {"uploads_expired", r.uploads_expired},
           {"errors", std::move(errors)}};
@@ -13517,7 +13824,10 @@ PIER_END_NAMESPACE
 /// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
 /// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
 /// namespace references yet) would take the namespace over its quota; reaching the quota
-/// exactly is allowed. Pushes into a namespace without a quota cost O(blobs) more.
+/// exactly is allowed. That check answers early; the store checks again in the commit of
+/// the manifest (`storage_error::quota_exceeded`), so concurrent pushes cannot pass the
+/// quota together, and the one it refuses gets the same answer. Pushes into a namespace
+/// without a quota cost O(blobs) more.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
@@ -14205,7 +14515,7 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   put.media_type = m.media_type();
   if (!r.tag.empty())
     put.tag = r.tag;
-  put.blobs = std::move(blobs);
+  put.blobs = blobs; // kept for the answer to a refusal by the store's own quota check
   put.manifests = std::move(children);
   put.subject = detail::subject_of(m);
   std::optional<std::string> const subject =
@@ -14213,6 +14523,12 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   put.bytes = std::move(*bytes); // `m` owns its fields: the bytes are no longer needed
 
   result<void> const stored = co_await meta_.put_manifest(r.name, std::move(put));
+  if (!stored && stored.error() == storage::storage_error::quota_exceeded) {
+    // A concurrent push took the room since `check_quota`: the same answer, with the
+    // numbers of now (when a delete freed the room meanwhile, the store's refusal stands).
+    if (std::optional<http::response> refused = co_await check_quota(r.name, std::move(blobs)))
+      co_return std::move(*refused);
+  }
   if (!stored)
     co_return detail::error(stored.error());
   if (!r.tag.empty())
