@@ -576,8 +576,9 @@ int gc_main(gc_command const& g) {
   pier::registry::gc_options options = gc_options_from(settings);
   options.dry_run = g.dry_run;
   // Stopped: no upload is between its commit and its link, so orphan files need no margin
-  // beyond the grace.
+  // beyond the grace, and no commit can race the removal of what the run releases.
   options.orphan_grace = options.grace;
+  options.exclusive = true;
   collector gc(stores->blobs, stores->meta, options);
   auto report = run_sync(gc.run_once());
   if (!report) {

@@ -152,6 +152,12 @@ struct gc_options {
   /// margin here even with a grace of 0. A stopped one has no upload in flight, and
   /// `pier-registry gc` sets this to its grace.
   std::optional<std::chrono::milliseconds> orphan_grace{};
+  /// Nothing else writes to the stores during the run (a stopped server; `pier-registry gc`
+  /// sets it). The bytes of a released blob then go whatever their commit time, and with
+  /// an `orphan_age()` of 0 so do orphan files: a blob store may keep commit times coarser
+  /// than the clock (`filesystem_blob_store` rounds them up to the second), which would
+  /// otherwise keep what was committed in the second before the run.
+  bool exclusive = false;
 
   /// The least time an orphan is kept by default (see `orphan_grace`).
   static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
