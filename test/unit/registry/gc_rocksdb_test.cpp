@@ -62,86 +62,87 @@ void age_files_below(std::filesystem::path const& dir, std::chrono::seconds age)
       std::filesystem::last_write_time(e.path(), then);
 }
 
+// Filesystem blobs and RocksDB metadata in a temporary directory, with the collector and
+// fsck over them.
+class GcRocksdbOrphans : public ::testing::Test {
+protected:
+  /// Commits `content` to the blob store (linked nowhere) and returns its digest.
+  pier::digest store(std::string const& content) {
+    pier::digest d = pier::digest_of(content);
+    EXPECT_TRUE(pier_test::run(io_, blobs_.put(pier_test::bytes_of(content), d)));
+    return d;
+  }
+  pier::registry::gc_report collect(pier::registry::gc_options o) {
+    pier::registry::collector<pier::storage::filesystem_blob_store,
+                              pier::storage::rocksdb_metadata_store>
+        gc(blobs_, meta_, o);
+    pier::result<pier::registry::gc_report> r = pier_test::run(io_, gc.run_once());
+    EXPECT_TRUE(r && r->errors.empty());
+    return r ? *r : pier::registry::gc_report{};
+  }
+  bool stored(pier::digest const& d) {
+    return static_cast<bool>(pier_test::run(io_, blobs_.stat(d)));
+  }
+  void expect_fsck_clean() {
+    pier::result<pier::registry::fsck_report> const f =
+        pier_test::run(io_, pier::registry::fsck(blobs_, meta_));
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(f->clean()) << (f->problems.empty() ? "" : f->problems.front());
+  }
+
+  pier_test::temp_dir dir_;
+  asio::io_context io_;
+  pier::storage::filesystem_blob_store blobs_ =
+      pier::storage::filesystem_blob_store::create(dir_.path()).value();
+  pier::storage::rocksdb_metadata_store meta_ =
+      pier::storage::rocksdb_metadata_store::create(dir_.path()).value();
+};
+
 // What a SIGKILL between an upload's commit and its link, or between creating an upload's
 // file and recording its session, leaves: files no metadata knows. The online collector
 // removes them once older than the grace (blobs) or the upload TTL (uploads), and leaves
 // fsck nothing to report; what the metadata knows stays.
-TEST(GcRocksdbOrphans, FilesNoMetadataKnowsAreRemovedPastTheGrace) {
-  using pier_test::bytes_of;
-  using pier_test::run;
-  pier_test::temp_dir dir;
-  asio::io_context io;
-  auto blobs = pier::storage::filesystem_blob_store::create(dir.path()).value();
-  auto meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
-
+TEST_F(GcRocksdbOrphans, FilesNoMetadataKnowsAreRemovedPastTheGrace) {
   std::string const orphan = pier_test::make_content(1000, 1);
-  std::string const linked = pier_test::make_content(1000, 2);
-  pier::digest const orphan_digest = pier::digest_of(orphan);
-  pier::digest const linked_digest = pier::digest_of(linked);
-  ASSERT_TRUE(run(io, blobs.put(bytes_of(orphan), orphan_digest)));
-  ASSERT_TRUE(run(io, blobs.put(bytes_of(linked), linked_digest)));
-  ASSERT_TRUE(run(io, meta.link_blob("app", linked_digest))); // used now: within the grace
-  pier::result<pier::storage::upload_id> const upload = run(io, blobs.begin_upload());
+  pier::digest const orphan_digest = store(orphan);
+  pier::digest const linked_digest = store(pier_test::make_content(1000, 2));
+  // Used now: within the grace.
+  ASSERT_TRUE(pier_test::run(io_, meta_.link_blob("app", linked_digest)));
+  pier::result<pier::storage::upload_id> const upload = pier_test::run(io_, blobs_.begin_upload());
   ASSERT_TRUE(upload);
-  ASSERT_TRUE(run(io, blobs.append(*upload, bytes_of(orphan), 0)));
+  ASSERT_TRUE(pier_test::run(io_, blobs_.append(*upload, pier_test::bytes_of(orphan), 0)));
 
-  using collector = pier::registry::collector<pier::storage::filesystem_blob_store,
-                                              pier::storage::rocksdb_metadata_store>;
-  auto const collect = [&] {
-    collector gc(blobs, meta, {.grace = 1h, .upload_ttl = 1h});
-    pier::result<pier::registry::gc_report> r = run(io, gc.run_once());
-    EXPECT_TRUE(r && r->errors.empty());
-    return r ? *r : pier::registry::gc_report{};
-  };
-  pier::registry::gc_report r = collect(); // all of it new: nothing goes
+  pier::registry::gc_options const options{.grace = 1h, .upload_ttl = 1h};
+  pier::registry::gc_report r = collect(options); // all of it new: nothing goes
   EXPECT_EQ(r.candidates, 0u);
   EXPECT_EQ(r.uploads_expired, 0u);
-  EXPECT_EQ(files_below(dir.path() / "blobs"), 2u);
+  EXPECT_EQ(files_below(dir_.path() / "blobs"), 2u);
 
-  age_files_below(dir.path() / "blobs", 2h);
-  age_files_below(dir.path() / "uploads", 2h);
-  r = collect();
+  age_files_below(dir_.path() / "blobs", 2h);
+  age_files_below(dir_.path() / "uploads", 2h);
+  r = collect(options);
   EXPECT_EQ(r.candidates, 1u); // the linked blob was used within the grace
   EXPECT_EQ(r.blobs_removed, 1u);
   EXPECT_EQ(r.orphans_removed, 1u);
   EXPECT_EQ(r.bytes_freed, orphan.size());
   EXPECT_EQ(r.uploads_expired, 1u);
-  EXPECT_FALSE(run(io, blobs.stat(orphan_digest)));
-  EXPECT_TRUE(run(io, blobs.stat(linked_digest)));
-  EXPECT_EQ(files_below(dir.path() / "uploads"), 0u);
-
-  pier::result<pier::registry::fsck_report> const f = run(io, pier::registry::fsck(blobs, meta));
-  ASSERT_TRUE(f);
-  EXPECT_TRUE(f->clean()) << (f->problems.empty() ? "" : f->problems.front());
+  EXPECT_FALSE(stored(orphan_digest));
+  EXPECT_TRUE(stored(linked_digest));
+  EXPECT_EQ(files_below(dir_.path() / "uploads"), 0u);
+  expect_fsck_clean();
 }
 
 // A stopped server's collection (`exclusive`) with no grace takes what was committed and
 // released a moment ago too, although the filesystem store stamps commits rounded up to
 // the next second: fsck finds nothing left.
-TEST(GcRocksdbOrphans, AnExclusiveRunWithNoGraceLeavesNothingUnreferenced) {
-  using pier_test::bytes_of;
-  using pier_test::run;
-  pier_test::temp_dir dir;
-  asio::io_context io;
-  auto blobs = pier::storage::filesystem_blob_store::create(dir.path()).value();
-  auto meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
-  std::string const linked = pier_test::make_content(1000, 3);
-  std::string const orphan = pier_test::make_content(1000, 4);
-  ASSERT_TRUE(run(io, blobs.put(bytes_of(linked), pier::digest_of(linked))));
-  ASSERT_TRUE(run(io, meta.link_blob("app", pier::digest_of(linked))));
-  ASSERT_TRUE(run(io, blobs.put(bytes_of(orphan), pier::digest_of(orphan))));
-
-  pier::registry::collector<pier::storage::filesystem_blob_store,
-                            pier::storage::rocksdb_metadata_store>
-      gc(blobs, meta, {.grace = 0s, .orphan_grace = 0s, .exclusive = true});
-  pier::result<pier::registry::gc_report> const r = run(io, gc.run_once());
-  ASSERT_TRUE(r && r->errors.empty());
-  EXPECT_EQ(r->blobs_removed, 2u);
-  EXPECT_EQ(r->orphans_removed, 1u);
-  EXPECT_EQ(files_below(dir.path() / "blobs"), 0u);
-  pier::result<pier::registry::fsck_report> const f = run(io, pier::registry::fsck(blobs, meta));
-  ASSERT_TRUE(f);
-  EXPECT_TRUE(f->clean()) << (f->problems.empty() ? "" : f->problems.front());
+TEST_F(GcRocksdbOrphans, AnExclusiveRunWithNoGraceLeavesNothingUnreferenced) {
+  ASSERT_TRUE(pier_test::run(io_, meta_.link_blob("app", store(pier_test::make_content(1000, 3)))));
+  store(pier_test::make_content(1000, 4));
+  pier::registry::gc_report const r = collect({.grace = 0s, .orphan_grace = 0s, .exclusive = true});
+  EXPECT_EQ(r.blobs_removed, 2u);
+  EXPECT_EQ(r.orphans_removed, 1u);
+  EXPECT_EQ(files_below(dir_.path() / "blobs"), 0u);
+  expect_fsck_clean();
 }
 
 } // namespace gc_rocksdb_test
