@@ -13070,6 +13070,12 @@ struct gc_options {
   /// margin here even with a grace of 0. A stopped one has no upload in flight, and
   /// `pier-registry gc` sets this to its grace.
   std::optional<std::chrono::milliseconds> orphan_grace{};
+  /// Nothing else writes to the stores during the run (a stopped server; `pier-registry gc`
+  /// sets it). The bytes of a released blob then go whatever their commit time, and with
+  /// an `orphan_age()` of 0 so do orphan files: a blob store may keep commit times coarser
+  /// than the clock (`filesystem_blob_store` rounds them up to the second), which would
+  /// otherwise keep what was committed in the second before the run.
+  bool exclusive = false;
 
   /// The least time an orphan is kept by default (see `orphan_grace`).
   static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
@@ -13269,13 +13275,17 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   // run began minus the grace, which keeps the window for a stalled upload (see gc.hpp) as
   // small as it can be.
   clock::time_point const before = report.started - options_.grace;
+  // Orphan files last committed before this go (step 4).
+  clock::time_point const orphans_before = options_.exclusive && options_.orphan_age().count() <= 0
+                                               ? clock::time_point::max()
+                                               : report.started - options_.orphan_age();
 
   if (options_.dry_run) {
     co_await count_only(report);
     if (!stopping_.load())
       co_await sweep_blobs(before, report); // counts only
     if (!stopping_.load())
-      co_await sweep_orphans(report.started - options_.orphan_age(), report);
+      co_await sweep_orphans(orphans_before, report);
   } else {
     report.manifests_removed = co_await detail::remove_untagged_manifests(
         meta_, options_.untagged_retention, options_.batch, &report.errors);
@@ -13284,7 +13294,7 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
     if (!stopping_.load())
       co_await sweep_blobs(before, report);
     if (!stopping_.load())
-      co_await sweep_orphans(report.started - options_.orphan_age(), report);
+      co_await sweep_orphans(orphans_before, report);
   }
   if (stopping_.load())
     report.errors.push_back("stopped before the end of the run");
@@ -13389,9 +13399,12 @@ asio::awaitable<void> collector<B, M>::sweep_blobs(std::chrono::system_clock::ti
       if (!released) {
         detail::gc_note(&report.errors, "releasing blobs", released.error());
       } else {
+        // Bytes an upload committed since the run began stay: it is about to link them.
+        auto const kept_from =
+            options_.exclusive ? std::chrono::system_clock::time_point::max() : report.started;
         // Released blobs have no links left: their bytes go even if the run stops now.
         for (pier::digest const& d : *released) {
-          co_await remove_bytes(d, report.started, report);
+          co_await remove_bytes(d, kept_from, report);
           co_await detail::gc_yield();
         }
       }
