@@ -437,6 +437,27 @@ std::string_view to_string(pier::auth::auth_mode m) noexcept {
   return "none";
 }
 
+// Reads and parses an htpasswd file with at least one user; none with `why` when it cannot.
+std::optional<pier::auth::htpasswd> load_htpasswd(std::filesystem::path const& path,
+                                                  std::string& why) {
+  auto text = read_text_file(path);
+  if (!text) {
+    why = "cannot read " + path.string() + ": " + text.error();
+    return std::nullopt;
+  }
+  pier::auth::htpasswd_diagnostic diagnostic;
+  auto file = pier::auth::parse_htpasswd(*text, &diagnostic);
+  if (!file) {
+    why = path.string() + ": " + diagnostic.message;
+    return std::nullopt;
+  }
+  if (file->empty()) {
+    why = path.string() + " has no users";
+    return std::nullopt;
+  }
+  return std::move(*file);
+}
+
 // Decides the authentication mode (automatic: token when users exist, else none) and
 // loads what it needs: the htpasswd file, the token signing key. False with `why` when a
 // setting or a file is wrong.
@@ -473,22 +494,10 @@ bool setup_access(config const& c, std::filesystem::path const& data, M& meta, a
   if (a.token_ttl)
     g.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*a.token_ttl);
   if (a.htpasswd) {
-    auto text = read_text_file(*a.htpasswd);
-    if (!text) {
-      why = "cannot read " + a.htpasswd->string() + ": " + text.error();
+    std::optional<pier::auth::htpasswd> file = load_htpasswd(*a.htpasswd, why);
+    if (!file)
       return false;
-    }
-    pier::auth::htpasswd_diagnostic diagnostic;
-    auto file = pier::auth::parse_htpasswd(*text, &diagnostic);
-    if (!file) {
-      why = a.htpasswd->string() + ": " + diagnostic.message;
-      return false;
-    }
-    if (file->empty()) {
-      why = a.htpasswd->string() + " has no users";
-      return false;
-    }
-    g.users_file = std::make_shared<pier::auth::htpasswd const>(std::move(*file));
+    g.users_file = std::make_shared<pier::auth::htpasswd_users>(std::move(*file));
   }
   if (out.mode == auth_mode::token) {
     auto key = load_or_create_signing_key(data, why);
@@ -507,15 +516,23 @@ pier::registry::gc_options gc_options_from(gc_settings const& g) {
   return o;
 }
 
+// What SIGHUP reloads: the TLS certificate and key, and the htpasswd file.
+struct reloadable {
+  std::shared_ptr<pier::http::tls_context> tls;
+  std::shared_ptr<pier::auth::htpasswd_users> users;
+  std::optional<std::filesystem::path> htpasswd;
+};
+
 // The server's own chores, on a thread of their own so that they never hold up requests:
 // garbage collection every `gc_interval`, and SIGHUP, which reloads the TLS certificate and
-// key (connections already open keep theirs; a failed reload keeps the old certificate).
-// Without TLS, SIGHUP is logged and ignored rather than ending the server, its default.
+// key (connections already open keep theirs) and the htpasswd file (for the requests that
+// come next); a reload that fails keeps what was loaded. With nothing to reload, SIGHUP is
+// logged and ignored rather than ending the server, its default.
 class maintenance {
 public:
-  maintenance(logger const& log, std::shared_ptr<pier::http::tls_context> tls, collector& gc,
+  maintenance(logger const& log, reloadable what, collector& gc,
               std::chrono::milliseconds gc_interval)
-      : log_(log), tls_(std::move(tls)), gc_(gc), signals_(io_, SIGHUP) {
+      : log_(log), what_(std::move(what)), gc_(gc), signals_(io_, SIGHUP) {
     arm();
     // The first run comes soon after the start, so that a server restarted more often than
     // its interval (or after a crash, which may leave orphan files) still collects.
@@ -545,19 +562,32 @@ private:
     });
   }
   void reload() {
-    if (!tls_) {
-      log_.write(log_line(log_level::info, "SIGHUP: nothing to reload (no TLS)"));
+    if (!what_.tls && !what_.users) {
+      log_.write(log_line(log_level::info, "SIGHUP: nothing to reload (no TLS, no htpasswd)"));
       return;
     }
-    if (auto r = tls_->reload(); !r)
-      log_.write_always(log_line(log_level::error, "TLS reload failed; the old certificate stays")
-                            .add("error", r.error().message()));
-    else
-      log_.write(log_line(log_level::info, "TLS certificate reloaded"));
+    if (what_.tls) {
+      if (auto r = what_.tls->reload(); !r)
+        log_.write_always(log_line(log_level::error, "TLS reload failed; the old certificate stays")
+                              .add("error", r.error().message()));
+      else
+        log_.write(log_line(log_level::info, "TLS certificate reloaded"));
+    }
+    if (what_.users && what_.htpasswd) {
+      std::string why;
+      if (std::optional<pier::auth::htpasswd> file = load_htpasswd(*what_.htpasswd, why)) {
+        std::size_t const users = file->size();
+        what_.users->replace(std::move(*file));
+        log_.write(log_line(log_level::info, "htpasswd reloaded").add("users", users));
+      } else {
+        log_.write_always(log_line(log_level::error, "htpasswd reload failed; the old users stay")
+                              .add("error", why));
+      }
+    }
   }
 
   logger const& log_;
-  std::shared_ptr<pier::http::tls_context> tls_;
+  reloadable const what_;
   collector& gc_;
   asio::io_context io_;
   asio::signal_set signals_;
@@ -715,7 +745,8 @@ int serve(config const& c) {
     return cannot_listen(e.code());
   }
   server->handle_signals();
-  maintenance const chores(log, tls, gc, c.gc.interval.value_or(std::chrono::hours(1)));
+  maintenance const chores(log, {tls, access.gate.users_file, c.access.htpasswd}, gc,
+                           c.gc.interval.value_or(std::chrono::hours(1)));
 
   listen_address const bound{*address, server->port()};
   log.write_always(log_line(log_level::info, "pier-registry started")

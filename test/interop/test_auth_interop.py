@@ -14,6 +14,7 @@ import crypt
 import json
 import os
 import shutil
+import signal
 import ssl
 import tempfile
 import time
@@ -22,7 +23,7 @@ import urllib.error
 import urllib.request
 
 import oci_images
-from test_interop import Process, containerd, free_port, podman_with_image, run
+from test_interop import Process, containerd, free_port, podman_with_image, run, wait_until
 
 BINARY = os.environ.get("PIER_REGISTRY", "")
 
@@ -216,6 +217,45 @@ class BasicHtpasswdTest(unittest.TestCase):
         anonymous = run("skopeo", "inspect", "--raw", "--tls-verify=false", "--no-creds",
                         f"docker://{self.host}/team/app:v1", check=False)
         self.assertNotEqual(anonymous.returncode, 0)
+
+    def status_as(self, user, password):
+        """The status of GET /v2/ with these Basic credentials."""
+        req = urllib.request.Request(f"http://{self.host}/v2/")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        req.add_header("Authorization", "Basic " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def test_sighup_reloads_the_htpasswd_file(self):
+        """SIGHUP re-reads the file: a user added is let in, one removed is not; a file that
+        does not parse is refused in the log and the users loaded before stay."""
+        htpasswd = os.path.join(self.workdir, "htpasswd")
+        with open(htpasswd) as f:
+            before = f.read()
+        self.assertEqual(self.status_as("erin", "erin-secret"), 401)
+        bcrypt = crypt.mksalt(crypt.METHOD_BLOWFISH)
+        with open(htpasswd, "w") as f:
+            f.write(before + "erin:" + crypt.crypt("erin-secret", bcrypt) + "\n")
+        self.server.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.status_as("erin", "erin-secret") == 200, "erin let in after SIGHUP")
+        self.assertEqual(self.status_as("carol", "carol-secret"), 200)
+
+        with open(htpasswd, "w") as f:
+            f.write("dave:$apr1$abcdefgh$0123456789abcdefghijkl\n")  # MD5: refused
+        self.server.proc.send_signal(signal.SIGHUP)
+        log = os.path.join(self.workdir, "pier.log")
+        wait_until(lambda: "htpasswd reload failed" in open(log).read(), "the failed reload logged")
+        self.assertEqual(self.status_as("erin", "erin-secret"), 200)
+        self.assertIsNone(self.server.proc.poll(), "the server died of a bad htpasswd file")
+
+        with open(htpasswd, "w") as f:
+            f.write(before)  # erin removed again; the other tests find the file they expect
+        self.server.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.status_as("erin", "erin-secret") == 401, "erin refused after SIGHUP")
+        self.assertEqual(self.status_as("carol", "carol-secret"), 200)
 
     def test_md5_htpasswd_is_refused_at_start_up(self):
         bad = os.path.join(self.workdir, "md5.htpasswd")

@@ -154,8 +154,9 @@ struct gate_options {
   /// The visibility of a repository whose visibility was never set.
   storage::visibility default_visibility = storage::visibility::private_;
   /// When set, users and passwords come from this file instead of the account store, and
-  /// every one of them is an administrator (htpasswd files have no roles).
-  std::shared_ptr<htpasswd const> users_file{};
+  /// every one of them is an administrator (htpasswd files have no roles). Replacing its
+  /// contents (`htpasswd_users::replace`) takes effect with the next request.
+  std::shared_ptr<htpasswd_users> users_file{};
   /// The key tokens are signed with. Required in mode `token` (without it `/auth/token`
   /// answers 500 and no Bearer token is accepted); in mode `basic`, Bearer tokens of this
   /// key are accepted too when it is set.

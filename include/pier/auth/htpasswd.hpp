@@ -31,6 +31,7 @@
 #include <pier/core/error.hpp>
 #include <pier/core/result.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -114,6 +115,33 @@ private:
 
   std::map<std::string, std::string, std::less<>> entries_;
   std::string timing_hash_; // what an unknown user's password is checked against
+};
+
+/// The users of an htpasswd file, replaceable while requests read them: what the gate checks
+/// Basic credentials against (`gate_options::users_file`), and what `pier-registry` replaces
+/// on SIGHUP. Thread-safe.
+///
+/// @code
+/// auto users =
+/// std::make_shared<pier::auth::htpasswd_users>(pier::auth::parse_htpasswd(text).value());
+/// // later, the file changed and parsed again:
+/// users->replace(pier::auth::parse_htpasswd(new_text).value());
+/// @endcode
+class htpasswd_users {
+public:
+  explicit htpasswd_users(htpasswd file)
+      : file_(std::make_shared<htpasswd const>(std::move(file))) {}
+  htpasswd_users(htpasswd_users const&) = delete;
+  htpasswd_users& operator=(htpasswd_users const&) = delete;
+
+  /// The file now. A request keeps the one it read for as long as it holds it.
+  std::shared_ptr<htpasswd const> current() const noexcept { return file_.load(); }
+
+  /// Replaces the file for what reads it from now on.
+  void replace(htpasswd file) { file_.store(std::make_shared<htpasswd const>(std::move(file))); }
+
+private:
+  std::atomic<std::shared_ptr<htpasswd const>> file_;
 };
 
 /// Parses the contents of an htpasswd file.

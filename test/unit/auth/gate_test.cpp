@@ -930,7 +930,7 @@ TEST_F(Gate, BasicDefaultVisibilityPublic) {
 TEST_F(Gate, HtpasswdUsersAreAdministrators) {
   std::string const hash = auth::hash_password("file-password", {}, 4).value();
   auto file =
-      std::make_shared<auth::htpasswd const>(auth::parse_htpasswd("ops:" + hash + "\n").value());
+      std::make_shared<auth::htpasswd_users>(auth::parse_htpasswd("ops:" + hash + "\n").value());
   auth::gate_options o = options(auth::auth_mode::basic);
   o.users_file = file;
   start(o);
@@ -945,6 +945,16 @@ TEST_F(Gate, HtpasswdUsersAreAdministrators) {
   EXPECT_EQ(c_->get("/v2/", basic("ops", "wrong")).status, 401);
   reply const api = c_->get("/api/v1/whoami", basic("ops", "file-password"));
   EXPECT_EQ(json::serialize(json_of(api)), R"({"name":"ops","admin":true,"orgs":[]})");
+
+  // The file replaced (a reload): the next request sees the new users and passwords, and
+  // a password verified before the change is not taken from the cache.
+  std::string const new_hash = auth::hash_password("new-password", {}, 4).value();
+  file->replace(auth::parse_htpasswd("ops:" + new_hash + "\nerin:" + hash + "\n").value());
+  EXPECT_EQ(c_->get("/v2/", basic("ops", "file-password")).status, 401);
+  EXPECT_EQ(c_->get("/v2/", basic("ops", "new-password")).status, 200);
+  EXPECT_EQ(c_->get("/v2/", basic("erin", "file-password")).status, 200);
+  file->replace(auth::parse_htpasswd("erin:" + hash + "\n").value());
+  EXPECT_EQ(c_->get("/v2/", basic("ops", "new-password")).status, 401); // removed
 }
 
 TEST_F(Gate, HashingOnTheCallingThread) {

@@ -186,7 +186,9 @@ template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::string password,
                                                       principal& who) const {
   if (options_.users_file) {
-    htpasswd const& file = *options_.users_file;
+    // Held for the whole check: a reload meanwhile does not pull the file from under it.
+    std::shared_ptr<htpasswd const> const held = options_.users_file->current();
+    htpasswd const& file = *held;
     std::optional<std::string_view> const hash = file.find(user);
     bool ok = hash && cache_.contains(user, password, *hash);
     // An unknown user costs a hash too (htpasswd::verify does it), so timing tells nothing.
@@ -234,7 +236,7 @@ asio::awaitable<result<principal>> gate<A, M>::load_principal(std::string name) 
   if (name.empty())
     co_return principal{};
   if (options_.users_file) {
-    if (!options_.users_file->contains(name))
+    if (!options_.users_file->current()->contains(name))
       co_return storage::storage_error::user_unknown;
     co_return principal{name, true, {}};
   }
