@@ -18866,6 +18866,7 @@ PIER_END_NAMESPACE
 /// See https://httpd.apache.org/docs/2.4/programs/htpasswd.html
 
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -18949,6 +18950,33 @@ private:
 
   std::map<std::string, std::string, std::less<>> entries_;
   std::string timing_hash_; // what an unknown user's password is checked against
+};
+
+/// The users of an htpasswd file, replaceable while requests read them: what the gate checks
+/// Basic credentials against (`gate_options::users_file`), and what `pier-registry` replaces
+/// on SIGHUP. Thread-safe.
+///
+/// @code
+/// auto users =
+/// std::make_shared<pier::auth::htpasswd_users>(pier::auth::parse_htpasswd(text).value());
+/// // later, the file changed and parsed again:
+/// users->replace(pier::auth::parse_htpasswd(new_text).value());
+/// @endcode
+class htpasswd_users {
+public:
+  explicit htpasswd_users(htpasswd file)
+      : file_(std::make_shared<htpasswd const>(std::move(file))) {}
+  htpasswd_users(htpasswd_users const&) = delete;
+  htpasswd_users& operator=(htpasswd_users const&) = delete;
+
+  /// The file now. A request keeps the one it read for as long as it holds it.
+  std::shared_ptr<htpasswd const> current() const noexcept { return file_.load(); }
+
+  /// Replaces the file for what reads it from now on.
+  void replace(htpasswd file) { file_.store(std::make_shared<htpasswd const>(std::move(file))); }
+
+private:
+  std::atomic<std::shared_ptr<htpasswd const>> file_;
 };
 
 /// Parses the contents of an htpasswd file.
@@ -19629,8 +19657,9 @@ struct gate_options {
   /// The visibility of a repository whose visibility was never set.
   storage::visibility default_visibility = storage::visibility::private_;
   /// When set, users and passwords come from this file instead of the account store, and
-  /// every one of them is an administrator (htpasswd files have no roles).
-  std::shared_ptr<htpasswd const> users_file{};
+  /// every one of them is an administrator (htpasswd files have no roles). Replacing its
+  /// contents (`htpasswd_users::replace`) takes effect with the next request.
+  std::shared_ptr<htpasswd_users> users_file{};
   /// The key tokens are signed with. Required in mode `token` (without it `/auth/token`
   /// answers 500 and no Bearer token is accepted); in mode `basic`, Bearer tokens of this
   /// key are accepted too when it is set.
@@ -19933,7 +19962,9 @@ template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::string password,
                                                       principal& who) const {
   if (options_.users_file) {
-    htpasswd const& file = *options_.users_file;
+    // Held for the whole check: a reload meanwhile does not pull the file from under it.
+    std::shared_ptr<htpasswd const> const held = options_.users_file->current();
+    htpasswd const& file = *held;
     std::optional<std::string_view> const hash = file.find(user);
     bool ok = hash && cache_.contains(user, password, *hash);
     // An unknown user costs a hash too (htpasswd::verify does it), so timing tells nothing.
@@ -19981,7 +20012,7 @@ asio::awaitable<result<principal>> gate<A, M>::load_principal(std::string name) 
   if (name.empty())
     co_return principal{};
   if (options_.users_file) {
-    if (!options_.users_file->contains(name))
+    if (!options_.users_file->current()->contains(name))
       co_return storage::storage_error::user_unknown;
     co_return principal{name, true, {}};
   }
