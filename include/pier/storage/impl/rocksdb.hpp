@@ -1980,14 +1980,13 @@ rocksdb_metadata_store::release_blobs(std::vector<pier::digest> ds,
 
 inline asio::awaitable<result<bool>> rocksdb_metadata_store::knows_blob(pier::digest d) {
   // Every link writes the last use and only `release_blob` deletes it, with the links; the
-  // count and the reverse links are read too, so that a database fsck would call
+  // reverse links and the count are read too, so that a database fsck would call
   // inconsistent still keeps its blobs.
-  for (auto const c : {state::blob_times, state::blob_repos}) {
-    std::string const k = c == state::blob_times ? d.str() : detail::key(d.str(), "");
-    result<bool> const any = c == state::blob_times ? s_->contains(c, k) : s_->any_under(c, k, {});
-    if (!any || *any)
-      co_return any;
-  }
+  result<bool> known = s_->contains(state::blob_times, d.str());
+  if (known && !*known)
+    known = s_->any_under(state::blob_repos, detail::key(d.str(), ""), {});
+  if (!known || *known)
+    co_return known;
   result<std::uint64_t> const refs = s_->count('b', d);
   if (!refs)
     co_return refs.error();
