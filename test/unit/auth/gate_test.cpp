@@ -96,17 +96,9 @@ std::map<std::string, std::string> challenge(reply const& r) {
 std::string const realm = "http://127.0.0.1/auth/token"; // the client sends Host: 127.0.0.1
 std::string const service = "127.0.0.1";
 
-std::string manifest_path(std::string_view repo, std::string_view ref) {
-  return "/v2/" + std::string(repo) + "/manifests/" + std::string(ref);
-}
-
-std::string blob_path(std::string_view repo, pier::digest const& d) {
-  return "/v2/" + std::string(repo) + "/blobs/" + d.str();
-}
-
-std::string uploads(std::string_view repo) {
-  return "/v2/" + std::string(repo) + "/blobs/uploads/";
-}
+using pier_test::blob_path;
+using pier_test::manifest_path;
+using pier_test::uploads;
 
 /// A small image: config, one random layer, OCI manifest.
 struct image {

@@ -44,46 +44,18 @@ namespace gc_stress {
 namespace reg = pier::registry;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using pier_test::blob_path;
 using pier_test::config;
 using pier_test::content;
 using pier_test::error_code;
 using pier_test::http_client;
+using pier_test::image;
 using pier_test::image_manifest;
 using pier_test::layer;
+using pier_test::manifest_path;
 using pier_test::put_manifest;
 using pier_test::reply;
 using pier_test::run;
-
-inline std::string blob_path(std::string_view repo, pier::digest const& d) {
-  return "/v2/" + std::string(repo) + "/blobs/" + d.str();
-}
-
-inline std::string manifest_path(std::string_view repo, std::string_view ref) {
-  return "/v2/" + std::string(repo) + "/manifests/" + std::string(ref);
-}
-
-/// An image: config, layers and the manifest over them.
-struct image {
-  content cfg;
-  std::vector<content> layers;
-  content manifest;
-
-  image(content c, std::vector<content> l)
-      : cfg(std::move(c)), layers(std::move(l)), manifest(image_manifest(cfg, layers)) {}
-
-  std::vector<content const*> blobs() const {
-    std::vector<content const*> out{&cfg};
-    for (content const& l : layers)
-      out.push_back(&l);
-    return out;
-  }
-  std::uint64_t size() const {
-    std::uint64_t n = 0;
-    for (content const* b : blobs())
-      n += b->bytes.size();
-    return n;
-  }
-};
 
 /// Whether `repo:ref` can be pulled whole: the manifest, then every blob it names, each
 /// with the content its digest says. Adds the blobs' digests to `referenced` when given.

@@ -179,21 +179,58 @@ inline content signed_schema1(content const& unsigned_manifest, pier::digest* pa
   return content(s, mt::docker_manifest_v1_signed);
 }
 
+/// An image: config, layers and the manifest over them.
+struct image {
+  content cfg;
+  std::vector<content> layers;
+  content manifest;
+
+  image(content c, std::vector<content> l)
+      : cfg(std::move(c)), layers(std::move(l)), manifest(image_manifest(cfg, layers)) {}
+  /// With a config of its own, made from `seed`.
+  image(std::uint64_t seed, std::vector<content> l) : image(config(seed), std::move(l)) {}
+
+  /// The config and the layers.
+  std::vector<content const*> blobs() const {
+    std::vector<content const*> out{&cfg};
+    for (content const& l : layers)
+      out.push_back(&l);
+    return out;
+  }
+  /// The bytes of the config and the layers.
+  std::uint64_t size() const {
+    std::uint64_t n = 0;
+    for (content const* b : blobs())
+      n += b->bytes.size();
+    return n;
+  }
+};
+
+// --- paths -------------------------------------------------------------------------------------
+
+inline std::string uploads(std::string_view repo) {
+  return "/v2/" + std::string(repo) + "/blobs/uploads/";
+}
+inline std::string blob_path(std::string_view repo, pier::digest const& d) {
+  return "/v2/" + std::string(repo) + "/blobs/" + d.str();
+}
+inline std::string manifest_path(std::string_view repo, std::string_view ref) {
+  return "/v2/" + std::string(repo) + "/manifests/" + std::string(ref);
+}
+
 // --- pushing with the client ---------------------------------------------------------------
 
 /// Monolithic single-POST upload; expects 201.
 inline void push_blob(http_client const& c, std::string_view repo, content const& b) {
-  reply const r =
-      c.request("POST", "/v2/" + std::string(repo) + "/blobs/uploads/?digest=" + b.digest.str(),
-                {{"Content-Type", "application/octet-stream"}}, b.bytes);
+  reply const r = c.request("POST", uploads(repo) + "?digest=" + b.digest.str(),
+                            {{"Content-Type", "application/octet-stream"}}, b.bytes);
   ASSERT_EQ(r.status, 201) << r.body;
 }
 
 inline reply put_manifest(http_client const& c, std::string_view repo, std::string_view ref,
                           content const& m, std::string_view content_type = {}) {
   std::string const type = content_type.empty() ? m.media_type : std::string(content_type);
-  return c.request("PUT", "/v2/" + std::string(repo) + "/manifests/" + std::string(ref),
-                   {{"Content-Type", type}}, m.bytes);
+  return c.request("PUT", manifest_path(repo, ref), {{"Content-Type", type}}, m.bytes);
 }
 
 /// Pushes the blobs of an image and its manifest under `tag`; expects 201.

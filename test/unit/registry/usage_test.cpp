@@ -38,6 +38,7 @@ using pier_test::config;
 using pier_test::content;
 using pier_test::error_code;
 using pier_test::http_client;
+using pier_test::image;
 using pier_test::image_manifest;
 using pier_test::layer;
 using pier_test::push_image;
@@ -71,19 +72,6 @@ inline pier::http::handler serve(storage::memory_blob_store& blobs,
     co_return co_await api->handle(req, who);
   };
 }
-
-/// One image: a config of its own and `layers`.
-struct image {
-  content cfg;
-  std::vector<content> layers;
-  content manifest;
-
-  image(std::uint64_t seed, std::vector<content> l)
-      : cfg(config(seed)), layers(std::move(l)), manifest(image_manifest(cfg, layers)) {}
-
-  std::uint64_t bytes_of(std::size_t i) const { return layers[i].bytes.size(); }
-  std::uint64_t config_bytes() const { return cfg.bytes.size(); }
-};
 
 class Usage : public ::testing::Test {
 protected:
@@ -133,20 +121,20 @@ TEST_F(Usage, shared_layers_are_shared_across_repositories_and_namespaces) {
   json::value const acme = usage("acme");
   EXPECT_EQ(acme.at("namespace").as_string(), "acme");
   EXPECT_EQ(number(acme, "unique_bytes"),
-            web_.config_bytes() + db_.config_bytes() + s_.bytes.size() + a_.bytes.size());
+            web_.cfg.bytes.size() + db_.cfg.bytes.size() + s_.bytes.size() + a_.bytes.size());
   EXPECT_EQ(number(acme, "shared_bytes"), x_.bytes.size()); // globex has it too
   EXPECT_TRUE(acme.at("quota").is_null());
   json::array const& repos = acme.at("repositories").as_array();
   ASSERT_EQ(repos.size(), 2u);
   EXPECT_EQ(repos[0].at("name").as_string(), "acme/db");
-  EXPECT_EQ(number(repos[0], "unique_bytes"), db_.config_bytes());
+  EXPECT_EQ(number(repos[0], "unique_bytes"), db_.cfg.bytes.size());
   EXPECT_EQ(number(repos[0], "shared_bytes"), s_.bytes.size());
   EXPECT_EQ(repos[1].at("name").as_string(), "acme/web");
-  EXPECT_EQ(number(repos[1], "unique_bytes"), web_.config_bytes() + a_.bytes.size());
+  EXPECT_EQ(number(repos[1], "unique_bytes"), web_.cfg.bytes.size() + a_.bytes.size());
   EXPECT_EQ(number(repos[1], "shared_bytes"), s_.bytes.size() + x_.bytes.size());
 
   json::value const globex = usage("globex");
-  EXPECT_EQ(number(globex, "unique_bytes"), app_.config_bytes());
+  EXPECT_EQ(number(globex, "unique_bytes"), app_.cfg.bytes.size());
   EXPECT_EQ(number(globex, "shared_bytes"), x_.bytes.size());
 }
 
@@ -172,7 +160,7 @@ TEST_F(Usage, deleting_a_manifest_lowers_usage) {
   json::value const acme = usage("acme");
   EXPECT_EQ(number(acme, "shared_bytes"), 0u); // X is acme's alone now
   EXPECT_EQ(number(acme, "unique_bytes"),
-            web_.config_bytes() + s_.bytes.size() + x_.bytes.size() + a_.bytes.size());
+            web_.cfg.bytes.size() + s_.bytes.size() + x_.bytes.size() + a_.bytes.size());
   json::value const globex = usage("globex");
   EXPECT_EQ(number(globex, "unique_bytes") + number(globex, "shared_bytes"), 0u);
 
@@ -182,9 +170,9 @@ TEST_F(Usage, deleting_a_manifest_lowers_usage) {
 
 TEST_F(Usage, a_push_over_the_quota_is_denied_and_one_exactly_at_it_is_not) {
   push("acme/db", "v1", db_);
-  std::uint64_t const used = db_.config_bytes() + s_.bytes.size();
+  std::uint64_t const used = db_.cfg.bytes.size() + s_.bytes.size();
   // web_ adds its config, X and A (S is counted already): exactly up to the quota.
-  std::uint64_t const limit = used + web_.config_bytes() + x_.bytes.size() + a_.bytes.size();
+  std::uint64_t const limit = used + web_.cfg.bytes.size() + x_.bytes.size() + a_.bytes.size();
   ASSERT_EQ(set_quota("acme", R"({"bytes":)" + std::to_string(limit) + "}").status, 204);
   EXPECT_EQ(number(usage("acme"), "quota"), limit);
   push("acme/web", "v1", web_);
@@ -343,9 +331,9 @@ TEST_F(UsageRace, concurrent_pushes_never_pass_the_quota) {
   std::vector<image> images;
   for (std::size_t i = 0; i < pushes; ++i) // seeds of 3 digits: configs of one size
     images.emplace_back(100 + i, std::vector<content>{layer(400, 10 + i)});
-  std::uint64_t const each = images[0].config_bytes() + images[0].bytes_of(0);
+  std::uint64_t const each = images[0].cfg.bytes.size() + images[0].layers[0].bytes.size();
   for (image const& i : images)
-    ASSERT_EQ(i.config_bytes() + i.bytes_of(0), each);
+    ASSERT_EQ(i.cfg.bytes.size() + i.layers[0].bytes.size(), each);
   std::uint64_t const quota = 2 * each + each / 2; // two fit, three do not
 
   for (int round = 0; round < 12; ++round) {

@@ -33,15 +33,6 @@ protected:
   http_client c_;
 };
 
-std::string uploads(std::string_view repo) {
-  return "/v2/" + std::string(repo) + "/blobs/uploads/";
-}
-std::string blob_path(std::string_view repo, pier::digest const& d) {
-  return "/v2/" + std::string(repo) + "/blobs/" + d.str();
-}
-std::string manifest_path(std::string_view repo, std::string_view ref) {
-  return "/v2/" + std::string(repo) + "/manifests/" + std::string(ref);
-}
 std::string with_digest(std::string const& location, pier::digest const& d) {
   return location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str();
 }

@@ -2,6 +2,7 @@
 #include <pier/storage/rocksdb.hpp>
 
 #include "collectable_store_suite.hpp"
+#include "raw_rocksdb.hpp"
 #include "test_util.hpp"
 
 #include <rocksdb/db.h>
@@ -39,32 +40,11 @@ using collectable_store_suite_detail::later;
 std::vector<std::string> const gc_families = {"blob_times", "blob_repos", "manifest_parents",
                                               "untagged", "untagged_index"};
 
-/// Opens `<data>/meta` with RocksDB alone, with every column family it has, and calls
-/// `f(db, families, handles)`: what another version of pier could have left there.
-template <class F>
-void with_raw_db(std::filesystem::path const& data, F f) {
-  std::string const path = (data / "meta").string();
-  rocksdb::DBOptions options;
-  std::vector<std::string> families;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &families).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (std::string const& n : families)
-    descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, path, descriptors, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  f(*db, families, handles);
-  for (rocksdb::ColumnFamilyHandle* h : handles)
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  ASSERT_TRUE(db->Close().ok());
-}
-
 /// Turns the database in `<data>/meta` into what layout version 2 left: no column family
 /// of garbage collection, `pier.schema` 2.
 void make_version_2(std::filesystem::path const& data) {
-  with_raw_db(data, [](rocksdb::DB& db, std::vector<std::string> const& families,
-                       std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+  with_raw_rocksdb(data, [](rocksdb::DB& db, std::vector<std::string> const& families,
+                            std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
     for (std::size_t i = 0; i < families.size(); ++i) {
       if (std::find(gc_families.begin(), gc_families.end(), families[i]) != gc_families.end()) {
         ASSERT_TRUE(db.DropColumnFamily(handles[i]).ok());

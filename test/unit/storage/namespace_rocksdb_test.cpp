@@ -2,6 +2,7 @@
 #include <pier/storage/rocksdb.hpp>
 
 #include "namespace_store_suite.hpp"
+#include "raw_rocksdb.hpp"
 #include "test_util.hpp"
 
 #include <rocksdb/db.h>
@@ -33,30 +34,18 @@ namespace st = pier::storage;
 
 /// Empties every value of `tag_index`, as a database written before tag times has them.
 void forget_tag_times(std::filesystem::path const& data) {
-  std::string const path = (data / "meta").string();
-  rocksdb::DBOptions options;
-  std::vector<std::string> families;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &families).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (std::string const& n : families)
-    descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, path, descriptors, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  rocksdb::ColumnFamilyHandle* index = nullptr;
-  for (std::size_t i = 0; i < families.size(); ++i) {
-    if (families[i] == "tag_index")
-      index = handles[i];
-  }
-  ASSERT_NE(index, nullptr);
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, index));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    ASSERT_TRUE(db->Put({}, index, it->key(), "").ok());
-  it.reset();
-  for (rocksdb::ColumnFamilyHandle* h : handles)
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  ASSERT_TRUE(db->Close().ok());
+  with_raw_rocksdb(data, [](rocksdb::DB& db, std::vector<std::string> const& families,
+                            std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+    rocksdb::ColumnFamilyHandle* index = nullptr;
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "tag_index")
+        index = handles[i];
+    }
+    ASSERT_NE(index, nullptr);
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator({}, index));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      ASSERT_TRUE(db.Put({}, index, it->key(), "").ok());
+  });
 }
 
 TEST(rocksdb_namespace_store, tags_without_a_recorded_time_report_the_epoch) {
