@@ -64,21 +64,7 @@ manifest_digest() {
     tr -d '\r' | awk -F': ' 'tolower($1) == "docker-content-digest" {print $2}'
 }
 
-cat >"$WORK/reference.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/reference
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$REF_PORT
-  secret: pier-bench
-EOF
+write_reference_config "$WORK/reference.yml" "$WORK/reference" "$REF_PORT"
 start_pier
 "$REFERENCE" serve "$WORK/reference.yml" 2>"$WORK/reference.log" &
 ref_pid=$!

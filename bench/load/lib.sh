@@ -18,3 +18,26 @@ wait_for_port() {
   echo "nothing listens on $1" >&2
   return 1
 }
+
+# write_reference_config FILE ROOT PORT: the reference registry's (Distribution 2.8)
+# configuration: storage under ROOT with deletes enabled, listening on 127.0.0.1:PORT,
+# quiet logs.
+write_reference_config() {
+  cat >"$1" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $2
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$3
+  secret: pier-bench
+EOF
+}

@@ -131,23 +131,7 @@ end_workload() {
   --log-level warn 2>"$WORK/pier.log" &
 pier_pid=$!
 
-cat >"$WORK/reference.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/reference
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: 127.0.0.1:$REF_PORT
-  secret: pier-bench
-EOF
+write_reference_config "$WORK/reference.yml" "$WORK/reference" "$REF_PORT"
 "$REFERENCE" serve "$WORK/reference.yml" 2>"$WORK/reference.log" &
 ref_pid=$!
 wait_for_port "$PIER_PORT"

@@ -173,6 +173,13 @@ def run_fsck(test: unittest.TestCase, binary: str, data: str) -> None:
     test.assertEqual(out.returncode, 0, "fsck found problems:\n" + out.stdout + out.stderr)
 
 
+def assert_kept(test: unittest.TestCase, port: int, expected: set, message: str) -> None:
+    """verify_registry, and every (repo, tag) of `expected` is among the tags it saw."""
+    seen = set()
+    verify_registry(test, port, seen)
+    test.assertEqual(expected - seen, set(), message)
+
+
 def run_gc_then_fsck_clean(test: unittest.TestCase, binary: str, data: str) -> None:
     """On the stopped registry, one offline collection with no grace (what a crash left:
     orphan blob files, upload files and sessions) and then fsck finds nothing at all."""
@@ -239,9 +246,7 @@ class CrashTest(unittest.TestCase):
         lock = threading.Lock()
         for cycle in range(CYCLES):
             server = Server(binary, data, log, gc_args)
-            seen = set()
-            verify_registry(self, server.port, seen)
-            self.assertEqual(expected - seen, set(), "a tag acknowledged earlier is gone")
+            assert_kept(self, server.port, expected, "a tag acknowledged earlier is gone")
             client = Client(server.port)
             # Garbage for the collector: images whose tags go, sharing nothing with the rest
             # but the config, which every image shares.
@@ -290,9 +295,7 @@ class CrashTest(unittest.TestCase):
             run_fsck(self, binary, data)
         server = Server(binary, data, log, gc_args)
         try:
-            seen = set()
-            verify_registry(self, server.port, seen)
-            self.assertEqual(expected - seen, set(), "a tag acknowledged earlier is gone")
+            assert_kept(self, server.port, expected, "a tag acknowledged earlier is gone")
             self.assertGreater(len(expected), 0, "no push completed: the test tested nothing")
         finally:
             server.stop()
@@ -300,9 +303,7 @@ class CrashTest(unittest.TestCase):
         run_gc_then_fsck_clean(self, binary, data)
         server = Server(binary, data, log, gc_args)
         try:
-            seen = set()
-            verify_registry(self, server.port, seen)
-            self.assertEqual(expected - seen, set(), "the offline gc took an acknowledged tag")
+            assert_kept(self, server.port, expected, "the offline gc took an acknowledged tag")
         finally:
             server.stop()
 
