@@ -143,11 +143,20 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
 ///
 /// Rules every implementation keeps:
 /// - `create_user` and `create_org` fail with `name_taken` when a user or an organisation
-///   already has the name;
-/// - `delete_user` also removes the user's memberships and tokens; `delete_org` its
-///   memberships;
+///   already has the name; `create_org` for anybody but an administrator also with
+///   `org_limit_reached` (checked first) and `name_reserved` (see `org_claim`);
+/// - a namespace is never handed over: `delete_user` and `delete_org` fail with
+///   `namespace_in_use` while a repository of the namespace holds a manifest or a linked
+///   blob, and leave the name reserved (only an administrator may create it again);
+/// - every check is made in the same atomic step as the change it guards, so that
+///   concurrent callers cannot both pass it;
+/// - an organisation keeps an admin and the registry an administrator: removing, demoting
+///   or deleting the last one fails with `last_admin`;
+/// - `delete_user` also removes the user's memberships, invitations and tokens;
+///   `delete_org` its memberships and invitations;
 /// - `set_member` needs both to exist (`org_unknown`, `user_unknown`) and replaces the
 ///   role of an existing member; `remove_member` of a non-member is `member_unknown`;
+/// - an invitation (`invite`) becomes a membership only when the invited user accepts it;
 /// - `get_visibility` is empty for a repository whose visibility was never set (the
 ///   caller applies its default); visibility may be set before the repository exists;
 /// - listings are in name order, `last` exclusive, at most `n` (paging like `catalog`);
@@ -156,7 +165,7 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
 /// - every change is durable when it returns.
 template <class S>
 concept AccountStore = requires(S& s, std::string name, std::string other, std::size_t n,
-                                user_record u, org_record o, role r, visibility v,
+                                user_record u, org_record o, org_claim c, role r, visibility v,
                                 access_token_record t) {
   { s.create_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.update_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
@@ -165,7 +174,7 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
   { s.list_users(name, n) } -> std::same_as<asio::awaitable<result<page<user_record>>>>;
   { s.user_count() } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
 
-  { s.create_org(o) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.create_org(o, c) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.get_org(name) } -> std::same_as<asio::awaitable<result<org_record>>>;
   { s.delete_org(name) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.list_orgs(name, n) } -> std::same_as<asio::awaitable<result<page<org_record>>>>;
@@ -174,6 +183,11 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
   { s.remove_member(name, other) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.members(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
   { s.memberships(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+  { s.invite(name, other, r) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.invitations(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+  { s.accept_invitation(name, other) } -> std::same_as<asio::awaitable<result<role>>>;
+  { s.decline_invitation(name, other) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.held_repositories(name) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
 
   { s.get_visibility(name) } -> std::same_as<asio::awaitable<result<std::optional<visibility>>>>;
   { s.set_visibility(name, v) } -> std::same_as<asio::awaitable<result<void>>>;
@@ -417,14 +431,16 @@ struct account_store_archetype {
   asio::awaitable<result<void>> create_user(user_record u);
 
   /// Replaces the record of user `u.name` (password, admin flag): `user_unknown` when there
-  /// is none.
+  /// is none, `last_admin` when it would take the admin flag from the last administrator.
   asio::awaitable<result<void>> update_user(user_record u);
 
   /// The user called `name`: `user_unknown` when there is none.
   asio::awaitable<result<user_record>> get_user(std::string name);
 
-  /// Removes the user with their memberships and tokens: `user_unknown` when there is
-  /// none. The repositories of their namespace stay.
+  /// Removes the user with their memberships, invitations and tokens, and reserves the
+  /// name: `user_unknown` when there is none; `namespace_in_use` while `held_repositories`
+  /// of their namespace is not 0; `last_admin` when they are the last administrator or the
+  /// only admin of an organisation. Nothing changes on failure.
   asio::awaitable<result<void>> delete_user(std::string name);
 
   /// Up to `n` users after `last` (from the start when empty), in name order.
@@ -434,26 +450,54 @@ struct account_store_archetype {
   /// administrator).
   asio::awaitable<result<std::uint64_t>> user_count();
 
-  /// Adds an organisation: `name_taken` when a user or an organisation has `o.name`.
-  asio::awaitable<result<void>> create_org(org_record o);
+  /// Adds an organisation with `c.creator` (when not empty) as its admin member, in one
+  /// atomic step with every check: `org_limit_reached` (not for administrators), then
+  /// `name_taken` when a user or an organisation has `o.name`, then (not for
+  /// administrators) `name_reserved` when its namespace has a repository, a visibility or
+  /// quota record, or belonged to a deleted account; `user_unknown` when the creator is no
+  /// user. Nothing changes on failure.
+  asio::awaitable<result<void>> create_org(org_record o, org_claim c);
 
   /// The organisation called `name`: `org_unknown` when there is none.
   asio::awaitable<result<org_record>> get_org(std::string name);
 
-  /// Removes the organisation with its memberships: `org_unknown` when there is none. The
-  /// repositories of its namespace stay.
+  /// Removes the organisation with its memberships and invitations, and reserves the name:
+  /// `org_unknown` when there is none, `namespace_in_use` while `held_repositories` of its
+  /// namespace is not 0.
   asio::awaitable<result<void>> delete_org(std::string name);
 
   /// Up to `n` organisations after `last` (from the start when empty), in name order.
   asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
 
-  /// Makes `user` a member of `org` with role `r`, replacing the role of a member:
-  /// `org_unknown`, then `user_unknown`, when either does not exist.
+  /// Makes `user` a member of `org` with role `r`, replacing the role of a member (and any
+  /// invitation): `org_unknown`, then `user_unknown`, when either does not exist;
+  /// `last_admin` when it would demote the organisation's only admin.
   asio::awaitable<result<void>> set_member(std::string org, std::string user, role r);
 
   /// Ends a membership: `org_unknown` when there is no such organisation, `member_unknown`
-  /// when `user` is not a member of it.
+  /// when `user` is not a member of it, `last_admin` when they are its only admin.
   asio::awaitable<result<void>> remove_member(std::string org, std::string user);
+
+  /// What an organisation's admin asks for `user`: a member gets role `r` at once (true;
+  /// `last_admin` as for `set_member`); anybody else gets an invitation to role `r`,
+  /// replacing one they had (false). `org_unknown`; `user_unknown` when there is no such
+  /// user (nothing is recorded: the caller decides what to tell).
+  asio::awaitable<result<bool>> invite(std::string org, std::string user, role r);
+
+  /// The pending invitations of `user` (the role offered in `level`), in organisation
+  /// order: `user_unknown` when there is no such user.
+  asio::awaitable<result<std::vector<membership>>> invitations(std::string user);
+
+  /// Turns `user`'s invitation to `org` into a membership with the role offered, which it
+  /// returns: `invitation_unknown` when there is none.
+  asio::awaitable<result<role>> accept_invitation(std::string org, std::string user);
+
+  /// Forgets `user`'s invitation to `org`: `invitation_unknown` when there is none.
+  asio::awaitable<result<void>> decline_invitation(std::string org, std::string user);
+
+  /// How many repositories of namespace `ns` (names under `ns/`) hold a manifest or a
+  /// linked blob: what keeps its user or organisation from being deleted.
+  asio::awaitable<result<std::uint64_t>> held_repositories(std::string ns);
 
   /// The members of `org` in user order: `org_unknown` when there is no such organisation.
   asio::awaitable<result<std::vector<membership>>> members(std::string org);

@@ -42,6 +42,11 @@ enum class storage_error {
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
   quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
+  name_reserved,      ///< the namespace holds repositories or records, or was a deleted account's: DENIED
+  namespace_in_use,   ///< an account whose namespace holds repositories cannot go: DENIED
+  last_admin,         ///< the change would leave an organisation or the registry without an admin: DENIED
+  invitation_unknown, ///< no such invitation to the organisation: NAME_UNKNOWN
+  org_limit_reached,  ///< the user created as many organisations as they may: DENIED
 };
 
 /// The category of `storage_error`, named "pier.storage".

@@ -159,7 +159,7 @@ public:
   asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
   asio::awaitable<result<std::uint64_t>> user_count();
 
-  asio::awaitable<result<void>> create_org(org_record o);
+  asio::awaitable<result<void>> create_org(org_record o, org_claim c = {});
   asio::awaitable<result<org_record>> get_org(std::string name);
   asio::awaitable<result<void>> delete_org(std::string name);
   asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
@@ -168,6 +168,11 @@ public:
   asio::awaitable<result<void>> remove_member(std::string org, std::string user);
   asio::awaitable<result<std::vector<membership>>> members(std::string org);
   asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+  asio::awaitable<result<bool>> invite(std::string org, std::string user, role r);
+  asio::awaitable<result<std::vector<membership>>> invitations(std::string user);
+  asio::awaitable<result<role>> accept_invitation(std::string org, std::string user);
+  asio::awaitable<result<void>> decline_invitation(std::string org, std::string user);
+  asio::awaitable<result<std::uint64_t>> held_repositories(std::string ns);
 
   asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
   asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);
@@ -256,6 +261,24 @@ private:
   std::map<std::string, visibility, std::less<>> visibility_;
   std::map<std::string, access_token_record, std::less<>> tokens_;                     // by id
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> user_tokens_; // ids
+  // Invitations, both directions like memberships: by user for `invitations`, by
+  // organisation so that deleting one finds its own.
+  detail::role_index invitations_; // user → organisation → role offered
+  detail::role_index invited_;     // organisation → user → role offered
+  std::set<std::string, std::less<>> reserved_;                    // names of deleted accounts
+  std::map<std::string, std::uint64_t, std::less<>> orgs_created_; // user → organisations made
+
+  // The account checks, with the mutex held.
+  /// Whether anything but a user or organisation claims namespace `ns` (see `org_claim`).
+  bool namespace_claimed(std::string_view ns) const;
+  /// `held_repositories` with the mutex held.
+  std::uint64_t held_locked(std::string_view ns) const;
+  /// Whether `user` is the one admin of `org`.
+  bool only_admin(std::string_view org, std::string_view user) const;
+  /// Whether `user` is the one administrator among the users.
+  bool last_administrator(std::string_view user) const;
+  /// Makes `user` a member of `org` with role `r`, dropping an invitation.
+  void put_member(std::string const& org, std::string const& user, role r);
 
   // CollectableStore
   using time_point = std::chrono::system_clock::time_point;

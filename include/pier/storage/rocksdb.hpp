@@ -43,7 +43,14 @@
 /// `pier.user_count`, and the records of `QuotaStore` (storage/usage.hpp): `usage.quota \0 ns`
 /// (a namespace's quota) and `usage.size \0 digest` (a blob's size as `charge` recorded
 /// it), 8 bytes little-endian each; they need no column family of their own, so databases
-/// without them open unchanged (blobs whose size was never recorded count 0).
+/// without them open unchanged (blobs whose size was never recorded count 0). So do the
+/// records of `AccountStore` added since: `account.reserved \0 name` (empty: the name of a
+/// deleted user or organisation, reserved), `account.invitation \0 user \0 org` and
+/// `account.invited \0 org \0 user` (the role offered, 1 byte: a pending invitation, by
+/// either side) and `account.orgs_created \0 user` (8 bytes little-endian: how many
+/// organisations the user created). A database written before them has no reservations:
+/// the names of accounts deleted then are claimable unless their namespace holds
+/// repositories.
 /// `namespace_blobs` changes in the batch of every manifest put and delete (see
 /// storage/usage.hpp), where `put_manifest` also checks the quota; a namespace's usage
 /// reads its entries and their `b` counts in one snapshot, a repository's is counted from
@@ -191,7 +198,7 @@ public:
   asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
   asio::awaitable<result<std::uint64_t>> user_count();
 
-  asio::awaitable<result<void>> create_org(org_record o);
+  asio::awaitable<result<void>> create_org(org_record o, org_claim c = {});
   asio::awaitable<result<org_record>> get_org(std::string name);
   asio::awaitable<result<void>> delete_org(std::string name);
   asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
@@ -200,6 +207,11 @@ public:
   asio::awaitable<result<void>> remove_member(std::string org, std::string user);
   asio::awaitable<result<std::vector<membership>>> members(std::string org);
   asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+  asio::awaitable<result<bool>> invite(std::string org, std::string user, role r);
+  asio::awaitable<result<std::vector<membership>>> invitations(std::string user);
+  asio::awaitable<result<role>> accept_invitation(std::string org, std::string user);
+  asio::awaitable<result<void>> decline_invitation(std::string org, std::string user);
+  asio::awaitable<result<std::uint64_t>> held_repositories(std::string ns);
 
   asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
   asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);

@@ -180,6 +180,22 @@ struct org_record {
   friend bool operator==(org_record const&, org_record const&) = default;
 };
 
+/// Who creates an organisation, which decides what `AccountStore::create_org` checks in
+/// the same atomic step as it creates it.
+struct org_claim {
+  /// The user who becomes the organisation's first member, with role admin; empty: nobody
+  /// (a registry administrator known only outside the store).
+  std::string creator;
+  /// A registry administrator: the name need only be free of users and organisations. For
+  /// anybody else its namespace must be unclaimed too (no repository under `name/`, no
+  /// visibility record under `name/`, no quota for `name`, not reserved by a deleted
+  /// account), and `creator` must have created fewer than `max_orgs` organisations.
+  bool admin = false;
+  /// How many organisations a creator who is not an administrator may ever create
+  /// (deleted ones count: their names stay reserved); empty: no limit.
+  std::optional<std::uint64_t> max_orgs;
+};
+
 /// `user` is a member of `org` with `level`.
 struct membership {
   std::string org;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pier_test {
@@ -52,6 +53,14 @@ inline st::user_record user(std::string name, bool admin = false) {
 }
 
 inline st::org_record org(std::string name) { return st::org_record{std::move(name), t0 + 1s}; }
+
+/// How a registry administrator creates an organisation: no namespace checks, no limit.
+inline st::org_claim const as_admin{"", true, std::nullopt};
+
+/// How a user who is no administrator creates an organisation.
+inline st::org_claim by(std::string creator, std::optional<std::uint64_t> max_orgs = {}) {
+  return st::org_claim{std::move(creator), false, max_orgs};
+}
 
 inline st::access_token_record token(std::string id, std::string user) {
   st::access_token_record t;
@@ -90,7 +99,9 @@ protected:
   }
   void add_orgs(std::vector<std::string> const& names) {
     for (std::string const& n : names)
-      ASSERT_TRUE(run(store().create_org(account_store_suite_detail::org(n)))) << n;
+      ASSERT_TRUE(run(store().create_org(account_store_suite_detail::org(n),
+                                         account_store_suite_detail::as_admin)))
+          << n;
   }
 
   std::vector<std::string> user_page(std::string last, std::size_t n, bool more) {
@@ -156,6 +167,10 @@ TYPED_TEST_P(account_store_suite, users_are_created_read_updated_and_deleted) {
   st::user_record changed = alice;
   changed.password_hash = "$2b$12$another.hash";
   changed.admin = false;
+  // The registry keeps an administrator.
+  EXPECT_EQ(this->run(s.update_user(changed)).error(), st::storage_error::last_admin);
+  EXPECT_EQ(this->run(s.get_user("alice")).value(), alice);
+  changed.admin = true;
   ASSERT_TRUE(this->run(s.update_user(changed)));
   EXPECT_EQ(this->run(s.get_user("alice")).value(), changed);
 
@@ -166,13 +181,15 @@ TYPED_TEST_P(account_store_suite, users_are_created_read_updated_and_deleted) {
 
   this->add_users({"bob", "carol"});
   EXPECT_EQ(this->run(s.user_count()).value(), 3u);
+  EXPECT_EQ(this->run(s.delete_user("alice")).error(), st::storage_error::last_admin);
+  ASSERT_TRUE(this->run(s.update_user(user("bob", true))));
   ASSERT_TRUE(this->run(s.delete_user("alice")));
   EXPECT_EQ(this->run(s.get_user("alice")).error(), st::storage_error::user_unknown);
   EXPECT_EQ(this->run(s.delete_user("alice")).error(), st::storage_error::user_unknown);
   EXPECT_EQ(this->run(s.user_count()).value(), 2u);
   EXPECT_EQ(pier::to_oci_error(st::storage_error::user_unknown), pier::oci_error::denied);
 
-  // The name is free again.
+  // An administrator may create the user again (its name stays reserved to others).
   ASSERT_TRUE(this->run(s.create_user(user("alice"))));
   EXPECT_FALSE(this->run(s.get_user("alice")).value().admin);
 }
@@ -182,9 +199,11 @@ TYPED_TEST_P(account_store_suite, users_and_organisations_share_one_space_of_nam
   auto& s = this->store();
   this->add_users({"alice"});
   this->add_orgs({"acme"});
-  EXPECT_EQ(this->run(s.create_org(org("alice"))).error(), st::storage_error::name_taken);
+  for (st::org_claim const& c : {as_admin, by("alice")}) {
+    EXPECT_EQ(this->run(s.create_org(org("alice"), c)).error(), st::storage_error::name_taken);
+    EXPECT_EQ(this->run(s.create_org(org("acme"), c)).error(), st::storage_error::name_taken);
+  }
   EXPECT_EQ(this->run(s.create_user(user("acme"))).error(), st::storage_error::name_taken);
-  EXPECT_EQ(this->run(s.create_org(org("acme"))).error(), st::storage_error::name_taken);
   EXPECT_EQ(this->run(s.get_org("alice")).error(), st::storage_error::org_unknown);
   EXPECT_EQ(this->run(s.get_user("acme")).error(), st::storage_error::user_unknown);
   EXPECT_EQ(this->run(s.user_count()).value(), 1u);
@@ -194,12 +213,14 @@ TYPED_TEST_P(account_store_suite, users_and_organisations_share_one_space_of_nam
   EXPECT_EQ(this->run(s.get_org("nobody")).error(), st::storage_error::org_unknown);
   EXPECT_EQ(this->run(s.delete_org("nobody")).error(), st::storage_error::org_unknown);
 
-  // Deleting frees the name for the other kind.
+  // Deleting reserves the name: an administrator may give it to the other kind.
   ASSERT_TRUE(this->run(s.delete_org("acme")));
   EXPECT_EQ(this->run(s.get_org("acme")).error(), st::storage_error::org_unknown);
   ASSERT_TRUE(this->run(s.create_user(user("acme"))));
   ASSERT_TRUE(this->run(s.delete_user("alice")));
-  ASSERT_TRUE(this->run(s.create_org(org("alice"))));
+  EXPECT_EQ(this->run(s.create_org(org("alice"), by("acme"))).error(),
+            st::storage_error::name_reserved);
+  ASSERT_TRUE(this->run(s.create_org(org("alice"), as_admin)));
 }
 
 TYPED_TEST_P(account_store_suite, users_in_name_order_with_pagination) {
@@ -434,6 +455,234 @@ TYPED_TEST_P(account_store_suite, tokens_in_id_order_per_user) {
   EXPECT_EQ(this->run(s.get_token("c")).error(), st::storage_error::token_unknown);
 }
 
+// The namespace takeover of issue 10: an organisation must not inherit what its namespace
+// already holds.
+TYPED_TEST_P(account_store_suite, a_namespace_in_use_is_not_claimable_but_by_an_admin) {
+  using namespace account_store_suite_detail;
+  auto& s = this->store();
+  this->add_users({"dave"});
+  ASSERT_TRUE(this->run(s.link_blob("library/ubuntu", pier::digest_of("layer"))));
+  ASSERT_TRUE(this->run(s.set_visibility("made/public", st::visibility::public_)));
+  ASSERT_TRUE(this->run(s.set_quota("quoted", std::uint64_t{1000})));
+
+  for (std::string const name : {"library", "made", "quoted"}) {
+    auto const refused = this->run(s.create_org(org(name), by("dave")));
+    EXPECT_EQ(refused.error(), st::storage_error::name_reserved) << name;
+    EXPECT_EQ(pier::to_oci_error(refused.error()), pier::oci_error::denied);
+    EXPECT_EQ(this->run(s.get_org(name)).error(), st::storage_error::org_unknown) << name;
+  }
+  EXPECT_EQ(this->memberships("dave"), std::vector<st::membership>{});
+
+  // Names are namespaces compared whole.
+  ASSERT_TRUE(this->run(s.link_blob("alpine", pier::digest_of("layer"))));
+  ASSERT_TRUE(this->run(s.link_blob("libraryx/app", pier::digest_of("layer"))));
+  for (std::string const name : {"lib", "alpine", "librar"})
+    ASSERT_TRUE(this->run(s.create_org(org(name), by("dave")))) << name;
+
+  // A registry administrator may: the repositories are then the organisation's.
+  ASSERT_TRUE(this->run(s.create_org(org("library"), st::org_claim{"dave", true, {}})));
+  EXPECT_EQ(this->members("library"),
+            (std::vector<st::membership>{{"library", "dave", st::role::admin}}));
+}
+
+TYPED_TEST_P(account_store_suite, deleted_accounts_keep_their_names_reserved) {
+  using namespace account_store_suite_detail;
+  auto& s = this->store();
+  ASSERT_NO_FATAL_FAILURE(this->two_orgs());
+  this->add_users({"dave"});
+  ASSERT_TRUE(this->run(s.create_org(org("temp"), by("dave"))));
+  ASSERT_TRUE(this->run(s.delete_user("bob")));
+  ASSERT_TRUE(this->run(s.delete_org("temp")));
+  for (std::string const name : {"bob", "temp"}) {
+    EXPECT_EQ(this->run(s.create_org(org(name), by("dave"))).error(),
+              st::storage_error::name_reserved)
+        << name;
+  }
+  // Administrators may give the names out again.
+  ASSERT_TRUE(this->run(s.create_user(user("bob"))));
+  ASSERT_TRUE(this->run(s.create_org(org("temp"), as_admin)));
+  EXPECT_EQ(this->members("temp"), std::vector<st::membership>{});
+}
+
+TYPED_TEST_P(account_store_suite, an_account_whose_namespace_holds_repositories_stays) {
+  using namespace account_store_suite_detail;
+  auto& s = this->store();
+  ASSERT_NO_FATAL_FAILURE(this->two_orgs());
+  pier::digest const d = pier::digest_of("layer");
+  for (std::string const repo : {"bob/app", "bob/tools/cli", "acme/web", "bobby/app", "bob"})
+    ASSERT_TRUE(this->run(s.link_blob(repo, d))) << repo;
+  EXPECT_EQ(this->run(s.held_repositories("bob")).value(), 2u);
+  EXPECT_EQ(this->run(s.held_repositories("acme")).value(), 1u);
+  EXPECT_EQ(this->run(s.held_repositories("globex")).value(), 0u);
+
+  auto const refused = this->run(s.delete_user("bob"));
+  EXPECT_EQ(refused.error(), st::storage_error::namespace_in_use);
+  EXPECT_EQ(pier::to_oci_error(refused.error()), pier::oci_error::denied);
+  EXPECT_EQ(this->run(s.delete_org("acme")).error(), st::storage_error::namespace_in_use);
+  EXPECT_TRUE(this->run(s.get_user("bob")));
+  EXPECT_EQ(this->memberships("bob").size(), 2u);
+  EXPECT_TRUE(this->run(s.get_org("acme")));
+
+  // Emptied repositories hold nothing: then the accounts may go.
+  ASSERT_TRUE(this->run(s.unlink_blob("bob/app", d)));
+  ASSERT_TRUE(this->run(s.unlink_blob("bob/tools/cli", d)));
+  ASSERT_TRUE(this->run(s.unlink_blob("acme/web", d)));
+  EXPECT_EQ(this->run(s.held_repositories("bob")).value(), 0u);
+  ASSERT_TRUE(this->run(s.delete_user("bob")));
+  ASSERT_TRUE(this->run(s.delete_org("acme")));
+  // The empty repositories stay, and so does the reservation.
+  this->add_users({"dave"});
+  EXPECT_EQ(this->run(s.create_org(org("bob"), by("dave"))).error(),
+            st::storage_error::name_reserved);
+}
+
+TYPED_TEST_P(account_store_suite, organisations_a_user_may_create_are_limited) {
+  using namespace account_store_suite_detail;
+  auto& s = this->store();
+  this->add_users({"dave", "erin"});
+  ASSERT_TRUE(this->run(s.create_org(org("one"), by("dave", 2))));
+  ASSERT_TRUE(this->run(s.create_org(org("two"), by("dave", 2))));
+  // Checked first: a name in use does not tell over the limit.
+  for (std::string const name : {"three", "one", "erin"}) {
+    auto const refused = this->run(s.create_org(org(name), by("dave", 2)));
+    EXPECT_EQ(refused.error(), st::storage_error::org_limit_reached) << name;
+    EXPECT_EQ(pier::to_oci_error(refused.error()), pier::oci_error::denied);
+  }
+  // Deleted organisations count: their names stay reserved.
+  ASSERT_TRUE(this->run(s.delete_org("two")));
+  EXPECT_EQ(this->run(s.create_org(org("three"), by("dave", 2))).error(),
+            st::storage_error::org_limit_reached);
+  ASSERT_TRUE(this->run(s.create_org(org("three"), by("dave", 3))));
+  // Per user; 0: none; administrators have no limit.
+  EXPECT_EQ(this->run(s.create_org(org("four"), by("erin", 0))).error(),
+            st::storage_error::org_limit_reached);
+  ASSERT_TRUE(this->run(s.create_org(org("four"), by("erin", 1))));
+  ASSERT_TRUE(this->run(s.create_org(org("five"), st::org_claim{"dave", true, 0})));
+  // The creator must be a user; nothing is created otherwise.
+  EXPECT_EQ(this->run(s.create_org(org("six"), by("ghost"))).error(),
+            st::storage_error::user_unknown);
+  EXPECT_EQ(this->run(s.get_org("six")).error(), st::storage_error::org_unknown);
+  EXPECT_EQ(this->memberships("dave"),
+            (std::vector<st::membership>{{"five", "dave", st::role::admin},
+                                         {"one", "dave", st::role::admin},
+                                         {"three", "dave", st::role::admin}}));
+}
+
+TYPED_TEST_P(account_store_suite, the_last_admin_cannot_go) {
+  using namespace account_store_suite_detail;
+  using st::role;
+  auto& s = this->store();
+  ASSERT_NO_FATAL_FAILURE(this->two_orgs()); // alice: acme's only admin
+  EXPECT_EQ(this->run(s.remove_member("acme", "alice")).error(), st::storage_error::last_admin);
+  EXPECT_EQ(this->run(s.set_member("acme", "alice", role::write)).error(),
+            st::storage_error::last_admin);
+  EXPECT_EQ(this->run(s.invite("acme", "alice", role::read)).error(),
+            st::storage_error::last_admin);
+  EXPECT_EQ(this->run(s.delete_user("alice")).error(), st::storage_error::last_admin);
+  EXPECT_EQ(this->members("acme")[0], (st::membership{"acme", "alice", role::admin}));
+  ASSERT_TRUE(this->run(s.set_member("acme", "alice", role::admin))); // no demotion
+
+  // With a second admin, either may go.
+  ASSERT_TRUE(this->run(s.set_member("acme", "bob", role::admin)));
+  ASSERT_TRUE(this->run(s.set_member("acme", "alice", role::read)));
+  ASSERT_TRUE(this->run(s.delete_user("alice")));
+  EXPECT_EQ(this->run(s.remove_member("acme", "bob")).error(), st::storage_error::last_admin);
+
+  // The registry keeps an administrator too.
+  ASSERT_TRUE(this->run(s.create_user(user("root", true))));
+  EXPECT_EQ(this->run(s.delete_user("root")).error(), st::storage_error::last_admin);
+  EXPECT_EQ(this->run(s.update_user(user("root"))).error(), st::storage_error::last_admin);
+  ASSERT_TRUE(this->run(s.create_user(user("op", true))));
+  ASSERT_TRUE(this->run(s.delete_user("root")));
+  EXPECT_EQ(this->run(s.delete_user("op")).error(), st::storage_error::last_admin);
+}
+
+// Two admins removing each other at the same moment: the check and the change are one step,
+// so whatever the interleaving, exactly one removal wins.
+TYPED_TEST_P(account_store_suite, racing_removals_leave_one_admin) {
+  using namespace account_store_suite_detail;
+  using st::role;
+  auto& s = this->store();
+  this->add_users({"alice", "bob"});
+  this->add_orgs({"acme"});
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_TRUE(this->run(s.set_member("acme", "alice", role::admin)));
+    ASSERT_TRUE(this->run(s.set_member("acme", "bob", role::admin)));
+    pier::result<void> outcome[2];
+    std::thread other([&] {
+      asio::io_context io;
+      outcome[1] = pier_test::run(io, s.remove_member("acme", "bob"));
+    });
+    {
+      asio::io_context io;
+      outcome[0] = pier_test::run(io, s.remove_member("acme", "alice"));
+    }
+    other.join();
+    ASSERT_NE(bool(outcome[0]), bool(outcome[1])) << round;
+    pier::result<void> const& lost = outcome[0] ? outcome[1] : outcome[0];
+    EXPECT_EQ(lost.error(), st::storage_error::last_admin);
+    auto const left = this->members("acme");
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].level, role::admin);
+    EXPECT_EQ(left[0].user, outcome[0] ? "bob" : "alice");
+  }
+}
+
+TYPED_TEST_P(account_store_suite, invitations_become_memberships_when_accepted) {
+  using namespace account_store_suite_detail;
+  using st::role;
+  using ms = std::vector<st::membership>;
+  auto& s = this->store();
+  ASSERT_NO_FATAL_FAILURE(this->two_orgs());
+  this->add_users({"carol", "dave"});
+
+  EXPECT_FALSE(this->run(s.invite("acme", "carol", role::write)).value());
+  EXPECT_FALSE(this->run(s.invite("globex", "carol", role::read)).value());
+  EXPECT_EQ(this->members("acme").size(), 2u); // not a member yet
+  EXPECT_EQ(this->run(s.invitations("carol")).value(),
+            (ms{{"acme", "carol", role::write}, {"globex", "carol", role::read}}));
+  // Invited again: the new role replaces the offer.
+  EXPECT_FALSE(this->run(s.invite("acme", "carol", role::admin)).value());
+  EXPECT_EQ(this->run(s.accept_invitation("acme", "carol")).value(), role::admin);
+  EXPECT_EQ(this->memberships("carol"), (ms{{"acme", "carol", role::admin}}));
+  EXPECT_EQ(this->run(s.invitations("carol")).value(), (ms{{"globex", "carol", role::read}}));
+  EXPECT_EQ(this->run(s.accept_invitation("acme", "carol")).error(),
+            st::storage_error::invitation_unknown);
+  ASSERT_TRUE(this->run(s.decline_invitation("globex", "carol")));
+  EXPECT_EQ(this->run(s.decline_invitation("globex", "carol")).error(),
+            st::storage_error::invitation_unknown);
+  EXPECT_EQ(this->run(s.invitations("carol")).value(), ms{});
+
+  // A member's role changes at once.
+  EXPECT_TRUE(this->run(s.invite("acme", "bob", role::write)).value());
+  EXPECT_EQ(this->members("acme")[1], (st::membership{"acme", "bob", role::write}));
+  EXPECT_EQ(this->run(s.invitations("bob")).value(), ms{});
+  // Nobody to invite, nowhere to invite to.
+  EXPECT_EQ(this->run(s.invite("acme", "nobody", role::read)).error(),
+            st::storage_error::user_unknown);
+  EXPECT_EQ(this->run(s.invite("nope", "dave", role::read)).error(),
+            st::storage_error::org_unknown);
+  EXPECT_EQ(this->run(s.invitations("nobody")).error(), st::storage_error::user_unknown);
+
+  // An administrator adding the member directly settles the invitation.
+  EXPECT_FALSE(this->run(s.invite("globex", "dave", role::read)).value());
+  ASSERT_TRUE(this->run(s.set_member("globex", "dave", role::write)));
+  EXPECT_EQ(this->run(s.invitations("dave")).value(), ms{});
+
+  // Deleting either side drops the invitations.
+  EXPECT_FALSE(this->run(s.invite("acme", "dave", role::read)).value());
+  EXPECT_FALSE(this->run(s.invite("globex", "alice", role::read)).value());
+  ASSERT_TRUE(this->run(s.delete_org("acme")));
+  EXPECT_EQ(this->run(s.invitations("dave")).value(), ms{});
+  ASSERT_TRUE(this->run(s.set_member("globex", "dave", role::admin)));
+  EXPECT_FALSE(this->run(s.invite("globex", "carol", role::read)).value());
+  ASSERT_TRUE(this->run(s.delete_user("carol")));
+  this->add_users({"carol"}); // made again by an administrator
+  EXPECT_EQ(this->run(s.invitations("carol")).value(), ms{});
+  EXPECT_EQ(this->run(s.accept_invitation("globex", "carol")).error(),
+            st::storage_error::invitation_unknown);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(account_store_suite, users_are_created_read_updated_and_deleted,
                             users_and_organisations_share_one_space_of_names,
                             users_in_name_order_with_pagination,
@@ -442,7 +691,13 @@ REGISTER_TYPED_TEST_SUITE_P(account_store_suite, users_are_created_read_updated_
                             deleting_a_user_removes_memberships_and_tokens,
                             deleting_an_organisation_removes_its_memberships,
                             visibility_is_unset_until_set_and_needs_no_repository,
-                            tokens_in_id_order_per_user);
+                            tokens_in_id_order_per_user,
+                            a_namespace_in_use_is_not_claimable_but_by_an_admin,
+                            deleted_accounts_keep_their_names_reserved,
+                            an_account_whose_namespace_holds_repositories_stays,
+                            organisations_a_user_may_create_are_limited, the_last_admin_cannot_go,
+                            racing_removals_leave_one_admin,
+                            invitations_become_memberships_when_accepted);
 
 } // namespace pier_test
 

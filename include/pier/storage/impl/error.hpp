@@ -41,6 +41,15 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
     return {"not a member of the organisation", oci_error::name_unknown};
   case storage_error::token_unknown: return {"access token unknown", oci_error::denied};
   case storage_error::quota_exceeded: return {"quota of the namespace exceeded", oci_error::denied};
+  case storage_error::name_reserved:
+    return {"the namespace of this name is in use or reserved", oci_error::denied};
+  case storage_error::namespace_in_use:
+    return {"the namespace still holds repositories", oci_error::denied};
+  case storage_error::last_admin: return {"the last admin cannot go", oci_error::denied};
+  case storage_error::invitation_unknown:
+    return {"no invitation to the organisation", oci_error::name_unknown};
+  case storage_error::org_limit_reached:
+    return {"the user may create no more organisations", oci_error::denied};
   }
   return {"unknown storage error", oci_error::unknown};
 }

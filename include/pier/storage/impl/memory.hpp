@@ -449,6 +449,16 @@ inline void erase_role(role_index& index, std::string const& key, std::string co
     index.erase(it);
 }
 
+/// The organisations of `user` in `index` (user → organisation → role), in order.
+inline std::vector<membership> roles_of_user(role_index const& index, std::string const& user) {
+  std::vector<membership> out;
+  if (auto const m = index.find(user); m != index.end()) {
+    for (auto const& [org, level] : m->second)
+      out.push_back({org, user, level});
+  }
+  return out;
+}
+
 /// Removes every membership of `key` (a user in `index`, `mirror` by organisation, or the
 /// reverse) from both indexes.
 inline void erase_roles(role_index& index, role_index& mirror, std::string const& key) {
@@ -461,6 +471,53 @@ inline void erase_roles(role_index& index, role_index& mirror, std::string const
 }
 
 } // namespace detail
+
+inline bool memory_metadata_store::namespace_claimed(std::string_view ns) const {
+  std::string const prefix = std::string(ns) + '/';
+  auto const under = [&](auto const& m) {
+    auto const it = m.lower_bound(prefix);
+    return it != m.end() && it->first.starts_with(prefix);
+  };
+  return reserved_.contains(ns) || quotas_.contains(ns) || under(repositories_) ||
+         under(visibility_);
+}
+
+inline std::uint64_t memory_metadata_store::held_locked(std::string_view ns) const {
+  std::string const prefix = std::string(ns) + '/';
+  std::uint64_t n = 0;
+  for (auto it = repositories_.lower_bound(prefix);
+       it != repositories_.end() && it->first.starts_with(prefix); ++it)
+    n += !it->second.manifests.empty() || !it->second.blobs.empty();
+  return n;
+}
+
+inline bool memory_metadata_store::only_admin(std::string_view org, std::string_view user) const {
+  auto const o = members_.find(org);
+  if (o == members_.end())
+    return false;
+  auto const u = o->second.find(user);
+  if (u == o->second.end() || u->second != role::admin)
+    return false;
+  return std::none_of(o->second.begin(), o->second.end(), [&](auto const& m) {
+    return m.second == role::admin && m.first != user;
+  });
+}
+
+inline bool memory_metadata_store::last_administrator(std::string_view user) const {
+  auto const u = users_.find(user);
+  if (u == users_.end() || !u->second.admin)
+    return false;
+  return std::none_of(users_.begin(), users_.end(),
+                      [&](auto const& x) { return x.second.admin && x.first != user; });
+}
+
+inline void memory_metadata_store::put_member(std::string const& org, std::string const& user,
+                                              role r) {
+  members_[org].insert_or_assign(user, r);
+  memberships_[user].insert_or_assign(org, r);
+  detail::erase_role(invitations_, user, org);
+  detail::erase_role(invited_, org, user);
+}
 
 inline asio::awaitable<result<void>> memory_metadata_store::create_user(user_record u) {
   std::lock_guard const lock(mutex_);
@@ -476,6 +533,8 @@ inline asio::awaitable<result<void>> memory_metadata_store::update_user(user_rec
   auto const it = users_.find(u.name);
   if (it == users_.end())
     co_return storage_error::user_unknown;
+  if (!u.admin && last_administrator(u.name))
+    co_return storage_error::last_admin;
   it->second = std::move(u);
   co_return result<void>{};
 }
@@ -490,14 +549,28 @@ inline asio::awaitable<result<user_record>> memory_metadata_store::get_user(std:
 
 inline asio::awaitable<result<void>> memory_metadata_store::delete_user(std::string name) {
   std::lock_guard const lock(mutex_);
-  if (users_.erase(name) == 0)
+  if (!users_.contains(name))
     co_return storage_error::user_unknown;
+  if (held_locked(name) > 0)
+    co_return storage_error::namespace_in_use;
+  if (last_administrator(name))
+    co_return storage_error::last_admin;
+  if (auto const m = memberships_.find(name); m != memberships_.end()) {
+    for (auto const& [org, level] : m->second) {
+      if (only_admin(org, name))
+        co_return storage_error::last_admin;
+    }
+  }
+  users_.erase(name);
   detail::erase_roles(memberships_, members_, name);
+  detail::erase_roles(invitations_, invited_, name);
   if (auto const t = user_tokens_.find(name); t != user_tokens_.end()) {
     for (auto const& id : t->second)
       tokens_.erase(id);
     user_tokens_.erase(t);
   }
+  orgs_created_.erase(name);
+  reserved_.insert(std::move(name));
   co_return result<void>{};
 }
 
@@ -512,12 +585,25 @@ inline asio::awaitable<result<std::uint64_t>> memory_metadata_store::user_count(
   co_return std::uint64_t{users_.size()};
 }
 
-inline asio::awaitable<result<void>> memory_metadata_store::create_org(org_record o) {
+inline asio::awaitable<result<void>> memory_metadata_store::create_org(org_record o, org_claim c) {
   std::lock_guard const lock(mutex_);
+  if (!c.admin && c.max_orgs) {
+    auto const made = orgs_created_.find(c.creator);
+    if ((made == orgs_created_.end() ? 0 : made->second) >= *c.max_orgs)
+      co_return storage_error::org_limit_reached;
+  }
   if (users_.contains(o.name) || orgs_.contains(o.name))
     co_return storage_error::name_taken;
+  if (!c.admin && namespace_claimed(o.name))
+    co_return storage_error::name_reserved;
+  if (!c.creator.empty() && !users_.contains(c.creator))
+    co_return storage_error::user_unknown;
   std::string name = o.name;
-  orgs_.emplace(std::move(name), std::move(o));
+  orgs_.emplace(name, std::move(o));
+  if (!c.creator.empty()) {
+    put_member(name, c.creator, role::admin);
+    ++orgs_created_[c.creator];
+  }
   co_return result<void>{};
 }
 
@@ -531,9 +617,14 @@ inline asio::awaitable<result<org_record>> memory_metadata_store::get_org(std::s
 
 inline asio::awaitable<result<void>> memory_metadata_store::delete_org(std::string name) {
   std::lock_guard const lock(mutex_);
-  if (orgs_.erase(name) == 0)
+  if (!orgs_.contains(name))
     co_return storage_error::org_unknown;
+  if (held_locked(name) > 0)
+    co_return storage_error::namespace_in_use;
+  orgs_.erase(name);
   detail::erase_roles(members_, memberships_, name);
+  detail::erase_roles(invited_, invitations_, name);
+  reserved_.insert(std::move(name));
   co_return result<void>{};
 }
 
@@ -550,8 +641,9 @@ inline asio::awaitable<result<void>> memory_metadata_store::set_member(std::stri
     co_return storage_error::org_unknown;
   if (!users_.contains(user))
     co_return storage_error::user_unknown;
-  members_[org].insert_or_assign(user, r);
-  memberships_[std::move(user)].insert_or_assign(std::move(org), r);
+  if (r != role::admin && only_admin(org, user))
+    co_return storage_error::last_admin;
+  put_member(org, user, r);
   co_return result<void>{};
 }
 
@@ -563,6 +655,8 @@ inline asio::awaitable<result<void>> memory_metadata_store::remove_member(std::s
   auto const o = members_.find(org);
   if (o == members_.end() || !o->second.contains(user))
     co_return storage_error::member_unknown;
+  if (only_admin(org, user))
+    co_return storage_error::last_admin;
   detail::erase_role(members_, org, user);
   detail::erase_role(memberships_, user, org);
   co_return result<void>{};
@@ -586,12 +680,61 @@ memory_metadata_store::memberships(std::string user) {
   std::lock_guard const lock(mutex_);
   if (!users_.contains(user))
     co_return storage_error::user_unknown;
-  std::vector<membership> out;
-  if (auto const m = memberships_.find(user); m != memberships_.end()) {
-    for (auto const& [org, level] : m->second)
-      out.push_back({org, user, level});
+  co_return detail::roles_of_user(memberships_, user);
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::invite(std::string org,
+                                                                   std::string user, role r) {
+  std::lock_guard const lock(mutex_);
+  if (!orgs_.contains(org))
+    co_return storage_error::org_unknown;
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  if (auto const o = members_.find(org); o != members_.end() && o->second.contains(user)) {
+    if (r != role::admin && only_admin(org, user))
+      co_return storage_error::last_admin;
+    put_member(org, user, r);
+    co_return true;
   }
-  co_return out;
+  invitations_[user].insert_or_assign(org, r);
+  invited_[std::move(org)].insert_or_assign(std::move(user), r);
+  co_return false;
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+memory_metadata_store::invitations(std::string user) {
+  std::lock_guard const lock(mutex_);
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  co_return detail::roles_of_user(invitations_, user);
+}
+
+inline asio::awaitable<result<role>> memory_metadata_store::accept_invitation(std::string org,
+                                                                              std::string user) {
+  std::lock_guard const lock(mutex_);
+  auto const m = invitations_.find(user);
+  if (m == invitations_.end() || !m->second.contains(org))
+    co_return storage_error::invitation_unknown;
+  role const r = m->second.find(org)->second;
+  put_member(org, user, r); // drops the invitation
+  co_return r;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::decline_invitation(std::string org,
+                                                                               std::string user) {
+  std::lock_guard const lock(mutex_);
+  auto const m = invitations_.find(user);
+  if (m == invitations_.end() || !m->second.contains(org))
+    co_return storage_error::invitation_unknown;
+  detail::erase_role(invitations_, user, org);
+  detail::erase_role(invited_, org, user);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_metadata_store::held_repositories(std::string ns) {
+  std::lock_guard const lock(mutex_);
+  co_return held_locked(ns);
 }
 
 inline asio::awaitable<result<std::optional<visibility>>>

@@ -231,6 +231,20 @@ inline std::string key(std::string_view a, std::string_view b, std::string_view 
 inline std::string quota_key(std::string_view ns) { return key("usage.quota", ns); }
 inline std::string size_key(digest_view d) { return key("usage.size", d.str()); }
 
+// AccountStore's records in the default column family: a deleted account's reserved name,
+// pending invitations both ways (`user \0 org` and `org \0 user` → role offered), and how
+// many organisations a user created.
+inline std::string reserved_key(std::string_view name) { return key("account.reserved", name); }
+inline std::string invitation_key(std::string_view user, std::string_view org) {
+  return key("account.invitation", user, org);
+}
+inline std::string invited_key(std::string_view org, std::string_view user) {
+  return key("account.invited", org, user);
+}
+inline std::string orgs_created_key(std::string_view user) {
+  return key("account.orgs_created", user);
+}
+
 inline std::string count_key(char kind, digest_view d) {
   std::string k(1, kind);
   k += d.str();
@@ -794,6 +808,165 @@ struct rocksdb_metadata_store::state {
       if (*taken)
         return storage_error::name_taken;
     }
+    return {};
+  }
+
+  /// The default column family, for `scan`: `handles` holds it after the others.
+  static constexpr cf defaults = cf_count;
+
+  /// Whether anything but a user or organisation claims namespace `ns` (see `org_claim`):
+  /// a reservation, a quota, a repository or a visibility record under `ns/`.
+  result<bool> namespace_claimed(std::string const& ns) const {
+    result<bool> claimed = contains(defaults, detail::reserved_key(ns));
+    if (!claimed || *claimed)
+      return claimed;
+    result<std::optional<std::uint64_t>> const quota = meta_number(detail::quota_key(ns));
+    if (!quota)
+      return quota.error();
+    if (*quota)
+      return true;
+    for (cf const c : {repositories, visibility}) {
+      claimed = any_under(c, ns + '/', {});
+      if (!claimed || *claimed)
+        return claimed;
+    }
+    return false;
+  }
+
+  /// How many repositories under `ns/` hold a manifest or a linked blob.
+  result<std::uint64_t> held_repositories(std::string const& ns) const {
+    std::uint64_t n = 0;
+    std::error_code failed;
+    result<void> const r =
+        scan(repositories, ns + '/', "", {}, [&](std::string_view name, std::string_view) {
+          std::string const prefix = ns + '/' + std::string(name) + '\0';
+          for (cf const c : {manifest_links, blob_links}) {
+            result<bool> const any = any_under(c, prefix, {});
+            if (!any) {
+              failed = any.error();
+              return false;
+            }
+            if (*any) {
+              ++n;
+              break;
+            }
+          }
+          return true;
+        });
+    if (!r)
+      return r.error();
+    if (failed)
+      return failed;
+    return n;
+  }
+
+  /// Whether some key of `c` under `prefix` other than `prefix + except` has a value for
+  /// which `pick(value)` is true; what does not decode is `corrupt`.
+  template <class Pick>
+  result<bool> any_other(cf c, std::string const& prefix, std::string_view except,
+                         Pick pick) const {
+    bool found = false;
+    std::error_code failed;
+    result<void> const r = scan(c, prefix, "", {}, [&](std::string_view k, std::string_view v) {
+      if (k == except)
+        return true;
+      result<bool> const p = pick(k, v);
+      if (!p)
+        failed = p.error();
+      found = p && *p;
+      return !found && !failed;
+    });
+    if (!r)
+      return r.error();
+    if (failed)
+      return failed;
+    return found;
+  }
+
+  /// Whether `user` is the one admin of `org`.
+  result<bool> only_admin(std::string const& org, std::string const& user) const {
+    result<std::optional<std::string>> const v = get(members, detail::key(org, user));
+    if (!v || !*v)
+      return v ? result<bool>(false) : result<bool>(v.error());
+    result<role> const r = detail::decode_role(**v);
+    if (!r)
+      return r.error();
+    if (*r != role::admin)
+      return false;
+    result<bool> const other = any_other(members, detail::key(org, ""), user,
+                                         [](std::string_view, std::string_view x) -> result<bool> {
+                                           result<role> const o = detail::decode_role(x);
+                                           if (!o)
+                                             return o.error();
+                                           return *o == role::admin;
+                                         });
+    if (!other)
+      return other;
+    return !*other;
+  }
+
+  /// Whether `user` is the one administrator among the users.
+  result<bool> last_administrator(std::string const& user) const {
+    result<user_record> const u = get_record(users, user, storage_error::user_unknown,
+                                             detail::decode_user);
+    if (!u || !u->admin)
+      return u ? result<bool>(false) : result<bool>(u.error());
+    result<bool> const other =
+        any_other(users, "", user, [](std::string_view k, std::string_view v) -> result<bool> {
+          result<user_record> const x = detail::decode_user(k, v);
+          if (!x)
+            return x.error();
+          return x->admin;
+        });
+    if (!other)
+      return other;
+    return !*other;
+  }
+
+  /// Makes `user` a member of `org` with role `r` in the batch, dropping an invitation.
+  void put_member(rocksdb::WriteBatch& b, std::string const& org, std::string const& user,
+                  role r) const {
+    std::string const v = detail::encode_byte(r);
+    b.Put(handles[members], detail::key(org, user), v);
+    b.Put(handles[member_index], detail::key(user, org), v);
+    b.Delete(meta(), detail::invitation_key(user, org));
+    b.Delete(meta(), detail::invited_key(org, user));
+  }
+
+  /// Deletes in the batch the invitations of `name`, a user (`by_user`) or an organisation.
+  result<void> erase_invitations(rocksdb::WriteBatch& b, std::string const& name,
+                                 bool by_user) const {
+    std::string const prefix = by_user ? detail::invitation_key(name, "")
+                                       : detail::invited_key(name, "");
+    return scan(defaults, prefix, "", {}, [&](std::string_view other, std::string_view) {
+      b.Delete(meta(), prefix + std::string(other));
+      b.Delete(meta(), by_user ? detail::invited_key(other, name)
+                               : detail::invitation_key(other, name));
+      return true;
+    });
+  }
+
+  /// `namespace_in_use` while repositories of the account `name` hold anything.
+  result<void> deletable(std::string const& name) const {
+    result<std::uint64_t> const held = held_repositories(name);
+    if (!held)
+      return held.error();
+    if (*held > 0)
+      return storage_error::namespace_in_use;
+    return {};
+  }
+
+  /// `last_admin` when giving `user` role `r` in `org` (none: removing them) would leave
+  /// the organisation without an admin.
+  result<void> keeps_admin(std::string const& org, std::string const& user,
+                           std::optional<role> r) const {
+    if (r == role::admin)
+      return {};
+    result<bool> const only = only_admin(org, user);
+    if (!only)
+      return only.error();
+    if (*only)
+      return storage_error::last_admin;
     return {};
   }
 
@@ -1546,6 +1719,13 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::update_user(user_re
   co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     if (result<void> r = s_->require(state::users, u.name, storage_error::user_unknown); !r)
       return r;
+    if (!u.admin) {
+      result<bool> const last = s_->last_administrator(u.name);
+      if (!last)
+        return last.error();
+      if (*last)
+        return storage_error::last_admin;
+    }
     b.Put((*s_)[state::users], u.name, detail::encode(u));
     return {};
   });
@@ -1560,8 +1740,24 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_user(std::st
     state const& s = *s_;
     if (result<void> r = s.require(state::users, name, storage_error::user_unknown); !r)
       return r;
+    if (result<void> r = s.deletable(name); !r)
+      return r;
+    result<bool> last = s.last_administrator(name);
+    if (last && !*last)
+      last = s.any_other(state::member_index, detail::key(name, ""), {},
+                         [&](std::string_view org, std::string_view) {
+                           return s.only_admin(std::string(org), name);
+                         });
+    if (!last)
+      return last.error();
+    if (*last)
+      return storage_error::last_admin;
     if (result<void> r = s.erase_pairs(b, state::member_index, state::members, name); !r)
       return r;
+    if (result<void> r = s.erase_invitations(b, name, true); !r)
+      return r;
+    b.Delete(s.meta(), detail::orgs_created_key(name));
+    b.Put(s.meta(), detail::reserved_key(name), rocksdb::Slice());
     std::string const prefix = detail::key(name, "");
     result<void> const tokens =
         s.scan(state::token_index, prefix, "", {}, [&](std::string_view id, std::string_view) {
@@ -1585,11 +1781,32 @@ inline asio::awaitable<result<std::uint64_t>> rocksdb_metadata_store::user_count
   co_return s_->user_count();
 }
 
-inline asio::awaitable<result<void>> rocksdb_metadata_store::create_org(org_record o) {
+inline asio::awaitable<result<void>> rocksdb_metadata_store::create_org(org_record o,
+                                                                        org_claim c) {
   co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
-    if (result<void> r = s_->name_free(o.name); !r)
+    state const& s = *s_;
+    std::string const made_key = detail::orgs_created_key(c.creator);
+    result<std::optional<std::uint64_t>> const made = s.meta_number(made_key);
+    if (!made)
+      return made.error();
+    if (!c.admin && c.max_orgs && made->value_or(0) >= *c.max_orgs)
+      return storage_error::org_limit_reached;
+    if (result<void> r = s.name_free(o.name); !r)
       return r;
-    b.Put((*s_)[state::orgs], o.name, detail::encode(o));
+    if (!c.admin) {
+      result<bool> const claimed = s.namespace_claimed(o.name);
+      if (!claimed)
+        return claimed.error();
+      if (*claimed)
+        return storage_error::name_reserved;
+    }
+    b.Put(s[state::orgs], o.name, detail::encode(o));
+    if (c.creator.empty())
+      return {};
+    if (result<void> r = s.require(state::users, c.creator, storage_error::user_unknown); !r)
+      return r;
+    s.put_member(b, o.name, c.creator, role::admin);
+    b.Put(s.meta(), made_key, detail::encoder().u64(made->value_or(0) + 1).take());
     return {};
   });
 }
@@ -1602,9 +1819,14 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::delete_org(std::str
   co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     if (result<void> r = s_->require(state::orgs, name, storage_error::org_unknown); !r)
       return r;
+    if (result<void> r = s_->deletable(name); !r)
+      return r;
     if (result<void> r = s_->erase_pairs(b, state::members, state::member_index, name); !r)
       return r;
+    if (result<void> r = s_->erase_invitations(b, name, false); !r)
+      return r;
     b.Delete((*s_)[state::orgs], name);
+    b.Put(s_->meta(), detail::reserved_key(name), rocksdb::Slice());
     return {};
   });
 }
@@ -1621,9 +1843,9 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::set_member(std::str
       return x;
     if (result<void> x = s_->require(state::users, user, storage_error::user_unknown); !x)
       return x;
-    std::string const v = detail::encode_byte(r);
-    b.Put((*s_)[state::members], detail::key(org, user), v);
-    b.Put((*s_)[state::member_index], detail::key(user, org), v);
+    if (result<void> x = s_->keeps_admin(org, user, r); !x)
+      return x;
+    s_->put_member(b, org, user, r);
     return {};
   });
 }
@@ -1635,6 +1857,8 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::remove_member(std::
       return x;
     std::string const k = detail::key(org, user);
     if (result<void> x = s_->require(state::members, k, storage_error::member_unknown); !x)
+      return x;
+    if (result<void> x = s_->keeps_admin(org, user, std::nullopt); !x)
       return x;
     b.Delete((*s_)[state::members], k);
     b.Delete((*s_)[state::member_index], detail::key(user, org));
@@ -1651,6 +1875,94 @@ inline asio::awaitable<result<std::vector<membership>>>
 rocksdb_metadata_store::memberships(std::string user) {
   co_return s_->memberships_of(state::users, storage_error::user_unknown, state::member_index,
                                user);
+}
+
+inline asio::awaitable<result<bool>> rocksdb_metadata_store::invite(std::string org,
+                                                                    std::string user, role r) {
+  bool member = false;
+  result<void> const done = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    if (result<void> x = s.require(state::orgs, org, storage_error::org_unknown); !x)
+      return x;
+    if (result<void> x = s.require(state::users, user, storage_error::user_unknown); !x)
+      return x;
+    result<bool> const is_member = s.contains(state::members, detail::key(org, user));
+    if (!is_member)
+      return is_member.error();
+    member = *is_member;
+    if (member) {
+      if (result<void> x = s.keeps_admin(org, user, r); !x)
+        return x;
+      s.put_member(b, org, user, r);
+      return {};
+    }
+    std::string const v = detail::encode_byte(r);
+    b.Put(s.meta(), detail::invitation_key(user, org), v);
+    b.Put(s.meta(), detail::invited_key(org, user), v);
+    return {};
+  });
+  if (!done)
+    co_return done.error();
+  co_return member;
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+rocksdb_metadata_store::invitations(std::string user) {
+  state const& s = *s_;
+  state::snapshot const snap(*s.db);
+  if (result<void> r = s.require(state::users, user, storage_error::user_unknown, snap.options); !r)
+    co_return r.error();
+  auto p = s.decoded_page<membership>(
+      state::defaults, detail::invitation_key(user, ""), "",
+      std::numeric_limits<std::size_t>::max(), snap.options,
+      [&](std::string_view org, std::string_view v) -> result<membership> {
+        result<role> const r = detail::decode_role(v);
+        if (!r)
+          return r.error();
+        return membership{std::string(org), user, *r};
+      });
+  if (!p)
+    co_return p.error();
+  co_return std::move(p->items);
+}
+
+inline asio::awaitable<result<role>> rocksdb_metadata_store::accept_invitation(std::string org,
+                                                                               std::string user) {
+  role accepted = role::read;
+  result<void> const done = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    result<std::optional<std::string>> const v =
+        s_->get(state::defaults, detail::invitation_key(user, org));
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::invitation_unknown;
+    result<role> const r = detail::decode_role(**v);
+    if (!r)
+      return r.error();
+    accepted = *r;
+    s_->put_member(b, org, user, *r); // drops the invitation
+    return {};
+  });
+  if (!done)
+    co_return done.error();
+  co_return accepted;
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::decline_invitation(std::string org,
+                                                                                std::string user) {
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    std::string const k = detail::invitation_key(user, org);
+    if (result<void> x = s_->require(state::defaults, k, storage_error::invitation_unknown); !x)
+      return x;
+    b.Delete(s_->meta(), k);
+    b.Delete(s_->meta(), detail::invited_key(org, user));
+    return {};
+  });
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+rocksdb_metadata_store::held_repositories(std::string ns) {
+  co_return s_->held_repositories(ns);
 }
 
 inline asio::awaitable<result<std::optional<visibility>>>
