@@ -39,23 +39,36 @@
 /// - `GET /api/v1/users?n=&last=` [admins]: 200 `{"users":[{"name","admin","created"}]}`
 /// - `POST /api/v1/users` `{"name","password","admin"?}` [admins]: 201 the user, `Location`
 /// - `GET /api/v1/users/{name}` [the user, admins]: 200 `{"name","admin","created"}`
-/// - `DELETE /api/v1/users/{name}` [admins]: 204; the user's memberships and tokens go too
+/// - `DELETE /api/v1/users/{name}` [admins]: 204; the user's memberships, invitations and
+///   tokens go too, the name stays reserved (see "Namespaces" below)
 /// - `PUT /api/v1/users/{name}/password` `{"password"}` [the user, admins]: 204
 /// - `GET /api/v1/users/{name}/tokens` [the user, admins]:
 ///   200 `{"tokens":[{"id","description","created","expires"}]}`
 /// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?}` [the user, admins]:
 ///   201 `{"id","token","description","created","expires"}`, `Location`
 /// - `DELETE /api/v1/users/{name}/tokens/{id}` [the user, admins]: 204
+/// - `GET /api/v1/users/{name}/invitations` [the user, admins]:
+///   200 `{"invitations":[{"org","role"}]}`, the organisations that invited the user
 /// - `GET /api/v1/orgs?n=&last=` [any user]: 200 `{"orgs":[{"name","created"}]}`
 /// - `POST /api/v1/orgs` `{"name"}` [any user of the account store, admins]:
-///   201 `{"name","created"}`, `Location`; the creator becomes an admin member
+///   201 `{"name","created"}`, `Location`; the creator becomes an admin member. A user who
+///   is no administrator may create `max_orgs_per_user` organisations, and only with a name
+///   whose namespace is unclaimed (see "Namespaces")
 /// - `GET /api/v1/orgs/{org}` [any user]: 200 `{"name","created"}`
-/// - `DELETE /api/v1/orgs/{org}` [org admins, admins]: 204; its memberships go too, its
-///   repositories stay
+/// - `DELETE /api/v1/orgs/{org}` [org admins, admins]: 204; its memberships and invitations
+///   go too, the name stays reserved
 /// - `GET /api/v1/orgs/{org}/members` [members, admins]: 200 `{"members":[{"user","role"}]}`
-/// - `PUT /api/v1/orgs/{org}/members/{user}` `{"role"}` [org admins, admins]:
-///   201 `{"user","role"}` for a new member, 200 for a member whose role was set again
-/// - `DELETE /api/v1/orgs/{org}/members/{user}` [org admins, admins, the member]: 204
+/// - `PUT /api/v1/orgs/{org}/members/{user}` `{"role"}` [org admins, admins, the user]:
+///   - by an admin: 201 `{"user","role"}` for a new member, 200 for a member whose role was
+///     set again;
+///   - by an org admin: 200 for a member whose role was set again; anybody else is invited
+///     (202 `{"user","role","status":"invited"}`), and the answer is the same whether the
+///     user exists or not (an invitation to nobody is not kept);
+///   - by the invited user, body `{}`, empty or with the role offered: accepts, 201
+///     `{"user","role"}`; 403 without an invitation
+/// - `DELETE /api/v1/orgs/{org}/members/{user}` [org admins, admins, the user]: 204; of a
+///   user who is not a member, it declines (the user: 204) or withdraws (org admins: 404
+///   NAME_UNKNOWN as for anybody who is no member) a pending invitation
 /// - `GET /api/v1/repositories/{name}` [whoever may pull it]: 200 the repository
 /// - `PUT /api/v1/repositories/{name}` `{"visibility"}` [whoever may delete in it]:
 ///   200 the repository
@@ -73,6 +86,15 @@
 ///   "permissions":{"pull","push","delete"}}`, the permissions being the caller's. Its
 ///   visibility may be set before it exists, so that a namespace owner can make it public
 ///   before the first push; until set it is `default_visibility`.
+/// - Namespaces are never handed over: a user or organisation cannot be deleted while
+///   repositories of its namespace hold a manifest or a blob (409 DENIED, saying how many),
+///   and a deleted account's name stays reserved. A user who is no administrator may
+///   create an organisation only when no user or organisation has the name, no repository
+///   and no visibility record exists under `name/`, no quota is set for it, and it is not
+///   reserved; every one of these refusals is the same 409 NAME_TAKEN, and after
+///   `name_refusals.max_user_failures` of them within its window the user waits (429
+///   TOOMANYREQUESTS with `Retry-After`). Administrators may create users (and
+///   organisations) with such names: the namespace's repositories are then theirs.
 /// - Lists are in name order and paginated like the registry's catalog: at most
 ///   `max_page_size` items (also without `n`), and `Link: </api/v1/users?n=N&last=X>;
 ///   rel="next"` when more follow. `n` that is not a number is 400
@@ -90,9 +112,13 @@
 /// - 404 NAME_UNKNOWN: no such user, organisation, member or token (said only to callers
 ///   who may act on it); 404 NOT_FOUND for a path under `/api/v1` that is no route here;
 /// - 405 UNSUPPORTED with `Allow` for a method the route does not have;
-/// - 409 NAME_TAKEN: a user or an organisation already has the name; 409 LAST_ADMIN: the
-///   change would remove or demote an organisation's only admin (make another member admin
-///   first, or delete the organisation);
+/// - 409 NAME_TAKEN: a user or an organisation already has the name (or, for a new
+///   organisation, its namespace is claimed); 409 LAST_ADMIN: the change would remove or
+///   demote an organisation's only admin (make another member admin first, or delete the
+///   organisation), or delete the last registry administrator or an organisation's only
+///   admin; 409 DENIED: the account's namespace still holds repositories;
+/// - 403 DENIED also when the user created as many organisations as they may;
+/// - 429 TOOMANYREQUESTS: too many refused organisation names, with `Retry-After`;
 /// - 413 SIZE_INVALID: the body is longer than `max_body`;
 /// - 500 UNKNOWN: the store failed (never for bad input).
 ///
@@ -102,6 +128,7 @@
 #include <pier/auth/detail/api.hpp>
 #include <pier/auth/password.hpp>
 #include <pier/auth/policy.hpp>
+#include <pier/auth/rate_limit.hpp>
 #include <pier/config.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
@@ -110,7 +137,11 @@
 
 #include <asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 PIER_BEGIN_NAMESPACE
@@ -128,6 +159,16 @@ struct accounts_api_options {
   std::size_t max_body = 64 * 1024;
   /// The most items one page of users or organisations holds, whatever `n` asks.
   std::size_t max_page_size = 1000;
+  /// How many organisations a user who is not an administrator may create, deleted ones
+  /// included (their names stay reserved); 0: only administrators create organisations;
+  /// empty: no limit.
+  std::optional<std::uint64_t> max_orgs_per_user = 10;
+  /// Refused organisation names a user may try per window before waiting (429), so that
+  /// the refusals cannot list the names in use. Only `max_user_failures` and `window`
+  /// count.
+  login_limit_options name_refusals{.max_user_failures = 10,
+                                    .max_address_failures = 0,
+                                    .window = std::chrono::minutes(10)};
 };
 
 /// The `/api/v1` routes for users, organisations, visibility and access tokens (see the
@@ -138,7 +179,8 @@ template <storage::AccountStore A, storage::MetadataStore M>
 class accounts_api {
 public:
   accounts_api(A& accounts, M& meta, accounts_api_options options = {})
-      : accounts_(accounts), meta_(meta), options_(options) {}
+      : accounts_(accounts), meta_(meta), options_(options),
+        name_refusals_(std::make_shared<login_limiter>(options.name_refusals)) {}
 
   /// Whether `target` (path and query, as sent) is a route of this API, valid or not
   /// (`/api/v1/users/..` is: it gets 400), so that a server can chain other `/api/v1`
@@ -165,9 +207,11 @@ private:
   asio::awaitable<http::response> create_token(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_token(route const& r) const;
 
+  asio::awaitable<http::response> delete_account(route const& r, bool user) const;
   asio::awaitable<http::response> create_org(http::request& req, principal const& who) const;
-  asio::awaitable<http::response> set_member(http::request& req, route const& r) const;
-  asio::awaitable<http::response> remove_member(route const& r) const;
+  asio::awaitable<http::response> set_member(http::request& req, route const& r,
+                                             principal const& who) const;
+  asio::awaitable<http::response> remove_member(route const& r, principal const& who) const;
 
   asio::awaitable<http::response> repository(http::request& req, route const& r,
                                              principal const& who) const;
@@ -175,6 +219,8 @@ private:
   A& accounts_;
   M& meta_;
   accounts_api_options options_;
+  // Refused organisation names, per user (thread-safe; shared by copies of the API).
+  std::shared_ptr<login_limiter> name_refusals_;
 };
 
 } // namespace auth

@@ -633,9 +633,9 @@ TEST_F(AccountsApi, CreateOrg) {
   EXPECT_EQ(role_of("newco", "dave"), storage::role::admin);
   EXPECT_EQ(run(io_, store_.members("newco"))->size(), 1u);
 
-  // The creator, now an admin of it, may manage it.
+  // The creator, now an admin of it, may manage it: alice is invited.
   EXPECT_EQ(call("PUT", "/api/v1/orgs/newco/members/alice", "dave", R"({"role":"read"})").status,
-            201);
+            202);
 }
 
 TEST_F(AccountsApi, CreateOrgRefusals) {
@@ -688,7 +688,12 @@ TEST_F(AccountsApi, ListMembers) {
 }
 
 TEST_F(AccountsApi, SetMember) {
+  // An organisation's admin invites; the user accepts.
   reply r = call("PUT", "/api/v1/orgs/acme/members/dave", "alice", R"({"role":"read"})");
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json(), json::parse(R"({"user":"dave","role":"read","status":"invited"})"));
+  EXPECT_FALSE(role_of("acme", "dave"));
+  r = call("PUT", "/api/v1/orgs/acme/members/dave", "dave", R"({"role":"read"})");
   EXPECT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json(), json::parse(R"({"user":"dave","role":"read"})"));
   EXPECT_EQ(role_of("acme", "dave"), storage::role::read);
@@ -701,6 +706,11 @@ TEST_F(AccountsApi, SetMember) {
   EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/carol", "root", R"({"role":"admin"})").status,
             200);
   EXPECT_EQ(role_of("acme", "carol"), storage::role::admin);
+  // Registry administrators add members directly.
+  ASSERT_TRUE(run(io_, store_.remove_member("acme", "dave")));
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/dave", "root", R"({"role":"write"})").status,
+            201);
+  EXPECT_EQ(role_of("acme", "dave"), storage::role::write);
 }
 
 TEST_F(AccountsApi, SetMemberRefusals) {
@@ -713,7 +723,6 @@ TEST_F(AccountsApi, SetMemberRefusals) {
   EXPECT_FALSE(role_of("acme", "dave"));
   EXPECT_EQ(role_of("acme", "bob"), storage::role::write);
 
-  expect_error(call("PUT", "/api/v1/orgs/acme/members/nobody", "alice", body), 404, "NAME_UNKNOWN");
   expect_error(call("PUT", "/api/v1/orgs/nothing/members/dave", "root", body), 404, "NAME_UNKNOWN");
   expect_error(call("PUT", "/api/v1/orgs/nothing/members/dave", "alice", body), 403, "DENIED");
   for (char const* bad :
@@ -733,9 +742,9 @@ TEST_F(AccountsApi, RemoveMember) {
   // A member may leave.
   EXPECT_EQ(call("DELETE", "/api/v1/orgs/acme/members/carol", "carol").status, 204);
   EXPECT_FALSE(role_of("acme", "carol"));
-  // Not a member: said to those who manage the organisation.
+  // Not a member: said to those who manage the organisation, and to the user.
   expect_error(call("DELETE", "/api/v1/orgs/acme/members/dave", "alice"), 404, "NAME_UNKNOWN");
-  expect_error(call("DELETE", "/api/v1/orgs/acme/members/dave", "dave"), 403, "DENIED");
+  expect_error(call("DELETE", "/api/v1/orgs/acme/members/dave", "dave"), 404, "NAME_UNKNOWN");
 }
 
 TEST_F(AccountsApi, AnOrganisationKeepsAnAdmin) {
@@ -756,6 +765,166 @@ TEST_F(AccountsApi, AnOrganisationKeepsAnAdmin) {
   expect_error(call("DELETE", "/api/v1/orgs/acme/members/carol", "carol"), 409, "LAST_ADMIN");
   // Deleting the organisation is the way out.
   EXPECT_EQ(call("DELETE", "/api/v1/orgs/acme", "carol").status, 204);
+}
+
+// Issue 10: adding a member told which users exist (404 vs 201). Now an organisation's
+// admin invites, with the same answer for everybody, and the user decides.
+TEST_F(AccountsApi, InvitationsDoNotTellWhichUsersExist) {
+  std::string const body = R"({"role":"write"})";
+  reply const real = call("PUT", "/api/v1/orgs/acme/members/dave", "alice", body);
+  reply const none = call("PUT", "/api/v1/orgs/acme/members/nobody", "alice", body);
+  EXPECT_EQ(real.status, 202);
+  EXPECT_EQ(none.status, 202);
+  EXPECT_EQ(real.json(), json::parse(R"({"user":"dave","role":"write","status":"invited"})"));
+  EXPECT_EQ(none.json(), json::parse(R"({"user":"nobody","role":"write","status":"invited"})"));
+  EXPECT_FALSE(role_of("acme", "dave"));
+
+  // The invited user sees it, and nobody else but administrators.
+  reply const mine = call("GET", "/api/v1/users/dave/invitations", "dave");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.json(), json::parse(R"({"invitations":[{"org":"acme","role":"write"}]})"));
+  EXPECT_EQ(call("GET", "/api/v1/users/dave/invitations", "root").json(), mine.json());
+  expect_error(call("GET", "/api/v1/users/dave/invitations", "alice"), 403, "DENIED");
+  expect_error(call("GET", "/api/v1/users/dave/invitations", ""), 401, "UNAUTHORIZED");
+  expect_error(call("POST", "/api/v1/users/dave/invitations", "dave", "{}"), 405, "UNSUPPORTED");
+
+  // Accepting takes the role offered; the body may name it or be empty.
+  expect_error(call("PUT", "/api/v1/orgs/acme/members/dave", "dave", R"({"role":"admin"})"), 403,
+               "DENIED");
+  reply const accepted = call("PUT", "/api/v1/orgs/acme/members/dave", "dave", "");
+  ASSERT_EQ(accepted.status, 201) << accepted.body;
+  EXPECT_EQ(accepted.json(), json::parse(R"({"user":"dave","role":"write"})"));
+  EXPECT_EQ(role_of("acme", "dave"), storage::role::write);
+  EXPECT_EQ(call("GET", "/api/v1/users/dave/invitations", "dave").json(),
+            json::parse(R"({"invitations":[]})"));
+  // A member's role changes at once.
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/dave", "alice", R"({"role":"read"})").status,
+            200);
+  EXPECT_EQ(role_of("acme", "dave"), storage::role::read);
+}
+
+TEST_F(AccountsApi, InvitationsAreDeclinedOrWithdrawn) {
+  storage::user_record erin = run(io_, store_.get_user("dave")).value();
+  erin.name = "erin";
+  ASSERT_TRUE(run(io_, store_.create_user(erin)));
+  std::string const body = R"({"role":"read"})";
+  ASSERT_EQ(call("PUT", "/api/v1/orgs/acme/members/erin", "alice", body).status, 202);
+  EXPECT_EQ(call("DELETE", "/api/v1/orgs/acme/members/erin", "erin").status, 204); // declined
+  EXPECT_TRUE(run(io_, store_.invitations("erin"))->empty());
+  expect_error(call("PUT", "/api/v1/orgs/acme/members/erin", "erin", "{}"), 403, "DENIED");
+
+  // Withdrawn by the organisation's admin, who is told what is told for anybody.
+  ASSERT_EQ(call("PUT", "/api/v1/orgs/acme/members/erin", "alice", body).status, 202);
+  reply const withdrawn = call("DELETE", "/api/v1/orgs/acme/members/erin", "alice");
+  expect_error(withdrawn, 404, "NAME_UNKNOWN");
+  EXPECT_EQ(withdrawn.body, call("DELETE", "/api/v1/orgs/acme/members/nobody", "alice").body);
+  EXPECT_TRUE(run(io_, store_.invitations("erin"))->empty());
+  EXPECT_FALSE(role_of("acme", "erin"));
+}
+
+// Issue 10: creating an organisation must not hand over a namespace in use, and its
+// refusals must not tell users, organisations and reservations apart.
+TEST_F(AccountsApi, CreateOrgCannotTakeANamespaceInUse) {
+  ASSERT_TRUE(run(io_, store_.link_blob("library/ubuntu", pier::digest_of("layer"))));
+  ASSERT_TRUE(run(io_, store_.set_visibility("made/app", storage::visibility::public_)));
+  ASSERT_EQ(call("DELETE", "/api/v1/users/carol", "root").status, 204);
+  for (std::string const name : {"library", "made", "carol", "alice", "acme"}) {
+    reply const r = call("POST", "/api/v1/orgs", "dave", R"({"name":")" + name + R"("})");
+    expect_error(r, 409, "NAME_TAKEN");
+    EXPECT_EQ(r.message(), "the name \"" + name + "\" is taken or reserved; choose another");
+  }
+  EXPECT_FALSE(run(io_, store_.get_org("library")));
+  EXPECT_EQ(run(io_, store_.memberships("dave"))->size(), 0u);
+  // A registry administrator may.
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "root", R"({"name":"library"})").status, 201);
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "root", R"({"name":"carol"})").status, 201);
+}
+
+TEST_F(AccountsApi, DeletingAnAccountWhoseNamespaceHoldsRepositoriesIsRefused) {
+  pier::digest const d = pier::digest_of("layer");
+  ASSERT_TRUE(run(io_, store_.link_blob("bob/app", d)));
+  ASSERT_TRUE(run(io_, store_.link_blob("acme/app", d)));
+  ASSERT_TRUE(run(io_, store_.link_blob("acme/web", d)));
+  reply r = call("DELETE", "/api/v1/users/bob", "root");
+  expect_error(r, 409, "DENIED");
+  EXPECT_EQ(r.message(), "namespace \"bob\" still holds 1 repository: delete their manifests and "
+                         "blobs first");
+  r = call("DELETE", "/api/v1/orgs/acme", "alice");
+  expect_error(r, 409, "DENIED");
+  EXPECT_NE(r.message().find("still holds 2 repositories"), std::string::npos) << r.body;
+  EXPECT_TRUE(run(io_, store_.get_user("bob")));
+  EXPECT_TRUE(run(io_, store_.get_org("acme")));
+
+  ASSERT_TRUE(run(io_, store_.unlink_blob("bob/app", d)));
+  EXPECT_EQ(call("DELETE", "/api/v1/users/bob", "root").status, 204);
+}
+
+TEST_F(AccountsApi, TheLastAdminsCannotBeDeleted) {
+  reply const root = call("DELETE", "/api/v1/users/root", "root");
+  expect_error(root, 409, "LAST_ADMIN");
+  reply const alice = call("DELETE", "/api/v1/users/alice", "root"); // acme's only admin
+  expect_error(alice, 409, "LAST_ADMIN");
+  EXPECT_TRUE(run(io_, store_.get_user("alice")));
+  EXPECT_EQ(role_of("acme", "alice"), storage::role::admin);
+  EXPECT_EQ(call("PUT", "/api/v1/orgs/acme/members/bob", "alice", R"({"role":"admin"})").status,
+            200);
+  EXPECT_EQ(call("DELETE", "/api/v1/users/alice", "root").status, 204);
+}
+
+class LimitedOrgs : public AccountsApi {
+protected:
+  LimitedOrgs() : AccountsApi(limited()) {}
+  static auth::accounts_api_options limited() {
+    auth::accounts_api_options o = options();
+    o.max_orgs_per_user = 1;
+    o.name_refusals.max_user_failures = 3;
+    return o;
+  }
+};
+
+TEST_F(LimitedOrgs, AUserMayCreateSoManyOrganisations) {
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "dave", R"({"name":"one"})").status, 201);
+  reply const r = call("POST", "/api/v1/orgs", "dave", R"({"name":"two"})");
+  expect_error(r, 403, "DENIED");
+  EXPECT_NE(r.message().find("at most 1 organisations"), std::string::npos) << r.body;
+  EXPECT_FALSE(run(io_, store_.get_org("two")));
+  // Deleting does not give the slot back; administrators have no limit.
+  EXPECT_EQ(call("DELETE", "/api/v1/orgs/one", "dave").status, 204);
+  expect_error(call("POST", "/api/v1/orgs", "dave", R"({"name":"two"})"), 403, "DENIED");
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "root", R"({"name":"two"})").status, 201);
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "root", R"({"name":"three"})").status, 201);
+}
+
+TEST_F(LimitedOrgs, RefusedNamesAreRateLimited) {
+  for (int i = 0; i < 3; ++i)
+    expect_error(call("POST", "/api/v1/orgs", "dave", R"({"name":"acme"})"), 409, "NAME_TAKEN");
+  for (char const* name : {"acme", "free"}) {
+    reply const r = call("POST", "/api/v1/orgs", "dave", R"({"name":")" + std::string(name) + "\"}");
+    expect_error(r, 429, "TOOMANYREQUESTS");
+    EXPECT_GT(std::stoi(r.header("Retry-After")), 0) << r.body;
+  }
+  EXPECT_FALSE(run(io_, store_.get_org("free")));
+  // Per user: others are not held up, nor are administrators.
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "carol", R"({"name":"free"})").status, 201);
+  for (int i = 0; i < 4; ++i)
+    expect_error(call("POST", "/api/v1/orgs", "root", R"({"name":"acme"})"), 409, "NAME_TAKEN");
+}
+
+class NoOrgsForUsers : public AccountsApi {
+protected:
+  NoOrgsForUsers() : AccountsApi(none()) {}
+  static auth::accounts_api_options none() {
+    auth::accounts_api_options o = options();
+    o.max_orgs_per_user = 0;
+    return o;
+  }
+};
+
+TEST_F(NoOrgsForUsers, OnlyAdministratorsCreateOrganisations) {
+  reply const r = call("POST", "/api/v1/orgs", "dave", R"({"name":"one"})");
+  expect_error(r, 403, "DENIED");
+  EXPECT_EQ(r.message(), "only registry administrators can create organisations here");
+  EXPECT_EQ(call("POST", "/api/v1/orgs", "root", R"({"name":"one"})").status, 201);
 }
 
 // ---- Repositories ------------------------------------------------------------------------

@@ -1040,6 +1040,51 @@ TEST_F(Gate, HostNamesTheRealmAndService) {
   EXPECT_EQ(c_->get("/v2/", bearer(tok)).status, 200);
 }
 
+// Issue 10, item 1, as it was reproduced over HTTP: root pushes library/ubuntu:latest and
+// makes it public; dave creates an organisation "library" and pushes over it. The namespace
+// of a deleted user must not be his either.
+TEST_F(Gate, NamespacesAreNotTakenOver) {
+  using api_type =
+      auth::accounts_api<storage::memory_metadata_store, storage::memory_metadata_store>;
+  start(options(auth::auth_mode::token), auth::make_api_handler(std::make_shared<api_type const>(
+                                             meta_, meta_, auth::accounts_api_options{.cost = 4})));
+  header_list const root = basic("root", password("root"));
+  header_list const dave = with(basic("dave", password("dave")),
+                                {{"Content-Type", "application/json"}});
+  image const official(80);
+  ASSERT_EQ(push(*c_, root, "library/ubuntu", "latest", official), 201);
+  ASSERT_EQ(c_->request("PUT", "/api/v1/repositories/library/ubuntu",
+                        with(root, {{"Content-Type", "application/json"}}),
+                        R"({"visibility":"public"})")
+                .status,
+            200);
+
+  reply const claim = c_->request("POST", "/api/v1/orgs", dave, R"({"name":"library"})");
+  EXPECT_EQ(claim.status, 409) << claim.body;
+  EXPECT_EQ(push(*c_, dave, "library/ubuntu", "latest", image(81)), 403);
+  reply const pulled =
+      c_->get(manifest_path("library/ubuntu", "latest"), bearer(token("repository:library/ubuntu:pull")));
+  EXPECT_EQ(pulled.status, 200);
+  EXPECT_EQ(pulled.body, official.manifest.bytes);
+
+  // erin's account cannot go while her repository holds an image...
+  image const own(82);
+  ASSERT_EQ(push(*c_, basic("erin", password("erin")), "erin/app", "v1", own), 201);
+  reply const refused = c_->request("DELETE", "/api/v1/users/erin", root);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  // ... and once emptied and gone, her name is nobody's but an administrator's to give.
+  ASSERT_EQ(c_->request("DELETE", manifest_path("erin/app", own.manifest.digest.str()), root).status,
+            202);
+  for (content const* b : {&own.cfg, &own.layer})
+    ASSERT_EQ(c_->request("DELETE", blob_path("erin/app", b->digest), root).status, 202);
+  ASSERT_EQ(c_->request("DELETE", "/api/v1/users/erin", root).status, 204);
+  EXPECT_EQ(c_->request("POST", "/api/v1/orgs", dave, R"({"name":"erin"})").status, 409);
+  EXPECT_EQ(push(*c_, dave, "erin/app", "v2", image(83)), 403);
+  EXPECT_EQ(c_->request("PUT", "/api/v1/repositories/erin/app", dave, R"({"visibility":"public"})")
+                .status,
+            403);
+}
+
 // The accounts API itself behind the gate: what a user does there is what the gate then
 // enforces.
 TEST_F(Gate, WithTheAccountsApi) {

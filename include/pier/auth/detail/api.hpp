@@ -52,6 +52,7 @@ enum class api_route_kind {
   user_password, // /api/v1/users/{name}/password
   user_tokens,   // /api/v1/users/{name}/tokens
   user_token,    // /api/v1/users/{name}/tokens/{id}
+  user_invitations, // /api/v1/users/{name}/invitations
   orgs,          // /api/v1/orgs
   org,           // /api/v1/orgs/{org}
   org_members,   // /api/v1/orgs/{org}/members
@@ -108,6 +109,8 @@ inline parsed_target route_of(std::vector<std::string>& seg) {
     r.kind = users ? api_route_kind::user : api_route_kind::org;
   } else if (users && n == 3 && seg[2] == "password") {
     r.kind = api_route_kind::user_password;
+  } else if (users && n == 3 && seg[2] == "invitations") {
+    r.kind = api_route_kind::user_invitations;
   } else if (users && (n == 3 || n == 4) && seg[2] == "tokens") {
     r.kind = n == 3 ? api_route_kind::user_tokens : api_route_kind::user_token;
     if (n == 4 && !access_token::is_id(seg[3]))
@@ -211,25 +214,40 @@ inline http::response name_taken(std::string_view name) {
                    "a user or an organisation is already called \"" + std::string(name) + '"');
 }
 
-// Whether `user` is the one admin among `members`: removing or demoting them would leave
-// the organisation to registry administrators alone.
-inline bool only_admin(std::vector<storage::membership> const& members,
-                       std::string_view user) noexcept {
-  bool user_is_admin = false;
-  std::size_t admins = 0;
-  for (storage::membership const& m : members) {
-    if (m.level != storage::role::admin)
-      continue;
-    ++admins;
-    user_is_admin = user_is_admin || m.user == user;
-  }
-  return user_is_admin && admins == 1;
+// Every refusal of an organisation's name says the same, so that the answer does not tell
+// a user from an organisation, a reservation or repositories.
+inline http::response org_name_unavailable(std::string_view name) {
+  return api_error(409, "NAME_TAKEN",
+                   "the name \"" + std::string(name) + "\" is taken or reserved; choose another");
 }
 
 inline http::response last_admin() {
   return api_error(409, "LAST_ADMIN",
                    "an organisation keeps at least one admin: make another member admin first, "
                    "or delete the organisation");
+}
+
+inline http::response last_admin_of_user() {
+  return api_error(409, "LAST_ADMIN",
+                   "the user is the last registry administrator or an organisation's only "
+                   "admin: make another user admin first, or delete the organisation");
+}
+
+// Deleting an account would leave its repositories to whoever took the name next.
+inline http::response namespace_in_use(std::string_view name, std::uint64_t held) {
+  return error(oci_error::denied,
+               "namespace \"" + std::string(name) + "\" still holds " + std::to_string(held) +
+                   (held == 1 ? " repository" : " repositories") +
+                   ": delete their manifests and blobs first",
+               409);
+}
+
+inline http::response too_many_requests(std::chrono::steady_clock::duration wait,
+                                        std::string_view message) {
+  http::response r = error(oci_error::too_many_requests, message);
+  auto const seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  r.headers().set("Retry-After", std::to_string(seconds < 1 ? 1 : seconds));
+  return r;
 }
 
 inline http::response bad_body(std::string_view message) {
@@ -253,6 +271,9 @@ inline http::response store_failure(std::error_code ec) {
       return error(oci_error::name_unknown, "no such member of the organisation");
     case storage_error::token_unknown:
       return error(oci_error::name_unknown, "no such access token");
+    case storage_error::invitation_unknown:
+      return error(oci_error::name_unknown, "no pending invitation to the organisation");
+    case storage_error::last_admin: return last_admin();
     default: break;
     }
   }
@@ -323,6 +344,10 @@ inline boost::json::object org_json(storage::org_record const& o) {
 
 inline boost::json::object member_json(storage::membership const& m) {
   return {{"user", m.user}, {"role", role_name(m.level)}};
+}
+
+inline boost::json::object invitation_json(storage::membership const& m) {
+  return {{"org", m.org}, {"role", role_name(m.level)}};
 }
 
 // Never the secret or its hash.
@@ -401,8 +426,13 @@ inline json_body parse_json_object(std::string_view text) {
   return std::move(v.as_object());
 }
 
-inline asio::awaitable<json_body> read_json_object(http::request& req, std::size_t max) {
+// `empty_is_object`: an empty body reads as `{}` (for requests whose members are all
+// optional).
+inline asio::awaitable<json_body> read_json_object(http::request& req, std::size_t max,
+                                                   bool empty_is_object = false) {
   result<std::string> text = co_await http::read_body(req.body(), max);
+  if (text && text->empty() && empty_is_object)
+    co_return boost::json::object();
   if (!text) {
     if (text.error() == http::body_error::too_large)
       co_return error(oci_error::size_invalid,

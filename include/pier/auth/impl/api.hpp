@@ -86,7 +86,7 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
       co_return d::refused(who);
     if (get)
       co_return d::found(co_await accounts_.get_user(r.name), d::user_json);
-    co_return d::no_content(co_await accounts_.delete_user(r.name));
+    co_return co_await delete_account(r, true);
 
   case api_route_kind::user_password:
     if (!put)
@@ -103,6 +103,14 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
     if (get)
       co_return d::list_found("tokens", co_await accounts_.list_tokens(r.name), d::token_json);
     co_return co_await create_token(req, r);
+
+  case api_route_kind::user_invitations:
+    if (!get)
+      co_return d::method_not_allowed("GET, HEAD");
+    if (!d::self_or_admin(who, r.name))
+      co_return d::refused(who);
+    co_return d::list_found("invitations", co_await accounts_.invitations(r.name),
+                            d::invitation_json);
 
   case api_route_kind::user_token:
     if (!del)
@@ -132,7 +140,7 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
       co_return d::found(co_await accounts_.get_org(r.name), d::org_json);
     if (!d::org_admin(who, r.name))
       co_return d::denied();
-    co_return d::no_content(co_await accounts_.delete_org(r.name));
+    co_return co_await delete_account(r, false);
 
   case api_route_kind::org_members:
     if (!get)
@@ -144,13 +152,13 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
   case api_route_kind::org_member:
     if (!put && !del)
       co_return d::method_not_allowed("PUT, DELETE");
-    // A member may leave on their own; everything else is the organisation's admins'.
-    if (!d::org_admin(who, r.name) &&
-        !(del && !who.anonymous() && who.name == r.child && namespace_role(who, r.name)))
+    // A user accepts, declines or leaves on their own; everything else is the
+    // organisation's admins'.
+    if (!d::org_admin(who, r.name) && (who.anonymous() || who.name != r.child))
       co_return d::refused(who);
     if (put)
-      co_return co_await set_member(req, r);
-    co_return co_await remove_member(r);
+      co_return co_await set_member(req, r, who);
+    co_return co_await remove_member(r, who);
 
   case api_route_kind::repository:
     if (!get && !put)
@@ -300,6 +308,22 @@ asio::awaitable<http::response> accounts_api<A, M>::delete_token(route const& r)
 // ---- Organisations -----------------------------------------------------------------------
 
 template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> accounts_api<A, M>::delete_account(route const& r,
+                                                                   bool user) const {
+  result<void> const done =
+      user ? co_await accounts_.delete_user(r.name) : co_await accounts_.delete_org(r.name);
+  if (done)
+    co_return http::response(204);
+  if (done.error() == storage::storage_error::last_admin)
+    co_return detail::accounts::last_admin_of_user();
+  if (done.error() != storage::storage_error::namespace_in_use)
+    co_return detail::accounts::store_failure(done.error());
+  // Counted again for the message only: the refusal itself was atomic in the store.
+  result<std::uint64_t> const held = co_await accounts_.held_repositories(r.name);
+  co_return detail::accounts::namespace_in_use(r.name, held ? *held : 1);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& req,
                                                                principal const& who) const {
   detail::accounts::json_body b =
@@ -310,71 +334,130 @@ asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& re
     co_return std::move(*m.failure());
   if (!is_valid_account_name(*name))
     co_return detail::accounts::error(oci_error::name_invalid, "invalid organisation name");
+  auto const now = login_limiter::clock::now();
   if (!who.admin) {
-    // The creator becomes the organisation's admin, so must be a user of the store (not
-    // one known only to an htpasswd file).
-    result<storage::user_record> const u = co_await accounts_.get_user(who.name);
-    if (!u && u.error() == storage::storage_error::user_unknown)
-      co_return detail::accounts::error(
-          oci_error::denied, "only users of the registry's account store can create organisations");
-    if (!u)
-      co_return detail::accounts::store_failure(u.error());
+    if (auto const wait = name_refusals_->retry_after({}, who.name, now); wait.count() > 0)
+      co_return detail::accounts::too_many_requests(
+          wait, "too many refused organisation names; retry later");
   }
+
+  // The creator becomes the organisation's admin, so must be a user of the store (not one
+  // known only to an htpasswd file); an administrator from outside the store manages the
+  // organisation as administrator.
+  storage::org_claim claim;
+  claim.admin = who.admin;
+  claim.max_orgs = options_.max_orgs_per_user;
+  result<storage::user_record> const u = co_await accounts_.get_user(who.name);
+  if (u)
+    claim.creator = who.name;
+  else if (u.error() != storage::storage_error::user_unknown)
+    co_return detail::accounts::store_failure(u.error());
+  else if (!who.admin)
+    co_return detail::accounts::error(
+        oci_error::denied, "only users of the registry's account store can create organisations");
 
   storage::org_record o;
   o.name = std::move(*name);
   o.created = std::chrono::system_clock::now();
-  result<void> const done = co_await accounts_.create_org(o);
-  if (!done) {
-    if (done.error() == storage::storage_error::name_taken)
-      co_return detail::accounts::name_taken(o.name);
-    co_return detail::accounts::store_failure(done.error());
+  result<void> const done = co_await accounts_.create_org(o, std::move(claim));
+  if (done)
+    co_return detail::accounts::created(detail::accounts::org_json(o), "/api/v1/orgs/" + o.name);
+  if (done.error() == storage::storage_error::org_limit_reached) {
+    std::uint64_t const max = options_.max_orgs_per_user.value_or(0);
+    co_return detail::accounts::error(
+        oci_error::denied,
+        max == 0 ? std::string("only registry administrators can create organisations here")
+                 : "a user may create at most " + std::to_string(max) +
+                       " organisations here; ask a registry administrator for more");
   }
-  result<void> const member = co_await accounts_.set_member(o.name, who.name, storage::role::admin);
-  // An administrator from outside the store manages the organisation as administrator.
-  if (!member && !(who.admin && member.error() == storage::storage_error::user_unknown)) {
-    // No organisation without its admin: undo, and say why.
-    (void)co_await accounts_.delete_org(o.name);
-    co_return detail::accounts::store_failure(member.error());
+  if (done.error() == storage::storage_error::name_taken ||
+      done.error() == storage::storage_error::name_reserved) {
+    if (!who.admin)
+      name_refusals_->record_failure({}, who.name, now);
+    co_return detail::accounts::org_name_unavailable(o.name);
   }
-  co_return detail::accounts::created(detail::accounts::org_json(o), "/api/v1/orgs/" + o.name);
+  co_return detail::accounts::store_failure(done.error());
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& req,
-                                                               route const& r) const {
-  detail::accounts::json_body b =
-      co_await detail::accounts::read_json_object(req, options_.max_body);
-  detail::accounts::body_members m(b, {"role"});
-  std::optional<std::string> const role_text = m.string("role", true);
+asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& req, route const& r,
+                                                               principal const& who) const {
+  namespace d = detail::accounts;
+  bool const manager = d::org_admin(who, r.name);
+  d::json_body b = co_await d::read_json_object(req, options_.max_body, !manager);
+  d::body_members m(b, {"role"});
+  // Accepting an invitation takes the role offered: the body may leave it out.
+  std::optional<std::string> const role_text = m.string("role", manager);
   if (m.failure())
     co_return std::move(*m.failure());
-  std::optional<storage::role> const level = detail::accounts::parse_role(*role_text);
-  if (!level)
-    co_return detail::accounts::bad_body(R"(member "role" must be "read", "write" or "admin")");
+  std::optional<storage::role> level;
+  if (role_text) {
+    level = d::parse_role(*role_text);
+    if (!level)
+      co_return d::bad_body(R"(member "role" must be "read", "write" or "admin")");
+  }
+  auto const member = [&](int status, storage::role x) {
+    return d::json_response(status, d::member_json({r.name, r.child, x}));
+  };
 
-  result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
-  if (!members)
-    co_return detail::accounts::store_failure(members.error());
-  bool const existed = std::any_of(members->begin(), members->end(),
-                                   [&](storage::membership const& x) { return x.user == r.child; });
-  if (*level != storage::role::admin && detail::accounts::only_admin(*members, r.child))
-    co_return detail::accounts::last_admin();
-  result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
-  if (!done)
-    co_return detail::accounts::store_failure(done.error());
-  co_return detail::accounts::json_response(
-      existed ? 200 : 201, detail::accounts::member_json({r.name, r.child, *level}));
+  if (!manager) { // the invited user, accepting
+    result<std::vector<storage::membership>> const offers = co_await accounts_.invitations(r.child);
+    if (!offers)
+      co_return d::store_failure(offers.error());
+    auto const offer = std::find_if(offers->begin(), offers->end(),
+                                    [&](storage::membership const& x) { return x.org == r.name; });
+    if (offer == offers->end())
+      co_return d::error(oci_error::denied,
+                         "only the organisation's admins set roles, and you have no pending "
+                         "invitation to it");
+    if (level && *level != offer->level)
+      co_return d::error(oci_error::denied, "the invitation is for role \"" +
+                                                std::string(d::role_name(offer->level)) + '"');
+    result<storage::role> const accepted = co_await accounts_.accept_invitation(r.name, r.child);
+    if (!accepted)
+      co_return d::store_failure(accepted.error());
+    co_return member(201, *accepted);
+  }
+
+  if (who.admin) { // registry administrators add members directly
+    result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
+    if (!members)
+      co_return d::store_failure(members.error());
+    bool const existed = std::any_of(members->begin(), members->end(),
+                                     [&](storage::membership const& x) { return x.user == r.child; });
+    result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
+    if (!done)
+      co_return d::store_failure(done.error());
+    co_return member(existed ? 200 : 201, *level);
+  }
+
+  // An organisation's admin changes a member's role at once, and invites anybody else.
+  // Whether that user exists is not said: the answer is the same.
+  result<bool> const changed = co_await accounts_.invite(r.name, r.child, *level);
+  if (changed && *changed)
+    co_return member(200, *level);
+  if (!changed && changed.error() != storage::storage_error::user_unknown)
+    co_return d::store_failure(changed.error());
+  boost::json::object body = d::member_json({r.name, r.child, *level});
+  body["status"] = "invited";
+  co_return d::json_response(202, body);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r) const {
-  result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
-  if (!members)
-    co_return detail::accounts::store_failure(members.error());
-  if (detail::accounts::only_admin(*members, r.child))
-    co_return detail::accounts::last_admin();
-  co_return detail::accounts::no_content(co_await accounts_.remove_member(r.name, r.child));
+asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r,
+                                                                  principal const& who) const {
+  result<void> const done = co_await accounts_.remove_member(r.name, r.child);
+  if (done || done.error() != storage::storage_error::member_unknown)
+    co_return detail::accounts::no_content(done);
+  // Not a member: a pending invitation is declined (by the user) or withdrawn (by the
+  // organisation's admins, who are told "no such member" either way, as they were told
+  // nothing about the user when they invited).
+  result<void> const declined = co_await accounts_.decline_invitation(r.name, r.child);
+  if (declined && !who.anonymous() && who.name == r.child)
+    co_return http::response(204);
+  if (!declined && declined.error() != storage::storage_error::invitation_unknown)
+    co_return detail::accounts::store_failure(declined.error());
+  co_return detail::accounts::store_failure(done.error());
 }
 
 // ---- Repositories ------------------------------------------------------------------------
