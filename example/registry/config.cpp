@@ -190,8 +190,10 @@ private:
 
 // The largest size setting accepted: beyond it is surely a typo.
 constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
+// The most organisations per user a setting may allow: plenty, and far from overflow.
+constexpr std::uint64_t max_orgs_setting = 1000000;
 
-constexpr std::array<std::string_view, 36> setting_names{"listen",
+constexpr std::array<std::string_view, 37> setting_names{"listen",
                                                          "data",
                                                          "threads",
                                                          "log_level",
@@ -223,6 +225,7 @@ constexpr std::array<std::string_view, 36> setting_names{"listen",
                                                          "token_ttl",
                                                          "token_realm",
                                                          "token_service",
+                                                         "max_orgs_per_user",
                                                          "gc_interval",
                                                          "gc_grace",
                                                          "untagged_retention",
@@ -263,6 +266,8 @@ std::string apply_security_setting(json_reader const& r, security& a, std::strin
   }
   if (k == "token_ttl")
     return r.duration(v, false, a.token_ttl);
+  if (k == "max_orgs_per_user")
+    return r.size(v, max_orgs_setting, a.max_orgs_per_user, 0);
   std::string s;
   if (k == "token_realm" || k == "token_service") {
     if (std::string e = r.string(v, "a non-empty string", s); !e.empty())
@@ -634,7 +639,7 @@ flag const& find_flag(std::span<flag const> flags, std::string_view name) {
 
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
-  std::array<flag, 14> flags{{{"--config", "FILE"},
+  std::array<flag, 15> flags{{{"--config", "FILE"},
                               {"--listen", "HOST:PORT"},
                               {"--data", "DIR"},
                               {"--threads", "N"},
@@ -644,6 +649,7 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                               {"--auth", "auto|none|basic|token"},
                               {"--htpasswd", "FILE"},
                               {"--default-visibility", "private|public"},
+                              {"--max-orgs-per-user", "N"},
                               {"--gc-interval", "DURATION"},
                               {"--gc-grace", "DURATION"},
                               {"--untagged-retention", "DURATION|-1"},
@@ -703,6 +709,13 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     if (!d)
       return fail("--default-visibility: " + d.error());
     a.visibility = *d;
+  }
+  if (auto const v = get("--max-orgs-per-user")) {
+    std::optional<std::uint64_t> const n = parse_uint(*v);
+    if (!n || *n > max_orgs_setting)
+      return fail("--max-orgs-per-user: " + in_quotes(*v) + " is not a whole number from 0 to " +
+                  std::to_string(max_orgs_setting));
+    a.max_orgs_per_user = *n;
   }
 
   for (auto [name, field] :
@@ -930,6 +943,9 @@ std::string usage() {
          "  --default-visibility private|public\n"
          "                     who may pull a repository not set otherwise (default\n"
          "                     private: its namespace's users; public: anyone)\n"
+         "  --max-orgs-per-user N\n"
+         "                     organisations a user who is no administrator may create,\n"
+         "                     deleted ones included (default 10; 0: only administrators)\n"
          "\n"
          "user: manage the registry's users while the server is stopped. The password is\n"
          "read from standard input (one line). --admin makes an administrator.\n"

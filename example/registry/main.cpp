@@ -484,6 +484,8 @@ bool setup_access(config const& c, std::filesystem::path const& data, M& meta, a
                                                    ? pier::storage::visibility::public_
                                                    : pier::storage::visibility::private_;
   out.api.default_visibility = visibility;
+  if (a.max_orgs_per_user)
+    out.api.max_orgs_per_user = *a.max_orgs_per_user;
   pier::auth::gate_options& g = out.gate;
   g.mode = out.mode;
   g.default_visibility = visibility;

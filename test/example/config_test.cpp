@@ -403,6 +403,35 @@ TEST(ExampleConfig, FileOnly) {
   EXPECT_EQ(a.token_service, "registry.example");
 }
 
+// Issue 10: how many organisations a user who is no administrator may create, by flag or
+// config key; 0 leaves it to administrators, and the flag wins over the file.
+TEST(ExampleConfig, MaxOrgsPerUser) {
+  auto const limit = [](std::initializer_list<std::string_view> args) {
+    auto const inv = parse(args);
+    EXPECT_TRUE(inv) << inv.error();
+    return inv ? inv->settings.access.max_orgs_per_user : std::nullopt;
+  };
+  EXPECT_EQ(limit({"serve"}), std::nullopt); // the library's default
+  EXPECT_EQ(limit({"serve", "--max-orgs-per-user", "0"}), 0u);
+  EXPECT_EQ(limit({"serve", "--max-orgs-per-user=25"}), 25u);
+  for (char const* bad : {"-1", "many", "1000001", "1e3", "99999999999999999999999"}) {
+    auto const inv = parse({"serve", "--max-orgs-per-user", bad});
+    ASSERT_FALSE(inv) << bad;
+    EXPECT_NE(inv.error().find("--max-orgs-per-user: "), std::string::npos) << inv.error();
+    EXPECT_NE(inv.error().find("is not a whole number from 0 to 1000000"), std::string::npos)
+        << inv.error();
+  }
+  temp_file const f(R"({"max_orgs_per_user": 3})");
+  EXPECT_EQ(limit({"serve", "--config", f.path()}), 3u);
+  EXPECT_EQ(limit({"serve", "--config", f.path(), "--max-orgs-per-user", "5"}), 5u);
+  temp_file const wrong(R"({"max_orgs_per_user": "3"})");
+  auto const inv = parse({"serve", "--config", wrong.path()});
+  ASSERT_FALSE(inv);
+  EXPECT_NE(inv.error().find("\"max_orgs_per_user\" must be a whole number from 0 to 1000000"),
+            std::string::npos)
+      << inv.error();
+}
+
 TEST(ExampleConfig, EmptyFileObjectKeepsDefaults) {
   temp_file const f("{}");
   auto const inv = parse({"serve", "--config", f.path()});
