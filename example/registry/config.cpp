@@ -161,6 +161,21 @@ public:
     return {};
   }
 
+  std::string byte_size(boost::json::value const& v, std::optional<std::uint64_t>& field) const {
+    if (v.is_string()) {
+      auto n = parse_byte_size(v.get_string());
+      if (!n)
+        return bad_text(n.error());
+      field = *n;
+      return {};
+    }
+    std::uint64_t n = 0;
+    if (std::string e = integer(v, 0, std::numeric_limits<std::int64_t>::max(), n); !e.empty())
+      return e;
+    field = n;
+    return {};
+  }
+
   std::string boolean(boost::json::value const& v, std::optional<bool>& field) const {
     if (!v.is_bool())
       return bad("true or false", v);
@@ -229,7 +244,8 @@ constexpr std::array<std::string_view, 37> setting_names{"listen",
                                                          "gc_interval",
                                                          "gc_grace",
                                                          "untagged_retention",
-                                                         "upload_ttl"};
+                                                         "upload_ttl",
+                                                         "min_free_space"};
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -393,6 +409,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.boolean(v, g.allow_delete);
   if (k == "negotiate_oci")
     return r.boolean(v, g.negotiate_oci);
+  if (k == "min_free_space") // a number of bytes, or a string with a unit
+    return r.byte_size(v, c.min_free_space);
   if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
     return apply_gc_setting(r, c.gc, k, v);
   return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
@@ -512,6 +530,29 @@ outcome<std::chrono::milliseconds> parse_duration(std::string_view text, duratio
     return fail("duration " + in_quotes(text) + " is longer than " +
                 (limit == duration_limit::week ? "a week" : "ten years"));
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*n * scale));
+}
+
+outcome<std::uint64_t> parse_byte_size(std::string_view text) {
+  std::size_t const unit_at = text.find_first_not_of("0123456789");
+  std::string_view const number = text.substr(0, unit_at);
+  std::string_view const unit =
+      unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at);
+  constexpr std::uint64_t ki = 1024;
+  constexpr std::pair<std::string_view, std::uint64_t> units[] = {
+      {"", 1},           {"B", 1},
+      {"KiB", ki},       {"MiB", ki * ki},       {"GiB", ki * ki * ki}, {"TiB", ki * ki * ki * ki},
+      {"kB", 1000},      {"KB", 1000},           {"MB", 1000 * 1000},   {"GB", 1000 * 1000 * 1000},
+      {"TB", 1000ull * 1000 * 1000 * 1000}};
+  auto const n = parse_uint(number);
+  auto const u = std::find_if(std::begin(units), std::end(units),
+                              [&](auto const& x) { return x.first == unit; });
+  if (!n || u == std::end(units))
+    return fail("size " + in_quotes(text) +
+                " is not whole bytes or a whole number with a unit (B, KiB, MiB, GiB, TiB, kB, "
+                "MB, GB, TB), as in \"512MiB\"");
+  if (*n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / u->second)
+    return fail("size " + in_quotes(text) + " is too large");
+  return *n * u->second;
 }
 
 outcome<unsigned> parse_threads(std::string_view text) {
@@ -653,7 +694,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                               {"--gc-interval", "DURATION"},
                               {"--gc-grace", "DURATION"},
                               {"--untagged-retention", "DURATION|-1"},
-                              {"--upload-ttl", "DURATION"}}};
+                              {"--upload-ttl", "DURATION"},
+                              {"--min-free-space", "SIZE"}}};
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -728,6 +770,13 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
         return fail(std::string(name) + ": " + d.error());
       *field = *d;
     }
+  }
+
+  if (auto const v = get("--min-free-space")) {
+    auto n = parse_byte_size(*v);
+    if (!n)
+      return fail("--min-free-space: " + n.error());
+    c.min_free_space = *n;
   }
 
   if (a.tls_cert.has_value() != a.tls_key.has_value())
@@ -946,6 +995,11 @@ std::string usage() {
          "  --max-orgs-per-user N\n"
          "                     organisations a user who is no administrator may create,\n"
          "                     deleted ones included (default 10; 0: only administrators)\n"
+         "  --min-free-space SIZE\n"
+         "                     uploads are refused (507) when the data filesystem would\n"
+         "                     keep less free, so manifests and tags can still be written\n"
+         "                     (default 1GiB, or 5% of the filesystem if less; 0: none).\n"
+         "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n"
          "\n"
          "user: manage the registry's users while the server is stopped. The password is\n"
          "read from standard input (one line). --admin makes an administrator.\n"

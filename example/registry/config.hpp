@@ -148,6 +148,9 @@ struct config {
   registry_tuning registry;
   security access;
   gc_settings gc;
+  /// Free bytes of the data directory's filesystem that uploads leave for metadata (507
+  /// below); empty: 1 GiB, or 5 % of the filesystem when that is less; 0: no floor.
+  std::optional<std::uint64_t> min_free_space;
 };
 
 /// `HOST:PORT`, `:PORT` (all IPv4 interfaces) or `[IPV6]:PORT`; port 0 asks for any free
@@ -163,6 +166,10 @@ enum class duration_limit { week, ten_years };
 /// Whole seconds ("90") or a whole number with a unit: "500ms", "30s", "5m", "1h", "2d".
 outcome<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                   duration_limit limit = duration_limit::week);
+
+/// A number of bytes: whole digits with an optional unit, binary ("512KiB", "64MiB",
+/// "1GiB", "2TiB", "B") or decimal ("500kB", "10MB", "1GB", "1TB"): "1GiB" = 1073741824.
+outcome<std::uint64_t> parse_byte_size(std::string_view text);
 
 /// Worker threads: a whole number from 1 to 1024.
 outcome<unsigned> parse_threads(std::string_view text);

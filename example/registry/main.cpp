@@ -670,6 +670,18 @@ int fsck_main(fsck_command const& f) {
   return report->consistent() ? 0 : 1;
 }
 
+// --min-free-space, or its default: 1 GiB, or 5 % of the data filesystem when that is less
+// (a small disk keeps most of its room for blobs).
+std::uint64_t min_free_space_of(config const& c, std::filesystem::path const& data) {
+  if (c.min_free_space)
+    return *c.min_free_space;
+  std::uint64_t const gib = std::uint64_t{1} << 30;
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  std::filesystem::space_info const space = std::filesystem::space(data, ec);
+  return ec ? gib : std::min(gib, space.capacity / 20);
+}
+
 // Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad configuration.
 int serve(config const& c) {
   auto const started = std::chrono::steady_clock::now();
@@ -693,6 +705,14 @@ int serve(config const& c) {
   store_options.touch_interval = std::min<std::chrono::seconds>(
       store_options.touch_interval,
       std::chrono::duration_cast<std::chrono::seconds>(gc_opts.grace / 4));
+  store_options.on_log = [&log](bool error, std::string_view message) {
+    log.write(log_line(error ? log_level::error : log_level::warn, "metadata store")
+                  .add("message", message));
+  };
+  // Metadata writes stop below their own, smaller floor (see README, "Disk space").
+  std::uint64_t const floor = min_free_space_of(c, data);
+  if (floor > 0)
+    store_options.min_free_space = std::min(store_options.min_free_space, floor / 2);
   auto meta = meta_store::create(data, store_options);
   if (!meta) {
     log.write_always(fatal("cannot open the metadata store")
@@ -700,7 +720,9 @@ int serve(config const& c) {
                          .add("error", meta.error().message()));
     return 1;
   }
-  auto blobs = pier::storage::filesystem_blob_store::create(data);
+  pier::storage::filesystem_options blob_options;
+  blob_options.min_free_space = floor;
+  auto blobs = pier::storage::filesystem_blob_store::create(data, blob_options);
   if (!blobs) {
     log.write_always(fatal("cannot open the blob store")
                          .add("path", data.string())
@@ -760,7 +782,8 @@ int serve(config const& c) {
                        .add("tls", tls ? "on" : "off")
                        .add("auth", to_string(access.mode))
                        .add("startup_ms", std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::steady_clock::now() - started)));
+                                              std::chrono::steady_clock::now() - started))
+                       .add("min_free_space", floor));
   server->run();
   log.write_always(log_line(log_level::info, "pier-registry stopped"));
   return 0;

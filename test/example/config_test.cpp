@@ -264,6 +264,38 @@ TEST(ExampleConfig, SecurityFlags) {
   EXPECT_EQ(basic->settings.access.htpasswd, std::filesystem::path("/etc/pier/htpasswd"));
 }
 
+TEST(ExampleConfig, MinFreeSpace) {
+  using pier_registry::parse_byte_size;
+  EXPECT_EQ(*parse_byte_size("0"), 0u);
+  EXPECT_EQ(*parse_byte_size("4096"), 4096u);
+  EXPECT_EQ(*parse_byte_size("512B"), 512u);
+  EXPECT_EQ(*parse_byte_size("512MiB"), 512u << 20);
+  EXPECT_EQ(*parse_byte_size("1GiB"), std::uint64_t{1} << 30);
+  EXPECT_EQ(*parse_byte_size("2TiB"), std::uint64_t{2} << 40);
+  EXPECT_EQ(*parse_byte_size("500kB"), 500000u);
+  EXPECT_EQ(*parse_byte_size("10MB"), 10000000u);
+  EXPECT_EQ(*parse_byte_size("1GB"), 1000000000u);
+  for (auto bad : {"", "MiB", "1 GiB", "-1", "1.5GiB", "1gib", "1Gi", "99999999999TiB"})
+    EXPECT_FALSE(parse_byte_size(bad)) << bad;
+
+  EXPECT_FALSE(parse({"serve"})->settings.min_free_space); // the default is computed at start
+  auto const inv = parse({"serve", "--min-free-space", "24MiB"});
+  ASSERT_TRUE(inv) << inv.error();
+  EXPECT_EQ(inv->settings.min_free_space, 24u << 20);
+  EXPECT_EQ(parse({"serve", "--min-free-space=0"})->settings.min_free_space, 0u);
+  auto const bad = parse({"serve", "--min-free-space", "lots"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("--min-free-space"), std::string::npos) << bad.error();
+
+  auto const file = pier_registry::apply_config_json({}, R"({"min_free_space": "1GiB"})", "f");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->min_free_space, std::uint64_t{1} << 30);
+  EXPECT_EQ(pier_registry::apply_config_json({}, R"({"min_free_space": 1000})", "f")->min_free_space,
+            1000u);
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"min_free_space": "big"})", "f"));
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"min_free_space": -1})", "f"));
+}
+
 TEST(ExampleConfig, GcSettingsAndCommand) {
   auto const inv = parse({"serve", "--gc-interval", "1h", "--gc-grace", "600",
                           "--untagged-retention", "-1", "--upload-ttl", "2d"});

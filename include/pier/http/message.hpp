@@ -150,6 +150,7 @@ constexpr std::string_view reason_phrase(int status) noexcept {
   case 501: return "Not Implemented";
   case 503: return "Service Unavailable";
   case 505: return "HTTP Version Not Supported";
+  case 507: return "Insufficient Storage";
   default: return "Unknown";
   }
 }

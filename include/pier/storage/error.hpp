@@ -14,7 +14,8 @@
 /// A blob whose content does not match the digest given at commit fails with
 /// `pier::digest_error::mismatch` (DIGEST_INVALID), the code digest checks use everywhere.
 /// I/O failures are `std::errc` codes (`std::generic_category`), which map to
-/// `oci_error::unknown`: they are not the client's fault.
+/// `oci_error::unknown`: they are not the client's fault. A full filesystem is the
+/// exception that `is_out_of_space` recognises.
 
 #include <pier/config.hpp>
 #include <pier/core/error.hpp>
@@ -47,7 +48,15 @@ enum class storage_error {
   last_admin,         ///< the change would leave an organisation or the registry without an admin: DENIED
   invitation_unknown, ///< no such invitation to the organisation: NAME_UNKNOWN
   org_limit_reached,  ///< the user created as many organisations as they may: DENIED
+  no_space,              ///< the filesystem is full (ENOSPC), or too full to write safely: UNAVAILABLE
+  space_reserved,        ///< an upload would eat into the free space kept for metadata: UNAVAILABLE
 };
+
+/// Whether `ec` says that the storage has no room: `no_space`, `space_reserved`, or ENOSPC
+/// or EDQUOT from the system. The registry answers these with 507 Insufficient Storage
+/// (not the client's fault, and not a fault of the registry either: an operator frees
+/// space, and writes work again).
+bool is_out_of_space(std::error_code ec) noexcept;
 
 /// The category of `storage_error`, named "pier.storage".
 std::error_category const& storage_category() noexcept;

@@ -78,6 +78,12 @@ namespace storage {
 struct filesystem_options {
   /// Threads that run fsync and rehashing. Each commit holds one for an fsync or two.
   std::size_t blocking_threads = 2;
+  /// Free bytes of the root's filesystem that uploads leave alone: `begin_upload`, `append`
+  /// and `put` fail with `storage_error::space_reserved` when they would leave less (0: no
+  /// floor). The room is for what must still be written when blobs have filled the disk:
+  /// the metadata of manifests and tags, which usually lives on the same filesystem. A
+  /// write the check let through may still find the disk full (other writers): `ENOSPC`.
+  std::uint64_t min_free_space = 0;
 };
 
 /// A `BlobStore` in a directory of the local filesystem. Movable; must not be moved or
@@ -144,6 +150,7 @@ private:
     std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads;
     // Commits of a digest and its removal by GC hold the lock of the digest's stripe.
     std::array<std::mutex, 64> commit_locks;
+    std::uint64_t min_free_space = 0;
 
     std::mutex& commit_lock(pier::digest_view d) {
       return commit_locks[std::hash<std::string_view>()(d.str()) % commit_locks.size()];
@@ -157,6 +164,8 @@ private:
 
   /// The upload's state, found again from its file after a restart; null when unknown.
   std::shared_ptr<detail::upload_state> find_upload(upload_id const& id);
+  /// `space_reserved` when writing `bytes` more would leave less than `min_free_space`.
+  result<void> check_free_space(std::uint64_t bytes) const;
   void forget_upload(upload_id const& id);
 
   std::unique_ptr<state> s_;

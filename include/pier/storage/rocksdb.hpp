@@ -80,6 +80,14 @@
 /// repositories hold a manifest (`r`; its content goes with the last). A count of zero is
 /// no key.
 ///
+/// A full disk: writes fail with `storage_error::no_space` (reads go on) while the
+/// database's filesystem has less than `rocksdb_options::min_free_space` free, and work
+/// again at the first write after space was freed. When RocksDB itself runs out of room
+/// (a write that the check let through, a background flush), it refuses every write with
+/// the same error until it has recovered by itself, flushing its memtables to new files
+/// (it looks every 5 s for 8 MiB free); a write it refused was never reported done, and
+/// nothing reported done is lost.
+///
 /// Every change is one `WriteBatch` written with `WriteOptions::sync`, so a commit is
 /// atomic and durable when it returns. Upload sessions are the exception: written without
 /// sync (the upload's bytes are not durable before its commit either), they survive a
@@ -121,10 +129,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -132,7 +142,8 @@ PIER_BEGIN_NAMESPACE
 namespace storage {
 
 /// The category of errors RocksDB reports (values are `rocksdb::Status::Code`), named
-/// "pier.rocksdb". They map to `oci_error::unknown`.
+/// "pier.rocksdb". They map to `oci_error::unknown`. A full disk is not one of them: the
+/// store reports it as `storage_error::no_space`.
 std::error_category const& rocksdb_category() noexcept;
 
 /// Settings of a `rocksdb_metadata_store`.
@@ -146,6 +157,20 @@ struct rocksdb_options {
   /// do not write on every request. A read then protects the blob for the GC grace period
   /// minus this: keep it well below the grace period (0: every touch writes).
   std::chrono::seconds touch_interval{60};
+  /// Writes fail with `storage_error::no_space`, before RocksDB sees them, while the
+  /// filesystem of the database has less free space than this (0: never). RocksDB needs
+  /// room to flush its memtables (8 MiB each here); and a write that fails inside RocksDB
+  /// for lack of room stops every write until RocksDB has recovered on its own (it
+  /// looks every 5 s, and needs that much free), so refusing early keeps writes working
+  /// again as soon as space is freed. One `statvfs` per write.
+  std::uint64_t min_free_space = 16 * 1024 * 1024;
+  /// Receives RocksDB's own log messages of level WARN and above (a full disk, a failed
+  /// flush, its recovery), and the store's note when writes stop or resume for lack of
+  /// space, with `error` true for errors (RocksDB's ERROR and above, writes refused); null:
+  /// dropped. Called from RocksDB's threads too. RocksDB writes no LOG file of its own: on
+  /// a full disk, a second failed write to that file aborts the process (an assertion
+  /// RocksDB 7.8 leaves on in Debian's build).
+  std::function<void(bool error, std::string_view message)> on_log{};
 };
 
 /// A `MetadataStore` and `AccountStore` on RocksDB. One process at a time may open a

@@ -87,6 +87,21 @@ TEST(V2Doc, Examples) {
   EXPECT_EQ(status, 200);
 }
 
+// A full disk is 507 Insufficient Storage with the reason, not 500.
+TEST(V2Errors, OutOfSpaceIs507) {
+  namespace st = pier::storage;
+  for (std::error_code ec : {std::error_code(st::storage_error::no_space),
+                             std::error_code(st::storage_error::space_reserved),
+                             std::make_error_code(std::errc::no_space_on_device)}) {
+    pier::http::response const r = pier::registry::detail::error(ec);
+    EXPECT_EQ(r.status(), 507) << ec.message();
+    std::string const& body = std::get<std::string>(r.body());
+    EXPECT_NE(body.find("\"code\":\"UNAVAILABLE\""), std::string::npos) << body;
+    EXPECT_NE(body.find("space"), std::string::npos) << body;
+  }
+  EXPECT_EQ(pier::registry::detail::error(std::make_error_code(std::errc::io_error)).status(), 500);
+}
+
 // --- end-1 ------------------------------------------------------------------------------
 
 TEST_F(V2, PingsAnswerWithoutAnything) {

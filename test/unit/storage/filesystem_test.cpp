@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <random>
 #include <set>
@@ -54,6 +55,36 @@ std::string read_file(fs::path const& p) {
 std::size_t count_files(fs::path const& dir) {
   return static_cast<std::size_t>(
       std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+// Uploads leave `min_free_space` alone: refused with `space_reserved` (507 in the
+// registry) when they would eat into it; no floor, or a floor the disk has room above,
+// changes nothing.
+TEST(filesystem_blob_store, free_space_floor_refuses_uploads) {
+  temp_dir dir;
+  asio::io_context io;
+  std::string const content = make_content(4096, 3);
+  {
+    pier::storage::filesystem_options o;
+    o.min_free_space = 1;
+    auto s = filesystem_blob_store::create(dir.path() / "data", o).value();
+    auto id = run(io, s.begin_upload()).value();
+    ASSERT_TRUE(run(io, s.append(id, bytes_of(content), 0u)));
+    ASSERT_TRUE(run(io, s.commit(id, pier::digest_of(content), content.size())));
+  }
+  pier::storage::filesystem_options o;
+  o.min_free_space = std::numeric_limits<std::uint64_t>::max();
+  auto s = filesystem_blob_store::create(dir.path() / "data", o).value();
+  auto refused = run(io, s.begin_upload());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), pier::storage::storage_error::space_reserved);
+  EXPECT_TRUE(pier::storage::is_out_of_space(refused.error()));
+  std::string const more = make_content(10, 4);
+  EXPECT_EQ(run(io, s.put(bytes_of(more), pier::digest_of(more))).error(),
+            pier::storage::storage_error::space_reserved);
+  EXPECT_TRUE(run(io, s.stat(pier::digest_of(content)))); // reads go on
+  EXPECT_TRUE(pier::storage::is_out_of_space(std::make_error_code(std::errc::no_space_on_device)));
+  EXPECT_FALSE(pier::storage::is_out_of_space(std::make_error_code(std::errc::io_error)));
 }
 
 TEST(filesystem_blob_store, layout_on_disk) {

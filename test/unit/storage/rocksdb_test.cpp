@@ -9,10 +9,12 @@
 #include <asio/io_context.hpp>
 
 #include <gtest/gtest.h>
+#include <rocksdb/status.h>
 
 #include <cassert>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +37,44 @@ struct store_maker<rocksdb_metadata_store> {
 INSTANTIATE_TYPED_TEST_SUITE_P(rocksdb, metadata_store_suite, rocksdb_metadata_store);
 
 namespace rocksdb_test {
+
+// A full disk is `no_space` (507 in the registry), not RocksDB's "I/O error".
+TEST(rocksdb_metadata_store, full_disk_is_no_space) {
+  EXPECT_EQ(pier::storage::detail::to_error(rocksdb::Status::NoSpace("ENOSPC")),
+            st::storage_error::no_space);
+  EXPECT_NE(pier::storage::detail::to_error(rocksdb::Status::IOError("EIO")),
+            st::storage_error::no_space);
+  EXPECT_TRUE(st::is_out_of_space(st::storage_error::no_space));
+}
+
+// Below `min_free_space`, writes fail before RocksDB sees them (so it never stops
+// itself), reads go on, and the log says so once, as an error naming ENOSPC.
+TEST(rocksdb_metadata_store, writes_refused_below_min_free_space) {
+  temp_dir dir;
+  asio::io_context io;
+  auto const layer = pier::digest_of("layer");
+  {
+    auto s = rocksdb_metadata_store::create(dir.path()).value();
+    ASSERT_TRUE(run(io, s.link_blob("lib/app", layer)));
+  }
+  st::rocksdb_options o;
+  o.min_free_space = std::numeric_limits<std::uint64_t>::max();
+  std::vector<std::pair<bool, std::string>> lines;
+  o.on_log = [&](bool error, std::string_view m) { lines.emplace_back(error, std::string(m)); };
+  auto s = rocksdb_metadata_store::create(dir.path(), o).value();
+  auto const other = pier::digest_of("other");
+  EXPECT_EQ(run(io, s.link_blob("lib/app", other)).error(), st::storage_error::no_space);
+  EXPECT_EQ(run(io, s.link_blob("lib/app", other)).error(), st::storage_error::no_space);
+  EXPECT_TRUE(run(io, s.is_linked("lib/app", layer)).value());
+  EXPECT_FALSE(run(io, s.is_linked("lib/app", other)).value());
+  std::size_t refusals = 0;
+  for (auto const& [error, m] : lines)
+    if (m.find("ENOSPC") != std::string::npos) {
+      EXPECT_TRUE(error);
+      ++refusals;
+    }
+  EXPECT_EQ(refusals, 1u);
+}
 
 TEST(rocksdb_metadata_store, reopen_sees_everything_committed) {
   temp_dir dir;

@@ -49,8 +49,17 @@ inline http::response errors(std::span<error_entry const> entries) {
 }
 
 /// The response for an error from a store or the core: its OCI code and status, the
-/// error's own message. Errors that are not the client's fault are 500 UNKNOWN.
-inline http::response error(std::error_code ec) { return error(to_oci_error(ec), ec.message()); }
+/// error's own message. Errors that are not the client's fault are 500 UNKNOWN, except a
+/// full disk (`storage::is_out_of_space`): 507 Insufficient Storage with an UNAVAILABLE
+/// body, which the spec's codes come closest to.
+inline http::response error(std::error_code ec) {
+  if (!storage::is_out_of_space(ec))
+    return error(to_oci_error(ec), ec.message());
+  std::string message = ec.message();
+  if (ec.category() != storage::storage_category()) // ENOSPC from the system
+    message = "no space left on the registry's data filesystem: " + message;
+  return error(oci_error::unavailable, message, nullptr, 507);
+}
 
 /// A target that `parse_route` refused.
 inline http::response route_failure(std::error_code ec, std::string_view target) {

@@ -2,6 +2,7 @@
 #ifndef PIER_STORAGE_IMPL_ERROR_HPP
 #define PIER_STORAGE_IMPL_ERROR_HPP
 
+#include <cerrno>
 #include <string>
 
 PIER_BEGIN_NAMESPACE
@@ -50,6 +51,14 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
     return {"no invitation to the organisation", oci_error::name_unknown};
   case storage_error::org_limit_reached:
     return {"the user may create no more organisations", oci_error::denied};
+  case storage_error::no_space:
+    return {"no space left on the registry's data filesystem (ENOSPC); writes resume once "
+            "space is freed",
+            oci_error::unavailable};
+  case storage_error::space_reserved:
+    return {"free space of the registry's data filesystem is below the floor kept for "
+            "metadata: uploads are refused until space is freed",
+            oci_error::unavailable};
   }
   return {"unknown storage error", oci_error::unknown};
 }
@@ -71,6 +80,13 @@ public:
 inline std::error_category const& storage_category() noexcept {
   static detail::storage_category_impl const instance;
   return instance;
+}
+
+inline bool is_out_of_space(std::error_code ec) noexcept {
+  if (ec.category() == storage_category())
+    return ec == storage_error::no_space || ec == storage_error::space_reserved;
+  std::error_condition const c = ec.default_error_condition();
+  return c == std::errc::no_space_on_device || c == std::error_condition(EDQUOT, std::generic_category());
 }
 
 } // namespace storage

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +101,22 @@ inline result<filesystem_blob_store> filesystem_blob_store::create(std::filesyst
   if ((ec = detail::make_dirs(root_fd.get(), "blobs", algorithms)))
     return ec;
   std::size_t const threads = options.blocking_threads == 0 ? 1 : options.blocking_threads;
-  return filesystem_blob_store(
-      std::make_unique<state>(std::move(root), std::move(root_fd), threads));
+  auto s = std::make_unique<state>(std::move(root), std::move(root_fd), threads);
+  s->min_free_space = options.min_free_space;
+  return filesystem_blob_store(std::move(s));
+}
+
+inline result<void> filesystem_blob_store::check_free_space(std::uint64_t bytes) const {
+  if (s_->min_free_space == 0)
+    return {};
+  struct ::statvfs fs {};
+  if (::fstatvfs(s_->root_fd.get(), &fs) != 0)
+    return detail::last_error();
+  // f_bavail: what an unprivileged writer may use (root's reserved blocks do not count).
+  std::uint64_t const free = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (free < s_->min_free_space || free - s_->min_free_space < bytes)
+    return storage_error::space_reserved;
+  return {};
 }
 
 inline std::filesystem::path const& filesystem_blob_store::root() const noexcept {
@@ -168,6 +183,8 @@ filesystem_blob_store::open(pier::digest d, std::uint64_t offset,
 }
 
 inline asio::awaitable<result<upload_id>> filesystem_blob_store::begin_upload() {
+  if (result<void> const room = check_free_space(0); !room)
+    co_return room.error();
   upload_id id = make_upload_id();
   detail::unique_fd fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
                                 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -184,6 +201,8 @@ filesystem_blob_store::append(upload_id id, std::span<std::byte const> bytes,
   std::shared_ptr<detail::upload_state> const u = find_upload(id);
   if (!u)
     co_return storage_error::upload_unknown;
+  if (result<void> const room = check_free_space(bytes.size()); !room)
+    co_return room.error();
   co_return detail::append_to(*u, bytes, offset);
 }
 

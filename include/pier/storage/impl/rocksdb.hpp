@@ -13,8 +13,12 @@
 #include <rocksdb/status.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <array>
+#include <cstdarg>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -67,10 +71,36 @@ inline std::error_category const& rocksdb_category() noexcept {
 
 namespace detail {
 
-/// Only for a status that is not ok.
+/// Only for a status that is not ok. A full disk is `no_space`, whatever RocksDB was doing:
+/// the registry answers it with 507, not 500.
 inline std::error_code to_error(rocksdb::Status const& s) noexcept {
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit)
+    return storage_error::no_space;
   return {static_cast<int>(s.code()), rocksdb_category()};
 }
+
+/// RocksDB's log without a LOG file (see `rocksdb_options::on_log`): messages of level WARN
+/// and above go to a callback.
+class rocksdb_logger final : public rocksdb::Logger {
+public:
+  explicit rocksdb_logger(std::function<void(bool, std::string_view)> sink)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), sink_(std::move(sink)) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(char const*, std::va_list) override {} // no level: RocksDB's informational lines
+  void Logv(rocksdb::InfoLogLevel level, char const* format, std::va_list ap) override {
+    if (!sink_ || level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL)
+      return;
+    std::array<char, 1024> line{};
+    int const n = std::vsnprintf(line.data(), line.size(), format, ap);
+    if (n > 0)
+      sink_(level >= rocksdb::InfoLogLevel::ERROR_LEVEL,
+            std::string_view(line.data(), std::min<std::size_t>(std::size_t(n), line.size() - 1)));
+  }
+
+private:
+  std::function<void(bool, std::string_view)> sink_;
+};
 
 // --- values: u8, u64 little-endian, strings as u64 length + bytes -----------------------
 
@@ -423,6 +453,10 @@ struct rocksdb_metadata_store::state {
   std::vector<rocksdb::ColumnFamilyHandle*> handles; // by `cf`; the default one last
   rocksdb::WriteOptions write_options;
   std::chrono::seconds touch_interval{60}; // CollectableStore
+  std::string path;                        // of the database, for its free space
+  std::uint64_t min_free_space = 0;
+  std::function<void(bool, std::string_view)> on_log;
+  bool out_of_space = false; // under write_mutex: what the last check found
   std::mutex write_mutex;
   asio::thread_pool pool;
 
@@ -1260,6 +1294,27 @@ struct rocksdb_metadata_store::state {
     return {};
   }
 
+  /// `no_space` while the filesystem has less than `min_free_space` free; says when that
+  /// starts and ends in the log. Under the write lock.
+  result<void> check_free_space() {
+    if (min_free_space == 0)
+      return {};
+    struct ::statvfs fs {};
+    if (::statvfs(path.c_str(), &fs) != 0)
+      return {}; // RocksDB's write says what is wrong with the directory
+    std::uint64_t const free = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+    bool const low = free < min_free_space;
+    if (low != out_of_space && on_log) {
+      std::string const what = low ? "metadata writes refused (ENOSPC): " : "metadata writes resumed: ";
+      on_log(low, what + std::to_string(free) + " bytes free in " + path + ", " +
+             std::to_string(min_free_space) + " needed");
+    }
+    out_of_space = low;
+    if (low)
+      return storage_error::no_space;
+    return {};
+  }
+
   /// Runs `build` under the write lock on the store's threads, then writes the batch it
   /// filled in one write, a sync write unless `durable` is false; nothing is written when
   /// `build` fails. A write that is not durable still reaches the WAL through the kernel
@@ -1274,6 +1329,8 @@ struct rocksdb_metadata_store::state {
         return r;
       if (batch.Count() == 0)
         return {};
+      if (result<void> r = check_free_space(); !r)
+        return r;
       rocksdb::WriteOptions options = write_options;
       options.sync = options.sync && durable;
       rocksdb::Status const s = db->Write(options, &batch);
@@ -1302,14 +1359,22 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  db_options.info_log = std::make_shared<detail::rocksdb_logger>(options.on_log);
+  // Metadata is small: smaller memtables than RocksDB's 64 MiB, so that the free space
+  // RocksDB waits for before it recovers from a full disk (one memtable) is small too.
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = std::size_t{8} << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (char const* n : state::cf_names)
-    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    families.emplace_back(n, cf_options);
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
 
   auto s = std::make_unique<state>(options.blocking_threads == 0 ? 1 : options.blocking_threads);
   s->write_options.sync = options.sync;
   s->touch_interval = options.touch_interval;
+  s->path = path.string();
+  s->min_free_space = options.min_free_space;
+  s->on_log = options.on_log;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status const st =
       rocksdb::DB::Open(db_options, path.string(), families, &s->handles, &raw);
