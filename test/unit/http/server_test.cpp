@@ -15,6 +15,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -249,6 +250,11 @@ pier::http::handler make_handler(shared_test_data& data) {
     }
     if (target == "/reject")
       co_return response::text(413, "no thanks");
+    if (target == "/as-alice") { // what authentication middleware does
+      req.set_principal("alice");
+      pier::result<std::string> body = co_await pier::http::read_body(req.body(), 1 << 20);
+      co_return response::text(200, "id " + std::string(req.id()));
+    }
     if (target == "/throw")
       throw std::runtime_error("handler failure on purpose");
     if (target == "/slow") {
@@ -818,6 +824,113 @@ TEST_P(ServerTest, AccessLog) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "GET /hello 200 5 127.0.0.1");
   EXPECT_EQ(lines[1], "HEAD /hello 200 0 127.0.0.1");
+}
+
+// Access log entries, copied: the callback's views die with it.
+struct logged {
+  std::string method, target, request_id, principal, user_agent;
+  int status = 0;
+  std::uint64_t received = 0;
+  bool tls_handshake = false;
+};
+
+class access_log {
+public:
+  void add(pier::http::access_log_entry const& e) {
+    std::lock_guard lock(m_);
+    entries_.push_back({std::string(e.method), std::string(e.target), std::string(e.request_id),
+                        std::string(e.principal), std::string(e.user_agent), e.status,
+                        e.received_bytes, e.tls_handshake});
+    cv_.notify_all();
+  }
+  // The first n entries, once there (written after the response went to the kernel: maybe
+  // just after the client read it).
+  std::vector<logged> wait_for(std::size_t n) {
+    std::unique_lock lock(m_);
+    cv_.wait_for(lock, 60s, [&] { return entries_.size() >= n; });
+    return entries_;
+  }
+
+private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<logged> entries_;
+};
+
+TEST_P(ServerTest, AccessLogCarriesIdUserAgentAndReceivedBytes) {
+  access_log log;
+  server_options o = options();
+  o.on_request = [&](pier::http::access_log_entry const& e) { log.add(e); };
+  start(o);
+  client c(port());
+  std::string const body(70000, 'u');
+  ASSERT_TRUE(c.send("PUT /as-alice HTTP/1.1\r\nHost: t\r\nUser-Agent: docker/24.0.7\r\n"
+                     "Content-Length: 70000\r\n\r\n" +
+                     body));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  auto const id = r->field("X-Request-Id");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->size(), 16u);
+  EXPECT_EQ(r->body, "id " + *id); // the handler saw the id that went back
+  // A short, plain id from the client is kept; anything else is replaced.
+  ASSERT_TRUE(c.send(get("/hello", "X-Request-Id: trace-42.a:b_c\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->field("X-Request-Id"), "trace-42.a:b_c");
+  ASSERT_TRUE(c.send(get("/hello", "X-Request-Id: " + std::string(65, 'a') + "\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  std::string const long_replaced = r->field("X-Request-Id").value_or("");
+  EXPECT_EQ(long_replaced.size(), 16u);
+  ASSERT_TRUE(c.send(get("/hello", "X-Request-Id: a b\"c\r\n")));
+  r = c.read_reply();
+  ASSERT_TRUE(r);
+  std::string const unsafe_replaced = r->field("X-Request-Id").value_or("");
+  EXPECT_EQ(unsafe_replaced.size(), 16u);
+  EXPECT_NE(unsafe_replaced, long_replaced);
+
+  std::vector<logged> const lines = log.wait_for(4);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].method, "PUT");
+  EXPECT_EQ(lines[0].principal, "alice");
+  EXPECT_EQ(lines[0].user_agent, "docker/24.0.7");
+  EXPECT_EQ(lines[0].received, 70000u);
+  EXPECT_EQ(lines[0].request_id, *id);
+  EXPECT_EQ(lines[1].principal, ""); // anonymous: no one said otherwise
+  EXPECT_EQ(lines[1].user_agent, "");
+  EXPECT_EQ(lines[1].received, 0u);
+  EXPECT_EQ(lines[1].request_id, "trace-42.a:b_c");
+  EXPECT_EQ(lines[2].request_id, long_replaced);
+  EXPECT_EQ(lines[3].request_id, unsafe_replaced);
+}
+
+TEST_P(ServerTest, TlsHandshakeOnThePlainPortIsMarkedInTheLog) {
+  access_log log;
+  server_options o = options();
+  o.on_request = [&](pier::http::access_log_entry const& e) { log.add(e); };
+  start(o);
+  {
+    client c(port());
+    // The start of a ClientHello: record type 22 (handshake), version 3.1.
+    ASSERT_TRUE(c.send(std::string("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11)));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  {
+    client c(port());
+    ASSERT_TRUE(c.send("BREW / HTTP/1.1 extra\r\n\r\n"));
+    ASSERT_TRUE(c.read_reply());
+  }
+  std::vector<logged> const lines = log.wait_for(2);
+  ASSERT_EQ(lines.size(), 2u);
+  // Two connections: their lines may come in either order.
+  bool const tls_first = lines[0].tls_handshake;
+  EXPECT_TRUE(lines[tls_first ? 0 : 1].tls_handshake);
+  EXPECT_FALSE(lines[tls_first ? 1 : 0].tls_handshake); // a bad request, not a TLS client
+  EXPECT_EQ(lines[0].status, 400);
+  EXPECT_EQ(lines[1].status, 400);
 }
 
 TEST_P(ServerTest, GracefulStopFinishesInFlightRequests) {

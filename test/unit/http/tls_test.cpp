@@ -426,15 +426,30 @@ TEST_F(TlsTest, Tls11Refused) {
   EXPECT_EQ(r->body, "hello");
 }
 
-TEST_F(TlsTest, PlainHttpRefusedAndServerKeepsServing) {
+TEST_F(TlsTest, PlainHttpGetsA400ThatSaysTlsAndServerKeepsServing) {
   start();
   {
+    // As nginx does: the client (docker's CLI) can show why, instead of a reset.
     raw_client raw(srv_->port());
     raw.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
     std::string const got = raw.read_to_close();
-    EXPECT_NE(got, "timeout");
-    EXPECT_EQ(got.find("HTTP/1.1"), std::string::npos);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+    EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
+    EXPECT_NE(got.find("\r\n\r\nThis port speaks TLS"), std::string::npos) << got;
     EXPECT_EQ(got.find("hello"), std::string::npos);
+  }
+  {
+    // The request arrives in pieces, the answer comes after the first byte.
+    raw_client raw(srv_->port());
+    raw.send("P");
+    raw.send("OST /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
+    EXPECT_EQ(raw.read_to_close().rfind("HTTP/1.1 400 ", 0), 0u);
+  }
+  {
+    // Neither TLS nor HTTP: closed without an answer.
+    raw_client raw(srv_->port());
+    raw.send(std::string("\x01\x02garbage", 9));
+    EXPECT_EQ(raw.read_to_close(), "");
   }
   tls_client c(srv_->port(), trusting());
   ASSERT_FALSE(c.handshake_error());
