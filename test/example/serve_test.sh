@@ -90,6 +90,12 @@ grep -q 'msg="pier-registry started" version=[0-9.]* listen=127.0.0.1:[0-9]* dat
 expect_status 200 "$(url /v2/)"
 grep -qi '^Docker-Distribution-API-Version: registry/2.0' "$tmp/headers" ||
   fail "no API version header: $(cat "$tmp/headers")"
+grep -qiE '^X-Request-Id: [0-9a-f]{16}'$'\r''$' "$tmp/headers" ||
+  fail "no X-Request-Id: $(cat "$tmp/headers")"
+expect_status 200 -H 'X-Request-Id: trace-me-42' "$(url /v2/)"
+grep -qi '^X-Request-Id: trace-me-42' "$tmp/headers" || fail "the client's X-Request-Id is not kept"
+# A TLS client on the plain port (docker probes so): one clear line, not an empty request.
+curl -sk -o /dev/null "https://127.0.0.1:$port/v2/" 2>/dev/null || true
 
 printf 'hello from pier\n' >"$tmp/blob"
 size=$(stat -c %s "$tmp/blob")
@@ -119,12 +125,17 @@ stop
 # One logfmt line per request, written after the response: checked once the server has
 # stopped, so that no line can still be on its way.
 line_re="level=info msg=request method=GET path=/v2/test/hello/blobs/$digest status=200"
-line_re+=" bytes=$size duration_ms=[0-9]+\.[0-9]{3} client=127\.0\.0\.1\$"
+line_re+=" bytes=$size received=0 duration_ms=[0-9]+\.[0-9]{3} client=127\.0\.0\.1"
+line_re+=" user=anonymous agent=curl/[0-9.]+ request_id=[0-9a-f]{16}\$"
 grep -Eq "$line_re" "$tmp/log" || fail "no access log line for the blob GET"
-grep -Eq "msg=request method=POST path=/v2/test/hello/blobs/uploads/ query=\"digest=$digest\" status=201 " \
+grep -Eq "msg=request method=POST path=/v2/test/hello/blobs/uploads/ query=\"digest=$digest\" status=201 bytes=[0-9]+ received=$size " \
   "$tmp/log" || fail "no access log line for the POST"
 grep -Eq 'msg=request method=GET path=/v2/ status=200 bytes=[0-9]+ ' "$tmp/log" ||
   fail "no access log line for /v2/"
+grep -q ' request_id=trace-me-42$' "$tmp/log" || fail "the client's request id is not logged"
+grep -q 'msg="TLS handshake on the plain HTTP port, answered 400" client=127.0.0.1$' "$tmp/log" ||
+  fail "no line for the TLS handshake on the plain port"
+if grep -q 'method="" path=""' "$tmp/log"; then fail "a request line with no method and no path"; fi
 if grep -q "$secret" "$tmp/log"; then fail "the Authorization value is in the log"; fi
 
 # --- restart on the same data: the blob is still there --------------------------------------
@@ -273,6 +284,13 @@ expect_status 200 -H "Authorization: Bearer $token" "$(url /v2/)"
 expect_status 202 -X POST -H "Authorization: Bearer $token" "$(url /v2/alice/app/blobs/uploads/)"
 stop
 if grep -q "alice-password\|$token" "$tmp/log"; then fail "a password or token is in the log"; fi
+# The gate tells the log who asked: for a token, and with one.
+grep -q 'msg=request method=GET path=/auth/token query=.* status=200 .* user=alice ' "$tmp/log" ||
+  fail "the token request is not logged as alice's"
+grep -q 'msg=request method=POST path=/v2/alice/app/blobs/uploads/ status=202 .* user=alice ' \
+  "$tmp/log" || fail "the upload is not logged as alice's"
+grep -q 'msg=request method=GET path=/v2/ status=401 .* user=anonymous ' "$tmp/log" ||
+  fail "the anonymous request is not logged as anonymous"
 
 # --- TLS with a gen-cert certificate; SIGHUP reloads it ----------------------------------------
 "$bin" gen-cert --host localhost --ip 127.0.0.1 --out "$tmp/certs" >/dev/null || fail "gen-cert"
@@ -282,9 +300,9 @@ start --auth none --tls-cert "$tmp/certs/server.crt" --tls-key "$tmp/certs/serve
 grep -q 'tls=on auth=none ' "$tmp/log" || fail "start-up line with TLS: $(head -1 "$tmp/log")"
 expect_status 200 --cacert "$tmp/old-ca.crt" "https://127.0.0.1:$port/v2/"
 expect_status 200 --cacert "$tmp/old-ca.crt" "https://localhost:$port/v2/"
-rc=0
-curl -sS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null || rc=$?
-[ "$rc" -ne 0 ] || fail "plain HTTP answered on the TLS port"
+# Plain HTTP on the TLS port: a 400 that says why, not a reset.
+expect_status 400 "http://127.0.0.1:$port/v2/"
+grep -q 'This port speaks TLS' "$tmp/body" || fail "plain HTTP on the TLS port: $(cat "$tmp/body")"
 "$bin" gen-cert --host localhost --ip 127.0.0.1 --out "$tmp/certs" >/dev/null || fail "gen-cert again"
 kill -HUP "$pid"
 wait_for_log 'TLS certificate reloaded'
