@@ -6,12 +6,15 @@
 // stderr, one write per line so lines from several threads do not interleave.
 //
 //   ts=2024-05-01T12:00:00.123Z level=info msg=request method=GET path=/v2/ status=200
-//   bytes=2 duration_ms=0.214 client=127.0.0.1
+//   bytes=2 received=0 duration_ms=0.214 client=127.0.0.1 user=alice
+//   agent="docker/24.0.7 go/go1.20.10" request_id=3f9a0c1d2e4b5a69
 //
-// Secrets stay out: the server hands the access log no headers (so no Authorization),
-// and query parameters whose names suggest a secret have their values replaced.
+// Secrets stay out: the server hands the access log no Authorization, and query
+// parameters whose names suggest a secret have their values replaced.
 
 #include "config.hpp"
+
+#include <pier/http/server.hpp>
 
 #include <algorithm>
 #include <array>
@@ -130,9 +133,15 @@ inline bool is_secret_parameter(std::string_view name) {
   std::string lower;
   for (char c : name)
     lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view word :
-       {"token", "secret", "pass", "signature", "credential", "auth", "key", "session", "code"})
+  // Anywhere in the name: access_token, client_secret, X-Amz-Signature, X-Amz-Credential,
+  // X-Amz-Security-Token, apikey, id_jwt, client_assertion...
+  for (std::string_view word : {"token", "secret", "pass", "signature", "credential", "auth",
+                                "key", "session", "code", "jwt", "assertion", "bearer", "cookie"})
     if (lower.find(word) != std::string::npos)
+      return true;
+  // Short names, whole only: `pw=`, and Azure's SAS `sig=`, but not `pwd_hint`-like words.
+  for (std::string_view word : {"pw", "pwd", "sig", "otp", "pin"})
+    if (lower == word)
       return true;
   return false;
 }
@@ -168,6 +177,29 @@ inline std::string redacted_query(std::string_view target) {
 /// The path of a request target (what comes before `?`).
 inline std::string_view target_path(std::string_view target) {
   return target.substr(0, target.find('?'));
+}
+
+/// The access log line of one request, or of a TLS handshake sent to the plain HTTP port
+/// (told as such, not as a request with no method and no path).
+inline log_line request_line(pier::http::access_log_entry const& e) {
+  if (e.tls_handshake) {
+    log_line line(log_level::info, "TLS handshake on the plain HTTP port, answered 400");
+    line.add("client", e.client_address);
+    return line;
+  }
+  log_line line(log_level::info, "request");
+  line.add("method", e.method).add("path", target_path(e.target));
+  if (std::string const query = redacted_query(e.target); !query.empty())
+    line.add("query", query);
+  line.add("status", e.status)
+      .add("bytes", e.body_bytes)
+      .add("received", e.received_bytes)
+      .add("duration_ms", e.duration)
+      .add("client", e.client_address)
+      .add("user", e.principal.empty() ? std::string_view("anonymous") : e.principal)
+      .add("agent", e.user_agent)
+      .add("request_id", e.request_id);
+  return line;
 }
 
 /// Writes lines at or above a level to a file descriptor (stderr by default).

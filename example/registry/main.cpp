@@ -180,15 +180,7 @@ pier::http::server_options server_options_from(config const& c, std::string addr
 
   if (log.enabled(log_level::info))
     o.on_request = [&log](pier::http::access_log_entry const& e) {
-      log_line line(log_level::info, "request");
-      line.add("method", e.method).add("path", target_path(e.target));
-      if (std::string const query = redacted_query(e.target); !query.empty())
-        line.add("query", query);
-      line.add("status", e.status)
-          .add("bytes", e.body_bytes)
-          .add("duration_ms", e.duration)
-          .add("client", e.client_address);
-      log.write(line);
+      log.write(request_line(e));
     };
   o.on_error = [&log](std::string_view what) {
     log.write(log_line(log_level::error, "server error").add("error", what));

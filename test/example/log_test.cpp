@@ -65,8 +65,56 @@ TEST(ExampleLog, QueriesKeepNoSecrets) {
   EXPECT_EQ(redacted_query("/x?password=hunter2&Token=t&X-Amz-Signature=s&apikey=k&flag"),
             "password=REDACTED&Token=REDACTED&X-Amz-Signature=REDACTED&apikey=REDACTED&flag");
   EXPECT_EQ(redacted_query("/x?a=1&&b=2&"), "a=1&&b=2&");
+  // Short names are secrets only as whole names.
+  EXPECT_EQ(redacted_query("/x?pw=hunter2&jwt=eyJ.x.y&PWD=p&sig=s&otp=1&pin=2"),
+            "pw=REDACTED&jwt=REDACTED&PWD=REDACTED&sig=REDACTED&otp=REDACTED&pin=REDACTED");
+  EXPECT_EQ(redacted_query("/x?client_secret=s&client_assertion=a&id_jwt=j&X-Amz-Credential=c"
+                           "&X-Amz-Security-Token=t&code=c"),
+            "client_secret=REDACTED&client_assertion=REDACTED&id_jwt=REDACTED"
+            "&X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&code=REDACTED");
+  EXPECT_EQ(redacted_query("/x?pwned=1&signal=2&spin=3"), "pwned=1&signal=2&spin=3");
   EXPECT_EQ(pier_registry::target_path("/v2/a/tags/list?n=1"), "/v2/a/tags/list");
   EXPECT_EQ(pier_registry::target_path("/v2/"), "/v2/");
+}
+
+TEST(ExampleLog, RequestLineCarriesUserAgentIdAndBytesBothWays) {
+  pier::http::access_log_entry e;
+  e.method = "PATCH";
+  e.target = "/v2/alice/app/blobs/uploads/5f0c?pw=hunter2";
+  e.status = 202;
+  e.body_bytes = 0;
+  e.received_bytes = 5242880;
+  e.duration = std::chrono::microseconds(3112);
+  e.client_address = "10.0.0.7";
+  e.principal = "alice";
+  e.user_agent = "docker/24.0.7 go/go1.20.10";
+  e.request_id = "3f9a0c1d2e4b5a69";
+  std::string const line = pier_registry::request_line(e).str();
+  EXPECT_NE(line.find(" level=info msg=request method=PATCH path=/v2/alice/app/blobs/uploads/5f0c"
+                      " query=\"pw=REDACTED\" status=202 bytes=0 received=5242880"
+                      " duration_ms=3.112 client=10.0.0.7 user=alice"
+                      " agent=\"docker/24.0.7 go/go1.20.10\" request_id=3f9a0c1d2e4b5a69"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("hunter2"), std::string::npos);
+
+  e.principal = {};
+  e.user_agent = {};
+  std::string const anonymous = pier_registry::request_line(e).str();
+  EXPECT_NE(anonymous.find(" user=anonymous agent=\"\" request_id="), std::string::npos)
+      << anonymous;
+}
+
+TEST(ExampleLog, TlsHandshakeOnThePlainPortIsToldAsSuch) {
+  pier::http::access_log_entry e; // what the server reports: no method, no path
+  e.status = 400;
+  e.client_address = "10.0.0.7";
+  e.tls_handshake = true;
+  std::string const line = pier_registry::request_line(e).str();
+  EXPECT_NE(line.find("msg=\"TLS handshake on the plain HTTP port, answered 400\" client=10.0.0.7"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("method="), std::string::npos);
 }
 
 TEST(ExampleLog, LoggerFiltersByLevelAndWritesWholeLines) {

@@ -217,7 +217,7 @@ private:
   asio::awaitable<http::response> v2(http::request& req, detail::site const& site) const;
   asio::awaitable<http::response> catalog(caller const& c, registry::route const& r) const;
   asio::awaitable<http::response> token_service(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> issue(http::request const& req, detail::site const& site,
+  asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
                                         std::optional<basic_credentials> credentials,
                                         std::vector<std::string> scopes, bool oauth) const;
   asio::awaitable<http::response> accounts(http::request& req, detail::site const& site) const;

@@ -130,11 +130,24 @@ public:
   /// Whether the request came over TLS (the scheme of URLs that point back at the server).
   bool secure() const noexcept { return secure_; }
 
+  /// The request's id: the client's `X-Request-Id` when it is short and plain, else one the
+  /// server made. The server sends it back in `X-Request-Id` and hands it to the access log.
+  std::string_view id() const noexcept { return id_; }
+  void set_id(std::string id) { id_ = std::move(id); }
+
+  /// Who made the request, as the application found out (a user name); empty: anonymous.
+  /// The server authenticates no one: middleware that does sets this, and the access log
+  /// shows it.
+  std::string_view principal() const noexcept { return principal_; }
+  void set_principal(std::string name) { principal_ = std::move(name); }
+
 private:
   request_head head_;
   body_reader* body_;
   std::string_view client_address_;
   bool secure_ = false;
+  std::string id_;
+  std::string principal_;
 };
 
 } // namespace http

@@ -27,8 +27,11 @@
 /// `Connection: close`. File bodies go out with `sendfile(2)`.
 ///
 /// With `server_options::tls` set, every connection is TLS (see `tls.hpp`): the handshake
-/// must end within `header_timeout`; a connection whose handshake fails (plain HTTP, TLS
-/// 1.1, a client that does not trust the certificate) is closed without a log line. Requests
+/// must end within `header_timeout`; a connection whose handshake fails (TLS 1.1, a client
+/// that does not trust the certificate) is closed without a log line. A plain HTTP request
+/// (its first byte is a letter, not the 0x16 of a TLS handshake record) gets a plain
+/// `400 Bad Request` saying that the port speaks TLS, as nginx answers, then the connection
+/// closes; that is not logged either. Requests
 /// say `secure()`. File bodies go out with `SSL_sendfile` when the kernel does TLS for the
 /// connection, else through a bounded buffer. Reload the certificate with
 /// `tls_context::reload()`: connections accepted afterwards use the new one.
@@ -77,6 +80,10 @@ enum class threading {
 };
 
 /// One line of an access log. The views are valid during the callback only.
+///
+/// A request that could not be parsed has an empty method and target; when its first byte
+/// was a TLS handshake record (0x16: a client speaking TLS to a plain HTTP port, as docker
+/// does to find out whether a registry has TLS), `tls_handshake` says so.
 struct access_log_entry {
   std::string_view method;
   std::string_view target;
@@ -84,6 +91,11 @@ struct access_log_entry {
   std::uint64_t body_bytes = 0;        ///< response body bytes sent (0 for HEAD)
   std::chrono::nanoseconds duration{}; ///< first byte of the request to last of the response
   std::string_view client_address;
+  std::uint64_t received_bytes = 0; ///< request body bytes the handler read
+  std::string_view request_id;      ///< as sent back in `X-Request-Id`
+  std::string_view principal;       ///< `request::principal()`: empty for anonymous
+  std::string_view user_agent;      ///< the `User-Agent` field, empty when absent
+  bool tls_handshake = false;       ///< a TLS ClientHello on a plain HTTP port
 };
 
 struct server_options {

@@ -328,6 +328,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, scopes);
+  req.set_principal(a.c.who.name); // for the access log
   caller const& c = a.c;
 
   bool allowed = false;
@@ -491,7 +492,7 @@ asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response>
-gate<A, M>::issue(http::request const& req, detail::site const& site,
+gate<A, M>::issue(http::request& req, detail::site const& site,
                   std::optional<basic_credentials> credentials, std::vector<std::string> scopes,
                   bool oauth) const {
   principal who;
@@ -507,6 +508,7 @@ gate<A, M>::issue(http::request const& req, detail::site const& site,
     if (a.failure != detail::auth_failure::none)
       co_return refuse(a, site, {});
     who = a.c.who;
+    req.set_principal(who.name); // for the access log
   }
 
   std::vector<std::string_view> const views(scopes.begin(), scopes.end());
@@ -569,6 +571,7 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
     co_return detail::basic_unauthorized(a.message);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
+  req.set_principal(a.c.who.name); // for the access log
   result<principal> const who = co_await principal_of(a.c);
   if (!who) {
     if (who.error() == storage::storage_error::user_unknown)
@@ -586,6 +589,7 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
+  req.set_principal(a.c.who.name); // for the access log
   result<principal> const who = co_await principal_of(a.c);
   if (!who && who.error() != storage::storage_error::user_unknown)
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());

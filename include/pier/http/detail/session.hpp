@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -43,6 +44,8 @@
 #include <ctime>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -157,6 +160,25 @@ class session;
 
 // The handler's view of the request body: reads from the session's buffer, then from the
 // socket, never more than the body (pipelined requests stay in the buffer).
+// A TLS record of type handshake: what a ClientHello starts with.
+inline constexpr unsigned char tls_handshake_record = 0x16;
+
+// The client's X-Request-Id when it is 1 to 64 characters of [A-Za-z0-9._:-] (nothing that
+// could break or forge a log line or a header), else 16 random hex digits.
+inline std::string request_id_of(fields const& f) {
+  std::optional<std::string_view> const given = f.find("X-Request-Id");
+  if (given && !given->empty() && given->size() <= 64 &&
+      std::all_of(given->begin(), given->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+               c == ':' || c == '-';
+      }))
+    return std::string(*given);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::array<char, 17> hex{};
+  std::snprintf(hex.data(), hex.size(), "%016llx", static_cast<unsigned long long>(random()));
+  return std::string(hex.data(), 16);
+}
+
 template <class Stream>
 class session_body_reader final : public body_reader {
 public:
@@ -179,9 +201,14 @@ public:
           co_return fail(body_error::closed);
       }
     }
+    result<std::size_t> n = std::size_t{0};
     if (framing_ == body_framing::content_length)
-      co_return co_await read_length(buf);
-    co_return co_await read_chunked(buf);
+      n = co_await read_length(buf);
+    else
+      n = co_await read_chunked(buf);
+    if (n)
+      received_ += *n;
+    co_return n;
   }
 
   std::optional<std::uint64_t> length() const noexcept override {
@@ -198,6 +225,8 @@ public:
   }
   std::uint64_t remaining() const noexcept { return remaining_; }
   body_framing framing() const noexcept { return framing_; }
+  // Body bytes handed to the handler so far (the access log's "received").
+  std::uint64_t received() const noexcept { return received_; }
 
   // Takes what is buffered of a Content-Length body; returns what is still on the wire.
   std::uint64_t discard_buffered_length() noexcept {
@@ -287,6 +316,7 @@ private:
   body_framing framing_;
   std::uint64_t remaining_;
   std::uint64_t length_ = remaining_;
+  std::uint64_t received_ = 0;
   bool expect_continue_;
   bool continue_sent_ = false;
   bool done_;
@@ -400,8 +430,17 @@ private:
     asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
     if constexpr (tls) {
       // Bounded by the header timeout set at construction, like a first request's head. A
-      // failed handshake (plain HTTP, an old protocol, an untrusting client) is the
-      // client's affair: the connection closes without a log line.
+      // failed handshake (an old protocol, an untrusting client) is the client's affair:
+      // the connection closes without a log line. Plain HTTP gets a plain HTTP answer that
+      // says why, as nginx gives, rather than a reset the client cannot explain.
+      auto [pec, first] = co_await stream_.peek_first_byte();
+      if (pec)
+        co_return;
+      if (first != tls_handshake_record) {
+        if (first >= 'A' && first <= 'Z') // a request line starts with a method
+          co_await refuse_plain_http();
+        co_return;
+      }
       std::error_code const ec = co_await stream_.handshake();
       if (ec)
         co_return;
@@ -421,10 +460,13 @@ private:
       session_body_reader<Stream> body(*this, parser.head());
       consume(head_length);
       request req(std::move(parser.head()), body, client_, tls);
+      req.set_id(request_id_of(req.headers()));
 
       response res = co_await call_handler(req, cs);
       if (cs.cancelled() != asio::cancellation_type::none)
         co_return;
+      if (!res.headers().find("X-Request-Id"))
+        res.headers().set("X-Request-Id", std::string(req.id()));
 
       // Can the connection carry another request after this one?
       bool keep = req.head().keep_alive() && !core_.closing;
@@ -452,7 +494,16 @@ private:
 
       std::uint64_t sent = 0;
       bool const written = co_await write_response(res, req.head(), keep, sent);
-      log(req.method(), req.target(), res.status(), sent, start);
+      access_log_entry entry;
+      entry.method = req.method();
+      entry.target = req.target();
+      entry.status = res.status();
+      entry.body_bytes = sent;
+      entry.received_bytes = body.received();
+      entry.request_id = req.id();
+      entry.principal = req.principal();
+      entry.user_agent = req.headers().find("User-Agent").value_or(std::string_view{});
+      log(entry, start);
       if (!written)
         co_return;
       if (!keep) {
@@ -559,22 +610,30 @@ private:
     int const status =
         ec.category() == parse_category() ? http_status(static_cast<parse_error>(ec.value())) : 400;
     response res = response::text(status, ec.message() + "\n");
+    std::string const id = request_id_of(fields{});
+    res.headers().set("X-Request-Id", id);
+    access_log_entry entry;
+    entry.status = status;
+    entry.request_id = id;
+    // What docker sends first to a registry it may reach over TLS or not. (The 400 that
+    // it gets makes its TLS library say "server gave HTTP response to HTTPS client".)
+    entry.tls_handshake =
+        buffered() > 0 && static_cast<unsigned char>(view()[0]) == tls_handshake_record;
     request_head head; // as for a GET: the body is sent
     head.set_method("GET");
-    std::uint64_t sent = 0;
-    bool const written = co_await write_response(res, head, false, sent);
-    log({}, {}, status, sent, start == clock::time_point{} ? clock::now() : start);
+    bool const written = co_await write_response(res, head, false, entry.body_bytes);
+    log(entry, start == clock::time_point{} ? clock::now() : start);
     if (written)
       co_await linger_close();
   }
 
-  void log(std::string_view method, std::string_view target, int status, std::uint64_t sent,
-           clock::time_point start) noexcept {
+  void log(access_log_entry& entry, clock::time_point start) noexcept {
     if (!opts_.on_request)
       return;
+    entry.duration = clock::now() - start;
+    entry.client_address = client_;
     try {
-      opts_.on_request(
-          access_log_entry{method, target, status, sent, clock::now() - start, client_});
+      opts_.on_request(entry);
     } catch (...) {
     }
   }
@@ -823,9 +882,31 @@ private:
   // Half-closes, then reads and drops what the client still sends for a short while: closing
   // with unread bytes would make the kernel send a reset, which can destroy the response
   // before the client reads it.
+    // Answers a plain HTTP request on the TLS port in plain HTTP, then reads what the client
+  // still sends (its request) until it closes, so that it sees the answer, not a reset.
+  asio::awaitable<void> refuse_plain_http() {
+    static constexpr std::string_view body =
+        "This port speaks TLS: the plain HTTP request was sent to an HTTPS port.\n";
+    std::string answer = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         "Connection: close\r\nContent-Length: ";
+    answer.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+    core_.set_timeout(opts_.write_stall_timeout);
+    auto [ec, n] =
+        co_await asio::async_write(stream_.lowest_layer(), asio::buffer(answer), use_nothrow);
+    if (!ec)
+      co_await linger_on(stream_.lowest_layer());
+  }
+
   asio::awaitable<void> linger_close() {
     if constexpr (tls)
       stream_.close_notify();
+    co_await linger_on(stream_);
+  }
+
+  // Ends our side and reads from `from` (the stream, or the socket below TLS) until the
+  // client closes, a budget is read, or the linger timeout passes.
+  template <class ReadStream>
+  asio::awaitable<void> linger_on(ReadStream& from) {
     std::error_code ec;
     stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ec);
     if (ec)
@@ -834,7 +915,7 @@ private:
     std::uint64_t budget = 4 * std::max<std::uint64_t>(opts_.max_body_drain, size_);
     for (;;) {
       auto [rec, got] =
-          co_await stream_.async_read_some(asio::buffer(buf_.get(), size_), use_nothrow);
+          co_await from.async_read_some(asio::buffer(buf_.get(), size_), use_nothrow);
       if (rec || got >= budget)
         co_return;
       budget -= got;

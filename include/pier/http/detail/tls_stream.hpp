@@ -36,6 +36,7 @@
 #include <tuple>
 #include <utility>
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 PIER_BEGIN_NAMESPACE
@@ -73,6 +74,24 @@ public:
       co_return asio::error::no_memory;
     auto [ec, n] = co_await retry([this](std::size_t&) { return SSL_do_handshake(ssl_.get()); });
     co_return ec;
+  }
+
+  // The first byte the client sent, left in the socket for the handshake to read: a TLS
+  // record starts with 0x16 (handshake), a plain HTTP request with a method's letter.
+  asio::awaitable<std::tuple<std::error_code, unsigned char>> peek_first_byte() {
+    for (;;) {
+      unsigned char c = 0;
+      ssize_t const n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK);
+      if (n == 1)
+        co_return std::tuple{std::error_code{}, c};
+      if (n == 0)
+        co_return std::tuple{std::error_code(asio::error::eof), c};
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        co_return std::tuple{std::error_code(errno, std::system_category()), c};
+      auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_read, as_tuple);
+      if (ec)
+        co_return std::tuple{ec, c};
+    }
   }
 
   // Whether the kernel does the sending record layer (SSL_sendfile works).
