@@ -72,6 +72,7 @@ enum class route_error {
   invalid_digest,       ///< a digest in the path or in `digest`/`mount`: DIGEST_INVALID
   invalid_upload_id,    ///< no upload can have this id: BLOB_UPLOAD_UNKNOWN (404)
   invalid_page_size,    ///< `n` is not a non-negative integer: PAGINATION_NUMBER_INVALID
+  invalid_reference,    ///< a manifest reference with ':' that is not a digest: DIGEST_INVALID
 };
 
 /// The category of `route_error`, named "pier.registry.route".
@@ -83,6 +84,14 @@ inline std::error_code make_error_code(route_error e) noexcept {
 
 /// The HTTP status of a response to a request whose target failed with `e`.
 constexpr int http_status(route_error e) noexcept;
+
+/// Whether `e` says that a manifest reference cannot name a manifest (`invalid_tag`,
+/// `invalid_reference`). For GET, HEAD and DELETE that is a manifest the repository does
+/// not hold: 404 MANIFEST_UNKNOWN, the one failure the spec's table gives end-3 (a PUT
+/// with such a reference stays a 400).
+constexpr bool is_unusable_reference(route_error e) noexcept {
+  return e == route_error::invalid_tag || e == route_error::invalid_reference;
+}
 
 /// The query parameters the registry API defines, decoded and validated; the others are
 /// ignored. Only those of the route's endpoint are read: `n`, `last` for tags and catalog;

@@ -675,13 +675,13 @@ TEST_F(Gate, TokenCatalogFiltering) {
   // Paging over what alice sees: acme/app and base are skipped, Link only while more follow.
   auto const p1 = list("alice", "?n=1");
   EXPECT_EQ(p1.first, names{"alice/private"});
-  EXPECT_EQ(p1.second, "</v2/_catalog?n=1&last=alice/private>; rel=\"next\"");
-  auto const p2 = list("alice", "?n=1&last=alice/private");
+  EXPECT_EQ(p1.second, "</v2/_catalog?n=1&last=alice%2Fprivate>; rel=\"next\"");
+  auto const p2 = list("alice", "?n=1&last=alice%2Fprivate");
   EXPECT_EQ(p2.first, names{"alice/public"});
   EXPECT_EQ(p2.second, ""); // base follows, but alice may not see it
   auto const all = list("root", "?n=3");
   EXPECT_EQ(all.first, (names{"acme/app", "alice/private", "alice/public"}));
-  EXPECT_EQ(all.second, "</v2/_catalog?n=3&last=alice/public>; rel=\"next\"");
+  EXPECT_EQ(all.second, "</v2/_catalog?n=3&last=alice%2Fpublic>; rel=\"next\"");
   EXPECT_EQ(list("root", "?n=3&last=alice/public").first, names{"base"});
   EXPECT_EQ(list("root", "?n=0").first, names{});
 

@@ -175,10 +175,10 @@ TEST_F(NamespaceApi, repositories_and_tags_of_a_namespace) {
   EXPECT_EQ(strings(r.json().at("repositories")),
             (v{"acme/api", "acme/secret", "acme/web", "acme/web/app"}));
 
-  r = call("/api/v1/namespaces/acme/repositories?n=1&last=acme/api", admin());
+  r = call("/api/v1/namespaces/acme/repositories?n=1&last=acme%2Fapi", admin());
   EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/secret"});
   EXPECT_EQ(r.header("Link"),
-            R"(</api/v1/namespaces/acme/repositories?n=1&last=acme/secret>; rel="next")");
+            R"(</api/v1/namespaces/acme/repositories?n=1&last=acme%2Fsecret>; rel="next")");
 
   auto const before = std::chrono::system_clock::now() - std::chrono::seconds(1);
   r = call("/api/v1/namespaces/acme/tags?n=2", admin());
@@ -199,9 +199,9 @@ TEST_F(NamespaceApi, repositories_and_tags_of_a_namespace) {
   EXPECT_GE(pushed, registry::detail::api::rfc3339(before));
   EXPECT_EQ(tags[1].at("tag").as_string(), "v1");
   EXPECT_EQ(r.header("Link"),
-            R"(</api/v1/namespaces/acme/tags?n=2&last=acme/api%3Av1>; rel="next")");
+            R"(</api/v1/namespaces/acme/tags?n=2&last=acme%2Fapi%3Av1>; rel="next")");
 
-  r = call("/api/v1/namespaces/acme/tags?n=2&last=acme/api%3Av1", admin());
+  r = call("/api/v1/namespaces/acme/tags?n=2&last=acme%2Fapi%3Av1", admin());
   json::value const more = r.json();
   json::array const& rest = more.at("tags").as_array();
   ASSERT_EQ(rest.size(), 2u);
@@ -240,8 +240,8 @@ TEST_F(NamespaceApi, anonymous_callers_see_what_they_may_pull) {
   EXPECT_EQ(r.header("Link"), "");
   r = call("/api/v1/search?q=a&n=2", who);
   EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/api", "acme/web/app"}));
-  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=a&n=2&last=acme/web/app>; rel="next")");
-  r = call("/api/v1/search?q=a&n=2&last=acme/web/app", who);
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=a&n=2&last=acme%2Fweb%2Fapp>; rel="next")");
+  r = call("/api/v1/search?q=a&n=2&last=acme%2Fweb%2Fapp", who);
   EXPECT_EQ(strings(r.json().at("repositories")), (v{"alpine", "beta/two"}));
 
   // No may_pull at all: nothing.
@@ -277,12 +277,12 @@ TEST_F(NamespaceApiSmallScan, a_filtered_page_reads_at_most_max_scan_items) {
   registry::pull_access const who = anonymous();
   reply r = call("/api/v1/search?q=&n=1", who); // acme/api is public
   EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/api"});
-  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=1&last=acme/api>; rel="next")");
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=1&last=acme%2Fapi>; rel="next")");
   // acme/secret and acme/web are not: two read, none kept, and the page ends there.
-  r = call("/api/v1/search?q=&n=5&last=acme/api", who);
+  r = call("/api/v1/search?q=&n=5&last=acme%2Fapi", who);
   EXPECT_TRUE(r.json().at("repositories").as_array().empty()) << r.body;
-  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=acme/web>; rel="next")");
-  r = call("/api/v1/search?q=&n=5&last=acme/web", who);
+  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=acme%2Fweb>; rel="next")");
+  r = call("/api/v1/search?q=&n=5&last=acme%2Fweb", who);
   EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/web/app", "alpine"}));
   EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=alpine>; rel="next")");
   // Namespaces: the repositories looked at count too. acme: acme, acme/api (public).

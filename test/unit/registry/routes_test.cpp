@@ -188,7 +188,12 @@ TEST(Routes, ManifestReferences) {
        std::vector<std::string>{"/v2/a/manifests/sha256:abc", "/v2/a/manifests/x:y",
                                 "/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e",
                                 "/v2/a/manifests/sha256:" + std::string(64, 'A')})
-    EXPECT_EQ(fails(t), route_error::invalid_digest) << t;
+    EXPECT_EQ(fails(t), route_error::invalid_reference) << t;
+  EXPECT_EQ(pier::to_oci_error(route_error::invalid_reference), pier::oci_error::digest_invalid);
+  // Neither names a manifest: GET, HEAD and DELETE answer them as an unknown manifest.
+  EXPECT_TRUE(pier::registry::is_unusable_reference(route_error::invalid_tag));
+  EXPECT_TRUE(pier::registry::is_unusable_reference(route_error::invalid_reference));
+  EXPECT_FALSE(pier::registry::is_unusable_reference(route_error::invalid_digest));
 }
 
 TEST(Routes, Digests) {

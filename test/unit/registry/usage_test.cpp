@@ -143,7 +143,7 @@ TEST_F(Usage, repositories_are_paged_with_the_totals_on_every_page) {
   push("acme/db", "v1", db_);
   reply const r = c_.request("GET", "/api/v1/namespaces/acme/usage?n=1", {{"X-Caller", "acme"}});
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.header_or_empty("Link"), "</api/v1/namespaces/acme/usage?n=1&last=acme/db>; "
+  EXPECT_EQ(r.header_or_empty("Link"), "</api/v1/namespaces/acme/usage?n=1&last=acme%2Fdb>; "
                                        "rel=\"next\"");
   json::value const second = usage("acme", "acme", "?n=1&last=acme/db");
   ASSERT_EQ(second.at("repositories").as_array().size(), 1u);

@@ -545,6 +545,50 @@ TEST_F(V2, OciImageByTagAndDigest) {
   EXPECT_EQ(c_.get(manifest_path("lib/app", "latest")).body, m.bytes);
 }
 
+// ETag is the digest in quotes (as the reference registry sends it); If-None-Match with it
+// (weak comparison, lists, `*`) is a 304 without a body (RFC 9110 §13.1.2).
+TEST_F(V2, ManifestETagAndIfNoneMatch) {
+  content const cfg = config(3);
+  content const m = image_manifest(cfg, {});
+  push_blob(c_, "lib/etag", cfg);
+  ASSERT_EQ(put_manifest(c_, "lib/etag", "v1", m).status, 201);
+  std::string const etag = "\"" + m.digest.str() + "\"";
+  std::string const other = "\"" + pier::digest_of("other").str() + "\"";
+
+  for (std::string const& ref : {std::string("v1"), m.digest.str()}) {
+    std::string const path = manifest_path("lib/etag", ref);
+    reply r = c_.get(path);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("ETag"), etag);
+    EXPECT_EQ(c_.head(path).header("ETag"), etag);
+
+    for (std::string const& inm : {etag, "W/" + etag, other + ", " + etag, other + ",W/" + etag,
+                                   std::string("*"), std::string(" \t*")}) {
+      for (char const* method : {"GET", "HEAD"}) {
+        r = c_.request(method, path, {{"If-None-Match", inm}});
+        EXPECT_EQ(r.status, 304) << method << ' ' << inm;
+        EXPECT_TRUE(r.body.empty()) << inm;
+        EXPECT_EQ(r.header("ETag"), etag) << inm;
+      }
+    }
+    // Two fields are one list.
+    r = c_.get(path, {{"If-None-Match", other}, {"If-None-Match", etag}});
+    EXPECT_EQ(r.status, 304);
+
+    // No match, or a value that is not an entity tag: the manifest itself.
+    for (std::string const& inm : {other, m.digest.str(), "\"" + m.digest.str(),
+                                   std::string("W/"), std::string("\"\""), std::string("")}) {
+      r = c_.get(path, {{"If-None-Match", inm}});
+      EXPECT_EQ(r.status, 200) << inm;
+      EXPECT_EQ(r.body, m.bytes) << inm;
+    }
+  }
+  // An unknown manifest stays a 404, even for `*`.
+  reply const r = c_.get(manifest_path("lib/etag", "v2"), {{"If-None-Match", "*"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_code(r), "MANIFEST_UNKNOWN");
+}
+
 TEST_F(V2, PutByDigestMustMatch) {
   content const cfg = config(2);
   content const m = image_manifest(cfg, {});
@@ -659,6 +703,52 @@ TEST_F(V2, IndexWithChildren) {
   r = c_.get(manifest_path("multi", "latest"), {{"Accept", std::string(mt::oci_index)}});
   EXPECT_EQ(r.body, idx.bytes);
   EXPECT_EQ(r.header("Content-Type"), mt::oci_index);
+}
+
+// A descriptor whose size is not the stored blob's (or child manifest's) makes an image
+// that no client can pull: 400 MANIFEST_INVALID naming the descriptor, nothing stored.
+TEST_F(V2, DescriptorSizeMustMatch) {
+  content const cfg = config(8);
+  content const l = layer(500, 41);
+  content const good = image_manifest(cfg, {l});
+  push_blob(c_, "sized", cfg);
+  push_blob(c_, "sized", l);
+  auto const lying = [](content const& m, content const& of, std::string_view size) {
+    std::string bytes = m.bytes;
+    std::string const needle = R"(")" + of.digest.str() + R"(","size":)";
+    std::size_t const at = bytes.find(needle) + needle.size();
+    bytes.replace(at, std::to_string(of.bytes.size()).size(), size);
+    return content(bytes, m.media_type);
+  };
+  struct {
+    content m;
+    std::string path;
+  } const cases[] = {
+      {lying(good, l, "999999999"), "layers[0]"},
+      {lying(good, l, "499"), "layers[0]"},
+      {lying(good, cfg, "1"), "config"},
+  };
+  for (auto const& k : cases) {
+    reply const r = put_manifest(c_, "sized", "t", k.m);
+    EXPECT_EQ(r.status, 400) << k.m.bytes;
+    EXPECT_EQ(error_code(r), "MANIFEST_INVALID") << r.body;
+    boost::json::object const e = json_of(r).at("errors").at(0).as_object();
+    EXPECT_EQ(e.at("detail").at("path").as_string(), k.path) << r.body;
+    EXPECT_NE(e.at("message").as_string().find(k.path), std::string::npos) << r.body;
+    EXPECT_EQ(c_.get(manifest_path("sized", k.m.digest.str())).status, 404);
+  }
+  EXPECT_EQ(c_.get(manifest_path("sized", "t")).status, 404);
+
+  // A child manifest of an index, whose stored size is known too.
+  ASSERT_EQ(put_manifest(c_, "sized", good.digest.str(), good).status, 201);
+  content const idx = index_manifest({good});
+  reply r = put_manifest(c_, "sized", "multi", lying(idx, good, "12"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "MANIFEST_INVALID");
+  EXPECT_EQ(json_of(r).at("errors").at(0).at("detail").at("path").as_string(), "manifests[0]");
+  // The truth is accepted.
+  EXPECT_EQ(put_manifest(c_, "sized", "multi", idx).status, 201);
+  EXPECT_EQ(put_manifest(c_, "sized", "t", good).status, 201);
 }
 
 TEST_F(V2, DockerManifestAndList) {
@@ -1010,7 +1100,10 @@ TEST_F(V2, CatalogPagination) {
             R"({"repositories":["a","a/b","b","b-c","z/y/x"]})");
   r = c_.get("/v2/_catalog?n=2");
   EXPECT_EQ(boost::json::serialize(json_of(r)), R"({"repositories":["a","a/b"]})");
-  EXPECT_EQ(r.header("Link"), R"(</v2/_catalog?n=2&last=a/b>; rel="next")");
+  // The Link's query value is percent-encoded, and reads back as the name it encodes.
+  EXPECT_EQ(r.header("Link"), R"(</v2/_catalog?n=2&last=a%2Fb>; rel="next")");
+  r = c_.get("/v2/_catalog?n=2&last=a%2Fb");
+  EXPECT_EQ(boost::json::serialize(json_of(r)), R"({"repositories":["b","b-c"]})");
   r = c_.get("/v2/_catalog?n=2&last=a/b");
   EXPECT_EQ(boost::json::serialize(json_of(r)), R"({"repositories":["b","b-c"]})");
   r = c_.get("/v2/_catalog?n=2&last=b-c");
@@ -1038,10 +1131,17 @@ TEST_F(V2, BadNamesTagsAndDigests) {
       {"GET", "/v2/" + overlong + "/tags/list", 400, "NAME_INVALID"},
       {"PUT", "/v2/a//b/manifests/t", 400, "NAME_INVALID"},
       {"POST", "/v2/-a/blobs/uploads/", 400, "NAME_INVALID"},
-      {"GET", "/v2/a/manifests/.bad", 400, "MANIFEST_INVALID"},
+      // A reference that cannot be a tag or digest names no manifest: 404 as for any
+      // manifest the repository lacks (end-3, end-9); a PUT with it is a bad request.
+      {"GET", "/v2/a/manifests/.bad", 404, "MANIFEST_UNKNOWN"},
+      {"HEAD", "/v2/a/manifests/.INVALID_MANIFEST_NAME", 404, ""},
       {"PUT", "/v2/a/manifests/" + std::string(129, 't'), 400, "MANIFEST_INVALID"},
-      {"DELETE", "/v2/a/manifests/bad~tag", 400, "MANIFEST_INVALID"},
-      {"GET", "/v2/a/manifests/sha256:123", 400, "DIGEST_INVALID"},
+      {"PUT", "/v2/a/manifests/.INVALID_MANIFEST_NAME", 400, "MANIFEST_INVALID"},
+      {"DELETE", "/v2/a/manifests/bad~tag", 404, "MANIFEST_UNKNOWN"},
+      {"GET", "/v2/a/manifests/sha256:123", 404, "MANIFEST_UNKNOWN"},
+      {"HEAD", "/v2/a/manifests/sha256:zz", 404, ""},
+      {"DELETE", "/v2/a/manifests/sha256:zz", 404, "MANIFEST_UNKNOWN"},
+      {"PUT", "/v2/a/manifests/sha256:zz", 400, "DIGEST_INVALID"},
       {"GET", "/v2/a/blobs/sha256:" + std::string(64, 'Z'), 400, "DIGEST_INVALID"},
       {"HEAD", "/v2/a/blobs/latest", 400, ""},
       {"DELETE", "/v2/a/blobs/md5:abc", 400, "DIGEST_INVALID"},

@@ -322,7 +322,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   // The frame owns the route and the caller.
   result<registry::route> const r = registry::parse_route(req.target());
   if (!r)
-    co_return registry::detail::route_failure(r.error(), req.target());
+    co_return registry::detail::route_failure(r.error(), req.target(), req.method());
   detail::v2_need const need = detail::need_of(*r, req.method());
   std::vector<resource_scope> const scopes = detail::scopes_of(*r, need);
   authentication const a = co_await authenticate(req, site);

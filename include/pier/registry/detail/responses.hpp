@@ -61,13 +61,17 @@ inline http::response error(std::error_code ec) {
   return error(oci_error::unavailable, message, nullptr, 507);
 }
 
-/// A target that `parse_route` refused.
-inline http::response route_failure(std::error_code ec, std::string_view target) {
+/// A target that `parse_route` refused, for a request with `method`.
+inline http::response route_failure(std::error_code ec, std::string_view target,
+                                    std::string_view method) {
   auto const e = static_cast<route_error>(ec.value());
   if (e == route_error::not_found || e == route_error::malformed_target)
     return http::response::text(http_status(e), ec.message() + "\n");
   boost::json::object detail;
   detail["target"] = target;
+  if (is_unusable_reference(e) && (method == "GET" || method == "HEAD" || method == "DELETE"))
+    return error(oci_error::manifest_unknown, "manifest unknown: " + ec.message(),
+                 std::move(detail));
   return error(to_oci_error(ec), ec.message(), std::move(detail), http_status(e));
 }
 
@@ -145,14 +149,15 @@ inline http::response blob_created(std::string_view name, digest_view d) {
   return r;
 }
 
-/// Percent-encodes what is not unreserved (RFC 3986) or '/', for a query value.
+/// Percent-encodes what is not unreserved (RFC 3986), for a query value: `ctr/tiny` is
+/// `ctr%2Ftiny`, as the reference registry writes its `Link` values (url.Values.Encode).
 inline std::string query_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
     bool const plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+                       c == '-' || c == '.' || c == '_' || c == '~';
     if (plain) {
       out += c;
     } else {
@@ -219,17 +224,54 @@ inline http::response referrers_index(std::vector<storage::referrer> const& list
   return r;
 }
 
-/// All values of `Accept`, joined as RFC 9110 §5.3 allows.
-inline std::string accept_of(http::fields const& headers) {
+/// All values of the list-valued field `field`, joined as RFC 9110 §5.3 allows.
+inline std::string values_of(http::fields const& headers, std::string_view field) {
   std::string out;
   for (auto const& [name, value] : headers) {
-    if (!http::iequals(name, "Accept"))
+    if (!http::iequals(name, field))
       continue;
     if (!out.empty())
       out += ", ";
     out += value;
   }
   return out;
+}
+
+/// All values of `Accept`.
+inline std::string accept_of(http::fields const& headers) { return values_of(headers, "Accept"); }
+
+/// The entity tag of a manifest: its digest in quotes, as the reference registry sends it.
+/// Strong: the digest names the exact bytes.
+inline std::string manifest_etag(digest_view d) {
+  std::string tag = "\"";
+  tag.append(d.str()).append("\"");
+  return tag;
+}
+
+/// Whether an `If-None-Match` value (`*` or a list of entity tags) matches `etag` by the
+/// weak comparison RFC 9110 §13.1.2 prescribes for it: `W/` prefixes do not count. Reading
+/// stops at the first malformed member; what came before it still counts.
+inline bool none_match_lists(std::string_view list, std::string_view etag) {
+  std::size_t i = 0;
+  auto const skip = [&] {
+    while (i < list.size() && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+      ++i;
+  };
+  for (skip(); i < list.size(); skip()) {
+    if (list[i] == '*')
+      return true; // the manifest exists
+    if (list.substr(i, 2) == "W/")
+      i += 2;
+    if (i >= list.size() || list[i] != '"')
+      return false;
+    std::size_t const close = list.find('"', i + 1);
+    if (close == std::string_view::npos)
+      return false;
+    if (list.substr(i, close + 1 - i) == etag)
+      return true;
+    i = close + 1;
+  }
+  return false;
 }
 
 inline bool is_blank(std::string_view s) noexcept {

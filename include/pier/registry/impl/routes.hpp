@@ -28,6 +28,7 @@ public:
     case route_error::invalid_digest: return "invalid digest";
     case route_error::invalid_upload_id: return "blob upload unknown to registry";
     case route_error::invalid_page_size: return "invalid number of results requested";
+    case route_error::invalid_reference: return "invalid digest";
     }
     return "unknown route error";
   }
@@ -36,7 +37,8 @@ public:
     switch (static_cast<route_error>(ev)) {
     case route_error::invalid_name: code = oci_error::name_invalid; break;
     case route_error::invalid_tag: code = oci_error::manifest_invalid; break;
-    case route_error::invalid_digest: code = oci_error::digest_invalid; break;
+    case route_error::invalid_digest:
+    case route_error::invalid_reference: code = oci_error::digest_invalid; break;
     case route_error::invalid_upload_id: code = oci_error::blob_upload_unknown; break;
     case route_error::invalid_page_size: code = oci_error::pagination_number_invalid; break;
     case route_error::malformed_target:
@@ -107,7 +109,8 @@ constexpr int http_status(route_error e) noexcept {
   case route_error::invalid_name:
   case route_error::invalid_tag:
   case route_error::invalid_digest:
-  case route_error::invalid_page_size: break;
+  case route_error::invalid_page_size:
+  case route_error::invalid_reference: break;
   }
   return 400;
 }
@@ -188,7 +191,7 @@ inline result<route> parse_route(std::string_view target) {
       if (last.find(':') != std::string::npos) {
         result<pier::digest> d = parse_digest(last);
         if (!d)
-          return route_error::invalid_digest;
+          return route_error::invalid_reference;
         r.digest = std::move(*d);
       } else {
         if (!validate_tag(last))

@@ -32,7 +32,7 @@ asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) co
   result<route> r = parse_route(req.target());
   http::response res;
   if (!r)
-    res = detail::route_failure(r.error(), req.target());
+    res = detail::route_failure(r.error(), req.target(), req.method());
   else
     res = co_await dispatch(req, *r);
   res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
@@ -436,9 +436,19 @@ asio::awaitable<http::response> v2_registry<B, M>::get_manifest(http::request& r
     }
   }
 
+  // A client that holds these bytes already (RFC 9110 §13.1.2): 304 and no body.
+  std::string etag = detail::manifest_etag(record->digest);
+  if (detail::none_match_lists(detail::values_of(req.headers(), "If-None-Match"), etag)) {
+    http::response res(304);
+    res.headers().set("ETag", std::move(etag));
+    res.headers().set("Docker-Content-Digest", record->digest.str());
+    co_return res;
+  }
+
   http::response res(200);
   res.headers().set("Content-Type", record->media_type);
   res.headers().set("Docker-Content-Digest", record->digest.str());
+  res.headers().set("ETag", std::move(etag));
   if (req.method() == "HEAD")
     res.headers().set("Content-Length", std::to_string(record->bytes.size()));
   else
@@ -461,6 +471,31 @@ inline std::optional<storage::subject_link> subject_of(manifest const& m) {
     link.artifact_type = m.config()->media_type;
   link.annotations.insert(m.annotations().begin(), m.annotations().end());
   return link;
+}
+
+/// Adds a MANIFEST_INVALID entry to `out` for each descriptor of `m` (config, layers,
+/// child manifests) that names `d` with another size than `stored`, naming the descriptor.
+inline void check_sizes(manifest const& m, digest_view d, std::uint64_t stored,
+                        std::vector<error_entry>& out) {
+  auto const check = [&](descriptor const& desc, std::string path) {
+    if (desc.digest.view() != d ||
+        (desc.size >= 0 && static_cast<std::uint64_t>(desc.size) == stored))
+      return;
+    std::string const declared = std::to_string(desc.size);
+    out.push_back({oci_error::manifest_invalid,
+                   path + " declares " + declared + " bytes for " + desc.digest.str() +
+                       ", the registry holds " + std::to_string(stored),
+                   boost::json::object{{"path", path},
+                                       {"digest", desc.digest.str()},
+                                       {"size", desc.size},
+                                       {"stored_size", stored}}});
+  };
+  if (m.config())
+    check(*m.config(), "config");
+  for (std::size_t i = 0; i < m.layers().size(); ++i)
+    check(m.layers()[i], "layers[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < m.manifests().size(); ++i)
+    check(m.manifests()[i], "manifests[" + std::to_string(i) + "]");
 }
 
 } // namespace detail
@@ -504,17 +539,27 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   }
 
   // Refuse a manifest whose blobs or child manifests the repository lacks, naming each
-  // one. (put_manifest checks again atomically; this is for the error list.)
+  // one. (put_manifest checks again atomically; this is for the error list.) Then one
+  // whose descriptors declare another size than what is stored: a client reads exactly
+  // `size` bytes of a descriptor (image-spec descriptor.md), so the image would not pull.
   std::vector<pier::digest> blobs = m.referenced_blobs(foreign_layers::exclude);
   std::vector<pier::digest> children = m.referenced_manifests();
   std::vector<error_entry> missing;
+  std::vector<error_entry> missized;
   for (pier::digest const& b : blobs) {
     result<bool> const linked = co_await meta_.is_linked(r.name, b);
     if (!linked)
       co_return detail::error(linked.error());
-    if (!*linked)
+    result<storage::blob_info> info = storage::storage_error::blob_unknown;
+    if (*linked)
+      info = co_await blobs_.stat(b);
+    if (!info && info.error() != storage::storage_error::blob_unknown)
+      co_return detail::error(info.error());
+    if (!info)
       missing.push_back({oci_error::manifest_blob_unknown, "blob unknown to registry",
                          boost::json::object{{"digest", b.str()}}});
+    else
+      detail::check_sizes(m, b, info->size, missized);
   }
   for (pier::digest const& c : children) {
     result<storage::manifest_record> const child = co_await meta_.get_manifest(r.name, c);
@@ -524,10 +569,14 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
         co_return detail::error(child.error());
       missing.push_back({oci_error::manifest_blob_unknown, "manifest unknown to registry",
                          boost::json::object{{"digest", c.str()}}});
+    } else {
+      detail::check_sizes(m, c, child->bytes.size(), missized);
     }
   }
   if (!missing.empty())
     co_return detail::errors(missing);
+  if (!missized.empty())
+    co_return detail::errors(missized);
   if (std::optional<http::response> refused = co_await check_quota(r.name, blobs))
     co_return std::move(*refused);
 
