@@ -30,6 +30,11 @@
 /// file (`upload_size`, `append` and `commit` work on it); its commit then hashes the
 /// file from disk, so a resumed upload still verifies.
 ///
+/// An upload holds no file descriptor between operations: each `append` opens its file,
+/// writes and closes it, and a commit opens it on the store's thread; so idle sessions,
+/// however many, cost no descriptors. A commit that cannot open the file (EMFILE) fails
+/// and leaves the upload as it was, for the client to try again.
+///
 /// @code
 /// asio::io_context io;
 /// auto store = pier::storage::filesystem_blob_store::create("/var/lib/pier/data");

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +176,76 @@ TEST(filesystem_blob_store, upload_resumes_after_restart) {
             pier::digest_error::mismatch);
   EXPECT_EQ(run(io, s.upload_size(doomed)).error(), pier::storage::storage_error::upload_unknown);
   EXPECT_EQ(count_files(dir.path() / "uploads"), 0u);
+}
+
+std::size_t open_descriptors() { return count_files("/proc/self/fd"); }
+
+// The lowest descriptor number free now: what the next open(2) returns.
+int lowest_free_descriptor() {
+  int const fd = ::dup(0);
+  ::close(fd);
+  return fd;
+}
+
+// Idle upload sessions cost no file descriptors (issue 10: 15,000 POSTs exhausted them),
+// and an upload written over several appends, each with its own short-lived descriptor,
+// still hashes and commits.
+TEST(filesystem_blob_store, idle_uploads_hold_no_descriptors) {
+  temp_dir dir;
+  asio::io_context io;
+  auto s = filesystem_blob_store::create(dir.path()).value();
+  std::string const content = make_content(600'000, 3);
+  std::string_view const v(content);
+  std::string const first = run(io, s.begin_upload()).value();
+  ASSERT_TRUE(run(io, s.append(first, bytes_of(v.substr(0, 200'000)), 0u)));
+
+  std::size_t const before = open_descriptors();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 500; ++i) {
+    ids.push_back(run(io, s.begin_upload()).value());
+    ASSERT_TRUE(run(io, s.append(ids.back(), bytes_of("x"), 0u)));
+  }
+  EXPECT_EQ(open_descriptors(), before);
+
+  ASSERT_TRUE(run(io, s.append(first, bytes_of(v.substr(200'000)), 200'000u)));
+  EXPECT_EQ(open_descriptors(), before);
+  auto const info = run(io, s.commit(first, pier::digest_of(content), content.size()));
+  ASSERT_TRUE(info) << info.error().message();
+  EXPECT_EQ(read_source(run(io, s.open(pier::digest_of(content), 0, std::nullopt)).value()),
+            content);
+  EXPECT_EQ(open_descriptors(), before);
+  for (std::string const& id : ids)
+    ASSERT_TRUE(run(io, s.abort(id)));
+}
+
+// Out of descriptors, an append or a commit fails with EMFILE and leaves the upload as it
+// was: once descriptors are free again the same commit succeeds.
+TEST(filesystem_blob_store, upload_survives_running_out_of_descriptors) {
+  temp_dir dir;
+  asio::io_context io;
+  auto s = filesystem_blob_store::create(dir.path()).value();
+  std::string const content = make_content(100'000, 4);
+  std::string_view const v(content);
+  std::string const id = run(io, s.begin_upload()).value();
+  ASSERT_TRUE(run(io, s.append(id, bytes_of(v.substr(0, 50'000)), 0u)));
+
+  struct ::rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct ::rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free_descriptor()); // the next open fails
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  auto const appended = run(io, s.append(id, bytes_of(v.substr(50'000)), 50'000u));
+  auto const committed = run(io, s.commit(id, pier::digest_of(content), content.size()));
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+
+  ASSERT_FALSE(appended);
+  EXPECT_EQ(appended.error(), std::errc::too_many_files_open);
+  ASSERT_FALSE(committed);
+  EXPECT_EQ(committed.error(), std::errc::too_many_files_open);
+  EXPECT_EQ(run(io, s.upload_size(id)).value(), 50'000u);
+  ASSERT_TRUE(run(io, s.append(id, bytes_of(v.substr(50'000)), 50'000u)));
+  auto const info = run(io, s.commit(id, pier::digest_of(content), content.size()));
+  ASSERT_TRUE(info) << info.error().message();
 }
 
 // The crash-safety property of DESIGN.md: a child process uploads and commits blobs in a

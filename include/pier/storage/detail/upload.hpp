@@ -27,6 +27,9 @@ namespace storage::detail {
 struct upload_state {
   /// Held while bytes are written, so that chunks of one upload never interleave.
   std::mutex mutex;
+  /// The memory store's memfd, for the upload's life. The filesystem store keeps none
+  /// between requests (a descriptor per idle session would let clients exhaust them): it
+  /// opens the file for each write and for the commit.
   unique_fd fd;
   std::uint64_t size = 0;
   /// SHA-256 of the `size` bytes so far; empty when it was lost (the upload was resumed
@@ -46,16 +49,26 @@ inline std::shared_ptr<upload_state> make_upload_state(unique_fd fd, std::uint64
   return u;
 }
 
-inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte const> bytes,
-                                       std::optional<std::uint64_t> offset) {
-  std::lock_guard const lock(u.mutex);
+/// Whether `append_locked` would refuse to append at `offset` (the caller holds `u.mutex`).
+inline std::error_code check_append(upload_state const& u,
+                                    std::optional<std::uint64_t> offset) noexcept {
   if (u.closed)
     return storage_error::upload_unknown;
   if (offset && *offset != u.size)
     return storage_error::upload_offset_mismatch;
-  if (std::error_code const ec = pwrite_all(u.fd.get(), bytes, u.size)) {
+  return {};
+}
+
+/// Appends through `fd` (the upload's own, or one opened for this write only); the caller
+/// holds `u.mutex`.
+inline result<std::uint64_t> append_locked(upload_state& u, int fd,
+                                           std::span<std::byte const> bytes,
+                                           std::optional<std::uint64_t> offset) {
+  if (std::error_code const ec = check_append(u, offset))
+    return ec;
+  if (std::error_code const ec = pwrite_all(fd, bytes, u.size)) {
     // Cut a partial write off so that the file matches what was hashed.
-    if (::ftruncate(u.fd.get(), static_cast<off_t>(u.size)) != 0)
+    if (::ftruncate(fd, static_cast<off_t>(u.size)) != 0)
       u.hash.reset();
     return ec;
   }
@@ -63,6 +76,12 @@ inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte cons
     u.hash->update(bytes);
   u.size += bytes.size();
   return u.size;
+}
+
+inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte const> bytes,
+                                       std::optional<std::uint64_t> offset) {
+  std::lock_guard const lock(u.mutex);
+  return append_locked(u, u.fd.get(), bytes, offset);
 }
 
 /// Marks the upload closed (waiting for a write in progress); false when it already was.

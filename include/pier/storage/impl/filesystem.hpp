@@ -135,12 +135,11 @@ filesystem_blob_store::find_upload(upload_id const& id) {
   if (!is_upload_id(id))
     return nullptr; // never let a client-chosen string reach a path
   // Not known to this process: an upload begun before a restart?
-  detail::unique_fd fd(
-      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_RDWR | O_CLOEXEC));
   struct ::stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0)
+  if (::fstatat(s_->root_fd.get(), detail::upload_file(id).c_str(), &st, 0) != 0 ||
+      !S_ISREG(st.st_mode))
     return nullptr;
-  auto u = detail::make_upload_state(std::move(fd), static_cast<std::uint64_t>(st.st_size),
+  auto u = detail::make_upload_state(detail::unique_fd(), static_cast<std::uint64_t>(st.st_size),
                                      false); // the hash is lost: commit hashes the file
   s_->uploads.emplace(id, u);
   return u;
@@ -186,12 +185,13 @@ inline asio::awaitable<result<upload_id>> filesystem_blob_store::begin_upload() 
   if (result<void> const room = check_free_space(0); !room)
     co_return room.error();
   upload_id id = make_upload_id();
-  detail::unique_fd fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
-                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  detail::unique_fd const fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
+                                      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd)
     co_return detail::last_error();
+  // The session keeps no descriptor: each write and the commit open the file again.
   std::lock_guard const lock(s_->mutex);
-  s_->uploads.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  s_->uploads.emplace(id, detail::make_upload_state(detail::unique_fd(), 0, true));
   co_return id;
 }
 
@@ -203,7 +203,15 @@ filesystem_blob_store::append(upload_id id, std::span<std::byte const> bytes,
     co_return storage_error::upload_unknown;
   if (result<void> const room = check_free_space(bytes.size()); !room)
     co_return room.error();
-  co_return detail::append_to(*u, bytes, offset);
+  std::lock_guard const lock(u->mutex); // no co_await until it goes
+  if (std::error_code const ec = detail::check_append(*u, offset))
+    co_return ec;
+  // Open for this write only, so that an idle session holds no descriptor.
+  detail::unique_fd const fd(
+      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd)
+    co_return errno == ENOENT ? storage_error::upload_unknown : detail::last_error();
+  co_return detail::append_locked(*u, fd.get(), bytes, offset);
 }
 
 inline asio::awaitable<result<std::uint64_t>> filesystem_blob_store::upload_size(upload_id id) {
@@ -225,8 +233,20 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
 
   int const root = s_->root_fd.get();
   std::string const temp = detail::upload_file(id);
+  bool keep = false; // the file could not be opened for a reason other than its absence
   // All of this blocks on the disk (and may read the whole upload): the store's threads.
   result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+    // Opened only here, so that a commit waiting for a thread holds no descriptor.
+    u->fd = detail::unique_fd(::openat(root, temp.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!u->fd) {
+      if (errno == ENOENT)
+        return storage_error::upload_unknown;
+      std::error_code const ec = detail::last_error(); // EMFILE, say: the client may retry
+      std::lock_guard const reopen(u->mutex);
+      u->closed = false;
+      keep = true;
+      return ec;
+    }
     auto const remove_temp = [&] {
       ::unlinkat(root, temp.c_str(), 0); // failing, it stays an orphan for GC
       u->fd.reset();
@@ -271,7 +291,8 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
       return ec; // in place, perhaps not durable: the caller links nothing to it
     return info;
   });
-  forget_upload(id);
+  if (!keep)
+    forget_upload(id);
   co_return r;
 }
 
