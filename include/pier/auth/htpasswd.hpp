@@ -94,14 +94,21 @@ public:
   bool empty() const noexcept { return entries_.empty(); }
 
   /// Whether `password` is `user`'s. `password_error::mismatch` for a wrong password and for
-  /// an unknown user alike; an unknown user costs one hash computation too (against the
-  /// first entry's hash), so that response times do not tell which users exist.
+  /// an unknown user alike; an unknown user costs one hash computation too, against
+  /// `timing_hash()`, so that response times do not tell which users exist.
   result<void> verify(std::string_view user, std::string_view password) const;
 
   /// The same, answered from `cache` when these credentials were verified within its TTL;
   /// a success is added to it.
   result<void> verify(std::string_view user, std::string_view password,
                       credential_cache& cache) const;
+
+  /// What an unknown user's password is checked against: the hash of the file's most
+  /// expensive entry (highest bcrypt cost; yescrypt by its N), so that no user answers
+  /// slower than an unknown one, which a cheaper first entry would let happen. bcrypt and
+  /// yescrypt costs are compared by their numbers (`hash_cost`), which says nothing of their
+  /// relative speed: keep one scheme in a file. Empty for an empty file.
+  std::string_view timing_hash() const noexcept { return timing_hash_; }
 
   /// The user names, in byte order.
   template <class F>
@@ -143,6 +150,15 @@ public:
 private:
   std::atomic<std::shared_ptr<htpasswd const>> file_;
 };
+
+/// The cost parameter of a bcrypt hash (`$2y$12$…` → 12) or the N (log2) of a yescrypt hash;
+/// 0 for anything else. Higher is slower within a scheme.
+///
+/// @code
+/// assert(pier::auth::hash_cost("$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
+///        == 5);
+/// @endcode
+unsigned hash_cost(std::string_view hash) noexcept;
 
 /// Parses the contents of an htpasswd file.
 ///

@@ -56,6 +56,29 @@ TEST(htpasswd, parses_users_comments_blank_lines_and_crlf) {
   EXPECT_EQ(f->verify("", "").error(), auth::password_error::mismatch);
 }
 
+// An unknown user is checked against the most expensive entry, wherever it is in the
+// file: a cheaper first entry would make unknown users answer faster than the others.
+TEST(htpasswd, unknown_users_cost_the_most_expensive_entry) {
+  std::string const cost4 = auth::hash_password("a-password", {}, 4).value();
+  std::string const cost6 = auth::hash_password("b-password", {}, 6).value();
+  std::string const cost5 = auth::hash_password("c-password", {}, 5).value();
+  EXPECT_EQ(auth::hash_cost(cost4), 4u);
+  EXPECT_EQ(auth::hash_cost(cost6), 6u);
+  EXPECT_EQ(auth::hash_cost("plain"), 0u);
+  EXPECT_EQ(auth::hash_cost(uu_hash), 5u); // the example in htpasswd.hpp
+  EXPECT_GT(auth::hash_cost(y_hash), 0u);
+  for (std::string const& text : {"a:" + cost4 + "\nb:" + cost6 + "\nc:" + cost5 + "\n",
+                                  "c:" + cost5 + "\nb:" + cost6 + "\na:" + cost4 + "\n"}) {
+    pier::result<auth::htpasswd> f = auth::parse_htpasswd(text);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->timing_hash(), cost6);
+    EXPECT_EQ(auth::hash_cost(f->timing_hash()), 6u);
+    // Its own user's password does not let an unknown user in.
+    EXPECT_EQ(f->verify("nobody", "b-password").error(), auth::password_error::mismatch);
+  }
+  EXPECT_EQ(auth::parse_htpasswd("# nobody\n")->timing_hash(), "");
+}
+
 TEST(htpasswd, empty_files) {
   for (std::string_view text : {"", "\n", "# nobody yet\n", "\r\n\r\n"}) {
     pier::result<auth::htpasswd> f = auth::parse_htpasswd(text);

@@ -91,6 +91,23 @@ inline result<void> htpasswd::verify(std::string_view user, std::string_view pas
   return cache.verify(user, password, it->second);
 }
 
+inline unsigned hash_cost(std::string_view hash) noexcept {
+  switch (identify_hash(hash)) {
+  case hash_scheme::bcrypt: // $2y$NN$
+    if (hash.size() > 6 && pier::detail::ascii::is_digit(hash[4]) &&
+        pier::detail::ascii::is_digit(hash[5]))
+      return static_cast<unsigned>((hash[4] - '0') * 10 + (hash[5] - '0'));
+    return 0;
+  case hash_scheme::yescrypt: { // $y$ flags N r…$: N's log2 in crypt(3)'s base-64
+    constexpr std::string_view alphabet =
+        "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::size_t const at = hash.size() > 4 ? alphabet.find(hash[4]) : std::string_view::npos;
+    return at == std::string_view::npos ? 0 : static_cast<unsigned>(at);
+  }
+  default: return 0;
+  }
+}
+
 inline result<htpasswd> parse_htpasswd(std::string_view contents, htpasswd_diagnostic* diagnostic) {
   htpasswd out;
   std::size_t line_no = 0;
@@ -145,7 +162,7 @@ inline result<htpasswd> parse_htpasswd(std::string_view contents, htpasswd_diagn
     if (!scheme)
       return fail(htpasswd_error::malformed_hash, user, identify_hash(hash),
                   who + "malformed " + std::string(name(identify_hash(hash))) + " hash");
-    if (out.timing_hash_.empty())
+    if (out.timing_hash_.empty() || hash_cost(hash) > hash_cost(out.timing_hash_))
       out.timing_hash_ = std::string(hash);
     out.entries_.emplace(user, hash);
   }
