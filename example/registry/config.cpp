@@ -208,7 +208,7 @@ constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
 // The most organisations per user a setting may allow: plenty, and far from overflow.
 constexpr std::uint64_t max_orgs_setting = 1000000;
 
-constexpr std::array<std::string_view, 37> setting_names{"listen",
+constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                          "data",
                                                          "threads",
                                                          "log_level",
@@ -245,7 +245,7 @@ constexpr std::array<std::string_view, 37> setting_names{"listen",
                                                          "gc_grace",
                                                          "untagged_retention",
                                                          "upload_ttl",
-                                                         "min_free_space"};
+                                                         "min_free_space"});
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -539,9 +539,16 @@ outcome<std::uint64_t> parse_byte_size(std::string_view text) {
       unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at);
   constexpr std::uint64_t ki = 1024;
   constexpr std::pair<std::string_view, std::uint64_t> units[] = {
-      {"", 1},           {"B", 1},
-      {"KiB", ki},       {"MiB", ki * ki},       {"GiB", ki * ki * ki}, {"TiB", ki * ki * ki * ki},
-      {"kB", 1000},      {"KB", 1000},           {"MB", 1000 * 1000},   {"GB", 1000 * 1000 * 1000},
+      {"", 1},
+      {"B", 1},
+      {"KiB", ki},
+      {"MiB", ki * ki},
+      {"GiB", ki * ki * ki},
+      {"TiB", ki * ki * ki * ki},
+      {"kB", 1000},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
       {"TB", 1000ull * 1000 * 1000 * 1000}};
   auto const n = parse_uint(number);
   auto const u = std::find_if(std::begin(units), std::end(units),
@@ -680,22 +687,22 @@ flag const& find_flag(std::span<flag const> flags, std::string_view name) {
 
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
-  std::array<flag, 15> flags{{{"--config", "FILE"},
-                              {"--listen", "HOST:PORT"},
-                              {"--data", "DIR"},
-                              {"--threads", "N"},
-                              {"--log-level", "debug|info|warn|error"},
-                              {"--tls-cert", "FILE"},
-                              {"--tls-key", "FILE"},
-                              {"--auth", "auto|none|basic|token"},
-                              {"--htpasswd", "FILE"},
-                              {"--default-visibility", "private|public"},
-                              {"--max-orgs-per-user", "N"},
-                              {"--gc-interval", "DURATION"},
-                              {"--gc-grace", "DURATION"},
-                              {"--untagged-retention", "DURATION|-1"},
-                              {"--upload-ttl", "DURATION"},
-                              {"--min-free-space", "SIZE"}}};
+  auto flags = std::to_array<flag>({{"--config", "FILE"},
+                                    {"--listen", "HOST:PORT"},
+                                    {"--data", "DIR"},
+                                    {"--threads", "N"},
+                                    {"--log-level", "debug|info|warn|error"},
+                                    {"--tls-cert", "FILE"},
+                                    {"--tls-key", "FILE"},
+                                    {"--auth", "auto|none|basic|token"},
+                                    {"--htpasswd", "FILE"},
+                                    {"--default-visibility", "private|public"},
+                                    {"--max-orgs-per-user", "N"},
+                                    {"--gc-interval", "DURATION"},
+                                    {"--gc-grace", "DURATION"},
+                                    {"--untagged-retention", "DURATION|-1"},
+                                    {"--upload-ttl", "DURATION"},
+                                    {"--min-free-space", "SIZE"}});
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
