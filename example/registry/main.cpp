@@ -678,7 +678,10 @@ int serve(config const& c) {
   // Metadata first: RocksDB's lock keeps a second pier-registry off the same data. A read
   // of a blob protects it for the GC grace period less the touch interval: keep that
   // interval well inside the grace.
-  pier::registry::gc_options const gc_opts = gc_options_from(c.gc);
+  pier::registry::gc_options gc_opts = gc_options_from(c.gc);
+  gc_opts.on_report = [&log](pier::registry::gc_report const& r) {
+    log.write(gc_line(r));
+  };
   pier::storage::rocksdb_options store_options;
   store_options.touch_interval = std::min<std::chrono::seconds>(
       store_options.touch_interval,

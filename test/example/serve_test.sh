@@ -200,6 +200,7 @@ for _ in $(seq 1200); do
   sleep 0.05
 done
 grep -q '"blobs_removed":[1-9]' "$tmp/body" || fail "gc report: $(cat "$tmp/body")"
+grep -q '"runs":\[{' "$tmp/body" || fail "gc report without runs: $(cat "$tmp/body")"
 expect_status 404 "$(url "/v2/test/gc/blobs/$orphan")"
 expect_status 200 "$(url "/v2/test/gc/blobs/$config_digest")"
 # The first blob of this test is unreferenced too, and was: GC took it.
@@ -218,6 +219,8 @@ grep -q '"code":"DENIED".*quota of namespace quota exceeded' "$tmp/body" ||
 expect_status 200 "$(url /api/v1/namespaces/test/usage)"
 grep -q '"unique_bytes":' "$tmp/body" || fail "usage: $(cat "$tmp/body")"
 stop
+grep -Eq 'level=info msg="garbage collection" candidates=[0-9]+ blobs_removed=[1-9][0-9]* bytes_freed=[0-9]+ manifests_removed=[0-9]+ uploads_expired=[0-9]+ orphans_removed=[0-9]+ duration_ms=' \
+  "$tmp/log" || fail "no log line for the GC run"
 # A blob file no metadata knows, as a crash between an upload's commit and its link leaves:
 # the offline collector removes it, and fsck then finds nothing at all.
 head -c 64 /dev/urandom >"$tmp/stray"
