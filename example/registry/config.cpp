@@ -851,8 +851,12 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
     return failure{positional.error()};
   if (help)
     return help_invocation();
-  if (auto const v = find_flag(flags, "--data").value())
-    inv.fsck.data = std::filesystem::path(*v);
+  // Required: checking (and with --repair, changing) a default ./pier-data by accident
+  // helps no one.
+  auto const data = find_flag(flags, "--data").value();
+  if (!data)
+    return failure{"fsck: --data DIR is required"};
+  inv.fsck.data = std::filesystem::path(*data);
   inv.fsck.repair = find_flag(flags, "--repair").given();
   return inv;
 }

@@ -298,6 +298,10 @@ TEST(ExampleConfig, GcSettingsAndCommand) {
   EXPECT_EQ(fsck->fsck.data, std::filesystem::path("d"));
   EXPECT_TRUE(fsck->fsck.repair);
   EXPECT_FALSE(parse({"fsck", "--repair=yes"}));
+  // --data is required, as documented: no check (or repair) of ./pier-data by accident.
+  auto const no_data = parse({"fsck", "--repair"});
+  ASSERT_FALSE(no_data);
+  EXPECT_NE(no_data.error().find("--data DIR is required"), std::string::npos) << no_data.error();
 }
 
 TEST(ExampleConfig, UserAndGenCertCommands) {

@@ -113,8 +113,8 @@ expect_status 404 "$(url "/v2/test/hello/blobs/sha256:$(printf '%064d' 0)")"
 rc=0
 timeout 60 "$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/second" || rc=$?
 [ "$rc" -eq 1 ] || fail "a second instance on the same data: exit $rc, want 1"
-grep -q 'level=error msg="cannot open the metadata store"' "$tmp/second" ||
-  fail "second instance: $(cat "$tmp/second")"
+grep -q 'level=error msg="cannot open the metadata store".* hint="is pier-registry serve running on it?"' \
+  "$tmp/second" || fail "second instance: $(cat "$tmp/second")"
 rc=0
 timeout 60 "$bin" serve --listen "127.0.0.1:$port" --data "$tmp/other" 2>"$tmp/second" || rc=$?
 [ "$rc" -eq 1 ] || fail "a port in use: exit $rc, want 1"
@@ -229,6 +229,18 @@ mkdir -p "$tmp/data/blobs/sha256/${stray_hex:0:2}"
 stray_file="$tmp/data/blobs/sha256/${stray_hex:0:2}/$stray_hex"
 cp "$tmp/stray" "$stray_file"
 touch -d '2 hours ago' "$stray_file"
+# A data dir that does not exist is refused, not made empty; a held one names the cause.
+for cmd in "gc" "fsck" "user list" "user del alice"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$bin" $cmd --data "$tmp/no-such-dir" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" -ne 0 ] && grep -q 'the data dir .*/no-such-dir does not exist' "$tmp/err" ||
+    fail "$cmd on a missing data dir: exit $rc $(cat "$tmp/err")"
+  [ ! -e "$tmp/no-such-dir" ] || fail "$cmd made the missing data dir"
+done
+# `user add` makes the first user of a new registry, data dir and all.
+echo 'first-password' | "$bin" user add first --password-stdin --data "$tmp/new-dir" >/dev/null ||
+  fail "user add on a new data dir"
 "$bin" gc --data "$tmp/data" --grace 0 --dry-run >"$tmp/out" || fail "gc --dry-run"
 grep -q '^dry run: ' "$tmp/out" || fail "gc --dry-run: $(cat "$tmp/out")"
 [ -f "$stray_file" ] || fail "gc --dry-run removed a file"
