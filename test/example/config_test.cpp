@@ -90,6 +90,10 @@ TEST(ExampleConfig, HelpAndVersion) {
   for (auto word : {"serve", "--config", "--listen", "--data", "--threads", "--log-level",
                     "--version", "0.0.0.0:5000", "pier-data"})
     EXPECT_NE(text.find(word), std::string::npos) << word;
+  // Where each client looks for the CA that gen-cert makes: docker has its own path.
+  for (auto path :
+       {"/etc/docker/certs.d/HOST:PORT/ca.crt", "/etc/containers/certs.d/HOST:PORT/ca.crt"})
+    EXPECT_NE(text.find(path), std::string::npos) << path;
 }
 
 // --- flags -------------------------------------------------------------------------------
