@@ -920,8 +920,12 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
     return failure{positional.error()};
   if (help)
     return help_invocation();
-  if (auto const v = find_flag(flags, "--data").value())
-    inv.fsck.data = std::filesystem::path(*v);
+  // Required: checking (and with --repair, changing) a default ./pier-data by accident
+  // helps no one.
+  auto const data = find_flag(flags, "--data").value();
+  if (!data)
+    return failure{"fsck: --data DIR is required"};
+  inv.fsck.data = std::filesystem::path(*data);
   inv.fsck.repair = find_flag(flags, "--repair").given();
   return inv;
 }
@@ -1012,7 +1016,8 @@ std::string usage() {
          "read from standard input (one line). --admin makes an administrator.\n"
          "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
          "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
-         "trust ca.crt (for docker/podman: /etc/containers/certs.d/HOST:PORT/ca.crt).\n"
+         "trust ca.crt: docker reads /etc/docker/certs.d/HOST:PORT/ca.crt, podman, skopeo\n"
+         "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n"
          "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
          "only report).\n"
          "fsck: verify every blob's digest and size, every link and count of a stopped\n"

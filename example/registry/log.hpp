@@ -15,6 +15,7 @@
 #include "config.hpp"
 
 #include <pier/http/server.hpp>
+#include <pier/registry/gc.hpp>
 
 #include <algorithm>
 #include <array>
@@ -187,7 +188,9 @@ inline log_line request_line(pier::http::access_log_entry const& e) {
     line.add("client", e.client_address);
     return line;
   }
-  log_line line(log_level::info, "request");
+  // A server error is logged at `error`, with the cause its body gives (a store's message).
+  bool const failed = e.status >= 500;
+  log_line line(failed ? log_level::error : log_level::info, "request");
   line.add("method", e.method).add("path", target_path(e.target));
   if (std::string const query = redacted_query(e.target); !query.empty())
     line.add("query", query);
@@ -199,6 +202,24 @@ inline log_line request_line(pier::http::access_log_entry const& e) {
       .add("user", e.principal.empty() ? std::string_view("anonymous") : e.principal)
       .add("agent", e.user_agent)
       .add("request_id", e.request_id);
+  if (failed && !e.error_body.empty())
+    line.add("error", e.error_body);
+  return line;
+}
+
+/// What one garbage collection run did, at `info`; with `errors=N` and the first one when
+/// some store operations failed.
+inline log_line gc_line(pier::registry::gc_report const& r) {
+  log_line line(log_level::info, "garbage collection");
+  line.add("candidates", r.candidates)
+      .add("blobs_removed", r.blobs_removed)
+      .add("bytes_freed", r.bytes_freed)
+      .add("manifests_removed", r.manifests_removed)
+      .add("uploads_expired", r.uploads_expired)
+      .add("orphans_removed", r.orphans_removed)
+      .add("duration_ms", r.duration);
+  if (!r.errors.empty())
+    line.add("errors", r.errors.size()).add("first_error", r.errors.front());
   return line;
 }
 

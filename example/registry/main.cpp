@@ -310,7 +310,18 @@ std::optional<std::string> read_password(std::string& error) {
 
 // The stores of a stopped server's data dir, for the offline commands. Empty after saying
 // why on stderr (RocksDB's lock refuses a data dir that a running server holds).
-std::optional<meta_store> open_metadata(std::filesystem::path const& data) {
+// A data dir that does not exist is refused rather than made, unless `create` (`user add`,
+// which makes the first users of a new registry): a mistyped --data would otherwise give
+// an empty store (no users, nothing to collect or check) and say nothing.
+std::optional<meta_store> open_metadata(std::filesystem::path const& data, bool create = false) {
+  std::error_code ec;
+  if (!create && !std::filesystem::is_directory(data, ec)) {
+    std::fprintf(stderr,
+                 "pier-registry: the data dir %s does not exist (a mistyped --data? "
+                 "pier-registry serve makes it on first start, or mkdir -p it)\n",
+                 data.c_str());
+    return std::nullopt;
+  }
   auto meta = meta_store::create(data);
   if (!meta) {
     std::fprintf(stderr,
@@ -358,7 +369,8 @@ int user_command_main(user_command const& u) {
     if (!password)
       return fail(error, 2);
   }
-  std::optional<meta_store> meta = open_metadata(absolute_or_same(u.data));
+  std::optional<meta_store> meta =
+      open_metadata(absolute_or_same(u.data), u.what == user_command::verb::add);
   if (!meta)
     return 1;
   switch (u.what) {
@@ -692,7 +704,10 @@ int serve(config const& c) {
   // Metadata first: RocksDB's lock keeps a second pier-registry off the same data. A read
   // of a blob protects it for the GC grace period less the touch interval: keep that
   // interval well inside the grace.
-  pier::registry::gc_options const gc_opts = gc_options_from(c.gc);
+  pier::registry::gc_options gc_opts = gc_options_from(c.gc);
+  gc_opts.on_report = [&log](pier::registry::gc_report const& r) {
+    log.write(gc_line(r));
+  };
   pier::storage::rocksdb_options store_options;
   store_options.touch_interval = std::min<std::chrono::seconds>(
       store_options.touch_interval,
@@ -709,7 +724,8 @@ int serve(config const& c) {
   if (!meta) {
     log.write_always(fatal("cannot open the metadata store")
                          .add("path", (data / "meta").string())
-                         .add("error", meta.error().message()));
+                         .add("error", meta.error().message())
+                         .add("hint", "is pier-registry serve running on it?"));
     return 1;
   }
   pier::storage::filesystem_options blob_options;

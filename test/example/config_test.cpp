@@ -90,6 +90,10 @@ TEST(ExampleConfig, HelpAndVersion) {
   for (auto word : {"serve", "--config", "--listen", "--data", "--threads", "--log-level",
                     "--version", "0.0.0.0:5000", "pier-data"})
     EXPECT_NE(text.find(word), std::string::npos) << word;
+  // Where each client looks for the CA that gen-cert makes: docker has its own path.
+  for (auto path :
+       {"/etc/docker/certs.d/HOST:PORT/ca.crt", "/etc/containers/certs.d/HOST:PORT/ca.crt"})
+    EXPECT_NE(text.find(path), std::string::npos) << path;
 }
 
 // --- flags -------------------------------------------------------------------------------
@@ -330,6 +334,10 @@ TEST(ExampleConfig, GcSettingsAndCommand) {
   EXPECT_EQ(fsck->fsck.data, std::filesystem::path("d"));
   EXPECT_TRUE(fsck->fsck.repair);
   EXPECT_FALSE(parse({"fsck", "--repair=yes"}));
+  // --data is required, as documented: no check (or repair) of ./pier-data by accident.
+  auto const no_data = parse({"fsck", "--repair"});
+  ASSERT_FALSE(no_data);
+  EXPECT_NE(no_data.error().find("--data DIR is required"), std::string::npos) << no_data.error();
 }
 
 TEST(ExampleConfig, UserAndGenCertCommands) {

@@ -105,6 +105,24 @@ TEST(ExampleLog, RequestLineCarriesUserAgentIdAndBytesBothWays) {
       << anonymous;
 }
 
+TEST(ExampleLog, ServerErrorsAreLoggedAtErrorWithTheirCause) {
+  pier::http::access_log_entry e;
+  e.method = "PUT";
+  e.target = "/v2/a/manifests/v1";
+  e.status = 500;
+  e.error_body = R"({"errors":[{"code":"UNKNOWN","message":"RocksDB: No space left on device"}]})";
+  pier_registry::log_line const line = pier_registry::request_line(e);
+  EXPECT_EQ(line.level(), log_level::error);
+  EXPECT_NE(line.str().find("msg=request method=PUT "), std::string::npos) << line.str();
+  EXPECT_NE(line.str().find(" error=\"{\\\"errors\\\":[{\\\"code\\\":\\\"UNKNOWN\\\",\\\"message\\\":"
+                            "\\\"RocksDB: No space left on device\\\"}]}\""),
+            std::string::npos)
+      << line.str();
+  e.status = 404;
+  EXPECT_EQ(pier_registry::request_line(e).level(), log_level::info);
+  EXPECT_EQ(pier_registry::request_line(e).str().find("error="), std::string::npos);
+}
+
 TEST(ExampleLog, TlsHandshakeOnThePlainPortIsToldAsSuch) {
   pier::http::access_log_entry e; // what the server reports: no method, no path
   e.status = 400;
@@ -115,6 +133,29 @@ TEST(ExampleLog, TlsHandshakeOnThePlainPortIsToldAsSuch) {
             std::string::npos)
       << line;
   EXPECT_EQ(line.find("method="), std::string::npos);
+}
+
+TEST(ExampleLog, GcLineSaysWhatTheRunDid) {
+  pier::registry::gc_report r;
+  r.candidates = 3;
+  r.blobs_removed = 2;
+  r.bytes_freed = 4096;
+  r.orphans_removed = 1;
+  r.manifests_removed = 5;
+  r.uploads_expired = 6;
+  r.duration = std::chrono::microseconds(1500);
+  std::string const line = pier_registry::gc_line(r).str();
+  EXPECT_NE(line.find(" level=info msg=\"garbage collection\" candidates=3 blobs_removed=2"
+                      " bytes_freed=4096 manifests_removed=5 uploads_expired=6 orphans_removed=1"
+                      " duration_ms=1.500"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("errors="), std::string::npos);
+  r.errors = {"blob sha256:ab: No space left on device", "another"};
+  std::string const failed = pier_registry::gc_line(r).str();
+  EXPECT_NE(failed.find(" errors=2 first_error=\"blob sha256:ab: No space left on device\""),
+            std::string::npos)
+      << failed;
 }
 
 TEST(ExampleLog, LoggerFiltersByLevelAndWritesWholeLines) {

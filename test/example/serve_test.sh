@@ -113,8 +113,8 @@ expect_status 404 "$(url "/v2/test/hello/blobs/sha256:$(printf '%064d' 0)")"
 rc=0
 timeout 60 "$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/second" || rc=$?
 [ "$rc" -eq 1 ] || fail "a second instance on the same data: exit $rc, want 1"
-grep -q 'level=error msg="cannot open the metadata store"' "$tmp/second" ||
-  fail "second instance: $(cat "$tmp/second")"
+grep -q 'level=error msg="cannot open the metadata store".* hint="is pier-registry serve running on it?"' \
+  "$tmp/second" || fail "second instance: $(cat "$tmp/second")"
 rc=0
 timeout 60 "$bin" serve --listen "127.0.0.1:$port" --data "$tmp/other" 2>"$tmp/second" || rc=$?
 [ "$rc" -eq 1 ] || fail "a port in use: exit $rc, want 1"
@@ -200,6 +200,7 @@ for _ in $(seq 1200); do
   sleep 0.05
 done
 grep -q '"blobs_removed":[1-9]' "$tmp/body" || fail "gc report: $(cat "$tmp/body")"
+grep -q '"runs":\[{' "$tmp/body" || fail "gc report without runs: $(cat "$tmp/body")"
 expect_status 404 "$(url "/v2/test/gc/blobs/$orphan")"
 expect_status 200 "$(url "/v2/test/gc/blobs/$config_digest")"
 # The first blob of this test is unreferenced too, and was: GC took it.
@@ -218,6 +219,8 @@ grep -q '"code":"DENIED".*quota of namespace quota exceeded' "$tmp/body" ||
 expect_status 200 "$(url /api/v1/namespaces/test/usage)"
 grep -q '"unique_bytes":' "$tmp/body" || fail "usage: $(cat "$tmp/body")"
 stop
+grep -Eq 'level=info msg="garbage collection" candidates=[0-9]+ blobs_removed=[1-9][0-9]* bytes_freed=[0-9]+ manifests_removed=[0-9]+ uploads_expired=[0-9]+ orphans_removed=[0-9]+ duration_ms=' \
+  "$tmp/log" || fail "no log line for the GC run"
 # A blob file no metadata knows, as a crash between an upload's commit and its link leaves:
 # the offline collector removes it, and fsck then finds nothing at all.
 head -c 64 /dev/urandom >"$tmp/stray"
@@ -226,6 +229,18 @@ mkdir -p "$tmp/data/blobs/sha256/${stray_hex:0:2}"
 stray_file="$tmp/data/blobs/sha256/${stray_hex:0:2}/$stray_hex"
 cp "$tmp/stray" "$stray_file"
 touch -d '2 hours ago' "$stray_file"
+# A data dir that does not exist is refused, not made empty; a held one names the cause.
+for cmd in "gc" "fsck" "user list" "user del alice"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$bin" $cmd --data "$tmp/no-such-dir" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" -ne 0 ] && grep -q 'the data dir .*/no-such-dir does not exist' "$tmp/err" ||
+    fail "$cmd on a missing data dir: exit $rc $(cat "$tmp/err")"
+  [ ! -e "$tmp/no-such-dir" ] || fail "$cmd made the missing data dir"
+done
+# `user add` makes the first user of a new registry, data dir and all.
+echo 'first-password' | "$bin" user add first --password-stdin --data "$tmp/new-dir" >/dev/null ||
+  fail "user add on a new data dir"
 "$bin" gc --data "$tmp/data" --grace 0 --dry-run >"$tmp/out" || fail "gc --dry-run"
 grep -q '^dry run: ' "$tmp/out" || fail "gc --dry-run: $(cat "$tmp/out")"
 [ -f "$stray_file" ] || fail "gc --dry-run removed a file"

@@ -96,6 +96,9 @@ struct access_log_entry {
   std::string_view principal;       ///< `request::principal()`: empty for anonymous
   std::string_view user_agent;      ///< the `User-Agent` field, empty when absent
   bool tls_handshake = false;       ///< a TLS ClientHello on a plain HTTP port
+  /// For a 5xx response with a body in memory, the start of that body (say, an OCI error
+  /// with the store's message), so that the log can say why; empty otherwise.
+  std::string_view error_body;
 };
 
 struct server_options {

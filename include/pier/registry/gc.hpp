@@ -126,6 +126,8 @@ inline std::error_code make_error_code(gc_error e) noexcept {
   return {static_cast<int>(e), gc_category()};
 }
 
+struct gc_report;
+
 /// How garbage collection behaves; the command line's `--gc-grace`,
 /// `--untagged-retention` and `--upload-ttl`. Milliseconds, so that seconds convert
 /// implicitly (`{.grace = std::chrono::minutes(10)}`) and tests need not wait whole seconds.
@@ -158,6 +160,8 @@ struct gc_options {
   /// than the clock (`filesystem_blob_store` rounds them up to the second), which would
   /// otherwise keep what was committed in the second before the run.
   bool exclusive = false;
+  /// Called with each run's report when the run ends (on the run's thread): a log line.
+  std::function<void(gc_report const&)> on_report{};
 
   /// The least time an orphan is kept by default (see `orphan_grace`).
   static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
@@ -202,8 +206,8 @@ concept CollectableMetadataStore = storage::MetadataStore<M> && storage::Collect
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 class collector {
 public:
-  collector(B& blobs, M& meta, gc_options options = {}) noexcept
-      : blobs_(blobs), meta_(meta), options_(options) {}
+  collector(B& blobs, M& meta, gc_options options = {})
+      : blobs_(blobs), meta_(meta), options_(std::move(options)) {}
   collector(collector const&) = delete;
   collector& operator=(collector const&) = delete;
 
@@ -218,6 +222,11 @@ public:
 
   /// The report of the last run that finished; none before the first.
   std::optional<gc_report> last() const;
+
+  /// How many reports `history()` keeps.
+  static constexpr std::size_t history_size = 10;
+  /// The reports of the last `history_size` runs that finished, newest first.
+  std::vector<gc_report> history() const;
 
   /// Whether a run is in progress.
   bool running() const noexcept { return running_.load(); }
@@ -273,6 +282,7 @@ private:
 
   mutable std::mutex mutex_;
   std::optional<gc_report> last_;
+  std::vector<gc_report> history_; // newest first
   std::function<void()> wake_; // cancels run_every's timer, while it waits
 };
 

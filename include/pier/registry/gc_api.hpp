@@ -99,8 +99,9 @@ std::string gc_time(std::chrono::system_clock::time_point t);
 /// The report as `GET /api/v1/gc` shows it.
 boost::json::object gc_report_json(gc_report const& r);
 
-/// `{"running","last"}`.
-boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last);
+/// `{"running","last","runs"}`: `runs` holds the last runs' reports, newest first.
+boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last,
+                                   std::vector<gc_report> const& runs = {});
 
 } // namespace detail
 

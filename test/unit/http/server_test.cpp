@@ -828,7 +828,7 @@ TEST_P(ServerTest, AccessLog) {
 
 // Access log entries, copied: the callback's views die with it.
 struct logged {
-  std::string method, target, request_id, principal, user_agent;
+  std::string method, target, request_id, principal, user_agent, error_body;
   int status = 0;
   std::uint64_t received = 0;
   bool tls_handshake = false;
@@ -839,7 +839,8 @@ public:
   void add(pier::http::access_log_entry const& e) {
     std::lock_guard lock(m_);
     entries_.push_back({std::string(e.method), std::string(e.target), std::string(e.request_id),
-                        std::string(e.principal), std::string(e.user_agent), e.status,
+                        std::string(e.principal), std::string(e.user_agent),
+                        std::string(e.error_body), e.status,
                         e.received_bytes, e.tls_handshake});
     cv_.notify_all();
   }
@@ -889,9 +890,11 @@ TEST_P(ServerTest, AccessLogCarriesIdUserAgentAndReceivedBytes) {
   std::string const unsafe_replaced = r->field("X-Request-Id").value_or("");
   EXPECT_EQ(unsafe_replaced.size(), 16u);
   EXPECT_NE(unsafe_replaced, long_replaced);
+  ASSERT_TRUE(c.send(get("/throw")));
+  ASSERT_TRUE(c.read_reply());
 
-  std::vector<logged> const lines = log.wait_for(4);
-  ASSERT_EQ(lines.size(), 4u);
+  std::vector<logged> const lines = log.wait_for(5);
+  ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0].method, "PUT");
   EXPECT_EQ(lines[0].principal, "alice");
   EXPECT_EQ(lines[0].user_agent, "docker/24.0.7");
@@ -903,6 +906,9 @@ TEST_P(ServerTest, AccessLogCarriesIdUserAgentAndReceivedBytes) {
   EXPECT_EQ(lines[1].request_id, "trace-42.a:b_c");
   EXPECT_EQ(lines[2].request_id, long_replaced);
   EXPECT_EQ(lines[3].request_id, unsafe_replaced);
+  EXPECT_EQ(lines[3].error_body, ""); // only 5xx carry their body
+  EXPECT_EQ(lines[4].status, 500);
+  EXPECT_EQ(lines[4].error_body, "internal server error\n");
 }
 
 TEST_P(ServerTest, TlsHandshakeOnThePlainPortIsMarkedInTheLog) {

@@ -539,7 +539,7 @@ TEST_F(GcApi, AdminsOnly) {
 TEST_F(GcApi, StartAndReport) {
   answer r = call("GET", "/api/v1/gc", admin);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.json(), json::parse(R"({"running":false,"last":null})"));
+  EXPECT_EQ(r.json(), json::parse(R"({"running":false,"last":null,"runs":[]})"));
 
   image const a(config(36), {layer(100, 37)});
   push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
@@ -567,6 +567,45 @@ TEST_F(GcApi, StartAndReport) {
   EXPECT_EQ(started, reg::detail::gc_time(gc_.last()->started));
   EXPECT_EQ(started.size(), 24u) << started; // 2026-11-22T16:25:00.123Z
   EXPECT_EQ(started.back(), 'Z');
+}
+
+TEST_F(GcApi, KeepsTheLastRunsNewestFirstAndReportsEach) {
+  std::vector<reg::gc_report> reported;
+  collector_type gc(blobs_, meta_,
+                    {.grace = 0ms, .on_report = [&](reg::gc_report const& r) {
+                       reported.push_back(r);
+                     }});
+  api_type api(gc);
+  auto runs = [&] {
+    pier::http::request_head head;
+    head.set_method("GET");
+    head.set_target("/api/v1/gc");
+    head.set_version(11);
+    pier::http::string_body_reader reader("");
+    pier::http::request req(std::move(head), reader, "127.0.0.1");
+    pier::http::response res = run(io_, api.handle(req, admin));
+    json::value const v = json::parse(std::get<std::string>(res.body()));
+    EXPECT_EQ(v.at("last"), v.at("runs").as_array().empty() ? json::value() : v.at("runs").at(0));
+    return v.at("runs").as_array();
+  };
+  ASSERT_TRUE(run(io_, gc.run_once()));
+  image const a(config(40), {layer(100, 41)});
+  push_image(c_, "app", "v1", a.cfg, a.layers, a.manifest);
+  ASSERT_EQ(status("DELETE", manifest_path("app", "v1")), 202);
+  ASSERT_TRUE(run(io_, gc.run_once()));
+  json::array list = runs();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list.at(0).at("blobs_removed").to_number<std::uint64_t>(), 2u); // newest first
+  EXPECT_EQ(list.at(1).at("blobs_removed").to_number<std::uint64_t>(), 0u);
+  for (std::size_t i = 0; i < collector_type::history_size; ++i)
+    ASSERT_TRUE(run(io_, gc.run_once()));
+  list = runs();
+  EXPECT_EQ(list.size(), collector_type::history_size); // the run that removed blobs is gone
+  for (json::value const& r : list)
+    EXPECT_EQ(r.at("blobs_removed").to_number<std::uint64_t>(), 0u);
+  ASSERT_EQ(reported.size(), collector_type::history_size + 2); // one report per run
+  EXPECT_EQ(reported[1].blobs_removed, 2u);
+  EXPECT_EQ(reported[1].bytes_freed, a.size());
 }
 
 TEST_F(GcApi, ARunInProgressIsJoined) {

@@ -503,6 +503,9 @@ private:
       entry.request_id = req.id();
       entry.principal = req.principal();
       entry.user_agent = req.headers().find("User-Agent").value_or(std::string_view{});
+      if (res.status() >= 500)
+        if (auto const* text = std::get_if<std::string>(&res.body()))
+          entry.error_body = std::string_view(*text).substr(0, 1000);
       log(entry, start);
       if (!written)
         co_return;

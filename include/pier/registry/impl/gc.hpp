@@ -63,6 +63,12 @@ std::optional<gc_report> collector<B, M>::last() const {
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+std::vector<gc_report> collector<B, M>::history() const {
+  std::lock_guard const lock(mutex_);
+  return history_;
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   using clock = std::chrono::system_clock;
   gc_report report;
@@ -100,8 +106,18 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   {
     std::lock_guard const lock(mutex_);
     last_ = report;
+    history_.insert(history_.begin(), report);
+    if (history_.size() > history_size)
+      history_.pop_back();
   }
   running_.store(false);
+  if (options_.on_report) {
+    try {
+      options_.on_report(report);
+    } catch (...) {
+      // A failing log line does not fail the run.
+    }
+  }
   co_return report;
 }
 

@@ -40,14 +40,32 @@ inline boost::json::object gc_report_json(gc_report const& r) {
           {"errors", std::move(errors)}};
 }
 
-inline boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last) {
+inline boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last,
+                                          std::vector<gc_report> const& runs) {
   boost::json::object o;
   o["running"] = running;
   if (last)
     o["last"] = gc_report_json(*last);
   else
     o["last"] = nullptr;
+  boost::json::array list;
+  for (gc_report const& r : runs)
+    list.push_back(gc_report_json(r));
+  o["runs"] = std::move(list);
   return o;
+}
+
+// The collector's last runs when it keeps them (`collector::history`), else the last one.
+template <class C>
+std::vector<gc_report> gc_runs(C const& collector) {
+  if constexpr (requires { collector.history(); }) {
+    return collector.history();
+  } else {
+    std::vector<gc_report> runs;
+    if (std::optional<gc_report> last = collector.last())
+      runs.push_back(std::move(*last));
+    return runs;
+  }
 }
 
 } // namespace detail
@@ -75,8 +93,9 @@ asio::awaitable<http::response> gc_api<C>::handle(http::request& req, gc_caller 
   } else if (!who.admin) {
     res = detail::error(oci_error::denied, "garbage collection is for registry administrators");
   } else if (read) {
-    res = http::response::json(200, boost::json::serialize(detail::gc_status_json(
-                                        collector_.running(), collector_.last())));
+    res = http::response::json(
+        200, boost::json::serialize(detail::gc_status_json(
+                 collector_.running(), collector_.last(), detail::gc_runs(collector_))));
   } else {
     bool const started = collector_.start(co_await asio::this_coro::executor);
     if (!started && collector_.stopped()) {
