@@ -130,11 +130,18 @@ public:
   /// Whether the request came over TLS (the scheme of URLs that point back at the server).
   bool secure() const noexcept { return secure_; }
 
+  /// The user that authentication in front of the handler found the caller to be (auth's
+  /// gate sets it); empty for an anonymous caller, or when nothing authenticates. Handlers
+  /// use it to count per caller (the registry's upload limits).
+  std::string_view user() const noexcept { return user_; }
+  void set_user(std::string name) { user_ = std::move(name); }
+
 private:
   request_head head_;
   body_reader* body_;
   std::string_view client_address_;
   bool secure_ = false;
+  std::string user_;
 };
 
 } // namespace http

@@ -351,6 +351,8 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   }
   if (!allowed)
     co_return refuse(a, site, scopes);
+  if (c.authenticated)
+    req.set_user(c.who.name); // the registry counts upload sessions per user
 
   if (need.what == detail::v2_need::kind::catalog)
     co_return co_await catalog(c, *r);
@@ -366,6 +368,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
       http::request_head head = req.head();
       head.set_target(detail::upload_start_target(r->name));
       http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
+      plain.set_user(std::string(req.user()));
       co_return co_await registry_(plain);
     }
   }
