@@ -140,6 +140,27 @@ def expect_refused(status, headers, body, status_wanted, what):
         fail(f"{what}: error codes {codes}")
 
 
+def connect_many(port, sources):
+    """A connection with a GET /v2/ from each source: those served (kept open), and how
+    many were refused with 503 and closed."""
+    served = []
+    refused = 0
+    for i, source in enumerate(sources):
+        c = Connection(port, source)
+        try:
+            status, _, _ = c.request("GET", "/v2/")
+        except ConnectionError:
+            fail(f"connection {i} from {source} was closed without an answer")
+        if status == 200:
+            served.append(c)
+            continue
+        if status != 503 or not c.closed_by_server():
+            fail(f"connection {i} from {source} got {status}")
+        refused += 1
+        c.close()
+    return served, refused
+
+
 def open_descriptors(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -224,18 +245,7 @@ def run(server):
         fail(f"{refused} POSTs refused by the repository limit, want {PER_CLIENT}")
 
     # 3. Idle connections from one address beyond its limit: refused with 503, one warning.
-    idle = []
-    refused = 0
-    for _ in range(CONNECTIONS_PER_CLIENT * 3):
-        c = Connection(port, "127.0.0.3")
-        status, _, _ = c.request("GET", "/v2/")
-        if status == 200:
-            idle.append(c)
-            continue
-        if status != 503 or not c.closed_by_server():
-            fail(f"a connection over the limit got {status}")
-        refused += 1
-        c.close()
+    idle, refused = connect_many(port, ["127.0.0.3"] * (CONNECTIONS_PER_CLIENT * 3))
     if len(idle) != CONNECTIONS_PER_CLIENT or refused != CONNECTIONS_PER_CLIENT * 2:
         fail(f"{len(idle)} connections served, {refused} refused")
 
@@ -255,21 +265,7 @@ def run(server):
 
     # 4. Connections from many addresses up to the descriptor limit (256): those beyond the
     # reserve kept for requests get 503 and are closed, where accept used to fail in a loop.
-    crowd = []
-    refused = 0
-    for i in range(300):
-        c = Connection(port, f"127.0.2.{i // 40 + 1}")
-        try:
-            status, _, _ = c.request("GET", "/v2/")
-        except ConnectionError:
-            fail(f"connection {i} was closed without an answer")
-        if status == 200:
-            crowd.append(c)
-            continue
-        if status != 503 or not c.closed_by_server():
-            fail(f"connection {i} near the descriptor limit got {status}")
-        refused += 1
-        c.close()
+    crowd, refused = connect_many(port, [f"127.0.2.{i // 40 + 1}" for i in range(300)])
     if refused == 0 or len(crowd) > 256 - 32:
         fail(f"{len(crowd)} connections served near the descriptor limit, {refused} refused")
     # The server closes them (so their descriptors are free when the client sees the
