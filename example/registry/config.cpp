@@ -220,6 +220,7 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                          "shutdown_timeout",
                                                          "linger_timeout",
                                                          "max_connections",
+                                                         "max_connections_per_client",
                                                          "listen_backlog",
                                                          "read_buffer_size",
                                                          "max_body_drain",
@@ -232,6 +233,8 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                          "max_page_size",
                                                          "allow_delete",
                                                          "negotiate_oci",
+                                                         "max_uploads_per_client",
+                                                         "max_uploads_per_repository",
                                                          "tls_cert",
                                                          "tls_key",
                                                          "auth",
@@ -384,6 +387,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.duration(v, true, t.linger_timeout);
   if (k == "max_connections")
     return r.size(v, 1000000, t.max_connections);
+  if (k == "max_connections_per_client") // 0: no limit
+    return r.size(v, 1000000, t.max_connections_per_client, 0);
   if (k == "listen_backlog")
     return r.size(v, 65535, t.listen_backlog);
   if (k == "read_buffer_size")
@@ -411,6 +416,10 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.boolean(v, g.negotiate_oci);
   if (k == "min_free_space") // a number of bytes, or a string with a unit
     return r.byte_size(v, c.min_free_space);
+  if (k == "max_uploads_per_client") // 0: no limit
+    return r.size(v, 1000000, g.max_uploads_per_client, 0);
+  if (k == "max_uploads_per_repository")
+    return r.size(v, 1000000, g.max_uploads_per_repository, 0);
   if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
     return apply_gc_setting(r, c.gc, k, v);
   return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
@@ -685,6 +694,14 @@ flag const& find_flag(std::span<flag const> flags, std::string_view name) {
   return *std::find_if(flags.begin(), flags.end(), [&](flag const& f) { return f.name == name; });
 }
 
+// A count limit on the command line: 0 (no limit) to 1000000, as in the config file.
+outcome<std::size_t> parse_limit(std::string_view text) {
+  auto const n = parse_uint(text);
+  if (!n || *n > 1000000)
+    return fail(in_quotes(text) + " is not a whole number from 0 (no limit) to 1000000");
+  return static_cast<std::size_t>(*n);
+}
+
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
   auto flags = std::to_array<flag>({{"--config", "FILE"},
@@ -702,7 +719,10 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--gc-grace", "DURATION"},
                                     {"--untagged-retention", "DURATION|-1"},
                                     {"--upload-ttl", "DURATION"},
-                                    {"--min-free-space", "SIZE"}});
+                                    {"--min-free-space", "SIZE"},
+                                    {"--max-uploads-per-client", "N"},
+                                    {"--max-uploads-per-repository", "N"},
+                                    {"--max-connections-per-client", "N"}});
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -784,6 +804,17 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     if (!n)
       return fail("--min-free-space: " + n.error());
     c.min_free_space = *n;
+  }
+  for (auto [name, field] :
+       {std::pair{"--max-uploads-per-client", &c.registry.max_uploads_per_client},
+        std::pair{"--max-uploads-per-repository", &c.registry.max_uploads_per_repository},
+        std::pair{"--max-connections-per-client", &c.server.max_connections_per_client}}) {
+    if (auto const v = get(name)) {
+      auto n = parse_limit(*v);
+      if (!n)
+        return fail(std::string(name) + ": " + n.error());
+      *field = *n;
+    }
   }
 
   if (a.tls_cert.has_value() != a.tls_key.has_value())
@@ -1000,6 +1031,14 @@ std::string usage() {
          "                     -1: never)\n"
          "  --upload-ttl D     upload sessions idle for D expire (default 24h)\n"
          "                     Durations: whole seconds or a number with ms, s, m, h, d.\n"
+         "  --max-uploads-per-client N\n"
+         "                     open upload sessions per user (or address, for anonymous\n"
+         "                     callers); beyond, 429 with Retry-After (default 100; 0: none)\n"
+         "  --max-uploads-per-repository N\n"
+         "                     open upload sessions per repository (default 1000; 0: none)\n"
+         "  --max-connections-per-client N\n"
+         "                     connections per client address; beyond, new ones are closed\n"
+         "                     (default 256; 0: no limit)\n"
          "  --default-visibility private|public\n"
          "                     who may pull a repository not set otherwise (default\n"
          "                     private: its namespace's users; public: anyone)\n"

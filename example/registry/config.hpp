@@ -81,6 +81,7 @@ struct server_tuning {
   std::optional<std::chrono::milliseconds> shutdown_timeout;
   std::optional<std::chrono::milliseconds> linger_timeout;
   std::optional<std::size_t> max_connections;
+  std::optional<std::size_t> max_connections_per_client; ///< 0: no limit
   std::optional<int> listen_backlog;
   std::optional<std::size_t> read_buffer_size;
   std::optional<std::size_t> max_body_drain;
@@ -97,6 +98,8 @@ struct registry_tuning {
   std::optional<std::size_t> max_page_size;
   std::optional<bool> allow_delete;
   std::optional<bool> negotiate_oci;
+  std::optional<std::size_t> max_uploads_per_client;     ///< 0: no limit
+  std::optional<std::size_t> max_uploads_per_repository; ///< 0: no limit
 };
 
 /// How clients authenticate (`--auth`).

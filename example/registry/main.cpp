@@ -148,6 +148,9 @@ pier::registry::v2_options v2_options_from(config const& c) {
   set_if(o.max_page_size, g.max_page_size);
   set_if(o.allow_delete, g.allow_delete);
   set_if(o.negotiate_oci, g.negotiate_oci);
+  set_if(o.max_uploads_per_client, g.max_uploads_per_client);
+  set_if(o.max_uploads_per_repository, g.max_uploads_per_repository);
+  set_if(o.upload_ttl, c.gc.upload_ttl); // the collector aborts sessions then: they stop counting
   return o;
 }
 
@@ -171,6 +174,7 @@ pier::http::server_options server_options_from(config const& c, std::string addr
   set_if(o.shutdown_timeout, t.shutdown_timeout);
   set_if(o.linger_timeout, t.linger_timeout);
   set_if(o.max_connections, t.max_connections);
+  set_if(o.max_connections_per_client, t.max_connections_per_client);
   set_if(o.listen_backlog, t.listen_backlog);
   set_if(o.read_buffer_size, t.read_buffer_size);
   set_if(o.max_body_drain, t.max_body_drain);
@@ -184,6 +188,9 @@ pier::http::server_options server_options_from(config const& c, std::string addr
     };
   o.on_error = [&log](std::string_view what) {
     log.write(log_line(log_level::error, "server error").add("error", what));
+  };
+  o.on_warning = [&log](std::string_view what) {
+    log.write(log_line(log_level::warn, "server warning").add("warning", what));
   };
   return o;
 }
@@ -218,6 +225,7 @@ void log_settings(logger const& log, pier::http::server_options const& o,
                 .add("shutdown_timeout_ms", ms(o.shutdown_timeout))
                 .add("linger_timeout_ms", ms(o.linger_timeout))
                 .add("max_connections", o.max_connections)
+                .add("max_connections_per_client", o.max_connections_per_client)
                 .add("listen_backlog", o.listen_backlog)
                 .add("read_buffer_size", o.read_buffer_size)
                 .add("max_body_drain", o.max_body_drain)
@@ -229,7 +237,9 @@ void log_settings(logger const& log, pier::http::server_options const& o,
                 .add("max_blob_size", v2.max_blob_size)
                 .add("max_page_size", v2.max_page_size)
                 .add("allow_delete", v2.allow_delete ? "true" : "false")
-                .add("negotiate_oci", v2.negotiate_oci ? "true" : "false"));
+                .add("negotiate_oci", v2.negotiate_oci ? "true" : "false")
+                .add("max_uploads_per_client", v2.max_uploads_per_client)
+                .add("max_uploads_per_repository", v2.max_uploads_per_repository));
 }
 
 // Runs one store operation to completion on a private io_context (the commands that work

@@ -340,6 +340,45 @@ TEST(ExampleConfig, GcSettingsAndCommand) {
   EXPECT_NE(no_data.error().find("--data DIR is required"), std::string::npos) << no_data.error();
 }
 
+TEST(ExampleConfig, UploadAndConnectionLimits) {
+  auto const none = parse({"serve"});
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(none->settings.registry.max_uploads_per_client); // the library's 100
+  EXPECT_FALSE(none->settings.registry.max_uploads_per_repository);
+  EXPECT_FALSE(none->settings.server.max_connections_per_client);
+
+  auto const inv = parse({"serve", "--max-uploads-per-client", "5",
+                          "--max-uploads-per-repository=0", "--max-connections-per-client", "32"});
+  ASSERT_TRUE(inv) << inv.error();
+  EXPECT_EQ(inv->settings.registry.max_uploads_per_client, 5u);
+  EXPECT_EQ(inv->settings.registry.max_uploads_per_repository, 0u); // no limit
+  EXPECT_EQ(inv->settings.server.max_connections_per_client, 32u);
+
+  auto const file = pier_registry::apply_config_json(
+      {},
+      R"({"max_uploads_per_client": 7, "max_uploads_per_repository": 70,
+          "max_connections_per_client": 0})",
+      "f");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->registry.max_uploads_per_client, 7u);
+  EXPECT_EQ(file->registry.max_uploads_per_repository, 70u);
+  EXPECT_EQ(file->server.max_connections_per_client, 0u);
+
+  for (auto bad : {std::vector<std::string_view>{"serve", "--max-uploads-per-client", "-1"},
+                   std::vector<std::string_view>{"serve", "--max-uploads-per-repository", "many"},
+                   std::vector<std::string_view>{"serve", "--max-connections-per-client", "2000000"}}) {
+    auto const r = parse_command_line(bad);
+    ASSERT_FALSE(r) << bad[1];
+    EXPECT_NE(r.error().find(bad[1]), std::string::npos) << r.error();
+  }
+  auto const bad_file =
+      pier_registry::apply_config_json({}, R"({"max_uploads_per_client": "10"})", "f");
+  ASSERT_FALSE(bad_file);
+  EXPECT_NE(bad_file.error().find("\"max_uploads_per_client\" must be a whole number from 0"),
+            std::string::npos)
+      << bad_file.error();
+}
+
 TEST(ExampleConfig, UserAndGenCertCommands) {
   auto const add = parse({"user", "add", "alice", "--admin", "--password-stdin", "--data", "d"});
   ASSERT_TRUE(add) << add.error();

@@ -135,11 +135,12 @@ public:
   std::string_view id() const noexcept { return id_; }
   void set_id(std::string id) { id_ = std::move(id); }
 
-  /// Who made the request, as the application found out (a user name); empty: anonymous.
-  /// The server authenticates no one: middleware that does sets this, and the access log
-  /// shows it.
-  std::string_view principal() const noexcept { return principal_; }
-  void set_principal(std::string name) { principal_ = std::move(name); }
+  /// The user that authentication in front of the handler found the caller to be (auth's
+  /// gate sets it); empty for an anonymous caller, or when nothing authenticates. The
+  /// server authenticates no one: the access log shows it, and handlers count per caller
+  /// with it (the registry's upload limits).
+  std::string_view user() const noexcept { return user_; }
+  void set_user(std::string name) { user_ = std::move(name); }
 
 private:
   request_head head_;

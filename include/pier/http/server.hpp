@@ -93,7 +93,7 @@ struct access_log_entry {
   std::string_view client_address;
   std::uint64_t received_bytes = 0; ///< request body bytes the handler read
   std::string_view request_id;      ///< as sent back in `X-Request-Id`
-  std::string_view principal;       ///< `request::principal()`: empty for anonymous
+  std::string_view principal;       ///< `request::user()`: empty for anonymous
   std::string_view user_agent;      ///< the `User-Agent` field, empty when absent
   bool tls_handshake = false;       ///< a TLS ClientHello on a plain HTTP port
   /// For a 5xx response with a body in memory, the start of that body (say, an OCI error
@@ -132,6 +132,18 @@ struct server_options {
   std::size_t max_body_drain = 64 * 1024;
   /// Connections beyond this get `503` and are closed at once.
   std::size_t max_connections = 10000;
+  /// Connections from one client address at once (IPv4-mapped addresses count as IPv4);
+  /// a new one beyond it gets `503` (a TLS one is only closed) and is closed at once, while
+  /// other addresses are served. The first refusal for an address goes to `on_warning`,
+  /// then none until all its connections have closed. 0: no limit.
+  std::size_t max_connections_per_client = 256;
+  /// File descriptors kept for what the handlers open (blob files of pulls, upload files,
+  /// the stores' own): a connection accepted within this many descriptors of the process's
+  /// `RLIMIT_NOFILE` is refused like one over `max_connections` (at most a quarter of the
+  /// limit is kept). When `accept` itself fails for want of descriptors, the server closes a
+  /// spare descriptor to take the waiting connection and close it, rather than letting the
+  /// backlog spin the loop. 0: keep none.
+  std::size_t fd_reserve = 64;
   int listen_backlog = 1024;
 
   /// Serve TLS with this configuration (`tls_context::load`); null: plain TCP. The
@@ -142,6 +154,10 @@ struct server_options {
   std::function<void(access_log_entry const&)> on_request;
   /// Called for server-side failures: handler exceptions, accept errors. Default: stderr.
   std::function<void(std::string_view)> on_error;
+  /// Called for what an operator should know that is no failure of the server: a client
+  /// at its connection limit, connections refused near the descriptor limit. Once per
+  /// episode, never per connection. Default: `on_error`.
+  std::function<void(std::string_view)> on_warning;
 };
 
 namespace detail {

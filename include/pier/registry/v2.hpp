@@ -73,6 +73,13 @@
 ///   `Link: <...?n=&last=>; rel="next"` follows when more exist.
 /// - Mount without `from`, or from a repository that does not hold the blob: a new upload
 ///   (202), as the spec allows.
+/// - Open upload sessions are limited per caller and per repository
+///   (`v2_options::max_uploads_per_client`, `max_uploads_per_repository`): a POST beyond
+///   either is 429 TOOMANYREQUESTS with `Retry-After`. A session counts until its PUT, its
+///   DELETE, a request that finds it gone, or `upload_ttl`. A monolithic POST (`?digest=`)
+///   and a mount open no session. The counts are the process's own.
+/// - A store out of file descriptors (EMFILE, ENFILE) is 503 TOOMANYREQUESTS with
+///   `Retry-After`, not a 500: the client may try again once others are done.
 ///
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 
@@ -86,12 +93,14 @@
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
 #include <pier/registry/detail/gc.hpp>
+#include <pier/registry/detail/upload_limiter.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/usage.hpp>
 
 #include <asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -124,10 +133,20 @@ struct v2_options {
   /// `--untagged-retention 0` asks; children of a removed index go too. Off, they wait for
   /// the garbage collector's retention. Without such a store it does nothing.
   bool remove_untagged = false;
+  /// Open upload sessions (a POST that starts a chunked or streamed upload) one caller may
+  /// hold at once: the user authentication found (`http::request::user`), else the client
+  /// address. Beyond it the POST is 429 TOOMANYREQUESTS with `Retry-After`. 0: no limit.
+  std::size_t max_uploads_per_client = 100;
+  /// The same for all callers together in one repository.
+  std::size_t max_uploads_per_repository = 1000;
+  /// How long an upload session left alone counts against those limits: keep it the
+  /// garbage collector's `upload_ttl`, after which the collector aborts the session.
+  std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
 };
 
 /// The v2 API bound to a blob store and a metadata store. The stores must outlive every
-/// request. Stateless apart from the settings: one instance serves all threads.
+/// request. Stateless apart from the settings and the count of open upload sessions (which
+/// copies share, under a lock): one instance serves all threads.
 ///
 /// @code
 /// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
@@ -141,8 +160,11 @@ struct v2_options {
 template <storage::BlobStore B, storage::MetadataStore M>
 class v2_registry {
 public:
-  v2_registry(B& blobs, M& meta, v2_options options = {}) noexcept
-      : blobs_(blobs), meta_(meta), options_(options) {}
+  v2_registry(B& blobs, M& meta, v2_options options = {})
+      : blobs_(blobs), meta_(meta), options_(options),
+        uploads_(std::make_shared<detail::upload_limiter>(options.max_uploads_per_client,
+                                                          options.max_uploads_per_repository,
+                                                          options.upload_ttl)) {}
 
   /// Answers one request. The request (and its body) must live until the awaitable has
   /// completed, as the server guarantees for a handler.
@@ -195,6 +217,8 @@ private:
   B& blobs_;
   M& meta_;
   v2_options options_;
+  // The one mutable part, shared by the copies of a registry: open sessions per caller.
+  std::shared_ptr<detail::upload_limiter> uploads_;
 };
 
 /// The handler the server calls: a copyable `http::handler` that owns a `v2_registry`

@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <memory>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -61,10 +62,19 @@ struct http_reply {
 
 class client {
 public:
-  explicit client(std::uint16_t port, std::chrono::milliseconds timeout = 60s, int rcvbuf = 0) {
+  /// `from`: the local address to connect from (any of 127/8 works on loopback).
+  explicit client(std::uint16_t port, std::chrono::milliseconds timeout = 60s, int rcvbuf = 0,
+                  char const* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (rcvbuf > 0)
       ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (from != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, from, &local.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+        throw std::runtime_error("bind failed");
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -990,6 +1000,52 @@ TEST_P(ServerTest, MaxConnections) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_TRUE(second.closed_by_server());
+}
+
+// Issue 10: 10,300 idle connections from one address starved everyone. With a limit of 3
+// per address, the 4th from 127.0.0.1 is refused (503, closed, one warning however many),
+// 127.0.0.2 is served meanwhile, and a connection that closes frees its place at once.
+TEST_P(ServerTest, ConnectionsPerClientAddress) {
+  server_options o = options();
+  o.max_connections_per_client = 3;
+  o.idle_timeout = 5s;
+  o.header_timeout = 5s;
+  std::atomic<int> warnings{0};
+  o.on_warning = [&warnings](std::string_view) { ++warnings; };
+  start(o);
+  auto const served = [](client& c, std::string_view extra = {}) {
+    if (!c.send(get("/hello", extra)))
+      return 0;
+    auto const r = c.read_reply();
+    return r ? r->status : 0;
+  };
+  std::vector<std::unique_ptr<client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<client>(port(), 5s, 0, "127.0.0.1"));
+    ASSERT_EQ(served(*held.back()), 200); // accepted and counted before the next one
+  }
+  for (int i = 0; i < 2; ++i) {
+    client refused(port(), 5s, 0, "127.0.0.1");
+    auto const r = refused.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_TRUE(refused.closed_by_server());
+  }
+  EXPECT_EQ(warnings.load(), 1);
+
+  client other(port(), 5s, 0, "127.0.0.2");
+  EXPECT_EQ(served(other), 200);
+  EXPECT_EQ(served(other), 200);
+
+  // The server closes the first connection, and gives its place back before it does.
+  EXPECT_EQ(served(*held.front(), "Connection: close\r\n"), 200);
+  EXPECT_TRUE(held.front()->closed_by_server());
+  client again(port(), 5s, 0, "127.0.0.1");
+  EXPECT_EQ(served(again), 200);
+  client over(port(), 5s, 0, "127.0.0.1");
+  auto const r = over.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threading, ServerTest,

@@ -220,6 +220,13 @@ inline std::string manifest_path(std::string_view repo, std::string_view ref) {
 
 // --- pushing with the client ---------------------------------------------------------------
 
+/// Starts an upload session and returns its Location (empty when refused).
+inline std::string start(http_client const& c, std::string_view repo) {
+  reply const r = c.request("POST", uploads(repo));
+  EXPECT_EQ(r.status, 202) << r.body;
+  return r.header_or_empty("Location");
+}
+
 /// Monolithic single-POST upload; expects 201.
 inline void push_blob(http_client const& c, std::string_view repo, content const& b) {
   reply const r = c.request("POST", uploads(repo) + "?digest=" + b.digest.str(),

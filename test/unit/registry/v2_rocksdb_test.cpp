@@ -160,5 +160,42 @@ TEST_F(V2Durable, MismatchLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_.path() / "uploads"));
 }
 
+std::size_t open_descriptors() {
+  return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                                std::filesystem::directory_iterator()));
+}
+
+// Issue 10: each upload session kept a descriptor open until it ended, so a flood of POSTs
+// exhausted them. Sessions now hold none between requests, and one caller may open only
+// `max_uploads_per_client` (100 by default): the next POST is 429 with Retry-After.
+TEST_F(V2Durable, UploadSessionsHoldNoDescriptors) {
+  http_client c = client();
+  content const b = layer(300'000, 7);
+  std::string const first = pier_test::start(c, "flood/app");
+  reply r = c.request("PATCH", first, {{"Content-Range", "0-99999"}}, b.bytes.substr(0, 100'000));
+  ASSERT_EQ(r.status, 202) << r.body;
+
+  std::size_t const before = open_descriptors();
+  std::size_t const per_client = pier::registry::v2_options{}.max_uploads_per_client;
+  for (std::size_t i = 1; i < per_client; ++i)
+    ASSERT_FALSE(pier_test::start(c, "flood/app").empty());
+  // RocksDB may open a file or two of its own meanwhile; a descriptor per session would be
+  // 99 more.
+  EXPECT_LT(open_descriptors(), before + 10);
+
+  r = c.request("POST", uploads("flood/other"));
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(error_code(r), "TOOMANYREQUESTS");
+  EXPECT_TRUE(r.header("Retry-After"));
+
+  // The first upload goes on where it stopped, its hash intact, and its end frees a slot.
+  r = c.request("PUT", first + "?digest=" + b.digest.str(), {{"Content-Range", "100000-299999"}},
+                b.bytes.substr(100'000));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(c.get(blob_path("flood/app", b.digest)).body, b.bytes);
+  EXPECT_FALSE(pier_test::start(c, "flood/other").empty());
+  EXPECT_LT(open_descriptors(), before + 10);
+}
+
 } // namespace v2_rocksdb_test
 } // namespace pier_test

@@ -37,13 +37,6 @@ std::string with_digest(std::string const& location, pier::digest const& d) {
   return location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.str();
 }
 
-// Starts an upload session and returns its Location.
-std::string start(http_client const& c, std::string_view repo) {
-  reply const r = c.request("POST", uploads(repo));
-  EXPECT_EQ(r.status, 202) << r.body;
-  return r.header_or_empty("Location");
-}
-
 boost::json::value json_of(reply const& r) { return boost::json::parse(r.body); }
 
 TEST(V2Doc, Examples) {
@@ -377,6 +370,120 @@ TEST_F(V2, CancelUpload) {
     EXPECT_EQ(r.status, 404) << method;
     EXPECT_EQ(error_code(r), "BLOB_UPLOAD_UNKNOWN") << method;
   }
+}
+
+// --- limits on open upload sessions (issue 10) ---------------------------------------------
+
+// The registry behind a stand-in for the gate: the caller is the user X-Test-User names,
+// anonymous without it.
+pier::http::handler as_user(pier::http::handler inner) {
+  return [inner = std::move(inner)](pier::http::request& req) {
+    if (auto const user = req.headers().find("X-Test-User"))
+      req.set_user(std::string(*user));
+    return inner(req);
+  };
+}
+
+v2_options small_upload_limits() {
+  v2_options o;
+  o.max_uploads_per_client = 2;
+  o.max_uploads_per_repository = 3;
+  return o;
+}
+
+class V2Limits : public ::testing::Test {
+protected:
+  V2Limits()
+      : server_(as_user(pier::registry::make_v2_handler(blobs_, meta_, small_upload_limits()))),
+        c_(server_.client()) {}
+
+  reply post(std::string_view repo, std::string_view user = {}) const {
+    if (user.empty())
+      return c_.request("POST", uploads(repo));
+    return c_.request("POST", uploads(repo), {{"X-Test-User", std::string(user)}});
+  }
+  static void expect_refused(reply const& r, std::string_view whose) {
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(error_code(r), "TOOMANYREQUESTS");
+    EXPECT_NE(r.body.find(whose), std::string::npos) << r.body;
+    EXPECT_TRUE(r.header("Retry-After"));
+  }
+
+  pier::storage::memory_blob_store blobs_;
+  pier::storage::memory_metadata_store meta_;
+  registry_server server_;
+  http_client c_;
+};
+
+TEST_F(V2Limits, PerCallerAndPerRepository) {
+  EXPECT_EQ(post("a", "alice").status, 202);
+  EXPECT_EQ(post("a", "alice").status, 202);
+  expect_refused(post("b", "alice"), "this client"); // alice's two, whatever the repository
+  EXPECT_EQ(post("a", "bob").status, 202);
+  expect_refused(post("a", "carol"), "this repository"); // a holds three
+  EXPECT_EQ(post("b", "carol").status, 202);
+  // Anonymous callers count by address.
+  EXPECT_EQ(post("c").status, 202);
+  EXPECT_EQ(post("c").status, 202);
+  expect_refused(post("d"), "this client");
+  // A refused POST opened nothing; monolithic uploads open no session and pass.
+  EXPECT_EQ(blobs_.upload_count(), 6u);
+  content const b = layer(1000, 40);
+  reply const r = c_.request("POST", uploads("a") + "?digest=" + b.digest.str(),
+                             {{"X-Test-User", "alice"}}, b.bytes);
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
+TEST_F(V2Limits, EndedSessionsFreeTheirSlots) {
+  header_list const alice{{"X-Test-User", "alice"}};
+  std::string const cancelled = post("a", "alice").header_or_empty("Location");
+  std::string const finished = post("a", "alice").header_or_empty("Location");
+  expect_refused(post("a", "alice"), "this client");
+
+  EXPECT_EQ(c_.request("DELETE", cancelled, alice).status, 204);
+  std::string const failed = post("a", "alice").header_or_empty("Location");
+  ASSERT_FALSE(failed.empty());
+  expect_refused(post("a", "alice"), "this client");
+
+  content const b = layer(2000, 41);
+  reply r = c_.request("PUT", with_digest(finished, b.digest), alice, b.bytes);
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string const next = post("a", "alice").header_or_empty("Location");
+  ASSERT_FALSE(next.empty());
+  expect_refused(post("a", "alice"), "this client");
+
+  // A commit that fails (wrong digest) ends the session too.
+  r = c_.request("PUT", with_digest(failed, pier::digest_of("other")), alice, "bytes");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(post("a", "alice").status, 202);
+}
+
+TEST(UploadLimiter, SlotsComeBackOnReleaseDropAndExpiry) {
+  using limiter = pier::registry::detail::upload_limiter;
+  using refusal = limiter::refusal;
+  limiter l(2, 0, std::chrono::hours(1));
+  auto const t0 = std::chrono::system_clock::time_point() + std::chrono::hours(1000);
+  {
+    auto [kept, why] = l.take("alice", "a", t0);
+    ASSERT_EQ(why, refusal::none);
+    kept.keep("one", t0);
+    auto [dropped, why2] = l.take("alice", "a", t0);
+    ASSERT_EQ(why2, refusal::none);
+    EXPECT_EQ(l.take("alice", "b", t0).second, refusal::caller);
+  } // `dropped` was never kept: its slot is back
+  auto [second, why] = l.take("alice", "a", t0 + std::chrono::minutes(30));
+  ASSERT_EQ(why, refusal::none);
+  second.keep("two", t0 + std::chrono::minutes(30));
+  EXPECT_EQ(l.take("alice", "a", t0 + std::chrono::minutes(59)).second, refusal::caller);
+  EXPECT_EQ(l.open_sessions(t0 + std::chrono::minutes(59)), 2u);
+  // "one" is an hour old: the collector aborts it, and it no longer counts.
+  auto [third, why3] = l.take("alice", "a", t0 + std::chrono::minutes(60));
+  EXPECT_EQ(why3, refusal::none);
+  third.keep("three", t0 + std::chrono::minutes(60));
+  l.release("two");
+  l.release("unknown");
+  EXPECT_EQ(l.open_sessions(t0 + std::chrono::minutes(60)), 1u);
+  EXPECT_EQ(l.take("bob", "a", t0 + std::chrono::minutes(60)).second, refusal::none);
 }
 
 TEST_F(V2, UploadsBelongToTheirRepository) {

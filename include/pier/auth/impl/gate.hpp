@@ -328,7 +328,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, scopes);
-  req.set_principal(a.c.who.name); // for the access log
+  req.set_user(a.c.who.name); // for the access log
   caller const& c = a.c;
 
   bool allowed = false;
@@ -352,6 +352,8 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   }
   if (!allowed)
     co_return refuse(a, site, scopes);
+  if (c.authenticated)
+    req.set_user(c.who.name); // the registry counts upload sessions per user
 
   if (need.what == detail::v2_need::kind::catalog)
     co_return co_await catalog(c, *r);
@@ -367,6 +369,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
       http::request_head head = req.head();
       head.set_target(detail::upload_start_target(r->name));
       http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
+      plain.set_user(std::string(req.user()));
       co_return co_await registry_(plain);
     }
   }
@@ -508,7 +511,7 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
     if (a.failure != detail::auth_failure::none)
       co_return refuse(a, site, {});
     who = a.c.who;
-    req.set_principal(who.name); // for the access log
+    req.set_user(who.name); // for the access log
   }
 
   std::vector<std::string_view> const views(scopes.begin(), scopes.end());
@@ -571,7 +574,7 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
     co_return detail::basic_unauthorized(a.message);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
-  req.set_principal(a.c.who.name); // for the access log
+  req.set_user(a.c.who.name); // for the access log
   result<principal> const who = co_await principal_of(a.c);
   if (!who) {
     if (who.error() == storage::storage_error::user_unknown)
@@ -589,7 +592,7 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
-  req.set_principal(a.c.who.name); // for the access log
+  req.set_user(a.c.who.name); // for the access log
   result<principal> const who = co_await principal_of(a.c);
   if (!who && who.error() != storage::storage_error::user_unknown)
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());

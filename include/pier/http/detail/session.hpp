@@ -351,13 +351,17 @@ public:
   session(session const&) = delete;
   session& operator=(session const&) = delete;
 
-  // Serves until the client leaves, an error, a timeout or stop(); then closes.
-  asio::awaitable<void> run() {
+  // Serves until the client leaves, an error, a timeout or stop(); then gives the
+  // connection's slot back and closes, in that order: a client that sees the close and
+  // connects again finds the place free (max_connections_per_client).
+  template <class Slot>
+  asio::awaitable<void> run(Slot& slot) {
     namespace ex = asio::experimental;
     auto const executor = co_await asio::this_coro::executor;
     co_await ex::make_parallel_group(asio::co_spawn(executor, serve(), ex::deferred),
                                      asio::co_spawn(executor, watchdog(), ex::deferred))
         .async_wait(ex::wait_for_one(), asio::use_awaitable);
+    slot.release();
     std::error_code ec;
     stream_.lowest_layer().close(ec);
   }
@@ -501,7 +505,7 @@ private:
       entry.body_bytes = sent;
       entry.received_bytes = body.received();
       entry.request_id = req.id();
-      entry.principal = req.principal();
+      entry.principal = req.user();
       entry.user_agent = req.headers().find("User-Agent").value_or(std::string_view{});
       if (res.status() >= 500)
         if (auto const* text = std::get_if<std::string>(&res.body()))
@@ -940,11 +944,13 @@ private:
   std::string out_; // the response head, reused
 };
 
-// The coroutine frame owns the session; everything it hands out refers into it.
-template <class Stream>
-asio::awaitable<void> run_session(server_state& st, Stream stream, std::string client_address) {
+// The coroutine frame owns the session; everything it hands out refers into it. `slot`
+// lives in the caller's frame, which outlives this one.
+template <class Stream, class Slot>
+asio::awaitable<void> run_session(server_state& st, Stream stream, std::string client_address,
+                                  Slot& slot) {
   session<Stream> s(st, std::move(stream), std::move(client_address));
-  co_await s.run();
+  co_await s.run(slot);
 }
 
 } // namespace detail

@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -23,8 +24,11 @@
 #include <unordered_map>
 
 #include <csignal>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 PIER_BEGIN_NAMESPACE
 namespace http {
@@ -65,16 +69,31 @@ inline std::string client_address(asio::ip::tcp::socket const& s) {
   return a.to_string();
 }
 
-// Decrements the connection count when the session's coroutine frame goes, however it goes.
+// What the server answers a connection it will not serve (plain TCP only).
+inline constexpr std::string_view busy_response = "HTTP/1.1 503 Service Unavailable\r\n"
+                                                  "Retry-After: 5\r\nContent-Length: 0\r\n"
+                                                  "Connection: close\r\n\r\n";
+
+inline bool out_of_descriptors(std::error_code ec) noexcept {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
+// A connection's places (in the server's count and in its address's) given back when the
+// session releases it before closing, or when its coroutine frame goes, however it goes.
 class connection_slot {
 public:
-  explicit connection_slot(server_state* st) noexcept : st_(st) {}
-  connection_slot(connection_slot&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+  connection_slot(server_state* st, std::string address) noexcept
+      : st_(st), address_(std::move(address)) {}
+  connection_slot(connection_slot&& o) noexcept
+      : st_(std::exchange(o.st_, nullptr)), address_(std::move(o.address_)) {}
   connection_slot& operator=(connection_slot&&) = delete;
-  ~connection_slot();
+  ~connection_slot() { release(); }
+
+  void release() noexcept;
 
 private:
   server_state* st_;
+  std::string address_;
 };
 
 class server_state {
@@ -82,10 +101,41 @@ public:
   // An io_context with its acceptor; one per thread, or one for all.
   struct worker {
     explicit worker(int concurrency_hint)
-        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)) {}
+        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)),
+          spare(open_spare()) {}
+    ~worker() {
+      if (spare >= 0)
+        ::close(spare);
+    }
+    worker(worker const&) = delete;
+    worker& operator=(worker const&) = delete;
+
+    static int open_spare() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+    // Out of descriptors, accept fails while the connection stays in the backlog, and the
+    // next accept fails at once: free the spare descriptor to take the connection and close
+    // it (with a 503 when `answer`), then take the spare back. False when nothing was shed.
+    bool shed_one(bool answer) noexcept {
+      if (spare < 0) {
+        spare = open_spare();
+        return false;
+      }
+      ::close(spare);
+      int const fd =
+          ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        if (answer)
+          (void)::send(fd, busy_response.data(), busy_response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+      }
+      spare = open_spare();
+      return fd >= 0;
+    }
+
     asio::io_context ctx;
     asio::ip::tcp::acceptor acceptor;
     asio::strand<asio::io_context::executor_type> acceptor_strand;
+    int spare; // a descriptor held back for shed_one
   };
 
   server_state(server_options o, handler h) : opts_(std::move(o)), handler_(std::move(h)) {
@@ -101,6 +151,14 @@ public:
         std::fprintf(stderr, "pier http server: %.*s\n", static_cast<int>(what.size()),
                      what.data());
       };
+    if (!opts_.on_warning)
+      opts_.on_warning = opts_.on_error;
+    struct ::rlimit files {};
+    if (opts_.fd_reserve > 0 && ::getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+        files.rlim_cur != RLIM_INFINITY) {
+      fd_limit_ = static_cast<std::size_t>(files.rlim_cur);
+      fd_high_water_ = fd_limit_ - std::min(opts_.fd_reserve, fd_limit_ / 4);
+    }
     bool const shared = opts_.mode == threading::shared_context || opts_.threads == 1;
     std::size_t const contexts = shared ? 1 : opts_.threads;
     for (std::size_t i = 0; i < contexts; ++i)
@@ -146,6 +204,13 @@ public:
   void report(std::string_view what) const noexcept {
     try {
       opts_.on_error(what);
+    } catch (...) {
+    }
+  }
+
+  void warn(std::string_view what) const noexcept {
+    try {
+      opts_.on_warning(what);
     } catch (...) {
     }
   }
@@ -222,7 +287,12 @@ public:
     connections_.erase(id);
   }
 
-  void release_slot() noexcept {
+  void release_slot(std::string const& address) noexcept {
+    if (opts_.max_connections_per_client != 0) {
+      std::lock_guard lock(addresses_mutex_);
+      if (auto it = addresses_.find(address); it != addresses_.end() && --it->second.connections == 0)
+        addresses_.erase(it); // its next refusal is news again
+    }
     if (--active_ == 0 && stopping_ && !tearing_down_)
       asio::post(*control_, [this] { finish(); });
   }
@@ -280,54 +350,89 @@ private:
       if (ec) {
         if (ec == asio::error::operation_aborted)
           co_return;
-        // EMFILE and the like: wait for connections to go rather than spin.
-        report("accept: " + ec.message());
+        if (!accept_failing_.exchange(true))
+          report("accept: " + ec.message() + " (not reported again until an accept succeeds)");
+        if (out_of_descriptors(ec) && w.shed_one(!opts_.tls))
+          continue;
+        // Anything else: wait for connections to go rather than spin.
         backoff.expires_after(std::chrono::milliseconds(50));
         co_await backoff.async_wait(use_nothrow);
         continue;
       }
-      if (active_ >= opts_.max_connections) {
+      accept_failing_ = false;
+      std::string address = client_address(socket);
+      if (!admit(socket, address)) {
         if (!opts_.tls) // a TLS client would not understand a plain answer: just close
           asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
         continue;
       }
       ++active_;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      std::string address = client_address(socket);
       auto const done = [this](std::exception_ptr e) {
         if (e)
           report("a connection ended with an exception");
       };
+      connection_slot slot(this, address);
       if (opts_.tls)
         asio::co_spawn(ex,
-                       tls_session_main(connection_slot(this), std::move(socket),
-                                        std::move(address), opts_.tls->current()),
+                       tls_session_main(std::move(slot), std::move(socket), std::move(address),
+                                        opts_.tls->current()),
                        done);
       else
-        asio::co_spawn(
-            ex, session_main(connection_slot(this), std::move(socket), std::move(address)), done);
+        asio::co_spawn(ex, session_main(std::move(slot), std::move(socket), std::move(address)),
+                       done);
     }
+  }
+
+  // Whether to serve a new connection: descriptors to spare, room under max_connections and
+  // under its address's limit (which then counts it).
+  bool admit(asio::ip::tcp::socket& socket, std::string const& address) {
+    // accept(2) returns the lowest free descriptor: one this high means at least as many
+    // are open, and what remains is kept for the requests in progress.
+    auto const fd = static_cast<std::size_t>(socket.native_handle());
+    if (fd >= fd_high_water_) {
+      if (!fd_warned_.exchange(true))
+        warn("descriptor " + std::to_string(fd) + " of RLIMIT_NOFILE " + std::to_string(fd_limit_) +
+             " reached: new connections are refused (503) until descriptors are free");
+      return false;
+    }
+    if (fd_warned_.load(std::memory_order_relaxed))
+      fd_warned_ = false;
+    if (active_ >= opts_.max_connections)
+      return false;
+    if (opts_.max_connections_per_client == 0)
+      return true;
+    std::lock_guard lock(addresses_mutex_);
+    address_use& use = addresses_[address];
+    if (use.connections < opts_.max_connections_per_client) {
+      ++use.connections;
+      return true;
+    }
+    if (!std::exchange(use.warned, true))
+      warn("client " + address + " reached " + std::to_string(use.connections) +
+           " connections (max_connections_per_client): its further connections are refused "
+           "until some close");
+    return false;
   }
 
   // The slot is a parameter so that the count drops when the frame is destroyed, even one
   // that never ran.
-  asio::awaitable<void> session_main(connection_slot, asio::ip::tcp::socket socket,
+  asio::awaitable<void> session_main(connection_slot slot, asio::ip::tcp::socket socket,
                                      std::string address) {
-    co_await run_session(*this, std::move(socket), std::move(address));
+    co_await run_session(*this, std::move(socket), std::move(address), slot);
   }
 
   // The handshake is the session's first step, under its header timeout and reached by
   // stop() like any idle connection.
-  asio::awaitable<void> tls_session_main(connection_slot, asio::ip::tcp::socket socket,
+  asio::awaitable<void> tls_session_main(connection_slot slot, asio::ip::tcp::socket socket,
                                          std::string address,
                                          std::shared_ptr<asio::ssl::context> ctx) {
-    co_await run_session(*this, tls_stream(std::move(socket), std::move(ctx)), std::move(address));
+    co_await run_session(*this, tls_stream(std::move(socket), std::move(ctx)), std::move(address),
+                         slot);
   }
 
   static asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
-    static constexpr std::string_view busy = "HTTP/1.1 503 Service Unavailable\r\n"
-                                             "Content-Length: 0\r\nConnection: close\r\n\r\n";
-    co_await asio::async_write(socket, asio::buffer(busy), use_nothrow);
+    co_await asio::async_write(socket, asio::buffer(busy_response), use_nothrow);
     std::error_code ec;
     socket.shutdown(asio::socket_base::shutdown_both, ec);
   }
@@ -342,6 +447,20 @@ private:
   std::atomic<std::size_t> active_{0};
   bool finished_ = false; // on control_
 
+  // Connections per client address, for max_connections_per_client; shared by the
+  // acceptors of every thread.
+  struct address_use {
+    std::size_t connections = 0;
+    bool warned = false; // its refusal was reported
+  };
+  std::mutex addresses_mutex_;
+  std::unordered_map<std::string, address_use> addresses_;
+  // Descriptors from this one up are kept for the requests (fd_reserve); max: none kept.
+  std::size_t fd_high_water_ = static_cast<std::size_t>(-1);
+  std::size_t fd_limit_ = 0;
+  std::atomic<bool> fd_warned_{false};
+  std::atomic<bool> accept_failing_{false};
+
   std::mutex mutex_;
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, entry> connections_;
@@ -354,9 +473,9 @@ private:
   std::optional<asio::signal_set> signals_;
 };
 
-inline connection_slot::~connection_slot() {
-  if (st_)
-    st_->release_slot();
+inline void connection_slot::release() noexcept {
+  if (server_state* const st = std::exchange(st_, nullptr))
+    st->release_slot(address_);
 }
 
 inline std::uint64_t register_connection(server_state& st, connection_core& c) {

@@ -22,6 +22,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -48,11 +49,26 @@ inline http::response errors(std::span<error_entry const> entries) {
   return http::response::json(status, error_body(entries));
 }
 
+/// 429 (or `status`) TOOMANYREQUESTS with `Retry-After`: come back later.
+inline http::response too_many(std::string_view message, int status = 429,
+                               std::chrono::seconds retry_after = std::chrono::seconds(10)) {
+  http::response r = error(oci_error::too_many_requests, message, nullptr, status);
+  r.headers().set("Retry-After", std::to_string(retry_after.count()));
+  return r;
+}
+
 /// The response for an error from a store or the core: its OCI code and status, the
 /// error's own message. Errors that are not the client's fault are 500 UNKNOWN, except a
 /// full disk (`storage::is_out_of_space`): 507 Insufficient Storage with an UNAVAILABLE
-/// body, which the spec's codes come closest to.
+/// body, which the spec's codes come closest to; and a process out of file descriptors:
+/// 503 with `Retry-After`, which clients retry.
+inline bool out_of_descriptors(std::error_code ec) noexcept {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
 inline http::response error(std::error_code ec) {
+  if (out_of_descriptors(ec))
+    return too_many("the registry is out of file descriptors: " + ec.message(), 503);
   if (!storage::is_out_of_space(ec))
     return error(to_oci_error(ec), ec.message());
   std::string message = ec.message();

@@ -206,12 +206,31 @@ v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uin
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route const& r) const {
   result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session && session.error() == storage::storage_error::upload_unknown)
+    uploads_->release(r.upload_id); // expired, or finished on another replica
   if (!session)
     co_return session.error();
   if (session->repository != r.name)
     co_return storage::storage_error::upload_unknown; // ids are per repository
   co_return co_await blobs_.upload_size(r.upload_id);
 }
+
+namespace detail {
+
+/// Whom a session counts against: the authenticated user, else the client's address.
+inline std::string upload_caller(http::request const& req) {
+  if (!req.user().empty())
+    return "user " + std::string(req.user());
+  return "address " + std::string(req.client_address());
+}
+
+inline http::response too_many_uploads(upload_limiter::refusal why, std::size_t limit) {
+  std::string const who = why == upload_limiter::refusal::caller ? "this client" : "this repository";
+  return too_many("too many open upload sessions for " + who + " (at most " +
+                  std::to_string(limit) + "): finish or cancel some, then retry");
+}
+
+} // namespace detail
 
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
@@ -266,16 +285,24 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     co_return detail::blob_created(r.name, *q.digest);
   }
 
-  // end-4a: a session for PATCH and PUT.
+  // end-4a: a session for PATCH and PUT, when the caller and the repository have room for
+  // one more. The slot goes back by itself if the session is not created.
+  auto const now = std::chrono::system_clock::now();
+  auto [slot, refused] = uploads_->take(detail::upload_caller(req), r.name, now);
+  if (refused != detail::upload_limiter::refusal::none)
+    co_return detail::too_many_uploads(refused, refused == detail::upload_limiter::refusal::caller
+                                                    ? options_.max_uploads_per_client
+                                                    : options_.max_uploads_per_repository);
   result<std::string> id = co_await blobs_.begin_upload();
   if (!id)
     co_return detail::error(id.error());
-  storage::upload_session session{*id, r.name, std::chrono::system_clock::now()};
+  storage::upload_session session{*id, r.name, now};
   result<void> const recorded = co_await meta_.create_upload(std::move(session));
   if (!recorded) {
     (void)co_await blobs_.abort(*id);
     co_return detail::error(recorded.error());
   }
+  slot.keep(*id, now);
   co_return detail::upload_response(202, r.name, *id, 0);
 }
 
@@ -383,14 +410,18 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
     co_return detail::error(used.error());
   result<storage::blob_info> const info =
       co_await blobs_.commit(r.upload_id, *r.query.digest, std::nullopt);
+  if (!info && detail::out_of_descriptors(info.error()))
+    co_return detail::error(info.error()); // the upload stays: the client may PUT again
   if (!info) {
     (void)co_await meta_.delete_upload(r.upload_id);
+    uploads_->release(r.upload_id);
     co_return detail::error(info.error());
   }
   result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
   if (!linked)
     co_return detail::error(linked.error());
   (void)co_await meta_.delete_upload(r.upload_id);
+  uploads_->release(r.upload_id);
   co_return detail::blob_created(r.name, *r.query.digest);
 }
 
@@ -401,6 +432,7 @@ asio::awaitable<http::response> v2_registry<B, M>::cancel_upload(route const& r)
     co_return detail::error(oci_error::blob_upload_unknown);
   (void)co_await blobs_.abort(r.upload_id); // already gone after a restart: fine
   result<void> const forgotten = co_await meta_.delete_upload(r.upload_id);
+  uploads_->release(r.upload_id);
   if (!forgotten && forgotten.error() != storage::storage_error::upload_unknown)
     co_return detail::error(forgotten.error());
   co_return http::response(204);
