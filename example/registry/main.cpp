@@ -472,6 +472,19 @@ std::optional<pier::auth::htpasswd> load_htpasswd(std::filesystem::path const& p
   return std::move(*file);
 }
 
+// A refused login as the log tells it: at warn, with the user and the client address, never
+// the password.
+log_line login_line(pier::auth::login_event const& e) {
+  using kind = pier::auth::login_event::kind;
+  log_line line(log_level::warn, e.what == kind::failed       ? "login failed"
+                                 : e.what == kind::locked_out ? "login failed; locked out"
+                                                              : "login refused: locked out");
+  line.add("user", e.user).add("client", e.address);
+  if (e.what != kind::failed)
+    line.add("retry_after_s", static_cast<long long>(e.retry_after.count()));
+  return line;
+}
+
 // Decides the authentication mode (automatic: token when users exist, else none) and
 // loads what it needs: the htpasswd file, the token signing key. False with `why` when a
 // setting or a file is wrong.
@@ -753,6 +766,7 @@ int serve(config const& c) {
     log.write_always(fatal("cannot set up authentication").add("error", why));
     return 2;
   }
+  access.gate.on_login = [&log](pier::auth::login_event const& e) { log.write(login_line(e)); };
   std::shared_ptr<pier::http::tls_context> tls;
   if (c.access.tls_cert) {
     auto loaded = pier::http::tls_context::load(

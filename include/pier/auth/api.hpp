@@ -18,10 +18,13 @@
 /// @endcode
 ///
 /// The gate authenticates every request first (Basic with a password or a personal access
-/// token, or Bearer), exactly as for `/v2/`; `who` is then the caller, anonymous when it
-/// has an empty name. This API decides what the caller may do. Its 401 (an anonymous caller
-/// on a route that needs a user) carries `WWW-Authenticate: Basic realm="pier"`, the
-/// challenge the gate sends on `/api/v1` when credentials are wrong.
+/// token; Bearer tokens from `/auth/token` are refused here), and limits what a personal
+/// access token may do by its scopes (reads with any; organisations, members and visibility
+/// with `admin`; the routes under `users` that change something never: they need the
+/// password, see gate.hpp); `who` is then the caller, anonymous when it has an empty name.
+/// This API decides what the caller may do. Its 401 (an anonymous caller on a route that
+/// needs a user) carries `WWW-Authenticate: Basic realm="pier"`, the challenge the gate
+/// sends on `/api/v1` when credentials are wrong.
 ///
 /// ## Routes
 ///
@@ -43,9 +46,9 @@
 ///   tokens go too, the name stays reserved (see "Namespaces" below)
 /// - `PUT /api/v1/users/{name}/password` `{"password"}` [the user, admins]: 204
 /// - `GET /api/v1/users/{name}/tokens` [the user, admins]:
-///   200 `{"tokens":[{"id","description","created","expires"}]}`
-/// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?}` [the user, admins]:
-///   201 `{"id","token","description","created","expires"}`, `Location`
+///   200 `{"tokens":[{"id","description","scopes","created","expires"}]}`
+/// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?,"scopes"?}` [the user,
+///   admins]: 201 `{"id","token","description","scopes","created","expires"}`, `Location`
 /// - `DELETE /api/v1/users/{name}/tokens/{id}` [the user, admins]: 204
 /// - `GET /api/v1/users/{name}/invitations` [the user, admins]:
 ///   200 `{"invitations":[{"org","role"}]}`, the organisations that invited the user
@@ -78,10 +81,15 @@
 /// - `password`: at least 8 characters; bcrypt takes at most 72 bytes (yescrypt more).
 ///   It is hashed with `hash_password`; neither it nor its hash is ever sent back.
 /// - `admin`: boolean, false when absent. `role`: `"read"`, `"write"` or `"admin"`.
-/// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: whole
-///   seconds from now, 1 to 315360000 (ten years); absent: the token does not expire
-///   (`"expires": null`). The token (`pier_<id>_<secret>`, see access_token.hpp) is in the
-///   201 response only: listings show neither it nor its hash.
+/// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: how long
+///   from now, 1 second to 315360000 (ten years): whole seconds as a number (`3600`) or a
+///   string (`"3600"`), or a string with a unit `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
+///   `"30d"`); absent: the token does not expire (`"expires": null`). `scopes`: an array of
+///   `"pull"`, `"push"`, `"delete"`, `"admin"` (what each allows: access_token.hpp), at
+///   least one; absent: `["pull"]`. A token made before scopes existed lists
+///   `["pull","push","delete"]`, which is what it may do. The token (`pier_<id>_<secret>`,
+///   see access_token.hpp) is in the 201 response only: listings show neither it nor its
+///   hash.
 /// - A repository: `{"name","visibility":"public|private","exists":bool,
 ///   "permissions":{"pull","push","delete"}}`, the permissions being the caller's. Its
 ///   visibility may be set before it exists, so that a namespace owner can make it public

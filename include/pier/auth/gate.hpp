@@ -29,9 +29,17 @@
 /// - mode `none`: everything else to the registry as it is, except `/api/v1/…`, which
 ///   answers 404: an accounts API over a registry that checks nobody would only mislead.
 /// - `/auth/token` (mode `token`): the token service, below.
-/// - `/api/v1/…`: authenticated (Basic credentials or a Bearer token; without either, as the
-///   anonymous principal), then the `api_handler`; a failed authentication is 401 with
-///   `WWW-Authenticate: Basic realm="pier"` (API clients are not Docker clients).
+/// - `/api/v1/…`: authenticated (Basic credentials; without them, as the anonymous
+///   principal), then the `api_handler`; a failed authentication is 401 with
+///   `WWW-Authenticate: Basic realm="pier"` (API clients are not Docker clients). What the
+///   credentials may do there:
+///   - the password: everything the user may do, account changes included (creating and
+///     deleting users, setting a password, making and revoking access tokens);
+///   - a personal access token: `GET` and `HEAD` with any scope; with scope `admin` also the
+///     other changes (organisations, members, visibility, the other APIs served there);
+///     account changes never (403 DENIED: they need the password);
+///   - a Bearer token from `/auth/token`: nothing (401 with the Basic challenge). It carries
+///     the registry access it was granted, and its `sub` does not stand for the account.
 /// - `/v2/…`: authenticated and authorized as below, then the registry handler.
 /// - any other target: to the registry handler for administrators only (so that a handler
 ///   composed behind the gate, a v1 API say, is never open by accident).
@@ -39,18 +47,26 @@
 /// Authentication:
 /// - `Authorization: Basic`: the user's password (checked against the account store's
 ///   `password_hash`, or against `gate_options::users_file` when one is set: its users are
-///   all administrators), or one of the user's personal access tokens as the password.
+///   all administrators), or one of the user's personal access tokens as the password, which
+///   then allows only what its scopes do (see access_token.hpp): on `/v2/` and at the token
+///   service, the user's permissions cut to pull (`pull`), pull and push (`push`), pull and
+///   delete (`delete`), or all three (`admin`).
 ///   Verified credentials are cached (`credential_cache`, keyed on the stored hash too, so a
 ///   changed password misses it) and bcrypt runs on `gate_options::hash_threads` threads of
 ///   the gate's own, never on an I/O thread. Failures count in a `login_limiter` per client
-///   address and user; while either is over its limit the answer is 429 TOOMANYREQUESTS with
-///   `Retry-After`, before any password is checked. Basic credentials are accepted in mode
+///   address and per address and user (not per user alone: nobody can lock a user out from
+///   elsewhere); while either is over its limit the answer is 429 TOOMANYREQUESTS with
+///   `Retry-After`, before any password is checked. Each failure and each refusal is reported
+///   to `gate_options::on_login`. Basic credentials are accepted in mode
 ///   `token` too. Empty ones (`:`), which containers/image sends after a Basic challenge when
 ///   it has none, are an anonymous caller.
 /// - `Authorization: Bearer <JWT>` (when a signing key is set): an ES256 token of this
 ///   gate's key, `iss` = issuer, `aud` = service, valid now; on `/v2/` what it allows is its
-///   `access` claim, nothing more (its `sub` does not widen it); on `/api/v1/` it stands for
-///   its `sub`, with the user's roles as they are now.
+///   `access` claim, nothing more (its `sub` does not widen it); `/api/v1/` and the
+///   administrators' other targets refuse it. Before a change (push, delete) the gate checks
+///   that the token's user still has the account the token was issued for (the
+///   `user_created` claim: the account's creation time): a deleted user's token stops at once
+///   (401 `invalid_token`), and does not act for a new account of the same name.
 /// - Without `Authorization`: anonymous. In mode `token` an anonymous `/v2/` request is
 ///   always challenged, even for a public pull, so clients take the usual path through an
 ///   (anonymous) token.
@@ -100,6 +116,7 @@
 /// https://distribution.github.io/distribution/spec/auth/jwt/,
 /// https://distribution.github.io/distribution/spec/auth/oauth/ and RFC 6750.
 
+#include <pier/auth/access_token.hpp>
 #include <pier/auth/detail/gate.hpp>
 #include <pier/auth/detail/token_cache.hpp>
 #include <pier/auth/htpasswd.hpp>
@@ -163,6 +180,9 @@ struct gate_options {
   std::shared_ptr<es256_key const> signing_key{};
   /// Failed-login limits.
   login_limit_options login_limits{};
+  /// Called on the request's thread for every failed or refused login (see `login_event`),
+  /// so that the server can log it; empty: nothing is reported. Must not block.
+  std::function<void(login_event const&)> on_login{};
   /// Verified credentials remembered, and for how long.
   std::size_t credential_cache_size = credential_cache::default_capacity;
   std::chrono::seconds credential_cache_ttl{credential_cache::default_ttl};
@@ -229,9 +249,16 @@ private:
   // Rate limit, then `verify_user`, then counts the outcome.
   asio::awaitable<authentication> check_password(std::string user, std::string password,
                                                  std::string address) const;
-  // Whether the password (or access token) is the user's; sets `who` when it is.
+  // Whether the password (or access token) is the user's; sets the caller's principal (and
+  // the token's grants, the account's creation time) when it is.
   asio::awaitable<result<bool>> verify_user(std::string user, std::string password,
-                                            principal& who) const;
+                                            caller& out) const;
+  // Whether a Bearer token's user still has the account the token was issued to: checked
+  // before a change (push, delete), so that a deleted user's token stops at once.
+  asio::awaitable<result<bool>> account_current(caller const& c) const;
+  // Reports a refused login to `options_.on_login`.
+  void report(login_event::kind what, std::string_view user, std::string_view address,
+              std::chrono::steady_clock::duration wait) const;
   // `f()` on the hashing threads, or here when there are none.
   template <class F>
   asio::awaitable<std::invoke_result_t<F&>> blocking(F f) const;
@@ -243,8 +270,10 @@ private:
                                                       std::string repository) const;
   asio::awaitable<result<bool>> may(caller const& c, std::string repository,
                                     std::vector<std::string> actions) const;
+  // What the policy (and a Basic access token's scopes, when given) grants of `requested`.
   asio::awaitable<result<std::vector<resource_scope>>>
-  grant(principal const& who, std::vector<resource_scope> const& requested) const;
+  grant(principal const& who, std::optional<token_grants> limit,
+        std::vector<resource_scope> const& requested) const;
   // The refusal of a failed authentication, or of a caller without the access needed.
   http::response refuse(authentication const& a, detail::site const& site,
                         std::vector<resource_scope> const& scopes) const;

@@ -214,6 +214,9 @@ struct access_token_record {
   std::string secret_hash; ///< lower-case hex SHA-256 of the secret
   std::chrono::system_clock::time_point created;
   std::optional<std::chrono::system_clock::time_point> expires;
+  /// What the token may do (`pull`, `push`, `delete`, `admin`; see pier/auth/access_token.hpp).
+  /// Empty for a token made before tokens had scopes.
+  std::vector<std::string> scopes{};
 
   friend bool operator==(access_token_record const&, access_token_record const&) = default;
 };

@@ -35,6 +35,42 @@ TEST(AccessToken, DocExample) {
   EXPECT_FALSE(auth::access_token_id("pier_short_x"));
 }
 
+// Each scope and what it implies; a token stored without scopes keeps its registry access and
+// nothing of the account.
+TEST(AccessToken, ScopesAndWhatTheyAllow) {
+  using G = auth::token_grants;
+  auto grants = [](std::vector<std::string> const& s) { return auth::token_grants_of(s); };
+  EXPECT_EQ(grants({"pull"}), (G{.pull = true}));
+  EXPECT_EQ(grants({"push"}), (G{.pull = true, .push = true}));
+  EXPECT_EQ(grants({"delete"}), (G{.pull = true, .del = true}));
+  EXPECT_EQ(grants({"admin"}), (G{.pull = true, .push = true, .del = true, .admin = true}));
+  EXPECT_EQ(grants({"pull", "delete"}), (G{.pull = true, .del = true}));
+  EXPECT_EQ(grants({}), G{});
+  EXPECT_EQ(grants({"root"}), G{});
+
+  auto t = auth::make_access_token("alice", "", at(0));
+  EXPECT_EQ(t.record.scopes, std::vector<std::string>{"pull"}); // the default
+  EXPECT_EQ(auth::token_grants_of(t.record), (G{.pull = true}));
+  t.record.scopes.clear(); // a record from before scopes
+  EXPECT_EQ(auth::token_grants_of(t.record), (G{.pull = true, .push = true, .del = true}));
+  auto const pushing = auth::make_access_token("alice", "", at(0), std::nullopt, {"push", "pull"});
+  EXPECT_EQ(pushing.record.scopes, (std::vector<std::string>{"pull", "push"}));
+  // Unknown names do not make a token with no scopes: it falls back to pull.
+  EXPECT_EQ(auth::make_access_token("alice", "", at(0), std::nullopt, {"root"}).record.scopes,
+            std::vector<std::string>{"pull"});
+
+  EXPECT_EQ(auth::normalize_token_scopes({"push", "pull", "push"}),
+            (std::vector<std::string>{"pull", "push"}));
+  EXPECT_EQ(auth::normalize_token_scopes({"admin", "delete"}),
+            (std::vector<std::string>{"delete", "admin"}));
+  EXPECT_TRUE(auth::normalize_token_scopes({"root"}).empty());
+  EXPECT_TRUE(auth::normalize_token_scopes({"pull", "PUSH"}).empty());
+  EXPECT_TRUE(auth::normalize_token_scopes({}).empty());
+  // The documentation's example.
+  auto const doc = auth::make_access_token("alice", "ci", at(0), std::nullopt, {"push"});
+  EXPECT_TRUE(auth::token_grants_of(doc.record).push && !auth::token_grants_of(doc.record).admin);
+}
+
 TEST(AccessToken, ShapeAndRecord) {
   auto const t = auth::make_access_token("alice", "laptop", at(1000), at(2000));
   ASSERT_EQ(t.token.size(), auth::access_token_length);

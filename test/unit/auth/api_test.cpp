@@ -503,7 +503,8 @@ TEST_F(AccountsApi, CreateListAndDeleteTokens) {
                           R"({"description":"ci","expires_in":3600})");
   ASSERT_EQ(made.status, 201) << made.body;
   json::object const t = made.json().as_object();
-  EXPECT_EQ(t.size(), 5u);
+  EXPECT_EQ(t.size(), 6u);
+  EXPECT_EQ(json::serialize(t.at("scopes")), R"(["pull"])"); // the default
   std::string const id(t.at("id").as_string());
   std::string const token(t.at("token").as_string());
   EXPECT_EQ(auth::access_token_id(token), id);
@@ -525,7 +526,7 @@ TEST_F(AccountsApi, CreateListAndDeleteTokens) {
   ASSERT_EQ(list.status, 200);
   json::array const tokens = list.json().at("tokens").as_array();
   ASSERT_EQ(tokens.size(), 1u);
-  EXPECT_EQ(tokens[0].as_object().size(), 4u);
+  EXPECT_EQ(tokens[0].as_object().size(), 5u);
   EXPECT_EQ(tokens[0].at("id").as_string(), id);
   EXPECT_FALSE(tokens[0].as_object().contains("token"));
   EXPECT_EQ(list.body.find(token.substr(22)), std::string::npos);
@@ -579,8 +580,20 @@ TEST_F(AccountsApi, TokenBodyIsChecked) {
            R"({"expires_in":-1})",
            R"({"expires_in":3600.5})",
            R"({"expires_in":3.6e3})",
-           R"({"expires_in":"3600"})",
+           R"({"expires_in":"0"})",
+           R"({"expires_in":"1y"})",
+           R"({"expires_in":"1 h"})",
+           R"({"expires_in":"h"})",
+           R"({"expires_in":"-1h"})",
+           R"({"expires_in":"3651d"})",
+           R"({"expires_in":"99999999999999999999d"})",
+           R"({"expires_in":true})",
            R"({"expires_in":315360001})",
+           R"({"scopes":[]})",
+           R"({"scopes":["root"]})",
+           R"({"scopes":["pull","everything"]})",
+           R"({"scopes":"pull"})",
+           R"({"scopes":[1]})",
            R"({"expires_in":18446744073709551615})",
            R"({"expires_in":1e400})",
            R"({"description":5})",
@@ -596,6 +609,47 @@ TEST_F(AccountsApi, TokenBodyIsChecked) {
   EXPECT_EQ(
       call("POST", "/api/v1/users/alice/tokens", "alice", R"({"expires_in":315360000})").status,
       201);
+}
+
+// `expires_in` takes units as the server's flags do; plain seconds as a number or a string.
+TEST_F(AccountsApi, TokenLifetimesWithUnits) {
+  for (auto [body, seconds] : {std::pair{R"({"expires_in":"1h"})", 3600},
+                               {R"({"expires_in":"30d"})", 30 * 24 * 3600},
+                               {R"({"expires_in":"90m"})", 90 * 60},
+                               {R"({"expires_in":"45s"})", 45},
+                               {R"({"expires_in":"3600"})", 3600},
+                               {R"({"expires_in":7200})", 7200},
+                               {R"({"expires_in":"3650d"})", 3650 * 24 * 3600}}) {
+    reply const r = call("POST", "/api/v1/users/alice/tokens", "alice", body);
+    ASSERT_EQ(r.status, 201) << body << " " << r.body;
+    storage::access_token_record const rec =
+        run(io_, store_.get_token(std::string(r.json().at("id").as_string()))).value();
+    ASSERT_TRUE(rec.expires) << body;
+    EXPECT_EQ(*rec.expires - rec.created, std::chrono::seconds(seconds)) << body;
+  }
+}
+
+// Scopes are chosen at creation, stored normalised, and shown; a token from before scopes
+// shows what it may do.
+TEST_F(AccountsApi, TokenScopes) {
+  reply const r =
+      call("POST", "/api/v1/users/alice/tokens", "alice", R"({"scopes":["push","pull","push"]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::serialize(r.json().at("scopes")), R"(["pull","push"])");
+  EXPECT_EQ(run(io_, store_.get_token(std::string(r.json().at("id").as_string())))->scopes,
+            (std::vector<std::string>{"pull", "push"}));
+  reply const all = call("POST", "/api/v1/users/alice/tokens", "alice",
+                         R"({"scopes":["admin","delete","push","pull"]})");
+  ASSERT_EQ(all.status, 201) << all.body;
+  EXPECT_EQ(json::serialize(all.json().at("scopes")), R"(["pull","push","delete","admin"])");
+
+  auto old = auth::make_access_token("bob", "old", std::chrono::system_clock::now());
+  old.record.scopes.clear(); // as stored before scopes existed
+  ASSERT_TRUE(run(io_, store_.add_token(old.record)));
+  json::array const list =
+      call("GET", "/api/v1/users/bob/tokens", "bob").json().at("tokens").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(json::serialize(list[0].at("scopes")), R"(["pull","push","delete"])");
 }
 
 TEST_F(AccountsApi, DeletingAUserRevokesTheirTokens) {

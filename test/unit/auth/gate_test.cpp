@@ -21,6 +21,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -994,9 +995,10 @@ TEST_F(Gate, AccountsApiGetsThePrincipal) {
   // Anonymous callers reach it as the empty principal; the API decides.
   EXPECT_EQ(json::serialize(json_of(c_->get("/api/v1/repositories/x"))),
             R"({"name":"","admin":false,"orgs":[]})");
-  // A Bearer token stands for its user, with the user's current roles.
+  // A Bearer token is not the account: refused, with the Basic challenge.
   reply const tok = c_->get("/api/v1/orgs", bearer(token("", "dave")));
-  EXPECT_EQ(json::serialize(json_of(tok)), R"({"name":"dave","admin":false,"orgs":["acme:3"]})");
+  EXPECT_EQ(tok.status, 401);
+  EXPECT_EQ(tok.header_or_empty("WWW-Authenticate"), "Basic realm=\"pier\"");
   // Failures are 401 with a Basic challenge, in token mode too.
   for (header_list const& h : {basic("bob", "wrong"), bearer("x.y.z")}) {
     reply const r = c_->get("/api/v1/users", h);
@@ -1012,6 +1014,14 @@ TEST_F(Gate, OtherTargetsNeedAnAdministrator) {
   reply const r = c_->get("/v1/search", basic("root", password("root")));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "reached /v1/search");
+  // An administrator's access token needs the admin scope there.
+  auto const now = system_clock::now();
+  auth::new_access_token const pull = auth::make_access_token("root", "", now, {}, {"push"});
+  auth::new_access_token const admin = auth::make_access_token("root", "", now, {}, {"admin"});
+  ASSERT_TRUE(run(meta_.add_token(pull.record)));
+  ASSERT_TRUE(run(meta_.add_token(admin.record)));
+  EXPECT_EQ(c_->get("/v1/search", basic("root", pull.token)).status, 403);
+  EXPECT_EQ(c_->get("/v1/search", basic("root", admin.token)).status, 200);
   // No token service in basic mode.
   EXPECT_EQ(c_->get("/auth/token").status, 404);
 }
@@ -1110,8 +1120,8 @@ TEST_F(Gate, WithTheAccountsApi) {
   ASSERT_EQ(t.status, 200) << t.body;
   std::string const tok(json_of(t).at("token").as_string());
   EXPECT_EQ(c_->get(manifest_path("alice/private", "v1"), bearer(tok)).status, 200);
-  // The token's Bearer JWT works on the API too.
-  EXPECT_EQ(c_->get("/api/v1/users/alice", bearer(tok)).status, 200);
+  // The token's Bearer JWT does not work on the API.
+  EXPECT_EQ(c_->get("/api/v1/users/alice", bearer(tok)).status, 401);
 
   // Revoked through the API: refused at once.
   std::string const id(json_of(made).at("id").as_string());
@@ -1132,6 +1142,229 @@ TEST_F(Gate, WithTheAccountsApi) {
       201);
   EXPECT_EQ(push(*c_, alice, "wonder/app", "v1", image(60)), 201);
   EXPECT_EQ(push(*c_, basic("bob", password("bob")), "wonder/app", "v2", image(61)), 403);
+}
+
+// --- credentials and what they may change (issue 10) ------------------------------------------
+
+// The real accounts API behind the gate.
+auth::api_handler accounts_api_over(storage::memory_metadata_store& meta) {
+  using api_type =
+      auth::accounts_api<storage::memory_metadata_store, storage::memory_metadata_store>;
+  return auth::make_api_handler(
+      std::make_shared<api_type const>(meta, meta, auth::accounts_api_options{.cost = 4}));
+}
+
+header_list const json_type{{"Content-Type", "application/json"}};
+
+// A token from /auth/token carries registry access only: whatever its scope (or none), and
+// whoever its user, it changes nothing of an account.
+TEST_F(Gate, RegistryTokensCannotChangeTheAccount) {
+  start(options(auth::auth_mode::token), accounts_api_over(meta_));
+  seed();
+  std::string const hash_before = run(meta_.get_user("bob")).value().password_hash;
+  for (std::string const& tok : {token("repository:bob/a:pull", "bob"), token("", "bob"),
+                                 token("repository:bob/a:pull,push,delete", "bob")}) {
+    reply const pat = c_->request("POST", "/api/v1/users/bob/tokens", with(bearer(tok), json_type),
+                                  R"({"scopes":["admin"]})");
+    EXPECT_EQ(pat.status, 401) << pat.body;
+    EXPECT_EQ(pat.header_or_empty("WWW-Authenticate"), "Basic realm=\"pier\"");
+    EXPECT_EQ(c_->request("PUT", "/api/v1/users/bob/password", with(bearer(tok), json_type),
+                          R"({"password":"taken-over"})")
+                  .status,
+              401);
+    EXPECT_EQ(c_->request("DELETE", "/api/v1/users/bob", bearer(tok)).status, 401);
+    EXPECT_EQ(c_->get("/api/v1/users/bob/tokens", bearer(tok)).status, 401);
+  }
+  // Not even an administrator's.
+  std::string const root_tok = token("", "root");
+  EXPECT_EQ(c_->request("DELETE", "/api/v1/users/bob", bearer(root_tok)).status, 401);
+  EXPECT_EQ(c_->request("POST", "/api/v1/users", with(bearer(root_tok), json_type),
+                        R"({"name":"mallory","password":"mallory-password"})")
+                .status,
+            401);
+  EXPECT_TRUE(run(meta_.list_tokens("bob")).value().empty());
+  EXPECT_EQ(run(meta_.get_user("bob")).value().password_hash, hash_before);
+  EXPECT_EQ(run(meta_.get_user("mallory")).error(), storage::storage_error::user_unknown);
+  // A pull token does not push.
+  EXPECT_EQ(push(*c_, bearer(token("repository:bob/a:pull", "bob")), "bob/a", "v1", image(70)),
+            401);
+  // With the password, the owner can.
+  EXPECT_EQ(c_->request("PUT", "/api/v1/users/bob/password",
+                        with(basic("bob", password("bob")), json_type),
+                        R"({"password":"bob-new-password"})")
+                .status,
+            204);
+}
+
+// A personal access token may do what its scopes say of what its user may do, and never
+// change the account.
+TEST_F(Gate, AccessTokenScopesLimitWhatTheyDo) {
+  start(options(auth::auth_mode::token), accounts_api_over(meta_));
+  seed();
+  header_list const bob = basic("bob", password("bob"));
+  auto make = [&](std::string_view user, char const* body) {
+    reply const r = c_->request("POST", "/api/v1/users/" + std::string(user) + "/tokens",
+                                with(basic(user, password(user)), json_type), body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(json_of(r).at("token").as_string());
+  };
+  std::string const pull = make("bob", R"({"scopes":["pull"]})");
+  std::string const plain = make("bob", "{}"); // pull
+  std::string const pusher = make("bob", R"({"scopes":["push"],"expires_in":"1h"})");
+  std::string const admin = make("bob", R"({"scopes":["admin"]})");
+  auth::new_access_token old = auth::make_access_token("bob", "old", system_clock::now());
+  old.record.scopes.clear(); // stored before scopes existed
+  ASSERT_TRUE(run(meta_.add_token(old.record)));
+  auto token_with = [&](std::string const& pat, std::string_view scope) {
+    reply const r = c_->get("/auth/token?scope=" + std::string(scope), basic("bob", pat));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return access_of(std::string(json_of(r).at("token").as_string()));
+  };
+
+  // The registry: pull reads, push also pushes, an old token keeps its push.
+  for (std::string const* t : {&pull, &plain}) {
+    EXPECT_EQ(c_->get(manifest_path("acme/app", "v1"), basic("bob", *t)).status, 200);
+    EXPECT_EQ(push(*c_, basic("bob", *t), "acme/app", "v2", image(71)), 403);
+    EXPECT_EQ(token_with(*t, "repository:acme/app:pull,push"),
+              std::set<std::string>{"repository:acme/app:pull"});
+  }
+  EXPECT_EQ(push(*c_, basic("bob", pusher), "acme/app", "v2", image(71)), 201);
+  EXPECT_EQ(token_with(pusher, "repository:bob/x:pull,push,delete"),
+            std::set<std::string>{"repository:bob/x:pull,push"});
+  EXPECT_EQ(push(*c_, basic("bob", old.token), "bob/x", "v1", image(72)), 201);
+  std::string const x = manifest_path("bob/x", image(72).manifest.digest.str());
+  EXPECT_EQ(c_->request("DELETE", x, basic("bob", pusher)).status, 403);
+  EXPECT_EQ(token_with(admin, "repository:bob/x:pull,push,delete"),
+            std::set<std::string>{"repository:bob/x:pull,push,delete"});
+
+  // The API: reads with any scope.
+  EXPECT_EQ(c_->get("/api/v1/users/bob", basic("bob", pull)).status, 200);
+  EXPECT_EQ(c_->get("/api/v1/users/bob/tokens", basic("bob", pull)).status, 200);
+  // Account changes never with a token, whatever its scopes.
+  std::string const hash_before = run(meta_.get_user("bob")).value().password_hash;
+  std::string const some_id = run(meta_.list_tokens("bob")).value().front().id;
+  for (std::string const* t :
+       std::initializer_list<std::string const*>{&pull, &pusher, &admin, &old.token}) {
+    header_list const h = basic("bob", *t);
+    reply const pw = c_->request("PUT", "/api/v1/users/bob/password", with(h, json_type),
+                                 R"({"password":"taken-over"})");
+    EXPECT_EQ(pw.status, 403);
+    EXPECT_EQ(pier_test::error_code(pw), "DENIED");
+    EXPECT_EQ(c_->request("POST", "/api/v1/users/bob/tokens", with(h, json_type),
+                          R"({"scopes":["admin"]})")
+                  .status,
+              403);
+    EXPECT_EQ(c_->request("DELETE", "/api/v1/users/bob/tokens/" + some_id, h).status, 403);
+  }
+  EXPECT_EQ(run(meta_.get_user("bob")).value().password_hash, hash_before);
+  EXPECT_EQ(run(meta_.list_tokens("bob")).value().size(), 5u);
+  // Organisations, members, visibility: the admin scope only.
+  for (std::string const* t :
+       std::initializer_list<std::string const*>{&pull, &pusher, &old.token}) {
+    EXPECT_EQ(c_->request("PUT", "/api/v1/repositories/bob/x", with(basic("bob", *t), json_type),
+                          R"({"visibility":"public"})")
+                  .status,
+              403);
+    EXPECT_EQ(
+        c_->request("POST", "/api/v1/orgs", with(basic("bob", *t), json_type), R"({"name":"bobs"})")
+            .status,
+        403);
+  }
+  EXPECT_EQ(c_->request("PUT", "/api/v1/repositories/bob/x", with(basic("bob", admin), json_type),
+                        R"({"visibility":"public"})")
+                .status,
+            200);
+  EXPECT_EQ(c_->request("POST", "/api/v1/orgs", with(basic("bob", admin), json_type),
+                        R"({"name":"bobs"})")
+                .status,
+            201);
+  EXPECT_EQ(c_->request("DELETE", x, basic("bob", admin)).status, 202);
+
+  // An administrator's admin-scoped token changes no account either.
+  std::string const root_admin = make("root", R"({"scopes":["admin"]})");
+  EXPECT_EQ(c_->request("DELETE", "/api/v1/users/bob", basic("root", root_admin)).status, 403);
+  EXPECT_EQ(c_->request("PUT", "/api/v1/users/bob/password",
+                        with(basic("root", root_admin), json_type), R"({"password":"taken-over"})")
+                .status,
+            403);
+  EXPECT_EQ(c_->request("POST", "/api/v1/users", with(basic("root", root_admin), json_type),
+                        R"({"name":"mallory","password":"mallory-password"})")
+                .status,
+            403);
+  // Another user's credentials, or none, do not act on bob.
+  std::string const alice_admin = make("alice", R"({"scopes":["admin"]})");
+  for (header_list const& h : {basic("alice", password("alice")), basic("alice", alice_admin),
+                               basic("bob", alice_admin), header_list{}}) {
+    reply const r = c_->request("PUT", "/api/v1/users/bob/password", with(h, json_type),
+                                R"({"password":"taken-over"})");
+    EXPECT_TRUE(r.status == 401 || r.status == 403) << r.status;
+    EXPECT_TRUE(c_->request("DELETE", "/api/v1/users/bob", h).status / 100 == 4);
+  }
+  EXPECT_EQ(run(meta_.get_user("bob")).value().password_hash, hash_before);
+  EXPECT_EQ(run(meta_.list_tokens("bob")).value().size(), 5u);
+}
+
+// A registry token outlives a deleted account only for reading: pushes and deletes check
+// that the account it was issued to still exists (and is not a new one of the same name).
+TEST_F(Gate, ADeletedUsersTokenNoLongerChangesAnything) {
+  start(options(auth::auth_mode::token));
+  std::string const tok = token("repository:erin/app:pull,push,delete", "erin");
+  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v1", image(80)), 201);
+  ASSERT_TRUE(run(meta_.delete_user("erin")));
+  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v2", image(81)), 401);
+  reply const del = c_->request(
+      "DELETE", manifest_path("erin/app", image(80).manifest.digest.str()), bearer(tok));
+  EXPECT_EQ(del.status, 401);
+  EXPECT_EQ(challenge(del)["error"], "invalid_token");
+
+  // A new account of that name is not the one the token was issued to.
+  storage::user_record again{"erin", auth::hash_password(password("erin"), {}, 4).value(), false,
+                             system_clock::now()};
+  ASSERT_TRUE(run(meta_.create_user(again)));
+  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v2", image(81)), 401);
+  // Its own tokens push.
+  EXPECT_EQ(push(*c_, bearer(token("repository:erin/app:pull,push", "erin")), "erin/app", "v2",
+                 image(81)),
+            201);
+}
+
+// Failed and refused logins reach the hook, with the user and the address, never the
+// password.
+TEST_F(Gate, FailedLoginsAndLockoutsAreReported) {
+  struct seen {
+    auth::login_event::kind what;
+    std::string user;
+    std::string address;
+    std::int64_t retry_after;
+  };
+  auto events = std::make_shared<std::vector<seen>>();
+  auto mutex = std::make_shared<std::mutex>();
+  auth::gate_options o = options(auth::auth_mode::basic);
+  o.login_limits.max_user_failures = 2;
+  o.login_limits.max_address_failures = 100;
+  o.on_login = [events, mutex](auth::login_event const& e) {
+    std::lock_guard const lock(*mutex);
+    events->push_back({e.what, std::string(e.user), std::string(e.address), e.retry_after.count()});
+  };
+  start(o);
+  EXPECT_EQ(c_->get("/v2/", basic("alice", "wrong-one")).status, 401);
+  EXPECT_EQ(c_->get("/v2/", basic("alice", "wrong-two")).status, 401);
+  EXPECT_EQ(c_->get("/v2/", basic("alice", password("alice"))).status, 429);
+  EXPECT_EQ(c_->get("/v2/", basic("bob", password("bob"))).status, 200); // not reported
+  EXPECT_EQ(c_->get("/v2/").status, 401);                                // nor anonymous
+  std::lock_guard const lock(*mutex);
+  ASSERT_EQ(events->size(), 3u);
+  using kind = auth::login_event::kind;
+  EXPECT_EQ((*events)[0].what, kind::failed);
+  EXPECT_EQ((*events)[0].retry_after, 0);
+  EXPECT_EQ((*events)[1].what, kind::locked_out);
+  EXPECT_GT((*events)[1].retry_after, 0);
+  EXPECT_EQ((*events)[2].what, kind::refused);
+  EXPECT_GT((*events)[2].retry_after, 0);
+  for (seen const& e : *events) {
+    EXPECT_EQ(e.user, "alice");
+    EXPECT_EQ(e.address, "127.0.0.1");
+  }
 }
 
 } // namespace gate_test

@@ -27,14 +27,32 @@ TEST(RateLimit, DocExample) {
   EXPECT_EQ(limiter.retry_after("192.0.2.7", "alice", t + 5min), 0s);
 }
 
-TEST(RateLimit, UserLimitAppliesFromEveryAddress) {
+TEST(RateLimit, UserLimitCountsPerAddress) {
   login_limiter limiter({.max_user_failures = 2, .max_address_failures = 100, .window = 60s});
-  limiter.record_failure("192.0.2.1", "alice", t0);
-  limiter.record_failure("192.0.2.2", "alice", t0 + 10s);
-  // A third address gains nothing: the user's counter is full.
-  EXPECT_EQ(limiter.retry_after("192.0.2.3", "alice", t0 + 20s), 40s);
-  // Other users are not affected.
-  EXPECT_EQ(limiter.retry_after("192.0.2.3", "bob", t0 + 20s), 0s);
+  // Failures for alice from many addresses: none of them locks alice out elsewhere, or
+  // anyone could lock any user out from a handful of addresses.
+  for (int i = 1; i <= 20; ++i)
+    limiter.record_failure("192.0.2." + std::to_string(i), "alice", t0);
+  EXPECT_EQ(limiter.retry_after("192.0.2.100", "alice", t0 + 1s), 0s);
+  // The pair of address and user still locks.
+  limiter.record_failure("192.0.2.100", "alice", t0 + 1s);
+  EXPECT_EQ(limiter.retry_after("192.0.2.100", "alice", t0 + 2s), 0s);
+  limiter.record_failure("192.0.2.100", "alice", t0 + 10s);
+  EXPECT_EQ(limiter.retry_after("192.0.2.100", "alice", t0 + 20s), 41s);
+  // Other users from that address, and alice from another one, are not affected.
+  EXPECT_EQ(limiter.retry_after("192.0.2.100", "bob", t0 + 20s), 0s);
+  EXPECT_EQ(limiter.retry_after("192.0.2.101", "alice", t0 + 20s), 0s);
+}
+
+TEST(RateLimit, AddressLimitStillLocksTheAddress) {
+  login_limiter limiter({.max_user_failures = 10, .max_address_failures = 3, .window = 60s});
+  // One address trying three users: the address locks, for every user and anonymously.
+  for (char const* u : {"alice", "bob", "carol"})
+    limiter.record_failure("203.0.113.5", u, t0);
+  EXPECT_EQ(limiter.retry_after("203.0.113.5", "alice", t0), 60s);
+  EXPECT_EQ(limiter.retry_after("203.0.113.5", "dave", t0), 60s);
+  EXPECT_EQ(limiter.retry_after("203.0.113.5", "", t0), 60s);
+  EXPECT_EQ(limiter.retry_after("203.0.113.6", "alice", t0), 0s);
 }
 
 TEST(RateLimit, SlidingWindowFreesOneSlotAtATime) {
@@ -65,18 +83,25 @@ TEST(RateLimit, AddressLimitCoversManyUsers) {
   EXPECT_EQ(limiter.retry_after("198.51.100.10", "u4", t0), 0s);
 }
 
-TEST(RateLimit, SuccessClearsTheUserNotTheAddress) {
-  login_limiter limiter({.max_user_failures = 2, .max_address_failures = 2, .window = 60s});
+TEST(RateLimit, SuccessClearsThePairNotTheAddress) {
+  login_limiter limiter({.max_user_failures = 2, .max_address_failures = 3, .window = 60s});
   limiter.record_failure("192.0.2.1", "victim", t0);
   limiter.record_failure("192.0.2.1", "victim", t0);
-  EXPECT_GT(limiter.retry_after("192.0.2.9", "victim", t0), 0s);
-  // The attacker logs in with its own account: the address stays locked.
-  limiter.record_success("attacker");
-  EXPECT_GT(limiter.retry_after("192.0.2.1", "attacker", t0), 0s);
-  // The victim logs in from elsewhere (say, with a cached credential): its counter resets.
-  limiter.record_success("victim");
-  EXPECT_EQ(limiter.retry_after("192.0.2.9", "victim", t0), 0s);
   EXPECT_GT(limiter.retry_after("192.0.2.1", "victim", t0), 0s);
+  limiter.record_failure("192.0.2.1", "other", t0);
+  // The attacker logs in with its own account: the address stays locked.
+  limiter.record_success("192.0.2.1", "attacker");
+  EXPECT_GT(limiter.retry_after("192.0.2.1", "attacker", t0), 0s);
+  // A success from elsewhere clears nothing here.
+  limiter.record_success("192.0.2.9", "victim");
+  EXPECT_GT(limiter.retry_after("192.0.2.1", "victim", t0), 0s);
+  login_limiter fresh({.max_user_failures = 2, .max_address_failures = 100, .window = 60s});
+  fresh.record_failure("192.0.2.1", "victim", t0);
+  fresh.record_failure("192.0.2.1", "victim", t0);
+  EXPECT_GT(fresh.retry_after("192.0.2.1", "victim", t0), 0s);
+  // The victim logs in from that address (say, with a cached credential): the pair resets.
+  fresh.record_success("192.0.2.1", "victim");
+  EXPECT_EQ(fresh.retry_after("192.0.2.1", "victim", t0), 0s);
 }
 
 TEST(RateLimit, UserAndAddressKeysDoNotCollide) {
@@ -115,8 +140,8 @@ TEST(RateLimit, MemoryIsBounded) {
     limiter.record_failure("a", "user" + std::to_string(i), t0 + std::chrono::seconds(i % 3));
   EXPECT_LE(limiter.size(), 8u);
   // The most recent keys are kept, the oldest evicted.
-  EXPECT_GT(limiter.retry_after("b", "user99", t0 + 2s), 0s);
-  EXPECT_EQ(limiter.retry_after("b", "user0", t0 + 2s), 0s);
+  EXPECT_GT(limiter.retry_after("a", "user99", t0 + 2s), 0s);
+  EXPECT_EQ(limiter.retry_after("a", "user0", t0 + 2s), 0s);
 }
 
 TEST(RateLimit, ExpiredKeysArePurgedFirst) {
@@ -155,7 +180,7 @@ TEST(RateLimit, ThreadSafe) {
         limiter.record_failure("10.0.0." + std::to_string(t), user, t0 + std::chrono::seconds(i));
         (void)limiter.retry_after("10.0.0.9", user, t0 + std::chrono::seconds(i));
         if (i % 10 == 0)
-          limiter.record_success(user);
+          limiter.record_success("10.0.0.9", user);
       }
     });
   }

@@ -215,6 +215,38 @@ TEST(rocksdb_account_store, records_that_do_not_decode_are_corrupt) {
   EXPECT_EQ(run(io, s.delete_token("t1")).error(), st::storage_error::corrupt);
 }
 
+// Tokens stored before tokens had scopes (record format 1) still decode, with no scopes,
+// next to ones of today (format 2) that keep theirs.
+TEST(rocksdb_account_store, tokens_of_the_format_without_scopes_still_decode) {
+  temp_dir dir;
+  asio::io_context io;
+  st::access_token_record old_token{
+      "old1", "alice", "from before", std::string(64, 'e'), user("x").created, std::nullopt};
+  st::access_token_record new_token = old_token;
+  new_token.id = "new1";
+  new_token.scopes = {"pull", "push"};
+  {
+    auto s = rocksdb_metadata_store::create(dir.path()).value();
+    ASSERT_TRUE(run(io, s.create_user(user("alice"))));
+    ASSERT_TRUE(run(io, s.add_token(old_token)));
+    ASSERT_TRUE(run(io, s.add_token(new_token)));
+  }
+  with_raw_db(dir.path(), {}, [](rocksdb::DB& db, auto handle) {
+    std::string v;
+    ASSERT_TRUE(db.Get({}, handle("tokens"), "old1", &v).ok());
+    // Format 2 with no scopes is format 1 plus a zero count: what format 1 wrote.
+    ASSERT_EQ(v.front(), '\x02');
+    ASSERT_EQ(v.back(), '\0');
+    std::string const v1 = "\x01" + v.substr(1, v.size() - 2);
+    ASSERT_TRUE(db.Put({}, handle("tokens"), "old1", v1).ok());
+  });
+  auto s = rocksdb_metadata_store::create(dir.path()).value();
+  EXPECT_EQ(run(io, s.get_token("old1")).value(), old_token);
+  EXPECT_EQ(run(io, s.get_token("new1")).value(), new_token);
+  EXPECT_EQ(run(io, s.list_tokens("alice")).value(),
+            (std::vector<st::access_token_record>{new_token, old_token}));
+}
+
 } // namespace account_rocksdb_test
 
 template <>

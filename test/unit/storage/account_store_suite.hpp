@@ -424,6 +424,7 @@ TYPED_TEST_P(account_store_suite, tokens_in_id_order_per_user) {
                                 "code",
                                 24);
   odd.created = std::chrono::system_clock::time_point{} - 5s; // before the epoch
+  odd.scopes = {"pull", "push", "delete", "admin"};
   ASSERT_TRUE(this->run(s.add_token(expiring)));
   ASSERT_TRUE(this->run(s.add_token(token("b", "bob"))));
   ASSERT_TRUE(this->run(s.add_token(odd)));

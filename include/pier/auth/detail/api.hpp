@@ -350,10 +350,17 @@ inline boost::json::object invitation_json(storage::membership const& m) {
   return {{"org", m.org}, {"role", role_name(m.level)}};
 }
 
-// Never the secret or its hash.
+// Never the secret or its hash. `scopes` as they act: a token from before scopes shows the
+// ones it has.
 inline boost::json::object token_json(storage::access_token_record const& t) {
-  boost::json::object o{
-      {"id", t.id}, {"description", t.description}, {"created", format_time(t.created)}};
+  boost::json::array scopes;
+  for (std::string const& name :
+       t.scopes.empty() ? std::vector<std::string>{"pull", "push", "delete"} : t.scopes)
+    scopes.emplace_back(name);
+  boost::json::object o{{"id", t.id},
+                        {"description", t.description},
+                        {"scopes", std::move(scopes)},
+                        {"created", format_time(t.created)}};
   if (t.expires)
     o["expires"] = format_time(*t.expires);
   else
@@ -496,6 +503,65 @@ public:
     if (v->is_uint64()) // above INT64_MAX: out of any range the API accepts
       return std::numeric_limits<std::int64_t>::max();
     wrong_type(key, "an integer");
+    return std::nullopt;
+  }
+
+  // A duration in whole seconds: a JSON integer, or a string of a whole number and an
+  // optional unit (`s`, `m`, `h`, `d`), as in "3600", "90m" or "30d", the way the server's
+  // flags write durations.
+  std::optional<std::int64_t> seconds(std::string_view key) {
+    boost::json::value const* v = find(key, false);
+    if (v == nullptr)
+      return std::nullopt;
+    if (v->is_int64())
+      return v->as_int64();
+    if (v->is_uint64())
+      return std::numeric_limits<std::int64_t>::max();
+    if (v->is_string())
+      if (std::optional<std::int64_t> n = parse_seconds(v->as_string()))
+        return n;
+    wrong_type(key, R"(whole seconds or a string with a unit (s, m, h, d), as in 3600 or "30d")");
+    return std::nullopt;
+  }
+
+  // An array of strings; empty when absent.
+  std::optional<std::vector<std::string>> strings(std::string_view key) {
+    boost::json::value const* v = find(key, false);
+    if (v == nullptr)
+      return std::nullopt;
+    std::vector<std::string> out;
+    if (v->is_array())
+      for (boost::json::value const& e : v->as_array())
+        if (e.is_string())
+          out.emplace_back(e.as_string());
+    if (!v->is_array() || out.size() != v->as_array().size()) {
+      wrong_type(key, "an array of strings");
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  // "90", "90s", "15m", "1h", "30d" in seconds; nothing for anything else or an overflow.
+  static std::optional<std::int64_t> parse_seconds(std::string_view text) noexcept {
+    std::size_t digits = 0;
+    std::int64_t n = 0;
+    constexpr std::int64_t cap = std::numeric_limits<std::int64_t>::max() / (24 * 3600);
+    for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
+      if (n > cap)
+        return std::nullopt;
+      n = n * 10 + (text[digits] - '0');
+    }
+    std::string_view const unit = text.substr(digits);
+    if (digits == 0 || n > cap)
+      return std::nullopt;
+    if (unit.empty() || unit == "s")
+      return n;
+    if (unit == "m")
+      return n * 60;
+    if (unit == "h")
+      return n * 3600;
+    if (unit == "d")
+      return n * 24 * 3600;
     return std::nullopt;
   }
 

@@ -6,8 +6,11 @@
 // registry request needs, the responses that refuse one, and the small formats of the token
 // service. Kept out of the class template so they are compiled once.
 
+#include <pier/auth/access_token.hpp>
+#include <pier/auth/detail/api.hpp>
 #include <pier/auth/detail/openssl.hpp>
 #include <pier/auth/jwt.hpp>
+#include <pier/auth/policy.hpp>
 #include <pier/auth/scope.hpp>
 #include <pier/config.hpp>
 #include <pier/core/detail/ascii.hpp>
@@ -34,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 PIER_BEGIN_NAMESPACE
@@ -212,6 +216,40 @@ inline v2_need need_of(registry::route const& r, std::string_view method) {
   case route_kind::upload: repository({"pull", "push"}); break;
   }
   return n;
+}
+
+/// `p` cut to what an access token's scopes allow, when the caller used one.
+inline permissions within(permissions p, std::optional<token_grants> const& limit) noexcept {
+  if (limit) {
+    p.pull = p.pull && limit->pull;
+    p.push = p.push && limit->push;
+    p.del = p.del && limit->del;
+  }
+  return p;
+}
+
+/// What a request under `/api/v1` changes, for callers whose credentials are limited.
+enum class api_access {
+  read,    ///< GET, HEAD: any access token scope
+  manage,  ///< organisations, members, visibility, the other APIs there: scope `admin`
+  account, ///< users, passwords, access tokens: the password itself, never a token
+};
+
+inline api_access api_access_of(std::string_view target, std::string_view method) {
+  if (method == "GET" || method == "HEAD")
+    return api_access::read;
+  accounts::parsed_target const t = accounts::parse_api_target(target);
+  if (auto const* e = std::get_if<accounts::api_target_error>(&t))
+    // Not an accounts route: another API under /api/v1 (the namespace queries, the GC).
+    return *e == accounts::api_target_error::not_found ? api_access::manage : api_access::account;
+  switch (std::get<accounts::api_route>(t).kind) {
+  case accounts::api_route_kind::orgs:
+  case accounts::api_route_kind::org:
+  case accounts::api_route_kind::org_members:
+  case accounts::api_route_kind::org_member:
+  case accounts::api_route_kind::repository: return api_access::manage;
+  default: return api_access::account; // users, passwords, tokens, and routes added later
+  }
 }
 
 /// The scopes a request needs, for a challenge.

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ public:
     std::string subject;
     std::vector<resource_scope> access;
     clock::time_point expires;
+    /// The `user_created` claim: when the subject's account was made (nanoseconds since the
+    /// epoch), so that a token outliving its account cannot act for a new one of that name.
+    std::optional<std::int64_t> user_created{};
   };
 
   explicit verified_token_cache(std::size_t capacity) : capacity_(capacity) {}

@@ -8,7 +8,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -98,10 +100,44 @@ inline std::optional<parts> split(std::string_view token) noexcept {
 
 } // namespace detail::access_token
 
+inline token_grants token_grants_of(std::vector<std::string> const& scopes) noexcept {
+  token_grants g;
+  for (std::string const& s : scopes) {
+    if (s == "admin")
+      g.admin = g.del = g.push = g.pull = true;
+    else if (s == "delete")
+      g.del = g.pull = true;
+    else if (s == "push")
+      g.push = g.pull = true;
+    else if (s == "pull")
+      g.pull = true;
+  }
+  return g;
+}
+
+inline token_grants token_grants_of(storage::access_token_record const& r) noexcept {
+  if (r.scopes.empty())
+    return {.pull = true, .push = true, .del = true, .admin = false};
+  return token_grants_of(r.scopes);
+}
+
+inline std::vector<std::string> normalize_token_scopes(std::vector<std::string> const& scopes) {
+  std::vector<std::string> out;
+  for (std::string const& s : scopes)
+    if (std::find(std::begin(access_token_scopes), std::end(access_token_scopes), s) ==
+        std::end(access_token_scopes))
+      return out;
+  for (std::string_view known : access_token_scopes)
+    if (std::find(scopes.begin(), scopes.end(), known) != scopes.end())
+      out.emplace_back(known);
+  return out;
+}
+
 inline new_access_token
 make_access_token(std::string user, std::string description,
                   std::chrono::system_clock::time_point now,
-                  std::optional<std::chrono::system_clock::time_point> expires) {
+                  std::optional<std::chrono::system_clock::time_point> expires,
+                  std::vector<std::string> const& scopes) {
   namespace d = detail::access_token;
   std::array<unsigned char, 32> secret_bytes{};
   d::random_or_throw(secret_bytes.data(), secret_bytes.size());
@@ -120,6 +156,9 @@ make_access_token(std::string user, std::string description,
   out.record.secret_hash.assign(hash.data(), hash.size());
   out.record.created = now;
   out.record.expires = expires;
+  out.record.scopes = normalize_token_scopes(scopes);
+  if (out.record.scopes.empty())
+    out.record.scopes = {"pull"};
   out.token.reserve(access_token_length);
   out.token.append(access_token_prefix).append(out.record.id).append(1, '_').append(secret);
   return out;

@@ -251,9 +251,14 @@ asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& 
                                                                  route const& r) const {
   detail::accounts::json_body b =
       co_await detail::accounts::read_json_object(req, options_.max_body);
-  detail::accounts::body_members m(b, {"description", "expires_in"});
+  detail::accounts::body_members m(b, {"description", "expires_in", "scopes"});
   std::string description = m.string("description", false).value_or("");
-  std::optional<std::int64_t> const expires_in = m.integer("expires_in");
+  std::optional<std::int64_t> const expires_in = m.seconds("expires_in");
+  std::vector<std::string> const scopes =
+      m.strings("scopes").value_or(std::vector<std::string>{"pull"});
+  if (!m.failure() && normalize_token_scopes(scopes).empty())
+    m.fail(detail::accounts::bad_body(
+        R"(member "scopes" must list one or more of "pull", "push", "delete", "admin")"));
   if (description.size() > detail::accounts::max_description_size)
     m.fail(detail::accounts::bad_body("member \"description\" is longer than " +
                                       std::to_string(detail::accounts::max_description_size) +
@@ -273,7 +278,7 @@ asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& 
   // unlikely) case the id is taken, rather than revoke someone else's token.
   new_access_token t;
   for (int attempt = 0;; ++attempt) {
-    t = make_access_token(r.name, description, now, expires);
+    t = make_access_token(r.name, description, now, expires, scopes);
     result<storage::access_token_record> const existing = co_await accounts_.get_token(t.record.id);
     if (!existing && existing.error() == storage::storage_error::token_unknown)
       break;

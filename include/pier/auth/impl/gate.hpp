@@ -28,6 +28,11 @@ struct gate<A, M>::caller {
   /// Authenticated by a token: it may do what `access` says, nothing more.
   bool bearer = false;
   std::vector<resource_scope> access;
+  /// Basic credentials with a personal access token: what its scopes allow.
+  std::optional<token_grants> token;
+  /// When the account was made: the account store's record for Basic credentials, the
+  /// token's `user_created` claim for a Bearer token (none for htpasswd users).
+  std::optional<std::chrono::system_clock::time_point> created;
 };
 
 /// The outcome of reading `Authorization`.
@@ -137,6 +142,9 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
     }
     if (boost::json::value const* sub = claims->if_contains("sub"); sub && sub->is_string())
       c.subject = std::string(sub->get_string());
+    if (boost::json::value const* made = claims->if_contains("user_created");
+        made && made->is_int64())
+      c.user_created = made->get_int64();
     // verify_jwt required a numeric `exp` in the future; a token without one is not cached.
     boost::json::value const* exp = claims->if_contains("exp");
     if (exp != nullptr && exp->is_int64()) {
@@ -147,6 +155,10 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
   }
   out.c.access = std::move(known->access);
   out.c.who.name = std::move(known->subject);
+  if (known->user_created)
+    out.c.created = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(*known->user_created)));
   out.failure = auth_failure::none;
   out.c.authenticated = true;
   out.c.bearer = true;
@@ -162,29 +174,48 @@ gate<A, M>::check_password(std::string user, std::string password, std::string a
   out.wait = limiter_.retry_after(address, user, std::chrono::steady_clock::now());
   if (out.wait > std::chrono::steady_clock::duration::zero()) {
     out.failure = auth_failure::rate_limited;
+    report(login_event::kind::refused, user, address, out.wait);
     co_return out;
   }
-  result<bool> const ok = co_await verify_user(user, password, out.c.who);
+  result<bool> const ok = co_await verify_user(user, password, out.c);
   if (!ok) {
     out.failure = auth_failure::server_error;
     out.message = ok.error().message();
     co_return out;
   }
   if (!*ok) {
-    limiter_.record_failure(address, user, std::chrono::steady_clock::now());
+    auto const now = std::chrono::steady_clock::now();
+    limiter_.record_failure(address, user, now);
+    auto const locked = limiter_.retry_after(address, user, now);
+    report(locked > std::chrono::steady_clock::duration::zero() ? login_event::kind::locked_out
+                                                                : login_event::kind::failed,
+           user, address, locked);
     out.failure = auth_failure::bad_credentials;
     out.message = "invalid username or password";
-    out.c.who = principal{};
+    out.c = caller{};
     co_return out;
   }
-  limiter_.record_success(user);
+  limiter_.record_success(address, user);
   out.c.authenticated = true;
   co_return out;
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
+void gate<A, M>::report(login_event::kind what, std::string_view user, std::string_view address,
+                        std::chrono::steady_clock::duration wait) const {
+  if (!options_.on_login)
+    return;
+  login_event e;
+  e.what = what;
+  e.user = user;
+  e.address = address;
+  e.retry_after = std::chrono::ceil<std::chrono::seconds>(wait);
+  options_.on_login(e);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::string password,
-                                                      principal& who) const {
+                                                      caller& out) const {
   if (options_.users_file) {
     // Held for the whole check: a reload meanwhile does not pull the file from under it.
     std::shared_ptr<htpasswd const> const held = options_.users_file->current();
@@ -195,7 +226,7 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
     if (!ok)
       ok = co_await blocking([&] { return file.verify(user, password, cache_).has_value(); });
     if (ok)
-      who = principal{user, true, {}};
+      out.who = principal{user, true, {}};
     co_return ok;
   }
 
@@ -207,11 +238,14 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
     co_return false;
   }
   bool ok = false;
+  std::optional<token_grants> grants;
   if (std::optional<std::string> const id = access_token_id(password)) {
     // A personal access token: a SHA-256 to compare, no bcrypt.
     result<storage::access_token_record> const token = co_await accounts_.get_token(*id);
     ok = token && token->user == user &&
          check_access_token(*token, password, std::chrono::system_clock::now());
+    if (ok)
+      grants = token_grants_of(*token);
   }
   if (!ok) {
     std::string const& hash = record->password_hash;
@@ -227,8 +261,25 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
   result<std::vector<storage::membership>> memberships = co_await accounts_.memberships(user);
   if (!memberships)
     co_return memberships.error();
-  who = principal{user, record->admin, std::move(*memberships)};
+  out.who = principal{user, record->admin, std::move(*memberships)};
+  out.token = grants;
+  out.created = record->created;
   co_return true;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<bool>> gate<A, M>::account_current(caller const& c) const {
+  if (!c.bearer || c.who.name.empty())
+    co_return true; // Basic credentials were checked just now; anonymous has no account
+  if (options_.users_file)
+    co_return options_.users_file->current()->contains(c.who.name);
+  result<storage::user_record> const record = co_await accounts_.get_user(c.who.name);
+  if (!record && record.error() == storage::storage_error::user_unknown)
+    co_return false;
+  if (!record)
+    co_return record.error();
+  // Tokens issued before the claim existed say nothing of the account: its existence must do.
+  co_return !c.created || *c.created == record->created;
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
@@ -283,7 +334,7 @@ asio::awaitable<result<bool>> gate<A, M>::may(caller const& c, std::string repos
   result<permissions> const p = co_await permissions_of(c.who, repository);
   if (!p)
     co_return p.error();
-  std::vector<std::string> const granted = scope_actions(*p);
+  std::vector<std::string> const granted = scope_actions(detail::within(*p, c.token));
   for (std::string const& a : actions)
     if (std::find(granted.begin(), granted.end(), a) == granted.end())
       co_return false;
@@ -354,6 +405,19 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
     co_return refuse(a, site, scopes);
   if (c.authenticated)
     req.set_user(c.who.name); // the registry counts upload sessions per user
+  if (need.what == detail::v2_need::kind::repository &&
+      std::any_of(need.actions.begin(), need.actions.end(),
+                  [](std::string const& x) { return x != "pull"; })) {
+    result<bool> const current = co_await account_current(c);
+    if (!current)
+      co_return detail::oci_error_response(oci_error::unknown, current.error().message());
+    if (!*current) {
+      authentication gone;
+      gone.failure = detail::auth_failure::bad_token;
+      gone.message = "the token's user no longer exists";
+      co_return refuse(gone, site, scopes);
+    }
+  }
 
   if (need.what == detail::v2_need::kind::catalog)
     co_return co_await catalog(c, *r);
@@ -421,14 +485,15 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<std::vector<resource_scope>>>
-gate<A, M>::grant(principal const& who, std::vector<resource_scope> const& requested) const {
+gate<A, M>::grant(principal const& who, std::optional<token_grants> limit,
+                  std::vector<resource_scope> const& requested) const {
   std::vector<resource_scope> granted;
   for (resource_scope const& s : requested) {
     if (s.type == "repository") {
       result<permissions> const p = co_await permissions_of(who, s.name);
       if (!p)
         co_return p.error();
-      granted.push_back({"repository", "", s.name, scope_actions(*p)});
+      granted.push_back({"repository", "", s.name, scope_actions(detail::within(*p, limit))});
     } else if (s.type == "registry" && s.name == "catalog") {
       granted.push_back({"registry", "", "catalog", {"*"}}); // the catalog is filtered
     }
@@ -499,6 +564,8 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
                   std::optional<basic_credentials> credentials, std::vector<std::string> scopes,
                   bool oauth) const {
   principal who;
+  std::optional<token_grants> limit;
+  std::optional<std::chrono::system_clock::time_point> created;
   if (credentials) {
     authentication const a =
         co_await check_password(std::move(credentials->user), std::move(credentials->password),
@@ -512,6 +579,8 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
       co_return refuse(a, site, {});
     who = a.c.who;
     req.set_user(who.name); // for the access log
+    limit = a.c.token;
+    created = a.c.created;
   }
 
   std::vector<std::string_view> const views(scopes.begin(), scopes.end());
@@ -526,7 +595,7 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
                                : oci_error::name_invalid;
     co_return detail::oci_error_response(code, why, nullptr, 400);
   }
-  result<std::vector<resource_scope>> const access = co_await grant(who, *requested);
+  result<std::vector<resource_scope>> const access = co_await grant(who, limit, *requested);
   if (!access)
     co_return detail::oci_error_response(oci_error::unknown, access.error().message());
 
@@ -544,6 +613,9 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
       {"jti", detail::random_token_id()},
       {"access", access_to_json(*access)},
   };
+  if (created) // which account of that name the token is for (see `account_current`)
+    claims["user_created"] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(created->time_since_epoch()).count();
   result<std::string> const token = sign_jwt(claims, *options_.signing_key);
   if (!token)
     co_return detail::oci_error_response(oci_error::unknown, token.error().message());
@@ -575,6 +647,24 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
   req.set_user(a.c.who.name); // for the access log
+  // A registry token carries registry access, nothing of the account behind it.
+  if (a.c.bearer)
+    co_return detail::basic_unauthorized(
+        "tokens from /auth/token are not accepted on /api/v1: use Basic credentials (the "
+        "password, or a personal access token)");
+  if (a.c.token) {
+    switch (detail::api_access_of(req.target(), req.method())) {
+    case detail::api_access::read: break;
+    case detail::api_access::manage:
+      if (!a.c.token->admin)
+        co_return detail::denied("this access token's scopes do not include admin");
+      break;
+    case detail::api_access::account:
+      co_return detail::denied(
+          "account changes (users, passwords, access tokens) need the password, not an "
+          "access token");
+    }
+  }
   result<principal> const who = co_await principal_of(a.c);
   if (!who) {
     if (who.error() == storage::storage_error::user_unknown)
@@ -596,7 +686,8 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
   result<principal> const who = co_await principal_of(a.c);
   if (!who && who.error() != storage::storage_error::user_unknown)
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());
-  if (!who || !who->admin) {
+  // A registry token is no administrator's credential, whoever its `sub`.
+  if (!who || !who->admin || a.c.bearer || (a.c.token && !a.c.token->admin)) {
     if (a.c.authenticated && !a.c.bearer)
       co_return detail::denied("only administrators may use this endpoint");
     co_return refuse(a, site, {});

@@ -14,13 +14,14 @@ namespace auth {
 namespace detail {
 
 // The two kinds of key share one table; the prefixes keep a user called "192.0.2.7" apart
-// from that address.
-inline std::string user_key(std::string_view user) {
-  return "u:" + std::string(user.substr(0, login_limiter::max_key_length));
-}
-
+// from that address. A pair key puts the address first, and addresses hold no NUL.
 inline std::string address_key(std::string_view address) {
   return "a:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length));
+}
+
+inline std::string pair_key(std::string_view address, std::string_view user) {
+  return "p:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length)) +
+         '\0' + std::string(user.substr(0, login_limiter::max_key_length));
 }
 
 } // namespace detail
@@ -64,7 +65,7 @@ inline login_limiter::clock::duration login_limiter::retry_after(std::string_vie
                                                                  std::string_view user,
                                                                  clock::time_point now) const {
   std::string const a = detail::address_key(address);
-  std::string const u = detail::user_key(user);
+  std::string const u = detail::pair_key(address, user);
   clock::duration wait;
   {
     std::lock_guard const lock(mutex_);
@@ -106,11 +107,11 @@ inline void login_limiter::record_failure(std::string_view address, std::string_
   std::lock_guard const lock(mutex_);
   add_failure(detail::address_key(address), options_.max_address_failures, now);
   if (!user.empty())
-    add_failure(detail::user_key(user), options_.max_user_failures, now);
+    add_failure(detail::pair_key(address, user), options_.max_user_failures, now);
 }
 
-inline void login_limiter::record_success(std::string_view user) {
-  std::string const key = detail::user_key(user);
+inline void login_limiter::record_success(std::string_view address, std::string_view user) {
+  std::string const key = detail::pair_key(address, user);
   std::lock_guard const lock(mutex_);
   auto const it = index_.find(key);
   if (it == index_.end())

@@ -359,19 +359,25 @@ inline result<org_record> decode_org(std::string_view name, std::string_view v) 
   return o;
 }
 
+// Version 1 had no scopes (a token made then decodes with none); version 2 appends them, a
+// count and the names.
 inline std::string encode(access_token_record const& t) {
   encoder e;
-  e.u8(1).str(t.user).str(t.description).str(t.secret_hash).u64(time_bits(t.created));
+  e.u8(2).str(t.user).str(t.description).str(t.secret_hash).u64(time_bits(t.created));
   e.u8(t.expires ? 1 : 0);
   if (t.expires)
     e.u64(time_bits(*t.expires));
+  e.u8(static_cast<std::uint8_t>(t.scopes.size()));
+  for (std::string const& s : t.scopes)
+    e.str(s);
   return e.take();
 }
 
 inline result<access_token_record> decode_token(std::string_view id, std::string_view v) {
   decoder d(v);
   access_token_record t;
-  if (d.u8() != 1)
+  std::uint8_t const version = d.u8();
+  if (version != 1 && version != 2)
     return storage_error::corrupt;
   t.id = id;
   t.user = d.str();
@@ -380,6 +386,11 @@ inline result<access_token_record> decode_token(std::string_view id, std::string
   t.created = time_from_bits(d.u64());
   if (d.u8_at_most(1) == 1)
     t.expires = time_from_bits(d.u64());
+  if (version == 2) {
+    std::size_t const n = d.u8();
+    for (std::size_t i = 0; i < n; ++i)
+      t.scopes.push_back(d.str()); // a short value fails `done` below
+  }
   if (!d.done())
     return storage_error::corrupt;
   return t;
