@@ -9,18 +9,11 @@
 # Usage: disk_full_test.sh PATH/TO/pier-registry
 set -euo pipefail
 bin=$1
-command -v curl >/dev/null || { echo "disk_full_test: curl is missing (tools/deps.sh test)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
+source "$(dirname "$0")/lib.sh"
 disk="$tmp/disk"
-pid=""
+data="$disk/data"
 mounted=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; wait "$pid" || true; fi
-  if [ -n "$mounted" ]; then umount "$disk" || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+on_exit() { if [ -n "$mounted" ]; then umount "$disk" || true; fi; }
 
 mkdir -p "$disk"
 if ! mount -t tmpfs -o size=64m tmpfs "$disk" 2>"$tmp/mount.err"; then
@@ -29,50 +22,8 @@ if ! mount -t tmpfs -o size=64m tmpfs "$disk" 2>"$tmp/mount.err"; then
 fi
 mounted=1
 
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -s "$tmp/log" ]; then
-    echo "--- server log (last 40 lines):" >&2
-    tail -n 40 "$tmp/log" >&2
-  fi
-  exit 1
-}
-
-start() {
-  : >"$tmp/log"
-  "$bin" serve --listen 127.0.0.1:0 --data "$disk/data" "$@" 2>"$tmp/log" &
-  pid=$!
-  port=""
-  for _ in $(seq 200); do
-    port=$(sed -n 's/.*msg="pier-registry started".* listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p' \
-      "$tmp/log")
-    [ -n "$port" ] && return 0
-    kill -0 "$pid" 2>/dev/null || fail "the server exited during start-up"
-    sleep 0.05
-  done
-  fail "no start-up line within 10 s"
-}
-
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=""
-  [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
-}
-
-url() { echo "http://127.0.0.1:$port$1"; }
-
 # status curl-args...: the HTTP status of one request; the body lands in $tmp/body.
 status() { curl -sS -o "$tmp/body" -w '%{http_code}' "$@" || echo "curl-failed"; }
-
-expect_status() {
-  local want=$1
-  shift
-  local got
-  got=$(status "$@")
-  [ "$got" = "$want" ] || fail "curl $*: status $got, want $want; body: $(head -c 300 "$tmp/body")"
-}
 
 alive() { kill -0 "$pid" 2>/dev/null || fail "the server died (see the log)"; }
 
@@ -133,7 +84,7 @@ expect_status 204 -X DELETE "$(url "$location")"
 alive
 
 # 2. Pulls go on, and a manifest of blobs already uploaded is accepted under the floor.
-expect_status 200 -o "$tmp/pulled" "$(url "/v2/test/app/blobs/sha256:$(sha "$tmp/layer")")"
+expect_status 200 "$(url "/v2/test/app/blobs/sha256:$(sha "$tmp/layer")")"
 [ "$(put_manifest v1)" = 201 ] || fail "manifest PUT under the floor: $(head -c 300 "$tmp/body")"
 
 # 3. The disk filled to the last byte: manifest and tag writes answer 507, reads go on.
@@ -147,7 +98,7 @@ done
 expect_status 507 -X DELETE "$(url /v2/test/app/manifests/v1)"
 alive
 expect_status 200 "$(url /v2/test/app/manifests/v1)"
-expect_status 200 -o /dev/null "$(url "/v2/test/app/blobs/sha256:$(sha "$tmp/config")")"
+expect_status 200 "$(url "/v2/test/app/blobs/sha256:$(sha "$tmp/config")")"
 grep -q 'level=error .*ENOSPC' "$tmp/log" || fail "no error log line naming ENOSPC"
 
 # 4. Space freed: writes work again by themselves. Recovery may be asynchronous (RocksDB
@@ -166,6 +117,6 @@ expect_status 200 "$(url /v2/test/app/manifests/v1)"
 
 # 5. A clean stop, and nothing inconsistent left.
 stop
-"$bin" fsck --data "$disk/data" >"$tmp/out" || fail "fsck: $(cat "$tmp/out")"
+"$bin" fsck --data "$data" >"$tmp/out" || fail "fsck: $(cat "$tmp/out")"
 grep -q '^clean: ' "$tmp/out" || fail "fsck: $(cat "$tmp/out")"
 echo "disk_full_test: ok (upload $refused refused at the floor)"

@@ -4,38 +4,12 @@
 # Usage: login_log_test.sh PATH/TO/pier-registry
 set -euo pipefail
 bin=$1
-command -v curl >/dev/null || { echo "login_log_test: curl is missing (tools/deps.sh test)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -s "$tmp/log" ]; then
-    echo "--- server log:" >&2
-    cat "$tmp/log" >&2
-  fi
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 echo 'alice-password' | "$bin" user add alice --password-stdin --data "$tmp/data" >/dev/null ||
   fail "user add alice"
 
-"$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" --auth basic 2>"$tmp/log" &
-pid=$!
-port=""
-for _ in $(seq 200); do
-  port=$(sed -n 's/.*msg="pier-registry started".* listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/log")
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || fail "the server exited during start-up"
-  sleep 0.05
-done
-[ -n "$port" ] || fail "no start-up line within 10 s"
+start --auth basic
 
 # Ten wrong passwords reach the default limit of one user from one address: the tenth locks
 # the pair, the eleventh attempt is refused without being checked.
@@ -45,9 +19,7 @@ done
 status=$(curl -s -o /dev/null -w '%{http_code}' -u 'alice:alice-password' "http://127.0.0.1:$port/v2/")
 [ "$status" = 429 ] || fail "a locked-out login answered $status, not 429"
 
-kill -TERM "$pid"
-wait "$pid" || true
-pid=""
+stop
 
 failed=$(grep -c 'level=warn msg="login failed" user=alice client=127.0.0.1' "$tmp/log" || true)
 [ "$failed" = 9 ] || fail "$failed 'login failed' lines at warn, not 9"
