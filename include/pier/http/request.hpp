@@ -148,7 +148,7 @@ private:
   std::string_view client_address_;
   bool secure_ = false;
   std::string id_;
-  std::string principal_;
+  std::string user_;
 };
 
 } // namespace http
