@@ -261,7 +261,7 @@ pier::http::handler make_handler(shared_test_data& data) {
     if (target == "/reject")
       co_return response::text(413, "no thanks");
     if (target == "/as-alice") { // what authentication middleware does
-      req.set_principal("alice");
+      req.set_user("alice");
       pier::result<std::string> body = co_await pier::http::read_body(req.body(), 1 << 20);
       co_return response::text(200, "id " + std::string(req.id()));
     }
