@@ -192,6 +192,10 @@ struct gate_options {
   unsigned hash_threads = 1;
   /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
   std::size_t max_page_size = 1000;
+  /// The most names one catalog page reads for a caller who may not see them all (as
+  /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
+  /// `Link` continues from where reading stopped, as an opaque cursor.
+  std::size_t max_scan = 10000;
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).

@@ -137,6 +137,19 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
   { s.expired_uploads(t, n) } -> std::same_as<asio::awaitable<result<std::vector<upload_session>>>>;
 };
 
+/// A metadata store that counts, per repository, the manifests that reference each blob,
+/// so that `DELETE /v2/<name>/blobs/<digest>` of a blob an image of the repository still
+/// needs is refused: `unlink_unreferenced_blob(repo, d)` unlinks `d` as `unlink_blob` does
+/// (`blob_unknown` when it is not linked) unless a manifest of the repository references
+/// it, and decides that in the same atomic step as the unlink, so a concurrent
+/// `put_manifest` either sees the link (and the blob stays) or fails with
+/// `manifest_blob_unknown`. When it refuses it names one such manifest if it finds one
+/// among the first manifests of the repository it reads.
+template <class S>
+concept ReferenceCheckingStore = requires(S& s, std::string repo, pier::digest d) {
+  { s.unlink_unreferenced_blob(repo, d) } -> std::same_as<asio::awaitable<result<blob_unlink>>>;
+};
+
 /// Users, organisations, memberships, repository visibility and personal access tokens.
 /// The metadata stores implement it next to `MetadataStore`; it is a concept of its own so
 /// that a registry without users needs none of it.

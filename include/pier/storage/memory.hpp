@@ -128,6 +128,9 @@ public:
   asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
   asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
   asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+  /// ReferenceCheckingStore.
+  asio::awaitable<result<blob_unlink>> unlink_unreferenced_blob(std::string repository,
+                                                                pier::digest d);
 
   asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
   asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
@@ -233,6 +236,8 @@ private:
   struct repository_state {
     std::set<pier::digest, std::less<>> blobs;
     std::set<pier::digest, std::less<>> manifests;
+    // ReferenceCheckingStore: how many of `manifests` reference each blob (none: absent).
+    std::map<pier::digest, std::uint64_t, std::less<>> blob_uses;
     std::map<std::string, pier::digest, std::less<>> tags;
     std::map<pier::digest, std::map<pier::digest, referrer>, std::less<>> referrers;
     // NamespaceStore: when each tag last moved to the digest it points at. Entries of

@@ -192,6 +192,9 @@ public:
   asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
   asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
   asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+  /// ReferenceCheckingStore (see `state::add_uses` for where the counts live).
+  asio::awaitable<result<blob_unlink>> unlink_unreferenced_blob(std::string repository,
+                                                                pier::digest d);
 
   asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
   asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);

@@ -118,6 +118,13 @@ struct manifest_put {
   std::optional<subject_link> subject;
 };
 
+/// What `unlink_unreferenced_blob` did: unlinked the blob, or refused because a manifest
+/// of the repository references it (naming one when it found one within its bound).
+struct blob_unlink {
+  bool unlinked = false;
+  std::optional<pier::digest> referenced_by;
+};
+
 /// A stored manifest: exact bytes and media type.
 struct manifest_record {
   pier::digest digest;

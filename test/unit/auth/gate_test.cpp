@@ -478,9 +478,10 @@ TEST_F(Gate, TokenDeleteNeedsAdmin) {
   EXPECT_EQ(challenge(r).at("error"), "insufficient_scope");
   // dave is an admin of acme.
   std::string const dave = token("repository:acme/app:delete", "dave");
+  // The manifest first: a layer an image of the repository uses is not deleted.
+  EXPECT_EQ(c_->request("DELETE", target, bearer(dave)).status, 202);
   EXPECT_EQ(c_->request("DELETE", blob_path("acme/app", img.layer.digest), bearer(dave)).status,
             202);
-  EXPECT_EQ(c_->request("DELETE", target, bearer(dave)).status, 202);
 }
 
 TEST_F(Gate, TokenExpired) {
@@ -691,6 +692,76 @@ TEST_F(Gate, TokenCatalogFiltering) {
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(challenge(r).at("scope"), "registry:catalog:*");
   EXPECT_EQ(challenge(r).at("error"), "insufficient_scope");
+}
+
+// A catalog page reads at most `max_scan` names; when it stops on a name the caller may
+// not see, the Link continues from it as an opaque cursor, never the name. Paging through
+// gives each visible name once; a cursor that was tampered with is a 400.
+TEST_F(Gate, CatalogCursorsHideWhatTheyStopOn) {
+  for (std::size_t scan : {1u, 2u, 3u}) {
+    SCOPED_TRACE(scan);
+    auth::gate_options o = options(auth::auth_mode::basic);
+    o.max_scan = scan;
+    start(o);
+    if (scan == 1)
+      seed();
+    using names = std::vector<std::string>;
+    struct caller {
+      std::string user;
+      names visible;
+      std::vector<std::string> hidden; // strings only hidden names contain
+    };
+    std::vector<caller> const callers = {
+        {"", {"alice/public"}, {"acme", "private", "base"}},
+        {"carol", {"acme/app", "alice/public"}, {"private", "base"}},
+        {"alice", {"alice/private", "alice/public"}, {"acme", "base"}},
+    };
+    for (caller const& who : callers) {
+      header_list const h = who.user.empty() ? header_list{} : basic(who.user, password(who.user));
+      for (std::size_t n = 1; n <= 3; ++n) {
+        std::string next = "/v2/_catalog?n=" + std::to_string(n);
+        names seen;
+        int pages = 0;
+        while (!next.empty() && pages++ < 20) {
+          SCOPED_TRACE(who.user + ' ' + next);
+          reply const r = c_->get(next, h);
+          ASSERT_EQ(r.status, 200) << r.body;
+          json::object const body = json_of(r);
+          for (json::value const& v : body.at("repositories").as_array())
+            seen.emplace_back(v.as_string());
+          std::string const link = r.header_or_empty("Link");
+          std::size_t const at = link.find("&last=");
+          bool const sealed = at != std::string::npos && link.compare(at + 6, 1, "~") == 0;
+          std::string const plain = sealed ? link.substr(0, at) : link;
+          for (std::string const& x : who.hidden) {
+            EXPECT_EQ(r.body.find(x), std::string::npos) << r.body;
+            EXPECT_EQ(plain.find(x), std::string::npos) << link;
+          }
+          next = link.empty() ? "" : link.substr(1, link.find('>') - 1);
+        }
+        EXPECT_EQ(seen, who.visible) << who.user << " n=" << n;
+      }
+    }
+  }
+  // Anonymous, one name read a page: acme/app is hidden, so the cursor is sealed.
+  auth::gate_options o = options(auth::auth_mode::basic);
+  o.max_scan = 1;
+  start(o);
+  reply r = c_->get("/v2/_catalog?n=5");
+  ASSERT_EQ(r.status, 200);
+  std::string link = r.header_or_empty("Link");
+  ASSERT_NE(link.find("&last=~"), std::string::npos) << link;
+  std::string const cursor = link.substr(link.find("&last=") + 6, link.find('>') - link.find("&last=") - 6);
+  EXPECT_EQ(c_->get("/v2/_catalog?n=5&last=" + cursor).status, 200);
+  std::string flipped = cursor;
+  flipped[cursor.size() / 2] = flipped[cursor.size() / 2] == 'A' ? 'B' : 'A';
+  for (std::string const& bad : {flipped, cursor.substr(0, 40), std::string("~"),
+                                 std::string("~") + std::string(571, 'A')}) {
+    r = c_->get("/v2/_catalog?n=5&last=" + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(pier_test::error_code(r), "UNSUPPORTED") << r.body;
+    EXPECT_NE(r.body.find("cursor"), std::string::npos) << r.body;
+  }
 }
 
 TEST_F(Gate, MountFromUnreadableRepositoryBecomesUpload) {

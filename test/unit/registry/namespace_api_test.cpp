@@ -11,6 +11,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -271,18 +272,41 @@ protected:
   NamespaceApiSmallScan() : NamespaceApi(registry::namespace_api_options{100, 2}) {}
 };
 
+// The `last` value of a `Link` header, decoded ("" without one).
+std::string last_of(std::string const& link) {
+  std::size_t const at = link.find("&last=");
+  if (at == std::string::npos)
+    return {};
+  std::string const raw = link.substr(at + 6, link.find('>') - at - 6);
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size()) {
+      out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
 // A page for a caller who may see little stops after `max_scan` items and continues from
-// where it stopped: no request reads the whole registry.
+// where it stopped: no request reads the whole registry. Where it stopped may be an item
+// the caller may not see: the Link then carries an opaque cursor, never the name.
 TEST_F(NamespaceApiSmallScan, a_filtered_page_reads_at_most_max_scan_items) {
   registry::pull_access const who = anonymous();
   reply r = call("/api/v1/search?q=&n=1", who); // acme/api is public
   EXPECT_EQ(strings(r.json().at("repositories")), v{"acme/api"});
   EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=1&last=acme%2Fapi>; rel="next")");
-  // acme/secret and acme/web are not: two read, none kept, and the page ends there.
+  // acme/secret and acme/web are not: two read, none kept, and the page ends there, on a
+  // hidden name, which the Link seals.
   r = call("/api/v1/search?q=&n=5&last=acme%2Fapi", who);
   EXPECT_TRUE(r.json().at("repositories").as_array().empty()) << r.body;
-  EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=acme%2Fweb>; rel="next")");
-  r = call("/api/v1/search?q=&n=5&last=acme%2Fweb", who);
+  std::string const link = r.header("Link");
+  EXPECT_TRUE(link.starts_with("</api/v1/search?q=&n=5&last=~")) << link;
+  EXPECT_EQ(link.find("web"), std::string::npos) << link;
+  EXPECT_EQ(link.find("secret"), std::string::npos) << link;
+  r = call(link.substr(1, link.find('>') - 1), who);
   EXPECT_EQ(strings(r.json().at("repositories")), (v{"acme/web/app", "alpine"}));
   EXPECT_EQ(r.header("Link"), R"(</api/v1/search?q=&n=5&last=alpine>; rel="next")");
   // Namespaces: the repositories looked at count too. acme: acme, acme/api (public).
@@ -297,6 +321,121 @@ TEST_F(NamespaceApiSmallScan, a_filtered_page_reads_at_most_max_scan_items) {
   r = call("/api/v1/namespaces?last=beta", who);
   EXPECT_TRUE(r.json().at("namespaces").as_array().empty());
   EXPECT_EQ(r.header("Link"), "");
+}
+
+// Paging through every listing with every page size, as anonymous (who sees the public
+// repositories) and as someone else (who sees beta/one as well): each visible item exactly
+// once, in order, and no hidden name in any body or header, whatever the page ends on.
+TEST_F(NamespaceApiSmallScan, cursors_never_reveal_hidden_names) {
+  registry::pull_access const anon = anonymous();
+  registry::pull_access other = anonymous();
+  other.may_pull = [this](std::string repo) -> asio::awaitable<bool> {
+    co_return public_.contains(repo) || repo == "beta/one";
+  };
+  struct listing {
+    std::string path;
+    std::string key;
+    registry::pull_access const* who;
+    v visible; // the items, in order (tags as repository:tag)
+  };
+  std::vector<listing> const listings = {
+      {"/api/v1/search?q=", "repositories", &anon, {"acme/api", "acme/web/app", "alpine", "beta/two"}},
+      {"/api/v1/search?q=b", "repositories", &anon, {"acme/web/app", "beta/two"}},
+      {"/api/v1/namespaces?", "namespaces", &anon, {"acme", "beta"}},
+      {"/api/v1/namespaces/acme/repositories?", "repositories", &anon, {"acme/api", "acme/web/app"}},
+      {"/api/v1/namespaces/acme/tags?", "tags", &anon,
+       {"acme/api:latest", "acme/api:v1", "acme/web/app:1.0"}},
+      {"/api/v1/namespaces/beta/tags?", "tags", &anon, {"beta/two:y"}},
+      {"/api/v1/namespaces/gamma/tags?", "tags", &anon, {}},
+      {"/api/v1/search?q=", "repositories", &other,
+       {"acme/api", "acme/web/app", "alpine", "beta/one", "beta/two"}},
+      {"/api/v1/namespaces/beta/repositories?", "repositories", &other, {"beta/one", "beta/two"}},
+  };
+  // Names (or parts) that only hidden items have.
+  std::vector<std::string> const hidden = {"secret", "gamma", "hidden", "acme%2Fweb>",
+                                           "acme/web\"", "acme%2Fweb&", "acme%2Fweb%3A"};
+  for (listing const& l : listings) {
+    for (std::size_t n = 1; n <= 4; ++n) {
+      std::string next = l.path + (l.path.ends_with('?') ? "" : "&") + "n=" + std::to_string(n);
+      v seen;
+      int pages = 0;
+      while (!next.empty() && pages++ < 50) {
+        SCOPED_TRACE(next);
+        reply const r = call(next, *l.who);
+        ASSERT_EQ(r.status, 200) << next << ' ' << r.body;
+        json::value const body = r.json();
+        for (json::value const& item : body.at(l.key).as_array()) {
+          if (item.is_string())
+            seen.emplace_back(item.as_string());
+          else
+            seen.push_back(std::string(item.at("repository").as_string()) + ':' +
+                           std::string(item.at("tag").as_string()));
+        }
+        std::string const link = r.header("Link");
+        std::string const last = last_of(link);
+        // The header but an opaque cursor (random bytes may spell anything).
+        std::string const plain = last.starts_with('~') ? link.substr(0, link.find("&last=")) : link;
+        for (std::string const& h : hidden) {
+          if (l.path.find(h) != std::string::npos)
+            continue; // the namespace the caller named is echoed
+          EXPECT_EQ(r.body.find(h), std::string::npos) << h << " in " << r.body;
+          EXPECT_EQ(plain.find(h), std::string::npos) << h << " in " << link;
+        }
+        // A cursor is a name the caller was shown or an opaque one.
+        bool const shown = std::find(seen.begin(), seen.end(), last) != seen.end();
+        EXPECT_TRUE(last.empty() || shown || last.starts_with('~')) << link;
+        next = link.empty() ? "" : link.substr(1, link.find('>') - 1);
+      }
+      EXPECT_EQ(seen, l.visible) << l.path << " n=" << n;
+    }
+  }
+}
+
+// A sealed cursor that was altered, cut, made up, or issued for another listing is
+// refused, with a message that says what to do.
+TEST_F(NamespaceApiSmallScan, tampered_cursors_are_refused) {
+  registry::pull_access const who = anonymous();
+  reply r = call("/api/v1/search?q=&n=5&last=acme%2Fapi", who);
+  std::string const link = r.header("Link");
+  std::string const cursor = last_of(link);
+  ASSERT_TRUE(cursor.starts_with('~')) << link;
+  EXPECT_EQ(call("/api/v1/search?q=&n=5&last=" + cursor, who).status, 200);
+
+  std::string flipped = cursor;
+  flipped[cursor.size() / 2] = flipped[cursor.size() / 2] == 'A' ? 'B' : 'A';
+  std::vector<std::string> const bad = {
+      flipped, cursor.substr(0, cursor.size() - 4), cursor + "AAAA", "~", "~AAAA", "~!!",
+      "~" + std::string(571, 'A')};
+  for (std::string const& c : bad) {
+    r = call("/api/v1/search?q=&n=5&last=" + c, who);
+    EXPECT_EQ(r.status, 400) << c;
+    EXPECT_EQ(r.code(), "UNSUPPORTED") << c;
+    EXPECT_NE(r.body.find("cursor"), std::string::npos) << r.body;
+  }
+  // Bound to its listing.
+  for (char const* other : {"/api/v1/namespaces?last=", "/api/v1/namespaces/acme/tags?last=",
+                            "/api/v1/namespaces/acme/repositories?last="}) {
+    r = call(other + cursor, who);
+    EXPECT_EQ(r.status, 400) << other;
+  }
+}
+
+// The cursor itself: what is sealed opens again, for its listing only, and says nothing
+// of the position's length.
+TEST(namespace_api_cursor, seals_and_opens) {
+  namespace cursor = registry::detail::cursor;
+  std::string const a = cursor::seal("alice/hidden-project-x:secret-release-09999", "/p");
+  std::string const b = cursor::seal("a", "/p");
+  EXPECT_TRUE(a.starts_with('~'));
+  EXPECT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.find("alice"), std::string::npos);
+  EXPECT_EQ(cursor::open(a, "/p"), "alice/hidden-project-x:secret-release-09999");
+  EXPECT_EQ(cursor::open(b, "/p"), "a");
+  EXPECT_EQ(cursor::open(a, "/q"), std::nullopt);
+  EXPECT_NE(cursor::seal("a", "/p"), b); // a fresh nonce each time
+  EXPECT_EQ(cursor::open("alice", "/p"), std::nullopt);
+  std::string const longest = std::string(255, 'r') + ':' + std::string(128, 't');
+  EXPECT_EQ(cursor::open(cursor::seal(longest, "/p"), "/p"), longest);
 }
 
 TEST_F(NamespaceApi, errors) {

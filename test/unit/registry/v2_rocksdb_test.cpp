@@ -4,12 +4,15 @@
 #include <pier/registry/v2.hpp>
 
 #include "../storage/test_util.hpp"
+#include "../storage/raw_rocksdb.hpp"
+#include "blob_delete_scenario.hpp"
 #include "test_registry.hpp"
 
 #include <pier/storage/filesystem.hpp>
 #include <pier/storage/rocksdb.hpp>
 
 #include <boost/json/parse.hpp>
+#include <rocksdb/db.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -195,6 +198,46 @@ TEST_F(V2Durable, UploadSessionsHoldNoDescriptors) {
   EXPECT_EQ(c.get(blob_path("flood/app", b.digest)).body, b.bytes);
   EXPECT_FALSE(pier_test::start(c, "flood/other").empty());
   EXPECT_LT(open_descriptors(), before + 10);
+}
+
+// The counts survive a restart, and a link written before they existed (an empty value)
+// is decided by reading the repository's manifests.
+TEST_F(V2Durable, ReferencedBlobsAreNotDeleted) {
+  static_assert(pier::storage::ReferenceCheckingStore<rocksdb_metadata_store>);
+  referenced_blobs_are_not_deleted(client(), "");
+  restart();
+  http_client c = client();
+  content const cfg = config(201);
+  content const used = layer(200, 202);
+  content const unused = layer(200, 203);
+  content const m = image_manifest(cfg, {used});
+  push_image(c, "old", "v1", cfg, {used}, m);
+  push_blob(c, "old", unused);
+  EXPECT_EQ(c.request("DELETE", blob_path("old", used.digest)).status, 405);
+
+  // As an older pier left them: every link of "old" without its count.
+  stop();
+  with_raw_rocksdb(dir_.path(), [](rocksdb::DB& db, std::vector<std::string> const& families,
+                                   std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      if (families[i] != "blob_links")
+        continue;
+      std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), handles[i]));
+      std::vector<std::string> keys;
+      for (it->Seek("old"); it->Valid() && it->key().starts_with("old"); it->Next())
+        keys.push_back(it->key().ToString());
+      EXPECT_EQ(keys.size(), 3u);
+      for (std::string const& k : keys)
+        ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), handles[i], k, rocksdb::Slice()).ok());
+    }
+  });
+  start();
+  c = client();
+  reply const r = c.request("DELETE", blob_path("old", used.digest));
+  EXPECT_EQ(r.status, 405) << r.body;
+  EXPECT_NE(r.body.find(m.digest.str()), std::string::npos) << r.body;
+  EXPECT_EQ(c.request("DELETE", blob_path("old", unused.digest)).status, 202);
+  EXPECT_EQ(c.get(manifest_path("old", "v1")).body, m.bytes);
 }
 
 } // namespace v2_rocksdb_test

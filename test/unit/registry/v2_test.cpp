@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <pier/registry/v2.hpp>
 
+#include "blob_delete_scenario.hpp"
 #include "test_registry.hpp"
 
 #include <pier/storage/memory.hpp>
@@ -615,6 +616,12 @@ TEST_F(V2, DeleteBlob) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(error_code(r), "BLOB_UNKNOWN");
   EXPECT_EQ(c_.request("DELETE", blob_path("nowhere", b.digest)).status, 404);
+}
+
+// A blob an image of the repository needs is not deleted from it (405 naming the manifest).
+TEST_F(V2, ReferencedBlobsAreNotDeleted) {
+  static_assert(pier::storage::ReferenceCheckingStore<pier::storage::memory_metadata_store>);
+  referenced_blobs_are_not_deleted(c_, "");
 }
 
 // --- manifests ------------------------------------------------------------------------------

@@ -452,16 +452,33 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
   std::size_t const page_size =
       std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
   storage::name_page page;
+  std::string_view const path = "/v2/_catalog";
   std::string last = r.query.last.value_or("");
+  if (registry::detail::cursor::is_sealed(last)) {
+    std::optional<std::string> position = registry::detail::cursor::open(last, path);
+    if (!position)
+      co_return registry::detail::error(oci_error::unsupported,
+                                        registry::detail::cursor::invalid_message, nullptr, 400);
+    last = std::move(*position);
+  }
   // Read past the page by one visible name: `more` (and the Link) only when one exists.
+  // At most `max_scan` names a request: then the Link continues, sealed, from the last
+  // name read, which the caller may not see.
+  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  std::size_t read = 0;
+  std::string hidden_next;
+  bool last_kept = false; // whether `last` is the page's last name
   std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
   bool scanning = page_size > 0;
   while (scanning) {
-    result<storage::name_page> listed = co_await meta_.catalog(last, chunk);
+    result<storage::name_page> listed =
+        co_await meta_.catalog(last, who.admin ? chunk : std::min(chunk, budget - read));
     if (!listed)
       co_return registry::detail::error(listed.error());
     for (std::string& name : listed->names) {
+      ++read;
       last = name;
+      last_kept = false;
       if (!who.admin) {
         result<permissions> const p = co_await permissions_of(who, name);
         if (!p)
@@ -474,11 +491,18 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
         break;
       }
       page.names.push_back(std::move(name));
+      last_kept = true;
     }
     scanning = !page.more && listed->more;
+    if (scanning && !who.admin && read == budget) {
+      page.more = true;
+      if (!last_kept)
+        hidden_next = last;
+      scanning = false;
+    }
   }
-  co_return registry::detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
-                                        page_size);
+  co_return registry::detail::name_list(path, boost::json::object{}, "repositories", page,
+                                        page_size, hidden_next);
 }
 
 // --- the token service -------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <pier/core/error.hpp>
 #include <pier/core/reference.hpp>
 #include <pier/http/response.hpp>
+#include <pier/registry/detail/cursor.hpp>
 #include <pier/registry/detail/responses.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/types.hpp>
@@ -55,7 +56,13 @@ struct ns_route {
 
 // Not ours at all (404, `handles` is false), or ours with a part that is invalid (400), or
 // ours but no route (404).
-enum class ns_target_error { not_ours = 1, invalid_name, invalid_page_size, no_route };
+enum class ns_target_error {
+  not_ours = 1,
+  invalid_name,
+  invalid_page_size,
+  no_route,
+  invalid_cursor
+};
 
 using parsed_target = std::variant<ns_route, ns_target_error>;
 
@@ -63,6 +70,20 @@ using parsed_target = std::variant<ns_route, ns_target_error>;
 inline bool valid_namespace(std::string_view ns) noexcept {
   return !ns.empty() && ns.find('/') == std::string_view::npos &&
          validate_repository_name(ns).has_value();
+}
+
+// The path of the listing `r` names: where its `Link` points, and what its sealed cursors
+// are bound to.
+inline std::string listing_path(ns_route const& r) {
+  switch (r.kind) {
+  case ns_route_kind::namespaces: return "/api/v1/namespaces";
+  case ns_route_kind::search: return "/api/v1/search";
+  case ns_route_kind::repositories: return "/api/v1/namespaces/" + r.ns + "/repositories";
+  case ns_route_kind::tags: return "/api/v1/namespaces/" + r.ns + "/tags";
+  case ns_route_kind::usage: return "/api/v1/namespaces/" + r.ns + "/usage";
+  case ns_route_kind::quota: return "/api/v1/namespaces/" + r.ns + "/quota";
+  }
+  return {};
 }
 
 inline parsed_target parse_target(std::string_view target) {
@@ -119,6 +140,12 @@ inline parsed_target parse_target(std::string_view target) {
       q_seen = true;
     }
   }
+  if (cursor::is_sealed(r.last)) {
+    std::optional<std::string> position = cursor::open(r.last, listing_path(r));
+    if (!position)
+      return ns_target_error::invalid_cursor;
+    r.last = std::move(*position);
+  }
   return r;
 }
 
@@ -127,6 +154,8 @@ inline http::response target_failure(ns_target_error e) {
   case ns_target_error::invalid_name: return error(oci_error::name_invalid, "invalid namespace");
   case ns_target_error::invalid_page_size:
     return error(oci_error::pagination_number_invalid, "invalid number of results requested");
+  case ns_target_error::invalid_cursor:
+    return error(oci_error::unsupported, cursor::invalid_message, nullptr, 400);
   case ns_target_error::not_ours:
   case ns_target_error::no_route: break;
   }
@@ -168,12 +197,14 @@ inline std::string position_of(storage::tag_entry const& e) { return e.repositor
 inline std::string position_of(storage::repository_usage const& u) { return u.name; }
 
 // A page as the API answers it: the items kept, and where the next page starts when more
-// may follow (the last item read, kept or not).
+// may follow (the last item read, kept or not). A `next` that the caller may not see is
+// `sealed`: the `Link` carries it as an opaque cursor.
 template <class T>
 struct listing {
   std::vector<T> items;
   bool more = false;
   std::string next;
+  bool sealed = false;
 };
 
 // The store's pages as pages of `T`.
@@ -183,7 +214,7 @@ inline storage::page<std::string> as_page(storage::name_page p) {
 inline storage::page<storage::tag_entry> as_page(storage::page<storage::tag_entry> p) { return p; }
 
 // `{…body, "<list_key>":[…]}` with `Link: <path?[query&]n=N&last=X>; rel="next"` when more
-// may follow.
+// may follow; X is sealed (see cursor.hpp) when the listing says so.
 template <class T>
 http::response listing_response(std::string_view path, std::string_view query,
                                 boost::json::object body, std::string_view list_key,
@@ -202,7 +233,7 @@ http::response listing_response(std::string_view path, std::string_view query,
     link.append("n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(l.next))
+        .append(query_encode(l.sealed ? cursor::seal(l.next, path) : l.next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }

@@ -13,6 +13,7 @@
 #include <pier/http/parser.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/registry/detail/cursor.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/error.hpp>
 #include <pier/storage/types.hpp>
@@ -187,23 +188,26 @@ inline std::string query_encode(std::string_view s) {
 }
 
 /// A page of tags or repositories: `{"<key_name>":…,"<list_key>":[…]}` with a
-/// `Link: <path?n=&last=>; rel="next"` when more follow.
+/// `Link: <path?n=&last=>; rel="next"` when more follow. A filtered listing that stopped
+/// on a name the caller may not see gives it as `hidden_next`: the Link carries it sealed
+/// (see cursor.hpp), even after an empty page.
 inline http::response name_list(std::string_view path, boost::json::object body,
                                 std::string_view list_key, storage::name_page const& page,
-                                std::size_t page_size) {
+                                std::size_t page_size, std::string_view hidden_next = {}) {
   boost::json::array list;
   list.reserve(page.names.size());
   for (std::string const& n : page.names)
     list.emplace_back(n);
   body[list_key] = std::move(list);
   http::response r = http::response::json(200, boost::json::serialize(body));
-  if (page.more && page_size > 0 && !page.names.empty()) {
+  if (page.more && page_size > 0 && (!page.names.empty() || !hidden_next.empty())) {
     std::string link = "<";
     link.append(path)
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(page.names.back()))
+        .append(query_encode(hidden_next.empty() ? page.names.back()
+                                                 : cursor::seal(hidden_next, path)))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }

@@ -67,7 +67,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces", "", {}, "namespaces", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n);
   }
   case ns_route_kind::repositories: {
     auto l = co_await collect<std::string>(
@@ -80,8 +80,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces/" + r.ns + "/repositories", "",
-                                  {{"namespace", r.ns}}, "repositories", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}},
+                                  "repositories", *l, n);
   }
   case ns_route_kind::tags: {
     // Tags come grouped by repository: one question per repository, not per tag.
@@ -96,8 +96,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces/" + r.ns + "/tags", "", {{"namespace", r.ns}},
-                                  "tags", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n);
   }
   case ns_route_kind::search: {
     auto l = co_await collect<std::string>(
@@ -111,7 +110,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/search", "q=" + detail::query_encode(r.q),
+    co_return d::listing_response(d::listing_path(r), "q=" + detail::query_encode(r.q),
                                   {{"query", r.q}}, "repositories", *l, n);
   }
   case ns_route_kind::usage: co_return co_await usage(r, n, who);
@@ -169,6 +168,7 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
   if (n == 0)
     co_return out;
   std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  bool last_kept = false; // whether `last` is an item the page holds
   for (;;) {
     // Filtered, no more is fetched than the budget has left.
     std::size_t const chunk =
@@ -179,12 +179,15 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
     storage::page<T> p = detail::api::as_page(std::move(*fetched));
     for (std::size_t i = 0; i < p.items.size(); ++i) {
       if (filter && read >= budget) {
-        // Enough read for one request: the client continues from here.
+        // Enough read for one request: the client continues from here, which is sealed
+        // when it is an item the caller may not see.
         out.more = true;
         out.next = std::move(last);
+        out.sealed = !last_kept;
         co_return out;
       }
       last = detail::api::position_of(p.items[i]);
+      last_kept = false;
       ++read;
       if (filter) {
         result<bool> const kept = co_await keep(p.items[i]);
@@ -193,6 +196,7 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
         if (!*kept)
           continue;
       }
+      last_kept = true;
       out.items.push_back(std::move(p.items[i]));
       if (out.items.size() == n) {
         out.more = i + 1 < p.items.size() || p.more;

@@ -142,9 +142,30 @@ asio::awaitable<http::response> v2_registry<B, M>::get_blob(http::request& req,
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) const {
   // The bytes stay in the blob store until GC finds no repository needs them.
-  result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
-  if (!done)
-    co_return detail::error(done.error());
+  if constexpr (storage::ReferenceCheckingStore<M>) {
+    // Not a blob an image of the repository still needs: deleting it would break the
+    // image. The store decides atomically with manifest pushes (see the concept).
+    result<storage::blob_unlink> const done =
+        co_await meta_.unlink_unreferenced_blob(r.name, r.digest);
+    if (!done)
+      co_return detail::error(done.error());
+    if (!done->unlinked) {
+      boost::json::object about{{"digest", r.digest.str()}, {"manifest", nullptr}};
+      std::string by = "a manifest";
+      if (done->referenced_by) {
+        about["manifest"] = done->referenced_by->str();
+        by = "manifest " + done->referenced_by->str();
+      }
+      co_return detail::error(oci_error::unsupported,
+                              "blob " + r.digest.str() + " is referenced by " + by +
+                                  " of repository " + r.name + ": delete the manifest first",
+                              std::move(about));
+    }
+  } else {
+    result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
+    if (!done)
+      co_return detail::error(done.error());
+  }
   co_return http::response(202);
 }
 

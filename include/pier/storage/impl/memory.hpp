@@ -219,6 +219,29 @@ inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::str
   co_return result<void>{};
 }
 
+inline asio::awaitable<result<blob_unlink>>
+memory_metadata_store::unlink_unreferenced_blob(std::string repository, pier::digest d) {
+  std::lock_guard const lock(mutex_); // one step with put_manifest and erase_manifest
+  auto const it = repositories_.find(repository);
+  if (it == repositories_.end() || !it->second.blobs.contains(d))
+    co_return storage_error::blob_unknown;
+  repository_state& r = it->second;
+  blob_unlink out;
+  if (r.blob_uses.contains(d)) {
+    for (pier::digest const& m : r.manifests) {
+      std::vector<pier::digest> const& blobs = contents_.at(m).blobs;
+      if (std::binary_search(blobs.begin(), blobs.end(), d)) {
+        out.referenced_by = m;
+        break;
+      }
+    }
+    co_return out;
+  }
+  r.blobs.erase(d);
+  out.unlinked = true;
+  co_return out;
+}
+
 inline asio::awaitable<result<bool>> memory_metadata_store::is_linked(std::string repository,
                                                                       pier::digest d) {
   std::lock_guard const lock(mutex_);
@@ -264,8 +287,10 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
     }
     ++c.repositories;
     r.manifests.insert(m.digest);
-    for (pier::digest const& b : c.blobs)
+    for (pier::digest const& b : c.blobs) {
       ++blob_refs_[b];
+      ++r.blob_uses[b];
+    }
     count_in_namespace(repository, c.blobs, +1);
     for (pier::digest const& x : c.manifests)
       ++manifest_refs_[x];
@@ -945,8 +970,10 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
   };
   auto const cit = contents_.find(d);
   content& c = cit->second;
-  for (pier::digest const& b : c.blobs)
+  for (pier::digest const& b : c.blobs) {
     decrement(blob_refs_, b);
+    decrement(r.blob_uses, b);
+  }
   count_in_namespace(repository, c.blobs, -1);
   for (pier::digest const& x : c.manifests)
     decrement(manifest_refs_, x);

@@ -559,6 +559,30 @@ struct rocksdb_metadata_store::state {
     return {};
   }
 
+  /// ReferenceCheckingStore: the value of a blob link is how many of its repository's
+  /// manifests reference the blob (8 bytes), changed with them in the same batch. Links
+  /// written before these counts existed are empty: unknown, and they stay so (unlinking
+  /// one reads the repository's manifests instead). Adds `delta` (+1 or -1) to the count
+  /// of `repository`'s link to each of `ds`.
+  result<void> add_uses(rocksdb::WriteBatch& b, std::string const& repository,
+                        std::vector<pier::digest> const& ds, int delta) const {
+    for (pier::digest const& d : ds) {
+      std::string const k = detail::key(repository, d.str());
+      result<std::optional<std::string>> const v = get(blob_links, k);
+      if (!v)
+        return v.error();
+      if (!*v || (*v)->empty())
+        continue; // no link (fsck's business) or a count unknown
+      detail::decoder dec(**v);
+      std::uint64_t const n = dec.u64();
+      if (!dec.done())
+        return storage_error::corrupt;
+      b.Put(handles[blob_links], k,
+            detail::encoder().u64(delta > 0 ? n + 1 : (n > 0 ? n - 1 : 0)).take());
+    }
+    return {};
+  }
+
   /// The stored record of manifest `d`, which a repository holds: `corrupt` when there is
   /// none.
   result<detail::manifest_content> content_of(std::string const& d,
@@ -1228,6 +1252,8 @@ struct rocksdb_metadata_store::state {
       return c.error();
     if (result<void> r = s.add_counts(b, 'b', c->blobs, -1); !r)
       return r;
+    if (result<void> r = s.add_uses(b, repository, c->blobs, -1); !r)
+      return r;
     if (result<void> r = s.count_in_namespace(b, repository, c->blobs, -1); !r)
       return r;
     if (result<void> r = s.add_counts(b, 'm', c->manifests, -1); !r)
@@ -1433,7 +1459,13 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::link_blob(std::stri
                                                                        pier::digest d) {
   co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     b.Put((*s_)[state::repositories], repository, rocksdb::Slice());
-    b.Put((*s_)[state::blob_links], detail::key(repository, d.str()), rocksdb::Slice());
+    // A new link starts with no manifest using it; an existing one keeps its count.
+    std::string const link = detail::key(repository, d.str());
+    result<bool> const linked = s_->contains(state::blob_links, link);
+    if (!linked)
+      return linked.error();
+    if (!*linked)
+      b.Put((*s_)[state::blob_links], link, detail::encoder().u64(0).take());
     // CollectableStore: the reverse link and the last use.
     b.Put((*s_)[state::blob_repos], detail::key(d.str(), repository), rocksdb::Slice());
     b.Put((*s_)[state::blob_times], d.str(),
@@ -1455,6 +1487,67 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::unlink_blob(std::st
     b.Delete((*s_)[state::blob_repos], detail::key(d.str(), repository)); // CollectableStore
     return {};
   });
+}
+
+inline asio::awaitable<result<blob_unlink>>
+rocksdb_metadata_store::unlink_unreferenced_blob(std::string repository, pier::digest d) {
+  // Under the write lock, as put_manifest and erase_manifest: the count read here is the
+  // one every manifest commit before it left, and none commits until the unlink has.
+  blob_unlink out;
+  result<void> const done = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    state const& s = *s_;
+    std::string const k = detail::key(repository, d.str());
+    result<std::optional<std::string>> const v = s.get(state::blob_links, k);
+    if (!v)
+      return v.error();
+    if (!*v)
+      return storage_error::blob_unknown;
+    std::optional<std::uint64_t> uses; // unknown for a link older than the counts
+    if (!(*v)->empty()) {
+      detail::decoder dec(**v);
+      uses = dec.u64();
+      if (!dec.done())
+        return storage_error::corrupt;
+    }
+    if (uses != std::uint64_t{0}) {
+      // Which manifest: one read per manifest of the repository, at most `naming_limit`
+      // when the count already decided; all of them when only they can decide.
+      constexpr std::size_t naming_limit = 1000;
+      std::size_t read = 0;
+      std::optional<std::error_code> failure;
+      result<void> const scanned = s.scan(
+          state::manifest_links, detail::key(repository, ""), "", {},
+          [&](std::string_view m, std::string_view) {
+            if (uses && read++ == naming_limit)
+              return false;
+            result<detail::manifest_content> const c = s.content_of(std::string(m));
+            if (!c) {
+              failure = c.error();
+              return false;
+            }
+            if (std::binary_search(c->blobs.begin(), c->blobs.end(), d)) {
+              result<pier::digest> found = parse_digest(m);
+              if (found)
+                out.referenced_by = std::move(*found);
+              return !found; // a key that is not a digest is a bad record: read on
+            }
+            return true;
+          });
+      if (!scanned)
+        return scanned;
+      if (failure)
+        return *failure;
+      if (uses || out.referenced_by)
+        return {};
+    }
+    b.Delete(s[state::blob_links], k);
+    b.Delete(s[state::blob_repos], detail::key(d.str(), repository)); // CollectableStore
+    out.unlinked = true;
+    return {};
+  });
+  if (!done)
+    co_return done.error();
+  co_return out;
 }
 
 inline asio::awaitable<result<bool>> rocksdb_metadata_store::is_linked(std::string repository,
@@ -1509,6 +1602,8 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::put_manifest(std::s
         return r;
       s.put_count(b, 'r', m.digest, *holders + 1);
       if (result<void> r = s.add_counts(b, 'b', c.blobs, +1); !r)
+        return r;
+      if (result<void> r = s.add_uses(b, repository, c.blobs, +1); !r)
         return r;
       if (result<void> r = s.add_counts(b, 'm', c.manifests, +1); !r)
         return r;
