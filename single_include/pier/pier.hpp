@@ -4429,7 +4429,8 @@ PIER_END_NAMESPACE
 /// A blob whose content does not match the digest given at commit fails with
 /// `pier::digest_error::mismatch` (DIGEST_INVALID), the code digest checks use everywhere.
 /// I/O failures are `std::errc` codes (`std::generic_category`), which map to
-/// `oci_error::unknown`: they are not the client's fault.
+/// `oci_error::unknown`: they are not the client's fault. A full filesystem is the
+/// exception that `is_out_of_space` recognises.
 
 
 #include <system_error>
@@ -4455,7 +4456,20 @@ enum class storage_error {
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
   quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
+  name_reserved,      ///< the namespace holds repositories or records, or was a deleted account's: DENIED
+  namespace_in_use,   ///< an account whose namespace holds repositories cannot go: DENIED
+  last_admin,         ///< the change would leave an organisation or the registry without an admin: DENIED
+  invitation_unknown, ///< no such invitation to the organisation: NAME_UNKNOWN
+  org_limit_reached,  ///< the user created as many organisations as they may: DENIED
+  no_space,              ///< the filesystem is full (ENOSPC), or too full to write safely: UNAVAILABLE
+  space_reserved,        ///< an upload would eat into the free space kept for metadata: UNAVAILABLE
 };
+
+/// Whether `ec` says that the storage has no room: `no_space`, `space_reserved`, or ENOSPC
+/// or EDQUOT from the system. The registry answers these with 507 Insufficient Storage
+/// (not the client's fault, and not a fault of the registry either: an operator frees
+/// space, and writes work again).
+bool is_out_of_space(std::error_code ec) noexcept;
 
 /// The category of `storage_error`, named "pier.storage".
 std::error_category const& storage_category() noexcept;
@@ -4475,6 +4489,7 @@ struct std::is_error_code_enum<pier::storage::storage_error> : std::true_type {}
 #ifndef PIER_STORAGE_IMPL_ERROR_HPP
 #define PIER_STORAGE_IMPL_ERROR_HPP
 
+#include <cerrno>
 #include <string>
 
 PIER_BEGIN_NAMESPACE
@@ -4514,6 +4529,23 @@ constexpr storage_error_info storage_error_table(storage_error e) noexcept {
     return {"not a member of the organisation", oci_error::name_unknown};
   case storage_error::token_unknown: return {"access token unknown", oci_error::denied};
   case storage_error::quota_exceeded: return {"quota of the namespace exceeded", oci_error::denied};
+  case storage_error::name_reserved:
+    return {"the namespace of this name is in use or reserved", oci_error::denied};
+  case storage_error::namespace_in_use:
+    return {"the namespace still holds repositories", oci_error::denied};
+  case storage_error::last_admin: return {"the last admin cannot go", oci_error::denied};
+  case storage_error::invitation_unknown:
+    return {"no invitation to the organisation", oci_error::name_unknown};
+  case storage_error::org_limit_reached:
+    return {"the user may create no more organisations", oci_error::denied};
+  case storage_error::no_space:
+    return {"no space left on the registry's data filesystem (ENOSPC); writes resume once "
+            "space is freed",
+            oci_error::unavailable};
+  case storage_error::space_reserved:
+    return {"free space of the registry's data filesystem is below the floor kept for "
+            "metadata: uploads are refused until space is freed",
+            oci_error::unavailable};
   }
   return {"unknown storage error", oci_error::unknown};
 }
@@ -4535,6 +4567,13 @@ public:
 inline std::error_category const& storage_category() noexcept {
   static detail::storage_category_impl const instance;
   return instance;
+}
+
+inline bool is_out_of_space(std::error_code ec) noexcept {
+  if (ec.category() == storage_category())
+    return ec == storage_error::no_space || ec == storage_error::space_reserved;
+  std::error_condition const c = ec.default_error_condition();
+  return c == std::errc::no_space_on_device || c == std::error_condition(EDQUOT, std::generic_category());
 }
 
 } // namespace storage
@@ -4664,6 +4703,13 @@ struct manifest_put {
   std::optional<subject_link> subject;
 };
 
+/// What `unlink_unreferenced_blob` did: unlinked the blob, or refused because a manifest
+/// of the repository references it (naming one when it found one within its bound).
+struct blob_unlink {
+  bool unlinked = false;
+  std::optional<pier::digest> referenced_by;
+};
+
 /// A stored manifest: exact bytes and media type.
 struct manifest_record {
   pier::digest digest;
@@ -4726,6 +4772,22 @@ struct org_record {
   friend bool operator==(org_record const&, org_record const&) = default;
 };
 
+/// Who creates an organisation, which decides what `AccountStore::create_org` checks in
+/// the same atomic step as it creates it.
+struct org_claim {
+  /// The user who becomes the organisation's first member, with role admin; empty: nobody
+  /// (a registry administrator known only outside the store).
+  std::string creator;
+  /// A registry administrator: the name need only be free of users and organisations. For
+  /// anybody else its namespace must be unclaimed too (no repository under `name/`, no
+  /// visibility record under `name/`, no quota for `name`, not reserved by a deleted
+  /// account), and `creator` must have created fewer than `max_orgs` organisations.
+  bool admin = false;
+  /// How many organisations a creator who is not an administrator may ever create
+  /// (deleted ones count: their names stay reserved); empty: no limit.
+  std::optional<std::uint64_t> max_orgs;
+};
+
 /// `user` is a member of `org` with `level`.
 struct membership {
   std::string org;
@@ -4744,6 +4806,9 @@ struct access_token_record {
   std::string secret_hash; ///< lower-case hex SHA-256 of the secret
   std::chrono::system_clock::time_point created;
   std::optional<std::chrono::system_clock::time_point> expires;
+  /// What the token may do (`pull`, `push`, `delete`, `admin`; see pier/auth/access_token.hpp).
+  /// Empty for a token made before tokens had scopes.
+  std::vector<std::string> scopes{};
 
   friend bool operator==(access_token_record const&, access_token_record const&) = default;
 };
@@ -4997,17 +5062,39 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
   { s.expired_uploads(t, n) } -> std::same_as<asio::awaitable<result<std::vector<upload_session>>>>;
 };
 
+/// A metadata store that counts, per repository, the manifests that reference each blob,
+/// so that `DELETE /v2/<name>/blobs/<digest>` of a blob an image of the repository still
+/// needs is refused: `unlink_unreferenced_blob(repo, d)` unlinks `d` as `unlink_blob` does
+/// (`blob_unknown` when it is not linked) unless a manifest of the repository references
+/// it, and decides that in the same atomic step as the unlink, so a concurrent
+/// `put_manifest` either sees the link (and the blob stays) or fails with
+/// `manifest_blob_unknown`. When it refuses it names one such manifest if it finds one
+/// among the first manifests of the repository it reads.
+template <class S>
+concept ReferenceCheckingStore = requires(S& s, std::string repo, pier::digest d) {
+  { s.unlink_unreferenced_blob(repo, d) } -> std::same_as<asio::awaitable<result<blob_unlink>>>;
+};
+
 /// Users, organisations, memberships, repository visibility and personal access tokens.
 /// The metadata stores implement it next to `MetadataStore`; it is a concept of its own so
 /// that a registry without users needs none of it.
 ///
 /// Rules every implementation keeps:
 /// - `create_user` and `create_org` fail with `name_taken` when a user or an organisation
-///   already has the name;
-/// - `delete_user` also removes the user's memberships and tokens; `delete_org` its
-///   memberships;
+///   already has the name; `create_org` for anybody but an administrator also with
+///   `org_limit_reached` (checked first) and `name_reserved` (see `org_claim`);
+/// - a namespace is never handed over: `delete_user` and `delete_org` fail with
+///   `namespace_in_use` while a repository of the namespace holds a manifest or a linked
+///   blob, and leave the name reserved (only an administrator may create it again);
+/// - every check is made in the same atomic step as the change it guards, so that
+///   concurrent callers cannot both pass it;
+/// - an organisation keeps an admin and the registry an administrator: removing, demoting
+///   or deleting the last one fails with `last_admin`;
+/// - `delete_user` also removes the user's memberships, invitations and tokens;
+///   `delete_org` its memberships and invitations;
 /// - `set_member` needs both to exist (`org_unknown`, `user_unknown`) and replaces the
 ///   role of an existing member; `remove_member` of a non-member is `member_unknown`;
+/// - an invitation (`invite`) becomes a membership only when the invited user accepts it;
 /// - `get_visibility` is empty for a repository whose visibility was never set (the
 ///   caller applies its default); visibility may be set before the repository exists;
 /// - listings are in name order, `last` exclusive, at most `n` (paging like `catalog`);
@@ -5016,7 +5103,7 @@ concept MetadataStore = requires(S& s, std::string repo, std::string name, pier:
 /// - every change is durable when it returns.
 template <class S>
 concept AccountStore = requires(S& s, std::string name, std::string other, std::size_t n,
-                                user_record u, org_record o, role r, visibility v,
+                                user_record u, org_record o, org_claim c, role r, visibility v,
                                 access_token_record t) {
   { s.create_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.update_user(u) } -> std::same_as<asio::awaitable<result<void>>>;
@@ -5025,7 +5112,7 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
   { s.list_users(name, n) } -> std::same_as<asio::awaitable<result<page<user_record>>>>;
   { s.user_count() } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
 
-  { s.create_org(o) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.create_org(o, c) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.get_org(name) } -> std::same_as<asio::awaitable<result<org_record>>>;
   { s.delete_org(name) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.list_orgs(name, n) } -> std::same_as<asio::awaitable<result<page<org_record>>>>;
@@ -5034,6 +5121,11 @@ concept AccountStore = requires(S& s, std::string name, std::string other, std::
   { s.remove_member(name, other) } -> std::same_as<asio::awaitable<result<void>>>;
   { s.members(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
   { s.memberships(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+  { s.invite(name, other, r) } -> std::same_as<asio::awaitable<result<bool>>>;
+  { s.invitations(name) } -> std::same_as<asio::awaitable<result<std::vector<membership>>>>;
+  { s.accept_invitation(name, other) } -> std::same_as<asio::awaitable<result<role>>>;
+  { s.decline_invitation(name, other) } -> std::same_as<asio::awaitable<result<void>>>;
+  { s.held_repositories(name) } -> std::same_as<asio::awaitable<result<std::uint64_t>>>;
 
   { s.get_visibility(name) } -> std::same_as<asio::awaitable<result<std::optional<visibility>>>>;
   { s.set_visibility(name, v) } -> std::same_as<asio::awaitable<result<void>>>;
@@ -5277,14 +5369,16 @@ struct account_store_archetype {
   asio::awaitable<result<void>> create_user(user_record u);
 
   /// Replaces the record of user `u.name` (password, admin flag): `user_unknown` when there
-  /// is none.
+  /// is none, `last_admin` when it would take the admin flag from the last administrator.
   asio::awaitable<result<void>> update_user(user_record u);
 
   /// The user called `name`: `user_unknown` when there is none.
   asio::awaitable<result<user_record>> get_user(std::string name);
 
-  /// Removes the user with their memberships and tokens: `user_unknown` when there is
-  /// none. The repositories of their namespace stay.
+  /// Removes the user with their memberships, invitations and tokens, and reserves the
+  /// name: `user_unknown` when there is none; `namespace_in_use` while `held_repositories`
+  /// of their namespace is not 0; `last_admin` when they are the last administrator or the
+  /// only admin of an organisation. Nothing changes on failure.
   asio::awaitable<result<void>> delete_user(std::string name);
 
   /// Up to `n` users after `last` (from the start when empty), in name order.
@@ -5294,26 +5388,54 @@ struct account_store_archetype {
   /// administrator).
   asio::awaitable<result<std::uint64_t>> user_count();
 
-  /// Adds an organisation: `name_taken` when a user or an organisation has `o.name`.
-  asio::awaitable<result<void>> create_org(org_record o);
+  /// Adds an organisation with `c.creator` (when not empty) as its admin member, in one
+  /// atomic step with every check: `org_limit_reached` (not for administrators), then
+  /// `name_taken` when a user or an organisation has `o.name`, then (not for
+  /// administrators) `name_reserved` when its namespace has a repository, a visibility or
+  /// quota record, or belonged to a deleted account; `user_unknown` when the creator is no
+  /// user. Nothing changes on failure.
+  asio::awaitable<result<void>> create_org(org_record o, org_claim c);
 
   /// The organisation called `name`: `org_unknown` when there is none.
   asio::awaitable<result<org_record>> get_org(std::string name);
 
-  /// Removes the organisation with its memberships: `org_unknown` when there is none. The
-  /// repositories of its namespace stay.
+  /// Removes the organisation with its memberships and invitations, and reserves the name:
+  /// `org_unknown` when there is none, `namespace_in_use` while `held_repositories` of its
+  /// namespace is not 0.
   asio::awaitable<result<void>> delete_org(std::string name);
 
   /// Up to `n` organisations after `last` (from the start when empty), in name order.
   asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
 
-  /// Makes `user` a member of `org` with role `r`, replacing the role of a member:
-  /// `org_unknown`, then `user_unknown`, when either does not exist.
+  /// Makes `user` a member of `org` with role `r`, replacing the role of a member (and any
+  /// invitation): `org_unknown`, then `user_unknown`, when either does not exist;
+  /// `last_admin` when it would demote the organisation's only admin.
   asio::awaitable<result<void>> set_member(std::string org, std::string user, role r);
 
   /// Ends a membership: `org_unknown` when there is no such organisation, `member_unknown`
-  /// when `user` is not a member of it.
+  /// when `user` is not a member of it, `last_admin` when they are its only admin.
   asio::awaitable<result<void>> remove_member(std::string org, std::string user);
+
+  /// What an organisation's admin asks for `user`: a member gets role `r` at once (true;
+  /// `last_admin` as for `set_member`); anybody else gets an invitation to role `r`,
+  /// replacing one they had (false). `org_unknown`; `user_unknown` when there is no such
+  /// user (nothing is recorded: the caller decides what to tell).
+  asio::awaitable<result<bool>> invite(std::string org, std::string user, role r);
+
+  /// The pending invitations of `user` (the role offered in `level`), in organisation
+  /// order: `user_unknown` when there is no such user.
+  asio::awaitable<result<std::vector<membership>>> invitations(std::string user);
+
+  /// Turns `user`'s invitation to `org` into a membership with the role offered, which it
+  /// returns: `invitation_unknown` when there is none.
+  asio::awaitable<result<role>> accept_invitation(std::string org, std::string user);
+
+  /// Forgets `user`'s invitation to `org`: `invitation_unknown` when there is none.
+  asio::awaitable<result<void>> decline_invitation(std::string org, std::string user);
+
+  /// How many repositories of namespace `ns` (names under `ns/`) hold a manifest or a
+  /// linked blob: what keeps its user or organisation from being deleted.
+  asio::awaitable<result<std::uint64_t>> held_repositories(std::string ns);
 
   /// The members of `org` in user order: `org_unknown` when there is no such organisation.
   asio::awaitable<result<std::vector<membership>>> members(std::string org);
@@ -5381,6 +5503,11 @@ PIER_END_NAMESPACE
 /// Upload hash state lives in memory. After a restart an upload is found again from its
 /// file (`upload_size`, `append` and `commit` work on it); its commit then hashes the
 /// file from disk, so a resumed upload still verifies.
+///
+/// An upload holds no file descriptor between operations: each `append` opens its file,
+/// writes and closes it, and a commit opens it on the store's thread; so idle sessions,
+/// however many, cost no descriptors. A commit that cannot open the file (EMFILE) fails
+/// and leaves the upload as it was, for the client to try again.
 ///
 /// @code
 /// asio::io_context io;
@@ -5591,6 +5718,9 @@ namespace storage::detail {
 struct upload_state {
   /// Held while bytes are written, so that chunks of one upload never interleave.
   std::mutex mutex;
+  /// The memory store's memfd, for the upload's life. The filesystem store keeps none
+  /// between requests (a descriptor per idle session would let clients exhaust them): it
+  /// opens the file for each write and for the commit.
   unique_fd fd;
   std::uint64_t size = 0;
   /// SHA-256 of the `size` bytes so far; empty when it was lost (the upload was resumed
@@ -5610,16 +5740,26 @@ inline std::shared_ptr<upload_state> make_upload_state(unique_fd fd, std::uint64
   return u;
 }
 
-inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte const> bytes,
-                                       std::optional<std::uint64_t> offset) {
-  std::lock_guard const lock(u.mutex);
+/// Whether `append_locked` would refuse to append at `offset` (the caller holds `u.mutex`).
+inline std::error_code check_append(upload_state const& u,
+                                    std::optional<std::uint64_t> offset) noexcept {
   if (u.closed)
     return storage_error::upload_unknown;
   if (offset && *offset != u.size)
     return storage_error::upload_offset_mismatch;
-  if (std::error_code const ec = pwrite_all(u.fd.get(), bytes, u.size)) {
+  return {};
+}
+
+/// Appends through `fd` (the upload's own, or one opened for this write only); the caller
+/// holds `u.mutex`.
+inline result<std::uint64_t> append_locked(upload_state& u, int fd,
+                                           std::span<std::byte const> bytes,
+                                           std::optional<std::uint64_t> offset) {
+  if (std::error_code const ec = check_append(u, offset))
+    return ec;
+  if (std::error_code const ec = pwrite_all(fd, bytes, u.size)) {
     // Cut a partial write off so that the file matches what was hashed.
-    if (::ftruncate(u.fd.get(), static_cast<off_t>(u.size)) != 0)
+    if (::ftruncate(fd, static_cast<off_t>(u.size)) != 0)
       u.hash.reset();
     return ec;
   }
@@ -5627,6 +5767,12 @@ inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte cons
     u.hash->update(bytes);
   u.size += bytes.size();
   return u.size;
+}
+
+inline result<std::uint64_t> append_to(upload_state& u, std::span<std::byte const> bytes,
+                                       std::optional<std::uint64_t> offset) {
+  std::lock_guard const lock(u.mutex);
+  return append_locked(u, u.fd.get(), bytes, offset);
 }
 
 /// Marks the upload closed (waiting for a write in progress); false when it already was.
@@ -5695,6 +5841,12 @@ namespace storage {
 struct filesystem_options {
   /// Threads that run fsync and rehashing. Each commit holds one for an fsync or two.
   std::size_t blocking_threads = 2;
+  /// Free bytes of the root's filesystem that uploads leave alone: `begin_upload`, `append`
+  /// and `put` fail with `storage_error::space_reserved` when they would leave less (0: no
+  /// floor). The room is for what must still be written when blobs have filled the disk:
+  /// the metadata of manifests and tags, which usually lives on the same filesystem. A
+  /// write the check let through may still find the disk full (other writers): `ENOSPC`.
+  std::uint64_t min_free_space = 0;
 };
 
 /// A `BlobStore` in a directory of the local filesystem. Movable; must not be moved or
@@ -5761,6 +5913,7 @@ private:
     std::map<upload_id, std::shared_ptr<detail::upload_state>, std::less<>> uploads;
     // Commits of a digest and its removal by GC hold the lock of the digest's stripe.
     std::array<std::mutex, 64> commit_locks;
+    std::uint64_t min_free_space = 0;
 
     std::mutex& commit_lock(pier::digest_view d) {
       return commit_locks[std::hash<std::string_view>()(d.str()) % commit_locks.size()];
@@ -5774,6 +5927,8 @@ private:
 
   /// The upload's state, found again from its file after a restart; null when unknown.
   std::shared_ptr<detail::upload_state> find_upload(upload_id const& id);
+  /// `space_reserved` when writing `bytes` more would leave less than `min_free_space`.
+  result<void> check_free_space(std::uint64_t bytes) const;
   void forget_upload(upload_id const& id);
 
   std::unique_ptr<state> s_;
@@ -5798,6 +5953,7 @@ PIER_END_NAMESPACE
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -5885,8 +6041,22 @@ inline result<filesystem_blob_store> filesystem_blob_store::create(std::filesyst
   if ((ec = detail::make_dirs(root_fd.get(), "blobs", algorithms)))
     return ec;
   std::size_t const threads = options.blocking_threads == 0 ? 1 : options.blocking_threads;
-  return filesystem_blob_store(
-      std::make_unique<state>(std::move(root), std::move(root_fd), threads));
+  auto s = std::make_unique<state>(std::move(root), std::move(root_fd), threads);
+  s->min_free_space = options.min_free_space;
+  return filesystem_blob_store(std::move(s));
+}
+
+inline result<void> filesystem_blob_store::check_free_space(std::uint64_t bytes) const {
+  if (s_->min_free_space == 0)
+    return {};
+  struct ::statvfs fs {};
+  if (::fstatvfs(s_->root_fd.get(), &fs) != 0)
+    return detail::last_error();
+  // f_bavail: what an unprivileged writer may use (root's reserved blocks do not count).
+  std::uint64_t const free = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (free < s_->min_free_space || free - s_->min_free_space < bytes)
+    return storage_error::space_reserved;
+  return {};
 }
 
 inline std::filesystem::path const& filesystem_blob_store::root() const noexcept {
@@ -5905,12 +6075,11 @@ filesystem_blob_store::find_upload(upload_id const& id) {
   if (!is_upload_id(id))
     return nullptr; // never let a client-chosen string reach a path
   // Not known to this process: an upload begun before a restart?
-  detail::unique_fd fd(
-      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_RDWR | O_CLOEXEC));
   struct ::stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0)
+  if (::fstatat(s_->root_fd.get(), detail::upload_file(id).c_str(), &st, 0) != 0 ||
+      !S_ISREG(st.st_mode))
     return nullptr;
-  auto u = detail::make_upload_state(std::move(fd), static_cast<std::uint64_t>(st.st_size),
+  auto u = detail::make_upload_state(detail::unique_fd(), static_cast<std::uint64_t>(st.st_size),
                                      false); // the hash is lost: commit hashes the file
   s_->uploads.emplace(id, u);
   return u;
@@ -5953,13 +6122,16 @@ filesystem_blob_store::open(pier::digest d, std::uint64_t offset,
 }
 
 inline asio::awaitable<result<upload_id>> filesystem_blob_store::begin_upload() {
+  if (result<void> const room = check_free_space(0); !room)
+    co_return room.error();
   upload_id id = make_upload_id();
-  detail::unique_fd fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
-                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  detail::unique_fd const fd(::openat(s_->root_fd.get(), detail::upload_file(id).c_str(),
+                                      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd)
     co_return detail::last_error();
+  // The session keeps no descriptor: each write and the commit open the file again.
   std::lock_guard const lock(s_->mutex);
-  s_->uploads.emplace(id, detail::make_upload_state(std::move(fd), 0, true));
+  s_->uploads.emplace(id, detail::make_upload_state(detail::unique_fd(), 0, true));
   co_return id;
 }
 
@@ -5969,7 +6141,17 @@ filesystem_blob_store::append(upload_id id, std::span<std::byte const> bytes,
   std::shared_ptr<detail::upload_state> const u = find_upload(id);
   if (!u)
     co_return storage_error::upload_unknown;
-  co_return detail::append_to(*u, bytes, offset);
+  if (result<void> const room = check_free_space(bytes.size()); !room)
+    co_return room.error();
+  std::lock_guard const lock(u->mutex); // no co_await until it goes
+  if (std::error_code const ec = detail::check_append(*u, offset))
+    co_return ec;
+  // Open for this write only, so that an idle session holds no descriptor.
+  detail::unique_fd const fd(
+      ::openat(s_->root_fd.get(), detail::upload_file(id).c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd)
+    co_return errno == ENOENT ? storage_error::upload_unknown : detail::last_error();
+  co_return detail::append_locked(*u, fd.get(), bytes, offset);
 }
 
 inline asio::awaitable<result<std::uint64_t>> filesystem_blob_store::upload_size(upload_id id) {
@@ -5991,8 +6173,20 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
 
   int const root = s_->root_fd.get();
   std::string const temp = detail::upload_file(id);
+  bool keep = false; // the file could not be opened for a reason other than its absence
   // All of this blocks on the disk (and may read the whole upload): the store's threads.
   result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+    // Opened only here, so that a commit waiting for a thread holds no descriptor.
+    u->fd = detail::unique_fd(::openat(root, temp.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!u->fd) {
+      if (errno == ENOENT)
+        return storage_error::upload_unknown;
+      std::error_code const ec = detail::last_error(); // EMFILE, say: the client may retry
+      std::lock_guard const reopen(u->mutex);
+      u->closed = false;
+      keep = true;
+      return ec;
+    }
     auto const remove_temp = [&] {
       ::unlinkat(root, temp.c_str(), 0); // failing, it stays an orphan for GC
       u->fd.reset();
@@ -6037,7 +6231,8 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
       return ec; // in place, perhaps not durable: the caller links nothing to it
     return info;
   });
-  forget_upload(id);
+  if (!keep)
+    forget_upload(id);
   co_return r;
 }
 
@@ -6668,6 +6863,9 @@ public:
   asio::awaitable<result<void>> link_blob(std::string repository, pier::digest d);
   asio::awaitable<result<void>> unlink_blob(std::string repository, pier::digest d);
   asio::awaitable<result<bool>> is_linked(std::string repository, pier::digest d);
+  /// ReferenceCheckingStore.
+  asio::awaitable<result<blob_unlink>> unlink_unreferenced_blob(std::string repository,
+                                                                pier::digest d);
 
   asio::awaitable<result<void>> put_manifest(std::string repository, manifest_put m);
   asio::awaitable<result<manifest_record>> get_manifest(std::string repository, pier::digest d);
@@ -6699,7 +6897,7 @@ public:
   asio::awaitable<result<page<user_record>>> list_users(std::string last, std::size_t n);
   asio::awaitable<result<std::uint64_t>> user_count();
 
-  asio::awaitable<result<void>> create_org(org_record o);
+  asio::awaitable<result<void>> create_org(org_record o, org_claim c = {});
   asio::awaitable<result<org_record>> get_org(std::string name);
   asio::awaitable<result<void>> delete_org(std::string name);
   asio::awaitable<result<page<org_record>>> list_orgs(std::string last, std::size_t n);
@@ -6708,6 +6906,11 @@ public:
   asio::awaitable<result<void>> remove_member(std::string org, std::string user);
   asio::awaitable<result<std::vector<membership>>> members(std::string org);
   asio::awaitable<result<std::vector<membership>>> memberships(std::string user);
+  asio::awaitable<result<bool>> invite(std::string org, std::string user, role r);
+  asio::awaitable<result<std::vector<membership>>> invitations(std::string user);
+  asio::awaitable<result<role>> accept_invitation(std::string org, std::string user);
+  asio::awaitable<result<void>> decline_invitation(std::string org, std::string user);
+  asio::awaitable<result<std::uint64_t>> held_repositories(std::string ns);
 
   asio::awaitable<result<std::optional<visibility>>> get_visibility(std::string repository);
   asio::awaitable<result<void>> set_visibility(std::string repository, visibility v);
@@ -6768,6 +6971,8 @@ private:
   struct repository_state {
     std::set<pier::digest, std::less<>> blobs;
     std::set<pier::digest, std::less<>> manifests;
+    // ReferenceCheckingStore: how many of `manifests` reference each blob (none: absent).
+    std::map<pier::digest, std::uint64_t, std::less<>> blob_uses;
     std::map<std::string, pier::digest, std::less<>> tags;
     std::map<pier::digest, std::map<pier::digest, referrer>, std::less<>> referrers;
     // NamespaceStore: when each tag last moved to the digest it points at. Entries of
@@ -6796,6 +7001,24 @@ private:
   std::map<std::string, visibility, std::less<>> visibility_;
   std::map<std::string, access_token_record, std::less<>> tokens_;                     // by id
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> user_tokens_; // ids
+  // Invitations, both directions like memberships: by user for `invitations`, by
+  // organisation so that deleting one finds its own.
+  detail::role_index invitations_; // user → organisation → role offered
+  detail::role_index invited_;     // organisation → user → role offered
+  std::set<std::string, std::less<>> reserved_;                    // names of deleted accounts
+  std::map<std::string, std::uint64_t, std::less<>> orgs_created_; // user → organisations made
+
+  // The account checks, with the mutex held.
+  /// Whether anything but a user or organisation claims namespace `ns` (see `org_claim`).
+  bool namespace_claimed(std::string_view ns) const;
+  /// `held_repositories` with the mutex held.
+  std::uint64_t held_locked(std::string_view ns) const;
+  /// Whether `user` is the one admin of `org`.
+  bool only_admin(std::string_view org, std::string_view user) const;
+  /// Whether `user` is the one administrator among the users.
+  bool last_administrator(std::string_view user) const;
+  /// Makes `user` a member of `org` with role `r`, dropping an invitation.
+  void put_member(std::string const& org, std::string const& user, role r);
 
   // CollectableStore
   using time_point = std::chrono::system_clock::time_point;
@@ -7081,6 +7304,29 @@ inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::str
   co_return result<void>{};
 }
 
+inline asio::awaitable<result<blob_unlink>>
+memory_metadata_store::unlink_unreferenced_blob(std::string repository, pier::digest d) {
+  std::lock_guard const lock(mutex_); // one step with put_manifest and erase_manifest
+  auto const it = repositories_.find(repository);
+  if (it == repositories_.end() || !it->second.blobs.contains(d))
+    co_return storage_error::blob_unknown;
+  repository_state& r = it->second;
+  blob_unlink out;
+  if (r.blob_uses.contains(d)) {
+    for (pier::digest const& m : r.manifests) {
+      std::vector<pier::digest> const& blobs = contents_.at(m).blobs;
+      if (std::binary_search(blobs.begin(), blobs.end(), d)) {
+        out.referenced_by = m;
+        break;
+      }
+    }
+    co_return out;
+  }
+  r.blobs.erase(d);
+  out.unlinked = true;
+  co_return out;
+}
+
 inline asio::awaitable<result<bool>> memory_metadata_store::is_linked(std::string repository,
                                                                       pier::digest d) {
   std::lock_guard const lock(mutex_);
@@ -7126,8 +7372,10 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
     }
     ++c.repositories;
     r.manifests.insert(m.digest);
-    for (pier::digest const& b : c.blobs)
+    for (pier::digest const& b : c.blobs) {
       ++blob_refs_[b];
+      ++r.blob_uses[b];
+    }
     count_in_namespace(repository, c.blobs, +1);
     for (pier::digest const& x : c.manifests)
       ++manifest_refs_[x];
@@ -7311,6 +7559,16 @@ inline void erase_role(role_index& index, std::string const& key, std::string co
     index.erase(it);
 }
 
+/// The organisations of `user` in `index` (user → organisation → role), in order.
+inline std::vector<membership> roles_of_user(role_index const& index, std::string const& user) {
+  std::vector<membership> out;
+  if (auto const m = index.find(user); m != index.end()) {
+    for (auto const& [org, level] : m->second)
+      out.push_back({org, user, level});
+  }
+  return out;
+}
+
 /// Removes every membership of `key` (a user in `index`, `mirror` by organisation, or the
 /// reverse) from both indexes.
 inline void erase_roles(role_index& index, role_index& mirror, std::string const& key) {
@@ -7323,6 +7581,53 @@ inline void erase_roles(role_index& index, role_index& mirror, std::string const
 }
 
 } // namespace detail
+
+inline bool memory_metadata_store::namespace_claimed(std::string_view ns) const {
+  std::string const prefix = std::string(ns) + '/';
+  auto const under = [&](auto const& m) {
+    auto const it = m.lower_bound(prefix);
+    return it != m.end() && it->first.starts_with(prefix);
+  };
+  return reserved_.contains(ns) || quotas_.contains(ns) || under(repositories_) ||
+         under(visibility_);
+}
+
+inline std::uint64_t memory_metadata_store::held_locked(std::string_view ns) const {
+  std::string const prefix = std::string(ns) + '/';
+  std::uint64_t n = 0;
+  for (auto it = repositories_.lower_bound(prefix);
+       it != repositories_.end() && it->first.starts_with(prefix); ++it)
+    n += !it->second.manifests.empty() || !it->second.blobs.empty();
+  return n;
+}
+
+inline bool memory_metadata_store::only_admin(std::string_view org, std::string_view user) const {
+  auto const o = members_.find(org);
+  if (o == members_.end())
+    return false;
+  auto const u = o->second.find(user);
+  if (u == o->second.end() || u->second != role::admin)
+    return false;
+  return std::none_of(o->second.begin(), o->second.end(), [&](auto const& m) {
+    return m.second == role::admin && m.first != user;
+  });
+}
+
+inline bool memory_metadata_store::last_administrator(std::string_view user) const {
+  auto const u = users_.find(user);
+  if (u == users_.end() || !u->second.admin)
+    return false;
+  return std::none_of(users_.begin(), users_.end(),
+                      [&](auto const& x) { return x.second.admin && x.first != user; });
+}
+
+inline void memory_metadata_store::put_member(std::string const& org, std::string const& user,
+                                              role r) {
+  members_[org].insert_or_assign(user, r);
+  memberships_[user].insert_or_assign(org, r);
+  detail::erase_role(invitations_, user, org);
+  detail::erase_role(invited_, org, user);
+}
 
 inline asio::awaitable<result<void>> memory_metadata_store::create_user(user_record u) {
   std::lock_guard const lock(mutex_);
@@ -7338,6 +7643,8 @@ inline asio::awaitable<result<void>> memory_metadata_store::update_user(user_rec
   auto const it = users_.find(u.name);
   if (it == users_.end())
     co_return storage_error::user_unknown;
+  if (!u.admin && last_administrator(u.name))
+    co_return storage_error::last_admin;
   it->second = std::move(u);
   co_return result<void>{};
 }
@@ -7352,14 +7659,28 @@ inline asio::awaitable<result<user_record>> memory_metadata_store::get_user(std:
 
 inline asio::awaitable<result<void>> memory_metadata_store::delete_user(std::string name) {
   std::lock_guard const lock(mutex_);
-  if (users_.erase(name) == 0)
+  if (!users_.contains(name))
     co_return storage_error::user_unknown;
+  if (held_locked(name) > 0)
+    co_return storage_error::namespace_in_use;
+  if (last_administrator(name))
+    co_return storage_error::last_admin;
+  if (auto const m = memberships_.find(name); m != memberships_.end()) {
+    for (auto const& [org, level] : m->second) {
+      if (only_admin(org, name))
+        co_return storage_error::last_admin;
+    }
+  }
+  users_.erase(name);
   detail::erase_roles(memberships_, members_, name);
+  detail::erase_roles(invitations_, invited_, name);
   if (auto const t = user_tokens_.find(name); t != user_tokens_.end()) {
     for (auto const& id : t->second)
       tokens_.erase(id);
     user_tokens_.erase(t);
   }
+  orgs_created_.erase(name);
+  reserved_.insert(std::move(name));
   co_return result<void>{};
 }
 
@@ -7374,12 +7695,25 @@ inline asio::awaitable<result<std::uint64_t>> memory_metadata_store::user_count(
   co_return std::uint64_t{users_.size()};
 }
 
-inline asio::awaitable<result<void>> memory_metadata_store::create_org(org_record o) {
+inline asio::awaitable<result<void>> memory_metadata_store::create_org(org_record o, org_claim c) {
   std::lock_guard const lock(mutex_);
+  if (!c.admin && c.max_orgs) {
+    auto const made = orgs_created_.find(c.creator);
+    if ((made == orgs_created_.end() ? 0 : made->second) >= *c.max_orgs)
+      co_return storage_error::org_limit_reached;
+  }
   if (users_.contains(o.name) || orgs_.contains(o.name))
     co_return storage_error::name_taken;
+  if (!c.admin && namespace_claimed(o.name))
+    co_return storage_error::name_reserved;
+  if (!c.creator.empty() && !users_.contains(c.creator))
+    co_return storage_error::user_unknown;
   std::string name = o.name;
-  orgs_.emplace(std::move(name), std::move(o));
+  orgs_.emplace(name, std::move(o));
+  if (!c.creator.empty()) {
+    put_member(name, c.creator, role::admin);
+    ++orgs_created_[c.creator];
+  }
   co_return result<void>{};
 }
 
@@ -7393,9 +7727,14 @@ inline asio::awaitable<result<org_record>> memory_metadata_store::get_org(std::s
 
 inline asio::awaitable<result<void>> memory_metadata_store::delete_org(std::string name) {
   std::lock_guard const lock(mutex_);
-  if (orgs_.erase(name) == 0)
+  if (!orgs_.contains(name))
     co_return storage_error::org_unknown;
+  if (held_locked(name) > 0)
+    co_return storage_error::namespace_in_use;
+  orgs_.erase(name);
   detail::erase_roles(members_, memberships_, name);
+  detail::erase_roles(invited_, invitations_, name);
+  reserved_.insert(std::move(name));
   co_return result<void>{};
 }
 
@@ -7412,8 +7751,9 @@ inline asio::awaitable<result<void>> memory_metadata_store::set_member(std::stri
     co_return storage_error::org_unknown;
   if (!users_.contains(user))
     co_return storage_error::user_unknown;
-  members_[org].insert_or_assign(user, r);
-  memberships_[std::move(user)].insert_or_assign(std::move(org), r);
+  if (r != role::admin && only_admin(org, user))
+    co_return storage_error::last_admin;
+  put_member(org, user, r);
   co_return result<void>{};
 }
 
@@ -7425,6 +7765,8 @@ inline asio::awaitable<result<void>> memory_metadata_store::remove_member(std::s
   auto const o = members_.find(org);
   if (o == members_.end() || !o->second.contains(user))
     co_return storage_error::member_unknown;
+  if (only_admin(org, user))
+    co_return storage_error::last_admin;
   detail::erase_role(members_, org, user);
   detail::erase_role(memberships_, user, org);
   co_return result<void>{};
@@ -7448,12 +7790,61 @@ memory_metadata_store::memberships(std::string user) {
   std::lock_guard const lock(mutex_);
   if (!users_.contains(user))
     co_return storage_error::user_unknown;
-  std::vector<membership> out;
-  if (auto const m = memberships_.find(user); m != memberships_.end()) {
-    for (auto const& [org, level] : m->second)
-      out.push_back({org, user, level});
+  co_return detail::roles_of_user(memberships_, user);
+}
+
+inline asio::awaitable<result<bool>> memory_metadata_store::invite(std::string org,
+                                                                   std::string user, role r) {
+  std::lock_guard const lock(mutex_);
+  if (!orgs_.contains(org))
+    co_return storage_error::org_unknown;
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  if (auto const o = members_.find(org); o != members_.end() && o->second.contains(user)) {
+    if (r != role::admin && only_admin(org, user))
+      co_return storage_error::last_admin;
+    put_member(org, user, r);
+    co_return true;
   }
-  co_return out;
+  invitations_[user].insert_or_assign(org, r);
+  invited_[std::move(org)].insert_or_assign(std::move(user), r);
+  co_return false;
+}
+
+inline asio::awaitable<result<std::vector<membership>>>
+memory_metadata_store::invitations(std::string user) {
+  std::lock_guard const lock(mutex_);
+  if (!users_.contains(user))
+    co_return storage_error::user_unknown;
+  co_return detail::roles_of_user(invitations_, user);
+}
+
+inline asio::awaitable<result<role>> memory_metadata_store::accept_invitation(std::string org,
+                                                                              std::string user) {
+  std::lock_guard const lock(mutex_);
+  auto const m = invitations_.find(user);
+  if (m == invitations_.end() || !m->second.contains(org))
+    co_return storage_error::invitation_unknown;
+  role const r = m->second.find(org)->second;
+  put_member(org, user, r); // drops the invitation
+  co_return r;
+}
+
+inline asio::awaitable<result<void>> memory_metadata_store::decline_invitation(std::string org,
+                                                                               std::string user) {
+  std::lock_guard const lock(mutex_);
+  auto const m = invitations_.find(user);
+  if (m == invitations_.end() || !m->second.contains(org))
+    co_return storage_error::invitation_unknown;
+  detail::erase_role(invitations_, user, org);
+  detail::erase_role(invited_, org, user);
+  co_return result<void>{};
+}
+
+inline asio::awaitable<result<std::uint64_t>>
+memory_metadata_store::held_repositories(std::string ns) {
+  std::lock_guard const lock(mutex_);
+  co_return held_locked(ns);
 }
 
 inline asio::awaitable<result<std::optional<visibility>>>
@@ -7664,8 +8055,10 @@ inline void memory_metadata_store::erase_manifest(std::string const& repository,
   };
   auto const cit = contents_.find(d);
   content& c = cit->second;
-  for (pier::digest const& b : c.blobs)
+  for (pier::digest const& b : c.blobs) {
     decrement(blob_refs_, b);
+    decrement(r.blob_uses, b);
+  }
   count_in_namespace(repository, c.blobs, -1);
   for (pier::digest const& x : c.manifests)
     decrement(manifest_refs_, x);
@@ -8116,6 +8509,7 @@ constexpr std::string_view reason_phrase(int status) noexcept {
   case 501: return "Not Implemented";
   case 503: return "Service Unavailable";
   case 505: return "HTTP Version Not Supported";
+  case 507: return "Insufficient Storage";
   default: return "Unknown";
   }
 }
@@ -8230,11 +8624,25 @@ public:
   /// Whether the request came over TLS (the scheme of URLs that point back at the server).
   bool secure() const noexcept { return secure_; }
 
+  /// The request's id: the client's `X-Request-Id` when it is short and plain, else one the
+  /// server made. The server sends it back in `X-Request-Id` and hands it to the access log.
+  std::string_view id() const noexcept { return id_; }
+  void set_id(std::string id) { id_ = std::move(id); }
+
+  /// The user that authentication in front of the handler found the caller to be (auth's
+  /// gate sets it); empty for an anonymous caller, or when nothing authenticates. The
+  /// server authenticates no one: the access log shows it, and handlers count per caller
+  /// with it (the registry's upload limits).
+  std::string_view user() const noexcept { return user_; }
+  void set_user(std::string name) { user_ = std::move(name); }
+
 private:
   request_head head_;
   body_reader* body_;
   std::string_view client_address_;
   bool secure_ = false;
+  std::string id_;
+  std::string user_;
 };
 
 } // namespace http
@@ -9576,8 +9984,11 @@ PIER_END_NAMESPACE
 /// `Connection: close`. File bodies go out with `sendfile(2)`.
 ///
 /// With `server_options::tls` set, every connection is TLS (see `tls.hpp`): the handshake
-/// must end within `header_timeout`; a connection whose handshake fails (plain HTTP, TLS
-/// 1.1, a client that does not trust the certificate) is closed without a log line. Requests
+/// must end within `header_timeout`; a connection whose handshake fails (TLS 1.1, a client
+/// that does not trust the certificate) is closed without a log line. A plain HTTP request
+/// (its first byte is a letter, not the 0x16 of a TLS handshake record) gets a plain
+/// `400 Bad Request` saying that the port speaks TLS, as nginx answers, then the connection
+/// closes; that is not logged either. Requests
 /// say `secure()`. File bodies go out with `SSL_sendfile` when the kernel does TLS for the
 /// connection, else through a bounded buffer. Reload the certificate with
 /// `tls_context::reload()`: connections accepted afterwards use the new one.
@@ -9620,6 +10031,10 @@ enum class threading {
 };
 
 /// One line of an access log. The views are valid during the callback only.
+///
+/// A request that could not be parsed has an empty method and target; when its first byte
+/// was a TLS handshake record (0x16: a client speaking TLS to a plain HTTP port, as docker
+/// does to find out whether a registry has TLS), `tls_handshake` says so.
 struct access_log_entry {
   std::string_view method;
   std::string_view target;
@@ -9627,6 +10042,14 @@ struct access_log_entry {
   std::uint64_t body_bytes = 0;        ///< response body bytes sent (0 for HEAD)
   std::chrono::nanoseconds duration{}; ///< first byte of the request to last of the response
   std::string_view client_address;
+  std::uint64_t received_bytes = 0; ///< request body bytes the handler read
+  std::string_view request_id;      ///< as sent back in `X-Request-Id`
+  std::string_view principal;       ///< `request::user()`: empty for anonymous
+  std::string_view user_agent;      ///< the `User-Agent` field, empty when absent
+  bool tls_handshake = false;       ///< a TLS ClientHello on a plain HTTP port
+  /// For a 5xx response with a body in memory, the start of that body (say, an OCI error
+  /// with the store's message), so that the log can say why; empty otherwise.
+  std::string_view error_body;
 };
 
 struct server_options {
@@ -9660,6 +10083,18 @@ struct server_options {
   std::size_t max_body_drain = 64 * 1024;
   /// Connections beyond this get `503` and are closed at once.
   std::size_t max_connections = 10000;
+  /// Connections from one client address at once (IPv4-mapped addresses count as IPv4);
+  /// a new one beyond it gets `503` (a TLS one is only closed) and is closed at once, while
+  /// other addresses are served. The first refusal for an address goes to `on_warning`,
+  /// then none until all its connections have closed. 0: no limit.
+  std::size_t max_connections_per_client = 256;
+  /// File descriptors kept for what the handlers open (blob files of pulls, upload files,
+  /// the stores' own): a connection accepted within this many descriptors of the process's
+  /// `RLIMIT_NOFILE` is refused like one over `max_connections` (at most a quarter of the
+  /// limit is kept). When `accept` itself fails for want of descriptors, the server closes a
+  /// spare descriptor to take the waiting connection and close it, rather than letting the
+  /// backlog spin the loop. 0: keep none.
+  std::size_t fd_reserve = 64;
   int listen_backlog = 1024;
 
   /// Serve TLS with this configuration (`tls_context::load`); null: plain TCP. The
@@ -9670,6 +10105,10 @@ struct server_options {
   std::function<void(access_log_entry const&)> on_request;
   /// Called for server-side failures: handler exceptions, accept errors. Default: stderr.
   std::function<void(std::string_view)> on_error;
+  /// Called for what an operator should know that is no failure of the server: a client
+  /// at its connection limit, connections refused near the descriptor limit. Once per
+  /// episode, never per connection. Default: `on_error`.
+  std::function<void(std::string_view)> on_warning;
 };
 
 namespace detail {
@@ -9769,6 +10208,7 @@ PIER_END_NAMESPACE
 #include <tuple>
 #include <utility>
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 PIER_BEGIN_NAMESPACE
@@ -9806,6 +10246,24 @@ public:
       co_return asio::error::no_memory;
     auto [ec, n] = co_await retry([this](std::size_t&) { return SSL_do_handshake(ssl_.get()); });
     co_return ec;
+  }
+
+  // The first byte the client sent, left in the socket for the handshake to read: a TLS
+  // record starts with 0x16 (handshake), a plain HTTP request with a method's letter.
+  asio::awaitable<std::tuple<std::error_code, unsigned char>> peek_first_byte() {
+    for (;;) {
+      unsigned char c = 0;
+      ssize_t const n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK);
+      if (n == 1)
+        co_return std::tuple{std::error_code{}, c};
+      if (n == 0)
+        co_return std::tuple{std::error_code(asio::error::eof), c};
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        co_return std::tuple{std::error_code(errno, std::system_category()), c};
+      auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_read, as_tuple);
+      if (ec)
+        co_return std::tuple{ec, c};
+    }
   }
 
   // Whether the kernel does the sending record layer (SSL_sendfile works).
@@ -9948,6 +10406,7 @@ PIER_END_NAMESPACE
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -9956,6 +10415,8 @@ PIER_END_NAMESPACE
 #include <ctime>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -10070,6 +10531,25 @@ class session;
 
 // The handler's view of the request body: reads from the session's buffer, then from the
 // socket, never more than the body (pipelined requests stay in the buffer).
+// A TLS record of type handshake: what a ClientHello starts with.
+inline constexpr unsigned char tls_handshake_record = 0x16;
+
+// The client's X-Request-Id when it is 1 to 64 characters of [A-Za-z0-9._:-] (nothing that
+// could break or forge a log line or a header), else 16 random hex digits.
+inline std::string request_id_of(fields const& f) {
+  std::optional<std::string_view> const given = f.find("X-Request-Id");
+  if (given && !given->empty() && given->size() <= 64 &&
+      std::all_of(given->begin(), given->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+               c == ':' || c == '-';
+      }))
+    return std::string(*given);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::array<char, 17> hex{};
+  std::snprintf(hex.data(), hex.size(), "%016llx", static_cast<unsigned long long>(random()));
+  return std::string(hex.data(), 16);
+}
+
 template <class Stream>
 class session_body_reader final : public body_reader {
 public:
@@ -10092,9 +10572,14 @@ public:
           co_return fail(body_error::closed);
       }
     }
+    result<std::size_t> n = std::size_t{0};
     if (framing_ == body_framing::content_length)
-      co_return co_await read_length(buf);
-    co_return co_await read_chunked(buf);
+      n = co_await read_length(buf);
+    else
+      n = co_await read_chunked(buf);
+    if (n)
+      received_ += *n;
+    co_return n;
   }
 
   std::optional<std::uint64_t> length() const noexcept override {
@@ -10111,6 +10596,8 @@ public:
   }
   std::uint64_t remaining() const noexcept { return remaining_; }
   body_framing framing() const noexcept { return framing_; }
+  // Body bytes handed to the handler so far (the access log's "received").
+  std::uint64_t received() const noexcept { return received_; }
 
   // Takes what is buffered of a Content-Length body; returns what is still on the wire.
   std::uint64_t discard_buffered_length() noexcept {
@@ -10200,6 +10687,7 @@ private:
   body_framing framing_;
   std::uint64_t remaining_;
   std::uint64_t length_ = remaining_;
+  std::uint64_t received_ = 0;
   bool expect_continue_;
   bool continue_sent_ = false;
   bool done_;
@@ -10234,13 +10722,17 @@ public:
   session(session const&) = delete;
   session& operator=(session const&) = delete;
 
-  // Serves until the client leaves, an error, a timeout or stop(); then closes.
-  asio::awaitable<void> run() {
+  // Serves until the client leaves, an error, a timeout or stop(); then gives the
+  // connection's slot back and closes, in that order: a client that sees the close and
+  // connects again finds the place free (max_connections_per_client).
+  template <class Slot>
+  asio::awaitable<void> run(Slot& slot) {
     namespace ex = asio::experimental;
     auto const executor = co_await asio::this_coro::executor;
     co_await ex::make_parallel_group(asio::co_spawn(executor, serve(), ex::deferred),
                                      asio::co_spawn(executor, watchdog(), ex::deferred))
         .async_wait(ex::wait_for_one(), asio::use_awaitable);
+    slot.release();
     std::error_code ec;
     stream_.lowest_layer().close(ec);
   }
@@ -10313,8 +10805,17 @@ private:
     asio::cancellation_state const cs = co_await asio::this_coro::cancellation_state;
     if constexpr (tls) {
       // Bounded by the header timeout set at construction, like a first request's head. A
-      // failed handshake (plain HTTP, an old protocol, an untrusting client) is the
-      // client's affair: the connection closes without a log line.
+      // failed handshake (an old protocol, an untrusting client) is the client's affair:
+      // the connection closes without a log line. Plain HTTP gets a plain HTTP answer that
+      // says why, as nginx gives, rather than a reset the client cannot explain.
+      auto [pec, first] = co_await stream_.peek_first_byte();
+      if (pec)
+        co_return;
+      if (first != tls_handshake_record) {
+        if (first >= 'A' && first <= 'Z') // a request line starts with a method
+          co_await refuse_plain_http();
+        co_return;
+      }
       std::error_code const ec = co_await stream_.handshake();
       if (ec)
         co_return;
@@ -10334,10 +10835,13 @@ private:
       session_body_reader<Stream> body(*this, parser.head());
       consume(head_length);
       request req(std::move(parser.head()), body, client_, tls);
+      req.set_id(request_id_of(req.headers()));
 
       response res = co_await call_handler(req, cs);
       if (cs.cancelled() != asio::cancellation_type::none)
         co_return;
+      if (!res.headers().find("X-Request-Id"))
+        res.headers().set("X-Request-Id", std::string(req.id()));
 
       // Can the connection carry another request after this one?
       bool keep = req.head().keep_alive() && !core_.closing;
@@ -10365,7 +10869,19 @@ private:
 
       std::uint64_t sent = 0;
       bool const written = co_await write_response(res, req.head(), keep, sent);
-      log(req.method(), req.target(), res.status(), sent, start);
+      access_log_entry entry;
+      entry.method = req.method();
+      entry.target = req.target();
+      entry.status = res.status();
+      entry.body_bytes = sent;
+      entry.received_bytes = body.received();
+      entry.request_id = req.id();
+      entry.principal = req.user();
+      entry.user_agent = req.headers().find("User-Agent").value_or(std::string_view{});
+      if (res.status() >= 500)
+        if (auto const* text = std::get_if<std::string>(&res.body()))
+          entry.error_body = std::string_view(*text).substr(0, 1000);
+      log(entry, start);
       if (!written)
         co_return;
       if (!keep) {
@@ -10472,22 +10988,30 @@ private:
     int const status =
         ec.category() == parse_category() ? http_status(static_cast<parse_error>(ec.value())) : 400;
     response res = response::text(status, ec.message() + "\n");
+    std::string const id = request_id_of(fields{});
+    res.headers().set("X-Request-Id", id);
+    access_log_entry entry;
+    entry.status = status;
+    entry.request_id = id;
+    // What docker sends first to a registry it may reach over TLS or not. (The 400 that
+    // it gets makes its TLS library say "server gave HTTP response to HTTPS client".)
+    entry.tls_handshake =
+        buffered() > 0 && static_cast<unsigned char>(view()[0]) == tls_handshake_record;
     request_head head; // as for a GET: the body is sent
     head.set_method("GET");
-    std::uint64_t sent = 0;
-    bool const written = co_await write_response(res, head, false, sent);
-    log({}, {}, status, sent, start == clock::time_point{} ? clock::now() : start);
+    bool const written = co_await write_response(res, head, false, entry.body_bytes);
+    log(entry, start == clock::time_point{} ? clock::now() : start);
     if (written)
       co_await linger_close();
   }
 
-  void log(std::string_view method, std::string_view target, int status, std::uint64_t sent,
-           clock::time_point start) noexcept {
+  void log(access_log_entry& entry, clock::time_point start) noexcept {
     if (!opts_.on_request)
       return;
+    entry.duration = clock::now() - start;
+    entry.client_address = client_;
     try {
-      opts_.on_request(
-          access_log_entry{method, target, status, sent, clock::now() - start, client_});
+      opts_.on_request(entry);
     } catch (...) {
     }
   }
@@ -10736,9 +11260,31 @@ private:
   // Half-closes, then reads and drops what the client still sends for a short while: closing
   // with unread bytes would make the kernel send a reset, which can destroy the response
   // before the client reads it.
+    // Answers a plain HTTP request on the TLS port in plain HTTP, then reads what the client
+  // still sends (its request) until it closes, so that it sees the answer, not a reset.
+  asio::awaitable<void> refuse_plain_http() {
+    static constexpr std::string_view body =
+        "This port speaks TLS: the plain HTTP request was sent to an HTTPS port.\n";
+    std::string answer = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         "Connection: close\r\nContent-Length: ";
+    answer.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+    core_.set_timeout(opts_.write_stall_timeout);
+    auto [ec, n] =
+        co_await asio::async_write(stream_.lowest_layer(), asio::buffer(answer), use_nothrow);
+    if (!ec)
+      co_await linger_on(stream_.lowest_layer());
+  }
+
   asio::awaitable<void> linger_close() {
     if constexpr (tls)
       stream_.close_notify();
+    co_await linger_on(stream_);
+  }
+
+  // Ends our side and reads from `from` (the stream, or the socket below TLS) until the
+  // client closes, a budget is read, or the linger timeout passes.
+  template <class ReadStream>
+  asio::awaitable<void> linger_on(ReadStream& from) {
     std::error_code ec;
     stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ec);
     if (ec)
@@ -10747,7 +11293,7 @@ private:
     std::uint64_t budget = 4 * std::max<std::uint64_t>(opts_.max_body_drain, size_);
     for (;;) {
       auto [rec, got] =
-          co_await stream_.async_read_some(asio::buffer(buf_.get(), size_), use_nothrow);
+          co_await from.async_read_some(asio::buffer(buf_.get(), size_), use_nothrow);
       if (rec || got >= budget)
         co_return;
       budget -= got;
@@ -10769,11 +11315,13 @@ private:
   std::string out_; // the response head, reused
 };
 
-// The coroutine frame owns the session; everything it hands out refers into it.
-template <class Stream>
-asio::awaitable<void> run_session(server_state& st, Stream stream, std::string client_address) {
+// The coroutine frame owns the session; everything it hands out refers into it. `slot`
+// lives in the caller's frame, which outlives this one.
+template <class Stream, class Slot>
+asio::awaitable<void> run_session(server_state& st, Stream stream, std::string client_address,
+                                  Slot& slot) {
   session<Stream> s(st, std::move(stream), std::move(client_address));
-  co_await s.run();
+  co_await s.run(slot);
 }
 
 } // namespace detail
@@ -11198,6 +11746,7 @@ PIER_END_NAMESPACE
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -11206,8 +11755,11 @@ PIER_END_NAMESPACE
 #include <unordered_map>
 
 #include <csignal>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 PIER_BEGIN_NAMESPACE
 namespace http {
@@ -11248,16 +11800,31 @@ inline std::string client_address(asio::ip::tcp::socket const& s) {
   return a.to_string();
 }
 
-// Decrements the connection count when the session's coroutine frame goes, however it goes.
+// What the server answers a connection it will not serve (plain TCP only).
+inline constexpr std::string_view busy_response = "HTTP/1.1 503 Service Unavailable\r\n"
+                                                  "Retry-After: 5\r\nContent-Length: 0\r\n"
+                                                  "Connection: close\r\n\r\n";
+
+inline bool out_of_descriptors(std::error_code ec) noexcept {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
+// A connection's places (in the server's count and in its address's) given back when the
+// session releases it before closing, or when its coroutine frame goes, however it goes.
 class connection_slot {
 public:
-  explicit connection_slot(server_state* st) noexcept : st_(st) {}
-  connection_slot(connection_slot&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+  connection_slot(server_state* st, std::string address) noexcept
+      : st_(st), address_(std::move(address)) {}
+  connection_slot(connection_slot&& o) noexcept
+      : st_(std::exchange(o.st_, nullptr)), address_(std::move(o.address_)) {}
   connection_slot& operator=(connection_slot&&) = delete;
-  ~connection_slot();
+  ~connection_slot() { release(); }
+
+  void release() noexcept;
 
 private:
   server_state* st_;
+  std::string address_;
 };
 
 class server_state {
@@ -11265,10 +11832,41 @@ public:
   // An io_context with its acceptor; one per thread, or one for all.
   struct worker {
     explicit worker(int concurrency_hint)
-        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)) {}
+        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)),
+          spare(open_spare()) {}
+    ~worker() {
+      if (spare >= 0)
+        ::close(spare);
+    }
+    worker(worker const&) = delete;
+    worker& operator=(worker const&) = delete;
+
+    static int open_spare() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+    // Out of descriptors, accept fails while the connection stays in the backlog, and the
+    // next accept fails at once: free the spare descriptor to take the connection and close
+    // it (with a 503 when `answer`), then take the spare back. False when nothing was shed.
+    bool shed_one(bool answer) noexcept {
+      if (spare < 0) {
+        spare = open_spare();
+        return false;
+      }
+      ::close(spare);
+      int const fd =
+          ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        if (answer)
+          (void)::send(fd, busy_response.data(), busy_response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+      }
+      spare = open_spare();
+      return fd >= 0;
+    }
+
     asio::io_context ctx;
     asio::ip::tcp::acceptor acceptor;
     asio::strand<asio::io_context::executor_type> acceptor_strand;
+    int spare; // a descriptor held back for shed_one
   };
 
   server_state(server_options o, handler h) : opts_(std::move(o)), handler_(std::move(h)) {
@@ -11284,6 +11882,14 @@ public:
         std::fprintf(stderr, "pier http server: %.*s\n", static_cast<int>(what.size()),
                      what.data());
       };
+    if (!opts_.on_warning)
+      opts_.on_warning = opts_.on_error;
+    struct ::rlimit files {};
+    if (opts_.fd_reserve > 0 && ::getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+        files.rlim_cur != RLIM_INFINITY) {
+      fd_limit_ = static_cast<std::size_t>(files.rlim_cur);
+      fd_high_water_ = fd_limit_ - std::min(opts_.fd_reserve, fd_limit_ / 4);
+    }
     bool const shared = opts_.mode == threading::shared_context || opts_.threads == 1;
     std::size_t const contexts = shared ? 1 : opts_.threads;
     for (std::size_t i = 0; i < contexts; ++i)
@@ -11329,6 +11935,13 @@ public:
   void report(std::string_view what) const noexcept {
     try {
       opts_.on_error(what);
+    } catch (...) {
+    }
+  }
+
+  void warn(std::string_view what) const noexcept {
+    try {
+      opts_.on_warning(what);
     } catch (...) {
     }
   }
@@ -11405,7 +12018,12 @@ public:
     connections_.erase(id);
   }
 
-  void release_slot() noexcept {
+  void release_slot(std::string const& address) noexcept {
+    if (opts_.max_connections_per_client != 0) {
+      std::lock_guard lock(addresses_mutex_);
+      if (auto it = addresses_.find(address); it != addresses_.end() && --it->second.connections == 0)
+        addresses_.erase(it); // its next refusal is news again
+    }
     if (--active_ == 0 && stopping_ && !tearing_down_)
       asio::post(*control_, [this] { finish(); });
   }
@@ -11463,54 +12081,89 @@ private:
       if (ec) {
         if (ec == asio::error::operation_aborted)
           co_return;
-        // EMFILE and the like: wait for connections to go rather than spin.
-        report("accept: " + ec.message());
+        if (!accept_failing_.exchange(true))
+          report("accept: " + ec.message() + " (not reported again until an accept succeeds)");
+        if (out_of_descriptors(ec) && w.shed_one(!opts_.tls))
+          continue;
+        // Anything else: wait for connections to go rather than spin.
         backoff.expires_after(std::chrono::milliseconds(50));
         co_await backoff.async_wait(use_nothrow);
         continue;
       }
-      if (active_ >= opts_.max_connections) {
+      accept_failing_ = false;
+      std::string address = client_address(socket);
+      if (!admit(socket, address)) {
         if (!opts_.tls) // a TLS client would not understand a plain answer: just close
           asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
         continue;
       }
       ++active_;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      std::string address = client_address(socket);
       auto const done = [this](std::exception_ptr e) {
         if (e)
           report("a connection ended with an exception");
       };
+      connection_slot slot(this, address);
       if (opts_.tls)
         asio::co_spawn(ex,
-                       tls_session_main(connection_slot(this), std::move(socket),
-                                        std::move(address), opts_.tls->current()),
+                       tls_session_main(std::move(slot), std::move(socket), std::move(address),
+                                        opts_.tls->current()),
                        done);
       else
-        asio::co_spawn(
-            ex, session_main(connection_slot(this), std::move(socket), std::move(address)), done);
+        asio::co_spawn(ex, session_main(std::move(slot), std::move(socket), std::move(address)),
+                       done);
     }
+  }
+
+  // Whether to serve a new connection: descriptors to spare, room under max_connections and
+  // under its address's limit (which then counts it).
+  bool admit(asio::ip::tcp::socket& socket, std::string const& address) {
+    // accept(2) returns the lowest free descriptor: one this high means at least as many
+    // are open, and what remains is kept for the requests in progress.
+    auto const fd = static_cast<std::size_t>(socket.native_handle());
+    if (fd >= fd_high_water_) {
+      if (!fd_warned_.exchange(true))
+        warn("descriptor " + std::to_string(fd) + " of RLIMIT_NOFILE " + std::to_string(fd_limit_) +
+             " reached: new connections are refused (503) until descriptors are free");
+      return false;
+    }
+    if (fd_warned_.load(std::memory_order_relaxed))
+      fd_warned_ = false;
+    if (active_ >= opts_.max_connections)
+      return false;
+    if (opts_.max_connections_per_client == 0)
+      return true;
+    std::lock_guard lock(addresses_mutex_);
+    address_use& use = addresses_[address];
+    if (use.connections < opts_.max_connections_per_client) {
+      ++use.connections;
+      return true;
+    }
+    if (!std::exchange(use.warned, true))
+      warn("client " + address + " reached " + std::to_string(use.connections) +
+           " connections (max_connections_per_client): its further connections are refused "
+           "until some close");
+    return false;
   }
 
   // The slot is a parameter so that the count drops when the frame is destroyed, even one
   // that never ran.
-  asio::awaitable<void> session_main(connection_slot, asio::ip::tcp::socket socket,
+  asio::awaitable<void> session_main(connection_slot slot, asio::ip::tcp::socket socket,
                                      std::string address) {
-    co_await run_session(*this, std::move(socket), std::move(address));
+    co_await run_session(*this, std::move(socket), std::move(address), slot);
   }
 
   // The handshake is the session's first step, under its header timeout and reached by
   // stop() like any idle connection.
-  asio::awaitable<void> tls_session_main(connection_slot, asio::ip::tcp::socket socket,
+  asio::awaitable<void> tls_session_main(connection_slot slot, asio::ip::tcp::socket socket,
                                          std::string address,
                                          std::shared_ptr<asio::ssl::context> ctx) {
-    co_await run_session(*this, tls_stream(std::move(socket), std::move(ctx)), std::move(address));
+    co_await run_session(*this, tls_stream(std::move(socket), std::move(ctx)), std::move(address),
+                         slot);
   }
 
   static asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
-    static constexpr std::string_view busy = "HTTP/1.1 503 Service Unavailable\r\n"
-                                             "Content-Length: 0\r\nConnection: close\r\n\r\n";
-    co_await asio::async_write(socket, asio::buffer(busy), use_nothrow);
+    co_await asio::async_write(socket, asio::buffer(busy_response), use_nothrow);
     std::error_code ec;
     socket.shutdown(asio::socket_base::shutdown_both, ec);
   }
@@ -11525,6 +12178,20 @@ private:
   std::atomic<std::size_t> active_{0};
   bool finished_ = false; // on control_
 
+  // Connections per client address, for max_connections_per_client; shared by the
+  // acceptors of every thread.
+  struct address_use {
+    std::size_t connections = 0;
+    bool warned = false; // its refusal was reported
+  };
+  std::mutex addresses_mutex_;
+  std::unordered_map<std::string, address_use> addresses_;
+  // Descriptors from this one up are kept for the requests (fd_reserve); max: none kept.
+  std::size_t fd_high_water_ = static_cast<std::size_t>(-1);
+  std::size_t fd_limit_ = 0;
+  std::atomic<bool> fd_warned_{false};
+  std::atomic<bool> accept_failing_{false};
+
   std::mutex mutex_;
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, entry> connections_;
@@ -11537,9 +12204,9 @@ private:
   std::optional<asio::signal_set> signals_;
 };
 
-inline connection_slot::~connection_slot() {
-  if (st_)
-    st_->release_slot();
+inline void connection_slot::release() noexcept {
+  if (server_state* const st = std::exchange(st_, nullptr))
+    st->release_slot(address_);
 }
 
 inline std::uint64_t register_connection(server_state& st, connection_core& c) {
@@ -11667,6 +12334,138 @@ PIER_END_NAMESPACE
 // What `namespace_api` needs that does not depend on the store type: its routes, the JSON
 // of a tag, RFC 3339 times, pages with a `Link` that continues where reading stopped.
 
+// ---- begin pier/registry/detail/cursor.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_DETAIL_CURSOR_HPP
+#define PIER_REGISTRY_DETAIL_CURSOR_HPP
+
+// Opaque paging cursors. A filtered listing that stops after reading its budget continues
+// from the last item it *read*, which the caller may not be allowed to see: that position
+// goes into the `Link` sealed (AES-256-GCM under a key this process drew at random), so it
+// reveals neither the name nor its length, and a cursor the server did not issue, or one
+// issued for another listing, is refused instead of being read as a name.
+//
+// A sealed cursor is `~` followed by base64url(nonce | ciphertext | tag); '~' starts no
+// repository, namespace or tag position, so `last` values that clients build from the
+// names they were shown keep working. The key lives as long as the process: after a
+// restart, or on another replica, a sealed cursor is refused (400) and the client starts
+// the listing again.
+
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+PIER_BEGIN_NAMESPACE
+namespace registry::detail::cursor {
+
+inline constexpr char mark = '~';
+inline constexpr std::size_t nonce_size = 12;
+inline constexpr std::size_t tag_size = 16;
+// Every position is padded to this many bytes (two of length, then the position): the
+// longest one, `<repository>:<tag>`, is 255 + 1 + 128 bytes.
+inline constexpr std::size_t sealed_size = 400;
+
+// The process's key, drawn once from OpenSSL's CSPRNG.
+inline std::array<unsigned char, 32> const& key() {
+  static std::array<unsigned char, 32> const k = [] {
+    std::array<unsigned char, 32> out{};
+    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
+      throw std::runtime_error("RAND_bytes failed: no key for paging cursors");
+    return out;
+  }();
+  return k;
+}
+
+struct ctx_free {
+  void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
+};
+using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, ctx_free>;
+
+inline unsigned char const* bytes_of(std::string_view s) noexcept {
+  return reinterpret_cast<unsigned char const*>(s.data());
+}
+
+// Whether `last` is a sealed cursor rather than a name.
+inline bool is_sealed(std::string_view last) noexcept {
+  return !last.empty() && last.front() == mark;
+}
+
+// Seals `position` for the listing at `path` (bound as associated data: a cursor of one
+// listing is refused by another). Empty on the failures OpenSSL may report (out of memory).
+inline std::string seal(std::string_view position, std::string_view path) {
+  if (position.size() + 2 > sealed_size)
+    return {};
+  std::string plain(sealed_size, '\0');
+  plain[0] = static_cast<char>(position.size() >> 8);
+  plain[1] = static_cast<char>(position.size() & 0xff);
+  plain.replace(2, position.size(), position);
+
+  std::string out(nonce_size + sealed_size + tag_size, '\0');
+  auto* const o = reinterpret_cast<unsigned char*>(out.data());
+  if (RAND_bytes(o, static_cast<int>(nonce_size)) != 1)
+    return {};
+  cipher_ctx const ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), o) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
+          1 ||
+      EVP_EncryptUpdate(ctx.get(), o + nonce_size, &len, bytes_of(plain),
+                        static_cast<int>(plain.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), o + nonce_size + len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_size),
+                          o + nonce_size + sealed_size) != 1)
+    return {};
+  namespace b64 = ::pier::detail::base64;
+  return mark + b64::encode(out, b64::alphabet::url, false);
+}
+
+// The position a sealed cursor of the listing at `path` holds; nullopt for anything this
+// process did not seal for that listing (forged, altered, truncated, another listing's).
+inline std::optional<std::string> open(std::string_view sealed, std::string_view path) {
+  if (!is_sealed(sealed))
+    return std::nullopt;
+  namespace b64 = ::pier::detail::base64;
+  std::string raw;
+  if (!b64::decode(sealed.substr(1), b64::alphabet::url, b64::padding::forbidden, true, raw) ||
+      raw.size() != nonce_size + sealed_size + tag_size)
+    return std::nullopt;
+  std::string plain(sealed_size, '\0');
+  auto* const p = reinterpret_cast<unsigned char*>(plain.data());
+  auto* const r = reinterpret_cast<unsigned char*>(raw.data());
+  cipher_ctx const ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), r) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
+          1 ||
+      EVP_DecryptUpdate(ctx.get(), p, &len, r + nonce_size, static_cast<int>(sealed_size)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_size),
+                          r + nonce_size + sealed_size) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), p + len, &len) != 1)
+    return std::nullopt;
+  std::size_t const n = (std::size_t{p[0]} << 8) | p[1];
+  if (n + 2 > sealed_size)
+    return std::nullopt;
+  return plain.substr(2, n);
+}
+
+// What a client that sent an unusable cursor is told.
+inline constexpr std::string_view invalid_message =
+    "invalid pagination cursor: `last` was not issued by this server for this listing (or the "
+    "server restarted since); start the listing again";
+
+} // namespace registry::detail::cursor
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_DETAIL_CURSOR_HPP
+// ---- end pier/registry/detail/cursor.hpp ----
 // ---- begin pier/registry/detail/responses.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_REGISTRY_DETAIL_RESPONSES_HPP
@@ -11747,6 +12546,7 @@ enum class route_error {
   invalid_digest,       ///< a digest in the path or in `digest`/`mount`: DIGEST_INVALID
   invalid_upload_id,    ///< no upload can have this id: BLOB_UPLOAD_UNKNOWN (404)
   invalid_page_size,    ///< `n` is not a non-negative integer: PAGINATION_NUMBER_INVALID
+  invalid_reference,    ///< a manifest reference with ':' that is not a digest: DIGEST_INVALID
 };
 
 /// The category of `route_error`, named "pier.registry.route".
@@ -11758,6 +12558,14 @@ inline std::error_code make_error_code(route_error e) noexcept {
 
 /// The HTTP status of a response to a request whose target failed with `e`.
 constexpr int http_status(route_error e) noexcept;
+
+/// Whether `e` says that a manifest reference cannot name a manifest (`invalid_tag`,
+/// `invalid_reference`). For GET, HEAD and DELETE that is a manifest the repository does
+/// not hold: 404 MANIFEST_UNKNOWN, the one failure the spec's table gives end-3 (a PUT
+/// with such a reference stays a 400).
+constexpr bool is_unusable_reference(route_error e) noexcept {
+  return e == route_error::invalid_tag || e == route_error::invalid_reference;
+}
 
 /// The query parameters the registry API defines, decoded and validated; the others are
 /// ignored. Only those of the route's endpoint are read: `n`, `last` for tags and catalog;
@@ -11845,6 +12653,7 @@ public:
     case route_error::invalid_digest: return "invalid digest";
     case route_error::invalid_upload_id: return "blob upload unknown to registry";
     case route_error::invalid_page_size: return "invalid number of results requested";
+    case route_error::invalid_reference: return "invalid digest";
     }
     return "unknown route error";
   }
@@ -11853,7 +12662,8 @@ public:
     switch (static_cast<route_error>(ev)) {
     case route_error::invalid_name: code = oci_error::name_invalid; break;
     case route_error::invalid_tag: code = oci_error::manifest_invalid; break;
-    case route_error::invalid_digest: code = oci_error::digest_invalid; break;
+    case route_error::invalid_digest:
+    case route_error::invalid_reference: code = oci_error::digest_invalid; break;
     case route_error::invalid_upload_id: code = oci_error::blob_upload_unknown; break;
     case route_error::invalid_page_size: code = oci_error::pagination_number_invalid; break;
     case route_error::malformed_target:
@@ -11924,7 +12734,8 @@ constexpr int http_status(route_error e) noexcept {
   case route_error::invalid_name:
   case route_error::invalid_tag:
   case route_error::invalid_digest:
-  case route_error::invalid_page_size: break;
+  case route_error::invalid_page_size:
+  case route_error::invalid_reference: break;
   }
   return 400;
 }
@@ -12005,7 +12816,7 @@ inline result<route> parse_route(std::string_view target) {
       if (last.find(':') != std::string::npos) {
         result<pier::digest> d = parse_digest(last);
         if (!d)
-          return route_error::invalid_digest;
+          return route_error::invalid_reference;
         r.digest = std::move(*d);
       } else {
         if (!validate_tag(last))
@@ -12041,6 +12852,7 @@ PIER_END_NAMESPACE
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -12067,17 +12879,45 @@ inline http::response errors(std::span<error_entry const> entries) {
   return http::response::json(status, error_body(entries));
 }
 
-/// The response for an error from a store or the core: its OCI code and status, the
-/// error's own message. Errors that are not the client's fault are 500 UNKNOWN.
-inline http::response error(std::error_code ec) { return error(to_oci_error(ec), ec.message()); }
+/// 429 (or `status`) TOOMANYREQUESTS with `Retry-After`: come back later.
+inline http::response too_many(std::string_view message, int status = 429,
+                               std::chrono::seconds retry_after = std::chrono::seconds(10)) {
+  http::response r = error(oci_error::too_many_requests, message, nullptr, status);
+  r.headers().set("Retry-After", std::to_string(retry_after.count()));
+  return r;
+}
 
-/// A target that `parse_route` refused.
-inline http::response route_failure(std::error_code ec, std::string_view target) {
+/// The response for an error from a store or the core: its OCI code and status, the
+/// error's own message. Errors that are not the client's fault are 500 UNKNOWN, except a
+/// full disk (`storage::is_out_of_space`): 507 Insufficient Storage with an UNAVAILABLE
+/// body, which the spec's codes come closest to; and a process out of file descriptors:
+/// 503 with `Retry-After`, which clients retry.
+inline bool out_of_descriptors(std::error_code ec) noexcept {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
+inline http::response error(std::error_code ec) {
+  if (out_of_descriptors(ec))
+    return too_many("the registry is out of file descriptors: " + ec.message(), 503);
+  if (!storage::is_out_of_space(ec))
+    return error(to_oci_error(ec), ec.message());
+  std::string message = ec.message();
+  if (ec.category() != storage::storage_category()) // ENOSPC from the system
+    message = "no space left on the registry's data filesystem: " + message;
+  return error(oci_error::unavailable, message, nullptr, 507);
+}
+
+/// A target that `parse_route` refused, for a request with `method`.
+inline http::response route_failure(std::error_code ec, std::string_view target,
+                                    std::string_view method) {
   auto const e = static_cast<route_error>(ec.value());
   if (e == route_error::not_found || e == route_error::malformed_target)
     return http::response::text(http_status(e), ec.message() + "\n");
   boost::json::object detail;
   detail["target"] = target;
+  if (is_unusable_reference(e) && (method == "GET" || method == "HEAD" || method == "DELETE"))
+    return error(oci_error::manifest_unknown, "manifest unknown: " + ec.message(),
+                 std::move(detail));
   return error(to_oci_error(ec), ec.message(), std::move(detail), http_status(e));
 }
 
@@ -12155,14 +12995,15 @@ inline http::response blob_created(std::string_view name, digest_view d) {
   return r;
 }
 
-/// Percent-encodes what is not unreserved (RFC 3986) or '/', for a query value.
+/// Percent-encodes what is not unreserved (RFC 3986), for a query value: `ctr/tiny` is
+/// `ctr%2Ftiny`, as the reference registry writes its `Link` values (url.Values.Encode).
 inline std::string query_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
     bool const plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+                       c == '-' || c == '.' || c == '_' || c == '~';
     if (plain) {
       out += c;
     } else {
@@ -12176,23 +13017,26 @@ inline std::string query_encode(std::string_view s) {
 }
 
 /// A page of tags or repositories: `{"<key_name>":…,"<list_key>":[…]}` with a
-/// `Link: <path?n=&last=>; rel="next"` when more follow.
+/// `Link: <path?n=&last=>; rel="next"` when more follow. A filtered listing that stopped
+/// on a name the caller may not see gives it as `hidden_next`: the Link carries it sealed
+/// (see cursor.hpp), even after an empty page.
 inline http::response name_list(std::string_view path, boost::json::object body,
                                 std::string_view list_key, storage::name_page const& page,
-                                std::size_t page_size) {
+                                std::size_t page_size, std::string_view hidden_next = {}) {
   boost::json::array list;
   list.reserve(page.names.size());
   for (std::string const& n : page.names)
     list.emplace_back(n);
   body[list_key] = std::move(list);
   http::response r = http::response::json(200, boost::json::serialize(body));
-  if (page.more && page_size > 0 && !page.names.empty()) {
+  if (page.more && page_size > 0 && (!page.names.empty() || !hidden_next.empty())) {
     std::string link = "<";
     link.append(path)
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(page.names.back()))
+        .append(query_encode(hidden_next.empty() ? page.names.back()
+                                                 : cursor::seal(hidden_next, path)))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -12229,17 +13073,54 @@ inline http::response referrers_index(std::vector<storage::referrer> const& list
   return r;
 }
 
-/// All values of `Accept`, joined as RFC 9110 §5.3 allows.
-inline std::string accept_of(http::fields const& headers) {
+/// All values of the list-valued field `field`, joined as RFC 9110 §5.3 allows.
+inline std::string values_of(http::fields const& headers, std::string_view field) {
   std::string out;
   for (auto const& [name, value] : headers) {
-    if (!http::iequals(name, "Accept"))
+    if (!http::iequals(name, field))
       continue;
     if (!out.empty())
       out += ", ";
     out += value;
   }
   return out;
+}
+
+/// All values of `Accept`.
+inline std::string accept_of(http::fields const& headers) { return values_of(headers, "Accept"); }
+
+/// The entity tag of a manifest: its digest in quotes, as the reference registry sends it.
+/// Strong: the digest names the exact bytes.
+inline std::string manifest_etag(digest_view d) {
+  std::string tag = "\"";
+  tag.append(d.str()).append("\"");
+  return tag;
+}
+
+/// Whether an `If-None-Match` value (`*` or a list of entity tags) matches `etag` by the
+/// weak comparison RFC 9110 §13.1.2 prescribes for it: `W/` prefixes do not count. Reading
+/// stops at the first malformed member; what came before it still counts.
+inline bool none_match_lists(std::string_view list, std::string_view etag) {
+  std::size_t i = 0;
+  auto const skip = [&] {
+    while (i < list.size() && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+      ++i;
+  };
+  for (skip(); i < list.size(); skip()) {
+    if (list[i] == '*')
+      return true; // the manifest exists
+    if (list.substr(i, 2) == "W/")
+      i += 2;
+    if (i >= list.size() || list[i] != '"')
+      return false;
+    std::size_t const close = list.find('"', i + 1);
+    if (close == std::string_view::npos)
+      return false;
+    if (list.substr(i, close + 1 - i) == etag)
+      return true;
+    i = close + 1;
+  }
+  return false;
 }
 
 inline bool is_blank(std::string_view s) noexcept {
@@ -12293,7 +13174,13 @@ struct ns_route {
 
 // Not ours at all (404, `handles` is false), or ours with a part that is invalid (400), or
 // ours but no route (404).
-enum class ns_target_error { not_ours = 1, invalid_name, invalid_page_size, no_route };
+enum class ns_target_error {
+  not_ours = 1,
+  invalid_name,
+  invalid_page_size,
+  no_route,
+  invalid_cursor
+};
 
 using parsed_target = std::variant<ns_route, ns_target_error>;
 
@@ -12301,6 +13188,20 @@ using parsed_target = std::variant<ns_route, ns_target_error>;
 inline bool valid_namespace(std::string_view ns) noexcept {
   return !ns.empty() && ns.find('/') == std::string_view::npos &&
          validate_repository_name(ns).has_value();
+}
+
+// The path of the listing `r` names: where its `Link` points, and what its sealed cursors
+// are bound to.
+inline std::string listing_path(ns_route const& r) {
+  switch (r.kind) {
+  case ns_route_kind::namespaces: return "/api/v1/namespaces";
+  case ns_route_kind::search: return "/api/v1/search";
+  case ns_route_kind::repositories: return "/api/v1/namespaces/" + r.ns + "/repositories";
+  case ns_route_kind::tags: return "/api/v1/namespaces/" + r.ns + "/tags";
+  case ns_route_kind::usage: return "/api/v1/namespaces/" + r.ns + "/usage";
+  case ns_route_kind::quota: return "/api/v1/namespaces/" + r.ns + "/quota";
+  }
+  return {};
 }
 
 inline parsed_target parse_target(std::string_view target) {
@@ -12357,6 +13258,12 @@ inline parsed_target parse_target(std::string_view target) {
       q_seen = true;
     }
   }
+  if (cursor::is_sealed(r.last)) {
+    std::optional<std::string> position = cursor::open(r.last, listing_path(r));
+    if (!position)
+      return ns_target_error::invalid_cursor;
+    r.last = std::move(*position);
+  }
   return r;
 }
 
@@ -12365,6 +13272,8 @@ inline http::response target_failure(ns_target_error e) {
   case ns_target_error::invalid_name: return error(oci_error::name_invalid, "invalid namespace");
   case ns_target_error::invalid_page_size:
     return error(oci_error::pagination_number_invalid, "invalid number of results requested");
+  case ns_target_error::invalid_cursor:
+    return error(oci_error::unsupported, cursor::invalid_message, nullptr, 400);
   case ns_target_error::not_ours:
   case ns_target_error::no_route: break;
   }
@@ -12406,12 +13315,14 @@ inline std::string position_of(storage::tag_entry const& e) { return e.repositor
 inline std::string position_of(storage::repository_usage const& u) { return u.name; }
 
 // A page as the API answers it: the items kept, and where the next page starts when more
-// may follow (the last item read, kept or not).
+// may follow (the last item read, kept or not). A `next` that the caller may not see is
+// `sealed`: the `Link` carries it as an opaque cursor.
 template <class T>
 struct listing {
   std::vector<T> items;
   bool more = false;
   std::string next;
+  bool sealed = false;
 };
 
 // The store's pages as pages of `T`.
@@ -12421,7 +13332,7 @@ inline storage::page<std::string> as_page(storage::name_page p) {
 inline storage::page<storage::tag_entry> as_page(storage::page<storage::tag_entry> p) { return p; }
 
 // `{…body, "<list_key>":[…]}` with `Link: <path?[query&]n=N&last=X>; rel="next"` when more
-// may follow.
+// may follow; X is sealed (see cursor.hpp) when the listing says so.
 template <class T>
 http::response listing_response(std::string_view path, std::string_view query,
                                 boost::json::object body, std::string_view list_key,
@@ -12440,7 +13351,7 @@ http::response listing_response(std::string_view path, std::string_view query,
     link.append("n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(l.next))
+        .append(query_encode(l.sealed ? cursor::seal(l.next, path) : l.next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -12650,7 +13561,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces", "", {}, "namespaces", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n);
   }
   case ns_route_kind::repositories: {
     auto l = co_await collect<std::string>(
@@ -12663,8 +13574,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces/" + r.ns + "/repositories", "",
-                                  {{"namespace", r.ns}}, "repositories", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}},
+                                  "repositories", *l, n);
   }
   case ns_route_kind::tags: {
     // Tags come grouped by repository: one question per repository, not per tag.
@@ -12679,8 +13590,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/namespaces/" + r.ns + "/tags", "", {{"namespace", r.ns}},
-                                  "tags", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n);
   }
   case ns_route_kind::search: {
     auto l = co_await collect<std::string>(
@@ -12694,7 +13604,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response("/api/v1/search", "q=" + detail::query_encode(r.q),
+    co_return d::listing_response(d::listing_path(r), "q=" + detail::query_encode(r.q),
                                   {{"query", r.q}}, "repositories", *l, n);
   }
   case ns_route_kind::usage: co_return co_await usage(r, n, who);
@@ -12752,6 +13662,7 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
   if (n == 0)
     co_return out;
   std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  bool last_kept = false; // whether `last` is an item the page holds
   for (;;) {
     // Filtered, no more is fetched than the budget has left.
     std::size_t const chunk =
@@ -12762,12 +13673,15 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
     storage::page<T> p = detail::api::as_page(std::move(*fetched));
     for (std::size_t i = 0; i < p.items.size(); ++i) {
       if (filter && read >= budget) {
-        // Enough read for one request: the client continues from here.
+        // Enough read for one request: the client continues from here, which is sealed
+        // when it is an item the caller may not see.
         out.more = true;
         out.next = std::move(last);
+        out.sealed = !last_kept;
         co_return out;
       }
       last = detail::api::position_of(p.items[i]);
+      last_kept = false;
       ++read;
       if (filter) {
         result<bool> const kept = co_await keep(p.items[i]);
@@ -12776,6 +13690,7 @@ namespace_api<M>::collect(std::size_t& read, std::string last, std::size_t n, bo
         if (!*kept)
           continue;
       }
+      last_kept = true;
       out.items.push_back(std::move(p.items[i]));
       if (out.items.size() == n) {
         out.more = i + 1 < p.items.size() || p.more;
@@ -13044,6 +13959,8 @@ inline std::error_code make_error_code(gc_error e) noexcept {
   return {static_cast<int>(e), gc_category()};
 }
 
+struct gc_report;
+
 /// How garbage collection behaves; the command line's `--gc-grace`,
 /// `--untagged-retention` and `--upload-ttl`. Milliseconds, so that seconds convert
 /// implicitly (`{.grace = std::chrono::minutes(10)}`) and tests need not wait whole seconds.
@@ -13076,6 +13993,8 @@ struct gc_options {
   /// than the clock (`filesystem_blob_store` rounds them up to the second), which would
   /// otherwise keep what was committed in the second before the run.
   bool exclusive = false;
+  /// Called with each run's report when the run ends (on the run's thread): a log line.
+  std::function<void(gc_report const&)> on_report{};
 
   /// The least time an orphan is kept by default (see `orphan_grace`).
   static constexpr std::chrono::milliseconds orphan_floor = std::chrono::minutes(1);
@@ -13120,8 +14039,8 @@ concept CollectableMetadataStore = storage::MetadataStore<M> && storage::Collect
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 class collector {
 public:
-  collector(B& blobs, M& meta, gc_options options = {}) noexcept
-      : blobs_(blobs), meta_(meta), options_(options) {}
+  collector(B& blobs, M& meta, gc_options options = {})
+      : blobs_(blobs), meta_(meta), options_(std::move(options)) {}
   collector(collector const&) = delete;
   collector& operator=(collector const&) = delete;
 
@@ -13136,6 +14055,11 @@ public:
 
   /// The report of the last run that finished; none before the first.
   std::optional<gc_report> last() const;
+
+  /// How many reports `history()` keeps.
+  static constexpr std::size_t history_size = 10;
+  /// The reports of the last `history_size` runs that finished, newest first.
+  std::vector<gc_report> history() const;
 
   /// Whether a run is in progress.
   bool running() const noexcept { return running_.load(); }
@@ -13191,6 +14115,7 @@ private:
 
   mutable std::mutex mutex_;
   std::optional<gc_report> last_;
+  std::vector<gc_report> history_; // newest first
   std::function<void()> wake_; // cancels run_every's timer, while it waits
 };
 
@@ -13266,6 +14191,12 @@ std::optional<gc_report> collector<B, M>::last() const {
 }
 
 template <storage::CollectableBlobStore B, CollectableMetadataStore M>
+std::vector<gc_report> collector<B, M>::history() const {
+  std::lock_guard const lock(mutex_);
+  return history_;
+}
+
+template <storage::CollectableBlobStore B, CollectableMetadataStore M>
 asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   using clock = std::chrono::system_clock;
   gc_report report;
@@ -13303,8 +14234,18 @@ asio::awaitable<gc_report> collector<B, M>::run_claimed() {
   {
     std::lock_guard const lock(mutex_);
     last_ = report;
+    history_.insert(history_.begin(), report);
+    if (history_.size() > history_size)
+      history_.pop_back();
   }
   running_.store(false);
+  if (options_.on_report) {
+    try {
+      options_.on_report(report);
+    } catch (...) {
+      // A failing log line does not fail the run.
+    }
+  }
   co_return report;
 }
 
@@ -13678,8 +14619,9 @@ std::string gc_time(std::chrono::system_clock::time_point t);
 /// The report as `GET /api/v1/gc` shows it.
 boost::json::object gc_report_json(gc_report const& r);
 
-/// `{"running","last"}`.
-boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last);
+/// `{"running","last","runs"}`: `runs` holds the last runs' reports, newest first.
+boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last,
+                                   std::vector<gc_report> const& runs = {});
 
 } // namespace detail
 
@@ -13729,14 +14671,32 @@ inline boost::json::object gc_report_json(gc_report const& r) {
           {"errors", std::move(errors)}};
 }
 
-inline boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last) {
+inline boost::json::object gc_status_json(bool running, std::optional<gc_report> const& last,
+                                          std::vector<gc_report> const& runs) {
   boost::json::object o;
   o["running"] = running;
   if (last)
     o["last"] = gc_report_json(*last);
   else
     o["last"] = nullptr;
+  boost::json::array list;
+  for (gc_report const& r : runs)
+    list.push_back(gc_report_json(r));
+  o["runs"] = std::move(list);
   return o;
+}
+
+// The collector's last runs when it keeps them (`collector::history`), else the last one.
+template <class C>
+std::vector<gc_report> gc_runs(C const& collector) {
+  if constexpr (requires { collector.history(); }) {
+    return collector.history();
+  } else {
+    std::vector<gc_report> runs;
+    if (std::optional<gc_report> last = collector.last())
+      runs.push_back(std::move(*last));
+    return runs;
+  }
 }
 
 } // namespace detail
@@ -13764,8 +14724,9 @@ asio::awaitable<http::response> gc_api<C>::handle(http::request& req, gc_caller 
   } else if (!who.admin) {
     res = detail::error(oci_error::denied, "garbage collection is for registry administrators");
   } else if (read) {
-    res = http::response::json(200, boost::json::serialize(detail::gc_status_json(
-                                        collector_.running(), collector_.last())));
+    res = http::response::json(
+        200, boost::json::serialize(detail::gc_status_json(
+                 collector_.running(), collector_.last(), detail::gc_runs(collector_))));
   } else {
     bool const started = collector_.start(co_await asio::this_coro::executor);
     if (!started && collector_.stopped()) {
@@ -13866,12 +14827,185 @@ PIER_END_NAMESPACE
 ///   `Link: <...?n=&last=>; rel="next"` follows when more exist.
 /// - Mount without `from`, or from a repository that does not hold the blob: a new upload
 ///   (202), as the spec allows.
+/// - Open upload sessions are limited per caller and per repository
+///   (`v2_options::max_uploads_per_client`, `max_uploads_per_repository`): a POST beyond
+///   either is 429 TOOMANYREQUESTS with `Retry-After`. A session counts until its PUT, its
+///   DELETE, a request that finds it gone, or `upload_ttl`. A monolithic POST (`?digest=`)
+///   and a mount open no session. The counts are the process's own.
+/// - A store out of file descriptors (EMFILE, ENFILE) is 503 TOOMANYREQUESTS with
+///   `Retry-After`, not a 500: the client may try again once others are done.
 ///
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 
+// ---- begin pier/registry/detail/upload_limiter.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_DETAIL_UPLOAD_LIMITER_HPP
+#define PIER_REGISTRY_DETAIL_UPLOAD_LIMITER_HPP
+
+// The open upload sessions of the v2 API, counted per caller and per repository, so that
+// one client cannot open sessions without end (issue 10: 15,000 POSTs in 5 s). A session
+// holds its slot from the POST that opens it to the PUT that finishes it, the DELETE that
+// cancels it, a request that finds it gone, or `ttl` after its creation (when the garbage
+// collector aborts it). The counts live in the process: they start at zero after a
+// restart, and each replica counts its own sessions.
+
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace registry::detail {
+
+class upload_limiter {
+public:
+  using time_point = std::chrono::system_clock::time_point;
+
+  /// Why a slot was refused.
+  enum class refusal { none, caller, repository };
+
+  /// A slot taken for a session about to be created: given back when it goes out of scope
+  /// unless `keep` binds it to the session's id.
+  class slot {
+  public:
+    slot() noexcept = default;
+    slot(slot&& o) noexcept
+        : limiter_(std::exchange(o.limiter_, nullptr)), caller_(std::move(o.caller_)),
+          repository_(std::move(o.repository_)) {}
+    slot& operator=(slot&&) = delete;
+    ~slot() {
+      if (limiter_)
+        limiter_->give_back(caller_, repository_);
+    }
+
+    /// The session `id`, created at `created`, holds the slot from now on.
+    void keep(std::string id, time_point created) {
+      if (upload_limiter* const l = std::exchange(limiter_, nullptr))
+        l->bind(std::move(id), std::move(caller_), std::move(repository_), created);
+    }
+
+  private:
+    friend class upload_limiter;
+    slot(upload_limiter* l, std::string caller, std::string repository) noexcept
+        : limiter_(l), caller_(std::move(caller)), repository_(std::move(repository)) {}
+
+    upload_limiter* limiter_ = nullptr;
+    std::string caller_;
+    std::string repository_;
+  };
+
+  /// 0 for a limit: none.
+  upload_limiter(std::size_t per_caller, std::size_t per_repository,
+                 std::chrono::milliseconds ttl) noexcept
+      : per_caller_(per_caller), per_repository_(per_repository), ttl_(ttl) {}
+
+  /// A slot for a new session of `caller` in `repository`, or the limit that refuses it.
+  std::pair<slot, refusal> take(std::string caller, std::string repository, time_point now) {
+    std::lock_guard const lock(mutex_);
+    expire(now);
+    if (per_caller_ != 0 && count(callers_, caller) >= per_caller_)
+      return {slot(), refusal::caller};
+    if (per_repository_ != 0 && count(repositories_, repository) >= per_repository_)
+      return {slot(), refusal::repository};
+    ++callers_[caller];
+    ++repositories_[repository];
+    return {slot(this, std::move(caller), std::move(repository)), refusal::none};
+  }
+
+  /// Session `id` is finished, cancelled or gone: its slot is free (nothing when unknown).
+  void release(std::string_view id) {
+    std::lock_guard const lock(mutex_);
+    auto const it = sessions_.find(id);
+    if (it == sessions_.end())
+      return;
+    drop(it);
+  }
+
+  /// The sessions counted now (after expiring the old ones).
+  std::size_t open_sessions(time_point now) {
+    std::lock_guard const lock(mutex_);
+    expire(now);
+    return sessions_.size();
+  }
+
+private:
+  struct session {
+    std::string caller;
+    std::string repository;
+    time_point created;
+  };
+  using counts = std::map<std::string, std::size_t, std::less<>>;
+  using sessions = std::map<std::string, session, std::less<>>;
+
+  static std::size_t count(counts const& c, std::string_view key) {
+    auto const it = c.find(key);
+    return it == c.end() ? 0 : it->second;
+  }
+  static void decrement(counts& c, std::string const& key) {
+    auto const it = c.find(key);
+    if (it != c.end() && --it->second == 0)
+      c.erase(it);
+  }
+
+  void give_back(std::string const& caller, std::string const& repository) {
+    std::lock_guard const lock(mutex_);
+    decrement(callers_, caller);
+    decrement(repositories_, repository);
+  }
+
+  void bind(std::string id, std::string caller, std::string repository, time_point created) {
+    std::lock_guard const lock(mutex_);
+    if (sessions_.contains(id)) { // an id twice: not with random ids; keep the counts right
+      decrement(callers_, caller);
+      decrement(repositories_, repository);
+      return;
+    }
+    by_age_.emplace(created, id);
+    sessions_.emplace(std::move(id), session{std::move(caller), std::move(repository), created});
+  }
+
+  void drop(sessions::iterator it) {
+    by_age_.erase({it->second.created, it->first});
+    decrement(callers_, it->second.caller);
+    decrement(repositories_, it->second.repository);
+    sessions_.erase(it);
+  }
+
+  // Sessions older than the TTL are the collector's: their slots are free.
+  void expire(time_point now) {
+    while (!by_age_.empty() && by_age_.begin()->first + ttl_ <= now) {
+      auto const it = sessions_.find(by_age_.begin()->second);
+      if (it == sessions_.end())
+        by_age_.erase(by_age_.begin());
+      else
+        drop(it);
+    }
+  }
+
+  std::size_t per_caller_;
+  std::size_t per_repository_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mutex_;
+  sessions sessions_;
+  std::set<std::pair<time_point, std::string>> by_age_;
+  counts callers_;
+  counts repositories_;
+};
+
+} // namespace registry::detail
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_DETAIL_UPLOAD_LIMITER_HPP
+// ---- end pier/registry/detail/upload_limiter.hpp ----
 
 #include <asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13904,10 +15038,20 @@ struct v2_options {
   /// `--untagged-retention 0` asks; children of a removed index go too. Off, they wait for
   /// the garbage collector's retention. Without such a store it does nothing.
   bool remove_untagged = false;
+  /// Open upload sessions (a POST that starts a chunked or streamed upload) one caller may
+  /// hold at once: the user authentication found (`http::request::user`), else the client
+  /// address. Beyond it the POST is 429 TOOMANYREQUESTS with `Retry-After`. 0: no limit.
+  std::size_t max_uploads_per_client = 100;
+  /// The same for all callers together in one repository.
+  std::size_t max_uploads_per_repository = 1000;
+  /// How long an upload session left alone counts against those limits: keep it the
+  /// garbage collector's `upload_ttl`, after which the collector aborts the session.
+  std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
 };
 
 /// The v2 API bound to a blob store and a metadata store. The stores must outlive every
-/// request. Stateless apart from the settings: one instance serves all threads.
+/// request. Stateless apart from the settings and the count of open upload sessions (which
+/// copies share, under a lock): one instance serves all threads.
 ///
 /// @code
 /// pier::registry::v2_registry reg(blobs, meta); // deduces the store types
@@ -13921,8 +15065,11 @@ struct v2_options {
 template <storage::BlobStore B, storage::MetadataStore M>
 class v2_registry {
 public:
-  v2_registry(B& blobs, M& meta, v2_options options = {}) noexcept
-      : blobs_(blobs), meta_(meta), options_(options) {}
+  v2_registry(B& blobs, M& meta, v2_options options = {})
+      : blobs_(blobs), meta_(meta), options_(options),
+        uploads_(std::make_shared<detail::upload_limiter>(options.max_uploads_per_client,
+                                                          options.max_uploads_per_repository,
+                                                          options.upload_ttl)) {}
 
   /// Answers one request. The request (and its body) must live until the awaitable has
   /// completed, as the server guarantees for a handler.
@@ -13975,6 +15122,8 @@ private:
   B& blobs_;
   M& meta_;
   v2_options options_;
+  // The one mutable part, shared by the copies of a registry: open sessions per caller.
+  std::shared_ptr<detail::upload_limiter> uploads_;
 };
 
 /// The handler the server calls: a copyable `http::handler` that owns a `v2_registry`
@@ -14024,7 +15173,7 @@ asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) co
   result<route> r = parse_route(req.target());
   http::response res;
   if (!r)
-    res = detail::route_failure(r.error(), req.target());
+    res = detail::route_failure(r.error(), req.target(), req.method());
   else
     res = co_await dispatch(req, *r);
   res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
@@ -14134,9 +15283,30 @@ asio::awaitable<http::response> v2_registry<B, M>::get_blob(http::request& req,
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) const {
   // The bytes stay in the blob store until GC finds no repository needs them.
-  result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
-  if (!done)
-    co_return detail::error(done.error());
+  if constexpr (storage::ReferenceCheckingStore<M>) {
+    // Not a blob an image of the repository still needs: deleting it would break the
+    // image. The store decides atomically with manifest pushes (see the concept).
+    result<storage::blob_unlink> const done =
+        co_await meta_.unlink_unreferenced_blob(r.name, r.digest);
+    if (!done)
+      co_return detail::error(done.error());
+    if (!done->unlinked) {
+      boost::json::object about{{"digest", r.digest.str()}, {"manifest", nullptr}};
+      std::string by = "a manifest";
+      if (done->referenced_by) {
+        about["manifest"] = done->referenced_by->str();
+        by = "manifest " + done->referenced_by->str();
+      }
+      co_return detail::error(oci_error::unsupported,
+                              "blob " + r.digest.str() + " is referenced by " + by +
+                                  " of repository " + r.name + ": delete the manifest first",
+                              std::move(about));
+    }
+  } else {
+    result<void> const done = co_await meta_.unlink_blob(r.name, r.digest);
+    if (!done)
+      co_return detail::error(done.error());
+  }
   co_return http::response(202);
 }
 
@@ -14198,12 +15368,31 @@ v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uin
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route const& r) const {
   result<storage::upload_session> const session = co_await meta_.get_upload(r.upload_id);
+  if (!session && session.error() == storage::storage_error::upload_unknown)
+    uploads_->release(r.upload_id); // expired, or finished on another replica
   if (!session)
     co_return session.error();
   if (session->repository != r.name)
     co_return storage::storage_error::upload_unknown; // ids are per repository
   co_return co_await blobs_.upload_size(r.upload_id);
 }
+
+namespace detail {
+
+/// Whom a session counts against: the authenticated user, else the client's address.
+inline std::string upload_caller(http::request const& req) {
+  if (!req.user().empty())
+    return "user " + std::string(req.user());
+  return "address " + std::string(req.client_address());
+}
+
+inline http::response too_many_uploads(upload_limiter::refusal why, std::size_t limit) {
+  std::string const who = why == upload_limiter::refusal::caller ? "this client" : "this repository";
+  return too_many("too many open upload sessions for " + who + " (at most " +
+                  std::to_string(limit) + "): finish or cancel some, then retry");
+}
+
+} // namespace detail
 
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
@@ -14258,16 +15447,24 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     co_return detail::blob_created(r.name, *q.digest);
   }
 
-  // end-4a: a session for PATCH and PUT.
+  // end-4a: a session for PATCH and PUT, when the caller and the repository have room for
+  // one more. The slot goes back by itself if the session is not created.
+  auto const now = std::chrono::system_clock::now();
+  auto [slot, refused] = uploads_->take(detail::upload_caller(req), r.name, now);
+  if (refused != detail::upload_limiter::refusal::none)
+    co_return detail::too_many_uploads(refused, refused == detail::upload_limiter::refusal::caller
+                                                    ? options_.max_uploads_per_client
+                                                    : options_.max_uploads_per_repository);
   result<std::string> id = co_await blobs_.begin_upload();
   if (!id)
     co_return detail::error(id.error());
-  storage::upload_session session{*id, r.name, std::chrono::system_clock::now()};
+  storage::upload_session session{*id, r.name, now};
   result<void> const recorded = co_await meta_.create_upload(std::move(session));
   if (!recorded) {
     (void)co_await blobs_.abort(*id);
     co_return detail::error(recorded.error());
   }
+  slot.keep(*id, now);
   co_return detail::upload_response(202, r.name, *id, 0);
 }
 
@@ -14375,14 +15572,18 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
     co_return detail::error(used.error());
   result<storage::blob_info> const info =
       co_await blobs_.commit(r.upload_id, *r.query.digest, std::nullopt);
+  if (!info && detail::out_of_descriptors(info.error()))
+    co_return detail::error(info.error()); // the upload stays: the client may PUT again
   if (!info) {
     (void)co_await meta_.delete_upload(r.upload_id);
+    uploads_->release(r.upload_id);
     co_return detail::error(info.error());
   }
   result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
   if (!linked)
     co_return detail::error(linked.error());
   (void)co_await meta_.delete_upload(r.upload_id);
+  uploads_->release(r.upload_id);
   co_return detail::blob_created(r.name, *r.query.digest);
 }
 
@@ -14393,6 +15594,7 @@ asio::awaitable<http::response> v2_registry<B, M>::cancel_upload(route const& r)
     co_return detail::error(oci_error::blob_upload_unknown);
   (void)co_await blobs_.abort(r.upload_id); // already gone after a restart: fine
   result<void> const forgotten = co_await meta_.delete_upload(r.upload_id);
+  uploads_->release(r.upload_id);
   if (!forgotten && forgotten.error() != storage::storage_error::upload_unknown)
     co_return detail::error(forgotten.error());
   co_return http::response(204);
@@ -14428,9 +15630,19 @@ asio::awaitable<http::response> v2_registry<B, M>::get_manifest(http::request& r
     }
   }
 
+  // A client that holds these bytes already (RFC 9110 §13.1.2): 304 and no body.
+  std::string etag = detail::manifest_etag(record->digest);
+  if (detail::none_match_lists(detail::values_of(req.headers(), "If-None-Match"), etag)) {
+    http::response res(304);
+    res.headers().set("ETag", std::move(etag));
+    res.headers().set("Docker-Content-Digest", record->digest.str());
+    co_return res;
+  }
+
   http::response res(200);
   res.headers().set("Content-Type", record->media_type);
   res.headers().set("Docker-Content-Digest", record->digest.str());
+  res.headers().set("ETag", std::move(etag));
   if (req.method() == "HEAD")
     res.headers().set("Content-Length", std::to_string(record->bytes.size()));
   else
@@ -14453,6 +15665,31 @@ inline std::optional<storage::subject_link> subject_of(manifest const& m) {
     link.artifact_type = m.config()->media_type;
   link.annotations.insert(m.annotations().begin(), m.annotations().end());
   return link;
+}
+
+/// Adds a MANIFEST_INVALID entry to `out` for each descriptor of `m` (config, layers,
+/// child manifests) that names `d` with another size than `stored`, naming the descriptor.
+inline void check_sizes(manifest const& m, digest_view d, std::uint64_t stored,
+                        std::vector<error_entry>& out) {
+  auto const check = [&](descriptor const& desc, std::string path) {
+    if (desc.digest.view() != d ||
+        (desc.size >= 0 && static_cast<std::uint64_t>(desc.size) == stored))
+      return;
+    std::string const declared = std::to_string(desc.size);
+    out.push_back({oci_error::manifest_invalid,
+                   path + " declares " + declared + " bytes for " + desc.digest.str() +
+                       ", the registry holds " + std::to_string(stored),
+                   boost::json::object{{"path", path},
+                                       {"digest", desc.digest.str()},
+                                       {"size", desc.size},
+                                       {"stored_size", stored}}});
+  };
+  if (m.config())
+    check(*m.config(), "config");
+  for (std::size_t i = 0; i < m.layers().size(); ++i)
+    check(m.layers()[i], "layers[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < m.manifests().size(); ++i)
+    check(m.manifests()[i], "manifests[" + std::to_string(i) + "]");
 }
 
 } // namespace detail
@@ -14496,17 +15733,27 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
   }
 
   // Refuse a manifest whose blobs or child manifests the repository lacks, naming each
-  // one. (put_manifest checks again atomically; this is for the error list.)
+  // one. (put_manifest checks again atomically; this is for the error list.) Then one
+  // whose descriptors declare another size than what is stored: a client reads exactly
+  // `size` bytes of a descriptor (image-spec descriptor.md), so the image would not pull.
   std::vector<pier::digest> blobs = m.referenced_blobs(foreign_layers::exclude);
   std::vector<pier::digest> children = m.referenced_manifests();
   std::vector<error_entry> missing;
+  std::vector<error_entry> missized;
   for (pier::digest const& b : blobs) {
     result<bool> const linked = co_await meta_.is_linked(r.name, b);
     if (!linked)
       co_return detail::error(linked.error());
-    if (!*linked)
+    result<storage::blob_info> info = storage::storage_error::blob_unknown;
+    if (*linked)
+      info = co_await blobs_.stat(b);
+    if (!info && info.error() != storage::storage_error::blob_unknown)
+      co_return detail::error(info.error());
+    if (!info)
       missing.push_back({oci_error::manifest_blob_unknown, "blob unknown to registry",
                          boost::json::object{{"digest", b.str()}}});
+    else
+      detail::check_sizes(m, b, info->size, missized);
   }
   for (pier::digest const& c : children) {
     result<storage::manifest_record> const child = co_await meta_.get_manifest(r.name, c);
@@ -14516,10 +15763,14 @@ asio::awaitable<http::response> v2_registry<B, M>::put_manifest(http::request& r
         co_return detail::error(child.error());
       missing.push_back({oci_error::manifest_blob_unknown, "manifest unknown to registry",
                          boost::json::object{{"digest", c.str()}}});
+    } else {
+      detail::check_sizes(m, c, child->bytes.size(), missized);
     }
   }
   if (!missing.empty())
     co_return detail::errors(missing);
+  if (!missized.empty())
+    co_return detail::errors(missized);
   if (std::optional<http::response> refused = co_await check_quota(r.name, blobs))
     co_return std::move(*refused);
 
@@ -14730,10 +15981,26 @@ PIER_END_NAMESPACE
 /// characters as the token spells them): a leaked store does not give the tokens away, and a
 /// fast hash is enough because the secret has 256 bits of entropy, not a human's choice.
 ///
+/// A token has scopes, chosen when it is made; each allows what the user may do anyway,
+/// never more, and only this much of it:
+/// - `pull`: registry reads (`GET`/`HEAD` of `/v2/…`: manifests, blobs, tags, referrers, the
+///   catalog) and tokens from `/auth/token` for `pull`; on `/api/v1`, `GET` and `HEAD`.
+/// - `push`: `pull`, and uploads and manifest `PUT` (tokens for `push`).
+/// - `delete`: `pull`, and `DELETE` of manifests, tags and blobs (tokens for `delete`).
+/// - `admin`: all of the above, and the changes on `/api/v1` that are not account changes:
+///   organisations, members, repository visibility, the other APIs there (the GC), and the
+///   administrators' endpoints outside `/v2/`.
+/// No scope allows account changes: creating or deleting users, setting a password, making
+/// or revoking tokens. Those need the password itself (see gate.hpp).
+/// A token stored before tokens had scopes (`scopes` empty) has `pull`, `push` and `delete`:
+/// what such tokens were made for (registry logins), without the account changes.
+///
 /// @code
 /// namespace auth = pier::auth;
 /// auto const now = std::chrono::system_clock::now();
-/// auth::new_access_token t = auth::make_access_token("alice", "ci", now);
+/// auth::new_access_token t = auth::make_access_token("alice", "ci", now, std::nullopt,
+///                                                    {"push"});
+/// assert(auth::token_grants_of(t.record).push && !auth::token_grants_of(t.record).admin);
 /// assert(t.token.starts_with("pier_") && t.token.size() == 65);
 /// assert(auth::access_token_id(t.token) == t.record.id);
 /// assert(auth::check_access_token(t.record, t.token, now));
@@ -14746,6 +16013,7 @@ PIER_END_NAMESPACE
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 PIER_BEGIN_NAMESPACE
 namespace auth {
@@ -14760,13 +16028,44 @@ inline constexpr std::size_t access_token_secret_length = 43;
 inline constexpr std::size_t access_token_length =
     access_token_prefix.size() + access_token_id_length + 1 + access_token_secret_length;
 
+/// What a token's scopes allow, the scopes they imply included (see the file comment).
+struct token_grants {
+  bool pull = false;
+  bool push = false;
+  bool del = false;
+  bool admin = false;
+
+  friend bool operator==(token_grants const&, token_grants const&) = default;
+};
+
+/// The scope names, in their canonical order.
+inline constexpr std::string_view access_token_scopes[] = {"pull", "push", "delete", "admin"};
+
+/// The grants of a list of scope names; nothing for an unknown name (so `parse` first).
+token_grants token_grants_of(std::vector<std::string> const& scopes) noexcept;
+
+/// What a stored token may do: its scopes', or for a token without scopes (made before
+/// scopes existed) `pull`, `push` and `delete`.
+token_grants token_grants_of(storage::access_token_record const& r) noexcept;
+
+/// `scopes` as they are stored: known names only, each once, in canonical order; empty when
+/// one is unknown or none is given.
+///
+/// @code
+/// assert((pier::auth::normalize_token_scopes({"push", "pull", "push"}) ==
+///         std::vector<std::string>{"pull", "push"}));
+/// assert(pier::auth::normalize_token_scopes({"root"}).empty());
+/// @endcode
+std::vector<std::string> normalize_token_scopes(std::vector<std::string> const& scopes);
+
 /// A token just made: the record to store, and the token to show its user once.
 struct new_access_token {
   storage::access_token_record record;
   std::string token; ///< the only copy of the secret: never store or log it
 };
 
-/// A new token for `user`, created at `now`, valid until `expires` (forever when empty).
+/// A new token for `user`, created at `now`, valid until `expires` (forever when empty), with
+/// `scopes` (normalised; `pull` when none of them is known).
 ///
 /// The id and secret come from OpenSSL's CSPRNG (`RAND_bytes`). Throws `std::system_error`
 /// only when the generator fails, as `storage::make_upload_id` does. Ids are random: a
@@ -14776,7 +16075,8 @@ struct new_access_token {
 new_access_token
 make_access_token(std::string user, std::string description,
                   std::chrono::system_clock::time_point now,
-                  std::optional<std::chrono::system_clock::time_point> expires = std::nullopt);
+                  std::optional<std::chrono::system_clock::time_point> expires = std::nullopt,
+                  std::vector<std::string> const& scopes = {"pull"});
 
 /// The id of `token` if it has the shape `make_access_token` gives (prefix, 16 characters of
 /// `[a-z0-9]`, '_', 43 characters of canonical base64url); empty otherwise, so that a
@@ -14806,7 +16106,9 @@ PIER_END_NAMESPACE
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -14896,10 +16198,44 @@ inline std::optional<parts> split(std::string_view token) noexcept {
 
 } // namespace detail::access_token
 
+inline token_grants token_grants_of(std::vector<std::string> const& scopes) noexcept {
+  token_grants g;
+  for (std::string const& s : scopes) {
+    if (s == "admin")
+      g.admin = g.del = g.push = g.pull = true;
+    else if (s == "delete")
+      g.del = g.pull = true;
+    else if (s == "push")
+      g.push = g.pull = true;
+    else if (s == "pull")
+      g.pull = true;
+  }
+  return g;
+}
+
+inline token_grants token_grants_of(storage::access_token_record const& r) noexcept {
+  if (r.scopes.empty())
+    return {.pull = true, .push = true, .del = true, .admin = false};
+  return token_grants_of(r.scopes);
+}
+
+inline std::vector<std::string> normalize_token_scopes(std::vector<std::string> const& scopes) {
+  std::vector<std::string> out;
+  for (std::string const& s : scopes)
+    if (std::find(std::begin(access_token_scopes), std::end(access_token_scopes), s) ==
+        std::end(access_token_scopes))
+      return out;
+  for (std::string_view known : access_token_scopes)
+    if (std::find(scopes.begin(), scopes.end(), known) != scopes.end())
+      out.emplace_back(known);
+  return out;
+}
+
 inline new_access_token
 make_access_token(std::string user, std::string description,
                   std::chrono::system_clock::time_point now,
-                  std::optional<std::chrono::system_clock::time_point> expires) {
+                  std::optional<std::chrono::system_clock::time_point> expires,
+                  std::vector<std::string> const& scopes) {
   namespace d = detail::access_token;
   std::array<unsigned char, 32> secret_bytes{};
   d::random_or_throw(secret_bytes.data(), secret_bytes.size());
@@ -14918,6 +16254,9 @@ make_access_token(std::string user, std::string description,
   out.record.secret_hash.assign(hash.data(), hash.size());
   out.record.created = now;
   out.record.expires = expires;
+  out.record.scopes = normalize_token_scopes(scopes);
+  if (out.record.scopes.empty())
+    out.record.scopes = {"pull"};
   out.token.reserve(access_token_length);
   out.token.append(access_token_prefix).append(out.record.id).append(1, '_').append(secret);
   return out;
@@ -14971,10 +16310,13 @@ PIER_END_NAMESPACE
 /// @endcode
 ///
 /// The gate authenticates every request first (Basic with a password or a personal access
-/// token, or Bearer), exactly as for `/v2/`; `who` is then the caller, anonymous when it
-/// has an empty name. This API decides what the caller may do. Its 401 (an anonymous caller
-/// on a route that needs a user) carries `WWW-Authenticate: Basic realm="pier"`, the
-/// challenge the gate sends on `/api/v1` when credentials are wrong.
+/// token; Bearer tokens from `/auth/token` are refused here), and limits what a personal
+/// access token may do by its scopes (reads with any; organisations, members and visibility
+/// with `admin`; the routes under `users` that change something never: they need the
+/// password, see gate.hpp); `who` is then the caller, anonymous when it has an empty name.
+/// This API decides what the caller may do. Its 401 (an anonymous caller on a route that
+/// needs a user) carries `WWW-Authenticate: Basic realm="pier"`, the challenge the gate
+/// sends on `/api/v1` when credentials are wrong.
 ///
 /// ## Routes
 ///
@@ -14992,23 +16334,36 @@ PIER_END_NAMESPACE
 /// - `GET /api/v1/users?n=&last=` [admins]: 200 `{"users":[{"name","admin","created"}]}`
 /// - `POST /api/v1/users` `{"name","password","admin"?}` [admins]: 201 the user, `Location`
 /// - `GET /api/v1/users/{name}` [the user, admins]: 200 `{"name","admin","created"}`
-/// - `DELETE /api/v1/users/{name}` [admins]: 204; the user's memberships and tokens go too
+/// - `DELETE /api/v1/users/{name}` [admins]: 204; the user's memberships, invitations and
+///   tokens go too, the name stays reserved (see "Namespaces" below)
 /// - `PUT /api/v1/users/{name}/password` `{"password"}` [the user, admins]: 204
 /// - `GET /api/v1/users/{name}/tokens` [the user, admins]:
-///   200 `{"tokens":[{"id","description","created","expires"}]}`
-/// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?}` [the user, admins]:
-///   201 `{"id","token","description","created","expires"}`, `Location`
+///   200 `{"tokens":[{"id","description","scopes","created","expires"}]}`
+/// - `POST /api/v1/users/{name}/tokens` `{"description"?,"expires_in"?,"scopes"?}` [the user,
+///   admins]: 201 `{"id","token","description","scopes","created","expires"}`, `Location`
 /// - `DELETE /api/v1/users/{name}/tokens/{id}` [the user, admins]: 204
+/// - `GET /api/v1/users/{name}/invitations` [the user, admins]:
+///   200 `{"invitations":[{"org","role"}]}`, the organisations that invited the user
 /// - `GET /api/v1/orgs?n=&last=` [any user]: 200 `{"orgs":[{"name","created"}]}`
 /// - `POST /api/v1/orgs` `{"name"}` [any user of the account store, admins]:
-///   201 `{"name","created"}`, `Location`; the creator becomes an admin member
+///   201 `{"name","created"}`, `Location`; the creator becomes an admin member. A user who
+///   is no administrator may create `max_orgs_per_user` organisations, and only with a name
+///   whose namespace is unclaimed (see "Namespaces")
 /// - `GET /api/v1/orgs/{org}` [any user]: 200 `{"name","created"}`
-/// - `DELETE /api/v1/orgs/{org}` [org admins, admins]: 204; its memberships go too, its
-///   repositories stay
+/// - `DELETE /api/v1/orgs/{org}` [org admins, admins]: 204; its memberships and invitations
+///   go too, the name stays reserved
 /// - `GET /api/v1/orgs/{org}/members` [members, admins]: 200 `{"members":[{"user","role"}]}`
-/// - `PUT /api/v1/orgs/{org}/members/{user}` `{"role"}` [org admins, admins]:
-///   201 `{"user","role"}` for a new member, 200 for a member whose role was set again
-/// - `DELETE /api/v1/orgs/{org}/members/{user}` [org admins, admins, the member]: 204
+/// - `PUT /api/v1/orgs/{org}/members/{user}` `{"role"}` [org admins, admins, the user]:
+///   - by an admin: 201 `{"user","role"}` for a new member, 200 for a member whose role was
+///     set again;
+///   - by an org admin: 200 for a member whose role was set again; anybody else is invited
+///     (202 `{"user","role","status":"invited"}`), and the answer is the same whether the
+///     user exists or not (an invitation to nobody is not kept);
+///   - by the invited user, body `{}`, empty or with the role offered: accepts, 201
+///     `{"user","role"}`; 403 without an invitation
+/// - `DELETE /api/v1/orgs/{org}/members/{user}` [org admins, admins, the user]: 204; of a
+///   user who is not a member, it declines (the user: 204) or withdraws (org admins: 404
+///   NAME_UNKNOWN as for anybody who is no member) a pending invitation
 /// - `GET /api/v1/repositories/{name}` [whoever may pull it]: 200 the repository
 /// - `PUT /api/v1/repositories/{name}` `{"visibility"}` [whoever may delete in it]:
 ///   200 the repository
@@ -15018,14 +16373,28 @@ PIER_END_NAMESPACE
 /// - `password`: at least 8 characters; bcrypt takes at most 72 bytes (yescrypt more).
 ///   It is hashed with `hash_password`; neither it nor its hash is ever sent back.
 /// - `admin`: boolean, false when absent. `role`: `"read"`, `"write"` or `"admin"`.
-/// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: whole
-///   seconds from now, 1 to 315360000 (ten years); absent: the token does not expire
-///   (`"expires": null`). The token (`pier_<id>_<secret>`, see access_token.hpp) is in the
-///   201 response only: listings show neither it nor its hash.
+/// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: how long
+///   from now, 1 second to 315360000 (ten years): whole seconds as a number (`3600`) or a
+///   string (`"3600"`), or a string with a unit `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
+///   `"30d"`); absent: the token does not expire (`"expires": null`). `scopes`: an array of
+///   `"pull"`, `"push"`, `"delete"`, `"admin"` (what each allows: access_token.hpp), at
+///   least one; absent: `["pull"]`. A token made before scopes existed lists
+///   `["pull","push","delete"]`, which is what it may do. The token (`pier_<id>_<secret>`,
+///   see access_token.hpp) is in the 201 response only: listings show neither it nor its
+///   hash.
 /// - A repository: `{"name","visibility":"public|private","exists":bool,
 ///   "permissions":{"pull","push","delete"}}`, the permissions being the caller's. Its
 ///   visibility may be set before it exists, so that a namespace owner can make it public
 ///   before the first push; until set it is `default_visibility`.
+/// - Namespaces are never handed over: a user or organisation cannot be deleted while
+///   repositories of its namespace hold a manifest or a blob (409 DENIED, saying how many),
+///   and a deleted account's name stays reserved. A user who is no administrator may
+///   create an organisation only when no user or organisation has the name, no repository
+///   and no visibility record exists under `name/`, no quota is set for it, and it is not
+///   reserved; every one of these refusals is the same 409 NAME_TAKEN, and after
+///   `name_refusals.max_user_failures` of them within its window the user waits (429
+///   TOOMANYREQUESTS with `Retry-After`). Administrators may create users (and
+///   organisations) with such names: the namespace's repositories are then theirs.
 /// - Lists are in name order and paginated like the registry's catalog: at most
 ///   `max_page_size` items (also without `n`), and `Link: </api/v1/users?n=N&last=X>;
 ///   rel="next"` when more follow. `n` that is not a number is 400
@@ -15043,9 +16412,13 @@ PIER_END_NAMESPACE
 /// - 404 NAME_UNKNOWN: no such user, organisation, member or token (said only to callers
 ///   who may act on it); 404 NOT_FOUND for a path under `/api/v1` that is no route here;
 /// - 405 UNSUPPORTED with `Allow` for a method the route does not have;
-/// - 409 NAME_TAKEN: a user or an organisation already has the name; 409 LAST_ADMIN: the
-///   change would remove or demote an organisation's only admin (make another member admin
-///   first, or delete the organisation);
+/// - 409 NAME_TAKEN: a user or an organisation already has the name (or, for a new
+///   organisation, its namespace is claimed); 409 LAST_ADMIN: the change would remove or
+///   demote an organisation's only admin (make another member admin first, or delete the
+///   organisation), or delete the last registry administrator or an organisation's only
+///   admin; 409 DENIED: the account's namespace still holds repositories;
+/// - 403 DENIED also when the user created as many organisations as they may;
+/// - 429 TOOMANYREQUESTS: too many refused organisation names, with `Retry-After`;
 /// - 413 SIZE_INVALID: the body is longer than `max_body`;
 /// - 500 UNKNOWN: the store failed (never for bad input).
 ///
@@ -15604,6 +16977,7 @@ enum class api_route_kind {
   user_password, // /api/v1/users/{name}/password
   user_tokens,   // /api/v1/users/{name}/tokens
   user_token,    // /api/v1/users/{name}/tokens/{id}
+  user_invitations, // /api/v1/users/{name}/invitations
   orgs,          // /api/v1/orgs
   org,           // /api/v1/orgs/{org}
   org_members,   // /api/v1/orgs/{org}/members
@@ -15660,6 +17034,8 @@ inline parsed_target route_of(std::vector<std::string>& seg) {
     r.kind = users ? api_route_kind::user : api_route_kind::org;
   } else if (users && n == 3 && seg[2] == "password") {
     r.kind = api_route_kind::user_password;
+  } else if (users && n == 3 && seg[2] == "invitations") {
+    r.kind = api_route_kind::user_invitations;
   } else if (users && (n == 3 || n == 4) && seg[2] == "tokens") {
     r.kind = n == 3 ? api_route_kind::user_tokens : api_route_kind::user_token;
     if (n == 4 && !access_token::is_id(seg[3]))
@@ -15763,25 +17139,40 @@ inline http::response name_taken(std::string_view name) {
                    "a user or an organisation is already called \"" + std::string(name) + '"');
 }
 
-// Whether `user` is the one admin among `members`: removing or demoting them would leave
-// the organisation to registry administrators alone.
-inline bool only_admin(std::vector<storage::membership> const& members,
-                       std::string_view user) noexcept {
-  bool user_is_admin = false;
-  std::size_t admins = 0;
-  for (storage::membership const& m : members) {
-    if (m.level != storage::role::admin)
-      continue;
-    ++admins;
-    user_is_admin = user_is_admin || m.user == user;
-  }
-  return user_is_admin && admins == 1;
+// Every refusal of an organisation's name says the same, so that the answer does not tell
+// a user from an organisation, a reservation or repositories.
+inline http::response org_name_unavailable(std::string_view name) {
+  return api_error(409, "NAME_TAKEN",
+                   "the name \"" + std::string(name) + "\" is taken or reserved; choose another");
 }
 
 inline http::response last_admin() {
   return api_error(409, "LAST_ADMIN",
                    "an organisation keeps at least one admin: make another member admin first, "
                    "or delete the organisation");
+}
+
+inline http::response last_admin_of_user() {
+  return api_error(409, "LAST_ADMIN",
+                   "the user is the last registry administrator or an organisation's only "
+                   "admin: make another user admin first, or delete the organisation");
+}
+
+// Deleting an account would leave its repositories to whoever took the name next.
+inline http::response namespace_in_use(std::string_view name, std::uint64_t held) {
+  return error(oci_error::denied,
+               "namespace \"" + std::string(name) + "\" still holds " + std::to_string(held) +
+                   (held == 1 ? " repository" : " repositories") +
+                   ": delete their manifests and blobs first",
+               409);
+}
+
+inline http::response too_many_requests(std::chrono::steady_clock::duration wait,
+                                        std::string_view message) {
+  http::response r = error(oci_error::too_many_requests, message);
+  auto const seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  r.headers().set("Retry-After", std::to_string(seconds < 1 ? 1 : seconds));
+  return r;
 }
 
 inline http::response bad_body(std::string_view message) {
@@ -15805,6 +17196,9 @@ inline http::response store_failure(std::error_code ec) {
       return error(oci_error::name_unknown, "no such member of the organisation");
     case storage_error::token_unknown:
       return error(oci_error::name_unknown, "no such access token");
+    case storage_error::invitation_unknown:
+      return error(oci_error::name_unknown, "no pending invitation to the organisation");
+    case storage_error::last_admin: return last_admin();
     default: break;
     }
   }
@@ -15877,10 +17271,21 @@ inline boost::json::object member_json(storage::membership const& m) {
   return {{"user", m.user}, {"role", role_name(m.level)}};
 }
 
-// Never the secret or its hash.
+inline boost::json::object invitation_json(storage::membership const& m) {
+  return {{"org", m.org}, {"role", role_name(m.level)}};
+}
+
+// Never the secret or its hash. `scopes` as they act: a token from before scopes shows the
+// ones it has.
 inline boost::json::object token_json(storage::access_token_record const& t) {
-  boost::json::object o{
-      {"id", t.id}, {"description", t.description}, {"created", format_time(t.created)}};
+  boost::json::array scopes;
+  for (std::string const& name :
+       t.scopes.empty() ? std::vector<std::string>{"pull", "push", "delete"} : t.scopes)
+    scopes.emplace_back(name);
+  boost::json::object o{{"id", t.id},
+                        {"description", t.description},
+                        {"scopes", std::move(scopes)},
+                        {"created", format_time(t.created)}};
   if (t.expires)
     o["expires"] = format_time(*t.expires);
   else
@@ -15953,8 +17358,13 @@ inline json_body parse_json_object(std::string_view text) {
   return std::move(v.as_object());
 }
 
-inline asio::awaitable<json_body> read_json_object(http::request& req, std::size_t max) {
+// `empty_is_object`: an empty body reads as `{}` (for requests whose members are all
+// optional).
+inline asio::awaitable<json_body> read_json_object(http::request& req, std::size_t max,
+                                                   bool empty_is_object = false) {
   result<std::string> text = co_await http::read_body(req.body(), max);
+  if (text && text->empty() && empty_is_object)
+    co_return boost::json::object();
   if (!text) {
     if (text.error() == http::body_error::too_large)
       co_return error(oci_error::size_invalid,
@@ -16021,6 +17431,65 @@ public:
     return std::nullopt;
   }
 
+  // A duration in whole seconds: a JSON integer, or a string of a whole number and an
+  // optional unit (`s`, `m`, `h`, `d`), as in "3600", "90m" or "30d", the way the server's
+  // flags write durations.
+  std::optional<std::int64_t> seconds(std::string_view key) {
+    boost::json::value const* v = find(key, false);
+    if (v == nullptr)
+      return std::nullopt;
+    if (v->is_int64())
+      return v->as_int64();
+    if (v->is_uint64())
+      return std::numeric_limits<std::int64_t>::max();
+    if (v->is_string())
+      if (std::optional<std::int64_t> n = parse_seconds(v->as_string()))
+        return n;
+    wrong_type(key, R"(whole seconds or a string with a unit (s, m, h, d), as in 3600 or "30d")");
+    return std::nullopt;
+  }
+
+  // An array of strings; empty when absent.
+  std::optional<std::vector<std::string>> strings(std::string_view key) {
+    boost::json::value const* v = find(key, false);
+    if (v == nullptr)
+      return std::nullopt;
+    std::vector<std::string> out;
+    if (v->is_array())
+      for (boost::json::value const& e : v->as_array())
+        if (e.is_string())
+          out.emplace_back(e.as_string());
+    if (!v->is_array() || out.size() != v->as_array().size()) {
+      wrong_type(key, "an array of strings");
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  // "90", "90s", "15m", "1h", "30d" in seconds; nothing for anything else or an overflow.
+  static std::optional<std::int64_t> parse_seconds(std::string_view text) noexcept {
+    std::size_t digits = 0;
+    std::int64_t n = 0;
+    constexpr std::int64_t cap = std::numeric_limits<std::int64_t>::max() / (24 * 3600);
+    for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
+      if (n > cap)
+        return std::nullopt;
+      n = n * 10 + (text[digits] - '0');
+    }
+    std::string_view const unit = text.substr(digits);
+    if (digits == 0 || n > cap)
+      return std::nullopt;
+    if (unit.empty() || unit == "s")
+      return n;
+    if (unit == "m")
+      return n * 60;
+    if (unit == "h")
+      return n * 3600;
+    if (unit == "d")
+      return n * 24 * 3600;
+    return std::nullopt;
+  }
+
   std::optional<http::response>& failure() noexcept { return failure_; }
 
   void fail(http::response r) {
@@ -16081,10 +17550,299 @@ PIER_END_NAMESPACE
 
 #endif // PIER_AUTH_DETAIL_API_HPP
 // ---- end pier/auth/detail/api.hpp ----
+// ---- begin pier/auth/rate_limit.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_RATE_LIMIT_HPP
+#define PIER_AUTH_RATE_LIMIT_HPP
+
+/// @file
+/// A limit on failed logins, per client address and per user name at that address, so that
+/// passwords cannot be guessed at the speed of the network. No I/O, no clock of its own: the caller
+/// passes the time, which makes it testable without waiting.
+///
+/// @code
+/// using namespace std::chrono_literals;
+/// pier::auth::login_limiter limiter({.max_user_failures = 3, .window = 5min});
+/// auto t = pier::auth::login_limiter::clock::now();
+/// for (int i = 0; i < 3; ++i) {
+///   assert(limiter.retry_after("192.0.2.7", "alice", t) == 0s); // may try
+///   limiter.record_failure("192.0.2.7", "alice", t);             // the password was wrong
+/// }
+/// assert(limiter.retry_after("192.0.2.7", "alice", t + 1min) == 4min); // locked out
+/// assert(limiter.retry_after("192.0.2.7", "alice", t + 5min) == 0s);  // the window moved on
+/// @endcode
+///
+/// How it counts:
+/// - Two keys count each failure: the client address, and the pair of that address and the
+///   user name. Nothing counts a user name across addresses: otherwise anyone could lock a
+///   user out by sending wrong passwords from a few addresses. Guessing one user's password
+///   from many addresses is bounded by each address's own limit instead.
+/// - Each key keeps the times of its last failures, as many as its limit. A key is locked
+///   while it holds `limit` failures younger than `window`, until the oldest of them leaves
+///   the window: a sliding window, so an attacker gets at most `limit` guesses per window
+///   and key, and a legitimate user locked out waits at most `window`.
+/// - IPv6 addresses count per /64: one host usually holds a whole /64, and would otherwise
+///   get a fresh counter with every address it takes from it.
+/// - `record_success` clears the failures of the (address, user) pair, never the address's:
+///   an attacker who owns one valid account must not be able to reset the counter of the
+///   address it guesses other users' passwords from.
+/// - Memory is bounded: at most `max_keys` keys, each cut at `max_key_length` bytes and
+///   holding at most its limit of times (a few hundred bytes a key); a new key evicts those
+///   whose failures have all left the window, then the key that failed longest ago. An
+///   attacker who fills the table with fresh user names evicts only keys idle longer than
+///   its own address's, which every failure refreshes, so its address stays limited.
+///
+/// Thread-safe: one limiter serves every thread of a server.
+///
+/// See https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html
+/// ("Protect against automated attacks").
+
+
+#include <chrono>
+#include <cstddef>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+/// The limits of a `login_limiter`.
+struct login_limit_options {
+  /// Failures of one user name from one client address (IPv6: one /64) within `window`
+  /// before further attempts for that user from that address are refused; 0: no limit per
+  /// user. Failures from other addresses do not count: see the file comment.
+  std::size_t max_user_failures = 10;
+  /// Failures from one client address (IPv6: one /64) within `window`; 0: no limit per
+  /// address. Higher than per user: several users may share an address (NAT).
+  std::size_t max_address_failures = 30;
+  /// How long a failure counts.
+  std::chrono::steady_clock::duration window = std::chrono::minutes(5);
+  /// The most keys (addresses and user names together) remembered.
+  std::size_t max_keys = 20000;
+};
+
+/// A refused login, as the gate reports it (`gate_options::on_login`) so that a server can
+/// log it in its own format. Views into the gate's request: copy what is kept.
+struct login_event {
+  enum class kind {
+    failed,     ///< a wrong password or access token, or an unknown user: counted
+    locked_out, ///< a failure that reached a limit: the address or the pair is now locked
+    refused,    ///< an attempt while locked out: answered 429 without checking it
+  };
+  kind what = kind::failed;
+  std::string_view user;    ///< the user name sent (never the password)
+  std::string_view address; ///< the client's address
+  /// `locked_out`, `refused`: how long until an attempt may be made again.
+  std::chrono::seconds retry_after{0};
+};
+
+/// Counts failed logins and says when the next attempt may be made.
+class login_limiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// How many bytes of a user name or address a key keeps: names that differ only after
+  /// them count as one (more limiting, never less), and memory stays bounded whatever
+  /// clients send.
+  static constexpr std::size_t max_key_length = 256;
+
+  explicit login_limiter(login_limit_options options = {});
+
+  login_limiter(login_limiter const&) = delete;
+  login_limiter& operator=(login_limiter const&) = delete;
+
+  /// How long an attempt for `user` from `address` must wait: zero when it may be made now,
+  /// otherwise the longer wait of the two keys, whole seconds rounded up (what
+  /// `Retry-After` carries). The keys are the address and the (address, user) pair; an empty
+  /// `user` (an anonymous caller) checks the address only.
+  clock::duration retry_after(std::string_view address, std::string_view user,
+                              clock::time_point now) const;
+
+  /// Counts a failed attempt for the address and for the (address, user) pair.
+  void record_failure(std::string_view address, std::string_view user, clock::time_point now);
+
+  /// A successful login of `user` from `address`: forgets the pair's failures (not the
+  /// address's).
+  void record_success(std::string_view address, std::string_view user);
+
+  /// Keys remembered, expired ones included until an insertion purges them.
+  std::size_t size() const;
+
+  login_limit_options const& options() const noexcept { return options_; }
+
+  /// The key an address counts under: itself for IPv4 and anything unparsable, the first
+  /// 64 bits for IPv6 (`2001:db8:1:2::/64`).
+  static std::string address_key(std::string_view address);
+
+private:
+  struct entry {
+    std::string key;
+    std::vector<clock::time_point> failures; // oldest first, at most the key's limit
+    clock::time_point last;
+  };
+  using list_type = std::list<entry>;
+
+  clock::duration wait_of(std::string const& key, std::size_t limit, clock::time_point now) const;
+  void add_failure(std::string key, std::size_t limit, clock::time_point now);
+
+  login_limit_options options_;
+  mutable std::mutex mutex_;
+  list_type order_; // by last failure, oldest first: eviction takes the front
+  std::unordered_map<std::string_view, list_type::iterator> index_; // views into order_
+};
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+// ---- begin pier/auth/impl/rate_limit.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_IMPL_RATE_LIMIT_HPP
+#define PIER_AUTH_IMPL_RATE_LIMIT_HPP
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include <arpa/inet.h>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+namespace detail {
+
+// The two kinds of key share one table; the prefixes keep a user called "192.0.2.7" apart
+// from that address. A pair key puts the address first, and addresses hold no NUL.
+inline std::string address_key(std::string_view address) {
+  return "a:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length));
+}
+
+inline std::string pair_key(std::string_view address, std::string_view user) {
+  return "p:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length)) +
+         '\0' + std::string(user.substr(0, login_limiter::max_key_length));
+}
+
+} // namespace detail
+
+inline login_limiter::login_limiter(login_limit_options options) : options_(options) {}
+
+inline std::string login_limiter::address_key(std::string_view address) {
+  if (address.find(':') == std::string_view::npos || address.size() >= INET6_ADDRSTRLEN)
+    return std::string(address);
+  std::string const text(address);
+  std::array<unsigned char, 16> bytes{};
+  if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1)
+    return text;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 8; ++i) {
+    if (i != 0 && i % 2 == 0)
+      out += ':';
+    out += hex[bytes[i] >> 4];
+    out += hex[bytes[i] & 0x0f];
+  }
+  return out + "::/64";
+}
+
+inline login_limiter::clock::duration
+login_limiter::wait_of(std::string const& key, std::size_t limit, clock::time_point now) const {
+  if (limit == 0)
+    return clock::duration::zero();
+  auto const it = index_.find(key);
+  if (it == index_.end())
+    return clock::duration::zero();
+  auto const& failures = it->second->failures;
+  if (failures.size() < limit)
+    return clock::duration::zero();
+  // The oldest kept failure is the limit-th most recent: one slot frees when it leaves.
+  clock::time_point const frees = failures[failures.size() - limit] + options_.window;
+  return frees > now ? frees - now : clock::duration::zero();
+}
+
+inline login_limiter::clock::duration login_limiter::retry_after(std::string_view address,
+                                                                 std::string_view user,
+                                                                 clock::time_point now) const {
+  std::string const a = detail::address_key(address);
+  std::string const u = detail::pair_key(address, user);
+  clock::duration wait;
+  {
+    std::lock_guard const lock(mutex_);
+    wait = wait_of(a, options_.max_address_failures, now);
+    if (!user.empty())
+      wait = std::max(wait, wait_of(u, options_.max_user_failures, now));
+  }
+  if (wait == clock::duration::zero())
+    return wait;
+  return std::chrono::ceil<std::chrono::seconds>(wait);
+}
+
+inline void login_limiter::add_failure(std::string key, std::size_t limit, clock::time_point now) {
+  if (limit == 0 || options_.max_keys == 0)
+    return;
+  auto it = index_.find(key);
+  if (it == index_.end()) {
+    // Room for one more: first the keys whose failures have all expired, then the oldest.
+    while (!order_.empty() &&
+           (order_.size() >= options_.max_keys || order_.front().last + options_.window <= now)) {
+      index_.erase(order_.front().key);
+      order_.pop_front();
+    }
+    order_.push_back(entry{std::move(key), {}, now});
+    it = index_.emplace(order_.back().key, std::prev(order_.end())).first;
+  } else {
+    order_.splice(order_.end(), order_, it->second); // iterators stay valid
+  }
+  entry& e = *it->second;
+  e.last = std::max(e.last, now);
+  // Limits are small (tens): shifting a vector costs less than a deque's 512-byte blocks.
+  if (e.failures.size() >= limit)
+    e.failures.erase(e.failures.begin(), e.failures.end() - static_cast<std::ptrdiff_t>(limit - 1));
+  e.failures.push_back(now);
+}
+
+inline void login_limiter::record_failure(std::string_view address, std::string_view user,
+                                          clock::time_point now) {
+  std::lock_guard const lock(mutex_);
+  add_failure(detail::address_key(address), options_.max_address_failures, now);
+  if (!user.empty())
+    add_failure(detail::pair_key(address, user), options_.max_user_failures, now);
+}
+
+inline void login_limiter::record_success(std::string_view address, std::string_view user) {
+  std::string const key = detail::pair_key(address, user);
+  std::lock_guard const lock(mutex_);
+  auto const it = index_.find(key);
+  if (it == index_.end())
+    return;
+  list_type::iterator const pos = it->second;
+  index_.erase(it);
+  order_.erase(pos);
+}
+
+inline std::size_t login_limiter::size() const {
+  std::lock_guard const lock(mutex_);
+  return order_.size();
+}
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+#endif // PIER_AUTH_IMPL_RATE_LIMIT_HPP
+// ---- end pier/auth/impl/rate_limit.hpp ----
+
+#endif // PIER_AUTH_RATE_LIMIT_HPP
+// ---- end pier/auth/rate_limit.hpp ----
 
 #include <asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 PIER_BEGIN_NAMESPACE
@@ -16102,6 +17860,16 @@ struct accounts_api_options {
   std::size_t max_body = 64 * 1024;
   /// The most items one page of users or organisations holds, whatever `n` asks.
   std::size_t max_page_size = 1000;
+  /// How many organisations a user who is not an administrator may create, deleted ones
+  /// included (their names stay reserved); 0: only administrators create organisations;
+  /// empty: no limit.
+  std::optional<std::uint64_t> max_orgs_per_user = 10;
+  /// Refused organisation names a user may try per window before waiting (429), so that
+  /// the refusals cannot list the names in use. Only `max_user_failures` and `window`
+  /// count.
+  login_limit_options name_refusals{.max_user_failures = 10,
+                                    .max_address_failures = 0,
+                                    .window = std::chrono::minutes(10)};
 };
 
 /// The `/api/v1` routes for users, organisations, visibility and access tokens (see the
@@ -16112,7 +17880,8 @@ template <storage::AccountStore A, storage::MetadataStore M>
 class accounts_api {
 public:
   accounts_api(A& accounts, M& meta, accounts_api_options options = {})
-      : accounts_(accounts), meta_(meta), options_(options) {}
+      : accounts_(accounts), meta_(meta), options_(options),
+        name_refusals_(std::make_shared<login_limiter>(options.name_refusals)) {}
 
   /// Whether `target` (path and query, as sent) is a route of this API, valid or not
   /// (`/api/v1/users/..` is: it gets 400), so that a server can chain other `/api/v1`
@@ -16139,9 +17908,11 @@ private:
   asio::awaitable<http::response> create_token(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_token(route const& r) const;
 
+  asio::awaitable<http::response> delete_account(route const& r, bool user) const;
   asio::awaitable<http::response> create_org(http::request& req, principal const& who) const;
-  asio::awaitable<http::response> set_member(http::request& req, route const& r) const;
-  asio::awaitable<http::response> remove_member(route const& r) const;
+  asio::awaitable<http::response> set_member(http::request& req, route const& r,
+                                             principal const& who) const;
+  asio::awaitable<http::response> remove_member(route const& r, principal const& who) const;
 
   asio::awaitable<http::response> repository(http::request& req, route const& r,
                                              principal const& who) const;
@@ -16149,6 +17920,8 @@ private:
   A& accounts_;
   M& meta_;
   accounts_api_options options_;
+  // Refused organisation names, per user (thread-safe; shared by copies of the API).
+  std::shared_ptr<login_limiter> name_refusals_;
 };
 
 } // namespace auth
@@ -16243,7 +18016,7 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
       co_return d::refused(who);
     if (get)
       co_return d::found(co_await accounts_.get_user(r.name), d::user_json);
-    co_return d::no_content(co_await accounts_.delete_user(r.name));
+    co_return co_await delete_account(r, true);
 
   case api_route_kind::user_password:
     if (!put)
@@ -16260,6 +18033,14 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
     if (get)
       co_return d::list_found("tokens", co_await accounts_.list_tokens(r.name), d::token_json);
     co_return co_await create_token(req, r);
+
+  case api_route_kind::user_invitations:
+    if (!get)
+      co_return d::method_not_allowed("GET, HEAD");
+    if (!d::self_or_admin(who, r.name))
+      co_return d::refused(who);
+    co_return d::list_found("invitations", co_await accounts_.invitations(r.name),
+                            d::invitation_json);
 
   case api_route_kind::user_token:
     if (!del)
@@ -16289,7 +18070,7 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
       co_return d::found(co_await accounts_.get_org(r.name), d::org_json);
     if (!d::org_admin(who, r.name))
       co_return d::denied();
-    co_return d::no_content(co_await accounts_.delete_org(r.name));
+    co_return co_await delete_account(r, false);
 
   case api_route_kind::org_members:
     if (!get)
@@ -16301,13 +18082,13 @@ asio::awaitable<http::response> accounts_api<A, M>::dispatch(http::request& req,
   case api_route_kind::org_member:
     if (!put && !del)
       co_return d::method_not_allowed("PUT, DELETE");
-    // A member may leave on their own; everything else is the organisation's admins'.
-    if (!d::org_admin(who, r.name) &&
-        !(del && !who.anonymous() && who.name == r.child && namespace_role(who, r.name)))
+    // A user accepts, declines or leaves on their own; everything else is the
+    // organisation's admins'.
+    if (!d::org_admin(who, r.name) && (who.anonymous() || who.name != r.child))
       co_return d::refused(who);
     if (put)
-      co_return co_await set_member(req, r);
-    co_return co_await remove_member(r);
+      co_return co_await set_member(req, r, who);
+    co_return co_await remove_member(r, who);
 
   case api_route_kind::repository:
     if (!get && !put)
@@ -16400,9 +18181,14 @@ asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& 
                                                                  route const& r) const {
   detail::accounts::json_body b =
       co_await detail::accounts::read_json_object(req, options_.max_body);
-  detail::accounts::body_members m(b, {"description", "expires_in"});
+  detail::accounts::body_members m(b, {"description", "expires_in", "scopes"});
   std::string description = m.string("description", false).value_or("");
-  std::optional<std::int64_t> const expires_in = m.integer("expires_in");
+  std::optional<std::int64_t> const expires_in = m.seconds("expires_in");
+  std::vector<std::string> const scopes =
+      m.strings("scopes").value_or(std::vector<std::string>{"pull"});
+  if (!m.failure() && normalize_token_scopes(scopes).empty())
+    m.fail(detail::accounts::bad_body(
+        R"(member "scopes" must list one or more of "pull", "push", "delete", "admin")"));
   if (description.size() > detail::accounts::max_description_size)
     m.fail(detail::accounts::bad_body("member \"description\" is longer than " +
                                       std::to_string(detail::accounts::max_description_size) +
@@ -16422,7 +18208,7 @@ asio::awaitable<http::response> accounts_api<A, M>::create_token(http::request& 
   // unlikely) case the id is taken, rather than revoke someone else's token.
   new_access_token t;
   for (int attempt = 0;; ++attempt) {
-    t = make_access_token(r.name, description, now, expires);
+    t = make_access_token(r.name, description, now, expires, scopes);
     result<storage::access_token_record> const existing = co_await accounts_.get_token(t.record.id);
     if (!existing && existing.error() == storage::storage_error::token_unknown)
       break;
@@ -16457,6 +18243,22 @@ asio::awaitable<http::response> accounts_api<A, M>::delete_token(route const& r)
 // ---- Organisations -----------------------------------------------------------------------
 
 template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> accounts_api<A, M>::delete_account(route const& r,
+                                                                   bool user) const {
+  result<void> const done =
+      user ? co_await accounts_.delete_user(r.name) : co_await accounts_.delete_org(r.name);
+  if (done)
+    co_return http::response(204);
+  if (done.error() == storage::storage_error::last_admin)
+    co_return detail::accounts::last_admin_of_user();
+  if (done.error() != storage::storage_error::namespace_in_use)
+    co_return detail::accounts::store_failure(done.error());
+  // Counted again for the message only: the refusal itself was atomic in the store.
+  result<std::uint64_t> const held = co_await accounts_.held_repositories(r.name);
+  co_return detail::accounts::namespace_in_use(r.name, held ? *held : 1);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& req,
                                                                principal const& who) const {
   detail::accounts::json_body b =
@@ -16467,71 +18269,130 @@ asio::awaitable<http::response> accounts_api<A, M>::create_org(http::request& re
     co_return std::move(*m.failure());
   if (!is_valid_account_name(*name))
     co_return detail::accounts::error(oci_error::name_invalid, "invalid organisation name");
+  auto const now = login_limiter::clock::now();
   if (!who.admin) {
-    // The creator becomes the organisation's admin, so must be a user of the store (not
-    // one known only to an htpasswd file).
-    result<storage::user_record> const u = co_await accounts_.get_user(who.name);
-    if (!u && u.error() == storage::storage_error::user_unknown)
-      co_return detail::accounts::error(
-          oci_error::denied, "only users of the registry's account store can create organisations");
-    if (!u)
-      co_return detail::accounts::store_failure(u.error());
+    if (auto const wait = name_refusals_->retry_after({}, who.name, now); wait.count() > 0)
+      co_return detail::accounts::too_many_requests(
+          wait, "too many refused organisation names; retry later");
   }
+
+  // The creator becomes the organisation's admin, so must be a user of the store (not one
+  // known only to an htpasswd file); an administrator from outside the store manages the
+  // organisation as administrator.
+  storage::org_claim claim;
+  claim.admin = who.admin;
+  claim.max_orgs = options_.max_orgs_per_user;
+  result<storage::user_record> const u = co_await accounts_.get_user(who.name);
+  if (u)
+    claim.creator = who.name;
+  else if (u.error() != storage::storage_error::user_unknown)
+    co_return detail::accounts::store_failure(u.error());
+  else if (!who.admin)
+    co_return detail::accounts::error(
+        oci_error::denied, "only users of the registry's account store can create organisations");
 
   storage::org_record o;
   o.name = std::move(*name);
   o.created = std::chrono::system_clock::now();
-  result<void> const done = co_await accounts_.create_org(o);
-  if (!done) {
-    if (done.error() == storage::storage_error::name_taken)
-      co_return detail::accounts::name_taken(o.name);
-    co_return detail::accounts::store_failure(done.error());
+  result<void> const done = co_await accounts_.create_org(o, std::move(claim));
+  if (done)
+    co_return detail::accounts::created(detail::accounts::org_json(o), "/api/v1/orgs/" + o.name);
+  if (done.error() == storage::storage_error::org_limit_reached) {
+    std::uint64_t const max = options_.max_orgs_per_user.value_or(0);
+    co_return detail::accounts::error(
+        oci_error::denied,
+        max == 0 ? std::string("only registry administrators can create organisations here")
+                 : "a user may create at most " + std::to_string(max) +
+                       " organisations here; ask a registry administrator for more");
   }
-  result<void> const member = co_await accounts_.set_member(o.name, who.name, storage::role::admin);
-  // An administrator from outside the store manages the organisation as administrator.
-  if (!member && !(who.admin && member.error() == storage::storage_error::user_unknown)) {
-    // No organisation without its admin: undo, and say why.
-    (void)co_await accounts_.delete_org(o.name);
-    co_return detail::accounts::store_failure(member.error());
+  if (done.error() == storage::storage_error::name_taken ||
+      done.error() == storage::storage_error::name_reserved) {
+    if (!who.admin)
+      name_refusals_->record_failure({}, who.name, now);
+    co_return detail::accounts::org_name_unavailable(o.name);
   }
-  co_return detail::accounts::created(detail::accounts::org_json(o), "/api/v1/orgs/" + o.name);
+  co_return detail::accounts::store_failure(done.error());
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& req,
-                                                               route const& r) const {
-  detail::accounts::json_body b =
-      co_await detail::accounts::read_json_object(req, options_.max_body);
-  detail::accounts::body_members m(b, {"role"});
-  std::optional<std::string> const role_text = m.string("role", true);
+asio::awaitable<http::response> accounts_api<A, M>::set_member(http::request& req, route const& r,
+                                                               principal const& who) const {
+  namespace d = detail::accounts;
+  bool const manager = d::org_admin(who, r.name);
+  d::json_body b = co_await d::read_json_object(req, options_.max_body, !manager);
+  d::body_members m(b, {"role"});
+  // Accepting an invitation takes the role offered: the body may leave it out.
+  std::optional<std::string> const role_text = m.string("role", manager);
   if (m.failure())
     co_return std::move(*m.failure());
-  std::optional<storage::role> const level = detail::accounts::parse_role(*role_text);
-  if (!level)
-    co_return detail::accounts::bad_body(R"(member "role" must be "read", "write" or "admin")");
+  std::optional<storage::role> level;
+  if (role_text) {
+    level = d::parse_role(*role_text);
+    if (!level)
+      co_return d::bad_body(R"(member "role" must be "read", "write" or "admin")");
+  }
+  auto const member = [&](int status, storage::role x) {
+    return d::json_response(status, d::member_json({r.name, r.child, x}));
+  };
 
-  result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
-  if (!members)
-    co_return detail::accounts::store_failure(members.error());
-  bool const existed = std::any_of(members->begin(), members->end(),
-                                   [&](storage::membership const& x) { return x.user == r.child; });
-  if (*level != storage::role::admin && detail::accounts::only_admin(*members, r.child))
-    co_return detail::accounts::last_admin();
-  result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
-  if (!done)
-    co_return detail::accounts::store_failure(done.error());
-  co_return detail::accounts::json_response(
-      existed ? 200 : 201, detail::accounts::member_json({r.name, r.child, *level}));
+  if (!manager) { // the invited user, accepting
+    result<std::vector<storage::membership>> const offers = co_await accounts_.invitations(r.child);
+    if (!offers)
+      co_return d::store_failure(offers.error());
+    auto const offer = std::find_if(offers->begin(), offers->end(),
+                                    [&](storage::membership const& x) { return x.org == r.name; });
+    if (offer == offers->end())
+      co_return d::error(oci_error::denied,
+                         "only the organisation's admins set roles, and you have no pending "
+                         "invitation to it");
+    if (level && *level != offer->level)
+      co_return d::error(oci_error::denied, "the invitation is for role \"" +
+                                                std::string(d::role_name(offer->level)) + '"');
+    result<storage::role> const accepted = co_await accounts_.accept_invitation(r.name, r.child);
+    if (!accepted)
+      co_return d::store_failure(accepted.error());
+    co_return member(201, *accepted);
+  }
+
+  if (who.admin) { // registry administrators add members directly
+    result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
+    if (!members)
+      co_return d::store_failure(members.error());
+    bool const existed = std::any_of(members->begin(), members->end(),
+                                     [&](storage::membership const& x) { return x.user == r.child; });
+    result<void> const done = co_await accounts_.set_member(r.name, r.child, *level);
+    if (!done)
+      co_return d::store_failure(done.error());
+    co_return member(existed ? 200 : 201, *level);
+  }
+
+  // An organisation's admin changes a member's role at once, and invites anybody else.
+  // Whether that user exists is not said: the answer is the same.
+  result<bool> const changed = co_await accounts_.invite(r.name, r.child, *level);
+  if (changed && *changed)
+    co_return member(200, *level);
+  if (!changed && changed.error() != storage::storage_error::user_unknown)
+    co_return d::store_failure(changed.error());
+  boost::json::object body = d::member_json({r.name, r.child, *level});
+  body["status"] = "invited";
+  co_return d::json_response(202, body);
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r) const {
-  result<std::vector<storage::membership>> const members = co_await accounts_.members(r.name);
-  if (!members)
-    co_return detail::accounts::store_failure(members.error());
-  if (detail::accounts::only_admin(*members, r.child))
-    co_return detail::accounts::last_admin();
-  co_return detail::accounts::no_content(co_await accounts_.remove_member(r.name, r.child));
+asio::awaitable<http::response> accounts_api<A, M>::remove_member(route const& r,
+                                                                  principal const& who) const {
+  result<void> const done = co_await accounts_.remove_member(r.name, r.child);
+  if (done || done.error() != storage::storage_error::member_unknown)
+    co_return detail::accounts::no_content(done);
+  // Not a member: a pending invitation is declined (by the user) or withdrawn (by the
+  // organisation's admins, who are told "no such member" either way, as they were told
+  // nothing about the user when they invited).
+  result<void> const declined = co_await accounts_.decline_invitation(r.name, r.child);
+  if (declined && !who.anonymous() && who.name == r.child)
+    co_return http::response(204);
+  if (!declined && declined.error() != storage::storage_error::invitation_unknown)
+    co_return detail::accounts::store_failure(declined.error());
+  co_return detail::accounts::store_failure(done.error());
 }
 
 // ---- Repositories ------------------------------------------------------------------------
@@ -17085,9 +18946,17 @@ PIER_END_NAMESPACE
 /// - mode `none`: everything else to the registry as it is, except `/api/v1/…`, which
 ///   answers 404: an accounts API over a registry that checks nobody would only mislead.
 /// - `/auth/token` (mode `token`): the token service, below.
-/// - `/api/v1/…`: authenticated (Basic credentials or a Bearer token; without either, as the
-///   anonymous principal), then the `api_handler`; a failed authentication is 401 with
-///   `WWW-Authenticate: Basic realm="pier"` (API clients are not Docker clients).
+/// - `/api/v1/…`: authenticated (Basic credentials; without them, as the anonymous
+///   principal), then the `api_handler`; a failed authentication is 401 with
+///   `WWW-Authenticate: Basic realm="pier"` (API clients are not Docker clients). What the
+///   credentials may do there:
+///   - the password: everything the user may do, account changes included (creating and
+///     deleting users, setting a password, making and revoking access tokens);
+///   - a personal access token: `GET` and `HEAD` with any scope; with scope `admin` also the
+///     other changes (organisations, members, visibility, the other APIs served there);
+///     account changes never (403 DENIED: they need the password);
+///   - a Bearer token from `/auth/token`: nothing (401 with the Basic challenge). It carries
+///     the registry access it was granted, and its `sub` does not stand for the account.
 /// - `/v2/…`: authenticated and authorized as below, then the registry handler.
 /// - any other target: to the registry handler for administrators only (so that a handler
 ///   composed behind the gate, a v1 API say, is never open by accident).
@@ -17095,18 +18964,26 @@ PIER_END_NAMESPACE
 /// Authentication:
 /// - `Authorization: Basic`: the user's password (checked against the account store's
 ///   `password_hash`, or against `gate_options::users_file` when one is set: its users are
-///   all administrators), or one of the user's personal access tokens as the password.
+///   all administrators), or one of the user's personal access tokens as the password, which
+///   then allows only what its scopes do (see access_token.hpp): on `/v2/` and at the token
+///   service, the user's permissions cut to pull (`pull`), pull and push (`push`), pull and
+///   delete (`delete`), or all three (`admin`).
 ///   Verified credentials are cached (`credential_cache`, keyed on the stored hash too, so a
 ///   changed password misses it) and bcrypt runs on `gate_options::hash_threads` threads of
 ///   the gate's own, never on an I/O thread. Failures count in a `login_limiter` per client
-///   address and user; while either is over its limit the answer is 429 TOOMANYREQUESTS with
-///   `Retry-After`, before any password is checked. Basic credentials are accepted in mode
+///   address and per address and user (not per user alone: nobody can lock a user out from
+///   elsewhere); while either is over its limit the answer is 429 TOOMANYREQUESTS with
+///   `Retry-After`, before any password is checked. Each failure and each refusal is reported
+///   to `gate_options::on_login`. Basic credentials are accepted in mode
 ///   `token` too. Empty ones (`:`), which containers/image sends after a Basic challenge when
 ///   it has none, are an anonymous caller.
 /// - `Authorization: Bearer <JWT>` (when a signing key is set): an ES256 token of this
 ///   gate's key, `iss` = issuer, `aud` = service, valid now; on `/v2/` what it allows is its
-///   `access` claim, nothing more (its `sub` does not widen it); on `/api/v1/` it stands for
-///   its `sub`, with the user's roles as they are now.
+///   `access` claim, nothing more (its `sub` does not widen it); `/api/v1/` and the
+///   administrators' other targets refuse it. Before a change (push, delete) the gate checks
+///   that the token's user still has the account the token was issued for (the
+///   `user_created` claim: the account's creation time): a deleted user's token stops at once
+///   (401 `invalid_token`), and does not act for a new account of the same name.
 /// - Without `Authorization`: anonymous. In mode `token` an anonymous `/v2/` request is
 ///   always challenged, even for a public pull, so clients take the usual path through an
 ///   (anonymous) token.
@@ -18478,6 +20355,7 @@ PIER_END_NAMESPACE
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 PIER_BEGIN_NAMESPACE
@@ -18658,6 +20536,40 @@ inline v2_need need_of(registry::route const& r, std::string_view method) {
   return n;
 }
 
+/// `p` cut to what an access token's scopes allow, when the caller used one.
+inline permissions within(permissions p, std::optional<token_grants> const& limit) noexcept {
+  if (limit) {
+    p.pull = p.pull && limit->pull;
+    p.push = p.push && limit->push;
+    p.del = p.del && limit->del;
+  }
+  return p;
+}
+
+/// What a request under `/api/v1` changes, for callers whose credentials are limited.
+enum class api_access {
+  read,    ///< GET, HEAD: any access token scope
+  manage,  ///< organisations, members, visibility, the other APIs there: scope `admin`
+  account, ///< users, passwords, access tokens: the password itself, never a token
+};
+
+inline api_access api_access_of(std::string_view target, std::string_view method) {
+  if (method == "GET" || method == "HEAD")
+    return api_access::read;
+  accounts::parsed_target const t = accounts::parse_api_target(target);
+  if (auto const* e = std::get_if<accounts::api_target_error>(&t))
+    // Not an accounts route: another API under /api/v1 (the namespace queries, the GC).
+    return *e == accounts::api_target_error::not_found ? api_access::manage : api_access::account;
+  switch (std::get<accounts::api_route>(t).kind) {
+  case accounts::api_route_kind::orgs:
+  case accounts::api_route_kind::org:
+  case accounts::api_route_kind::org_members:
+  case accounts::api_route_kind::org_member:
+  case accounts::api_route_kind::repository: return api_access::manage;
+  default: return api_access::account; // users, passwords, tokens, and routes added later
+  }
+}
+
 /// The scopes a request needs, for a challenge.
 inline std::vector<resource_scope> scopes_of(registry::route const& r, v2_need const& n) {
   if (n.what == v2_need::kind::catalog)
@@ -18769,6 +20681,7 @@ PIER_END_NAMESPACE
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18788,6 +20701,9 @@ public:
     std::string subject;
     std::vector<resource_scope> access;
     clock::time_point expires;
+    /// The `user_created` claim: when the subject's account was made (nanoseconds since the
+    /// epoch), so that a token outliving its account cannot act for a new one of that name.
+    std::optional<std::int64_t> user_created{};
   };
 
   explicit verified_token_cache(std::size_t capacity) : capacity_(capacity) {}
@@ -18929,14 +20845,21 @@ public:
   bool empty() const noexcept { return entries_.empty(); }
 
   /// Whether `password` is `user`'s. `password_error::mismatch` for a wrong password and for
-  /// an unknown user alike; an unknown user costs one hash computation too (against the
-  /// first entry's hash), so that response times do not tell which users exist.
+  /// an unknown user alike; an unknown user costs one hash computation too, against
+  /// `timing_hash()`, so that response times do not tell which users exist.
   result<void> verify(std::string_view user, std::string_view password) const;
 
   /// The same, answered from `cache` when these credentials were verified within its TTL;
   /// a success is added to it.
   result<void> verify(std::string_view user, std::string_view password,
                       credential_cache& cache) const;
+
+  /// What an unknown user's password is checked against: the hash of the file's most
+  /// expensive entry (highest bcrypt cost; yescrypt by its N), so that no user answers
+  /// slower than an unknown one, which a cheaper first entry would let happen. bcrypt and
+  /// yescrypt costs are compared by their numbers (`hash_cost`), which says nothing of their
+  /// relative speed: keep one scheme in a file. Empty for an empty file.
+  std::string_view timing_hash() const noexcept { return timing_hash_; }
 
   /// The user names, in byte order.
   template <class F>
@@ -18978,6 +20901,15 @@ public:
 private:
   std::atomic<std::shared_ptr<htpasswd const>> file_;
 };
+
+/// The cost parameter of a bcrypt hash (`$2y$12$…` → 12) or the N (log2) of a yescrypt hash;
+/// 0 for anything else. Higher is slower within a scheme.
+///
+/// @code
+/// assert(pier::auth::hash_cost("$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
+///        == 5);
+/// @endcode
+unsigned hash_cost(std::string_view hash) noexcept;
 
 /// Parses the contents of an htpasswd file.
 ///
@@ -19174,6 +21106,23 @@ inline result<void> htpasswd::verify(std::string_view user, std::string_view pas
   return cache.verify(user, password, it->second);
 }
 
+inline unsigned hash_cost(std::string_view hash) noexcept {
+  switch (identify_hash(hash)) {
+  case hash_scheme::bcrypt: // $2y$NN$
+    if (hash.size() > 6 && pier::detail::ascii::is_digit(hash[4]) &&
+        pier::detail::ascii::is_digit(hash[5]))
+      return static_cast<unsigned>((hash[4] - '0') * 10 + (hash[5] - '0'));
+    return 0;
+  case hash_scheme::yescrypt: { // $y$ flags N r…$: N's log2 in crypt(3)'s base-64
+    constexpr std::string_view alphabet =
+        "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::size_t const at = hash.size() > 4 ? alphabet.find(hash[4]) : std::string_view::npos;
+    return at == std::string_view::npos ? 0 : static_cast<unsigned>(at);
+  }
+  default: return 0;
+  }
+}
+
 inline result<htpasswd> parse_htpasswd(std::string_view contents, htpasswd_diagnostic* diagnostic) {
   htpasswd out;
   std::size_t line_no = 0;
@@ -19228,7 +21177,7 @@ inline result<htpasswd> parse_htpasswd(std::string_view contents, htpasswd_diagn
     if (!scheme)
       return fail(htpasswd_error::malformed_hash, user, identify_hash(hash),
                   who + "malformed " + std::string(name(identify_hash(hash))) + " hash");
-    if (out.timing_hash_.empty())
+    if (out.timing_hash_.empty() || hash_cost(hash) > hash_cost(out.timing_hash_))
       out.timing_hash_ = std::string(hash);
     out.entries_.emplace(user, hash);
   }
@@ -19355,268 +21304,6 @@ PIER_END_NAMESPACE
 
 #endif // PIER_AUTH_HTPASSWD_HPP
 // ---- end pier/auth/htpasswd.hpp ----
-// ---- begin pier/auth/rate_limit.hpp ----
-// SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_AUTH_RATE_LIMIT_HPP
-#define PIER_AUTH_RATE_LIMIT_HPP
-
-/// @file
-/// A limit on failed logins, per client address and per user name, so that passwords
-/// cannot be guessed at the speed of the network. No I/O, no clock of its own: the caller
-/// passes the time, which makes it testable without waiting.
-///
-/// @code
-/// using namespace std::chrono_literals;
-/// pier::auth::login_limiter limiter({.max_user_failures = 3, .window = 5min});
-/// auto t = pier::auth::login_limiter::clock::now();
-/// for (int i = 0; i < 3; ++i) {
-///   assert(limiter.retry_after("192.0.2.7", "alice", t) == 0s); // may try
-///   limiter.record_failure("192.0.2.7", "alice", t);             // the password was wrong
-/// }
-/// assert(limiter.retry_after("192.0.2.7", "alice", t + 1min) == 4min); // locked out
-/// assert(limiter.retry_after("192.0.2.7", "alice", t + 5min) == 0s);  // the window moved on
-/// @endcode
-///
-/// How it counts:
-/// - Each key (an address, a user name) keeps the times of its last failures, as many as its
-///   limit. A key is locked while it holds `limit` failures younger than `window`, until the
-///   oldest of them leaves the window: a sliding window, so an attacker gets at most `limit`
-///   guesses per window and key, and a legitimate user locked out waits at most `window`.
-/// - IPv6 addresses count per /64: one host usually holds a whole /64, and would otherwise
-///   get a fresh counter with every address it takes from it.
-/// - `record_success` clears the user's failures, never the address's: an attacker who owns
-///   one valid account must not be able to reset the counter of the address it guesses
-///   other users' passwords from.
-/// - Memory is bounded: at most `max_keys` keys, each cut at `max_key_length` bytes and
-///   holding at most its limit of times (a few hundred bytes a key); a new key evicts those
-///   whose failures have all left the window, then the key that failed longest ago. An
-///   attacker who fills the table with fresh user names evicts only keys idle longer than
-///   its own address's, which every failure refreshes, so its address stays limited.
-///
-/// Thread-safe: one limiter serves every thread of a server.
-///
-/// See https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html
-/// ("Protect against automated attacks").
-
-
-#include <chrono>
-#include <cstddef>
-#include <list>
-#include <mutex>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
-PIER_BEGIN_NAMESPACE
-namespace auth {
-
-/// The limits of a `login_limiter`.
-struct login_limit_options {
-  /// Failures of one user name within `window` before further attempts are refused; 0: no
-  /// limit per user.
-  std::size_t max_user_failures = 10;
-  /// Failures from one client address (IPv6: one /64) within `window`; 0: no limit per
-  /// address. Higher than per user: several users may share an address (NAT).
-  std::size_t max_address_failures = 30;
-  /// How long a failure counts.
-  std::chrono::steady_clock::duration window = std::chrono::minutes(5);
-  /// The most keys (addresses and user names together) remembered.
-  std::size_t max_keys = 20000;
-};
-
-/// Counts failed logins and says when the next attempt may be made.
-class login_limiter {
-public:
-  using clock = std::chrono::steady_clock;
-
-  /// How many bytes of a user name or address a key keeps: names that differ only after
-  /// them count as one (more limiting, never less), and memory stays bounded whatever
-  /// clients send.
-  static constexpr std::size_t max_key_length = 256;
-
-  explicit login_limiter(login_limit_options options = {});
-
-  login_limiter(login_limiter const&) = delete;
-  login_limiter& operator=(login_limiter const&) = delete;
-
-  /// How long an attempt for `user` from `address` must wait: zero when it may be made now,
-  /// otherwise the longer wait of the two keys, whole seconds rounded up (what
-  /// `Retry-After` carries). An empty `user` (an anonymous caller) checks the address only.
-  clock::duration retry_after(std::string_view address, std::string_view user,
-                              clock::time_point now) const;
-
-  /// Counts a failed attempt for both keys.
-  void record_failure(std::string_view address, std::string_view user, clock::time_point now);
-
-  /// A successful login of `user`: forgets the user's failures (not the address's).
-  void record_success(std::string_view user);
-
-  /// Keys remembered, expired ones included until an insertion purges them.
-  std::size_t size() const;
-
-  login_limit_options const& options() const noexcept { return options_; }
-
-  /// The key an address counts under: itself for IPv4 and anything unparsable, the first
-  /// 64 bits for IPv6 (`2001:db8:1:2::/64`).
-  static std::string address_key(std::string_view address);
-
-private:
-  struct entry {
-    std::string key;
-    std::vector<clock::time_point> failures; // oldest first, at most the key's limit
-    clock::time_point last;
-  };
-  using list_type = std::list<entry>;
-
-  clock::duration wait_of(std::string const& key, std::size_t limit, clock::time_point now) const;
-  void add_failure(std::string key, std::size_t limit, clock::time_point now);
-
-  login_limit_options options_;
-  mutable std::mutex mutex_;
-  list_type order_; // by last failure, oldest first: eviction takes the front
-  std::unordered_map<std::string_view, list_type::iterator> index_; // views into order_
-};
-
-} // namespace auth
-PIER_END_NAMESPACE
-
-// ---- begin pier/auth/impl/rate_limit.hpp ----
-// SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_AUTH_IMPL_RATE_LIMIT_HPP
-#define PIER_AUTH_IMPL_RATE_LIMIT_HPP
-
-#include <algorithm>
-#include <array>
-#include <utility>
-
-#include <arpa/inet.h>
-
-PIER_BEGIN_NAMESPACE
-namespace auth {
-
-namespace detail {
-
-// The two kinds of key share one table; the prefixes keep a user called "192.0.2.7" apart
-// from that address.
-inline std::string user_key(std::string_view user) {
-  return "u:" + std::string(user.substr(0, login_limiter::max_key_length));
-}
-
-inline std::string address_key(std::string_view address) {
-  return "a:" + login_limiter::address_key(address.substr(0, login_limiter::max_key_length));
-}
-
-} // namespace detail
-
-inline login_limiter::login_limiter(login_limit_options options) : options_(options) {}
-
-inline std::string login_limiter::address_key(std::string_view address) {
-  if (address.find(':') == std::string_view::npos || address.size() >= INET6_ADDRSTRLEN)
-    return std::string(address);
-  std::string const text(address);
-  std::array<unsigned char, 16> bytes{};
-  if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1)
-    return text;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < 8; ++i) {
-    if (i != 0 && i % 2 == 0)
-      out += ':';
-    out += hex[bytes[i] >> 4];
-    out += hex[bytes[i] & 0x0f];
-  }
-  return out + "::/64";
-}
-
-inline login_limiter::clock::duration
-login_limiter::wait_of(std::string const& key, std::size_t limit, clock::time_point now) const {
-  if (limit == 0)
-    return clock::duration::zero();
-  auto const it = index_.find(key);
-  if (it == index_.end())
-    return clock::duration::zero();
-  auto const& failures = it->second->failures;
-  if (failures.size() < limit)
-    return clock::duration::zero();
-  // The oldest kept failure is the limit-th most recent: one slot frees when it leaves.
-  clock::time_point const frees = failures[failures.size() - limit] + options_.window;
-  return frees > now ? frees - now : clock::duration::zero();
-}
-
-inline login_limiter::clock::duration login_limiter::retry_after(std::string_view address,
-                                                                 std::string_view user,
-                                                                 clock::time_point now) const {
-  std::string const a = detail::address_key(address);
-  std::string const u = detail::user_key(user);
-  clock::duration wait;
-  {
-    std::lock_guard const lock(mutex_);
-    wait = wait_of(a, options_.max_address_failures, now);
-    if (!user.empty())
-      wait = std::max(wait, wait_of(u, options_.max_user_failures, now));
-  }
-  if (wait == clock::duration::zero())
-    return wait;
-  return std::chrono::ceil<std::chrono::seconds>(wait);
-}
-
-inline void login_limiter::add_failure(std::string key, std::size_t limit, clock::time_point now) {
-  if (limit == 0 || options_.max_keys == 0)
-    return;
-  auto it = index_.find(key);
-  if (it == index_.end()) {
-    // Room for one more: first the keys whose failures have all expired, then the oldest.
-    while (!order_.empty() &&
-           (order_.size() >= options_.max_keys || order_.front().last + options_.window <= now)) {
-      index_.erase(order_.front().key);
-      order_.pop_front();
-    }
-    order_.push_back(entry{std::move(key), {}, now});
-    it = index_.emplace(order_.back().key, std::prev(order_.end())).first;
-  } else {
-    order_.splice(order_.end(), order_, it->second); // iterators stay valid
-  }
-  entry& e = *it->second;
-  e.last = std::max(e.last, now);
-  // Limits are small (tens): shifting a vector costs less than a deque's 512-byte blocks.
-  if (e.failures.size() >= limit)
-    e.failures.erase(e.failures.begin(), e.failures.end() - static_cast<std::ptrdiff_t>(limit - 1));
-  e.failures.push_back(now);
-}
-
-inline void login_limiter::record_failure(std::string_view address, std::string_view user,
-                                          clock::time_point now) {
-  std::lock_guard const lock(mutex_);
-  add_failure(detail::address_key(address), options_.max_address_failures, now);
-  if (!user.empty())
-    add_failure(detail::user_key(user), options_.max_user_failures, now);
-}
-
-inline void login_limiter::record_success(std::string_view user) {
-  std::string const key = detail::user_key(user);
-  std::lock_guard const lock(mutex_);
-  auto const it = index_.find(key);
-  if (it == index_.end())
-    return;
-  list_type::iterator const pos = it->second;
-  index_.erase(it);
-  order_.erase(pos);
-}
-
-inline std::size_t login_limiter::size() const {
-  std::lock_guard const lock(mutex_);
-  return order_.size();
-}
-
-} // namespace auth
-PIER_END_NAMESPACE
-
-#endif // PIER_AUTH_IMPL_RATE_LIMIT_HPP
-// ---- end pier/auth/impl/rate_limit.hpp ----
-
-#endif // PIER_AUTH_RATE_LIMIT_HPP
-// ---- end pier/auth/rate_limit.hpp ----
 
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
@@ -19666,6 +21353,9 @@ struct gate_options {
   std::shared_ptr<es256_key const> signing_key{};
   /// Failed-login limits.
   login_limit_options login_limits{};
+  /// Called on the request's thread for every failed or refused login (see `login_event`),
+  /// so that the server can log it; empty: nothing is reported. Must not block.
+  std::function<void(login_event const&)> on_login{};
   /// Verified credentials remembered, and for how long.
   std::size_t credential_cache_size = credential_cache::default_capacity;
   std::chrono::seconds credential_cache_ttl{credential_cache::default_ttl};
@@ -19675,6 +21365,10 @@ struct gate_options {
   unsigned hash_threads = 1;
   /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
   std::size_t max_page_size = 1000;
+  /// The most names one catalog page reads for a caller who may not see them all (as
+  /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
+  /// `Link` continues from where reading stopped, as an opaque cursor.
+  std::size_t max_scan = 10000;
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).
@@ -19720,7 +21414,7 @@ private:
   asio::awaitable<http::response> v2(http::request& req, detail::site const& site) const;
   asio::awaitable<http::response> catalog(caller const& c, registry::route const& r) const;
   asio::awaitable<http::response> token_service(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> issue(http::request const& req, detail::site const& site,
+  asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
                                         std::optional<basic_credentials> credentials,
                                         std::vector<std::string> scopes, bool oauth) const;
   asio::awaitable<http::response> accounts(http::request& req, detail::site const& site) const;
@@ -19732,9 +21426,16 @@ private:
   // Rate limit, then `verify_user`, then counts the outcome.
   asio::awaitable<authentication> check_password(std::string user, std::string password,
                                                  std::string address) const;
-  // Whether the password (or access token) is the user's; sets `who` when it is.
+  // Whether the password (or access token) is the user's; sets the caller's principal (and
+  // the token's grants, the account's creation time) when it is.
   asio::awaitable<result<bool>> verify_user(std::string user, std::string password,
-                                            principal& who) const;
+                                            caller& out) const;
+  // Whether a Bearer token's user still has the account the token was issued to: checked
+  // before a change (push, delete), so that a deleted user's token stops at once.
+  asio::awaitable<result<bool>> account_current(caller const& c) const;
+  // Reports a refused login to `options_.on_login`.
+  void report(login_event::kind what, std::string_view user, std::string_view address,
+              std::chrono::steady_clock::duration wait) const;
   // `f()` on the hashing threads, or here when there are none.
   template <class F>
   asio::awaitable<std::invoke_result_t<F&>> blocking(F f) const;
@@ -19746,8 +21447,10 @@ private:
                                                       std::string repository) const;
   asio::awaitable<result<bool>> may(caller const& c, std::string repository,
                                     std::vector<std::string> actions) const;
+  // What the policy (and a Basic access token's scopes, when given) grants of `requested`.
   asio::awaitable<result<std::vector<resource_scope>>>
-  grant(principal const& who, std::vector<resource_scope> const& requested) const;
+  grant(principal const& who, std::optional<token_grants> limit,
+        std::vector<resource_scope> const& requested) const;
   // The refusal of a failed authentication, or of a caller without the access needed.
   http::response refuse(authentication const& a, detail::site const& site,
                         std::vector<resource_scope> const& scopes) const;
@@ -19804,6 +21507,11 @@ struct gate<A, M>::caller {
   /// Authenticated by a token: it may do what `access` says, nothing more.
   bool bearer = false;
   std::vector<resource_scope> access;
+  /// Basic credentials with a personal access token: what its scopes allow.
+  std::optional<token_grants> token;
+  /// When the account was made: the account store's record for Basic credentials, the
+  /// token's `user_created` claim for a Bearer token (none for htpasswd users).
+  std::optional<std::chrono::system_clock::time_point> created;
 };
 
 /// The outcome of reading `Authorization`.
@@ -19913,6 +21621,9 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
     }
     if (boost::json::value const* sub = claims->if_contains("sub"); sub && sub->is_string())
       c.subject = std::string(sub->get_string());
+    if (boost::json::value const* made = claims->if_contains("user_created");
+        made && made->is_int64())
+      c.user_created = made->get_int64();
     // verify_jwt required a numeric `exp` in the future; a token without one is not cached.
     boost::json::value const* exp = claims->if_contains("exp");
     if (exp != nullptr && exp->is_int64()) {
@@ -19923,6 +21634,10 @@ gate<A, M>::authenticate(http::request const& req, detail::site const& site) con
   }
   out.c.access = std::move(known->access);
   out.c.who.name = std::move(known->subject);
+  if (known->user_created)
+    out.c.created = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(*known->user_created)));
   out.failure = auth_failure::none;
   out.c.authenticated = true;
   out.c.bearer = true;
@@ -19938,29 +21653,48 @@ gate<A, M>::check_password(std::string user, std::string password, std::string a
   out.wait = limiter_.retry_after(address, user, std::chrono::steady_clock::now());
   if (out.wait > std::chrono::steady_clock::duration::zero()) {
     out.failure = auth_failure::rate_limited;
+    report(login_event::kind::refused, user, address, out.wait);
     co_return out;
   }
-  result<bool> const ok = co_await verify_user(user, password, out.c.who);
+  result<bool> const ok = co_await verify_user(user, password, out.c);
   if (!ok) {
     out.failure = auth_failure::server_error;
     out.message = ok.error().message();
     co_return out;
   }
   if (!*ok) {
-    limiter_.record_failure(address, user, std::chrono::steady_clock::now());
+    auto const now = std::chrono::steady_clock::now();
+    limiter_.record_failure(address, user, now);
+    auto const locked = limiter_.retry_after(address, user, now);
+    report(locked > std::chrono::steady_clock::duration::zero() ? login_event::kind::locked_out
+                                                                : login_event::kind::failed,
+           user, address, locked);
     out.failure = auth_failure::bad_credentials;
     out.message = "invalid username or password";
-    out.c.who = principal{};
+    out.c = caller{};
     co_return out;
   }
-  limiter_.record_success(user);
+  limiter_.record_success(address, user);
   out.c.authenticated = true;
   co_return out;
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
+void gate<A, M>::report(login_event::kind what, std::string_view user, std::string_view address,
+                        std::chrono::steady_clock::duration wait) const {
+  if (!options_.on_login)
+    return;
+  login_event e;
+  e.what = what;
+  e.user = user;
+  e.address = address;
+  e.retry_after = std::chrono::ceil<std::chrono::seconds>(wait);
+  options_.on_login(e);
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::string password,
-                                                      principal& who) const {
+                                                      caller& out) const {
   if (options_.users_file) {
     // Held for the whole check: a reload meanwhile does not pull the file from under it.
     std::shared_ptr<htpasswd const> const held = options_.users_file->current();
@@ -19971,7 +21705,7 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
     if (!ok)
       ok = co_await blocking([&] { return file.verify(user, password, cache_).has_value(); });
     if (ok)
-      who = principal{user, true, {}};
+      out.who = principal{user, true, {}};
     co_return ok;
   }
 
@@ -19983,11 +21717,14 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
     co_return false;
   }
   bool ok = false;
+  std::optional<token_grants> grants;
   if (std::optional<std::string> const id = access_token_id(password)) {
     // A personal access token: a SHA-256 to compare, no bcrypt.
     result<storage::access_token_record> const token = co_await accounts_.get_token(*id);
     ok = token && token->user == user &&
          check_access_token(*token, password, std::chrono::system_clock::now());
+    if (ok)
+      grants = token_grants_of(*token);
   }
   if (!ok) {
     std::string const& hash = record->password_hash;
@@ -20003,8 +21740,25 @@ asio::awaitable<result<bool>> gate<A, M>::verify_user(std::string user, std::str
   result<std::vector<storage::membership>> memberships = co_await accounts_.memberships(user);
   if (!memberships)
     co_return memberships.error();
-  who = principal{user, record->admin, std::move(*memberships)};
+  out.who = principal{user, record->admin, std::move(*memberships)};
+  out.token = grants;
+  out.created = record->created;
   co_return true;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<result<bool>> gate<A, M>::account_current(caller const& c) const {
+  if (!c.bearer || c.who.name.empty())
+    co_return true; // Basic credentials were checked just now; anonymous has no account
+  if (options_.users_file)
+    co_return options_.users_file->current()->contains(c.who.name);
+  result<storage::user_record> const record = co_await accounts_.get_user(c.who.name);
+  if (!record && record.error() == storage::storage_error::user_unknown)
+    co_return false;
+  if (!record)
+    co_return record.error();
+  // Tokens issued before the claim existed say nothing of the account: its existence must do.
+  co_return !c.created || *c.created == record->created;
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
@@ -20059,7 +21813,7 @@ asio::awaitable<result<bool>> gate<A, M>::may(caller const& c, std::string repos
   result<permissions> const p = co_await permissions_of(c.who, repository);
   if (!p)
     co_return p.error();
-  std::vector<std::string> const granted = scope_actions(*p);
+  std::vector<std::string> const granted = scope_actions(detail::within(*p, c.token));
   for (std::string const& a : actions)
     if (std::find(granted.begin(), granted.end(), a) == granted.end())
       co_return false;
@@ -20098,12 +21852,13 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   // The frame owns the route and the caller.
   result<registry::route> const r = registry::parse_route(req.target());
   if (!r)
-    co_return registry::detail::route_failure(r.error(), req.target());
+    co_return registry::detail::route_failure(r.error(), req.target(), req.method());
   detail::v2_need const need = detail::need_of(*r, req.method());
   std::vector<resource_scope> const scopes = detail::scopes_of(*r, need);
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, scopes);
+  req.set_user(a.c.who.name); // for the access log
   caller const& c = a.c;
 
   bool allowed = false;
@@ -20127,6 +21882,21 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
   }
   if (!allowed)
     co_return refuse(a, site, scopes);
+  if (c.authenticated)
+    req.set_user(c.who.name); // the registry counts upload sessions per user
+  if (need.what == detail::v2_need::kind::repository &&
+      std::any_of(need.actions.begin(), need.actions.end(),
+                  [](std::string const& x) { return x != "pull"; })) {
+    result<bool> const current = co_await account_current(c);
+    if (!current)
+      co_return detail::oci_error_response(oci_error::unknown, current.error().message());
+    if (!*current) {
+      authentication gone;
+      gone.failure = detail::auth_failure::bad_token;
+      gone.message = "the token's user no longer exists";
+      co_return refuse(gone, site, scopes);
+    }
+  }
 
   if (need.what == detail::v2_need::kind::catalog)
     co_return co_await catalog(c, *r);
@@ -20142,6 +21912,7 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
       http::request_head head = req.head();
       head.set_target(detail::upload_start_target(r->name));
       http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
+      plain.set_user(std::string(req.user()));
       co_return co_await registry_(plain);
     }
   }
@@ -20160,16 +21931,33 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
   std::size_t const page_size =
       std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
   storage::name_page page;
+  std::string_view const path = "/v2/_catalog";
   std::string last = r.query.last.value_or("");
+  if (registry::detail::cursor::is_sealed(last)) {
+    std::optional<std::string> position = registry::detail::cursor::open(last, path);
+    if (!position)
+      co_return registry::detail::error(oci_error::unsupported,
+                                        registry::detail::cursor::invalid_message, nullptr, 400);
+    last = std::move(*position);
+  }
   // Read past the page by one visible name: `more` (and the Link) only when one exists.
+  // At most `max_scan` names a request: then the Link continues, sealed, from the last
+  // name read, which the caller may not see.
+  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  std::size_t read = 0;
+  std::string hidden_next;
+  bool last_kept = false; // whether `last` is the page's last name
   std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
   bool scanning = page_size > 0;
   while (scanning) {
-    result<storage::name_page> listed = co_await meta_.catalog(last, chunk);
+    result<storage::name_page> listed =
+        co_await meta_.catalog(last, who.admin ? chunk : std::min(chunk, budget - read));
     if (!listed)
       co_return registry::detail::error(listed.error());
     for (std::string& name : listed->names) {
+      ++read;
       last = name;
+      last_kept = false;
       if (!who.admin) {
         result<permissions> const p = co_await permissions_of(who, name);
         if (!p)
@@ -20182,25 +21970,33 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
         break;
       }
       page.names.push_back(std::move(name));
+      last_kept = true;
     }
     scanning = !page.more && listed->more;
+    if (scanning && !who.admin && read == budget) {
+      page.more = true;
+      if (!last_kept)
+        hidden_next = last;
+      scanning = false;
+    }
   }
-  co_return registry::detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
-                                        page_size);
+  co_return registry::detail::name_list(path, boost::json::object{}, "repositories", page,
+                                        page_size, hidden_next);
 }
 
 // --- the token service -------------------------------------------------------------------
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<result<std::vector<resource_scope>>>
-gate<A, M>::grant(principal const& who, std::vector<resource_scope> const& requested) const {
+gate<A, M>::grant(principal const& who, std::optional<token_grants> limit,
+                  std::vector<resource_scope> const& requested) const {
   std::vector<resource_scope> granted;
   for (resource_scope const& s : requested) {
     if (s.type == "repository") {
       result<permissions> const p = co_await permissions_of(who, s.name);
       if (!p)
         co_return p.error();
-      granted.push_back({"repository", "", s.name, scope_actions(*p)});
+      granted.push_back({"repository", "", s.name, scope_actions(detail::within(*p, limit))});
     } else if (s.type == "registry" && s.name == "catalog") {
       granted.push_back({"registry", "", "catalog", {"*"}}); // the catalog is filtered
     }
@@ -20267,10 +22063,12 @@ asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response>
-gate<A, M>::issue(http::request const& req, detail::site const& site,
+gate<A, M>::issue(http::request& req, detail::site const& site,
                   std::optional<basic_credentials> credentials, std::vector<std::string> scopes,
                   bool oauth) const {
   principal who;
+  std::optional<token_grants> limit;
+  std::optional<std::chrono::system_clock::time_point> created;
   if (credentials) {
     authentication const a =
         co_await check_password(std::move(credentials->user), std::move(credentials->password),
@@ -20283,6 +22081,9 @@ gate<A, M>::issue(http::request const& req, detail::site const& site,
     if (a.failure != detail::auth_failure::none)
       co_return refuse(a, site, {});
     who = a.c.who;
+    req.set_user(who.name); // for the access log
+    limit = a.c.token;
+    created = a.c.created;
   }
 
   std::vector<std::string_view> const views(scopes.begin(), scopes.end());
@@ -20297,7 +22098,7 @@ gate<A, M>::issue(http::request const& req, detail::site const& site,
                                : oci_error::name_invalid;
     co_return detail::oci_error_response(code, why, nullptr, 400);
   }
-  result<std::vector<resource_scope>> const access = co_await grant(who, *requested);
+  result<std::vector<resource_scope>> const access = co_await grant(who, limit, *requested);
   if (!access)
     co_return detail::oci_error_response(oci_error::unknown, access.error().message());
 
@@ -20315,6 +22116,9 @@ gate<A, M>::issue(http::request const& req, detail::site const& site,
       {"jti", detail::random_token_id()},
       {"access", access_to_json(*access)},
   };
+  if (created) // which account of that name the token is for (see `account_current`)
+    claims["user_created"] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(created->time_since_epoch()).count();
   result<std::string> const token = sign_jwt(claims, *options_.signing_key);
   if (!token)
     co_return detail::oci_error_response(oci_error::unknown, token.error().message());
@@ -20345,6 +22149,25 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
     co_return detail::basic_unauthorized(a.message);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
+  req.set_user(a.c.who.name); // for the access log
+  // A registry token carries registry access, nothing of the account behind it.
+  if (a.c.bearer)
+    co_return detail::basic_unauthorized(
+        "tokens from /auth/token are not accepted on /api/v1: use Basic credentials (the "
+        "password, or a personal access token)");
+  if (a.c.token) {
+    switch (detail::api_access_of(req.target(), req.method())) {
+    case detail::api_access::read: break;
+    case detail::api_access::manage:
+      if (!a.c.token->admin)
+        co_return detail::denied("this access token's scopes do not include admin");
+      break;
+    case detail::api_access::account:
+      co_return detail::denied(
+          "account changes (users, passwords, access tokens) need the password, not an "
+          "access token");
+    }
+  }
   result<principal> const who = co_await principal_of(a.c);
   if (!who) {
     if (who.error() == storage::storage_error::user_unknown)
@@ -20362,10 +22185,12 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
+  req.set_user(a.c.who.name); // for the access log
   result<principal> const who = co_await principal_of(a.c);
   if (!who && who.error() != storage::storage_error::user_unknown)
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());
-  if (!who || !who->admin) {
+  // A registry token is no administrator's credential, whoever its `sub`.
+  if (!who || !who->admin || a.c.bearer || (a.c.token && !a.c.token->admin)) {
     if (a.c.authenticated && !a.c.bearer)
       co_return detail::denied("only administrators may use this endpoint");
     co_return refuse(a, site, {});
