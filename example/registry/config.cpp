@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config.hpp"
 
+#include <pier/auth/address_range.hpp>
 #include <pier/config.hpp>
 
 #include <boost/json/parse.hpp>
@@ -87,6 +88,36 @@ std::string in_quotes(std::string_view s) {
     }
   }
   return out + '"';
+}
+
+// The token realm: an absolute http or https URL with a host, of characters that can
+// stand in a quoted WWW-Authenticate parameter (clients send their passwords there).
+outcome<std::string> parse_token_realm(std::string_view text) {
+  std::string const why = "token realm " + in_quotes(text) +
+                          " is not an absolute http or https URL such as "
+                          "\"https://registry.example/auth/token\"";
+  std::string_view rest = text;
+  if (rest.starts_with("https://"))
+    rest.remove_prefix(8);
+  else if (rest.starts_with("http://"))
+    rest.remove_prefix(7);
+  else
+    return fail(why);
+  std::string_view const host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.empty() || host.find('@') != std::string_view::npos)
+    return fail(why);
+  for (unsigned char c : text)
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+      return fail(why);
+  return std::string(text);
+}
+
+// A trusted proxy: an IPv4 or IPv6 address or CIDR range.
+outcome<std::string> parse_trusted_proxy(std::string_view text) {
+  if (!pier::auth::address_range::parse(text))
+    return fail("trusted proxy " + in_quotes(text) +
+                " is not an IP address or range such as \"10.0.0.0/8\" or \"fd00::/8\"");
+  return std::string(text);
 }
 
 constexpr std::string_view listen_forms = "HOST:PORT, :PORT or [IPV6]:PORT";
@@ -243,6 +274,7 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                          "token_ttl",
                                                          "token_realm",
                                                          "token_service",
+                                                         "trusted_proxies",
                                                          "max_orgs_per_user",
                                                          "gc_interval",
                                                          "gc_grace",
@@ -287,10 +319,29 @@ std::string apply_security_setting(json_reader const& r, security& a, std::strin
     return r.duration(v, false, a.token_ttl);
   if (k == "max_orgs_per_user")
     return r.size(v, max_orgs_setting, a.max_orgs_per_user, 0);
+  if (k == "trusted_proxies") {
+    constexpr std::string_view what = "an array of IP addresses or ranges such as [\"10.0.0.0/8\"]";
+    if (!v.is_array())
+      return r.bad(what, v);
+    std::vector<std::string> proxies;
+    for (boost::json::value const& e : v.get_array()) {
+      auto p = e.is_string() ? parse_trusted_proxy(e.get_string()) : fail("");
+      if (!p)
+        return p.error().empty() ? r.bad(what, v) : r.bad_text(p.error());
+      proxies.push_back(std::move(*p));
+    }
+    a.trusted_proxies = std::move(proxies);
+    return {};
+  }
   std::string s;
   if (k == "token_realm" || k == "token_service") {
     if (std::string e = r.string(v, "a non-empty string", s); !e.empty())
       return e;
+    if (k == "token_realm") {
+      auto url = parse_token_realm(s);
+      if (!url)
+        return r.bad_text(url.error());
+    }
     (k == "token_realm" ? a.token_realm : a.token_service) = s;
     return {};
   }
@@ -714,6 +765,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--auth", "auto|none|basic|token"},
                                     {"--htpasswd", "FILE"},
                                     {"--default-visibility", "private|public"},
+                                    {"--token-realm", "URL"},
+                                    {"--trusted-proxy", "ADDRESS[/BITS]", true},
                                     {"--max-orgs-per-user", "N"},
                                     {"--gc-interval", "DURATION"},
                                     {"--gc-grace", "DURATION"},
@@ -778,6 +831,21 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     if (!d)
       return fail("--default-visibility: " + d.error());
     a.visibility = *d;
+  }
+  if (auto const v = get("--token-realm")) {
+    auto url = parse_token_realm(*v);
+    if (!url)
+      return fail("--token-realm: " + url.error());
+    a.token_realm = std::move(*url);
+  }
+  if (flag const& f = find_flag(flags, "--trusted-proxy"); f.given()) {
+    a.trusted_proxies.clear(); // the flags replace the config file's list
+    for (std::string_view v : f.values) {
+      auto p = parse_trusted_proxy(v);
+      if (!p)
+        return fail("--trusted-proxy: " + p.error());
+      a.trusted_proxies.push_back(std::move(*p));
+    }
   }
   if (auto const v = get("--max-orgs-per-user")) {
     std::optional<std::uint64_t> const n = parse_uint(*v);
@@ -1042,6 +1110,11 @@ std::string usage() {
          "  --default-visibility private|public\n"
          "                     who may pull a repository not set otherwise (default\n"
          "                     private: its namespace's users; public: anyone)\n"
+         "  --token-realm URL  the http(s) URL of /auth/token that Bearer challenges name\n"
+         "                     (default: from the request; set it behind a proxy)\n"
+         "  --trusted-proxy ADDRESS[/BITS]\n"
+         "                     repeatable: a proxy whose X-Forwarded-Proto/-Host name the\n"
+         "                     realm when --token-realm is not set (others' are ignored)\n"
          "  --max-orgs-per-user N\n"
          "                     organisations a user who is no administrator may create,\n"
          "                     deleted ones included (default 10; 0: only administrators)\n"

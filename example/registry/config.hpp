@@ -126,6 +126,9 @@ struct security {
   std::optional<std::chrono::milliseconds> token_ttl;
   std::optional<std::string> token_realm;   ///< URL in challenges; empty: from the request
   std::optional<std::string> token_service; ///< token audience; empty: the request's Host
+  /// Addresses and CIDR ranges of proxies whose X-Forwarded-Proto/-Host name the realm
+  /// when token_realm is empty.
+  std::vector<std::string> trusted_proxies;
   /// Organisations a user who is no administrator may create; 0: none; empty: the
   /// library's default.
   std::optional<std::uint64_t> max_orgs_per_user;

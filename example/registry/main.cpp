@@ -520,6 +520,9 @@ bool setup_access(config const& c, std::filesystem::path const& data, M& meta, a
     g.realm = *a.token_realm;
   if (a.token_service)
     g.service = *a.token_service;
+  for (std::string const& p : a.trusted_proxies) // the config checked them
+    if (auto r = pier::auth::address_range::parse(p))
+      g.trusted_proxies.push_back(*r);
   if (a.token_ttl)
     g.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*a.token_ttl);
   if (a.htpasswd) {

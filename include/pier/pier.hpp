@@ -38,6 +38,7 @@
 #include <pier/registry/v2.hpp>
 
 #include <pier/auth/access_token.hpp>
+#include <pier/auth/address_range.hpp>
 #include <pier/auth/api.hpp>
 #include <pier/auth/certificate.hpp>
 #include <pier/auth/certificate_files.hpp>

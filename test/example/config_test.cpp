@@ -511,6 +511,70 @@ TEST(ExampleConfig, MaxOrgsPerUser) {
       << inv.error();
 }
 
+// Issue 10, item 9: the realm clients send passwords to, and whose X-Forwarded-* headers
+// may name it.
+TEST(ExampleConfig, TokenRealmAndTrustedProxies) {
+  auto const realm = parse({"serve", "--token-realm", "https://registry.example/auth/token"});
+  ASSERT_TRUE(realm) << realm.error();
+  EXPECT_EQ(realm->settings.access.token_realm, "https://registry.example/auth/token");
+  EXPECT_TRUE(realm->settings.access.trusted_proxies.empty());
+  for (char const* bad :
+       {"registry.example/auth/token", "ftp://registry.example/", "https://", "https:///token",
+        "//registry.example/token", "https://user@evil.example/token",
+        "https://registry.example/a\"b", "https://registry.example/a b", "http://a/\x01"}) {
+    auto const inv = parse({"serve", "--token-realm", bad});
+    ASSERT_FALSE(inv) << bad;
+    EXPECT_NE(inv.error().find("--token-realm: token realm "), std::string::npos) << inv.error();
+    EXPECT_NE(inv.error().find("is not an absolute http or https URL"), std::string::npos)
+        << inv.error();
+  }
+
+  auto const proxies = parse({"serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=::1",
+                              "--trusted-proxy", "192.0.2.7", "--trusted-proxy", "fd00::/8"});
+  ASSERT_TRUE(proxies) << proxies.error();
+  EXPECT_EQ(proxies->settings.access.trusted_proxies,
+            (std::vector<std::string>{"10.0.0.0/8", "::1", "192.0.2.7", "fd00::/8"}));
+  for (char const* bad : {"10.0.0.0/33", "proxy.example", "10.0.0.0/", "::/129", "10.0.0.1 "}) {
+    auto const inv = parse({"serve", "--trusted-proxy", bad});
+    ASSERT_FALSE(inv) << bad;
+    EXPECT_NE(inv.error().find("--trusted-proxy: trusted proxy "), std::string::npos)
+        << inv.error();
+    EXPECT_NE(inv.error().find("is not an IP address or range"), std::string::npos) << inv.error();
+  }
+
+  temp_file const f(
+      R"({"token_realm": "http://10.0.0.5:5000/auth/token", "trusted_proxies": ["10.0.0.0/8", "fd00::/8"]})");
+  auto const file = parse({"serve", "--config", f.path()});
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->settings.access.token_realm, "http://10.0.0.5:5000/auth/token");
+  EXPECT_EQ(file->settings.access.trusted_proxies,
+            (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  // Flags replace the file's list.
+  auto const both = parse({"serve", "--config", f.path(), "--trusted-proxy", "127.0.0.1"});
+  ASSERT_TRUE(both) << both.error();
+  EXPECT_EQ(both->settings.access.trusted_proxies, (std::vector<std::string>{"127.0.0.1"}));
+
+  struct bad_file {
+    std::string_view json;
+    std::string_view says;
+  };
+  for (auto const& b : {
+           bad_file{R"({"token_realm": "registry.example"})",
+                    "\"token_realm\": token realm \"registry.example\" is not an absolute"},
+           bad_file{R"({"trusted_proxies": "10.0.0.0/8"})",
+                    "\"trusted_proxies\" must be an array of IP addresses or ranges"},
+           bad_file{R"({"trusted_proxies": [10]})",
+                    "\"trusted_proxies\" must be an array of IP addresses or ranges"},
+           bad_file{R"({"trusted_proxies": ["10.0.0.0/8", "10.0.0.0/99"]})",
+                    "\"trusted_proxies\": trusted proxy \"10.0.0.0/99\" is not an IP address"},
+       }) {
+    temp_file const t(b.json);
+    auto const inv = parse({"serve", "--config", t.path()});
+    ASSERT_FALSE(inv) << b.json;
+    EXPECT_NE(inv.error().find(b.says), std::string::npos) << b.json << " -> " << inv.error();
+  }
+}
+
 TEST(ExampleConfig, EmptyFileObjectKeepsDefaults) {
   temp_file const f("{}");
   auto const inv = parse({"serve", "--config", f.path()});

@@ -71,7 +71,9 @@
 ///   always challenged, even for a public pull, so clients take the usual path through an
 ///   (anonymous) token.
 /// - The realm and service come from `gate_options`, or else from the Host; a request whose
-///   Host cannot be put in a URL (quotes, slashes, '@'…) is 400.
+///   Host cannot be put in a URL (quotes, slashes, '@'…) is 400. From a peer in
+///   `trusted_proxies`, a valid `X-Forwarded-Host` and `X-Forwarded-Proto` (`http` or
+///   `https`) name the realm's host and scheme instead; anyone else's are ignored.
 ///
 /// Authorization of `/v2/` (see `repository_permissions` for the rules of users,
 /// organisations and visibility; visibility from `AccountStore::get_visibility`, else
@@ -117,6 +119,7 @@
 /// https://distribution.github.io/distribution/spec/auth/oauth/ and RFC 6750.
 
 #include <pier/auth/access_token.hpp>
+#include <pier/auth/address_range.hpp>
 #include <pier/auth/detail/gate.hpp>
 #include <pier/auth/detail/token_cache.hpp>
 #include <pier/auth/htpasswd.hpp>
@@ -162,6 +165,10 @@ struct gate_options {
   /// https when the request came over TLS. Set it when the registry sits behind a proxy:
   /// clients send their credentials wherever it points.
   std::string realm{};
+  /// Peers whose `X-Forwarded-Proto` and `X-Forwarded-Host` name the scheme and host of
+  /// the realm when `realm` is empty. Anyone else's are ignored: they would let a client
+  /// point another client's challenge, and with it its password, at a server of its own.
+  std::vector<address_range> trusted_proxies{};
   /// The name of this registry in tokens (`aud`) and challenges; empty: the request's Host.
   std::string service{};
   /// `iss` of the tokens issued and required of tokens presented.

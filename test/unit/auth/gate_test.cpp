@@ -1121,6 +1121,55 @@ TEST_F(Gate, HostNamesTheRealmAndService) {
   EXPECT_EQ(c_->get("/v2/", bearer(tok)).status, 200);
 }
 
+// Issue 10, item 9: without a configured realm, X-Forwarded-Host and -Proto name the realm
+// only when a trusted proxy sends them; from anyone else they would let a client point the
+// challenges other clients follow (with their passwords) at a server of its own.
+TEST_F(Gate, ForwardedHeadersNameTheRealmOnlyFromTrustedProxies) {
+  header_list const forwarded{{"X-Forwarded-Host", "evil.example"}, {"X-Forwarded-Proto", "https"}};
+  auth::gate_options o = options(auth::auth_mode::token);
+  // The test client connects from 127.0.0.1: not in this range, so not trusted.
+  o.trusted_proxies = {*auth::address_range::parse("10.0.0.0/8")};
+  start(o);
+  EXPECT_EQ(challenge(c_->get("/v2/", forwarded)).at("realm"), realm);
+  EXPECT_EQ(challenge(c_->get("/v2/")).at("realm"), realm);
+
+  server_.reset();
+  o.trusted_proxies.push_back(*auth::address_range::parse("127.0.0.0/8"));
+  start(o);
+  // A trusted proxy's headers name the realm; of a list, the client's end (the first).
+  EXPECT_EQ(challenge(c_->get("/v2/", {{"X-Forwarded-Host", "registry.example:8443, inner"},
+                                       {"X-Forwarded-Proto", "https, http"}}))
+                .at("realm"),
+            "https://registry.example:8443/auth/token");
+  // Even a trusted proxy's values go into the header only when they are a host and a scheme.
+  for (std::string_view bad : {"evil.example/\"x", "a\"b, c", "user@evil.example", "a b"}) {
+    reply const r = c_->get(
+        "/v2/", {{"X-Forwarded-Host", std::string(bad)}, {"X-Forwarded-Proto", "javascript"}});
+    EXPECT_EQ(r.status, 401) << bad;
+    EXPECT_EQ(challenge(r).at("realm"), realm) << bad;
+  }
+  EXPECT_EQ(challenge(c_->get("/v2/", {{"X-Forwarded-Host", "evil.example/x"}})).at("realm"),
+            realm);
+
+  // A configured realm wins over everything.
+  server_.reset();
+  o.realm = "https://auth.example.com/token";
+  start(o);
+  EXPECT_EQ(challenge(c_->get("/v2/", forwarded)).at("realm"), "https://auth.example.com/token");
+}
+
+// A Host with a quote or a comma would end the realm's quoted string and add parameters of
+// its own: it is refused, and never reaches WWW-Authenticate.
+TEST_F(Gate, HostThatWouldBreakTheChallengeIsRefused) {
+  start(options(auth::auth_mode::token));
+  for (std::string_view host : {"a\"b", "a,realm=x", "evil.example\",error=\"x", "a@b", "a b"}) {
+    reply const r = c_->raw("GET /v2/ HTTP/1.1\r\nHost: " + std::string(host) +
+                            "\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.status, 400) << host;
+    EXPECT_EQ(r.header_or_empty("WWW-Authenticate"), "") << host;
+  }
+}
+
 // Issue 10, item 1, as it was reproduced over HTTP: root pushes library/ubuntu:latest and
 // makes it public; dave creates an organisation "library" and pushes over it. The namespace
 // of a deleted user must not be his either.

@@ -7,6 +7,7 @@
 // service. Kept out of the class template so they are compiled once.
 
 #include <pier/auth/access_token.hpp>
+#include <pier/auth/address_range.hpp>
 #include <pier/auth/detail/api.hpp>
 #include <pier/auth/detail/openssl.hpp>
 #include <pier/auth/jwt.hpp>
@@ -30,10 +31,12 @@
 #include <boost/url/parse_query.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -146,20 +149,47 @@ struct site {
   std::string service;
 };
 
+/// The first element of a comma-separated header list (a chain of proxies lists the
+/// client's end first), trimmed.
+inline std::string_view first_listed(std::string_view value) {
+  return pier::detail::ascii::trim_ows(value.substr(0, value.find(',')));
+}
+
 /// The site of `req`, from the configured values or the Host; nothing when one of them must
-/// come from a Host the request lacks or that is not valid.
+/// come from a Host the request lacks or that is not valid. When the peer is one of
+/// `proxies`, its `X-Forwarded-Proto` and `X-Forwarded-Host` name the realm's scheme and
+/// host; values that are not `http`/`https` or a valid host are ignored.
 inline std::optional<site> site_of(http::request const& req, std::string_view realm,
-                                   std::string_view service) {
+                                   std::string_view service,
+                                   std::span<address_range const> proxies = {}) {
   std::optional<std::string_view> const host = req.headers().find("Host");
   bool const usable = host && is_valid_host(*host);
   if ((realm.empty() || service.empty()) && !usable)
     return std::nullopt;
   site s;
   s.service = service.empty() ? std::string(*host) : std::string(service);
-  if (realm.empty())
-    s.realm = (req.secure() ? "https://" : "http://") + std::string(*host) + "/auth/token";
-  else
+  if (!realm.empty()) {
     s.realm = realm;
+    return s;
+  }
+  std::string_view scheme = req.secure() ? "https" : "http";
+  std::string_view name = *host;
+  if (std::any_of(proxies.begin(), proxies.end(),
+                  [&](address_range const& r) { return r.contains(req.client_address()); })) {
+    if (auto const proto = req.headers().find("X-Forwarded-Proto")) {
+      std::string_view const p = first_listed(*proto);
+      if (http::iequals(p, "http"))
+        scheme = "http";
+      else if (http::iequals(p, "https"))
+        scheme = "https";
+    }
+    if (auto const forwarded = req.headers().find("X-Forwarded-Host")) {
+      std::string_view const h = first_listed(*forwarded);
+      if (is_valid_host(h))
+        name = h;
+    }
+  }
+  s.realm = std::string(scheme) + "://" + std::string(name) + "/auth/token";
   return s;
 }
 

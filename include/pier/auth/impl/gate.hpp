@@ -60,7 +60,8 @@ asio::awaitable<http::response> gate<A, M>::handle(http::request& req) const {
   detail::destination const where = detail::destination_of(req.target());
   if (where == detail::destination::ping)
     co_return co_await registry_(req);
-  std::optional<detail::site> const site = detail::site_of(req, options_.realm, options_.service);
+  std::optional<detail::site> const site =
+      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
   if (!site) {
     http::response r = detail::oci_error_response(
         oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
