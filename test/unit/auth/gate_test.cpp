@@ -1428,12 +1428,14 @@ TEST_F(Gate, AccessTokenScopesLimitWhatTheyDo) {
 // that the account it was issued to still exists (and is not a new one of the same name).
 TEST_F(Gate, ADeletedUsersTokenNoLongerChangesAnything) {
   start(options(auth::auth_mode::token));
-  std::string const tok = token("repository:erin/app:pull,push,delete", "erin");
-  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v1", image(80)), 201);
+  // erin pushes into an organisation's namespace: her own must be empty for her to go.
+  ASSERT_TRUE(run(meta_.set_member("acme", "erin", storage::role::admin)));
+  std::string const tok = token("repository:acme/erin:pull,push,delete", "erin");
+  EXPECT_EQ(push(*c_, bearer(tok), "acme/erin", "v1", image(80)), 201);
   ASSERT_TRUE(run(meta_.delete_user("erin")));
-  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v2", image(81)), 401);
+  EXPECT_EQ(push(*c_, bearer(tok), "acme/erin", "v2", image(81)), 401);
   reply const del = c_->request(
-      "DELETE", manifest_path("erin/app", image(80).manifest.digest.str()), bearer(tok));
+      "DELETE", manifest_path("acme/erin", image(80).manifest.digest.str()), bearer(tok));
   EXPECT_EQ(del.status, 401);
   EXPECT_EQ(challenge(del)["error"], "invalid_token");
 
@@ -1441,7 +1443,7 @@ TEST_F(Gate, ADeletedUsersTokenNoLongerChangesAnything) {
   storage::user_record again{"erin", auth::hash_password(password("erin"), {}, 4).value(), false,
                              system_clock::now()};
   ASSERT_TRUE(run(meta_.create_user(again)));
-  EXPECT_EQ(push(*c_, bearer(tok), "erin/app", "v2", image(81)), 401);
+  EXPECT_EQ(push(*c_, bearer(tok), "acme/erin", "v2", image(81)), 401);
   // Its own tokens push.
   EXPECT_EQ(push(*c_, bearer(token("repository:erin/app:pull,push", "erin")), "erin/app", "v2",
                  image(81)),
