@@ -240,47 +240,47 @@ constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
 constexpr std::uint64_t max_orgs_setting = 1000000;
 
 constexpr auto setting_names = std::to_array<std::string_view>({"listen",
-                                                         "data",
-                                                         "threads",
-                                                         "log_level",
-                                                         "threading",
-                                                         "header_timeout",
-                                                         "idle_timeout",
-                                                         "body_stall_timeout",
-                                                         "write_stall_timeout",
-                                                         "shutdown_timeout",
-                                                         "linger_timeout",
-                                                         "max_connections",
-                                                         "max_connections_per_client",
-                                                         "listen_backlog",
-                                                         "read_buffer_size",
-                                                         "max_body_drain",
-                                                         "max_request_line",
-                                                         "max_header_bytes",
-                                                         "max_fields",
-                                                         "max_manifest_size",
-                                                         "upload_buffer_size",
-                                                         "max_blob_size",
-                                                         "max_page_size",
-                                                         "allow_delete",
-                                                         "negotiate_oci",
-                                                         "max_uploads_per_client",
-                                                         "max_uploads_per_repository",
-                                                         "tls_cert",
-                                                         "tls_key",
-                                                         "auth",
-                                                         "htpasswd",
-                                                         "default_visibility",
-                                                         "token_ttl",
-                                                         "token_realm",
-                                                         "token_service",
-                                                         "trusted_proxies",
-                                                         "max_orgs_per_user",
-                                                         "gc_interval",
-                                                         "gc_grace",
-                                                         "untagged_retention",
-                                                         "upload_ttl",
-                                                         "min_free_space"});
+                                                                "data",
+                                                                "threads",
+                                                                "log_level",
+                                                                "threading",
+                                                                "header_timeout",
+                                                                "idle_timeout",
+                                                                "body_stall_timeout",
+                                                                "write_stall_timeout",
+                                                                "shutdown_timeout",
+                                                                "linger_timeout",
+                                                                "max_connections",
+                                                                "max_connections_per_client",
+                                                                "listen_backlog",
+                                                                "read_buffer_size",
+                                                                "max_body_drain",
+                                                                "max_request_line",
+                                                                "max_header_bytes",
+                                                                "max_fields",
+                                                                "max_manifest_size",
+                                                                "upload_buffer_size",
+                                                                "max_blob_size",
+                                                                "max_page_size",
+                                                                "allow_delete",
+                                                                "negotiate_oci",
+                                                                "max_uploads_per_client",
+                                                                "max_uploads_per_repository",
+                                                                "tls_cert",
+                                                                "tls_key",
+                                                                "auth",
+                                                                "htpasswd",
+                                                                "default_visibility",
+                                                                "token_ttl",
+                                                                "token_realm",
+                                                                "token_service",
+                                                                "trusted_proxies",
+                                                                "max_orgs_per_user",
+                                                                "gc_interval",
+                                                                "gc_grace",
+                                                                "untagged_retention",
+                                                                "upload_ttl",
+                                                                "min_free_space"});
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -753,6 +753,14 @@ outcome<std::size_t> parse_limit(std::string_view text) {
   return static_cast<std::size_t>(*n);
 }
 
+// `pier-registry help`, or with a command its own help.
+invocation help_invocation(std::string_view command = {}) {
+  invocation inv;
+  inv.what = invocation::action::help;
+  inv.help_topic = std::string(command);
+  return inv;
+}
+
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
   auto flags = std::to_array<flag>({{"--config", "FILE"},
@@ -780,10 +788,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
     return failure{positional.error()};
-  if (help) {
-    inv.what = invocation::action::help;
-    return inv;
-  }
+  if (help)
+    return help_invocation("serve");
   auto const get = [&](std::string_view name) { return find_flag(flags, name).value(); };
 
   config& c = inv.settings;
@@ -897,12 +903,6 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   return inv;
 }
 
-invocation help_invocation() {
-  invocation inv;
-  inv.what = invocation::action::help;
-  return inv;
-}
-
 outcome<invocation> parse_user(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::user;
@@ -921,7 +921,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
     u.what = user_command::verb::list;
     positional_max = 0;
   } else if (verb == "--help" || verb == "-h") {
-    return help_invocation();
+    return help_invocation("user");
   } else {
     return fail("user: unknown verb " + in_quotes(verb) + ": use " + std::string(forms));
   }
@@ -934,7 +934,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
   if (!positional)
     return failure{positional.error()};
   if (help)
-    return help_invocation();
+    return help_invocation("user");
   if (positional_max == 1 && positional->empty())
     return fail(command + " needs the user's NAME");
   if (!positional->empty())
@@ -956,10 +956,8 @@ outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
   auto const positional = collect_flags(args, flags, 0, "gen-cert", help);
   if (!positional)
     return failure{positional.error()};
-  if (help) {
-    inv.what = invocation::action::help;
-    return inv;
-  }
+  if (help)
+    return help_invocation("gen-cert");
   auto const host = find_flag(flags, "--host").value();
   if (!host)
     return fail("gen-cert needs --host NAME (the name clients use to reach the registry)");
@@ -990,10 +988,8 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   auto const positional = collect_flags(args, flags, 0, "gc", help);
   if (!positional)
     return failure{positional.error()};
-  if (help) {
-    inv.what = invocation::action::help;
-    return inv;
-  }
+  if (help)
+    return help_invocation("gc");
   if (auto const v = find_flag(flags, "--data").value())
     inv.gc.data = std::filesystem::path(*v);
   inv.gc.dry_run = find_flag(flags, "--dry-run").given();
@@ -1018,7 +1014,7 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
   if (!positional)
     return failure{positional.error()};
   if (help)
-    return help_invocation();
+    return help_invocation("fsck");
   // Required: checking (and with --repair, changing) a default ./pier-data by accident
   // helps no one.
   auto const data = find_flag(flags, "--data").value();
@@ -1036,10 +1032,8 @@ outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
   if (args.empty())
     return fail("no command given: run \"pier-registry help\" for usage");
   std::string_view const command = args.front();
-  if (command == "help" || command == "--help" || command == "-h") {
-    inv.what = invocation::action::help;
-    return inv;
-  }
+  if (command == "help" || command == "--help" || command == "-h")
+    return help_invocation(args.size() > 1 ? args[1] : std::string_view{});
   if (command == "version" || command == "--version") {
     inv.what = invocation::action::version;
     return inv;
@@ -1057,88 +1051,140 @@ outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
   return fail("unknown command " + in_quotes(command) + ": run \"pier-registry help\" for usage");
 }
 
-std::string usage() {
-  return "pier-registry " PIER_VERSION_STRING
-         " - a container-image registry (OCI Distribution v1.1)\n"
-         "\n"
-         "Usage:\n"
-         "  pier-registry serve [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
-         "                      [--threads N] [--log-level LEVEL]\n"
-         "                      [--tls-cert FILE --tls-key FILE] [--auth MODE]\n"
-         "                      [--htpasswd FILE] [--default-visibility private|public]\n"
-         "  pier-registry user add NAME [--admin] --password-stdin [--data DIR]\n"
-         "  pier-registry user del NAME [--data DIR]\n"
-         "  pier-registry user list [--data DIR]\n"
-         "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
-         "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION] [--upload-ttl DURATION]\n"
-         "  pier-registry fsck --data DIR [--repair]\n"
-         "  pier-registry --version\n"
-         "  pier-registry help\n"
-         "\n"
-         "serve options (they override the config file):\n"
-         "  --config FILE      JSON settings file (keys: listen, data, threads, log_level,\n"
-         "                     threading, *_timeout, max_* and more; see README.md)\n"
-         "  --listen ADDRESS   HOST:PORT, :PORT or [IPV6]:PORT     (default 0.0.0.0:5000;\n"
-         "                     port 0 picks a free port, printed in the start-up line)\n"
-         "  --data DIR         blobs in DIR/blobs, metadata in DIR/meta (default ./pier-data)\n"
-         "  --threads N        worker threads                      (default: one per core)\n"
-         "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
-         "                     are logged at info)\n"
-         "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+);\n"
-         "  --tls-key FILE     and its private key. SIGHUP reloads both (and --htpasswd)\n"
-         "  --auth MODE        none, basic, token, or auto (default): token when users\n"
-         "                     exist in DIR (see \"user add\"), else none\n"
-         "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
-         "                     entries (htpasswd -B); implies --auth basic. SIGHUP\n"
-         "                     reloads it (one that does not parse keeps the old users)\n"
-         "  --gc-interval D    garbage collection every D inside serve (0: only on\n"
-         "                     demand, POST /api/v1/gc)\n"
-         "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"
-         "  --untagged-retention D\n"
-         "                     a manifest left untagged goes after D (default 0: at once;\n"
-         "                     -1: never)\n"
-         "  --upload-ttl D     upload sessions idle for D expire (default 24h)\n"
-         "                     Durations: whole seconds or a number with ms, s, m, h, d.\n"
-         "  --max-uploads-per-client N\n"
-         "                     open upload sessions per user (or address, for anonymous\n"
-         "                     callers); beyond, 429 with Retry-After (default 100; 0: none)\n"
-         "  --max-uploads-per-repository N\n"
-         "                     open upload sessions per repository (default 1000; 0: none)\n"
-         "  --max-connections-per-client N\n"
-         "                     connections per client address; beyond, new ones are closed\n"
-         "                     (default 256; 0: no limit)\n"
-         "  --default-visibility private|public\n"
-         "                     who may pull a repository not set otherwise (default\n"
-         "                     private: its namespace's users; public: anyone)\n"
-         "  --token-realm URL  the http(s) URL of /auth/token that Bearer challenges name\n"
-         "                     (default: from the request; set it behind a proxy)\n"
-         "  --trusted-proxy ADDRESS[/BITS]\n"
-         "                     repeatable: a proxy whose X-Forwarded-Proto/-Host name the\n"
-         "                     realm when --token-realm is not set (others' are ignored)\n"
-         "  --max-orgs-per-user N\n"
-         "                     organisations a user who is no administrator may create,\n"
-         "                     deleted ones included (default 10; 0: only administrators)\n"
-         "  --min-free-space SIZE\n"
-         "                     uploads are refused (507) when the data filesystem would\n"
-         "                     keep less free, so manifests and tags can still be written\n"
-         "                     (default 1GiB, or 5% of the filesystem if less; 0: none).\n"
-         "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n"
-         "\n"
-         "user: manage the registry's users while the server is stopped. The password is\n"
-         "read from standard input (one line). --admin makes an administrator.\n"
-         "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
-         "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
-         "trust ca.crt: docker reads /etc/docker/certs.d/HOST:PORT/ca.crt, podman, skopeo\n"
-         "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n"
-         "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
-         "only report).\n"
-         "fsck: verify every blob's digest and size, every link and count of a stopped\n"
-         "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
-         "\n"
-         "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
-         "connections, in-flight requests finish; a second signal cancels them.\n"
-         "Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad usage or\n"
-         "configuration.\n";
+namespace {
+
+// The parts of `usage`: one for each command, so that `COMMAND --help` shows its own.
+constexpr std::string_view usage_title =
+    "pier-registry " PIER_VERSION_STRING " - a container-image registry (OCI Distribution v1.1)\n"
+    "\n";
+constexpr std::string_view usage_lines =
+    "Usage:\n"
+    "  pier-registry serve [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
+    "                      [--threads N] [--log-level LEVEL]\n"
+    "                      [--tls-cert FILE --tls-key FILE] [--auth MODE]\n"
+    "                      [--htpasswd FILE] [--default-visibility private|public]\n"
+    "  pier-registry user add NAME [--admin] --password-stdin [--data DIR]\n"
+    "  pier-registry user del NAME [--data DIR]\n"
+    "  pier-registry user list [--data DIR]\n"
+    "  pier-registry gen-cert --host NAME [--ip ADDRESS]... --out DIR\n"
+    "  pier-registry gc [--data DIR] [--dry-run] [--grace DURATION] [--upload-ttl DURATION]\n"
+    "  pier-registry fsck --data DIR [--repair]\n"
+    "  pier-registry --version\n"
+    "  pier-registry help [COMMAND], pier-registry COMMAND --help\n";
+constexpr std::string_view serve_help =
+    "serve options (they override the config file):\n"
+    "  --config FILE      JSON settings file (keys: listen, data, threads, log_level,\n"
+    "                     threading, *_timeout, max_* and more; see README.md)\n"
+    "  --listen ADDRESS   HOST:PORT, :PORT or [IPV6]:PORT     (default 0.0.0.0:5000;\n"
+    "                     port 0 picks a free port, printed in the start-up line)\n"
+    "  --data DIR         blobs in DIR/blobs, metadata in DIR/meta (default ./pier-data)\n"
+    "  --threads N        worker threads                      (default: one per core)\n"
+    "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
+    "                     are logged at info)\n"
+    "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+);\n"
+    "  --tls-key FILE     and its private key. SIGHUP reloads both (and --htpasswd)\n"
+    "  --auth MODE        none, basic, token, or auto (default): token when users\n"
+    "                     exist in DIR (see \"user add\"), else none\n"
+    "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
+    "                     entries (htpasswd -B); implies --auth basic. SIGHUP\n"
+    "                     reloads it (one that does not parse keeps the old users)\n"
+    "  --gc-interval D    garbage collection every D inside serve (0: only on\n"
+    "                     demand, POST /api/v1/gc)\n"
+    "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"
+    "  --untagged-retention D\n"
+    "                     a manifest left untagged goes after D (default 0: at once;\n"
+    "                     -1: never)\n"
+    "  --upload-ttl D     upload sessions idle for D expire (default 24h)\n"
+    "                     Durations: whole seconds or a number with ms, s, m, h, d.\n"
+    "  --max-uploads-per-client N\n"
+    "                     open upload sessions per user (or address, for anonymous\n"
+    "                     callers); beyond, 429 with Retry-After (default 100; 0: none)\n"
+    "  --max-uploads-per-repository N\n"
+    "                     open upload sessions per repository (default 1000; 0: none)\n"
+    "  --max-connections-per-client N\n"
+    "                     connections per client address; beyond, new ones are closed\n"
+    "                     (default 256; 0: no limit)\n"
+    "  --default-visibility private|public\n"
+    "                     who may pull a repository not set otherwise (default\n"
+    "                     private: its namespace's users; public: anyone)\n"
+    "  --token-realm URL  the http(s) URL of /auth/token that Bearer challenges name\n"
+    "                     (default: from the request; set it behind a proxy)\n"
+    "  --trusted-proxy ADDRESS[/BITS]\n"
+    "                     repeatable: a proxy whose X-Forwarded-Proto/-Host name the\n"
+    "                     realm when --token-realm is not set (others' are ignored)\n"
+    "  --max-orgs-per-user N\n"
+    "                     organisations a user who is no administrator may create,\n"
+    "                     deleted ones included (default 10; 0: only administrators)\n"
+    "  --min-free-space SIZE\n"
+    "                     uploads are refused (507) when the data filesystem would\n"
+    "                     keep less free, so manifests and tags can still be written\n"
+    "                     (default 1GiB, or 5% of the filesystem if less; 0: none).\n"
+    "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n";
+constexpr std::string_view user_help =
+    "user: manage the registry's users while the server is stopped. The password is\n"
+    "read from standard input (one line). --admin makes an administrator.\n"
+    "  --data DIR         the data dir (default ./pier-data); user add makes it\n";
+constexpr std::string_view gen_cert_help =
+    "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
+    "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
+    "trust ca.crt: docker reads /etc/docker/certs.d/HOST:PORT/ca.crt, podman, skopeo\n"
+    "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n";
+constexpr std::string_view gc_help =
+    "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
+    "only report).\n"
+    "  --data DIR         the data dir (default ./pier-data; it must exist)\n"
+    "  --dry-run          only count what would go\n"
+    "  --grace D          unreferenced blobs and orphan files younger than D stay\n"
+    "                     (default 1h)\n"
+    "  --upload-ttl D     upload sessions older than D are aborted (default 24h)\n"
+    "                     Durations: whole seconds or a number with ms, s, m, h, d.\n";
+constexpr std::string_view fsck_help =
+    "fsck: verify every blob's digest and size, every link and count of a stopped\n"
+    "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
+    "  --data DIR         the data dir (required)\n"
+    "  --repair           rewrite wrong counts, remove corrupt blobs, dangling links and\n"
+    "                     orphan files; never a manifest\n";
+constexpr std::string_view usage_tail =
+    "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
+    "connections, in-flight requests finish; a second signal cancels them.\n"
+    "Exit status: 0 after a stop, 1 when the server cannot start, 2 for bad usage or\n"
+    "configuration.\n";
+
+} // namespace
+
+std::string usage(std::string_view command) {
+  constexpr std::pair<std::string_view, std::string_view> commands[] = {{"serve", serve_help},
+                                                                        {"user", user_help},
+                                                                        {"gen-cert", gen_cert_help},
+                                                                        {"gc", gc_help},
+                                                                        {"fsck", fsck_help}};
+  std::string text(usage_title);
+  for (auto const& [name, help] : commands) {
+    if (name != command)
+      continue;
+    // Its own usage lines (with their continuations), then its own options.
+    text += "Usage:\n";
+    std::string_view lines = usage_lines;
+    bool own = false;
+    while (!lines.empty()) {
+      std::string_view const line = lines.substr(0, lines.find('\n') + 1);
+      lines.remove_prefix(line.size());
+      if (line.starts_with("  pier-registry "))
+        own = line.substr(16).starts_with(std::string(name) + " ");
+      else if (!line.starts_with("      "))
+        own = false;
+      if (own)
+        text += line;
+    }
+    text.append("\n").append(help).append("\n").append(usage_tail);
+    return text;
+  }
+  text.append(usage_lines).append("\n").append(serve_help).append("\n");
+  for (auto const& [name, help] : commands)
+    if (name != "serve")
+      text += help;
+  text.append("\n").append(usage_tail);
+  return text;
 }
 
 } // namespace pier_registry

@@ -231,6 +231,7 @@ struct invocation {
   gen_cert_command cert;
   gc_command gc;
   fsck_command fsck;
+  std::string help_topic; ///< with action::help: the command whose help (empty: all)
 };
 
 /// Parses the arguments after the program name:
@@ -241,8 +242,9 @@ struct invocation {
 /// The config file is read here, and flags override it.
 outcome<invocation> parse_command_line(std::span<std::string_view const> args);
 
-/// The text `pier-registry help` prints.
-std::string usage();
+/// The text `pier-registry help` prints; with a command (`serve`, `user`, `gen-cert`, `gc`,
+/// `fsck`), only its usage and options, as `pier-registry COMMAND --help` prints.
+std::string usage(std::string_view command = {});
 
 } // namespace pier_registry
 

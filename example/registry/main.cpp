@@ -834,7 +834,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   switch (inv->what) {
-  case invocation::action::help: std::fputs(usage().c_str(), stdout); return 0;
+  case invocation::action::help: std::fputs(usage(inv->help_topic).c_str(), stdout); return 0;
   case invocation::action::version: std::puts("pier-registry " PIER_VERSION_STRING); return 0;
   default: break;
   }

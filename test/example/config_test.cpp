@@ -96,6 +96,42 @@ TEST(ExampleConfig, HelpAndVersion) {
     EXPECT_NE(text.find(path), std::string::npos) << path;
 }
 
+// Issue 10: `gc --help` showed every command's flags. Each command's help has its own
+// usage and options, and no other command's.
+TEST(ExampleConfig, EachCommandHasItsOwnHelp) {
+  struct want {
+    std::vector<std::string_view> args;
+    std::string_view topic;
+    std::vector<std::string_view> has;
+    std::vector<std::string_view> lacks;
+  };
+  for (want const& w : std::vector<want>{
+           {{"gc", "--help"}, "gc", {"pier-registry gc ", "--dry-run", "--grace", "(default 1h)"},
+            {"--listen", "--repair", "--password-stdin", "pier-registry serve"}},
+           {{"fsck", "--help"}, "fsck", {"pier-registry fsck ", "--repair", "(required)"},
+            {"--dry-run", "--listen"}},
+           {{"serve", "-h"}, "serve", {"pier-registry serve ", "--listen", "--min-free-space"},
+            {"--repair", "--dry-run"}},
+           {{"user", "add", "--help"}, "user", {"pier-registry user add", "--data"}, {"--listen"}},
+           {{"gen-cert", "--help"}, "gen-cert", {"--host NAME", "/etc/docker/certs.d"},
+            {"--listen"}},
+           {{"help", "gc"}, "gc", {"--dry-run"}, {"--listen"}}}) {
+    auto const inv = parse_command_line(w.args);
+    ASSERT_TRUE(inv) << inv.error();
+    EXPECT_EQ(inv->what, invocation::action::help);
+    EXPECT_EQ(inv->help_topic, w.topic);
+    std::string const text = pier_registry::usage(inv->help_topic);
+    for (std::string_view s : w.has)
+      EXPECT_NE(text.find(s), std::string::npos) << w.topic << " help lacks " << s << ":\n" << text;
+    for (std::string_view s : w.lacks)
+      EXPECT_EQ(text.find(s), std::string::npos) << w.topic << " help has " << s << ":\n" << text;
+  }
+  // The whole help still has every command's options.
+  std::string const all = pier_registry::usage();
+  for (std::string_view s : {"--dry-run", "--repair", "--listen", "--host NAME", "--password-stdin"})
+    EXPECT_NE(all.find(s), std::string::npos) << s;
+}
+
 // --- flags -------------------------------------------------------------------------------
 
 TEST(ExampleConfig, FlagsTakeTheirValueNextOrAfterEquals) {

@@ -288,5 +288,11 @@ printf 'dave:$apr1$abcdefgh$0123456789abcdefghijkl\n' >"$tmp/md5.htpasswd"
 expect_config_error 'bcrypt' serve --listen 127.0.0.1:0 --data "$tmp/data" --htpasswd "$tmp/md5.htpasswd"
 
 "$bin" --version | grep -qx 'pier-registry [0-9.]*' || fail "--version"
-"$bin" help | grep -q 'pier-registry serve' || fail "help"
+# Captured first: `grep -q` stops reading at the first match, and the rest of the text
+# would then meet a closed pipe.
+help_text=$("$bin" help) || fail "help exited with $?"
+grep -q 'pier-registry serve' <<<"$help_text" || fail "help"
+gc_help=$("$bin" gc --help) || fail "gc --help exited with $?"
+grep -q -- '--dry-run' <<<"$gc_help" || fail "gc --help lacks --dry-run"
+if grep -q -- '--listen' <<<"$gc_help"; then fail "gc --help shows serve's flags"; fi
 echo "serve_test: all passed"
