@@ -16289,6 +16289,130 @@ PIER_END_NAMESPACE
 
 #endif // PIER_AUTH_ACCESS_TOKEN_HPP
 // ---- end pier/auth/access_token.hpp ----
+// ---- begin pier/auth/address_range.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_ADDRESS_RANGE_HPP
+#define PIER_AUTH_ADDRESS_RANGE_HPP
+
+/// @file
+/// A range of IP addresses (`192.0.2.0/24`, `2001:db8::/32`, or one address), such as the
+/// proxies whose `X-Forwarded-*` headers the gate believes (`gate_options::trusted_proxies`).
+///
+/// @code
+/// auto r = pier::auth::address_range::parse("10.0.0.0/8");
+/// assert(r && r->contains("10.1.2.3") && !r->contains("192.0.2.7"));
+/// assert(!pier::auth::address_range::parse("10.0.0.0/33")); // not a range
+/// @endcode
+
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+/// IPv4 or IPv6 addresses sharing a prefix. IPv4 ranges are kept as IPv4-mapped IPv6, so
+/// that an IPv4 range also holds the IPv4-mapped form of its addresses.
+class address_range {
+public:
+  /// "ADDRESS/BITS" or "ADDRESS" (all its bits); nothing when it is neither (bits beyond
+  /// 32 or 128, a host name, spaces).
+  static std::optional<address_range> parse(std::string_view text);
+
+  /// Whether the address `address` (as `http::request::client_address` gives it) lies in
+  /// the range; false for text that is no address.
+  bool contains(std::string_view address) const noexcept;
+
+private:
+  std::array<unsigned char, 16> bytes_{};
+  unsigned bits_ = 0; ///< of 128
+};
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+// ---- begin pier/auth/impl/address_range.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_AUTH_IMPL_ADDRESS_RANGE_HPP
+#define PIER_AUTH_IMPL_ADDRESS_RANGE_HPP
+
+#include <charconv>
+#include <system_error>
+
+#include <arpa/inet.h>
+
+PIER_BEGIN_NAMESPACE
+namespace auth {
+
+namespace detail {
+
+// `text` as 16 bytes (IPv4 mapped into IPv6); whether it was IPv4 in `v4`.
+inline std::optional<std::array<unsigned char, 16>> address_bytes(std::string_view text,
+                                                                  bool& v4) noexcept {
+  std::array<char, INET6_ADDRSTRLEN> s{}; // inet_pton wants a terminated string
+  if (text.empty() || text.size() >= s.size())
+    return std::nullopt;
+  text.copy(s.data(), text.size());
+  std::array<unsigned char, 16> out{};
+  if (inet_pton(AF_INET, s.data(), out.data() + 12) == 1) {
+    out[10] = out[11] = 0xff;
+    v4 = true;
+    return out;
+  }
+  if (inet_pton(AF_INET6, s.data(), out.data()) == 1) {
+    v4 = false;
+    return out;
+  }
+  return std::nullopt;
+}
+
+} // namespace detail
+
+inline std::optional<address_range> address_range::parse(std::string_view text) {
+  std::size_t const slash = text.find('/');
+  bool v4 = false;
+  auto const bytes = detail::address_bytes(text.substr(0, slash), v4);
+  if (!bytes)
+    return std::nullopt;
+  unsigned const width = v4 ? 32 : 128;
+  unsigned bits = width;
+  if (slash != std::string_view::npos) {
+    std::string_view const b = text.substr(slash + 1);
+    auto const [end, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
+    if (b.empty() || ec != std::errc{} || end != b.data() + b.size() || bits > width)
+      return std::nullopt;
+  }
+  address_range r;
+  r.bytes_ = *bytes;
+  r.bits_ = bits + (128 - width);
+  return r;
+}
+
+inline bool address_range::contains(std::string_view address) const noexcept {
+  bool v4 = false;
+  std::optional<std::array<unsigned char, 16>> const a = detail::address_bytes(address, v4);
+  if (!a)
+    return false;
+  unsigned const whole = bits_ / 8;
+  for (unsigned i = 0; i < whole; ++i)
+    if ((*a)[i] != bytes_[i])
+      return false;
+  unsigned const rest = bits_ % 8;
+  if (rest == 0)
+    return true;
+  auto const mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return ((*a)[whole] & mask) == (bytes_[whole] & mask);
+}
+
+} // namespace auth
+PIER_END_NAMESPACE
+
+#endif // PIER_AUTH_IMPL_ADDRESS_RANGE_HPP
+// ---- end pier/auth/impl/address_range.hpp ----
+
+#endif // PIER_AUTH_ADDRESS_RANGE_HPP
+// ---- end pier/auth/address_range.hpp ----
 // ---- begin pier/auth/api.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_AUTH_API_HPP
@@ -18988,7 +19112,9 @@ PIER_END_NAMESPACE
 ///   always challenged, even for a public pull, so clients take the usual path through an
 ///   (anonymous) token.
 /// - The realm and service come from `gate_options`, or else from the Host; a request whose
-///   Host cannot be put in a URL (quotes, slashes, '@'…) is 400.
+///   Host cannot be put in a URL (quotes, slashes, '@'…) is 400. From a peer in
+///   `trusted_proxies`, a valid `X-Forwarded-Host` and `X-Forwarded-Proto` (`http` or
+///   `https`) name the realm's host and scheme instead; anyone else's are ignored.
 ///
 /// Authorization of `/v2/` (see `repository_permissions` for the rules of users,
 /// organisations and visibility; visibility from `AccountStore::get_visibility`, else
@@ -20348,10 +20474,12 @@ PIER_END_NAMESPACE
 #include <boost/url/parse_query.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20464,20 +20592,47 @@ struct site {
   std::string service;
 };
 
+/// The first element of a comma-separated header list (a chain of proxies lists the
+/// client's end first), trimmed.
+inline std::string_view first_listed(std::string_view value) {
+  return pier::detail::ascii::trim_ows(value.substr(0, value.find(',')));
+}
+
 /// The site of `req`, from the configured values or the Host; nothing when one of them must
-/// come from a Host the request lacks or that is not valid.
+/// come from a Host the request lacks or that is not valid. When the peer is one of
+/// `proxies`, its `X-Forwarded-Proto` and `X-Forwarded-Host` name the realm's scheme and
+/// host; values that are not `http`/`https` or a valid host are ignored.
 inline std::optional<site> site_of(http::request const& req, std::string_view realm,
-                                   std::string_view service) {
+                                   std::string_view service,
+                                   std::span<address_range const> proxies = {}) {
   std::optional<std::string_view> const host = req.headers().find("Host");
   bool const usable = host && is_valid_host(*host);
   if ((realm.empty() || service.empty()) && !usable)
     return std::nullopt;
   site s;
   s.service = service.empty() ? std::string(*host) : std::string(service);
-  if (realm.empty())
-    s.realm = (req.secure() ? "https://" : "http://") + std::string(*host) + "/auth/token";
-  else
+  if (!realm.empty()) {
     s.realm = realm;
+    return s;
+  }
+  std::string_view scheme = req.secure() ? "https" : "http";
+  std::string_view name = *host;
+  if (std::any_of(proxies.begin(), proxies.end(),
+                  [&](address_range const& r) { return r.contains(req.client_address()); })) {
+    if (auto const proto = req.headers().find("X-Forwarded-Proto")) {
+      std::string_view const p = first_listed(*proto);
+      if (http::iequals(p, "http"))
+        scheme = "http";
+      else if (http::iequals(p, "https"))
+        scheme = "https";
+    }
+    if (auto const forwarded = req.headers().find("X-Forwarded-Host")) {
+      std::string_view const h = first_listed(*forwarded);
+      if (is_valid_host(h))
+        name = h;
+    }
+  }
+  s.realm = std::string(scheme) + "://" + std::string(name) + "/auth/token";
   return s;
 }
 
@@ -21335,6 +21490,10 @@ struct gate_options {
   /// https when the request came over TLS. Set it when the registry sits behind a proxy:
   /// clients send their credentials wherever it points.
   std::string realm{};
+  /// Peers whose `X-Forwarded-Proto` and `X-Forwarded-Host` name the scheme and host of
+  /// the realm when `realm` is empty. Anyone else's are ignored: they would let a client
+  /// point another client's challenge, and with it its password, at a server of its own.
+  std::vector<address_range> trusted_proxies{};
   /// The name of this registry in tokens (`aud`) and challenges; empty: the request's Host.
   std::string service{};
   /// `iss` of the tokens issued and required of tokens presented.
@@ -21539,7 +21698,8 @@ asio::awaitable<http::response> gate<A, M>::handle(http::request& req) const {
   detail::destination const where = detail::destination_of(req.target());
   if (where == detail::destination::ping)
     co_return co_await registry_(req);
-  std::optional<detail::site> const site = detail::site_of(req, options_.realm, options_.service);
+  std::optional<detail::site> const site =
+      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
   if (!site) {
     http::response r = detail::oci_error_response(
         oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
