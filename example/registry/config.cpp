@@ -245,7 +245,8 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                          "gc_grace",
                                                          "untagged_retention",
                                                          "upload_ttl",
-                                                         "min_free_space"});
+                                                         "min_free_space",
+                                                         "default_quota"});
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -411,6 +412,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.boolean(v, g.negotiate_oci);
   if (k == "min_free_space") // a number of bytes, or a string with a unit
     return r.byte_size(v, c.min_free_space);
+  if (k == "default_quota") // likewise
+    return r.byte_size(v, g.default_quota);
   if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
     return apply_gc_setting(r, c.gc, k, v);
   return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
@@ -702,7 +705,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--gc-grace", "DURATION"},
                                     {"--untagged-retention", "DURATION|-1"},
                                     {"--upload-ttl", "DURATION"},
-                                    {"--min-free-space", "SIZE"}});
+                                    {"--min-free-space", "SIZE"},
+                                    {"--default-quota", "SIZE"}});
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -784,6 +788,12 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     if (!n)
       return fail("--min-free-space: " + n.error());
     c.min_free_space = *n;
+  }
+  if (auto const v = get("--default-quota")) {
+    auto n = parse_byte_size(*v);
+    if (!n)
+      return fail("--default-quota: " + n.error());
+    c.registry.default_quota = *n;
   }
 
   if (a.tls_cert.has_value() != a.tls_key.has_value())
@@ -1010,6 +1020,9 @@ std::string usage() {
          "                     uploads are refused (507) when the data filesystem would\n"
          "                     keep less free, so manifests and tags can still be written\n"
          "                     (default 1GiB, or 5% of the filesystem if less; 0: none).\n"
+         "  --default-quota SIZE\n"
+         "                     the quota of a namespace that has none of its own (set\n"
+         "                     by PUT /api/v1/namespaces/NS/quota); default: no limit\n"
          "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n"
          "\n"
          "user: manage the registry's users while the server is stopped. The password is\n"

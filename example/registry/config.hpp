@@ -97,6 +97,8 @@ struct registry_tuning {
   std::optional<std::size_t> max_page_size;
   std::optional<bool> allow_delete;
   std::optional<bool> negotiate_oci;
+  /// The quota of a namespace without one of its own; empty: no limit.
+  std::optional<std::uint64_t> default_quota;
 };
 
 /// How clients authenticate (`--auth`).

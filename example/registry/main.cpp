@@ -148,6 +148,7 @@ pier::registry::v2_options v2_options_from(config const& c) {
   set_if(o.max_page_size, g.max_page_size);
   set_if(o.allow_delete, g.allow_delete);
   set_if(o.negotiate_oci, g.negotiate_oci);
+  o.default_quota = g.default_quota;
   return o;
 }
 

@@ -124,6 +124,11 @@ struct v2_options {
   /// `--untagged-retention 0` asks; children of a removed index go too. Off, they wait for
   /// the garbage collector's retention. Without such a store it does nothing.
   bool remove_untagged = false;
+  /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
+  /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
+  /// where the registry checks quotas (manifest puts, uploads); the store's own check in
+  /// the manifest put's commit knows only quotas set on the namespace.
+  std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 
 /// The v2 API bound to a blob store and a metadata store. The stores must outlive every
