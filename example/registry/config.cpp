@@ -280,7 +280,8 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                                 "gc_grace",
                                                                 "untagged_retention",
                                                                 "upload_ttl",
-                                                                "min_free_space"});
+                                                                "min_free_space",
+                                                                "default_quota"});
 
 // A setting that is a file path.
 std::string path_setting(json_reader const& r, boost::json::value const& v,
@@ -471,6 +472,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.size(v, 1000000, g.max_uploads_per_client, 0);
   if (k == "max_uploads_per_repository")
     return r.size(v, 1000000, g.max_uploads_per_repository, 0);
+  if (k == "default_quota") // a number of bytes, or a string with a unit
+    return r.byte_size(v, g.default_quota);
   if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
     return apply_gc_setting(r, c.gc, k, v);
   return apply_security_setting(r, c.access, k, v); // unreachable: the caller checked setting_names
@@ -783,7 +786,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--min-free-space", "SIZE"},
                                     {"--max-uploads-per-client", "N"},
                                     {"--max-uploads-per-repository", "N"},
-                                    {"--max-connections-per-client", "N"}});
+                                    {"--max-connections-per-client", "N"},
+                                    {"--default-quota", "SIZE"}});
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -889,6 +893,12 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
         return fail(std::string(name) + ": " + n.error());
       *field = *n;
     }
+  }
+  if (auto const v = get("--default-quota")) {
+    auto n = parse_byte_size(*v);
+    if (!n)
+      return fail("--default-quota: " + n.error());
+    c.registry.default_quota = *n;
   }
 
   if (a.tls_cert.has_value() != a.tls_key.has_value())
@@ -1119,6 +1129,9 @@ constexpr std::string_view serve_help =
     "                     uploads are refused (507) when the data filesystem would\n"
     "                     keep less free, so manifests and tags can still be written\n"
     "                     (default 1GiB, or 5% of the filesystem if less; 0: none).\n"
+    "  --default-quota SIZE\n"
+    "                     the quota of a namespace that has none of its own (set\n"
+    "                     by PUT /api/v1/namespaces/NS/quota); default: no limit\n"
     "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n";
 constexpr std::string_view user_help =
     "user: manage the registry's users while the server is stopped. The password is\n"

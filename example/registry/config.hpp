@@ -100,6 +100,8 @@ struct registry_tuning {
   std::optional<bool> negotiate_oci;
   std::optional<std::size_t> max_uploads_per_client;     ///< 0: no limit
   std::optional<std::size_t> max_uploads_per_repository; ///< 0: no limit
+  /// The quota of a namespace without one of its own; empty: no limit.
+  std::optional<std::uint64_t> default_quota;
 };
 
 /// How clients authenticate (`--auth`).

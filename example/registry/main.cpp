@@ -151,6 +151,7 @@ pier::registry::v2_options v2_options_from(config const& c) {
   set_if(o.max_uploads_per_client, g.max_uploads_per_client);
   set_if(o.max_uploads_per_repository, g.max_uploads_per_repository);
   set_if(o.upload_ttl, c.gc.upload_ttl); // the collector aborts sessions then: they stop counting
+  o.default_quota = g.default_quota;
   return o;
 }
 

@@ -336,6 +336,26 @@ TEST(ExampleConfig, MinFreeSpace) {
   EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"min_free_space": -1})", "f"));
 }
 
+TEST(ExampleConfig, DefaultQuotaIsASize) {
+  EXPECT_FALSE(parse({"serve"})->settings.registry.default_quota); // no limit
+  auto const flag = parse({"serve", "--default-quota", "10GiB"});
+  ASSERT_TRUE(flag) << flag.error();
+  EXPECT_EQ(flag->settings.registry.default_quota, std::uint64_t{10} << 30);
+  EXPECT_EQ(parse({"serve", "--default-quota=0"})->settings.registry.default_quota, 0u);
+  auto const bad = parse({"serve", "--default-quota", "much"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("--default-quota"), std::string::npos) << bad.error();
+
+  auto const file = pier_registry::apply_config_json({}, R"({"default_quota": "500MB"})", "f");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->registry.default_quota, 500000000u);
+  EXPECT_EQ(
+      pier_registry::apply_config_json({}, R"({"default_quota": 1000})", "f")->registry.default_quota,
+      1000u);
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"default_quota": "1 GiB"})", "f"));
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"default_quota": -1})", "f"));
+}
+
 TEST(ExampleConfig, GcSettingsAndCommand) {
   auto const inv = parse({"serve", "--gc-interval", "1h", "--gc-grace", "600",
                           "--untagged-retention", "-1", "--upload-ttl", "2d"});

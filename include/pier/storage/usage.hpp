@@ -122,12 +122,12 @@ struct quota_state {
 ///   its repositories after `last` in name order (paged like `namespace_repositories`);
 ///   costs O(distinct blobs of the namespace) for the namespace's usage plus O(references
 ///   of the manifests of the `n` repositories listed);
-/// - `charge(repository, blobs)`: records the sizes of `blobs` and, when the repository's
-///   namespace has a quota, answers its usage and what a manifest referencing `blobs`
-///   would add; without a quota (or a namespace), only `added` is filled with the sum of
-///   the sizes. Either way it costs O(blobs) lookups. It changes no usage: the manifest
-///   put does, and refuses (`storage_error::quota_exceeded`) what a push racing this
-///   answer would take over the quota.
+/// - `charge(repository, blobs)`: records the sizes of `blobs` and answers the namespace's
+///   usage, its quota (empty when it has none of its own: the registry may apply a default)
+///   and what a manifest referencing `blobs` would add; without a namespace, only `added` is
+///   filled with the sum of the sizes. It costs O(blobs) lookups. It changes no usage:
+///   the manifest put does, and refuses (`storage_error::quota_exceeded`) what a push
+///   racing this answer would take over the namespace's own quota.
 template <class S>
 concept QuotaStore = requires(S& s, std::string ns, std::string last, std::size_t n,
                               std::optional<std::uint64_t> bytes, std::vector<sized_blob> blobs) {

@@ -58,13 +58,25 @@ inline reg::pull_access caller(std::string_view who) {
   return a;
 }
 
+/// `r` is 403 DENIED for namespace `ns` over its quota, with the numbers of its message.
+inline void expect_quota_denied(reply const& r, std::string_view ns, std::uint64_t used,
+                                std::uint64_t quota) {
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(error_code(r), "DENIED");
+  EXPECT_NE(r.body.find("quota of namespace " + std::string(ns) + " exceeded: " +
+                        std::to_string(used) + " bytes used of " + std::to_string(quota)),
+            std::string::npos)
+      << r.body;
+}
+
 /// The v2 API and the namespace API over memory stores, on 127.0.0.1, as a server routes
 /// them: /api/v1 to the namespace API with the caller of `X-Caller`, the rest to v2.
+/// Untagging removes the manifest at once (`--untagged-retention 0`), so that usage drops.
 inline pier::http::handler serve(storage::memory_blob_store& blobs,
-                                 storage::memory_metadata_store& meta) {
+                                 storage::memory_metadata_store& meta,
+                                 reg::v2_options options = {.remove_untagged = true}) {
   auto api = std::make_shared<api_type const>(meta);
-  // Untagging removes the manifest at once (`--untagged-retention 0`), so that usage drops.
-  pier::http::handler v2 = reg::make_v2_handler(blobs, meta, {.remove_untagged = true});
+  pier::http::handler v2 = reg::make_v2_handler(blobs, meta, options);
   return [api, v2](pier::http::request& req) -> asio::awaitable<pier::http::response> {
     if (!api_type::handles(req.target()))
       co_return co_await v2(req);
@@ -250,6 +262,49 @@ TEST_F(Usage, quota_bodies_and_methods_are_checked) {
   EXPECT_TRUE(api_type::handles("/api/v1/namespaces/acme/quota"));
 }
 
+/// The v2 and namespace APIs with `--default-quota` set.
+class UsageDefault : public ::testing::Test {
+protected:
+  static constexpr std::uint64_t default_quota = 1000;
+
+  reply set_quota(std::string_view ns, std::uint64_t bytes) {
+    return c_.request("PUT", "/api/v1/namespaces/" + std::string(ns) + "/quota",
+                      {{"X-Caller", "admin"}, {"Content-Type", "application/json"}},
+                      R"({"bytes":)" + std::to_string(bytes) + "}");
+  }
+
+  storage::memory_blob_store blobs_;
+  storage::memory_metadata_store meta_;
+  pier_test::registry_server server_{
+      serve(blobs_, meta_, {.remove_untagged = true, .default_quota = default_quota})};
+  http_client const c_ = server_.client();
+  // Each blob fits under the default, both together do not.
+  image const web_{10, {layer(default_quota - 20, 1)}};
+};
+
+// A namespace without a quota of its own is limited by the default; a quota of its own,
+// larger or smaller, replaces it.
+TEST_F(UsageDefault, a_namespace_without_its_own_quota_is_limited_by_the_default) {
+  ASSERT_GT(web_.cfg.bytes.size() + web_.layers[0].bytes.size(), default_quota);
+  pier_test::push_blob(c_, "acme/web", web_.cfg);
+  pier_test::push_blob(c_, "acme/web", web_.layers[0]);
+  expect_quota_denied(put_manifest(c_, "acme/web", "v1", web_.manifest), "acme", 0, 1000);
+  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
+
+  ASSERT_EQ(set_quota("acme", 2 * default_quota).status, 204);
+  EXPECT_EQ(put_manifest(c_, "acme/web", "v1", web_.manifest).status, 201);
+
+  // Below the default: a small image fits the default but not globex's own quota.
+  image const small{11, {layer(100, 2)}};
+  pier_test::push_blob(c_, "globex/app", small.cfg);
+  pier_test::push_blob(c_, "globex/app", small.layers[0]);
+  ASSERT_EQ(set_quota("globex", 10).status, 204);
+  EXPECT_EQ(put_manifest(c_, "globex/app", "v1", small.manifest).status, 403);
+  pier_test::push_blob(c_, "initech/app", small.cfg);
+  pier_test::push_blob(c_, "initech/app", small.layers[0]);
+  EXPECT_EQ(put_manifest(c_, "initech/app", "v1", small.manifest).status, 201);
+}
+
 /// A memory store whose `charge` holds each request between the registry's early quota
 /// check and its manifest put until `gather` requests are there (each has passed its check
 /// before any puts; at most 2 s, should one never come), and can commit a competing push at
@@ -314,12 +369,7 @@ TEST_F(UsageRace, a_put_refused_by_the_store_gets_the_quota_answer) {
   pier_test::push_blob(c_, "acme/web", web.layers[0]);
   pier::digest const other = pier::digest_of("the other push's layer");
   meta_.interloper = [&] { return push_directly(meta_, "acme/other", other, 800); };
-  reply const refused = put_manifest(c_, "acme/web", "v1", web.manifest);
-  EXPECT_EQ(refused.status, 403) << refused.body;
-  EXPECT_EQ(error_code(refused), "DENIED");
-  EXPECT_NE(refused.body.find("quota of namespace acme exceeded: 800 bytes used of 1000"),
-            std::string::npos)
-      << refused.body;
+  expect_quota_denied(put_manifest(c_, "acme/web", "v1", web.manifest), "acme", 800, 1000);
   EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
   EXPECT_EQ(used(meta_, "acme"), 800u);
 }

@@ -229,6 +229,14 @@ TYPED_TEST_P(usage_store_suite, charge_counts_only_new_blobs_against_the_quota) 
   auto const free = this->run(s.charge("globex/app", {{d::blob("d"), 1000}})).value();
   EXPECT_FALSE(free.quota);
   EXPECT_FALSE(free.exceeded());
+  // Without a quota of its own a namespace's bytes are still answered (the registry may
+  // apply a default quota), and only its new blobs added.
+  ASSERT_TRUE(this->run(s.set_quota("acme", std::nullopt)));
+  auto const unlimited =
+      this->run(s.charge("acme/app", {{d::blob("b"), 10}, {d::blob("e"), 5}})).value();
+  EXPECT_FALSE(unlimited.quota);
+  EXPECT_EQ(unlimited.used, 111u);
+  EXPECT_EQ(unlimited.added, 5u);
 }
 
 // The running totals equal a recount from the manifests held after any sequence of puts,

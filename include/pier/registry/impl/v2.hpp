@@ -749,6 +749,21 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return result<void>{};
 }
 
+namespace detail {
+
+/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
+inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
+  std::string const ns(repository.substr(0, repository.find('/')));
+  boost::json::object numbers{
+      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
+  return error(oci_error::denied,
+               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
+                   " bytes used of " + std::to_string(q.quota.value_or(0)),
+               std::move(numbers));
+}
+
+} // namespace detail
+
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::optional<http::response>>
 v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
@@ -764,18 +779,13 @@ v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest>
         co_return detail::error(info.error());
       sized.push_back({std::move(b), info->size});
     }
-    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    result<storage::quota_state> q = co_await meta_.charge(repository, std::move(sized));
     if (!q)
       co_return detail::error(q.error());
-    if (q->exceeded()) {
-      std::string const ns(repository.substr(0, repository.find('/')));
-      boost::json::object numbers{
-          {"namespace", ns}, {"used", q->used}, {"quota", *q->quota}, {"added", q->added}};
-      co_return detail::error(oci_error::denied,
-                              "quota of namespace " + ns + " exceeded: " + std::to_string(q->used) +
-                                  " bytes used of " + std::to_string(*q->quota),
-                              std::move(numbers));
-    }
+    if (!q->quota)
+      q->quota = options_.default_quota; // the namespace has none of its own
+    if (q->exceeded())
+      co_return detail::quota_refusal(repository, *q);
   }
   co_return std::nullopt;
 }

@@ -1208,7 +1208,8 @@ memory_metadata_store::charge(std::string repository, std::vector<sized_blob> bl
   quota_state out;
   std::string_view const ns = detail::namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
-  namespace_totals const* const totals = out.quota ? totals_of(ns) : nullptr;
+  // Counted with or without a quota of its own: the registry may apply a default one.
+  namespace_totals const* const totals = ns.empty() ? nullptr : totals_of(ns);
   if (totals != nullptr)
     out.used = totals->bytes;
   std::set<pier::digest, std::less<>> seen;

@@ -2870,7 +2870,8 @@ rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> b
     out.quota = *quota;
   }
   state::snapshot const snap(*s_->db);
-  if (out.quota) {
+  // Counted with or without a quota of its own: the registry may apply a default one.
+  if (!ns.empty()) {
     result<std::uint64_t> const used = s_->namespace_total(ns, snap.options);
     if (!used)
       co_return used.error();
@@ -2880,7 +2881,7 @@ rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> b
   for (sized_blob const& b : blobs) {
     if (!seen.insert(b.digest).second)
       continue; // listed twice
-    if (out.quota) {
+    if (!ns.empty()) {
       result<state::namespace_blob> const e = s_->namespace_entry(ns, b.digest, snap.options);
       if (!e)
         co_return e.error();
