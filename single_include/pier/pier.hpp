@@ -6749,12 +6749,12 @@ struct quota_state {
 ///   its repositories after `last` in name order (paged like `namespace_repositories`);
 ///   costs O(distinct blobs of the namespace) for the namespace's usage plus O(references
 ///   of the manifests of the `n` repositories listed);
-/// - `charge(repository, blobs)`: records the sizes of `blobs` and, when the repository's
-///   namespace has a quota, answers its usage and what a manifest referencing `blobs`
-///   would add; without a quota (or a namespace), only `added` is filled with the sum of
-///   the sizes. Either way it costs O(blobs) lookups. It changes no usage: the manifest
-///   put does, and refuses (`storage_error::quota_exceeded`) what a push racing this
-///   answer would take over the quota.
+/// - `charge(repository, blobs)`: records the sizes of `blobs` and answers the namespace's
+///   usage, its quota (empty when it has none of its own: the registry may apply a default)
+///   and what a manifest referencing `blobs` would add; without a namespace, only `added` is
+///   filled with the sum of the sizes. It costs O(blobs) lookups. It changes no usage:
+///   the manifest put does, and refuses (`storage_error::quota_exceeded`) what a push
+///   racing this answer would take over the namespace's own quota.
 template <class S>
 concept QuotaStore = requires(S& s, std::string ns, std::string last, std::size_t n,
                               std::optional<std::uint64_t> bytes, std::vector<sized_blob> blobs) {
@@ -8293,7 +8293,8 @@ memory_metadata_store::charge(std::string repository, std::vector<sized_blob> bl
   quota_state out;
   std::string_view const ns = detail::namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
-  namespace_totals const* const totals = out.quota ? totals_of(ns) : nullptr;
+  // Counted with or without a quota of its own: the registry may apply a default one.
+  namespace_totals const* const totals = ns.empty() ? nullptr : totals_of(ns);
   if (totals != nullptr)
     out.used = totals->bytes;
   std::set<pier::digest, std::less<>> seen;
@@ -15047,6 +15048,11 @@ struct v2_options {
   /// How long an upload session left alone counts against those limits: keep it the
   /// garbage collector's `upload_ttl`, after which the collector aborts the session.
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
+  /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
+  /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
+  /// where the registry checks quotas (manifest puts; uploads are not charged yet); the store's own check in
+  /// the manifest put's commit knows only quotas set on the namespace.
+  std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 
 /// The v2 API bound to a blob store and a metadata store. The stores must outlive every
@@ -15890,6 +15896,21 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return result<void>{};
 }
 
+namespace detail {
+
+/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
+inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
+  std::string const ns(repository.substr(0, repository.find('/')));
+  boost::json::object numbers{
+      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
+  return error(oci_error::denied,
+               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
+                   " bytes used of " + std::to_string(q.quota.value_or(0)),
+               std::move(numbers));
+}
+
+} // namespace detail
+
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::optional<http::response>>
 v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
@@ -15905,18 +15926,13 @@ v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest>
         co_return detail::error(info.error());
       sized.push_back({std::move(b), info->size});
     }
-    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    result<storage::quota_state> q = co_await meta_.charge(repository, std::move(sized));
     if (!q)
       co_return detail::error(q.error());
-    if (q->exceeded()) {
-      std::string const ns(repository.substr(0, repository.find('/')));
-      boost::json::object numbers{
-          {"namespace", ns}, {"used", q->used}, {"quota", *q->quota}, {"added", q->added}};
-      co_return detail::error(oci_error::denied,
-                              "quota of namespace " + ns + " exceeded: " + std::to_string(q->used) +
-                                  " bytes used of " + std::to_string(*q->quota),
-                              std::move(numbers));
-    }
+    if (!q->quota)
+      q->quota = options_.default_quota; // the namespace has none of its own
+    if (q->exceeded())
+      co_return detail::quota_refusal(repository, *q);
   }
   co_return std::nullopt;
 }
