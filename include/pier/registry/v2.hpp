@@ -144,8 +144,8 @@ struct v2_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
   /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
-  /// where the registry checks quotas (manifest puts; uploads are not charged yet); the store's own check in
-  /// the manifest put's commit knows only quotas set on the namespace.
+  /// where the registry checks quotas (manifest puts; uploads are not charged yet); the
+  /// store's own check in the manifest put's commit knows only quotas set on the namespace.
   std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 
