@@ -236,8 +236,9 @@ private:
 
 // The largest size setting accepted: beyond it is surely a typo.
 constexpr std::uint64_t max_size_setting = std::uint64_t{1} << 30;
-// The most organisations per user a setting may allow: plenty, and far from overflow.
-constexpr std::uint64_t max_orgs_setting = 1000000;
+// The largest count setting accepted (connections, upload sessions, organisations per
+// user): plenty, and far from overflow.
+constexpr std::uint64_t max_count_setting = 1000000;
 
 constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                                 "data",
@@ -319,7 +320,7 @@ std::string apply_security_setting(json_reader const& r, security& a, std::strin
   if (k == "token_ttl")
     return r.duration(v, false, a.token_ttl);
   if (k == "max_orgs_per_user")
-    return r.size(v, max_orgs_setting, a.max_orgs_per_user, 0);
+    return r.size(v, max_count_setting, a.max_orgs_per_user, 0);
   if (k == "trusted_proxies") {
     constexpr std::string_view what = "an array of IP addresses or ranges such as [\"10.0.0.0/8\"]";
     if (!v.is_array())
@@ -438,9 +439,9 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
   if (k == "linger_timeout")
     return r.duration(v, true, t.linger_timeout);
   if (k == "max_connections")
-    return r.size(v, 1000000, t.max_connections);
+    return r.size(v, max_count_setting, t.max_connections);
   if (k == "max_connections_per_client") // 0: no limit
-    return r.size(v, 1000000, t.max_connections_per_client, 0);
+    return r.size(v, max_count_setting, t.max_connections_per_client, 0);
   if (k == "listen_backlog")
     return r.size(v, 65535, t.listen_backlog);
   if (k == "read_buffer_size")
@@ -469,9 +470,9 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
   if (k == "min_free_space") // a number of bytes, or a string with a unit
     return r.byte_size(v, c.min_free_space);
   if (k == "max_uploads_per_client") // 0: no limit
-    return r.size(v, 1000000, g.max_uploads_per_client, 0);
+    return r.size(v, max_count_setting, g.max_uploads_per_client, 0);
   if (k == "max_uploads_per_repository")
-    return r.size(v, 1000000, g.max_uploads_per_repository, 0);
+    return r.size(v, max_count_setting, g.max_uploads_per_repository, 0);
   if (k == "default_quota") // a number of bytes, or a string with a unit
     return r.byte_size(v, g.default_quota);
   if (k.starts_with("gc_") || k == "untagged_retention" || k == "upload_ttl")
@@ -748,11 +749,12 @@ flag const& find_flag(std::span<flag const> flags, std::string_view name) {
   return *std::find_if(flags.begin(), flags.end(), [&](flag const& f) { return f.name == name; });
 }
 
-// A count limit on the command line: 0 (no limit) to 1000000, as in the config file.
+// A count on the command line: 0 to max_count_setting, as in the config file.
 outcome<std::size_t> parse_limit(std::string_view text) {
   auto const n = parse_uint(text);
-  if (!n || *n > 1000000)
-    return fail(in_quotes(text) + " is not a whole number from 0 (no limit) to 1000000");
+  if (!n || *n > max_count_setting)
+    return fail(in_quotes(text) + " is not a whole number from 0 to " +
+                std::to_string(max_count_setting));
   return static_cast<std::size_t>(*n);
 }
 
@@ -858,10 +860,9 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
     }
   }
   if (auto const v = get("--max-orgs-per-user")) {
-    std::optional<std::uint64_t> const n = parse_uint(*v);
-    if (!n || *n > max_orgs_setting)
-      return fail("--max-orgs-per-user: " + in_quotes(*v) + " is not a whole number from 0 to " +
-                  std::to_string(max_orgs_setting));
+    auto const n = parse_limit(*v);
+    if (!n)
+      return fail("--max-orgs-per-user: " + n.error());
     a.max_orgs_per_user = *n;
   }
 
