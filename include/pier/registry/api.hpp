@@ -52,12 +52,14 @@
 /// With a store that is a `storage::QuotaStore` (storage/usage.hpp has the definitions of
 /// unique and shared bytes), two more routes (404 NOT_FOUND otherwise):
 /// - `GET /api/v1/namespaces/{ns}/usage`: `{"namespace","unique_bytes","shared_bytes",
-///   "quota":N|null,"repositories":[{"name","unique_bytes","shared_bytes"},…]}`: the
+///   "unreferenced_bytes","quota":N|null,"repositories":[{"name","unique_bytes",
+///   "shared_bytes"},…]}`: the
 ///   namespace's usage and quota, and its repositories' usage, paged with `n` and `last`
 ///   like the listings (the namespace's totals on every page). Only for callers who may
 ///   pull the whole namespace (`everything` or `whole_namespace(ns)`), else 403 DENIED;
 /// - `PUT /api/v1/namespaces/{ns}/quota` with `{"bytes": N}` sets the namespace's quota
-///   (N bytes, unique plus shared), `{"bytes": null}` removes it: 204. Only for `admin`
+///   (N bytes: unique, shared and unreferenced, plus uploads in progress), `{"bytes": null}`
+///   removes it: 204. Only for `admin`
 ///   callers, else 403 DENIED; 405 for other methods. A body that is not exactly that:
 ///   400 UNSUPPORTED. The v2 API refuses pushes over a quota (v2.hpp).
 ///

@@ -39,15 +39,22 @@
 /// commit, and a mount before it looks at the source, so that a sweep running at the same
 /// time either sees the use or has finished with the blob before the new link appears.
 ///
-/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), a manifest
-/// PUT first records the sizes of its blobs as the blob store reports them (`stat`, one per
-/// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
-/// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
-/// namespace references yet) would take the namespace over its quota; reaching the quota
-/// exactly is allowed. That check answers early; the store checks again in the commit of
-/// the manifest (`storage_error::quota_exceeded`), so concurrent pushes cannot pass the
-/// quota together, and the one it refuses gets the same answer. Pushes into a namespace
-/// without a quota cost O(blobs) more.
+/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), uploads are
+/// charged to the namespace of their repository (its own quota, else `default_quota`):
+/// - the bytes of upload sessions in progress count (per process, see
+///   detail/upload_limiter.hpp), so a PATCH or PUT chunk that would take what the namespace
+///   holds plus what its uploads hold over the quota is refused with 403 DENIED "quota of
+///   namespace X exceeded: N bytes used of M", before a byte is read when the request says
+///   its length, else when the stream passes the room (what arrived stays in the upload);
+///   a monolithic upload is checked the same way. A body to be committed as a blob the
+///   namespace holds already is not limited (it adds nothing);
+/// - the commit links the blob only within the quota (the size the blob store reports is
+///   recorded with `charge`, then the store checks again in the link's commit, so
+///   concurrent uploads cannot pass the quota together); a mount is charged the same way;
+/// - a blob linked but not referenced by any manifest of the namespace keeps counting until
+///   it is deleted or collected; manifest puts add nothing (their blobs are linked) and are
+///   not refused by the quota. Reaching the quota exactly is allowed.
+/// Each upload request costs one more metadata read (`charge`) for this.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
@@ -144,8 +151,9 @@ struct v2_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
   /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
-  /// where the registry checks quotas (manifest puts; uploads are not charged yet); the
-  /// store's own check in the manifest put's commit knows only quotas set on the namespace.
+  /// where the registry checks quotas (upload chunks, links); the store's own check in the
+  /// link's commit knows only quotas set on the namespace, so two uploads racing past the
+  /// registry's check can together pass a default quota by at most one blob each.
   std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 
@@ -198,13 +206,22 @@ private:
   // (else `upload_unknown`).
   asio::awaitable<result<std::uint64_t>> upload_size_of(route const& r) const;
   // Appends the request body to upload `id` from `offset` through the bounded buffer, at
-  // most `limit` bytes (SIZE_INVALID beyond); returns the new size.
+  // most `limit` bytes (SIZE_INVALID beyond) and at most `room` bytes (`quota_exceeded`
+  // beyond: what arrived before stays); returns the new size.
   asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
                                                      std::uint64_t offset,
-                                                     std::optional<std::uint64_t> limit) const;
-  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, then checks the
-  // chunk's length: the new size, or the response that refuses the chunk. `size` is the
-  // upload's size before it.
+                                                     std::optional<std::uint64_t> limit,
+                                                     std::optional<detail::upload_room> room) const;
+  // With a `storage::QuotaStore` and a quota for `repository`'s namespace (its own or the
+  // default): what the namespace holds and what uploads in progress hold, against its quota.
+  // None either when the upload is of `blob` (the digest it is to be committed as) and the
+  // namespace holds that blob already: the upload adds nothing.
+  asio::awaitable<result<std::optional<detail::upload_room>>>
+  upload_room_of(std::string const& repository,
+                 std::optional<pier::digest> blob = std::nullopt) const;
+  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, within the
+  // namespace's room for uploads, then checks the chunk's length: the new size, or the
+  // response that refuses the chunk. `size` is the upload's size before it.
   asio::awaitable<std::variant<std::uint64_t, http::response>>
   append_chunk(http::request& req, route const& r, std::uint64_t size, std::uint64_t offset,
                std::optional<std::uint64_t> limit) const;
@@ -215,9 +232,18 @@ private:
   // Removes the manifests a request left untagged, when `remove_untagged` asks for it.
   asio::awaitable<void> remove_untagged_now() const;
   // With a `storage::QuotaStore`: records the sizes of `blobs` and answers the 403 that
-  // refuses a manifest of `repository` referencing them over its namespace's quota.
-  asio::awaitable<std::optional<http::response>> check_quota(std::string repository,
-                                                             std::vector<pier::digest> blobs) const;
+  // refuses a manifest or a link of `repository` that adds them over its namespace's quota,
+  // with `pending` bytes (of uploads in progress) counted besides what the store holds.
+  asio::awaitable<std::optional<http::response>>
+  check_quota(std::string repository, std::vector<pier::digest> blobs,
+              std::uint64_t pending = 0) const;
+  // Links blob `d` (committed) into `repository` within its namespace's quota, `pending`
+  // counted as in `check_quota`: the response that refuses it, if any.
+  asio::awaitable<std::optional<http::response>> link_within_quota(std::string repository,
+                                                                   pier::digest d,
+                                                                   std::uint64_t pending) const;
+  // The bytes uploads in progress hold in `repository`'s namespace.
+  std::uint64_t in_flight(std::string_view repository) const;
 
   B& blobs_;
   M& meta_;

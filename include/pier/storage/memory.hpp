@@ -321,10 +321,12 @@ private:
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
 
   // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
-  // it, and the size its count added to the total when it left 0 (so that the count's
-  // return to 0 takes back exactly that, whatever `charge` recorded since).
+  // it, the repositories of the namespace that link it, and the size it added to the total
+  // when it became the namespace's (so that its leaving takes back exactly that, whatever
+  // `charge` recorded since). Kept while either count is not 0.
   struct namespace_blob {
     std::uint64_t count = 0;
+    std::uint64_t links = 0;
     std::uint64_t size = 0;
   };
   struct namespace_totals {
@@ -338,6 +340,13 @@ private:
   // manifest of `repository` referencing them is put or deleted.
   void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,
                           int delta);
+  // Adds `delta` (+1 or -1) to the namespace's link count of `d`, as `repository` links or
+  // unlinks it. A new link that would take the namespace over its quota fails with
+  // `quota_exceeded` and changes nothing.
+  result<void> link_in_namespace(std::string_view repository, pier::digest const& d, int delta);
+  // Applies `count` and `links` deltas to `ns`'s entry of `d`: the size joins the total when
+  // the entry appears and leaves it when the entry goes.
+  void change_namespace_entry(std::string_view ns, pier::digest const& d, int count, int links);
 
   std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
   std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`

@@ -14,29 +14,35 @@
 ///   of another repository references; *shared bytes*: of those that another repository
 ///   references too. Each blob counts once per repository, however many of its manifests
 ///   reference it;
-/// - the same per namespace, "another" meaning a repository outside the namespace: the
-///   namespace's unique plus shared bytes are what its quota limits.
+/// - the same per namespace, "another" meaning a repository outside the namespace;
+/// - *unreferenced bytes* of a namespace: the sizes of the blobs its repositories link
+///   (uploaded or mounted) that no manifest of the namespace references. They count until
+///   unlinked (`DELETE` of the blob, or the collector's `release_blobs`);
+/// - the namespace's unique, shared and unreferenced bytes are what its quota limits.
 ///
 /// How it is computed: a blob's (repository, manifest) reference count is already kept by
 /// every `MetadataStore` in the commit of each manifest put and delete (`blob_refcount`).
 /// In the same commit a `QuotaStore` keeps, per (namespace, blob), the (repository,
 /// manifest) pairs of the namespace that reference the blob (counted exactly like
 /// `blob_refcount`: a re-push counts once, a delete and a removal of an untagged manifest
-/// take back), and per namespace the total size of the blobs whose count is not 0. When a
-/// count leaves 0 the blob's size is added and kept with the count, and its return to 0
-/// subtracts that same size. Comparing a namespace's count of a blob with
-/// `blob_refcount` tells unique from shared. Blob sizes are recorded by `charge` (the
-/// registry calls it with the sizes the blob store reports, which are authoritative, before
-/// each manifest put); a blob whose size was unknown when its count left 0 counts 0 until
-/// the namespace's count returns to 0. A repository's usage is still counted from its
-/// manifests.
+/// take back); in the commit of each link and unlink, the repositories of the namespace
+/// that link it; and per namespace the total size of the blobs that either count holds.
+/// When an entry appears the blob's size is added and kept with it, and its removal (both
+/// counts 0) subtracts that same size. Comparing a namespace's count of a blob with
+/// `blob_refcount` tells unique from shared; a count of 0 with links, unreferenced. Blob
+/// sizes are recorded by `charge` (the registry calls it with the sizes the blob store
+/// reports, which are authoritative, before each link and manifest put); a blob whose size
+/// was unknown when its entry appeared counts 0 until the entry goes. A repository's usage
+/// is still counted from its manifests.
 ///
-/// The quota is enforced by the manifest put itself: in its commit (under the store's
-/// writer lock), a manifest that adds bytes (blobs new to its namespace) beyond the quota
-/// fails with `storage_error::quota_exceeded` and changes nothing; one that adds nothing
-/// always passes, so tags can still move and indexes of stored manifests be pushed in a
-/// namespace over its quota (e.g. after the quota was lowered). So concurrent pushes never
-/// take a namespace over its quota together; `charge` remains the early, cheap answer.
+/// The quota is enforced by the link (upload commit or mount) itself: in its commit (under
+/// the store's writer lock), a link that adds bytes (a blob new to its namespace) beyond the
+/// namespace's own quota fails with `storage_error::quota_exceeded` and changes nothing. A
+/// manifest's blobs are linked already, so a manifest put adds nothing and passes (it keeps
+/// the same check, which only bytes linked while their size was unknown can meet): tags can
+/// still move and indexes be pushed in a namespace over its quota (e.g. after the quota was
+/// lowered). So concurrent pushes never take a namespace over its quota together; `charge`
+/// remains the early, cheap answer. Uploads in progress are the registry's to count (v2.hpp).
 ///
 /// @code
 /// template <pier::storage::QuotaStore M>
@@ -76,9 +82,12 @@ struct sized_blob {
 struct storage_usage {
   std::uint64_t unique_bytes = 0;
   std::uint64_t shared_bytes = 0;
+  /// A namespace's blobs that its repositories link (uploaded or mounted) but none of its
+  /// manifests references: they count until deleted or collected. 0 for a repository.
+  std::uint64_t unreferenced_bytes = 0;
 
-  /// What a quota limits: unique plus shared bytes.
-  std::uint64_t total() const noexcept { return unique_bytes + shared_bytes; }
+  /// What a quota limits: all three.
+  std::uint64_t total() const noexcept { return unique_bytes + shared_bytes + unreferenced_bytes; }
 
   friend bool operator==(storage_usage const&, storage_usage const&) = default;
 };

@@ -205,15 +205,19 @@ TEST_F(FsckRocksdb, WrongNamespaceCountsAreRewritten) {
   meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
 
   fsck_report const found = check();
-  EXPECT_EQ(found.wrong_counts, 4u);
+  EXPECT_EQ(found.wrong_counts, 6u); // the two entries' link counts (none written) too
   EXPECT_TRUE(mentions(found, "namespace count of " + layer_digest.str() +
                                   " in team is 3, the manifests say 2"));
   EXPECT_TRUE(mentions(found, "namespace count of " + config_digest.str() +
                                   " in team is 0, the manifests say 2"));
   EXPECT_TRUE(mentions(found, "namespace total of team is 5, the manifests say 0"));
   EXPECT_TRUE(mentions(found, "namespace count of " + d + " in gone is 1, the manifests say 0"));
+  EXPECT_TRUE(mentions(found, "namespace link count of " + layer_digest.str() +
+                                  " in team is 0, the links say 2"));
+  EXPECT_TRUE(mentions(found, "namespace link count of " + config_digest.str() +
+                                  " in team is 0, the links say 2"));
 
-  EXPECT_EQ(check(true).repaired, 4u);
+  EXPECT_EQ(check(true).repaired, 6u);
   EXPECT_TRUE(check().clean());
 }
 

@@ -180,6 +180,15 @@ TEST_F(Usage, deleting_a_manifest_lowers_usage) {
   EXPECT_EQ(number(usage("acme"), "unique_bytes"), 0u);
 }
 
+/// A monolithic upload of `b` into `repo`, whatever it answers.
+inline reply upload(http_client const& c, std::string_view repo, content const& b) {
+  return c.request("POST",
+                   pier_test::uploads(repo) + "?digest=" + b.digest.str(),
+                   {{"Content-Type", "application/octet-stream"}}, b.bytes);
+}
+
+// Uploads are charged: a blob that would take the namespace over its quota is refused when
+// it is uploaded, before any manifest references it.
 TEST_F(Usage, a_push_over_the_quota_is_denied_and_one_exactly_at_it_is_not) {
   push("acme/db", "v1", db_);
   std::uint64_t const used = db_.cfg.bytes.size() + s_.bytes.size();
@@ -190,41 +199,86 @@ TEST_F(Usage, a_push_over_the_quota_is_denied_and_one_exactly_at_it_is_not) {
   push("acme/web", "v1", web_);
   EXPECT_EQ(number(usage("acme"), "unique_bytes"), limit);
 
-  // A new layer is one byte too many.
+  // A new layer is one byte too many: refused at its upload.
   content const extra = layer(1, 4);
   image const more{13, {s_, extra}};
-  pier_test::push_blob(c_, "acme/web", more.cfg);
-  pier_test::push_blob(c_, "acme/web", extra);
-  reply const refused = put_manifest(c_, "acme/web", "v2", more.manifest);
-  EXPECT_EQ(refused.status, 403) << refused.body;
-  EXPECT_EQ(error_code(refused), "DENIED");
-  EXPECT_NE(refused.body.find("quota of namespace acme exceeded: " + std::to_string(limit) +
-                              " bytes used of " + std::to_string(limit)),
-            std::string::npos)
-      << refused.body;
-  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v2").status, 404);
+  expect_quota_denied(upload(c_, "acme/web", extra), "acme", limit, limit);
+  EXPECT_EQ(c_.request("HEAD", pier_test::blob_path("acme/web", extra.digest)).status, 404);
+  EXPECT_EQ(put_manifest(c_, "acme/web", "v2", more.manifest).status, 400); // blob unknown
 
-  // What the namespace holds already costs nothing: another tag, another repository.
+  // What the namespace holds already costs nothing: another tag, another repository (its
+  // blobs uploaded again, or mounted).
   EXPECT_EQ(put_manifest(c_, "acme/web", "v1-again", web_.manifest).status, 201);
   push("acme/copy", "v1", db_);
+  reply const mount = c_.request("POST", pier_test::uploads("acme/mounted") + "?mount=" +
+                                             s_.digest.str() + "&from=acme/db");
+  EXPECT_EQ(mount.status, 201) << mount.body;
+  EXPECT_EQ(number(usage("acme"), "unique_bytes"), limit);
   // Another namespace has no quota.
   push("globex/app", "v1", more);
+  // But a mount into acme of what it does not hold is charged.
+  reply const foreign = c_.request("POST", pier_test::uploads("acme/web") + "?mount=" +
+                                               extra.digest.str() + "&from=globex/app");
+  expect_quota_denied(foreign, "acme", limit, limit);
 
   // Without the quota the push goes through.
   ASSERT_EQ(set_quota("acme", R"({"bytes":null})").status, 204);
   EXPECT_TRUE(usage("acme").at("quota").is_null());
-  EXPECT_EQ(put_manifest(c_, "acme/web", "v2", more.manifest).status, 201);
+  push("acme/web", "v2", more);
 }
 
+// A chunked upload is charged as its bytes arrive: a PATCH that would take the namespace
+// over its quota is refused (403, the upload keeps what it had), and what uploads in
+// progress hold counts against the room of others.
+TEST_F(Usage, uploads_in_progress_count_against_the_quota) {
+  ASSERT_EQ(set_quota("acme", R"({"bytes":1000})").status, 204);
+  std::string const first = pier_test::start(c_, "acme/web");
+  std::string const second = pier_test::start(c_, "acme/db");
+  std::string const chunk(600, 'x');
+  auto const patch = [&](std::string const& at, std::string const& bytes, std::uint64_t from) {
+    return c_.request("PATCH", at,
+                      {{"Content-Type", "application/octet-stream"},
+                       {"Content-Range", std::to_string(from) + "-" +
+                                             std::to_string(from + bytes.size() - 1)}},
+                      bytes);
+  };
+  EXPECT_EQ(patch(first, chunk, 0).status, 202);
+  // 600 in flight: 600 more do not fit, in this upload or another.
+  expect_quota_denied(patch(second, chunk, 0), "acme", 600, 1000);
+  expect_quota_denied(patch(first, chunk, 600), "acme", 600, 1000);
+  EXPECT_EQ(c_.get(first).header_or_empty("Range"), "0-599"); // nothing lost
+  EXPECT_EQ(patch(second, std::string(400, 'y'), 0).status, 202); // exactly up to it
+  expect_quota_denied(upload(c_, "acme/app", layer(1, 9)), "acme", 1000, 1000);
+  // Cancelling an upload gives its bytes back.
+  EXPECT_EQ(c_.request("DELETE", second).status, 204);
+  EXPECT_EQ(upload(c_, "acme/app", layer(1, 9)).status, 201);
+  // Finishing one turns its bytes into a blob of the namespace: still counted.
+  pier::digest const blob = pier::digest_of(chunk);
+  char const sep = first.find('?') == std::string::npos ? '?' : '&';
+  reply const done = c_.request("PUT", first + sep + "digest=" + blob.str());
+  EXPECT_EQ(done.status, 201) << done.body;
+  json::value const u = usage("acme");
+  EXPECT_EQ(number(u, "unreferenced_bytes"), 601u);
+  expect_quota_denied(patch(pier_test::start(c_, "acme/db"), std::string(400, 'z'), 0), "acme",
+                      601, 1000);
+}
+
+// A blob uploaded but never referenced counts until it is deleted (or collected): deleting
+// the manifest alone does not make room.
 TEST_F(Usage, deleting_makes_room_under_the_quota) {
   push("acme/web", "v1", web_);
   std::uint64_t const used = number(usage("acme"), "unique_bytes");
   ASSERT_EQ(set_quota("acme", R"({"bytes":)" + std::to_string(used) + "}").status, 204);
-  pier_test::push_blob(c_, "acme/db", db_.cfg);
-  pier_test::push_blob(c_, "acme/db", s_);
-  EXPECT_EQ(put_manifest(c_, "acme/db", "v1", db_.manifest).status, 403);
+  EXPECT_EQ(upload(c_, "acme/db", db_.cfg).status, 403);
   ASSERT_EQ(c_.request("DELETE", "/v2/acme/web/manifests/v1").status, 202);
-  EXPECT_EQ(put_manifest(c_, "acme/db", "v1", db_.manifest).status, 201);
+  json::value const after = usage("acme");
+  EXPECT_EQ(number(after, "unique_bytes"), 0u);
+  EXPECT_EQ(number(after, "unreferenced_bytes"), used);
+  EXPECT_EQ(upload(c_, "acme/db", db_.cfg).status, 403);
+  for (content const& b : {web_.cfg, s_, x_, a_})
+    ASSERT_EQ(c_.request("DELETE", pier_test::blob_path("acme/web", b.digest)).status, 202);
+  EXPECT_EQ(number(usage("acme"), "unreferenced_bytes"), 0u);
+  push("acme/db", "v1", db_);
 }
 
 TEST_F(Usage, only_administrators_set_quotas_and_only_namespace_readers_see_usage) {
@@ -287,61 +341,55 @@ protected:
 TEST_F(UsageDefault, a_namespace_without_its_own_quota_is_limited_by_the_default) {
   ASSERT_GT(web_.cfg.bytes.size() + web_.layers[0].bytes.size(), default_quota);
   pier_test::push_blob(c_, "acme/web", web_.cfg);
-  pier_test::push_blob(c_, "acme/web", web_.layers[0]);
-  expect_quota_denied(put_manifest(c_, "acme/web", "v1", web_.manifest), "acme", 0, 1000);
-  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
+  expect_quota_denied(upload(c_, "acme/web", web_.layers[0]), "acme", web_.cfg.bytes.size(),
+                      1000);
+  EXPECT_EQ(put_manifest(c_, "acme/web", "v1", web_.manifest).status, 400); // blob unknown
 
   ASSERT_EQ(set_quota("acme", 2 * default_quota).status, 204);
+  pier_test::push_blob(c_, "acme/web", web_.layers[0]);
   EXPECT_EQ(put_manifest(c_, "acme/web", "v1", web_.manifest).status, 201);
 
   // Below the default: a small image fits the default but not globex's own quota.
   image const small{11, {layer(100, 2)}};
-  pier_test::push_blob(c_, "globex/app", small.cfg);
-  pier_test::push_blob(c_, "globex/app", small.layers[0]);
   ASSERT_EQ(set_quota("globex", 10).status, 204);
-  EXPECT_EQ(put_manifest(c_, "globex/app", "v1", small.manifest).status, 403);
-  pier_test::push_blob(c_, "initech/app", small.cfg);
-  pier_test::push_blob(c_, "initech/app", small.layers[0]);
-  EXPECT_EQ(put_manifest(c_, "initech/app", "v1", small.manifest).status, 201);
+  EXPECT_EQ(upload(c_, "globex/app", small.layers[0]).status, 403);
+  pier_test::push_image(c_, "initech/app", "v1", small.cfg, small.layers, small.manifest);
 }
 
-/// A memory store whose `charge` holds each request between the registry's early quota
-/// check and its manifest put until `gather` requests are there (each has passed its check
-/// before any puts; at most 2 s, should one never come), and can commit a competing push at
-/// that moment (`interloper`, once).
+/// A memory store whose `charge` holds each request until `gather` charges are there (each
+/// upload charges twice: for the room of its body, then for its link; at most 2 s, should
+/// one never come), and can commit a competing push once, at the `interlope_at`-th charge,
+/// after that charge has read the store (`interloper`).
 struct racing_store : storage::memory_metadata_store {
   asio::awaitable<pier::result<storage::quota_state>>
   charge(std::string repository, std::vector<storage::sized_blob> blobs) {
     pier::result<storage::quota_state> q =
         co_await memory_metadata_store::charge(std::move(repository), std::move(blobs));
-    ++charging;
+    std::size_t const mine = ++charging;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (int waited = 0; charging < gather && waited < 2000; ++waited) {
       timer.expires_after(std::chrono::milliseconds(1));
       co_await timer.async_wait(asio::use_awaitable);
     }
-    if (std::function<asio::awaitable<void>()> f = std::exchange(interloper, nullptr))
-      co_await f();
+    if (mine == interlope_at) {
+      if (std::function<asio::awaitable<void>()> f = std::exchange(interloper, nullptr))
+        co_await f();
+    }
     co_return q;
   }
 
   std::function<asio::awaitable<void>()> interloper;
+  std::size_t interlope_at = 0;
   std::atomic<std::size_t> charging{0};
   std::atomic<std::size_t> gather{0};
 };
 
-/// A push of a manifest referencing `blob` (of `size` bytes) straight into the store.
-inline asio::awaitable<void> push_directly(storage::memory_metadata_store& meta, std::string repo,
+/// An upload of `blob` (of `size` bytes) straight into the store: charged and linked.
+inline asio::awaitable<void> link_directly(storage::memory_metadata_store& meta, std::string repo,
                                            pier::digest blob, std::uint64_t size) {
-  storage::manifest_put m;
-  m.bytes = "a manifest of " + blob.str();
-  m.digest = pier::digest_of(m.bytes);
-  m.media_type = "application/vnd.oci.image.manifest.v1+json";
-  m.blobs = {blob};
   std::vector<storage::sized_blob> sized{{blob, size}};
-  EXPECT_TRUE(co_await meta.link_blob(repo, blob));
   EXPECT_TRUE(co_await meta.charge(repo, std::move(sized)));
-  EXPECT_TRUE(co_await meta.put_manifest(repo, std::move(m)));
+  EXPECT_TRUE(co_await meta.link_blob(repo, blob));
 }
 
 /// The namespace's bytes, as the store counts them.
@@ -360,52 +408,45 @@ protected:
   asio::io_context io_;
 };
 
-// A push that commits between another's early check and its put: the store refuses the
-// second put, and the registry answers it as the early check does, with the numbers now.
-TEST_F(UsageRace, a_put_refused_by_the_store_gets_the_quota_answer) {
+// An upload that another commits into the namespace between the registry's early check of
+// its link and the link: the store refuses the link, and the registry answers as the early
+// check does, with the numbers now.
+TEST_F(UsageRace, a_link_refused_by_the_store_gets_the_quota_answer) {
   ASSERT_TRUE(pier_test::run(io_, meta_.set_quota("acme", 1000)));
-  image const web{10, {layer(300, 1)}};
-  pier_test::push_blob(c_, "acme/web", web.cfg);
-  pier_test::push_blob(c_, "acme/web", web.layers[0]);
+  content const mine = layer(300, 1);
   pier::digest const other = pier::digest_of("the other push's layer");
-  meta_.interloper = [&] { return push_directly(meta_, "acme/other", other, 800); };
-  expect_quota_denied(put_manifest(c_, "acme/web", "v1", web.manifest), "acme", 800, 1000);
-  EXPECT_EQ(c_.get("/v2/acme/web/manifests/v1").status, 404);
+  meta_.interlope_at = 2; // the early check of the link
+  meta_.interloper = [&] { return link_directly(meta_, "acme/other", other, 800); };
+  expect_quota_denied(upload(c_, "acme/web", mine), "acme", 800, 1000);
+  EXPECT_EQ(c_.request("HEAD", pier_test::blob_path("acme/web", mine.digest)).status, 404);
   EXPECT_EQ(used(meta_, "acme"), 800u);
 }
 
-// Concurrent pushes whose new blobs each fit but not all together: the namespace never
-// goes over its quota, and each refused push gets 403 DENIED with the numbers.
-TEST_F(UsageRace, concurrent_pushes_never_pass_the_quota) {
-  constexpr std::size_t pushes = 4;
-  std::vector<image> images;
-  for (std::size_t i = 0; i < pushes; ++i) // seeds of 3 digits: configs of one size
-    images.emplace_back(100 + i, std::vector<content>{layer(400, 10 + i)});
-  std::uint64_t const each = images[0].cfg.bytes.size() + images[0].layers[0].bytes.size();
-  for (image const& i : images)
-    ASSERT_EQ(i.cfg.bytes.size() + i.layers[0].bytes.size(), each);
+// Concurrent uploads whose blobs each fit but not all together: the namespace never goes
+// over its quota, and each refused upload gets 403 DENIED with the numbers.
+TEST_F(UsageRace, concurrent_uploads_never_pass_the_quota) {
+  constexpr std::size_t uploads = 4;
+  std::vector<content> blobs;
+  for (std::size_t i = 0; i < uploads; ++i)
+    blobs.push_back(layer(400, 10 + i));
+  std::uint64_t const each = blobs[0].bytes.size();
   std::uint64_t const quota = 2 * each + each / 2; // two fit, three do not
 
   for (int round = 0; round < 12; ++round) {
     std::string const ns = "race" + std::to_string(round);
     ASSERT_TRUE(pier_test::run(io_, meta_.set_quota(ns, quota)));
     meta_.charging = 0;
-    meta_.gather = pushes;
-    for (std::size_t i = 0; i < pushes; ++i) {
-      std::string const repo = ns + "/r" + std::to_string(i);
-      pier_test::push_blob(c_, repo, images[i].cfg);
-      pier_test::push_blob(c_, repo, images[i].layers[0]);
-    }
-    std::vector<reply> replies(pushes);
+    meta_.gather = uploads; // every body's room is read before any link
+    std::vector<reply> replies(uploads);
     std::atomic<std::size_t> ready{0};
     std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < pushes; ++i) {
+    for (std::size_t i = 0; i < uploads; ++i) {
       threads.emplace_back([&, i] {
-        http_client const mine = server_.client();
+        http_client const c = server_.client();
         ++ready;
-        while (ready.load() < pushes)
+        while (ready.load() < uploads)
           std::this_thread::yield(); // send together
-        replies[i] = put_manifest(mine, ns + "/r" + std::to_string(i), "v1", images[i].manifest);
+        replies[i] = upload(c, ns + "/r" + std::to_string(i), blobs[i]);
       });
     }
     for (std::thread& t : threads)

@@ -149,7 +149,7 @@ TEST(rocksdb_account_store, a_database_without_account_families_opens_and_gains_
   with_raw_db(dir.path(), {}, [](rocksdb::DB& db, auto) {
     std::string version;
     ASSERT_TRUE(db.Get({}, db.DefaultColumnFamily(), "pier.schema", &version).ok());
-    EXPECT_EQ(version, "4"); // the layout of today, GC and quota records included
+    EXPECT_EQ(version, "5"); // the layout of today, GC and quota records included
   });
 
   auto s = rocksdb_metadata_store::create(dir.path()).value();
@@ -162,7 +162,7 @@ TEST(rocksdb_account_store, a_database_without_account_families_opens_and_gains_
 TEST(rocksdb_account_store, a_later_layout_is_refused) {
   temp_dir dir;
   with_raw_db(dir.path(), version_1_families, [](rocksdb::DB& db, auto) {
-    ASSERT_TRUE(db.Put({}, db.DefaultColumnFamily(), "pier.schema", "5").ok());
+    ASSERT_TRUE(db.Put({}, db.DefaultColumnFamily(), "pier.schema", "6").ok());
   });
   EXPECT_EQ(rocksdb_metadata_store::create(dir.path()).error(), st::storage_error::corrupt);
 }

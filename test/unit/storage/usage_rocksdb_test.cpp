@@ -37,8 +37,8 @@ TEST(rocksdb_usage_store, quotas_and_sizes_survive_a_reopen) {
   {
     auto s = st::rocksdb_metadata_store::create(dir.path()).value();
     ASSERT_TRUE(run(io, s.set_quota("acme", 4096)));
-    ASSERT_TRUE(run(io, s.link_blob("acme/web", layer)));
     ASSERT_TRUE(run(io, s.charge("acme/web", {{layer, 1234}})));
+    ASSERT_TRUE(run(io, s.link_blob("acme/web", layer)));
     st::manifest_put m;
     m.bytes = "manifest";
     m.digest = pier::digest_of(m.bytes);
@@ -108,22 +108,58 @@ TEST(rocksdb_usage_store, a_version_3_database_gains_the_namespace_totals) {
     EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{0, 1010}));
     EXPECT_EQ(run(io, s->usage("globex", "", 10)).value().usage, (st::storage_usage{0, 1000}));
     EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 1010u);
-    // The put checks against the counted total: 6 more bytes do not fit, 5 do.
+    // The link checks against the counted total: 6 more bytes do not fit, 5 do.
     pier::digest const six = pier::digest_of("six bytes");
     pier::digest const five = pier::digest_of("five bytes");
-    ASSERT_TRUE(run(io, s->link_blob("acme/db", six)));
-    ASSERT_TRUE(run(io, s->link_blob("acme/db", five)));
     ASSERT_TRUE(run(io, s->charge("acme/db", {{six, 6}, {five, 5}})));
-    EXPECT_EQ(run(io, s->put_manifest("acme/db", manifest("six", {six}))).error(),
-              st::storage_error::quota_exceeded);
+    EXPECT_EQ(run(io, s->link_blob("acme/db", six)).error(), st::storage_error::quota_exceeded);
+    ASSERT_TRUE(run(io, s->link_blob("acme/db", five)));
     EXPECT_TRUE(run(io, s->put_manifest("acme/db", manifest("five", {five}))));
-    // Deleting what was counted at the upgrade takes it back.
+    // Deleting what was counted at the upgrade takes it back, but for `own`, which acme/web
+    // still links.
     ASSERT_TRUE(run(io, s->delete_manifest("acme/web", manifest("acme/web", {}).digest)));
-    EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{5, 1000}));
+    EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{5, 1000, 10}));
   }
-  auto s = st::rocksdb_metadata_store::create(dir.path()); // layout 4 now: opens as it is
+  auto s = st::rocksdb_metadata_store::create(dir.path()); // layout 5 now: opens as it is
   ASSERT_TRUE(s) << s.error().message();
-  EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 1005u);
+  EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 1015u);
+}
+
+// Layout 4 counted only what manifests reference: opening it counts the links too, so that
+// blobs uploaded but not (or no longer) referenced count against the namespace.
+TEST(rocksdb_usage_store, a_version_4_database_gains_the_link_counts) {
+  temp_dir dir;
+  asio::io_context io;
+  pier::digest const used = pier::digest_of("referenced layer");
+  pier::digest const loose = pier::digest_of("uploaded, never referenced");
+  {
+    auto s = st::rocksdb_metadata_store::create(dir.path()).value();
+    ASSERT_TRUE(run(io, s.charge("acme/web", {{used, 100}, {loose, 7}})));
+    ASSERT_TRUE(run(io, s.link_blob("acme/web", used)));
+    ASSERT_TRUE(run(io, s.link_blob("acme/web", loose)));
+    ASSERT_TRUE(run(io, s.put_manifest("acme/web", manifest("acme/web", {used}))));
+  }
+  // What layout 4 had: entries of two numbers, none for a blob only linked.
+  with_raw_rocksdb(dir.path(), [&](rocksdb::DB& db, std::vector<std::string> const& families,
+                                   std::vector<rocksdb::ColumnFamilyHandle*> const& handles) {
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      if (families[i] != "namespace_blobs")
+        continue;
+      std::string entry;
+      entry.append(8, '\0');
+      entry[0] = 1; // count 1, little-endian as the store's encoder writes
+      std::string size(8, '\0');
+      size[0] = 100;
+      ASSERT_TRUE(db.Put({}, handles[i], "acme" + std::string(1, '\0') + used.str(), entry + size).ok());
+      ASSERT_TRUE(db.Delete({}, handles[i], "acme" + std::string(1, '\0') + loose.str()).ok());
+      ASSERT_TRUE(db.Put({}, handles[i], "acme", size).ok());
+    }
+    ASSERT_TRUE(db.Put({}, db.DefaultColumnFamily(), "pier.schema", "4").ok());
+  });
+  auto s = st::rocksdb_metadata_store::create(dir.path());
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(run(io, s->usage("acme", "", 10)).value().usage, (st::storage_usage{100, 0, 7}));
+  EXPECT_EQ(run(io, s->charge("acme/x", {})).value().used, 107u);
 }
 
 } // namespace usage_rocksdb_test

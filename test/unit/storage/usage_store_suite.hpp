@@ -67,10 +67,11 @@ inline pier::storage::manifest_put manifest_of(std::vector<std::string> const& b
 }
 
 /// What a namespace's usage must be, recounted from the (repository, manifest) pairs
-/// held and the blobs each references (by name), as storage/usage.hpp defines it.
+/// held and the blobs each references (by name), and the (repository, blob) links, as
+/// storage/usage.hpp defines it.
 inline st::storage_usage
 recount(std::map<std::pair<std::string, pier::digest>, std::set<std::string>> const& held,
-        std::string const& ns) {
+        std::set<std::pair<std::string, std::string>> const& links, std::string const& ns) {
   std::map<std::string, std::uint64_t> mine;
   std::map<std::string, std::uint64_t> all;
   for (auto const& [key, blobs] : held) {
@@ -83,6 +84,12 @@ recount(std::map<std::pair<std::string, pier::digest>, std::set<std::string>> co
   st::storage_usage u;
   for (auto const& [b, pairs] : mine)
     (all[b] > pairs ? u.shared_bytes : u.unique_bytes) += size_of(b);
+  std::set<std::string> linked_only;
+  for (auto const& [repo, b] : links)
+    if (repo.starts_with(ns + "/") && !mine.contains(b))
+      linked_only.insert(b);
+  for (std::string const& b : linked_only)
+    u.unreferenced_bytes += size_of(b);
   return u;
 }
 
@@ -101,26 +108,31 @@ protected:
   Store& store() { return *store_; }
 
   /// Pushes a manifest referencing blobs named `a`, `b`… (sizes 1, 10…) into `repo`, as the
-  /// registry does: link, charge, put. Returns what `charge` answered; `put` (when given)
-  /// what the put did.
+  /// registry does: charge (which records the sizes), link, put. Returns what `charge`
+  /// answered; `put` (when given) what the links and the put did (the first failure).
   pier::storage::quota_state push(std::string repo, std::optional<std::string> tag,
                                   std::vector<std::string> const& blobs,
                                   pier::result<void>* put = nullptr) {
     namespace d = usage_store_suite_detail;
     std::vector<pier::storage::sized_blob> sized;
-    for (std::string const& b : blobs) {
-      EXPECT_TRUE(run(store().link_blob(repo, d::blob(b))));
+    for (std::string const& b : blobs)
       sized.push_back({d::blob(b), d::size_of(b)});
-    }
     auto const q = run(store().charge(repo, sized));
     EXPECT_TRUE(q);
     pier::storage::manifest_put const m = d::manifest_of(blobs, std::move(tag));
-    pier::result<void> const stored = run(store().put_manifest(repo, m));
+    last_manifest_ = m.digest;
+    pier::result<void> stored;
+    for (std::string const& b : blobs) {
+      stored = run(store().link_blob(repo, d::blob(b)));
+      if (!stored)
+        break;
+    }
+    if (stored)
+      stored = run(store().put_manifest(repo, m));
     if (put != nullptr)
       *put = stored;
     else
       EXPECT_TRUE(stored) << stored.error().message();
-    last_manifest_ = m.digest;
     return q ? *q : pier::storage::quota_state{};
   }
 
@@ -202,8 +214,45 @@ TYPED_TEST_P(usage_store_suite, deleting_a_manifest_lowers_usage) {
   this->push("globex/app", "v1", {"b"});
   EXPECT_EQ(this->usage("acme").usage, (storage_usage{1, 10}));
   ASSERT_TRUE(this->run(this->store().delete_manifest("acme/web", v1)));
-  EXPECT_EQ(this->usage("acme").usage, storage_usage{});
+  // a and b stay linked in acme/web, unreferenced, until deleted or collected.
+  EXPECT_EQ(this->usage("acme").usage, (storage_usage{0, 0, 11}));
   EXPECT_EQ(this->usage("globex").usage, (storage_usage{10, 0})); // b is globex's alone now
+  namespace d = usage_store_suite_detail;
+  ASSERT_TRUE(this->run(this->store().unlink_blob("acme/web", d::blob("a"))));
+  EXPECT_EQ(this->usage("acme").usage, (storage_usage{0, 0, 10}));
+  pier::result<pier::storage::blob_unlink> const b =
+      this->run(this->store().unlink_unreferenced_blob("acme/web", d::blob("b")));
+  ASSERT_TRUE(b && b->unlinked);
+  EXPECT_EQ(this->usage("acme").usage, storage_usage{});
+  EXPECT_EQ(this->used("acme/x"), 0u);
+}
+
+// An upload or a mount links a blob no manifest references yet: it counts until a manifest
+// references it (then as unique or shared) or it is unlinked, released by the collector.
+TYPED_TEST_P(usage_store_suite, unreferenced_links_count_until_released) {
+  using pier::storage::storage_usage;
+  namespace d = usage_store_suite_detail;
+  auto& s = this->store();
+  ASSERT_TRUE(this->run(s.charge("acme/web", {{d::blob("c"), 100}})));
+  ASSERT_TRUE(this->run(s.link_blob("acme/web", d::blob("c"))));
+  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("c")))); // a mount: counted once
+  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("c")))); // linked again: no change
+  EXPECT_EQ(this->usage("acme").usage, (storage_usage{0, 0, 100}));
+  EXPECT_EQ(this->used("acme/x"), 100u);
+  auto const q = this->run(s.charge("acme/app", {{d::blob("c"), 100}})).value();
+  EXPECT_EQ(q.added, 0u); // the namespace has it already
+  this->push("acme/web", "v1", {"c"});
+  EXPECT_EQ(this->usage("acme").usage, (storage_usage{100, 0, 0}));
+  ASSERT_TRUE(this->run(s.delete_manifest("acme/web", this->last_manifest_)));
+  EXPECT_EQ(this->usage("acme").usage, (storage_usage{0, 0, 100}));
+  // The collector's release unlinks it from every repository.
+  auto const later = std::chrono::system_clock::now() + std::chrono::hours(1);
+  std::vector<pier::digest> one;
+  one.push_back(d::blob("c"));
+  auto const released = this->run(s.release_blobs(one, later)).value();
+  EXPECT_EQ(released.size(), 1u);
+  EXPECT_EQ(this->usage("acme").usage, storage_usage{});
+  EXPECT_EQ(this->used("acme/x"), 0u);
 }
 
 TYPED_TEST_P(usage_store_suite, charge_counts_only_new_blobs_against_the_quota) {
@@ -255,11 +304,13 @@ TYPED_TEST_P(usage_store_suite, totals_equal_a_recount_after_random_changes) {
   std::vector<std::string> const tags = {"v1", "v2", "v3"};
   auto const later = std::chrono::system_clock::now() + std::chrono::hours(1);
   std::map<std::pair<std::string, pier::digest>, std::set<std::string>> held;
+  std::set<std::pair<std::string, std::string>> links;    // (repository, blob name)
   std::map<pier::digest, std::vector<std::string>> lists; // each manifest's blob list
   std::mt19937 rng(20261122);
   auto const pick = [&](auto const& v) { return v[rng() % v.size()]; };
   std::size_t deleted = 0;
   std::size_t removed = 0;
+  std::size_t unlinked = 0;
 
   for (int step = 0; step < 300; ++step) {
     std::string const repo = pick(repos);
@@ -276,16 +327,26 @@ TYPED_TEST_P(usage_store_suite, totals_equal_a_recount_after_random_changes) {
       if (rng() % 4 != 0)
         tag = pick(tags);
       this->push(repo, tag, blobs);
+      for (std::string const& b : blobs)
+        links.insert({repo, b});
       lists[this->last_manifest_] = blobs;
       held[{repo, this->last_manifest_}] = std::set<std::string>(blobs.begin(), blobs.end());
     } else if (op == 2) { // the same manifest again, maybe moving a tag to it
       auto const& [r, digest] = pick(mine);
       this->push(r, pick(tags), lists.at(digest));
+      for (std::string const& b : lists.at(digest))
+        links.insert({r, b});
     } else if (op == 3) { // a delete by digest
       auto const& [r, digest] = pick(mine);
       ASSERT_TRUE(this->run(s.delete_manifest(r, digest)));
       held.erase({r, digest});
       ++deleted;
+    } else if (op == 4 && rng() % 2 == 0) { // an unlink of a blob no manifest of it uses
+      std::string const b = pick(names);
+      pier::result<st::blob_unlink> const u = this->run(s.unlink_unreferenced_blob(repo, d::blob(b)));
+      if (u && u->unlinked)
+        links.erase({repo, b});
+      ++unlinked;
     } else { // a removal of an untagged manifest (tag moves and deletes leave them)
       auto const untagged = this->run(s.untagged_manifests(later, 1000)).value();
       if (untagged.empty())
@@ -296,24 +357,27 @@ TYPED_TEST_P(usage_store_suite, totals_equal_a_recount_after_random_changes) {
       ++removed;
     }
     for (std::string const ns : {"acme", "globex"}) {
-      st::storage_usage const expected = d::recount(held, ns);
+      st::storage_usage const expected = d::recount(held, links, ns);
       ASSERT_EQ(this->usage(ns).usage, expected) << "step " << step << ", " << ns;
       ASSERT_EQ(this->used(ns + "/x"), expected.total()) << "step " << step << ", " << ns;
     }
   }
   EXPECT_GT(deleted, 10u); // the sequence did what it is meant to
   EXPECT_GT(removed, 10u);
-  // Everything deleted: nothing is left counted.
+  EXPECT_GT(unlinked, 10u);
+  // Everything deleted and unlinked: nothing is left counted.
   for (auto const& [key, blobs] : std::map(held)) {
     ASSERT_TRUE(this->run(s.delete_manifest(key.first, key.second)));
   }
+  for (auto const& [repo, b] : links)
+    ASSERT_TRUE(this->run(s.unlink_blob(repo, d::blob(b))));
   EXPECT_EQ(this->usage("acme").usage, st::storage_usage{});
   EXPECT_EQ(this->used("globex/x"), 0u);
 }
 
-// The put itself checks the quota: what the early check would have refused fails in the
-// commit and changes nothing.
-TYPED_TEST_P(usage_store_suite, a_put_over_the_quota_fails_and_changes_nothing) {
+// The link itself checks the quota: a blob that would take the namespace over it is not
+// linked, and a manifest referencing it is refused for want of it.
+TYPED_TEST_P(usage_store_suite, a_link_over_the_quota_fails_and_changes_nothing) {
   namespace st = pier::storage;
   namespace d = usage_store_suite_detail;
   auto& s = this->store();
@@ -324,21 +388,23 @@ TYPED_TEST_P(usage_store_suite, a_put_over_the_quota_fails_and_changes_nothing) 
   EXPECT_EQ(before.usage.total(), 11u);
 
   pier::result<void> put;
-  this->push("acme/db", "v1", {"c"}, &put); // a new repository
-  EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
-  pier::digest const refused = this->last_manifest_;
-  this->push("acme/web", "v1", {"a", "c"}, &put); // would move tag v1
+  auto const q = this->push("acme/db", "v1", {"c"}, &put); // a new repository
+  EXPECT_TRUE(q.exceeded()); // the early answer
   EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
   EXPECT_EQ(pier::to_oci_error(put.error()), pier::oci_error::denied);
+  EXPECT_FALSE(this->run(s.is_linked("acme/db", d::blob("c"))).value());
+  this->push("acme/web", "v1", {"a", "c"}, &put); // would move tag v1
+  EXPECT_EQ(put.error(), st::storage_error::quota_exceeded);
+  EXPECT_EQ(this->run(s.put_manifest("acme/web", d::manifest_of({"a", "c"}, "v1"))).error(),
+            st::storage_error::manifest_blob_unknown);
 
-  // (The links made for the refused pushes list acme/db, with nothing used.)
   EXPECT_EQ(this->usage("acme").usage, before.usage);
   EXPECT_EQ(this->used("acme/x"), 11u);
   EXPECT_EQ(this->run(s.blob_refcount(d::blob("c"))).value(), 0u);
-  EXPECT_FALSE(this->run(s.get_manifest("acme/db", refused)));
-  EXPECT_FALSE(this->run(s.get_manifest("acme/web", this->last_manifest_)));
   EXPECT_EQ(this->run(s.resolve_tag("acme/web", "v1")).value(), v1);
   EXPECT_FALSE(this->run(s.resolve_tag("acme/db", "v1")));
+  // Another namespace is not limited by acme's quota.
+  this->push("globex/app", "v1", {"c"});
 }
 
 TYPED_TEST_P(usage_store_suite, a_put_adding_nothing_passes_over_the_quota) {
@@ -358,45 +424,37 @@ TYPED_TEST_P(usage_store_suite, a_put_adding_nothing_passes_over_the_quota) {
   EXPECT_EQ(this->used("acme/x"), 11u);
 }
 
-TYPED_TEST_P(usage_store_suite, a_put_exactly_at_the_quota_passes) {
+TYPED_TEST_P(usage_store_suite, a_link_exactly_at_the_quota_passes) {
   namespace st = pier::storage;
   namespace d = usage_store_suite_detail;
   auto& s = this->store();
   this->push("acme/web", "v1", {"a", "b"});
   ASSERT_TRUE(this->run(s.set_quota("acme", 111)));
-  // The put alone, without the early check's answer: c (100) fills the quota exactly.
-  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("c"))));
+  // The link alone, without the early check's answer: c (100) fills the quota exactly.
   ASSERT_TRUE(this->run(s.charge("globex/x", {{d::blob("c"), 100}}))); // records the size
+  EXPECT_TRUE(this->run(s.link_blob("acme/db", d::blob("c"))));
   EXPECT_TRUE(this->run(s.put_manifest("acme/db", d::manifest_of({"c"}, "v1"))));
   EXPECT_EQ(this->used("acme/x"), 111u);
-  ASSERT_TRUE(this->run(s.link_blob("acme/db", d::blob("d"))));
   ASSERT_TRUE(this->run(s.charge("globex/x", {{d::blob("d"), 1}})));
-  EXPECT_EQ(this->run(s.put_manifest("acme/db", d::manifest_of({"d"}, "v2"))).error(),
+  EXPECT_EQ(this->run(s.link_blob("acme/db", d::blob("d"))).error(),
             st::storage_error::quota_exceeded);
 }
 
-// Concurrent puts whose new blobs fit one by one but not all together: exactly those that
-// fit succeed, whatever the interleaving, and the total never passes the quota.
-TYPED_TEST_P(usage_store_suite, concurrent_puts_never_pass_the_quota) {
+// Concurrent links whose blobs fit one by one but not all together: exactly those that fit
+// succeed, whatever the interleaving, and the total never passes the quota.
+TYPED_TEST_P(usage_store_suite, concurrent_links_never_pass_the_quota) {
   namespace st = pier::storage;
   auto& s = this->store();
   constexpr std::size_t writers = 4;
   for (int round = 0; round < 30; ++round) {
     std::string const ns = "race" + std::to_string(round);
     ASSERT_TRUE(this->run(s.set_quota(ns, 100))); // two blobs of 40 fit, three do not
-    std::vector<st::manifest_put> puts;
+    std::vector<pier::digest> blobs;
     for (std::size_t i = 0; i < writers; ++i) {
       std::string const repo = ns + "/r" + std::to_string(i);
       pier::digest const b = pier::digest_of(repo + " layer");
-      ASSERT_TRUE(this->run(s.link_blob(repo, b)));
       ASSERT_TRUE(this->run(s.charge(repo, {{b, 40}})));
-      st::manifest_put m;
-      m.bytes = "manifest of " + repo;
-      m.digest = pier::digest_of(m.bytes);
-      m.media_type = "application/vnd.oci.image.manifest.v1+json";
-      m.blobs = {b};
-      m.tag = "v1";
-      puts.push_back(std::move(m));
+      blobs.push_back(b);
     }
     std::vector<pier::result<void>> results(writers);
     std::atomic<std::size_t> ready{0};
@@ -407,7 +465,7 @@ TYPED_TEST_P(usage_store_suite, concurrent_puts_never_pass_the_quota) {
         ++ready;
         while (ready.load() < writers)
           std::this_thread::yield(); // start together
-        results[i] = pier_test::run(io, s.put_manifest(ns + "/r" + std::to_string(i), puts[i]));
+        results[i] = pier_test::run(io, s.link_blob(ns + "/r" + std::to_string(i), blobs[i]));
       });
     }
     for (std::thread& t : threads)
@@ -428,10 +486,10 @@ TYPED_TEST_P(usage_store_suite, concurrent_puts_never_pass_the_quota) {
 REGISTER_TYPED_TEST_SUITE_P(
     usage_store_suite, an_empty_namespace_uses_nothing, quotas_are_set_read_and_removed,
     shared_layers_count_as_shared_across_repositories, repositories_are_paged,
-    deleting_a_manifest_lowers_usage, charge_counts_only_new_blobs_against_the_quota,
-    totals_equal_a_recount_after_random_changes, a_put_over_the_quota_fails_and_changes_nothing,
-    a_put_adding_nothing_passes_over_the_quota, a_put_exactly_at_the_quota_passes,
-    concurrent_puts_never_pass_the_quota);
+    deleting_a_manifest_lowers_usage, unreferenced_links_count_until_released,
+    charge_counts_only_new_blobs_against_the_quota, totals_equal_a_recount_after_random_changes,
+    a_link_over_the_quota_fails_and_changes_nothing, a_put_adding_nothing_passes_over_the_quota,
+    a_link_exactly_at_the_quota_passes, concurrent_links_never_pass_the_quota);
 
 } // namespace pier_test
 

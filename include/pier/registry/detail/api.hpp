@@ -266,7 +266,8 @@ parse_quota_body(std::string_view text) {
   return refuse();
 }
 
-// `{"namespace","unique_bytes","shared_bytes","quota":N|null,"repositories":[…]}` with a
+// `{"namespace","unique_bytes","shared_bytes","unreferenced_bytes","quota":N|null,
+// "repositories":[…]}` with a
 // `Link` to the next page of repositories.
 inline http::response usage_response(std::string const& ns, storage::namespace_usage u,
                                      std::size_t page_size) {
@@ -277,7 +278,8 @@ inline http::response usage_response(std::string const& ns, storage::namespace_u
   l.items = std::move(u.repositories.items);
   boost::json::object body{{"namespace", ns},
                            {"unique_bytes", u.usage.unique_bytes},
-                           {"shared_bytes", u.usage.shared_bytes}};
+                           {"shared_bytes", u.usage.shared_bytes},
+                           {"unreferenced_bytes", u.usage.unreferenced_bytes}};
   if (u.quota)
     body["quota"] = *u.quota;
   else

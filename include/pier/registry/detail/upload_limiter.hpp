@@ -8,11 +8,18 @@
 // cancels it, a request that finds it gone, or `ttl` after its creation (when the garbage
 // collector aborts it). The counts live in the process: they start at zero after a
 // restart, and each replica counts its own sessions.
+//
+// It also counts the bytes each session holds, per namespace (a repository name's first
+// component), for quotas: what uploads in progress hold counts against their namespace
+// until the upload ends. A session from before a restart is counted from its first
+// request after it (`record_bytes` adopts it, without taking a slot).
 
 #include <pier/config.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
@@ -22,6 +29,15 @@
 
 PIER_BEGIN_NAMESPACE
 namespace registry::detail {
+
+/// A namespace's bytes (what the store holds plus what uploads in progress hold) against
+/// its quota: how much more an upload may add.
+struct upload_room {
+  std::uint64_t used = 0;
+  std::uint64_t quota = 0;
+
+  std::uint64_t left() const noexcept { return quota - std::min(quota, used); }
+};
 
 class upload_limiter {
 public:
@@ -87,6 +103,44 @@ public:
     drop(it);
   }
 
+  /// Session `id` of `repository` holds `size` bytes now; a session not known here (created
+  /// before a restart, or by another replica) is adopted as created at `created`.
+  void record_bytes(std::string_view id, std::string_view repository, time_point created,
+                    std::uint64_t size) {
+    std::lock_guard const lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+      by_age_.emplace(created, std::string(id));
+      it = sessions_.emplace(std::string(id), session{{}, std::string(repository), created}).first;
+      it->second.counted = false;
+    }
+    auto held = in_flight_.try_emplace(std::string(namespace_of(it->second.repository)), 0).first;
+    held->second = held->second - std::min(held->second, it->second.bytes) + size;
+    it->second.bytes = size;
+    if (held->second == 0)
+      in_flight_.erase(held);
+  }
+
+  /// The bytes the sessions of namespace `ns` hold (after expiring the old ones).
+  std::uint64_t in_flight(std::string_view ns, time_point now) {
+    std::lock_guard const lock(mutex_);
+    expire(now);
+    auto const it = in_flight_.find(ns);
+    return it == in_flight_.end() ? 0 : it->second;
+  }
+
+  /// The bytes session `id` holds (0 when not known).
+  std::uint64_t bytes_of(std::string_view id) {
+    std::lock_guard const lock(mutex_);
+    auto const it = sessions_.find(id);
+    return it == sessions_.end() ? 0 : it->second.bytes;
+  }
+
+  /// The namespace uploads to `repository` count against.
+  static std::string_view namespace_of(std::string_view repository) noexcept {
+    return repository.substr(0, repository.find('/'));
+  }
+
   /// The sessions counted now (after expiring the old ones).
   std::size_t open_sessions(time_point now) {
     std::lock_guard const lock(mutex_);
@@ -99,6 +153,8 @@ private:
     std::string caller;
     std::string repository;
     time_point created;
+    std::uint64_t bytes = 0;
+    bool counted = true; // holds a slot (not adopted)
   };
   using counts = std::map<std::string, std::size_t, std::less<>>;
   using sessions = std::map<std::string, session, std::less<>>;
@@ -132,8 +188,15 @@ private:
 
   void drop(sessions::iterator it) {
     by_age_.erase({it->second.created, it->first});
-    decrement(callers_, it->second.caller);
-    decrement(repositories_, it->second.repository);
+    if (it->second.counted) {
+      decrement(callers_, it->second.caller);
+      decrement(repositories_, it->second.repository);
+    }
+    if (it->second.bytes > 0) {
+      auto const held = in_flight_.find(namespace_of(it->second.repository));
+      if (held != in_flight_.end() && (held->second -= std::min(held->second, it->second.bytes)) == 0)
+        in_flight_.erase(held);
+    }
     sessions_.erase(it);
   }
 
@@ -156,6 +219,7 @@ private:
   std::set<std::pair<time_point, std::string>> by_age_;
   counts callers_;
   counts repositories_;
+  std::map<std::string, std::uint64_t, std::less<>> in_flight_; // namespace → bytes
 };
 
 } // namespace registry::detail

@@ -174,13 +174,16 @@ asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) c
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<result<std::uint64_t>>
 v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uint64_t offset,
-                               std::optional<std::uint64_t> limit) const {
+                               std::optional<std::uint64_t> limit,
+                               std::optional<detail::upload_room> room) const {
   std::uint64_t const max = options_.max_blob_size;
   if (std::optional<std::uint64_t> const declared = body.length()) {
     if (limit && *declared > *limit)
       co_return oci_error::size_invalid;
     if (max != 0 && (*declared > max || offset > max - *declared))
       co_return http::body_error::too_large;
+    if (room && *declared > room->left())
+      co_return storage::storage_error::quota_exceeded; // refused before a byte is read
   }
   std::size_t const capacity = std::max<std::size_t>(options_.upload_buffer_size, 1);
   std::unique_ptr<char[]> const buffer(new char[capacity]);
@@ -210,6 +213,8 @@ v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uin
         co_return oci_error::size_invalid;
       if (max != 0 && size + filled > max)
         co_return http::body_error::too_large;
+      if (room && taken > room->left())
+        co_return storage::storage_error::quota_exceeded;
       // What arrived before a failure stays in the upload: the client may resume after it.
       auto const bytes = std::as_bytes(std::span<char const>(buffer.get(), filled));
       result<std::uint64_t> const appended = co_await blobs_.append(id, bytes, size);
@@ -237,6 +242,28 @@ asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route c
 }
 
 namespace detail {
+
+/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
+inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
+  std::string const ns(repository.substr(0, repository.find('/')));
+  boost::json::object numbers{
+      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
+  return error(oci_error::denied,
+               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
+                   " bytes used of " + std::to_string(q.quota.value_or(0)),
+               std::move(numbers));
+}
+
+/// 403 DENIED for an upload chunk of `declared` bytes (unknown: a stream) that does not fit
+/// in the room its namespace has.
+inline http::response upload_refusal(std::string_view repository, upload_room const& room,
+                                     std::optional<std::uint64_t> declared) {
+  storage::quota_state q;
+  q.used = room.used;
+  q.quota = room.quota;
+  q.added = declared.value_or(room.left() + 1);
+  return quota_refusal(repository, q);
+}
 
 /// Whom a session counts against: the authenticated user, else the client's address.
 inline std::string upload_caller(http::request const& req) {
@@ -270,20 +297,26 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     if (*linked) {
       result<storage::blob_info> const info = co_await blobs_.stat(*q.mount);
       if (info) {
-        result<void> const done = co_await meta_.link_blob(r.name, *q.mount);
-        if (!done)
-          co_return detail::error(done.error());
+        if (auto refused = co_await link_within_quota(r.name, *q.mount, in_flight(r.name)))
+          co_return std::move(*refused);
         co_return detail::blob_created(r.name, *q.mount);
       }
     }
   } else if (q.digest && !q.mount) {
     // end-4b: the whole blob in this request.
+    std::optional<pier::digest> blob = q.digest; // named: see append_chunk
+    result<std::optional<detail::upload_room>> const room =
+        co_await upload_room_of(r.name, std::move(blob));
+    if (!room)
+      co_return detail::error(room.error());
     result<std::string> id = co_await blobs_.begin_upload();
     if (!id)
       co_return detail::error(id.error());
-    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt);
+    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt, *room);
     if (!size) {
       (void)co_await blobs_.abort(*id);
+      if (size.error() == storage::storage_error::quota_exceeded)
+        co_return detail::upload_refusal(r.name, **room, req.body().length());
       if (size.error() == http::body_error::too_large)
         co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
       if (detail::is_body_error(size.error()))
@@ -300,9 +333,8 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     result<storage::blob_info> const info = co_await blobs_.commit(*id, *q.digest, std::nullopt);
     if (!info)
       co_return detail::error(info.error());
-    result<void> const linked = co_await meta_.link_blob(r.name, *q.digest);
-    if (!linked)
-      co_return detail::error(linked.error());
+    if (auto refused = co_await link_within_quota(r.name, *q.digest, in_flight(r.name)))
+      co_return std::move(*refused);
     co_return detail::blob_created(r.name, *q.digest);
   }
 
@@ -384,9 +416,29 @@ template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::variant<std::uint64_t, http::response>>
 v2_registry<B, M>::append_chunk(http::request& req, route const& r, std::uint64_t size,
                                 std::uint64_t offset, std::optional<std::uint64_t> limit) const {
-  result<std::uint64_t> const grown = co_await stream_body(req.body(), r.upload_id, offset, limit);
+  // The PUT that closes the upload names its digest (a PATCH does not). A named variable,
+  // not a temporary in the co_await: GCC 12 destroys such a temporary twice.
+  std::optional<pier::digest> closing;
+  if (req.method() == "PUT")
+    closing = r.query.digest;
+  result<std::optional<detail::upload_room>> const room =
+      co_await upload_room_of(r.name, std::move(closing));
+  if (!room)
+    co_return detail::error(room.error());
+  result<std::uint64_t> const grown =
+      co_await stream_body(req.body(), r.upload_id, offset, limit, *room);
+  // What the session holds now counts against the namespace (what arrived before a failure
+  // stays in the upload).
+  auto const now = std::chrono::system_clock::now();
+  if (grown) {
+    uploads_->record_bytes(r.upload_id, r.name, now, *grown);
+  } else if (result<std::uint64_t> const held = co_await blobs_.upload_size(r.upload_id)) {
+    uploads_->record_bytes(r.upload_id, r.name, now, *held);
+  }
   if (!grown) {
     std::error_code const ec = grown.error();
+    if (ec == storage::storage_error::quota_exceeded)
+      co_return detail::upload_refusal(r.name, **room, req.body().length());
     if (ec == storage::storage_error::upload_offset_mismatch) {
       // Another request appended in the meantime: tell where the upload stands now.
       result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
@@ -438,11 +490,15 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
     uploads_->release(r.upload_id);
     co_return detail::error(info.error());
   }
-  result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
-  if (!linked)
-    co_return detail::error(linked.error());
-  (void)co_await meta_.delete_upload(r.upload_id);
+  // The upload's own bytes become the blob's: the others still in progress count.
+  std::uint64_t const all = in_flight(r.name);
+  std::uint64_t const others = all - std::min(all, uploads_->bytes_of(r.upload_id));
+  std::optional<http::response> refused =
+      co_await link_within_quota(r.name, *r.query.digest, others);
+  (void)co_await meta_.delete_upload(r.upload_id); // committed, linked or not: it is done
   uploads_->release(r.upload_id);
+  if (refused)
+    co_return std::move(*refused);
   co_return detail::blob_created(r.name, *r.query.digest);
 }
 
@@ -749,24 +805,63 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return result<void>{};
 }
 
-namespace detail {
-
-/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
-inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(repository.substr(0, repository.find('/')));
-  boost::json::object numbers{
-      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
-  return error(oci_error::denied,
-               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
-                   " bytes used of " + std::to_string(q.quota.value_or(0)),
-               std::move(numbers));
+template <storage::BlobStore B, storage::MetadataStore M>
+std::uint64_t v2_registry<B, M>::in_flight(std::string_view repository) const {
+  return uploads_->in_flight(detail::upload_limiter::namespace_of(repository),
+                             std::chrono::system_clock::now());
 }
 
-} // namespace detail
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::optional<detail::upload_room>>>
+v2_registry<B, M>::upload_room_of(std::string const& repository,
+                                  std::optional<pier::digest> blob) const {
+  if constexpr (storage::QuotaStore<M>) {
+    std::vector<storage::sized_blob> sized; // not a braced list in a co_await (GCC 12)
+    if (blob) {
+      // Its size from the blob store, which is authoritative, as `check_quota` does.
+      result<storage::blob_info> const info = co_await blobs_.stat(*blob);
+      if (!info && info.error() != storage::storage_error::blob_unknown)
+        co_return info.error();
+      if (info)
+        sized.push_back({*blob, info->size});
+    }
+    bool const known = !sized.empty();
+    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    if (!q)
+      co_return q.error();
+    std::optional<std::uint64_t> const quota = q->quota ? q->quota : options_.default_quota;
+    if (!quota || (known && q->added == 0))
+      co_return std::nullopt;
+    co_return detail::upload_room{q->used + in_flight(repository), *quota};
+  } else {
+    co_return std::nullopt;
+  }
+}
 
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::optional<http::response>>
-v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
+v2_registry<B, M>::link_within_quota(std::string repository, pier::digest d,
+                                     std::uint64_t pending) const {
+  std::vector<pier::digest> one; // not a braced list: GCC 12 fails on one in a co_await
+  one.push_back(d);
+  if (std::optional<http::response> refused = co_await check_quota(repository, one, pending))
+    co_return refused;
+  result<void> const linked = co_await meta_.link_blob(repository, d);
+  if (!linked && linked.error() == storage::storage_error::quota_exceeded) {
+    // A concurrent push took the room since `check_quota`: the same answer, with the
+    // numbers of now.
+    if (std::optional<http::response> refused = co_await check_quota(repository, one, pending))
+      co_return refused;
+  }
+  if (!linked)
+    co_return detail::error(linked.error());
+  co_return std::nullopt;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<std::optional<http::response>>
+v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs,
+                               std::uint64_t pending) const {
   if constexpr (storage::QuotaStore<M>) {
     // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
     std::vector<storage::sized_blob> sized;
@@ -784,7 +879,9 @@ v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest>
       co_return detail::error(q.error());
     if (!q->quota)
       q->quota = options_.default_quota; // the namespace has none of its own
-    if (q->exceeded())
+    q->used += pending;
+    // What adds nothing passes over the quota too (a tag moved after the quota was lowered).
+    if (q->added > 0 && q->exceeded())
       co_return detail::quota_refusal(repository, *q);
   }
   co_return std::nullopt;

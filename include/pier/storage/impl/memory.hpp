@@ -205,8 +205,13 @@ inline asio::awaitable<result<name_page>> memory_metadata_store::catalog(std::st
 inline asio::awaitable<result<void>> memory_metadata_store::link_blob(std::string repository,
                                                                       pier::digest d) {
   std::lock_guard const lock(mutex_);
+  repository_state const* const existing = find(repository);
+  if (existing == nullptr || !existing->blobs.contains(d)) {
+    if (result<void> charged = link_in_namespace(repository, d, +1); !charged)
+      co_return charged; // QuotaStore: the namespace has no room for it
+  }
   blob_times_.insert_or_assign(d.str(), std::chrono::system_clock::now()); // CollectableStore
-  repositories_[std::move(repository)].blobs.insert(std::move(d));
+  repositories_[repository].blobs.insert(std::move(d));
   co_return result<void>{};
 }
 
@@ -216,6 +221,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::str
   auto const it = repositories_.find(repository);
   if (it == repositories_.end() || it->second.blobs.erase(d) == 0)
     co_return storage_error::blob_unknown;
+  (void)link_in_namespace(repository, d, -1);
   co_return result<void>{};
 }
 
@@ -238,6 +244,7 @@ memory_metadata_store::unlink_unreferenced_blob(std::string repository, pier::di
     co_return out;
   }
   r.blobs.erase(d);
+  (void)link_in_namespace(repository, d, -1);
   out.unlinked = true;
   co_return out;
 }
@@ -1026,8 +1033,10 @@ inline bool memory_metadata_store::release_locked(pier::digest const& d, time_po
     return false;
   // Links are not indexed by blob: one pass over the repositories, fine in memory (the
   // RocksDB store keeps reverse links).
-  for (auto& [name, r] : repositories_)
-    r.blobs.erase(d);
+  for (auto& [name, r] : repositories_) {
+    if (r.blobs.erase(d) > 0)
+      (void)link_in_namespace(name, d, -1);
+  }
   blob_times_.erase(it);
   return true;
 }
@@ -1150,25 +1159,55 @@ inline void memory_metadata_store::count_in_namespace(std::string_view repositor
   std::string_view const ns = detail::namespace_of(repository);
   if (ns.empty())
     return;
+  for (pier::digest const& b : blobs)
+    change_namespace_entry(ns, b, delta, 0);
+}
+
+inline result<void> memory_metadata_store::link_in_namespace(std::string_view repository,
+                                                             pier::digest const& d, int delta) {
+  std::string_view const ns = detail::namespace_of(repository);
+  if (ns.empty())
+    return {};
+  if (delta > 0) {
+    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
+      std::uint64_t const added = new_bytes(ns, {d});
+      namespace_totals const* const totals = totals_of(ns);
+      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
+        return storage_error::quota_exceeded;
+    }
+  }
+  change_namespace_entry(ns, d, 0, delta);
+  return {};
+}
+
+inline void memory_metadata_store::change_namespace_entry(std::string_view ns,
+                                                          pier::digest const& d, int count,
+                                                          int links) {
   auto it = namespace_totals_.find(ns);
   if (it == namespace_totals_.end()) {
-    if (delta < 0)
+    if (count < 0 || links < 0)
       return;
     it = namespace_totals_.emplace(std::string(ns), namespace_totals{}).first;
   }
   namespace_totals& t = it->second;
-  for (pier::digest const& b : blobs) {
-    if (delta > 0) {
-      namespace_blob& e = t.blobs[b];
-      if (e.count++ == 0) {
-        auto const size = blob_sizes_.find(b);
-        e.size = size == blob_sizes_.end() ? 0 : size->second;
-        t.bytes += e.size;
-      }
-    } else if (auto const e = t.blobs.find(b); e != t.blobs.end() && --e->second.count == 0) {
-      t.bytes -= e->second.size;
-      t.blobs.erase(e);
-    }
+  auto e = t.blobs.find(d);
+  if (e == t.blobs.end()) {
+    if (count < 0 || links < 0)
+      return;
+    auto const size = blob_sizes_.find(d);
+    namespace_blob fresh;
+    fresh.size = size == blob_sizes_.end() ? 0 : size->second;
+    t.bytes += fresh.size;
+    e = t.blobs.emplace(d, fresh).first;
+  }
+  auto const apply = [](std::uint64_t& n, int delta) {
+    n = delta >= 0 ? n + static_cast<std::uint64_t>(delta) : (n > 0 ? n - 1 : 0);
+  };
+  apply(e->second.count, count);
+  apply(e->second.links, links);
+  if (e->second.count == 0 && e->second.links == 0) {
+    t.bytes -= std::min(t.bytes, e->second.size);
+    t.blobs.erase(e);
   }
   if (t.blobs.empty())
     namespace_totals_.erase(it);
@@ -1183,6 +1222,10 @@ memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
     co_return out;
   if (namespace_totals const* const totals = totals_of(ns)) {
     for (auto const& [b, e] : totals->blobs) {
+      if (e.count == 0) {
+        out.usage.unreferenced_bytes += e.size; // linked only
+        continue;
+      }
       auto const all = blob_refs_.find(b);
       bool const shared = all != blob_refs_.end() && all->second > e.count;
       (shared ? out.usage.shared_bytes : out.usage.unique_bytes) += e.size;

@@ -598,12 +598,16 @@ struct rocksdb_metadata_store::state {
   // --- QuotaStore ------------------------------------------------------------------
 
   /// A blob's entry of a namespace in `namespace_blobs`: the (repository, manifest) pairs
-  /// of the namespace that reference it, and the size its count added to the namespace's
-  /// total when it left 0 (so that its return to 0 takes back exactly that, whatever
-  /// `charge` recorded since).
+  /// of the namespace that reference it, the repositories of the namespace that link it,
+  /// and the size it added to the namespace's total when the entry appeared (so that its
+  /// removal takes back exactly that, whatever `charge` recorded since). Kept while either
+  /// count is not 0. Layout 4 stored no link count (two numbers).
   struct namespace_blob {
     std::uint64_t count = 0;
     std::uint64_t size = 0;
+    std::uint64_t links = 0;
+
+    bool empty() const noexcept { return count == 0 && links == 0; }
   };
 
   static result<namespace_blob> decode_namespace_blob(std::string_view v) {
@@ -611,6 +615,8 @@ struct rocksdb_metadata_store::state {
     namespace_blob e;
     e.count = dec.u64();
     e.size = dec.u64();
+    if (!dec.done())
+      e.links = dec.u64();
     if (!dec.done())
       return storage_error::corrupt;
     return e;
@@ -632,14 +638,15 @@ struct rocksdb_metadata_store::state {
     return number(namespace_blobs, std::string(ns), ro);
   }
 
-  /// Writes a namespace's entry of `d` (a count of 0 removes it).
+  /// Writes a namespace's entry of `d` (an empty one removes it).
   void put_namespace_blob(rocksdb::WriteBatch& b, std::string_view ns, digest_view d,
                           namespace_blob e) const {
     std::string const k = detail::key(ns, d.str());
-    if (e.count == 0)
+    if (e.empty())
       b.Delete(handles[namespace_blobs], k);
     else
-      b.Put(handles[namespace_blobs], k, detail::encoder().u64(e.count).u64(e.size).take());
+      b.Put(handles[namespace_blobs], k,
+            detail::encoder().u64(e.count).u64(e.size).u64(e.links).take());
   }
 
   /// Writes a namespace's total (0 removes it).
@@ -651,44 +658,122 @@ struct rocksdb_metadata_store::state {
       b.Put(handles[namespace_blobs], k, detail::encoder().u64(bytes).take());
   }
 
+  /// Changes to namespace entries and totals made within one batch: each entry and total is
+  /// read once from what is committed, then changed here, then written by `write`.
+  class namespace_changes {
+  public:
+    explicit namespace_changes(state const& s) noexcept : s_(s) {}
+
+    /// Adds `count` and `links` (each -1, 0 or +1) to `ns`'s entry of `d`: the size joins
+    /// the total when the entry appears and leaves it when the entry goes.
+    result<void> change(std::string_view ns, pier::digest const& d, int count, int links) {
+      auto key = std::pair(std::string(ns), d);
+      auto it = entries_.find(key);
+      if (it == entries_.end()) {
+        result<namespace_blob> e = s_.namespace_entry(ns, d);
+        if (!e)
+          return e.error();
+        it = entries_.emplace(std::move(key), *e).first;
+      }
+      result<std::uint64_t*> const total = total_of(ns);
+      if (!total)
+        return total.error();
+      namespace_blob& e = it->second;
+      bool const was_empty = e.empty();
+      auto const apply = [](std::uint64_t& n, int delta) {
+        if (delta > 0)
+          ++n;
+        else if (delta < 0 && n > 0)
+          --n;
+      };
+      apply(e.count, count);
+      apply(e.links, links);
+      if (was_empty && !e.empty()) {
+        result<std::optional<std::uint64_t>> const size = s_.meta_number(detail::size_key(d));
+        if (!size)
+          return size.error();
+        e.size = size->value_or(0); // unknown (never charged): counts 0 until it goes
+        **total += e.size;
+        added_[std::string(ns)] += e.size;
+      } else if (!was_empty && e.empty()) {
+        **total -= std::min(**total, e.size);
+      }
+      return {};
+    }
+
+    /// `quota_exceeded` when the changes added bytes to `ns` and its total is now over the
+    /// namespace's own quota.
+    result<void> check_quota(std::string_view ns) const {
+      auto const added = added_.find(ns);
+      if (added == added_.end() || added->second == 0)
+        return {};
+      result<std::optional<std::uint64_t>> const quota = s_.meta_number(detail::quota_key(ns));
+      if (!quota)
+        return quota.error();
+      if (*quota && totals_.at(std::string(ns)) > **quota)
+        return storage_error::quota_exceeded;
+      return {};
+    }
+
+    void write(rocksdb::WriteBatch& b) const {
+      for (auto const& [key, e] : entries_)
+        s_.put_namespace_blob(b, key.first, key.second, e);
+      for (auto const& [ns, bytes] : totals_)
+        s_.put_namespace_total(b, ns, bytes);
+    }
+
+  private:
+    result<std::uint64_t*> total_of(std::string_view ns) {
+      auto it = totals_.find(ns);
+      if (it == totals_.end()) {
+        result<std::uint64_t> const t = s_.namespace_total(ns);
+        if (!t)
+          return t.error();
+        it = totals_.emplace(std::string(ns), *t).first;
+      }
+      return &it->second;
+    }
+
+    state const& s_;
+    std::map<std::pair<std::string, pier::digest>, namespace_blob> entries_;
+    std::map<std::string, std::uint64_t, std::less<>> totals_;
+    std::map<std::string, std::uint64_t, std::less<>> added_;
+  };
+
   /// Adds `delta` (+1 or -1) to the namespace's counts of `blobs` (sorted, unique) as a
   /// manifest of `repository` that references them is put or deleted (like the `b`
-  /// counts), and to the namespace's total the size of each blob whose count leaves or
-  /// returns to 0. A put that adds bytes beyond the namespace's quota fails with
+  /// counts). A put that adds bytes beyond the namespace's quota fails with
   /// `quota_exceeded` (the caller then writes nothing).
   result<void> count_in_namespace(rocksdb::WriteBatch& b, std::string_view repository,
                                   std::vector<pier::digest> const& blobs, int delta) const {
     std::string_view const ns = detail::namespace_of(repository);
     if (ns.empty())
       return {};
-    result<std::uint64_t> const total = namespace_total(ns);
-    if (!total)
-      return total.error();
-    std::uint64_t kept = *total;
-    std::uint64_t added = 0;
+    namespace_changes changes(*this);
     for (pier::digest const& d : blobs) {
-      result<namespace_blob> e = namespace_entry(ns, d);
-      if (!e)
-        return e.error();
-      if (delta > 0 && e->count++ == 0) {
-        result<std::optional<std::uint64_t>> const size = meta_number(detail::size_key(d));
-        if (!size)
-          return size.error();
-        e->size = size->value_or(0);
-        added += e->size;
-      } else if (delta < 0 && e->count > 0 && --e->count == 0) {
-        kept -= std::min(kept, e->size);
-      }
-      put_namespace_blob(b, ns, d, *e);
+      if (result<void> r = changes.change(ns, d, delta, 0); !r)
+        return r;
     }
-    if (added > 0) {
-      result<std::optional<std::uint64_t>> const quota = meta_number(detail::quota_key(ns));
-      if (!quota)
-        return quota.error();
-      if (*quota && kept + added > **quota)
-        return storage_error::quota_exceeded;
-    }
-    put_namespace_total(b, ns, kept + added);
+    if (result<void> r = changes.check_quota(ns); !r)
+      return r;
+    changes.write(b);
+    return {};
+  }
+
+  /// Adds `delta` (+1 or -1) to the namespace's link count of `d` as `repository` links or
+  /// unlinks it. A link that adds bytes beyond the namespace's quota fails with
+  /// `quota_exceeded` (the caller then writes nothing).
+  result<void> link_in_namespace(rocksdb::WriteBatch& b, std::string_view repository,
+                                 pier::digest const& d, int delta) const {
+    std::string_view const ns = detail::namespace_of(repository);
+    if (ns.empty())
+      return {};
+    namespace_changes changes(*this);
+    if (result<void> r = changes.change(ns, d, 0, delta); !r)
+      return r;
+    if (result<void> r = changes.check_quota(ns); !r)
+      return r;
+    changes.write(b);
     return {};
   }
 
@@ -732,12 +817,31 @@ struct rocksdb_metadata_store::state {
       return r.error();
     if (failed)
       return failed;
+    // Each repository's link to a blob, whether its manifests reference it or not.
+    r = scan(blob_links, "", "", snap.options, [&](std::string_view k, std::string_view) {
+      std::size_t const at = k.find('\0');
+      result<pier::digest> d = at == std::string_view::npos
+                                   ? result<pier::digest>(storage_error::corrupt)
+                                   : parse_digest(k.substr(at + 1));
+      if (!d) {
+        failed = storage_error::corrupt;
+        return false;
+      }
+      std::string_view const ns = detail::namespace_of(k.substr(0, at));
+      if (!ns.empty())
+        ++out[std::string(ns)][*d].links;
+      return true;
+    });
+    if (!r)
+      return r.error();
+    if (failed)
+      return failed;
     for (auto& [ns, entries] : out) {
       for (auto& [d, e] : entries) {
         result<namespace_blob> const stored = namespace_entry(ns, d, snap.options);
         if (!stored)
           return stored.error();
-        if (stored->count > 0) {
+        if (!stored->empty()) {
           e.size = stored->size;
           continue;
         }
@@ -773,14 +877,14 @@ struct rocksdb_metadata_store::state {
     return {};
   }
 
-  /// Layout 4's records (`namespace_blobs`, empty before, but what a crashed or older
-  /// writer may have left there must not survive) from the manifests, and the layout mark,
-  /// in one write.
+  /// Layout 5's records (`namespace_blobs`: empty before layout 4, without link counts in
+  /// layout 4; what a crashed or older writer may have left there must not survive) from
+  /// the manifests and links, and the layout mark, in one write.
   result<void> add_namespace_records() {
     rocksdb::WriteBatch b;
     if (result<void> r = rewrite_namespace_records(b); !r)
       return r;
-    b.Put(meta(), "pier.schema", "4");
+    b.Put(meta(), "pier.schema", "5");
     rocksdb::Status const st = db->Write(write_options, &b);
     if (!st.ok())
       return detail::to_error(st);
@@ -1419,26 +1523,27 @@ inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesy
     return detail::to_error(st);
   s->db.reset(raw);
 
-  // The layout above is version 4. Version 1 had no account column families, version 2
+  // The layout above is version 5. Version 1 had no account column families, version 2
   // none for garbage collection, version 3 no `namespace_blobs`;
-  // `create_missing_column_families` has just added them, empty. `add_gc_records` fills
-  // what GC needs from the records there are (nothing in a new database), then
-  // `add_namespace_records` the namespace counts, each in one write that also moves the
-  // layout mark (a crash between the two leaves version 3, upgraded again at the next
-  // open). A later layout refuses to be opened by this code.
+  // `create_missing_column_families` has just added them, empty; version 4 counted no
+  // links in `namespace_blobs`. `add_gc_records` fills what GC needs from the records
+  // there are (nothing in a new database), then `add_namespace_records` the namespace
+  // counts, each in one write that also moves the layout mark (a crash between the two
+  // leaves version 3, upgraded again at the next open). A later layout refuses to be opened
+  // by this code.
   rocksdb::ColumnFamilyHandle* const meta = s->meta();
   std::string version;
   rocksdb::Status const vs = s->db->Get(rocksdb::ReadOptions(), meta, "pier.schema", &version);
   if (!vs.ok() && !vs.IsNotFound())
     return detail::to_error(vs);
   bool const before_gc = vs.IsNotFound() || version == "1" || version == "2";
-  if (!before_gc && version != "3" && version != "4")
+  if (!before_gc && version != "3" && version != "4" && version != "5")
     return storage_error::corrupt;
   if (before_gc) {
     if (result<void> r = s->add_gc_records(std::chrono::system_clock::now()); !r)
       return r.error();
   }
-  if (version != "4") {
+  if (version != "5") {
     if (result<void> r = s->add_namespace_records(); !r)
       return r.error();
   }
@@ -1464,8 +1569,12 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::link_blob(std::stri
     result<bool> const linked = s_->contains(state::blob_links, link);
     if (!linked)
       return linked.error();
-    if (!*linked)
+    if (!*linked) {
       b.Put((*s_)[state::blob_links], link, detail::encoder().u64(0).take());
+      // QuotaStore: a new link counts in its namespace, within the namespace's quota.
+      if (result<void> r = s_->link_in_namespace(b, repository, d, +1); !r)
+        return r;
+    }
     // CollectableStore: the reverse link and the last use.
     b.Put((*s_)[state::blob_repos], detail::key(d.str(), repository), rocksdb::Slice());
     b.Put((*s_)[state::blob_times], d.str(),
@@ -1485,7 +1594,7 @@ inline asio::awaitable<result<void>> rocksdb_metadata_store::unlink_blob(std::st
       return storage_error::blob_unknown;
     b.Delete((*s_)[state::blob_links], k);
     b.Delete((*s_)[state::blob_repos], detail::key(d.str(), repository)); // CollectableStore
-    return {};
+    return s_->link_in_namespace(b, repository, d, -1);                   // QuotaStore
   });
 }
 
@@ -1543,7 +1652,7 @@ rocksdb_metadata_store::unlink_unreferenced_blob(std::string repository, pier::d
     b.Delete(s[state::blob_links], k);
     b.Delete(s[state::blob_repos], detail::key(d.str(), repository)); // CollectableStore
     out.unlinked = true;
-    return {};
+    return s.link_in_namespace(b, repository, d, -1); // QuotaStore
   });
   if (!done)
     co_return done.error();
@@ -2421,6 +2530,8 @@ rocksdb_metadata_store::release_blobs(std::vector<pier::digest> ds,
   result<void> const r = co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
     state const& s = *s_;
     std::fill(released.begin(), released.end(), false);
+    state::namespace_changes links(s); // QuotaStore: several per namespace in one batch
+    std::error_code failed;
     for (std::size_t i = 0; i < ds.size(); ++i) {
       pier::digest const& d = ds[i];
       result<std::optional<std::string>> const v = s.get(state::blob_times, d.str());
@@ -2443,13 +2554,22 @@ rocksdb_metadata_store::release_blobs(std::vector<pier::digest> ds,
           s.scan(state::blob_repos, prefix, "", {}, [&](std::string_view repo, std::string_view) {
             b.Delete(s[state::blob_links], detail::key(repo, d.str()));
             b.Delete(s[state::blob_repos], prefix + std::string(repo));
-            return true;
+            std::string_view const ns = detail::namespace_of(repo);
+            if (ns.empty())
+              return true;
+            result<void> const counted = links.change(ns, d, 0, -1);
+            if (!counted)
+              failed = counted.error();
+            return !failed;
           });
       if (!unlinked)
         return unlinked;
+      if (failed)
+        return failed;
       b.Delete(s[state::blob_times], d.str());
       released[i] = true;
     }
+    links.write(b);
     return {};
   });
   if (!r)
@@ -2650,10 +2770,11 @@ namespace detail {
 
 /// A line of `fsck_namespace_counts` when `stored` differs from `actual`.
 inline void namespace_count_line(std::vector<std::string>& out, std::string what,
-                                 std::uint64_t stored, std::uint64_t actual) {
+                                 std::uint64_t stored, std::uint64_t actual,
+                                 std::string_view source = "the manifests") {
   if (stored != actual)
-    out.push_back(std::move(what) + " is " + std::to_string(stored) + ", the manifests say " +
-                  std::to_string(actual));
+    out.push_back(std::move(what) + " is " + std::to_string(stored) + ", " + std::string(source) +
+                  " say " + std::to_string(actual));
 }
 
 } // namespace detail
@@ -2694,15 +2815,17 @@ rocksdb_metadata_store::fsck_namespace_counts() {
           failed = storage_error::corrupt;
           return false;
         }
-        std::uint64_t actual = 0;
+        state::namespace_blob actual;
         if (auto const entries = counts->find(ns); entries != counts->end()) {
           if (auto const it = entries->second.find(*d); it != entries->second.end()) {
-            actual = it->second.count;
+            actual = it->second;
             entries->second.erase(it);
           }
         }
         detail::namespace_count_line(out, "namespace count of " + d->str() + " in " + ns, e->count,
-                                     actual);
+                                     actual.count);
+        detail::namespace_count_line(out, "namespace link count of " + d->str() + " in " + ns,
+                                     e->links, actual.links, "the links");
         return true;
       });
   if (!r)
@@ -2711,8 +2834,11 @@ rocksdb_metadata_store::fsck_namespace_counts() {
     co_return failed;
   // What the recount has and nothing stored: missing records.
   for (auto const& [ns, entries] : *counts) {
-    for (auto const& [d, e] : entries)
+    for (auto const& [d, e] : entries) {
       detail::namespace_count_line(out, "namespace count of " + d.str() + " in " + ns, 0, e.count);
+      detail::namespace_count_line(out, "namespace link count of " + d.str() + " in " + ns, 0,
+                                   e.links, "the links");
+    }
   }
   for (auto const& [ns, bytes] : totals)
     detail::namespace_count_line(out, "namespace total of " + ns, 0, bytes);
@@ -2810,7 +2936,10 @@ rocksdb_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
             failed = !e ? e.error() : all.error();
             return false;
           }
-          (*all > e->count ? out.usage.shared_bytes : out.usage.unique_bytes) += e->size;
+          if (e->count == 0)
+            out.usage.unreferenced_bytes += e->size; // linked only
+          else
+            (*all > e->count ? out.usage.shared_bytes : out.usage.unique_bytes) += e->size;
           return true;
         });
     if (!r)
@@ -2885,8 +3014,8 @@ rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> b
       result<state::namespace_blob> const e = s_->namespace_entry(ns, b.digest, snap.options);
       if (!e)
         co_return e.error();
-      if (e->count > 0)
-        continue; // referenced in the namespace already
+      if (!e->empty())
+        continue; // linked or referenced in the namespace already
     }
     out.added += b.size;
   }
