@@ -3,6 +3,7 @@
 
 #include <pier/auth/address_range.hpp>
 #include <pier/config.hpp>
+#include <pier/core/duration.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
@@ -152,6 +153,16 @@ std::string shown(boost::json::value const& v) {
   return s;
 }
 
+// A duration setting's text: a string as the command line takes it, or a JSON integer,
+// which is whole seconds as "90" is on the command line; nothing for other JSON.
+std::optional<std::string> duration_text(boost::json::value const& v) {
+  if (v.is_string())
+    return std::string(v.get_string());
+  if (v.is_int64() || v.is_uint64())
+    return boost::json::serialize(v);
+  return std::nullopt;
+}
+
 // Reads one setting's value; each function returns an error message, empty on success.
 class json_reader {
 public:
@@ -216,9 +227,10 @@ public:
 
   std::string duration(boost::json::value const& v, bool zero_allowed,
                        std::optional<std::chrono::milliseconds>& field) const {
-    if (!v.is_string())
-      return bad("a duration such as \"500ms\", \"30s\" or \"5m\"", v);
-    auto d = parse_duration(v.get_string());
+    auto const text = duration_text(v);
+    if (!text)
+      return bad("a duration such as \"500ms\", \"30s\", \"5m\" or 90 (seconds)", v);
+    auto d = parse_duration(*text);
     if (!d)
       return bad_text(d.error());
     if (!zero_allowed && d->count() == 0)
@@ -361,13 +373,8 @@ outcome<std::chrono::milliseconds> parse_gc_duration(std::string_view text, bool
 std::string apply_gc_setting(json_reader const& r, gc_settings& g, std::string_view k,
                              boost::json::value const& v) {
   bool const keep_allowed = k == "untagged_retention";
-  std::string text;
-  if (v.is_string())
-    text = v.get_string();
-  else if (v.is_int64() || v.is_uint64())
-    text = boost::json::serialize(v); // plain seconds
-  auto d = v.is_string() || v.is_int64() || v.is_uint64() ? parse_gc_duration(text, keep_allowed)
-                                                          : failure{"not a duration"};
+  auto const text = duration_text(v);
+  auto d = text ? parse_gc_duration(*text, keep_allowed) : failure{"not a duration"};
   if (!d)
     return r.bad(keep_allowed ? "a duration such as 3600, \"1h\" or \"7d\", or -1 (keep)"
                               : "a duration such as 3600, \"1h\" or \"7d\"",
@@ -568,32 +575,16 @@ outcome<log_level> parse_log_level(std::string_view text) {
 }
 
 outcome<std::chrono::milliseconds> parse_duration(std::string_view text, duration_limit limit) {
-  std::size_t const unit_at = text.find_first_not_of("0123456789");
-  std::string_view const number = text.substr(0, unit_at);
-  std::string_view const unit =
-      unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at);
-  auto const n = parse_uint(number);
-  std::uint64_t scale = 0;
-  if (unit == "ms")
-    scale = 1;
-  else if (unit == "s" || (unit.empty() && !number.empty()))
-    scale = 1000; // plain seconds
-  else if (unit == "m")
-    scale = 60 * 1000;
-  else if (unit == "h")
-    scale = 60 * 60 * 1000;
-  else if (unit == "d")
-    scale = 24 * 60 * 60 * 1000;
-  if (!n || scale == 0)
+  auto const d = pier::parse_duration(text);
+  if (!d && d.error() != std::errc::result_out_of_range)
     return fail("duration " + in_quotes(text) +
                 " is not whole seconds or a whole number with a unit (ms, s, m, h, d), as in "
                 "\"90\" or \"30s\"");
-  std::uint64_t const day_ms = 24 * 60 * 60 * 1000;
-  std::uint64_t const max_ms = limit == duration_limit::week ? 7 * day_ms : 3650 * day_ms;
-  if (*n > max_ms / scale)
+  using days = std::chrono::days;
+  if (!d || *d > (limit == duration_limit::week ? days(7) : days(3650)))
     return fail("duration " + in_quotes(text) + " is longer than " +
                 (limit == duration_limit::week ? "a week" : "ten years"));
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*n * scale));
+  return *d;
 }
 
 outcome<std::uint64_t> parse_byte_size(std::string_view text) {
