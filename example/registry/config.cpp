@@ -757,8 +757,8 @@ invocation help_invocation(std::string_view command = {}) {
   return inv;
 }
 
-outcome<invocation> parse_serve(std::span<std::string_view const> args) {
-  invocation inv;
+// Each command's flags: what its parser reads, and what flag_names() lists.
+auto serve_flags() {
   auto flags = std::to_array<flag>({{"--config", "FILE"},
                                     {"--listen", "HOST:PORT"},
                                     {"--data", "DIR"},
@@ -781,6 +781,29 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--max-uploads-per-repository", "N"},
                                     {"--max-connections-per-client", "N"},
                                     {"--default-quota", "SIZE"}});
+  return flags;
+}
+
+std::array<flag, 3> user_flags() {
+  return {{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+}
+
+std::array<flag, 3> gen_cert_flags() {
+  return {{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
+}
+
+std::array<flag, 4> gc_flags() {
+  return {{{"--data", "DIR"},
+           {"--dry-run", ""},
+           {"--grace", "DURATION"},
+           {"--upload-ttl", "DURATION"}}};
+}
+
+std::array<flag, 2> fsck_flags() { return {{{"--data", "DIR"}, {"--repair", ""}}}; }
+
+outcome<invocation> parse_serve(std::span<std::string_view const> args) {
+  invocation inv;
+  auto flags = serve_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -913,7 +936,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
   if (args.empty())
     return fail(std::string("user needs a verb: ") + std::string(forms));
   std::string_view const verb = args.front();
-  std::array<flag, 3> flags{{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+  auto flags = user_flags();
   std::size_t positional_max = 1;
   if (verb == "add") {
     u.what = user_command::verb::add;
@@ -953,7 +976,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
 outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::gen_cert;
-  std::array<flag, 3> flags{{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
+  auto flags = gen_cert_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "gen-cert", help);
   if (!positional)
@@ -982,10 +1005,7 @@ outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
 outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::gc;
-  std::array<flag, 4> flags{{{"--data", "DIR"},
-                             {"--dry-run", ""},
-                             {"--grace", "DURATION"},
-                             {"--upload-ttl", "DURATION"}}};
+  auto flags = gc_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "gc", help);
   if (!positional)
@@ -1010,7 +1030,7 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
 outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::fsck;
-  std::array<flag, 2> flags{{{"--data", "DIR"}, {"--repair", ""}}};
+  auto flags = fsck_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "fsck", help);
   if (!positional)
@@ -1028,6 +1048,25 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
 }
 
 } // namespace
+
+std::vector<std::string_view> flag_names(std::string_view command) {
+  std::vector<std::string_view> names;
+  auto const add = [&](auto const& flags) {
+    for (flag const& f : flags)
+      names.push_back(f.name); // a literal: it outlives the table
+  };
+  if (command == "serve")
+    add(serve_flags());
+  else if (command == "user")
+    add(user_flags());
+  else if (command == "gen-cert")
+    add(gen_cert_flags());
+  else if (command == "gc")
+    add(gc_flags());
+  else if (command == "fsck")
+    add(fsck_flags());
+  return names;
+}
 
 outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
   invocation inv;
@@ -1077,21 +1116,25 @@ constexpr std::string_view serve_help =
     "serve options (they override the config file):\n"
     "  --config FILE      JSON settings file (keys: listen, data, threads, log_level,\n"
     "                     threading, *_timeout, max_* and more; see README.md)\n"
+    "                     (default: none)\n"
     "  --listen ADDRESS   HOST:PORT, :PORT or [IPV6]:PORT     (default 0.0.0.0:5000;\n"
     "                     port 0 picks a free port, printed in the start-up line)\n"
     "  --data DIR         blobs in DIR/blobs, metadata in DIR/meta (default ./pier-data)\n"
     "  --threads N        worker threads                      (default: one per core)\n"
     "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
     "                     are logged at info)\n"
-    "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+);\n"
-    "  --tls-key FILE     and its private key. SIGHUP reloads both (and --htpasswd)\n"
+    "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+)\n"
+    "                     (default: none, plain HTTP)\n"
+    "  --tls-key FILE     and its private key (default: none). SIGHUP reloads both\n"
+    "                     (and --htpasswd)\n"
     "  --auth MODE        none, basic, token, or auto (default): token when users\n"
     "                     exist in DIR (see \"user add\"), else none\n"
     "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
     "                     entries (htpasswd -B); implies --auth basic. SIGHUP\n"
     "                     reloads it (one that does not parse keeps the old users)\n"
-    "  --gc-interval D    garbage collection every D inside serve (0: only on\n"
-    "                     demand, POST /api/v1/gc)\n"
+    "                     (default: none)\n"
+    "  --gc-interval D    garbage collection every D inside serve (default 1h; 0:\n"
+    "                     only on demand, POST /api/v1/gc)\n"
     "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"
     "  --untagged-retention D\n"
     "                     a manifest left untagged goes after D (default 0: at once;\n"
@@ -1114,6 +1157,7 @@ constexpr std::string_view serve_help =
     "  --trusted-proxy ADDRESS[/BITS]\n"
     "                     repeatable: a proxy whose X-Forwarded-Proto/-Host name the\n"
     "                     realm when --token-realm is not set (others' are ignored)\n"
+    "                     (default: none)\n"
     "  --max-orgs-per-user N\n"
     "                     organisations a user who is no administrator may create,\n"
     "                     deleted ones included (default 10; 0: only administrators)\n"
@@ -1127,18 +1171,24 @@ constexpr std::string_view serve_help =
     "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n";
 constexpr std::string_view user_help =
     "user: manage the registry's users while the server is stopped. The password is\n"
-    "read from standard input (one line). --admin makes an administrator.\n"
-    "  --data DIR         the data dir (default ./pier-data); user add makes it\n";
+    "read from standard input (one line).\n"
+    "  --data DIR         the data dir (default ./pier-data); user add makes it\n"
+    "  --admin            user add: make an administrator (default: off)\n"
+    "  --password-stdin   user add: read the password from standard input (required:\n"
+    "                     never from the command line)\n";
 constexpr std::string_view gen_cert_help =
     "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
     "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
     "trust ca.crt: docker reads /etc/docker/certs.d/HOST:PORT/ca.crt, podman, skopeo\n"
-    "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n";
+    "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n"
+    "  --host NAME        the name clients use to reach the registry (required)\n"
+    "  --ip ADDRESS       repeatable: an address clients use too (default: none)\n"
+    "  --out DIR          where the three files go (required)\n";
 constexpr std::string_view gc_help =
     "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
     "only report).\n"
     "  --data DIR         the data dir (default ./pier-data; it must exist)\n"
-    "  --dry-run          only count what would go\n"
+    "  --dry-run          only count what would go (default: off)\n"
     "  --grace D          unreferenced blobs and orphan files younger than D stay\n"
     "                     (default 1h)\n"
     "  --upload-ttl D     upload sessions older than D are aborted (default 24h)\n"
@@ -1148,7 +1198,7 @@ constexpr std::string_view fsck_help =
     "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
     "  --data DIR         the data dir (required)\n"
     "  --repair           rewrite wrong counts, remove corrupt blobs, dangling links and\n"
-    "                     orphan files; never a manifest\n";
+    "                     orphan files; never a manifest (default: off, only check)\n";
 constexpr std::string_view usage_tail =
     "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
     "connections, in-flight requests finish; a second signal cancels them.\n"

@@ -134,6 +134,35 @@ TEST(ExampleConfig, EachCommandHasItsOwnHelp) {
     EXPECT_NE(all.find(s), std::string::npos) << s;
 }
 
+// Issue 10: `--help` gives every default. Every flag each parser knows has an entry in its
+// command's help (a line "  --FLAG ...", with the indented lines after it), and the entry
+// names its default ("default ...", "default: none", "default: off") or says the flag is
+// required. A new flag without a default in its help fails here.
+TEST(ExampleConfig, HelpGivesEveryFlagsDefault) {
+  for (std::string_view command : {"serve", "user", "gen-cert", "gc", "fsck"}) {
+    std::vector<std::string_view> const flags = pier_registry::flag_names(command);
+    EXPECT_FALSE(flags.empty()) << command;
+    std::string const help = pier_registry::usage(command);
+    for (std::string_view flag : flags) {
+      // The entry: from "  FLAG " to the next line that is not indented further.
+      std::string const head = "\n  " + std::string(flag);
+      std::size_t at = help.find(head + " ");
+      if (at == std::string::npos)
+        at = help.find(head + "\n");
+      ASSERT_NE(at, std::string::npos) << command << " --help has no entry for " << flag << ":\n"
+                                       << help;
+      std::size_t end = help.find('\n', at + 1);
+      while (end != std::string::npos && help.compare(end, 6, "\n     ") == 0)
+        end = help.find('\n', end + 1); // a continuation line, indented further
+      std::string const entry = help.substr(at + head.size(), end - at - head.size());
+      EXPECT_TRUE(entry.find("default") != std::string::npos ||
+                  entry.find("(required") != std::string::npos)
+          << command << " --help: " << flag << " does not give its default:" << entry;
+    }
+  }
+  EXPECT_TRUE(pier_registry::flag_names("nonsense").empty());
+}
+
 // --- flags -------------------------------------------------------------------------------
 
 TEST(ExampleConfig, FlagsTakeTheirValueNextOrAfterEquals) {
