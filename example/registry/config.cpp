@@ -3,6 +3,7 @@
 
 #include <pier/auth/address_range.hpp>
 #include <pier/config.hpp>
+#include <pier/core/duration.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
@@ -152,6 +153,16 @@ std::string shown(boost::json::value const& v) {
   return s;
 }
 
+// A duration setting's text: a string as the command line takes it, or a JSON integer,
+// which is whole seconds as "90" is on the command line; nothing for other JSON.
+std::optional<std::string> duration_text(boost::json::value const& v) {
+  if (v.is_string())
+    return std::string(v.get_string());
+  if (v.is_int64() || v.is_uint64())
+    return boost::json::serialize(v);
+  return std::nullopt;
+}
+
 // Reads one setting's value; each function returns an error message, empty on success.
 class json_reader {
 public:
@@ -216,9 +227,10 @@ public:
 
   std::string duration(boost::json::value const& v, bool zero_allowed,
                        std::optional<std::chrono::milliseconds>& field) const {
-    if (!v.is_string())
-      return bad("a duration such as \"500ms\", \"30s\" or \"5m\"", v);
-    auto d = parse_duration(v.get_string());
+    auto const text = duration_text(v);
+    if (!text)
+      return bad("a duration such as \"500ms\", \"30s\", \"5m\" or 90 (seconds)", v);
+    auto d = parse_duration(*text);
     if (!d)
       return bad_text(d.error());
     if (!zero_allowed && d->count() == 0)
@@ -361,13 +373,8 @@ outcome<std::chrono::milliseconds> parse_gc_duration(std::string_view text, bool
 std::string apply_gc_setting(json_reader const& r, gc_settings& g, std::string_view k,
                              boost::json::value const& v) {
   bool const keep_allowed = k == "untagged_retention";
-  std::string text;
-  if (v.is_string())
-    text = v.get_string();
-  else if (v.is_int64() || v.is_uint64())
-    text = boost::json::serialize(v); // plain seconds
-  auto d = v.is_string() || v.is_int64() || v.is_uint64() ? parse_gc_duration(text, keep_allowed)
-                                                          : failure{"not a duration"};
+  auto const text = duration_text(v);
+  auto d = text ? parse_gc_duration(*text, keep_allowed) : failure{"not a duration"};
   if (!d)
     return r.bad(keep_allowed ? "a duration such as 3600, \"1h\" or \"7d\", or -1 (keep)"
                               : "a duration such as 3600, \"1h\" or \"7d\"",
@@ -568,32 +575,16 @@ outcome<log_level> parse_log_level(std::string_view text) {
 }
 
 outcome<std::chrono::milliseconds> parse_duration(std::string_view text, duration_limit limit) {
-  std::size_t const unit_at = text.find_first_not_of("0123456789");
-  std::string_view const number = text.substr(0, unit_at);
-  std::string_view const unit =
-      unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at);
-  auto const n = parse_uint(number);
-  std::uint64_t scale = 0;
-  if (unit == "ms")
-    scale = 1;
-  else if (unit == "s" || (unit.empty() && !number.empty()))
-    scale = 1000; // plain seconds
-  else if (unit == "m")
-    scale = 60 * 1000;
-  else if (unit == "h")
-    scale = 60 * 60 * 1000;
-  else if (unit == "d")
-    scale = 24 * 60 * 60 * 1000;
-  if (!n || scale == 0)
+  auto const d = pier::parse_duration(text);
+  if (!d && d.error() != std::errc::result_out_of_range)
     return fail("duration " + in_quotes(text) +
                 " is not whole seconds or a whole number with a unit (ms, s, m, h, d), as in "
                 "\"90\" or \"30s\"");
-  std::uint64_t const day_ms = 24 * 60 * 60 * 1000;
-  std::uint64_t const max_ms = limit == duration_limit::week ? 7 * day_ms : 3650 * day_ms;
-  if (*n > max_ms / scale)
+  using days = std::chrono::days;
+  if (!d || *d > (limit == duration_limit::week ? days(7) : days(3650)))
     return fail("duration " + in_quotes(text) + " is longer than " +
                 (limit == duration_limit::week ? "a week" : "ten years"));
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*n * scale));
+  return *d;
 }
 
 outcome<std::uint64_t> parse_byte_size(std::string_view text) {
@@ -766,8 +757,8 @@ invocation help_invocation(std::string_view command = {}) {
   return inv;
 }
 
-outcome<invocation> parse_serve(std::span<std::string_view const> args) {
-  invocation inv;
+// Each command's flags: what its parser reads, and what flag_names() lists.
+auto serve_flags() {
   auto flags = std::to_array<flag>({{"--config", "FILE"},
                                     {"--listen", "HOST:PORT"},
                                     {"--data", "DIR"},
@@ -790,6 +781,29 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
                                     {"--max-uploads-per-repository", "N"},
                                     {"--max-connections-per-client", "N"},
                                     {"--default-quota", "SIZE"}});
+  return flags;
+}
+
+std::array<flag, 3> user_flags() {
+  return {{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+}
+
+std::array<flag, 3> gen_cert_flags() {
+  return {{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
+}
+
+std::array<flag, 4> gc_flags() {
+  return {{{"--data", "DIR"},
+           {"--dry-run", ""},
+           {"--grace", "DURATION"},
+           {"--upload-ttl", "DURATION"}}};
+}
+
+std::array<flag, 2> fsck_flags() { return {{{"--data", "DIR"}, {"--repair", ""}}}; }
+
+outcome<invocation> parse_serve(std::span<std::string_view const> args) {
+  invocation inv;
+  auto flags = serve_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "serve", help);
   if (!positional)
@@ -922,7 +936,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
   if (args.empty())
     return fail(std::string("user needs a verb: ") + std::string(forms));
   std::string_view const verb = args.front();
-  std::array<flag, 3> flags{{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+  auto flags = user_flags();
   std::size_t positional_max = 1;
   if (verb == "add") {
     u.what = user_command::verb::add;
@@ -962,7 +976,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
 outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::gen_cert;
-  std::array<flag, 3> flags{{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
+  auto flags = gen_cert_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "gen-cert", help);
   if (!positional)
@@ -991,10 +1005,7 @@ outcome<invocation> parse_gen_cert(std::span<std::string_view const> args) {
 outcome<invocation> parse_gc(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::gc;
-  std::array<flag, 4> flags{{{"--data", "DIR"},
-                             {"--dry-run", ""},
-                             {"--grace", "DURATION"},
-                             {"--upload-ttl", "DURATION"}}};
+  auto flags = gc_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "gc", help);
   if (!positional)
@@ -1019,7 +1030,7 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
 outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
   invocation inv;
   inv.what = invocation::action::fsck;
-  std::array<flag, 2> flags{{{"--data", "DIR"}, {"--repair", ""}}};
+  auto flags = fsck_flags();
   bool help = false;
   auto const positional = collect_flags(args, flags, 0, "fsck", help);
   if (!positional)
@@ -1037,6 +1048,25 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
 }
 
 } // namespace
+
+std::vector<std::string_view> flag_names(std::string_view command) {
+  std::vector<std::string_view> names;
+  auto const add = [&](auto const& flags) {
+    for (flag const& f : flags)
+      names.push_back(f.name); // a literal: it outlives the table
+  };
+  if (command == "serve")
+    add(serve_flags());
+  else if (command == "user")
+    add(user_flags());
+  else if (command == "gen-cert")
+    add(gen_cert_flags());
+  else if (command == "gc")
+    add(gc_flags());
+  else if (command == "fsck")
+    add(fsck_flags());
+  return names;
+}
 
 outcome<invocation> parse_command_line(std::span<std::string_view const> args) {
   invocation inv;
@@ -1086,21 +1116,25 @@ constexpr std::string_view serve_help =
     "serve options (they override the config file):\n"
     "  --config FILE      JSON settings file (keys: listen, data, threads, log_level,\n"
     "                     threading, *_timeout, max_* and more; see README.md)\n"
+    "                     (default: none)\n"
     "  --listen ADDRESS   HOST:PORT, :PORT or [IPV6]:PORT     (default 0.0.0.0:5000;\n"
     "                     port 0 picks a free port, printed in the start-up line)\n"
     "  --data DIR         blobs in DIR/blobs, metadata in DIR/meta (default ./pier-data)\n"
     "  --threads N        worker threads                      (default: one per core)\n"
     "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
     "                     are logged at info)\n"
-    "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+);\n"
-    "  --tls-key FILE     and its private key. SIGHUP reloads both (and --htpasswd)\n"
+    "  --tls-cert FILE    serve HTTPS with this PEM certificate chain (TLS 1.2+)\n"
+    "                     (default: none, plain HTTP)\n"
+    "  --tls-key FILE     and its private key (default: none). SIGHUP reloads both\n"
+    "                     (and --htpasswd)\n"
     "  --auth MODE        none, basic, token, or auto (default): token when users\n"
     "                     exist in DIR (see \"user add\"), else none\n"
     "  --htpasswd FILE    basic authentication against an htpasswd file of bcrypt\n"
     "                     entries (htpasswd -B); implies --auth basic. SIGHUP\n"
     "                     reloads it (one that does not parse keeps the old users)\n"
-    "  --gc-interval D    garbage collection every D inside serve (0: only on\n"
-    "                     demand, POST /api/v1/gc)\n"
+    "                     (default: none)\n"
+    "  --gc-interval D    garbage collection every D inside serve (default 1h; 0:\n"
+    "                     only on demand, POST /api/v1/gc)\n"
     "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"
     "  --untagged-retention D\n"
     "                     a manifest left untagged goes after D (default 0: at once;\n"
@@ -1123,6 +1157,7 @@ constexpr std::string_view serve_help =
     "  --trusted-proxy ADDRESS[/BITS]\n"
     "                     repeatable: a proxy whose X-Forwarded-Proto/-Host name the\n"
     "                     realm when --token-realm is not set (others' are ignored)\n"
+    "                     (default: none)\n"
     "  --max-orgs-per-user N\n"
     "                     organisations a user who is no administrator may create,\n"
     "                     deleted ones included (default 10; 0: only administrators)\n"
@@ -1136,18 +1171,24 @@ constexpr std::string_view serve_help =
     "                     Sizes: bytes or a number with B, KiB, MiB, GiB, kB, MB, GB\n";
 constexpr std::string_view user_help =
     "user: manage the registry's users while the server is stopped. The password is\n"
-    "read from standard input (one line). --admin makes an administrator.\n"
-    "  --data DIR         the data dir (default ./pier-data); user add makes it\n";
+    "read from standard input (one line).\n"
+    "  --data DIR         the data dir (default ./pier-data); user add makes it\n"
+    "  --admin            user add: make an administrator (default: off)\n"
+    "  --password-stdin   user add: read the password from standard input (required:\n"
+    "                     never from the command line)\n";
 constexpr std::string_view gen_cert_help =
     "gen-cert: make a private CA (ca.crt) and a server certificate (server.crt,\n"
     "server.key) for NAME and each --ip, to serve with --tls-cert/--tls-key; clients\n"
     "trust ca.crt: docker reads /etc/docker/certs.d/HOST:PORT/ca.crt, podman, skopeo\n"
-    "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n";
+    "and buildah /etc/containers/certs.d/HOST:PORT/ca.crt.\n"
+    "  --host NAME        the name clients use to reach the registry (required)\n"
+    "  --ip ADDRESS       repeatable: an address clients use too (default: none)\n"
+    "  --out DIR          where the three files go (required)\n";
 constexpr std::string_view gc_help =
     "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
     "only report).\n"
     "  --data DIR         the data dir (default ./pier-data; it must exist)\n"
-    "  --dry-run          only count what would go\n"
+    "  --dry-run          only count what would go (default: off)\n"
     "  --grace D          unreferenced blobs and orphan files younger than D stay\n"
     "                     (default 1h)\n"
     "  --upload-ttl D     upload sessions older than D are aborted (default 24h)\n"
@@ -1157,7 +1198,7 @@ constexpr std::string_view fsck_help =
     "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
     "  --data DIR         the data dir (required)\n"
     "  --repair           rewrite wrong counts, remove corrupt blobs, dangling links and\n"
-    "                     orphan files; never a manifest\n";
+    "                     orphan files; never a manifest (default: off, only check)\n";
 constexpr std::string_view usage_tail =
     "Logs go to stderr, one logfmt line each. SIGINT or SIGTERM stops gracefully: no new\n"
     "connections, in-flight requests finish; a second signal cancels them.\n"

@@ -244,6 +244,10 @@ struct invocation {
 /// The config file is read here, and flags override it.
 outcome<invocation> parse_command_line(std::span<std::string_view const> args);
 
+/// The flags `command` (`serve`, `user`, `gen-cert`, `gc`, `fsck`) takes, from the table its
+/// parser reads; none for another command. The help of each must give its default.
+std::vector<std::string_view> flag_names(std::string_view command);
+
 /// The text `pier-registry help` prints; with a command (`serve`, `user`, `gen-cert`, `gc`,
 /// `fsck`), only its usage and options, as `pier-registry COMMAND --help` prints.
 std::string usage(std::string_view command = {});

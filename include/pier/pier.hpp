@@ -11,6 +11,7 @@
 
 #include <pier/core/ancestry.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/duration.hpp>
 #include <pier/core/error.hpp>
 #include <pier/core/manifest.hpp>
 #include <pier/core/media_type.hpp>

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -132,6 +134,35 @@ TEST(ExampleConfig, EachCommandHasItsOwnHelp) {
     EXPECT_NE(all.find(s), std::string::npos) << s;
 }
 
+// Issue 10: `--help` gives every default. Every flag each parser knows has an entry in its
+// command's help (a line "  --FLAG ...", with the indented lines after it), and the entry
+// names its default ("default ...", "default: none", "default: off") or says the flag is
+// required. A new flag without a default in its help fails here.
+TEST(ExampleConfig, HelpGivesEveryFlagsDefault) {
+  for (std::string_view command : {"serve", "user", "gen-cert", "gc", "fsck"}) {
+    std::vector<std::string_view> const flags = pier_registry::flag_names(command);
+    EXPECT_FALSE(flags.empty()) << command;
+    std::string const help = pier_registry::usage(command);
+    for (std::string_view flag : flags) {
+      // The entry: from "  FLAG " to the next line that is not indented further.
+      std::string const head = "\n  " + std::string(flag);
+      std::size_t at = help.find(head + " ");
+      if (at == std::string::npos)
+        at = help.find(head + "\n");
+      ASSERT_NE(at, std::string::npos) << command << " --help has no entry for " << flag << ":\n"
+                                       << help;
+      std::size_t end = help.find('\n', at + 1);
+      while (end != std::string::npos && help.compare(end, 6, "\n     ") == 0)
+        end = help.find('\n', end + 1); // a continuation line, indented further
+      std::string const entry = help.substr(at + head.size(), end - at - head.size());
+      EXPECT_TRUE(entry.find("default") != std::string::npos ||
+                  entry.find("(required") != std::string::npos)
+          << command << " --help: " << flag << " does not give its default:" << entry;
+    }
+  }
+  EXPECT_TRUE(pier_registry::flag_names("nonsense").empty());
+}
+
 // --- flags -------------------------------------------------------------------------------
 
 TEST(ExampleConfig, FlagsTakeTheirValueNextOrAfterEquals) {
@@ -225,6 +256,72 @@ TEST(ExampleConfig, Durations) {
   using pier_registry::duration_limit;
   EXPECT_EQ(*pier_registry::parse_duration("30d", duration_limit::ten_years), 30 * 24h);
   EXPECT_FALSE(pier_registry::parse_duration("3651d", duration_limit::ten_years));
+}
+
+// Issue 10: every duration takes the same units, and a number without one is seconds:
+// each config key (as a string, or a JSON integer) and each flag.
+TEST(ExampleConfig, EveryDurationTakesUnits) {
+  using ms = std::chrono::milliseconds;
+  using pier_registry::server_tuning;
+  auto const get = [](config const& c, std::string_view name) -> std::optional<ms> {
+    server_tuning const& t = c.server;
+    for (auto [n, f] :
+         {std::pair{"header_timeout", &t.header_timeout},
+          std::pair{"idle_timeout", &t.idle_timeout},
+          std::pair{"body_stall_timeout", &t.body_stall_timeout},
+          std::pair{"write_stall_timeout", &t.write_stall_timeout},
+          std::pair{"shutdown_timeout", &t.shutdown_timeout},
+          std::pair{"linger_timeout", &t.linger_timeout},
+          std::pair{"token_ttl", &c.access.token_ttl}, std::pair{"gc_interval", &c.gc.interval},
+          std::pair{"gc_grace", &c.gc.grace},
+          std::pair{"untagged_retention", &c.gc.untagged_retention},
+          std::pair{"upload_ttl", &c.gc.upload_ttl}})
+      if (name == n)
+        return *f;
+    ADD_FAILURE() << "no duration setting " << name;
+    return std::nullopt;
+  };
+  for (std::string_view k :
+       {"header_timeout", "idle_timeout", "body_stall_timeout", "write_stall_timeout",
+        "shutdown_timeout", "linger_timeout", "token_ttl", "gc_interval", "gc_grace",
+        "untagged_retention", "upload_ttl"}) {
+    for (auto [value, want] : {std::pair{std::string("\"1500ms\""), ms(1500)},
+                               {"\"90s\"", ms(90000)},
+                               {"\"5m\"", ms(300000)},
+                               {"\"1h\"", ms(3600000)},
+                               {"\"2d\"", ms(2 * 86400000)},
+                               {"\"90\"", ms(90000)},
+                               {"90", ms(90000)}}) {
+      std::string const json = "{\"" + std::string(k) + "\": " + value + "}";
+      auto const c = pier_registry::apply_config_json({}, json, "f");
+      ASSERT_TRUE(c) << json << ": " << c.error();
+      EXPECT_EQ(get(*c, k), want) << json;
+    }
+    for (std::string_view bad : {"\"1.5h\"", "1.5", "\"1w\"", "true", "\"\""}) {
+      std::string const json = "{\"" + std::string(k) + "\": " + std::string(bad) + "}";
+      EXPECT_FALSE(pier_registry::apply_config_json({}, json, "f")) << json;
+    }
+  }
+  // The flags: serve's, and gc's own.
+  for (std::string_view f : {"--gc-interval", "--gc-grace", "--untagged-retention", "--upload-ttl"})
+    for (auto [value, want] : {std::pair{"1500ms", ms(1500)},
+                               {"90s", ms(90000)},
+                               {"5m", ms(300000)},
+                               {"1h", ms(3600000)},
+                               {"2d", ms(2 * 86400000)},
+                               {"90", ms(90000)}}) {
+      auto const inv = parse({"serve", f, value});
+      ASSERT_TRUE(inv) << f << " " << value << ": " << inv.error();
+      std::string const key(f == "--gc-interval"  ? "gc_interval"
+                            : f == "--gc-grace"   ? "gc_grace"
+                            : f == "--upload-ttl" ? "upload_ttl"
+                                                  : "untagged_retention");
+      EXPECT_EQ(get(inv->settings, key), want) << f << " " << value;
+      auto const gc = parse({"gc", "--grace", value, "--upload-ttl", value});
+      ASSERT_TRUE(gc) << value << ": " << gc.error();
+      EXPECT_EQ(gc->gc.grace, want);
+      EXPECT_EQ(gc->gc.upload_ttl, want);
+    }
 }
 
 TEST(ExampleConfig, BadFlagsAreMessages) {
@@ -685,7 +782,8 @@ TEST(ExampleConfig, BadFilesAreMessages) {
            {R"({"log_level": "verbose"})", "\"log_level\": log level \"verbose\" is not one of"},
            {R"({"log_level": 3})", "\"log_level\" must be one of"},
            {R"({"threading": "fast"})", "\"threading\" must be \"context_per_thread\" or"},
-           {R"({"header_timeout": 30})", "\"header_timeout\" must be a duration such as"},
+           {R"({"header_timeout": 30.5})", "\"header_timeout\" must be a duration such as"},
+           {R"({"header_timeout": -5})", "\"header_timeout\": duration \"-5\" is not whole"},
            {R"({"header_timeout": "30x"})", "\"header_timeout\": duration \"30x\" is not whole"},
            {R"({"header_timeout": "0s"})", "\"header_timeout\" must be longer than zero"},
            {R"({"idle_timeout": "1y"})", "\"idle_timeout\": duration"},

@@ -83,7 +83,7 @@
 /// - `admin`: boolean, false when absent. `role`: `"read"`, `"write"` or `"admin"`.
 /// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: how long
 ///   from now, 1 second to 315360000 (ten years): whole seconds as a number (`3600`) or a
-///   string (`"3600"`), or a string with a unit `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
+///   string (`"3600"`), or a string with a unit `ms`, `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
 ///   `"30d"`); absent: the token does not expire (`"expires": null`). `scopes`: an array of
 ///   `"pull"`, `"push"`, `"delete"`, `"admin"` (what each allows: access_token.hpp), at
 ///   least one; absent: `["pull"]`. A token made before scopes existed lists

@@ -587,6 +587,9 @@ TEST_F(AccountsApi, TokenBodyIsChecked) {
            R"({"expires_in":"-1h"})",
            R"({"expires_in":"3651d"})",
            R"({"expires_in":"99999999999999999999d"})",
+           R"({"expires_in":"1500ms"})", // not whole seconds: refused, not rounded
+           R"({"expires_in":"999ms"})",
+           R"({"expires_in":"1H"})",
            R"({"expires_in":true})",
            R"({"expires_in":315360001})",
            R"({"scopes":[]})",
@@ -619,7 +622,8 @@ TEST_F(AccountsApi, TokenLifetimesWithUnits) {
                                {R"({"expires_in":"45s"})", 45},
                                {R"({"expires_in":"3600"})", 3600},
                                {R"({"expires_in":7200})", 7200},
-                               {R"({"expires_in":"3650d"})", 3650 * 24 * 3600}}) {
+                               {R"({"expires_in":"3650d"})", 3650 * 24 * 3600},
+                               {R"({"expires_in":"120000ms"})", 120}}) {
     reply const r = call("POST", "/api/v1/users/alice/tokens", "alice", body);
     ASSERT_EQ(r.status, 201) << body << " " << r.body;
     storage::access_token_record const rec =

@@ -11,6 +11,7 @@
 #include <pier/auth/policy.hpp>
 #include <pier/config.hpp>
 #include <pier/core/detail/strict_json.hpp>
+#include <pier/core/duration.hpp>
 #include <pier/core/error.hpp>
 #include <pier/core/reference.hpp>
 #include <pier/http/request.hpp>
@@ -506,9 +507,9 @@ public:
     return std::nullopt;
   }
 
-  // A duration in whole seconds: a JSON integer, or a string of a whole number and an
-  // optional unit (`s`, `m`, `h`, `d`), as in "3600", "90m" or "30d", the way the server's
-  // flags write durations.
+  // A duration in whole seconds: a JSON integer, or a string as pier::parse_duration reads
+  // it ("3600", "90m", "30d"), the way the server's flags write durations. A duration
+  // that is not whole seconds ("1500ms") is refused rather than rounded.
   std::optional<std::int64_t> seconds(std::string_view key) {
     boost::json::value const* v = find(key, false);
     if (v == nullptr)
@@ -517,10 +518,16 @@ public:
       return v->as_int64();
     if (v->is_uint64())
       return std::numeric_limits<std::int64_t>::max();
-    if (v->is_string())
-      if (std::optional<std::int64_t> n = parse_seconds(v->as_string()))
-        return n;
-    wrong_type(key, R"(whole seconds or a string with a unit (s, m, h, d), as in 3600 or "30d")");
+    if (v->is_string()) {
+      pier::result<std::chrono::milliseconds> const d =
+          pier::parse_duration(std::string_view(v->as_string()));
+      if (!d && d.error() == std::errc::result_out_of_range) // beyond any range the API accepts
+        return std::numeric_limits<std::int64_t>::max();
+      if (d && d->count() % 1000 == 0)
+        return d->count() / 1000;
+    }
+    wrong_type(key,
+               R"(whole seconds or a string with a unit (ms, s, m, h, d), as in 3600 or "30d")");
     return std::nullopt;
   }
 
@@ -539,30 +546,6 @@ public:
       return std::nullopt;
     }
     return out;
-  }
-
-  // "90", "90s", "15m", "1h", "30d" in seconds; nothing for anything else or an overflow.
-  static std::optional<std::int64_t> parse_seconds(std::string_view text) noexcept {
-    std::size_t digits = 0;
-    std::int64_t n = 0;
-    constexpr std::int64_t cap = std::numeric_limits<std::int64_t>::max() / (24 * 3600);
-    for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
-      if (n > cap)
-        return std::nullopt;
-      n = n * 10 + (text[digits] - '0');
-    }
-    std::string_view const unit = text.substr(digits);
-    if (digits == 0 || n > cap)
-      return std::nullopt;
-    if (unit.empty() || unit == "s")
-      return n;
-    if (unit == "m")
-      return n * 60;
-    if (unit == "h")
-      return n * 3600;
-    if (unit == "d")
-      return n * 24 * 3600;
-    return std::nullopt;
   }
 
   std::optional<http::response>& failure() noexcept { return failure_; }
