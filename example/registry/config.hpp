@@ -61,7 +61,7 @@ std::string_view to_string(log_level level) noexcept;
 enum class threading_mode { context_per_thread, shared_context };
 
 /// Where to listen. `host` is an IPv4 or IPv6 literal (without brackets) or a host name
-/// that main() resolves.
+/// that main() resolves, to listen on each of its addresses (pier::http::listen_addresses).
 struct listen_address {
   std::string host = "0.0.0.0";
   std::uint16_t port = 5000;

@@ -155,10 +155,12 @@ pier::registry::v2_options v2_options_from(config const& c) {
   return o;
 }
 
-pier::http::server_options server_options_from(config const& c, std::string address,
+pier::http::server_options server_options_from(config const& c,
+                                               std::vector<asio::ip::address> addresses,
                                                logger const& log) {
   pier::http::server_options o;
-  o.address = std::move(address);
+  o.address = c.listen.host;
+  o.addresses = std::move(addresses);
   o.port = c.listen.port;
   set_if(o.threads, c.threads);
   if (o.threads == 0)
@@ -196,20 +198,15 @@ pier::http::server_options server_options_from(config const& c, std::string addr
   return o;
 }
 
-// The IP address to bind: the host itself when it is a literal, else its first address.
-std::optional<std::string> resolve(std::string const& host, std::string& error) {
-  std::error_code ec;
-  asio::ip::address const literal = asio::ip::make_address(host, ec);
-  if (!ec)
-    return literal.to_string();
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  auto const results = resolver.resolve(host, "", asio::ip::resolver_base::address_configured, ec);
-  if (ec || results.empty()) {
-    error = ec ? ec.message() : "no address";
-    return std::nullopt;
+// "127.0.0.1:5000,[::1]:5000": every address listened on, for the start-up line.
+std::string listen_text(std::vector<asio::ip::tcp::endpoint> const& endpoints) {
+  std::string out;
+  for (auto const& e : endpoints) {
+    if (!out.empty())
+      out += ',';
+    out += listen_address{e.address().to_string(), e.port()}.to_string();
   }
-  return results.begin()->endpoint().address().to_string();
+  return out;
 }
 
 void log_settings(logger const& log, pier::http::server_options const& o,
@@ -719,11 +716,12 @@ int serve(config const& c) {
   logger const log(c.level);
   auto fatal = [&log](std::string_view msg) { return log_line(log_level::error, msg); };
 
-  std::string error;
-  auto const address = resolve(c.listen.host, error);
-  if (!address) {
-    log.write_always(
-        fatal("cannot resolve the listen host").add("host", c.listen.host).add("error", error));
+  // Resolved once, here, so that a name that does not resolve is a configuration error.
+  auto addresses = pier::http::listen_addresses(c.listen.host);
+  if (!addresses) {
+    log.write_always(fatal("cannot resolve the listen host")
+                         .add("host", c.listen.host)
+                         .add("error", addresses.error().message()));
     return 2;
   }
 
@@ -785,7 +783,7 @@ int serve(config const& c) {
     tls = std::move(*loaded);
   }
 
-  pier::http::server_options options = server_options_from(c, *address, log);
+  pier::http::server_options options = server_options_from(c, std::move(*addresses), log);
   options.tls = tls;
   pier::registry::v2_options v2 = v2_options_from(c);
   v2.remove_untagged = gc_opts.untagged_retention.count() == 0;
@@ -794,7 +792,7 @@ int serve(config const& c) {
   unsigned const threads = options.threads;
   auto cannot_listen = [&](std::error_code e) {
     log.write_always(fatal("cannot listen")
-                         .add("listen", listen_address{*address, c.listen.port}.to_string())
+                         .add("listen", c.listen.to_string())
                          .add("error", e.message()));
     return 1;
   };
@@ -808,10 +806,9 @@ int serve(config const& c) {
   maintenance const chores(log, {tls, access.gate.users_file, c.access.htpasswd}, gc,
                            c.gc.interval.value_or(std::chrono::hours(1)));
 
-  listen_address const bound{*address, server->port()};
   log.write_always(log_line(log_level::info, "pier-registry started")
                        .add("version", PIER_VERSION_STRING)
-                       .add("listen", bound.to_string())
+                       .add("listen", listen_text(server->endpoints()))
                        .add("data", data.string())
                        .add("threads", threads)
                        .add("log_level", to_string(c.level))

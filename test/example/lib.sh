@@ -1,12 +1,14 @@
 # Sourced by the tests in this folder that drive the real pier-registry binary over
 # loopback: a temporary dir, starting and stopping the server, failures with its log.
-# Set `bin` first; `data` (default $tmp/data) may be pointed elsewhere before `start`, and a
-# script may define `on_exit` for its own clean-up, which runs before the temp dir goes.
+# Set `bin` first; `data` (default $tmp/data) and `listen_at` (default 127.0.0.1:0, a host
+# that listens on 127.0.0.1 first) may be set before `start`, and a script may define
+# `on_exit` for its own clean-up, which runs before the temp dir goes.
 command -v curl >/dev/null ||
   { echo "$(basename "$0"): curl is missing (tools/deps.sh test)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 data="$tmp/data"
+listen_at="127.0.0.1:0"
 pid=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; wait "$pid" || true; fi
@@ -24,14 +26,15 @@ fail() {
   exit 1
 }
 
-# start [flags...]: runs the server on a free port with $data; sets pid and port.
+# start [flags...]: runs the server on $listen_at with $data; sets pid and port (the one
+# of 127.0.0.1, first in the start-up line's comma-separated list).
 start() {
   : >"$tmp/log"
-  "$bin" serve --listen 127.0.0.1:0 --data "$data" "$@" 2>"$tmp/log" &
+  "$bin" serve --listen "$listen_at" --data "$data" "$@" 2>"$tmp/log" &
   pid=$!
   port=""
   for _ in $(seq 1200); do
-    port=$(sed -n 's/.*msg="pier-registry started".* listen=127\.0\.0\.1:\([0-9]*\) .*/\1/p' \
+    port=$(sed -n 's/.*msg="pier-registry started".* listen=127\.0\.0\.1:\([0-9]*\)[ ,].*/\1/p' \
       "$tmp/log")
     [ -n "$port" ] && return 0
     kill -0 "$pid" 2>/dev/null || fail "the server exited during start-up"

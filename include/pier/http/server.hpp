@@ -45,6 +45,7 @@
 /// See RFC 9110 and RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112).
 
 #include <pier/config.hpp>
+#include <pier/core/result.hpp>
 #include <pier/http/handler.hpp>
 #include <pier/http/message.hpp>
 #include <pier/http/parser.hpp>
@@ -52,6 +53,8 @@
 #include <pier/http/response.hpp>
 
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -72,10 +75,12 @@ class tls_context;
 
 /// How the server spreads connections over threads.
 enum class threading {
-  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor: the kernel
-  /// spreads connections, and a connection never leaves its thread (no locks, no strands).
+  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor (per address
+  /// listened on): the kernel spreads connections, and a connection never leaves its thread
+  /// (no locks, no strands).
   context_per_thread,
-  /// One io_context run by all threads, one acceptor; each connection runs on a strand.
+  /// One io_context run by all threads, one acceptor (per address); each connection runs on
+  /// a strand.
   shared_context,
 };
 
@@ -102,8 +107,23 @@ struct access_log_entry {
 };
 
 struct server_options {
+  /// Where to listen: an IP address (one socket), or a host name, listened on at every
+  /// address `listen_addresses` gives for it ("localhost": 127.0.0.1 and ::1). Ignored when
+  /// `addresses` is not empty.
   std::string address = "0.0.0.0";
-  /// 0: an ephemeral port; `server::port()` reports the one bound.
+  /// The addresses to listen on, all on `port`, instead of `address` (from
+  /// `listen_addresses`, say, for an application that reports a name that does not resolve
+  /// before it builds the server). Every address is served alike: same workers, TLS, limits
+  /// and per-client counts.
+  ///
+  /// With several addresses, one whose bind fails for want of the address or its family (no
+  /// IPv6 on the machine: `EADDRNOTAVAIL`, `EAFNOSUPPORT`) is left out with a word to
+  /// `on_warning`; construction fails only when none is left. IPv6 sockets are then
+  /// `IPV6_V6ONLY`, so that 0.0.0.0 and :: can both be listed; a lone IPv6 address keeps
+  /// the system's default (on Linux, :: takes IPv4 connections too).
+  std::vector<asio::ip::address> addresses;
+  /// 0: an ephemeral port; `server::port()` reports the one bound. With several addresses
+  /// the first takes a free port and the others the same one.
   std::uint16_t port = 5000;
   /// Worker threads; 0 means 1.
   unsigned threads = std::thread::hardware_concurrency();
@@ -160,6 +180,14 @@ struct server_options {
   std::function<void(std::string_view)> on_warning;
 };
 
+/// The addresses a server listens on for `host` (`server_options::address`): the host
+/// itself when it is an IP address (IPv6 without brackets); 127.0.0.1 and ::1 for
+/// "localhost" and names ending in ".localhost", whatever the hosts file says, as RFC 6761
+/// section 6.3 asks (https://www.rfc-editor.org/rfc/rfc6761#section-6.3); else every
+/// distinct address the system resolver gives (A and AAAA records, the hosts file), in its
+/// order. The error is the resolver's (`asio::error::host_not_found`, say).
+result<std::vector<asio::ip::address>> listen_addresses(std::string_view host);
+
 namespace detail {
 class server_state;
 }
@@ -178,6 +206,10 @@ public:
 
   /// The port listened on (the real one when `options.port` was 0).
   std::uint16_t port() const noexcept;
+
+  /// The addresses listened on, each with `port()`, in the order given (or resolved),
+  /// without those left out.
+  std::vector<asio::ip::tcp::endpoint> const& endpoints() const noexcept;
 
   /// Serves on `options.threads` threads, the calling one included; returns once `stop()`
   /// has finished. Call once.

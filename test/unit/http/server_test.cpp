@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -83,6 +84,13 @@ public:
       throw std::runtime_error("connect failed");
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_timeout(timeout);
+  }
+  /// To any address, IPv6 included.
+  explicit client(asio::ip::tcp::endpoint const& to, std::chrono::milliseconds timeout = 60s) {
+    fd_ = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0 || ::connect(fd_, to.data(), static_cast<socklen_t>(to.size())) != 0)
+      throw std::runtime_error("connect to " + to.address().to_string() + " failed");
     set_timeout(timeout);
   }
   ~client() {
@@ -1046,6 +1054,139 @@ TEST_P(ServerTest, ConnectionsPerClientAddress) {
   auto const r = over.read_reply();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
+}
+
+// --- listening on several addresses ------------------------------------------------------
+
+// Whether this machine can listen on ::1 (not so without IPv6).
+bool has_ipv6_loopback() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io);
+  std::error_code ec;
+  probe.open(asio::ip::tcp::v6(), ec);
+  if (!ec)
+    probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
+  return !ec;
+}
+
+asio::ip::tcp::endpoint loopback(char const* address, std::uint16_t port) {
+  return {asio::ip::make_address(address), port};
+}
+
+int status_of_get(client& c) {
+  if (!c.send(get("/hello")))
+    return 0;
+  auto const r = c.read_reply();
+  return r ? r->status : 0;
+}
+
+// Issue 10: "localhost" was bound at its first address only, whatever the hosts file
+// listed; it stands for 127.0.0.1 and ::1 (RFC 6761), both on the one port reported.
+TEST_P(ServerTest, LocalhostListensOnBothLoopbackAddresses) {
+  if (!has_ipv6_loopback())
+    GTEST_SKIP() << "no ::1 on this machine";
+  server_options o = options();
+  o.address = "localhost";
+  start(o);
+  auto const& bound = srv_->get().endpoints();
+  ASSERT_EQ(bound.size(), 2u);
+  EXPECT_EQ(bound[0], loopback("127.0.0.1", port()));
+  EXPECT_EQ(bound[1], loopback("::1", port()));
+  client v4(loopback("127.0.0.1", port()));
+  client v6(loopback("::1", port()));
+  EXPECT_EQ(status_of_get(v4), 200);
+  EXPECT_EQ(status_of_get(v6), 200);
+  EXPECT_EQ(status_of_get(v4), 200); // both stay served, side by side
+}
+
+// The addresses share one server: its connection limit counts them all.
+TEST_P(ServerTest, MaxConnectionsCountsEveryAddress) {
+  if (!has_ipv6_loopback())
+    GTEST_SKIP() << "no ::1 on this machine";
+  server_options o = options();
+  o.addresses = {asio::ip::make_address("127.0.0.1"), asio::ip::make_address("::1")};
+  o.max_connections = 1;
+  start(o);
+  client first(loopback("127.0.0.1", port()));
+  ASSERT_EQ(status_of_get(first), 200);
+  client second(loopback("::1", port()));
+  auto const r = second.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+}
+
+// Two documentation addresses (RFC 5737) that this machine cannot bind; some sandboxes
+// do have one of them.
+std::vector<asio::ip::address> foreign_addresses() {
+  std::vector<asio::ip::address> out;
+  for (char const* candidate :
+       {"198.51.100.1", "203.0.113.1", "192.0.2.1", "198.51.100.2", "203.0.113.2"}) {
+    asio::io_context io;
+    asio::ip::tcp::acceptor probe(io, asio::ip::tcp::v4());
+    std::error_code ec;
+    probe.bind(loopback(candidate, 0), ec);
+    if (ec.value() == EADDRNOTAVAIL && out.size() < 2)
+      out.push_back(asio::ip::make_address(candidate));
+  }
+  return out;
+}
+
+// An address the machine does not have (as ::1 is on one without IPv6) is left out with
+// one warning while the others serve; with none left, no server.
+TEST_P(ServerTest, AnUnavailableAddressIsLeftOut) {
+  auto const foreign = foreign_addresses();
+  if (foreign.size() < 2)
+    GTEST_SKIP() << "this machine has the documentation addresses";
+  server_options o = options();
+  o.addresses = {foreign[0], asio::ip::make_address("127.0.0.1")};
+  std::vector<std::string> warnings;
+  o.on_warning = [&warnings](std::string_view w) { warnings.emplace_back(w); };
+  start(o);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(foreign[0].to_string()), std::string::npos) << warnings[0];
+  ASSERT_EQ(srv_->get().endpoints().size(), 1u);
+  EXPECT_EQ(srv_->get().endpoints()[0], loopback("127.0.0.1", port()));
+  client c(loopback("127.0.0.1", port()));
+  EXPECT_EQ(status_of_get(c), 200);
+
+  o.addresses = foreign;
+  try {
+    pier::http::server none(o, make_handler(*data_));
+    FAIL() << "a server with no address";
+  } catch (std::system_error const& e) {
+    EXPECT_EQ(e.code().value(), EADDRNOTAVAIL) << e.what();
+  }
+}
+
+// A fixed port taken at one of the addresses fails the start, as it does for one address.
+TEST_P(ServerTest, PortTakenAtOneAddressIsRefused) {
+  if (!has_ipv6_loopback())
+    GTEST_SKIP() << "no ::1 on this machine";
+  asio::io_context io;
+  asio::ip::tcp::acceptor taken(io, loopback("::1", 0));
+  server_options o = options();
+  o.address = "localhost";
+  o.port = taken.local_endpoint().port();
+  try {
+    pier::http::server second(o, make_handler(*data_));
+    FAIL() << "a server bound [::1]:" << o.port;
+  } catch (std::system_error const& e) {
+    EXPECT_EQ(e.code().value(), EADDRINUSE) << e.what();
+  }
+}
+
+TEST(ListenAddresses, LiteralsAndLocalhost) {
+  using pier::http::listen_addresses;
+  using list = std::vector<asio::ip::address>;
+  auto const v4 = asio::ip::make_address("127.0.0.1");
+  auto const v6 = asio::ip::make_address("::1");
+  EXPECT_EQ(listen_addresses("127.0.0.1").value(), list{v4});
+  EXPECT_EQ(listen_addresses("::1").value(), list{v6});
+  EXPECT_EQ(listen_addresses("0.0.0.0").value(), list{asio::ip::make_address("0.0.0.0")});
+  EXPECT_EQ(listen_addresses("::").value(), list{asio::ip::make_address("::")});
+  EXPECT_EQ(listen_addresses("localhost").value(), (list{v4, v6}));
+  EXPECT_EQ(listen_addresses("LocalHost.").value(), (list{v4, v6}));
+  EXPECT_EQ(listen_addresses("registry.localhost").value(), (list{v4, v6}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Threading, ServerTest,

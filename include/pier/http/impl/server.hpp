@@ -10,6 +10,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -17,12 +18,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include <cerrno>
 #include <csignal>
 #include <fcntl.h>
 #include <signal.h>
@@ -59,14 +62,43 @@ private:
   int value_;
 };
 
+inline asio::ip::address unmapped(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
 inline std::string client_address(asio::ip::tcp::socket const& s) {
   std::error_code ec;
-  asio::ip::address a = s.remote_endpoint(ec).address();
-  if (ec)
-    return "-";
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  return a.to_string();
+  asio::ip::address const a = s.remote_endpoint(ec).address();
+  return ec ? "-" : unmapped(a).to_string();
+}
+
+// "localhost", "LocalHost." or "registry.localhost": RFC 6761's loopback names.
+inline bool is_localhost(std::string_view host) noexcept {
+  if (host.ends_with('.'))
+    host.remove_suffix(1);
+  constexpr std::string_view name = "localhost";
+  if (host.size() < name.size())
+    return false;
+  std::string_view const tail = host.substr(host.size() - name.size());
+  bool const same = std::equal(tail.begin(), tail.end(), name.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return same && (host.size() == name.size() || host[host.size() - name.size() - 1] == '.');
+}
+
+// Whether `ec` is the errno `value`: Asio's system category does not compare equal to
+// std::errc.
+inline bool is_errno(std::error_code ec, int value) noexcept {
+  return ec.value() == value && (ec.category() == asio::error::get_system_category() ||
+                                 ec.category() == std::system_category() ||
+                                 ec.category() == std::generic_category());
+}
+
+// A bind that fails because the machine lacks the address or its whole family (no IPv6).
+inline bool address_unavailable(std::error_code ec) noexcept {
+  return is_errno(ec, EADDRNOTAVAIL) || is_errno(ec, EAFNOSUPPORT);
 }
 
 // What the server answers a connection it will not serve (plain TCP only).
@@ -101,8 +133,7 @@ public:
   // An io_context with its acceptor; one per thread, or one for all.
   struct worker {
     explicit worker(int concurrency_hint)
-        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)),
-          spare(open_spare()) {}
+        : ctx(concurrency_hint), acceptor_strand(asio::make_strand(ctx)), spare(open_spare()) {}
     ~worker() {
       if (spare >= 0)
         ::close(spare);
@@ -115,7 +146,7 @@ public:
     // Out of descriptors, accept fails while the connection stays in the backlog, and the
     // next accept fails at once: free the spare descriptor to take the connection and close
     // it (with a 503 when `answer`), then take the spare back. False when nothing was shed.
-    bool shed_one(bool answer) noexcept {
+    bool shed_one(asio::ip::tcp::acceptor& acceptor, bool answer) noexcept {
       if (spare < 0) {
         spare = open_spare();
         return false;
@@ -133,7 +164,9 @@ public:
     }
 
     asio::io_context ctx;
-    asio::ip::tcp::acceptor acceptor;
+    // One per address listened on, in the order of server_state::endpoints_; all accept
+    // on acceptor_strand, which shed_one's use of the spare relies on.
+    std::vector<asio::ip::tcp::acceptor> acceptors;
     asio::strand<asio::io_context::executor_type> acceptor_strand;
     int spare; // a descriptor held back for shed_one
   };
@@ -164,40 +197,113 @@ public:
     for (std::size_t i = 0; i < contexts; ++i)
       workers_.push_back(std::make_unique<worker>(shared ? static_cast<int>(opts_.threads) : 1));
 
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(opts_.address), opts_.port);
-    if (contexts > 1)
-      endpoint.port(claim_port(endpoint));
-    for (auto& w : workers_) {
-      w->acceptor.open(endpoint.protocol());
-      w->acceptor.set_option(asio::socket_base::reuse_address(true));
-      if (contexts > 1)
-        w->acceptor.set_option(reuse_port(true));
-      w->acceptor.bind(endpoint);
-      w->acceptor.listen(opts_.listen_backlog);
-      // With port 0 the first bind picks the port; the others share it.
-      endpoint.port(w->acceptor.local_endpoint().port());
-    }
-    port_ = endpoint.port();
+    std::vector<asio::ip::address> addresses = opts_.addresses;
+    if (addresses.empty())
+      addresses = listen_addresses(opts_.address).value(); // throws std::system_error
+    std::vector<asio::ip::address> distinct;
+    for (auto const& a : addresses)
+      if (std::find(distinct.begin(), distinct.end(), a) == distinct.end())
+        distinct.push_back(a);
+    listen_on_all(distinct);
     control_.emplace(asio::make_strand(workers_.front()->ctx));
     drain_timer_.emplace(*control_);
   }
 
   ~server_state() { tearing_down_ = true; }
 
-  // The acceptors share their port with SO_REUSEPORT, which would as well let another
-  // process of the same user bind it and silently take part of the connections. A bind
-  // without SO_REUSEPORT fails when anyone listens on the port: do one first (it also
-  // picks the port when 0 was asked), release it, and let the acceptors take the port.
-  static std::uint16_t claim_port(asio::ip::tcp::endpoint const& endpoint) {
-    asio::io_context io;
-    asio::ip::tcp::acceptor probe(io);
-    probe.open(endpoint.protocol());
-    probe.set_option(asio::socket_base::reuse_address(true));
-    probe.bind(endpoint); // throws std::system_error (address in use) like the acceptors
-    return probe.local_endpoint().port();
+  // Every address on one port: with port 0, the one the first address got. That port may
+  // be taken at another address by someone else; then start again on a new one.
+  void listen_on_all(std::vector<asio::ip::address> const& addresses) {
+    for (int attempt = 1;; ++attempt) {
+      std::error_code const ec = try_listen_on_all(addresses);
+      if (!ec)
+        return;
+      for (auto& w : workers_)
+        w->acceptors.clear();
+      endpoints_.clear();
+      if (opts_.port != 0 || !is_errno(ec, EADDRINUSE) || attempt == 8)
+        throw std::system_error(ec, "listen");
+    }
+  }
+
+  std::error_code try_listen_on_all(std::vector<asio::ip::address> const& addresses) {
+    bool const several = addresses.size() > 1;
+    std::uint16_t port = opts_.port;
+    std::error_code unavailable;
+    for (auto const& a : addresses) {
+      asio::ip::tcp::endpoint const endpoint(a, port);
+      std::error_code const ec = listen_on(endpoint, several);
+      if (several && address_unavailable(ec)) {
+        for (auto& w : workers_) // those of this address that did open
+          while (w->acceptors.size() > endpoints_.size())
+            w->acceptors.pop_back();
+        warn("not listening on " + endpoint_text(endpoint) + ": " + ec.message());
+        unavailable = ec;
+        continue;
+      }
+      if (ec)
+        return ec;
+      port = endpoints_.back().port();
+    }
+    if (endpoints_.empty())
+      return unavailable;
+    port_ = port;
+    return {};
+  }
+
+  // One acceptor per worker at `endpoint` (port 0: a free one), and its place in endpoints_.
+  std::error_code listen_on(asio::ip::tcp::endpoint endpoint, bool v6_only) {
+    bool const shared_port = workers_.size() > 1;
+    std::error_code ec;
+    if (shared_port) {
+      // The acceptors share their port with SO_REUSEPORT, which would as well let another
+      // process of the same user bind it and silently take part of the connections. A bind
+      // without SO_REUSEPORT fails when anyone listens on the port: do one first (it also
+      // picks the port when 0 was asked), release it, and let the acceptors take the port.
+      asio::io_context io;
+      asio::ip::tcp::acceptor probe(io);
+      if ((ec = open_and_bind(probe, endpoint, false, v6_only)))
+        return ec;
+      endpoint.port(probe.local_endpoint().port());
+    }
+    for (auto& w : workers_) {
+      asio::ip::tcp::acceptor& acceptor = w->acceptors.emplace_back(w->ctx);
+      if ((ec = open_and_bind(acceptor, endpoint, shared_port, v6_only)))
+        return ec;
+      acceptor.listen(opts_.listen_backlog, ec);
+      if (ec)
+        return ec;
+      // With port 0 the first bind picks the port; the others share it.
+      endpoint.port(acceptor.local_endpoint().port());
+    }
+    endpoints_.push_back(endpoint);
+    return {};
+  }
+
+  static std::error_code open_and_bind(asio::ip::tcp::acceptor& acceptor,
+                                       asio::ip::tcp::endpoint const& endpoint, bool shared_port,
+                                       bool v6_only) {
+    std::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+      acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && shared_port)
+      acceptor.set_option(reuse_port(true), ec);
+    if (!ec && v6_only && endpoint.address().is_v6())
+      acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec)
+      acceptor.bind(endpoint, ec);
+    return ec;
+  }
+
+  static std::string endpoint_text(asio::ip::tcp::endpoint const& e) {
+    std::string const address = e.address().to_string();
+    std::string const port = std::to_string(e.port());
+    return e.address().is_v6() ? "[" + address + "]:" + port : address + ":" + port;
   }
 
   std::uint16_t port() const noexcept { return port_; }
+  std::vector<asio::ip::tcp::endpoint> const& endpoints() const noexcept { return endpoints_; }
   server_options const& options() const noexcept { return opts_; }
   handler const& get_handler() const noexcept { return handler_; }
 
@@ -218,7 +324,9 @@ public:
   void run() {
     bool const per_connection_strand = workers_.size() == 1 && opts_.threads > 1;
     for (auto& w : workers_)
-      asio::co_spawn(w->acceptor_strand, accept_loop(*w, per_connection_strand), asio::detached);
+      for (auto& acceptor : w->acceptors)
+        asio::co_spawn(w->acceptor_strand, accept_loop(*w, acceptor, per_connection_strand),
+                       asio::detached);
 
     std::vector<std::thread> threads;
     if (workers_.size() == 1) {
@@ -240,7 +348,8 @@ public:
       for (auto& w : workers_)
         asio::post(w->acceptor_strand, [w = w.get()] {
           std::error_code ec;
-          w->acceptor.close(ec);
+          for (auto& acceptor : w->acceptors)
+            acceptor.close(ec);
         });
       asio::post(*control_, [this] {
         if (active_ == 0) {
@@ -338,13 +447,15 @@ private:
     });
   }
 
-  asio::awaitable<void> accept_loop(worker& w, bool per_connection_strand) {
+  // `acceptor` is one of w.acceptors, which do not change once the server is built.
+  asio::awaitable<void> accept_loop(worker& w, asio::ip::tcp::acceptor& acceptor,
+                                    bool per_connection_strand) {
     asio::steady_timer backoff(w.acceptor_strand);
     for (;;) {
       asio::any_io_executor const ex = per_connection_strand
                                            ? asio::any_io_executor(asio::make_strand(w.ctx))
                                            : asio::any_io_executor(w.ctx.get_executor());
-      auto [ec, socket] = co_await w.acceptor.async_accept(ex, use_nothrow);
+      auto [ec, socket] = co_await acceptor.async_accept(ex, use_nothrow);
       if (stopping_)
         co_return;
       if (ec) {
@@ -352,7 +463,7 @@ private:
           co_return;
         if (!accept_failing_.exchange(true))
           report("accept: " + ec.message() + " (not reported again until an accept succeeds)");
-        if (out_of_descriptors(ec) && w.shed_one(!opts_.tls))
+        if (out_of_descriptors(ec) && w.shed_one(acceptor, !opts_.tls))
           continue;
         // Anything else: wait for connections to go rather than spin.
         backoff.expires_after(std::chrono::milliseconds(50));
@@ -440,6 +551,7 @@ private:
   server_options opts_;
   handler handler_;
   std::uint16_t port_ = 0;
+  std::vector<asio::ip::tcp::endpoint> endpoints_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> forced_{false};
@@ -490,12 +602,43 @@ inline void report_error(server_state const& st, std::string_view what) noexcept
 
 } // namespace detail
 
+inline result<std::vector<asio::ip::address>> listen_addresses(std::string_view host) {
+  std::string const name(host);
+  std::error_code ec;
+  asio::ip::address const literal = asio::ip::make_address(name, ec);
+  if (!ec)
+    return std::vector<asio::ip::address>{literal};
+  if (detail::is_localhost(host))
+    return std::vector<asio::ip::address>{asio::ip::address_v4::loopback(),
+                                          asio::ip::address_v6::loopback()};
+  // No AI_ADDRCONFIG: it would drop ::1 on a machine whose only IPv6 address is loopback;
+  // an address the machine cannot bind is left out by the server, with a warning.
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  auto const found = resolver.resolve(name, "", asio::ip::resolver_base::flags(), ec);
+  if (ec)
+    return ec;
+  std::vector<asio::ip::address> out;
+  for (auto const& entry : found) {
+    asio::ip::address const a = detail::unmapped(entry.endpoint().address());
+    if (std::find(out.begin(), out.end(), a) == out.end())
+      out.push_back(a);
+  }
+  if (out.empty())
+    return std::error_code(asio::error::host_not_found);
+  return out;
+}
+
 inline server::server(server_options options, handler h)
     : state_(std::make_unique<detail::server_state>(std::move(options), std::move(h))) {}
 
 inline server::~server() = default;
 
 inline std::uint16_t server::port() const noexcept { return state_->port(); }
+
+inline std::vector<asio::ip::tcp::endpoint> const& server::endpoints() const noexcept {
+  return state_->endpoints();
+}
 
 inline void server::run() { state_->run(); }
 
