@@ -275,6 +275,7 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                                 "upload_buffer_size",
                                                                 "max_blob_size",
                                                                 "max_page_size",
+                                                                "max_scan",
                                                                 "allow_delete",
                                                                 "negotiate_oci",
                                                                 "max_uploads_per_client",
@@ -283,6 +284,7 @@ constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                                 "tls_key",
                                                                 "auth",
                                                                 "htpasswd",
+                                                                "cursor_key_file",
                                                                 "default_visibility",
                                                                 "token_ttl",
                                                                 "token_realm",
@@ -315,6 +317,8 @@ std::string apply_security_setting(json_reader const& r, security& a, std::strin
     return path_setting(r, v, a.tls_key);
   if (k == "htpasswd")
     return path_setting(r, v, a.htpasswd);
+  if (k == "cursor_key_file")
+    return path_setting(r, v, a.cursor_key_file);
   if (k == "auth") {
     auto m = v.is_string() ? parse_auth_mode(v.get_string()) : fail("");
     if (!m)
@@ -470,6 +474,8 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     return r.size(v, std::numeric_limits<std::int64_t>::max(), g.max_blob_size, 0);
   if (k == "max_page_size")
     return r.size(v, 100000, g.max_page_size);
+  if (k == "max_scan")
+    return r.size(v, max_count_setting, g.max_scan);
   if (k == "allow_delete")
     return r.boolean(v, g.allow_delete);
   if (k == "negotiate_oci")
@@ -768,6 +774,7 @@ auto serve_flags() {
                                     {"--tls-key", "FILE"},
                                     {"--auth", "auto|none|basic|token"},
                                     {"--htpasswd", "FILE"},
+                                    {"--cursor-key-file", "FILE"},
                                     {"--default-visibility", "private|public"},
                                     {"--token-realm", "URL"},
                                     {"--trusted-proxy", "ADDRESS[/BITS]", true},
@@ -852,6 +859,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   }
   if (auto const v = get("--htpasswd"))
     a.htpasswd = std::filesystem::path(*v);
+  if (auto const v = get("--cursor-key-file"))
+    a.cursor_key_file = std::filesystem::path(*v);
   if (auto const v = get("--default-visibility")) {
     auto d = parse_visibility(*v);
     if (!d)
@@ -1135,6 +1144,10 @@ constexpr std::string_view serve_help =
     "                     entries (htpasswd -B); implies --auth basic. SIGHUP\n"
     "                     reloads it (one that does not parse keeps the old users)\n"
     "                     (default: none)\n"
+    "  --cursor-key-file FILE\n"
+    "                     32 secret bytes that seal the next-page cursors of\n"
+    "                     filtered listings; give replicas the same file (default\n"
+    "                     DIR/cursor.key, made on first start)\n"
     "  --gc-interval D    garbage collection every D inside serve (default 1h; 0:\n"
     "                     only on demand, POST /api/v1/gc)\n"
     "  --gc-grace D       unreferenced blobs younger than D are kept (default 1h)\n"

@@ -96,6 +96,8 @@ struct registry_tuning {
   std::optional<std::size_t> upload_buffer_size;
   std::optional<std::uint64_t> max_blob_size; ///< 0: no limit
   std::optional<std::size_t> max_page_size;
+  /// The most names one filtered listing page reads (gate and namespace API `max_scan`).
+  std::optional<std::size_t> max_scan;
   std::optional<bool> allow_delete;
   std::optional<bool> negotiate_oci;
   std::optional<std::size_t> max_uploads_per_client;     ///< 0: no limit
@@ -124,6 +126,9 @@ struct security {
   std::optional<std::filesystem::path> tls_key;  ///< PEM private key
   std::optional<auth_mode> auth;                 ///< empty: automatic
   std::optional<std::filesystem::path> htpasswd; ///< bcrypt entries only
+  /// 32 bytes that seal paging cursors, shared by replicas; empty: DIR/cursor.key, made on
+  /// first start.
+  std::optional<std::filesystem::path> cursor_key_file;
   default_visibility visibility = default_visibility::private_;
   std::optional<std::chrono::milliseconds> token_ttl;
   std::optional<std::string> token_realm;   ///< URL in challenges; empty: from the request

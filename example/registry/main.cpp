@@ -62,6 +62,7 @@ struct access_setup {
   pier::auth::auth_mode mode = pier::auth::auth_mode::none;
   pier::auth::gate_options gate;
   pier::auth::accounts_api_options api;
+  pier::registry::namespace_api_options namespaces;
 };
 
 using blob_store = pier::storage::filesystem_blob_store;
@@ -76,8 +77,8 @@ constexpr std::chrono::milliseconds first_gc_after = std::chrono::minutes(1);
 class api_set {
 public:
   api_set(meta_store& meta, collector& gc, access_setup const& access)
-      : meta_(meta), accounts_(meta, meta, access.api), namespaces_(meta), gc_(gc),
-        default_visibility_(access.api.default_visibility) {}
+      : meta_(meta), accounts_(meta, meta, access.api), namespaces_(meta, access.namespaces),
+        gc_(gc), default_visibility_(access.api.default_visibility) {}
 
   asio::awaitable<pier::http::response> handle(pier::http::request& req,
                                                pier::auth::principal const& who) const {
@@ -297,6 +298,47 @@ std::optional<pier::auth::es256_key> load_or_create_signing_key(std::filesystem:
     return std::nullopt;
   }
   return std::move(*key);
+}
+
+// The key that seals paging cursors: --cursor-key-file (the operator's, shared by
+// replicas), else DIR/cursor.key, made on first start, so that a `Link` a client holds
+// still works after a restart.
+std::optional<pier::registry::cursor_key>
+load_or_create_cursor_key(config const& c, std::filesystem::path const& data, std::string& error) {
+  using key = pier::registry::cursor_key;
+  std::optional<std::filesystem::path> const& given = c.access.cursor_key_file;
+  std::filesystem::path const file = given ? *given : data / "cursor.key";
+  std::error_code ec;
+  if (given || std::filesystem::exists(file, ec)) {
+    if (std::filesystem::is_directory(file, ec)) {
+      error = file.string() + " is a directory, not a key file";
+      return std::nullopt;
+    }
+    auto bytes = read_text_file(file);
+    if (!bytes) {
+      error = "cannot read " + file.string() + ": " + bytes.error();
+      return std::nullopt;
+    }
+    auto k = key::from_bytes(*bytes);
+    if (!k) {
+      error = file.string() + " holds " + std::to_string(bytes->size()) + " bytes, not " +
+              std::to_string(key::size) + " (make one with: head -c 32 /dev/urandom >FILE)";
+      return std::nullopt;
+    }
+    return *k;
+  }
+  auto k = key::generate();
+  if (!k) {
+    error = "cannot draw a cursor key: " + k.error().message();
+    return std::nullopt;
+  }
+  auto const b = k->bytes();
+  std::string_view const bytes(reinterpret_cast<char const*>(b.data()), b.size());
+  if (auto w = pier::auth::replace_file(file.string(), bytes, 0600); !w) {
+    error = "cannot write " + file.string() + ": " + w.error().message();
+    return std::nullopt;
+  }
+  return *k;
 }
 
 // The password for `user add`: the first line of standard input.
@@ -769,6 +811,14 @@ int serve(config const& c) {
     return 2;
   }
   access.gate.on_login = [&log](pier::auth::login_event const& e) { log.write(login_line(e)); };
+  auto cursor_key = load_or_create_cursor_key(c, data, error);
+  if (!cursor_key) {
+    log.write_always(fatal("cannot load the cursor key").add("error", error));
+    return 2;
+  }
+  access.gate.cursor_key = access.namespaces.cursor_key = *cursor_key;
+  if (c.registry.max_scan)
+    access.gate.max_scan = access.namespaces.max_scan = *c.registry.max_scan;
   std::shared_ptr<pier::http::tls_context> tls;
   if (c.access.tls_cert) {
     auto loaded = pier::http::tls_context::load(

@@ -401,6 +401,23 @@ TEST(ExampleConfig, SecurityFlags) {
   EXPECT_EQ(basic->settings.access.htpasswd, std::filesystem::path("/etc/pier/htpasswd"));
 }
 
+// Issue 10: the key of next-page cursors comes from a file replicas can share, by flag or
+// config file; `max_scan` (config file only) bounds a filtered page's reads.
+TEST(ExampleConfig, CursorKeyFileAndMaxScan) {
+  EXPECT_FALSE(parse({"serve"})->settings.access.cursor_key_file);
+  auto const flag = parse({"serve", "--cursor-key-file", "/etc/pier/cursor.key"});
+  ASSERT_TRUE(flag) << flag.error();
+  EXPECT_EQ(flag->settings.access.cursor_key_file, std::filesystem::path("/etc/pier/cursor.key"));
+  auto const c = pier_registry::apply_config_json(
+      {}, R"({"cursor_key_file": "/srv/key", "max_scan": 50})", "inline");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->access.cursor_key_file, std::filesystem::path("/srv/key"));
+  EXPECT_EQ(c->registry.max_scan, 50u);
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"cursor_key_file": ""})", "inline"));
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"max_scan": 0})", "inline"));
+  EXPECT_NE(pier_registry::usage("serve").find("--cursor-key-file"), std::string::npos);
+}
+
 TEST(ExampleConfig, MinFreeSpace) {
   using pier_registry::parse_byte_size;
   EXPECT_EQ(*parse_byte_size("0"), 0u);

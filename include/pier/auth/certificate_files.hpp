@@ -42,7 +42,8 @@ result<void> write_certificate_files(certificate_set const& set, std::string con
 
 /// Writes `data` into `path` as each certificate file is written: through `path.tmp`,
 /// created with `mode` (O_EXCL, not following a link planted there), synced, renamed over
-/// `path`. For any secret an application keeps on disk (a signing key, say).
+/// `path`, and the directory synced. For any secret an application keeps on disk (a
+/// signing key, say).
 result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 } // namespace auth

@@ -131,6 +131,7 @@
 #include <pier/http/handler.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/registry/cursor_key.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/types.hpp>
@@ -203,6 +204,9 @@ struct gate_options {
   /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
   /// `Link` continues from where reading stopped, as an opaque cursor.
   std::size_t max_scan = 10000;
+  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
+  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).

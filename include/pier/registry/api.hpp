@@ -70,7 +70,8 @@
 /// the API reads from the store until `n` items are kept or `max_scan` items were read (the
 /// repositories looked at to decide whether a namespace shows count too): a page may then
 /// hold fewer than `n` items, even none, and its `Link` continues from the last item read,
-/// so no request turns into a scan of the registry. A namespace shows when
+/// so no request turns into a scan of the registry; that item is sealed under
+/// `cursor_key` when the caller may not see it. A namespace shows when
 /// `whole_namespace` says so or one of its first `max_scan` repositories may be pulled.
 ///
 /// ## Errors
@@ -83,6 +84,7 @@
 #include <pier/config.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/registry/cursor_key.hpp>
 #include <pier/registry/detail/api.hpp>
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/types.hpp>
@@ -117,6 +119,10 @@ struct namespace_api_options {
   std::size_t max_page_size = 1000;
   /// The most items one filtered page reads from the store (see the file comment).
   std::size_t max_scan = 10000;
+  /// Seals the `Link` of a page that stopped on an item the caller may not see
+  /// (cursor_key.hpp). The default, the process's key, does not survive a restart; give
+  /// replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
 };
 
 /// The `/api/v1` routes for namespaces and search (see the file comment) over a metadata

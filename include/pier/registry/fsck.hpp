@@ -31,7 +31,12 @@
 ///    rocksdb.hpp); repair rewrites every wrong one in one atomic write. So do, when the
 ///    metadata store has `fsck_namespace_counts` (the RocksDB one), the per-namespace blob
 ///    counts and totals that quotas use (storage/usage.hpp); repair rewrites them all from
-///    the recount in one atomic write (`fsck_write_namespace_counts`).
+///    the recount in one atomic write (`fsck_write_namespace_counts`). And, when it has
+///    `fsck_link_uses`, the use count of each blob link (how many of its repository's
+///    manifests reference the blob; a DELETE of the blob is refused while it is not 0):
+///    a wrong, unknown (a link from before the counts) or unreadable one is a problem
+///    naming the repository and the blob; repair rewrites them in one atomic write
+///    (`fsck_write_link_uses`).
 /// 5. orphan blob files: no link and no manifest references them; repair deletes those
 ///    committed longer than `orphan_grace` ago.
 /// 6. uploads: files without a session and sessions without a file; repair removes them

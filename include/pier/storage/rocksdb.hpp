@@ -292,6 +292,14 @@ public:
                                                           std::size_t n);
   /// Writes `counts` (0 removes the count) in one atomic, durable batch.
   asio::awaitable<result<void>> fsck_write_counts(std::vector<stored_count> counts);
+  /// The blob links whose use count (ReferenceCheckingStore: how many of the repository's
+  /// manifests reference the blob) differs from a recount from the manifests held, or is
+  /// unknown (a link from before the counts) or unreadable, one line each ("use count of D
+  /// in REPO is N, the manifests say M"). Costs O(references) and memory for one count
+  /// per link.
+  asio::awaitable<result<std::vector<std::string>>> fsck_link_uses();
+  /// Rewrites those counts from the recount, in one atomic, durable batch.
+  asio::awaitable<result<void>> fsck_write_link_uses();
   /// The records of `namespace_blobs` (QuotaStore) that differ from a recount from the
   /// manifests held, one line each ("namespace count of D in NS is N, the manifests say
   /// M", "namespace total of NS is …"). Costs O(references) and memory for one count per

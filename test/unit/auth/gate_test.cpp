@@ -33,6 +33,7 @@ namespace gate_test {
 namespace auth = pier::auth;
 namespace json = boost::json;
 namespace storage = pier::storage;
+namespace registry = pier::registry;
 using pier_test::content;
 using pier_test::header_list;
 using pier_test::http_client;
@@ -762,6 +763,34 @@ TEST_F(Gate, CatalogCursorsHideWhatTheyStopOn) {
     EXPECT_EQ(pier_test::error_code(r), "UNSUPPORTED") << r.body;
     EXPECT_NE(r.body.find("cursor"), std::string::npos) << r.body;
   }
+}
+
+// A catalog cursor opens in another gate with the same key (a replica, or the server after
+// a restart) and is refused as any unknown cursor (400, not 500) under another key.
+TEST_F(Gate, CatalogCursorsOpenUnderTheKeyThatSealedThem) {
+  auto const keyed = [this](char fill) {
+    auth::gate_options o = options(auth::auth_mode::basic);
+    o.max_scan = 1;
+    o.cursor_key = registry::cursor_key::from_bytes(std::string(32, fill)).value();
+    return o;
+  };
+  start(keyed('a'));
+  seed();
+  reply r = c_->get("/v2/_catalog?n=5"); // anonymous: acme/app, read first, is hidden
+  ASSERT_EQ(r.status, 200);
+  std::string const link = r.header_or_empty("Link");
+  ASSERT_NE(link.find("&last=~"), std::string::npos) << link;
+  std::string const next = link.substr(1, link.find('>') - 1);
+  std::string const page = c_->get(next).body;
+
+  start(keyed('a'));
+  r = c_->get(next);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, page);
+  start(keyed('b'));
+  r = c_->get(next);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(pier_test::error_code(r), "UNSUPPORTED") << r.body;
 }
 
 TEST_F(Gate, MountFromUnreadableRepositoryBecomesUpload) {

@@ -185,6 +185,35 @@ TEST_F(FsckRocksdb, WrongReferenceCountsAreRewritten) {
   EXPECT_EQ(pier_test::run(io, meta.manifest_refcount(alone_digest)).value(), 0u);
 }
 
+// The use counts of blob links, which refuse the DELETE of a blob a manifest uses: one off
+// and one from before the counts (empty) are reported with repository and blob, and
+// repaired.
+TEST_F(FsckRocksdb, WrongBlobLinkUseCountsAreRewritten) {
+  { pier::storage::rocksdb_metadata_store closing = std::move(meta); }
+  pier_test::with_raw_rocksdb(dir.path(), [&](rocksdb::DB& db, auto const& families,
+                                              auto const& handles) {
+    auto const at = std::find(families.begin(), families.end(), "blob_links");
+    ASSERT_NE(at, families.end());
+    rocksdb::ColumnFamilyHandle* const h = handles[static_cast<std::size_t>(at - families.begin())];
+    std::uint64_t const three = 3;
+    ASSERT_TRUE(db.Put({}, h, std::string("team/a") + '\0' + layer_digest.str(),
+                       std::string(reinterpret_cast<char const*>(&three), 8))
+                    .ok());
+    ASSERT_TRUE(db.Put({}, h, std::string("team/b") + '\0' + config_digest.str(), "").ok());
+  });
+  meta = pier::storage::rocksdb_metadata_store::create(dir.path()).value();
+
+  fsck_report const found = check();
+  EXPECT_EQ(found.wrong_counts, 2u);
+  EXPECT_FALSE(found.consistent());
+  EXPECT_TRUE(mentions(found, "use count of " + layer_digest.str() +
+                                  " in team/a is 3, the manifests say 1"));
+  EXPECT_TRUE(mentions(found, "use count of " + config_digest.str() + " in team/b is unknown"));
+
+  EXPECT_EQ(check(true).repaired, 2u);
+  EXPECT_TRUE(check().clean());
+}
+
 TEST_F(FsckRocksdb, WrongNamespaceCountsAreRewritten) {
   // Records as a bug could leave them, written with RocksDB alone while the store is shut:
   // a count too high, a count missing, a total off, one of a namespace with no manifests.

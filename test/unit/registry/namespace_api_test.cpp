@@ -108,14 +108,20 @@ protected:
     return a;
   }
 
+  using api_type = registry::namespace_api<storage::memory_metadata_store>;
+
   reply call(std::string target, registry::pull_access const& who, std::string method = "GET") {
+    return call(api_, std::move(target), who, std::move(method));
+  }
+  reply call(api_type const& api, std::string target, registry::pull_access const& who,
+             std::string method = "GET") {
     http::request_head head;
     head.set_method(std::move(method));
     head.set_target(std::move(target));
     head.set_version(11);
     http::string_body_reader reader("");
     http::request req(std::move(head), reader, "127.0.0.1");
-    http::response res = run(io_, api_.handle(req, who));
+    http::response res = run(io_, api.handle(req, who));
     reply out;
     out.status = res.status();
     for (char const* name : {"Content-Type", "Cache-Control", "Link", "Allow"}) {
@@ -131,7 +137,7 @@ protected:
 
   asio::io_context io_;
   storage::memory_metadata_store store_;
-  registry::namespace_api<storage::memory_metadata_store> api_;
+  api_type api_;
   std::set<std::string, std::less<>> public_;
   std::size_t questions_ = 0;
 };
@@ -420,22 +426,69 @@ TEST_F(NamespaceApiSmallScan, tampered_cursors_are_refused) {
   }
 }
 
-// The cursor itself: what is sealed opens again, for its listing only, and says nothing
-// of the position's length.
+// A cursor opens under the key that sealed it, in another instance too (another replica,
+// or the server after a restart), and is refused as any unknown cursor (400, not 500)
+// under another key, the process's own included.
+TEST_F(NamespaceApiSmallScan, cursors_open_under_the_key_that_sealed_them) {
+  auto const keyed = [](char fill) {
+    registry::namespace_api_options o{100, 2};
+    o.cursor_key = registry::cursor_key::from_bytes(std::string(32, fill)).value();
+    return o;
+  };
+  api_type const first(store_, keyed('a'));
+  api_type const same_key(store_, keyed('a'));
+  api_type const other_key(store_, keyed('b'));
+  registry::pull_access const who = anonymous();
+  reply r = call(first, "/api/v1/search?q=&n=5&last=acme%2Fapi", who);
+  std::string const cursor = last_of(r.header("Link"));
+  ASSERT_TRUE(cursor.starts_with('~')) << r.header("Link");
+  std::string const next = "/api/v1/search?q=&n=5&last=" + cursor;
+  reply const own = call(first, next, who);
+  EXPECT_EQ(own.status, 200) << own.body;
+  r = call(same_key, next, who);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, own.body);
+  for (api_type const* refusing : {&other_key, static_cast<api_type const*>(&api_)}) {
+    r = call(*refusing, next, who);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(r.code(), "UNSUPPORTED");
+    EXPECT_NE(r.body.find("cursor"), std::string::npos) << r.body;
+  }
+}
+
+// The cursor itself: what is sealed opens again, for its listing and key only, and says
+// nothing of the position's length.
 TEST(namespace_api_cursor, seals_and_opens) {
   namespace cursor = registry::detail::cursor;
-  std::string const a = cursor::seal("alice/hidden-project-x:secret-release-09999", "/p");
-  std::string const b = cursor::seal("a", "/p");
+  registry::cursor_key const key;
+  std::string const a = cursor::seal("alice/hidden-project-x:secret-release-09999", "/p", key);
+  std::string const b = cursor::seal("a", "/p", key);
   EXPECT_TRUE(a.starts_with('~'));
   EXPECT_EQ(a.size(), b.size());
   EXPECT_EQ(a.find("alice"), std::string::npos);
-  EXPECT_EQ(cursor::open(a, "/p"), "alice/hidden-project-x:secret-release-09999");
-  EXPECT_EQ(cursor::open(b, "/p"), "a");
-  EXPECT_EQ(cursor::open(a, "/q"), std::nullopt);
-  EXPECT_NE(cursor::seal("a", "/p"), b); // a fresh nonce each time
-  EXPECT_EQ(cursor::open("alice", "/p"), std::nullopt);
+  EXPECT_EQ(cursor::open(a, "/p", key), "alice/hidden-project-x:secret-release-09999");
+  EXPECT_EQ(cursor::open(b, "/p", key), "a");
+  EXPECT_EQ(cursor::open(a, "/q", key), std::nullopt);
+  EXPECT_EQ(cursor::open(a, "/p", registry::cursor_key::generate().value()), std::nullopt);
+  EXPECT_NE(cursor::seal("a", "/p", key), b); // a fresh nonce each time
+  EXPECT_EQ(cursor::open("alice", "/p", key), std::nullopt);
   std::string const longest = std::string(255, 'r') + ':' + std::string(128, 't');
-  EXPECT_EQ(cursor::open(cursor::seal(longest, "/p"), "/p"), longest);
+  EXPECT_EQ(cursor::open(cursor::seal(longest, "/p", key), "/p", key), longest);
+}
+
+// A key is exactly 32 bytes, kept as given; generated keys differ.
+TEST(namespace_api_cursor, keys) {
+  EXPECT_FALSE(registry::cursor_key::from_bytes(std::string(31, 'k')));
+  EXPECT_FALSE(registry::cursor_key::from_bytes(std::string(33, 'k')));
+  EXPECT_FALSE(registry::cursor_key::from_bytes(""));
+  std::string bytes(32, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(i * 7);
+  registry::cursor_key const k = registry::cursor_key::from_bytes(bytes).value();
+  EXPECT_EQ(std::string(reinterpret_cast<char const*>(k.bytes().data()), k.bytes().size()), bytes);
+  registry::cursor_key const g1 = registry::cursor_key::generate().value();
+  registry::cursor_key const g2 = registry::cursor_key::generate().value();
+  EXPECT_FALSE(std::equal(g1.bytes().begin(), g1.bytes().end(), g2.bytes().begin()));
 }
 
 TEST_F(NamespaceApi, errors) {

@@ -3,6 +3,7 @@
 #define PIER_AUTH_IMPL_CERTIFICATE_FILES_HPP
 
 #include <cerrno>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -44,7 +45,19 @@ inline result<void> replace_file(std::string const& path, std::string_view data,
     ::unlink(tmp.c_str());
     return ec;
   }
-  return {};
+  // The rename is durable once the directory is: a crash then cannot bring back the old
+  // file, or no file at all, after the caller was told the new one is there.
+  std::size_t const slash = path.rfind('/');
+  std::string const dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  int const dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return detail::last_errno();
+  if (::fsync(dfd) != 0)
+    ec = detail::last_errno();
+  ::close(dfd);
+  return ec;
 }
 
 inline result<void> write_certificate_files(certificate_set const& set, std::string const& dir,

@@ -456,7 +456,8 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
   std::string_view const path = "/v2/_catalog";
   std::string last = r.query.last.value_or("");
   if (registry::detail::cursor::is_sealed(last)) {
-    std::optional<std::string> position = registry::detail::cursor::open(last, path);
+    std::optional<std::string> position =
+        registry::detail::cursor::open(last, path, options_.cursor_key);
     if (!position)
       co_return registry::detail::error(oci_error::unsupported,
                                         registry::detail::cursor::invalid_message, nullptr, 400);
@@ -502,8 +503,10 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
       scanning = false;
     }
   }
-  co_return registry::detail::name_list(path, boost::json::object{}, "repositories", page,
-                                        page_size, hidden_next);
+  co_return registry::detail::name_list(
+      path, boost::json::object{}, "repositories", page, page_size,
+      hidden_next.empty() ? std::string()
+                          : registry::detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 // --- the token service -------------------------------------------------------------------

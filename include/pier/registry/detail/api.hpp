@@ -140,13 +140,19 @@ inline parsed_target parse_target(std::string_view target) {
       q_seen = true;
     }
   }
-  if (cursor::is_sealed(r.last)) {
-    std::optional<std::string> position = cursor::open(r.last, listing_path(r));
-    if (!position)
-      return ns_target_error::invalid_cursor;
-    r.last = std::move(*position);
-  }
   return r;
+}
+
+// Replaces a sealed `last` of `r` by the position it holds; false when `key` did not seal
+// it for this listing.
+inline bool open_cursor(ns_route& r, cursor_key const& key) {
+  if (!cursor::is_sealed(r.last))
+    return true;
+  std::optional<std::string> position = cursor::open(r.last, listing_path(r), key);
+  if (!position)
+    return false;
+  r.last = std::move(*position);
+  return true;
 }
 
 inline http::response target_failure(ns_target_error e) {
@@ -218,7 +224,7 @@ inline storage::page<storage::tag_entry> as_page(storage::page<storage::tag_entr
 template <class T>
 http::response listing_response(std::string_view path, std::string_view query,
                                 boost::json::object body, std::string_view list_key,
-                                listing<T> const& l, std::size_t page_size) {
+                                listing<T> const& l, std::size_t page_size, cursor_key const& key) {
   boost::json::array list;
   list.reserve(l.items.size());
   for (T const& item : l.items)
@@ -233,7 +239,7 @@ http::response listing_response(std::string_view path, std::string_view query,
     link.append("n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(l.sealed ? cursor::seal(l.next, path) : l.next))
+        .append(query_encode(l.sealed ? cursor::seal(l.next, path, key) : l.next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -284,8 +290,9 @@ inline http::response usage_response(std::string const& ns, storage::namespace_u
     body["quota"] = *u.quota;
   else
     body["quota"] = nullptr;
+  // Nothing to seal: only callers who see the whole namespace get here.
   return listing_response("/api/v1/namespaces/" + ns + "/usage", "", std::move(body),
-                          "repositories", l, page_size);
+                          "repositories", l, page_size, cursor_key{});
 }
 
 } // namespace registry::detail::api

@@ -4,27 +4,26 @@
 
 // Opaque paging cursors. A filtered listing that stops after reading its budget continues
 // from the last item it *read*, which the caller may not be allowed to see: that position
-// goes into the `Link` sealed (AES-256-GCM under a key this process drew at random), so it
+// goes into the `Link` sealed (AES-256-GCM under the listing's `cursor_key`), so it
 // reveals neither the name nor its length, and a cursor the server did not issue, or one
 // issued for another listing, is refused instead of being read as a name.
 //
 // A sealed cursor is `~` followed by base64url(nonce | ciphertext | tag); '~' starts no
 // repository, namespace or tag position, so `last` values that clients build from the
-// names they were shown keep working. The key lives as long as the process: after a
-// restart, or on another replica, a sealed cursor is refused (400) and the client starts
+// names they were shown keep working. A cursor sealed under another key (another replica's,
+// or the process key of a server since restarted) is refused (400) and the client starts
 // the listing again.
 
 #include <pier/config.hpp>
 #include <pier/core/detail/base64.hpp>
+#include <pier/registry/cursor_key.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -37,17 +36,6 @@ inline constexpr std::size_t tag_size = 16;
 // Every position is padded to this many bytes (two of length, then the position): the
 // longest one, `<repository>:<tag>`, is 255 + 1 + 128 bytes.
 inline constexpr std::size_t sealed_size = 400;
-
-// The process's key, drawn once from OpenSSL's CSPRNG.
-inline std::array<unsigned char, 32> const& key() {
-  static std::array<unsigned char, 32> const k = [] {
-    std::array<unsigned char, 32> out{};
-    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
-      throw std::runtime_error("RAND_bytes failed: no key for paging cursors");
-    return out;
-  }();
-  return k;
-}
 
 struct ctx_free {
   void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
@@ -63,9 +51,10 @@ inline bool is_sealed(std::string_view last) noexcept {
   return !last.empty() && last.front() == mark;
 }
 
-// Seals `position` for the listing at `path` (bound as associated data: a cursor of one
-// listing is refused by another). Empty on the failures OpenSSL may report (out of memory).
-inline std::string seal(std::string_view position, std::string_view path) {
+// Seals `position` under `key` for the listing at `path` (bound as associated data: a
+// cursor of one listing is refused by another). Empty on the failures OpenSSL may report
+// (out of memory).
+inline std::string seal(std::string_view position, std::string_view path, cursor_key const& key) {
   if (position.size() + 2 > sealed_size)
     return {};
   std::string plain(sealed_size, '\0');
@@ -79,7 +68,8 @@ inline std::string seal(std::string_view position, std::string_view path) {
     return {};
   cipher_ctx const ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), o) != 1 ||
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes().data(), o) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
           1 ||
       EVP_EncryptUpdate(ctx.get(), o + nonce_size, &len, bytes_of(plain),
@@ -92,9 +82,11 @@ inline std::string seal(std::string_view position, std::string_view path) {
   return mark + b64::encode(out, b64::alphabet::url, false);
 }
 
-// The position a sealed cursor of the listing at `path` holds; nullopt for anything this
-// process did not seal for that listing (forged, altered, truncated, another listing's).
-inline std::optional<std::string> open(std::string_view sealed, std::string_view path) {
+// The position a sealed cursor of the listing at `path` holds; nullopt for anything not
+// sealed under `key` for that listing (forged, altered, truncated, another listing's, or
+// sealed under another key).
+inline std::optional<std::string> open(std::string_view sealed, std::string_view path,
+                                       cursor_key const& key) {
   if (!is_sealed(sealed))
     return std::nullopt;
   namespace b64 = ::pier::detail::base64;
@@ -107,7 +99,8 @@ inline std::optional<std::string> open(std::string_view sealed, std::string_view
   auto* const r = reinterpret_cast<unsigned char*>(raw.data());
   cipher_ctx const ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), r) != 1 ||
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes().data(), r) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
           1 ||
       EVP_DecryptUpdate(ctx.get(), p, &len, r + nonce_size, static_cast<int>(sealed_size)) != 1 ||
@@ -124,7 +117,7 @@ inline std::optional<std::string> open(std::string_view sealed, std::string_view
 // What a client that sent an unusable cursor is told.
 inline constexpr std::string_view invalid_message =
     "invalid pagination cursor: `last` was not issued by this server for this listing (or the "
-    "server restarted since); start the listing again";
+    "server's cursor key changed since); start the listing again";
 
 } // namespace registry::detail::cursor
 PIER_END_NAMESPACE

@@ -189,25 +189,24 @@ inline std::string query_encode(std::string_view s) {
 
 /// A page of tags or repositories: `{"<key_name>":…,"<list_key>":[…]}` with a
 /// `Link: <path?n=&last=>; rel="next"` when more follow. A filtered listing that stopped
-/// on a name the caller may not see gives it as `hidden_next`: the Link carries it sealed
-/// (see cursor.hpp), even after an empty page.
+/// on a name the caller may not see gives it sealed (cursor.hpp) as `sealed_next`: the Link
+/// carries that, even after an empty page.
 inline http::response name_list(std::string_view path, boost::json::object body,
                                 std::string_view list_key, storage::name_page const& page,
-                                std::size_t page_size, std::string_view hidden_next = {}) {
+                                std::size_t page_size, std::string_view sealed_next = {}) {
   boost::json::array list;
   list.reserve(page.names.size());
   for (std::string const& n : page.names)
     list.emplace_back(n);
   body[list_key] = std::move(list);
   http::response r = http::response::json(200, boost::json::serialize(body));
-  if (page.more && page_size > 0 && (!page.names.empty() || !hidden_next.empty())) {
+  if (page.more && page_size > 0 && (!page.names.empty() || !sealed_next.empty())) {
     std::string link = "<";
     link.append(path)
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(hidden_next.empty() ? page.names.back()
-                                                 : cursor::seal(hidden_next, path)))
+        .append(query_encode(sealed_next.empty() ? page.names.back() : sealed_next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }

@@ -25,7 +25,9 @@ template <storage::NamespaceStore M>
 asio::awaitable<http::response> namespace_api<M>::handle(http::request& req,
                                                          pull_access const& who) const {
   // The frame owns the route: the handlers below keep references to it.
-  detail::api::parsed_target const t = detail::api::parse_target(req.target());
+  detail::api::parsed_target t = detail::api::parse_target(req.target());
+  if (auto* r = std::get_if<route>(&t); r && !detail::api::open_cursor(*r, options_.cursor_key))
+    t = detail::api::ns_target_error::invalid_cursor;
   http::response res;
   if (auto const* e = std::get_if<detail::api::ns_target_error>(&t))
     res = detail::api::target_failure(*e);
@@ -67,7 +69,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n,
+                                  options_.cursor_key);
   }
   case ns_route_kind::repositories: {
     auto l = co_await collect<std::string>(
@@ -80,8 +83,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}},
-                                  "repositories", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "repositories", *l,
+                                  n, options_.cursor_key);
   }
   case ns_route_kind::tags: {
     // Tags come grouped by repository: one question per repository, not per tag.
@@ -96,7 +99,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n,
+                                  options_.cursor_key);
   }
   case ns_route_kind::search: {
     auto l = co_await collect<std::string>(
@@ -111,7 +115,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
     if (!l)
       co_return detail::error(l.error());
     co_return d::listing_response(d::listing_path(r), "q=" + detail::query_encode(r.q),
-                                  {{"query", r.q}}, "repositories", *l, n);
+                                  {{"query", r.q}}, "repositories", *l, n, options_.cursor_key);
   }
   case ns_route_kind::usage: co_return co_await usage(r, n, who);
   case ns_route_kind::quota: break; // `handle` sends it to `put_quota`

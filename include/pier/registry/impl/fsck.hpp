@@ -189,20 +189,39 @@ asio::awaitable<result<fsck_report>> fsck(BlobStore& blobs, MetadataStore& meta,
     else
       problem(detail::fsck_error_line("rewriting reference counts", r.error()));
   }
+  // Counts the store checks itself: each line it answers is a wrong count, and repair has
+  // the store rewrite them all.
+  [[maybe_unused]] auto const store_checked = [&](std::vector<std::string> const& wrong) {
+    report.wrong_counts += wrong.size();
+    for (std::string const& line : wrong)
+      problem(line);
+    return options.repair && !wrong.empty();
+  };
+  [[maybe_unused]] auto const rewritten = [&](result<void> const& r, std::size_t n,
+                                              char const* what) {
+    if (r)
+      report.repaired += n;
+    else
+      problem(detail::fsck_error_line(what, r.error()));
+  };
+  // The use counts of blob links (DELETE of a blob a manifest uses is refused by them),
+  // when the store keeps them; after step 3, so that the links it made are counted too.
+  if constexpr (requires { meta.fsck_link_uses(); }) {
+    result<std::vector<std::string>> const wrong = co_await meta.fsck_link_uses();
+    if (!wrong)
+      co_return wrong.error();
+    if (store_checked(*wrong))
+      rewritten(co_await meta.fsck_write_link_uses(), wrong->size(),
+                "rewriting blob link use counts");
+  }
   // The per-namespace counts and totals of quotas, when the store keeps them.
   if constexpr (requires { meta.fsck_namespace_counts(); }) {
     result<std::vector<std::string>> const wrong = co_await meta.fsck_namespace_counts();
     if (!wrong)
       co_return wrong.error();
-    report.wrong_counts += wrong->size();
-    for (std::string const& line : *wrong)
-      problem(line);
-    if (options.repair && !wrong->empty()) {
-      if (result<void> const r = co_await meta.fsck_write_namespace_counts(); r)
-        report.repaired += wrong->size();
-      else
-        problem(detail::fsck_error_line("rewriting namespace counts", r.error()));
-    }
+    if (store_checked(*wrong))
+      rewritten(co_await meta.fsck_write_namespace_counts(), wrong->size(),
+                "rewriting namespace counts");
   }
 
   // 5. Orphan blob files.

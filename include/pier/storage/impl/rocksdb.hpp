@@ -583,6 +583,64 @@ struct rocksdb_metadata_store::state {
     return {};
   }
 
+  /// fsck: the use counts of blob links as `add_uses` keeps them, recounted from the
+  /// manifests the repositories hold: `repository \0 digest` → references. A manifest
+  /// held by several repositories is decoded once for each: memory goes to the counts only.
+  result<std::map<std::string, std::uint64_t, std::less<>>>
+  recount_link_uses(rocksdb::ReadOptions const& ro) const {
+    std::map<std::string, std::uint64_t, std::less<>> out;
+    std::error_code failed;
+    result<void> const r =
+        scan(manifest_links, "", "", ro, [&](std::string_view k, std::string_view) {
+          std::size_t const at = k.find('\0');
+          if (at == std::string_view::npos) {
+            failed = storage_error::corrupt;
+            return false;
+          }
+          result<std::optional<std::string>> const v =
+              get(manifests, std::string(k.substr(at + 1)), ro);
+          if (!v) {
+            failed = v.error();
+            return false;
+          }
+          if (!*v)
+            return true; // a link without content references nothing (fsck reports it)
+          result<detail::manifest_content> const c = detail::decode_content(**v);
+          if (!c) {
+            failed = c.error();
+            return false;
+          }
+          std::string const repository(k.substr(0, at));
+          for (pier::digest const& d : c->blobs)
+            ++out[detail::key(repository, d.str())];
+          return true;
+        });
+    if (!r)
+      return r.error();
+    if (failed)
+      return failed;
+    return out;
+  }
+
+  /// fsck: calls `f(link key, stored value, recounted uses)` for each blob link whose
+  /// value is not its recounted use count: a wrong count, an unknown one (empty: a link
+  /// from before the counts) or one that does not decode.
+  template <class F>
+  result<void> wrong_link_uses(rocksdb::ReadOptions const& ro, F f) const {
+    result<std::map<std::string, std::uint64_t, std::less<>>> const counts = recount_link_uses(ro);
+    if (!counts)
+      return counts.error();
+    return scan(blob_links, "", "", ro, [&](std::string_view k, std::string_view v) {
+      auto const it = counts->find(k);
+      std::uint64_t const uses = it == counts->end() ? 0 : it->second;
+      detail::decoder dec(v);
+      std::uint64_t const stored = dec.u64();
+      if (v.empty() || !dec.done() || stored != uses)
+        f(k, v, uses);
+      return true;
+    });
+  }
+
   /// The stored record of manifest `d`, which a repository holds: `corrupt` when there is
   /// none.
   result<detail::manifest_content> content_of(std::string const& d,
@@ -2763,6 +2821,39 @@ rocksdb_metadata_store::fsck_write_counts(std::vector<stored_count> counts) {
     for (stored_count const& c : counts)
       s_->put_count(b, c.kind, c.digest, c.count);
     return {};
+  });
+}
+
+inline asio::awaitable<result<std::vector<std::string>>> rocksdb_metadata_store::fsck_link_uses() {
+  std::vector<std::string> out;
+  state::snapshot const snap(*s_->db);
+  result<void> const r = s_->wrong_link_uses(
+      snap.options, [&](std::string_view k, std::string_view v, std::uint64_t uses) {
+        std::string repository;
+        pier::digest d;
+        if (!detail::split_link(k, repository, d))
+          return; // fsck_blob_links refuses such a key
+        detail::decoder dec(v);
+        std::uint64_t const stored = dec.u64();
+        std::string const was = v.empty()    ? "unknown (a link from before the counts)"
+                                : dec.done() ? std::to_string(stored)
+                                             : "unreadable";
+        out.push_back("use count of " + d.str() + " in " + repository + " is " + was +
+                      ", the manifests say " + std::to_string(uses));
+      });
+  if (!r)
+    co_return r.error();
+  co_return out;
+}
+
+inline asio::awaitable<result<void>> rocksdb_metadata_store::fsck_write_link_uses() {
+  // Under the write lock: no manifest commit moves a count between the recount and the
+  // write.
+  co_return co_await s_->write([&](rocksdb::WriteBatch& b) -> result<void> {
+    return s_->wrong_link_uses({}, [&](std::string_view k, std::string_view, std::uint64_t uses) {
+      b.Put((*s_)[state::blob_links], rocksdb::Slice(k.data(), k.size()),
+            detail::encoder().u64(uses).take());
+    });
   });
 }
 
