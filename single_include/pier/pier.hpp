@@ -1665,6 +1665,71 @@ PIER_END_NAMESPACE
 
 #endif // PIER_CORE_ANCESTRY_HPP
 // ---- end pier/core/ancestry.hpp ----
+// ---- begin pier/core/duration.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_DURATION_HPP
+#define PIER_CORE_DURATION_HPP
+
+/// @file
+/// Durations as operators and API callers write them: whole seconds (`"90"`) or a whole
+/// number with a unit, `ms`, `s`, `m`, `h` or `d` (`"500ms"`, `"30s"`, `"5m"`, `"1h"`,
+/// `"7d"`). One grammar for every flag, config setting and API member that takes a
+/// duration, so that what works in one place works in all; each caller applies its own
+/// bounds.
+///
+/// @code
+/// assert(*pier::parse_duration("90m") == std::chrono::minutes(90));
+/// assert(*pier::parse_duration("90") == std::chrono::seconds(90)); // no unit: seconds
+/// assert(pier::parse_duration("1.5h").error() == std::errc::invalid_argument);
+/// @endcode
+
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+
+/// Parses `text`: digits, then nothing (seconds) or one of `ms`, `s`, `m`, `h`, `d`. No
+/// sign, spaces, fractions or other units. Errors: `std::errc::invalid_argument` for
+/// anything else, `std::errc::result_out_of_range` when the milliseconds would not fit
+/// in `std::chrono::milliseconds`.
+inline result<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+  std::size_t digits = 0;
+  while (digits < text.size() && detail::ascii::is_digit(text[digits]))
+    ++digits;
+  std::string_view const unit = text.substr(digits);
+  std::int64_t scale = 0;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60 * 1000;
+  else if (unit == "h")
+    scale = 60 * 60 * 1000;
+  else if (unit == "d")
+    scale = 24 * 60 * 60 * 1000;
+  if (digits == 0 || scale == 0)
+    return std::make_error_code(std::errc::invalid_argument);
+  constexpr std::int64_t max = std::numeric_limits<std::chrono::milliseconds::rep>::max();
+  std::int64_t n = 0;
+  for (char c : text.substr(0, digits)) {
+    if (n > (max - (c - '0')) / 10)
+      return std::make_error_code(std::errc::result_out_of_range);
+    n = n * 10 + (c - '0');
+  }
+  if (n > max / scale)
+    return std::make_error_code(std::errc::result_out_of_range);
+  return std::chrono::milliseconds(n * scale);
+}
+
+PIER_END_NAMESPACE
+
+#endif // PIER_CORE_DURATION_HPP
+// ---- end pier/core/duration.hpp ----
 // ---- begin pier/core/manifest.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_CORE_MANIFEST_HPP
@@ -6645,29 +6710,35 @@ PIER_END_NAMESPACE
 ///   of another repository references; *shared bytes*: of those that another repository
 ///   references too. Each blob counts once per repository, however many of its manifests
 ///   reference it;
-/// - the same per namespace, "another" meaning a repository outside the namespace: the
-///   namespace's unique plus shared bytes are what its quota limits.
+/// - the same per namespace, "another" meaning a repository outside the namespace;
+/// - *unreferenced bytes* of a namespace: the sizes of the blobs its repositories link
+///   (uploaded or mounted) that no manifest of the namespace references. They count until
+///   unlinked (`DELETE` of the blob, or the collector's `release_blobs`);
+/// - the namespace's unique, shared and unreferenced bytes are what its quota limits.
 ///
 /// How it is computed: a blob's (repository, manifest) reference count is already kept by
 /// every `MetadataStore` in the commit of each manifest put and delete (`blob_refcount`).
 /// In the same commit a `QuotaStore` keeps, per (namespace, blob), the (repository,
 /// manifest) pairs of the namespace that reference the blob (counted exactly like
 /// `blob_refcount`: a re-push counts once, a delete and a removal of an untagged manifest
-/// take back), and per namespace the total size of the blobs whose count is not 0. When a
-/// count leaves 0 the blob's size is added and kept with the count, and its return to 0
-/// subtracts that same size. Comparing a namespace's count of a blob with
-/// `blob_refcount` tells unique from shared. Blob sizes are recorded by `charge` (the
-/// registry calls it with the sizes the blob store reports, which are authoritative, before
-/// each manifest put); a blob whose size was unknown when its count left 0 counts 0 until
-/// the namespace's count returns to 0. A repository's usage is still counted from its
-/// manifests.
+/// take back); in the commit of each link and unlink, the repositories of the namespace
+/// that link it; and per namespace the total size of the blobs that either count holds.
+/// When an entry appears the blob's size is added and kept with it, and its removal (both
+/// counts 0) subtracts that same size. Comparing a namespace's count of a blob with
+/// `blob_refcount` tells unique from shared; a count of 0 with links, unreferenced. Blob
+/// sizes are recorded by `charge` (the registry calls it with the sizes the blob store
+/// reports, which are authoritative, before each link and manifest put); a blob whose size
+/// was unknown when its entry appeared counts 0 until the entry goes. A repository's usage
+/// is still counted from its manifests.
 ///
-/// The quota is enforced by the manifest put itself: in its commit (under the store's
-/// writer lock), a manifest that adds bytes (blobs new to its namespace) beyond the quota
-/// fails with `storage_error::quota_exceeded` and changes nothing; one that adds nothing
-/// always passes, so tags can still move and indexes of stored manifests be pushed in a
-/// namespace over its quota (e.g. after the quota was lowered). So concurrent pushes never
-/// take a namespace over its quota together; `charge` remains the early, cheap answer.
+/// The quota is enforced by the link (upload commit or mount) itself: in its commit (under
+/// the store's writer lock), a link that adds bytes (a blob new to its namespace) beyond the
+/// namespace's own quota fails with `storage_error::quota_exceeded` and changes nothing. A
+/// manifest's blobs are linked already, so a manifest put adds nothing and passes (it keeps
+/// the same check, which only bytes linked while their size was unknown can meet): tags can
+/// still move and indexes be pushed in a namespace over its quota (e.g. after the quota was
+/// lowered). So concurrent pushes never take a namespace over its quota together; `charge`
+/// remains the early, cheap answer. Uploads in progress are the registry's to count (v2.hpp).
 ///
 /// @code
 /// template <pier::storage::QuotaStore M>
@@ -6703,9 +6774,12 @@ struct sized_blob {
 struct storage_usage {
   std::uint64_t unique_bytes = 0;
   std::uint64_t shared_bytes = 0;
+  /// A namespace's blobs that its repositories link (uploaded or mounted) but none of its
+  /// manifests references: they count until deleted or collected. 0 for a repository.
+  std::uint64_t unreferenced_bytes = 0;
 
-  /// What a quota limits: unique plus shared bytes.
-  std::uint64_t total() const noexcept { return unique_bytes + shared_bytes; }
+  /// What a quota limits: all three.
+  std::uint64_t total() const noexcept { return unique_bytes + shared_bytes + unreferenced_bytes; }
 
   friend bool operator==(storage_usage const&, storage_usage const&) = default;
 };
@@ -7056,10 +7130,12 @@ private:
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
 
   // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
-  // it, and the size its count added to the total when it left 0 (so that the count's
-  // return to 0 takes back exactly that, whatever `charge` recorded since).
+  // it, the repositories of the namespace that link it, and the size it added to the total
+  // when it became the namespace's (so that its leaving takes back exactly that, whatever
+  // `charge` recorded since). Kept while either count is not 0.
   struct namespace_blob {
     std::uint64_t count = 0;
+    std::uint64_t links = 0;
     std::uint64_t size = 0;
   };
   struct namespace_totals {
@@ -7073,6 +7149,13 @@ private:
   // manifest of `repository` referencing them is put or deleted.
   void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,
                           int delta);
+  // Adds `delta` (+1 or -1) to the namespace's link count of `d`, as `repository` links or
+  // unlinks it. A new link that would take the namespace over its quota fails with
+  // `quota_exceeded` and changes nothing.
+  result<void> link_in_namespace(std::string_view repository, pier::digest const& d, int delta);
+  // Applies `count` and `links` deltas to `ns`'s entry of `d`: the size joins the total when
+  // the entry appears and leaves it when the entry goes.
+  void change_namespace_entry(std::string_view ns, pier::digest const& d, int count, int links);
 
   std::map<std::string, std::uint64_t, std::less<>> quotas_;      // namespace → bytes
   std::map<pier::digest, std::uint64_t, std::less<>> blob_sizes_; // recorded by `charge`
@@ -7290,8 +7373,13 @@ inline asio::awaitable<result<name_page>> memory_metadata_store::catalog(std::st
 inline asio::awaitable<result<void>> memory_metadata_store::link_blob(std::string repository,
                                                                       pier::digest d) {
   std::lock_guard const lock(mutex_);
+  repository_state const* const existing = find(repository);
+  if (existing == nullptr || !existing->blobs.contains(d)) {
+    if (result<void> charged = link_in_namespace(repository, d, +1); !charged)
+      co_return charged; // QuotaStore: the namespace has no room for it
+  }
   blob_times_.insert_or_assign(d.str(), std::chrono::system_clock::now()); // CollectableStore
-  repositories_[std::move(repository)].blobs.insert(std::move(d));
+  repositories_[repository].blobs.insert(std::move(d));
   co_return result<void>{};
 }
 
@@ -7301,6 +7389,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::unlink_blob(std::str
   auto const it = repositories_.find(repository);
   if (it == repositories_.end() || it->second.blobs.erase(d) == 0)
     co_return storage_error::blob_unknown;
+  (void)link_in_namespace(repository, d, -1);
   co_return result<void>{};
 }
 
@@ -7323,6 +7412,7 @@ memory_metadata_store::unlink_unreferenced_blob(std::string repository, pier::di
     co_return out;
   }
   r.blobs.erase(d);
+  (void)link_in_namespace(repository, d, -1);
   out.unlinked = true;
   co_return out;
 }
@@ -8111,8 +8201,10 @@ inline bool memory_metadata_store::release_locked(pier::digest const& d, time_po
     return false;
   // Links are not indexed by blob: one pass over the repositories, fine in memory (the
   // RocksDB store keeps reverse links).
-  for (auto& [name, r] : repositories_)
-    r.blobs.erase(d);
+  for (auto& [name, r] : repositories_) {
+    if (r.blobs.erase(d) > 0)
+      (void)link_in_namespace(name, d, -1);
+  }
   blob_times_.erase(it);
   return true;
 }
@@ -8235,25 +8327,55 @@ inline void memory_metadata_store::count_in_namespace(std::string_view repositor
   std::string_view const ns = detail::namespace_of(repository);
   if (ns.empty())
     return;
+  for (pier::digest const& b : blobs)
+    change_namespace_entry(ns, b, delta, 0);
+}
+
+inline result<void> memory_metadata_store::link_in_namespace(std::string_view repository,
+                                                             pier::digest const& d, int delta) {
+  std::string_view const ns = detail::namespace_of(repository);
+  if (ns.empty())
+    return {};
+  if (delta > 0) {
+    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
+      std::uint64_t const added = new_bytes(ns, {d});
+      namespace_totals const* const totals = totals_of(ns);
+      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
+        return storage_error::quota_exceeded;
+    }
+  }
+  change_namespace_entry(ns, d, 0, delta);
+  return {};
+}
+
+inline void memory_metadata_store::change_namespace_entry(std::string_view ns,
+                                                          pier::digest const& d, int count,
+                                                          int links) {
   auto it = namespace_totals_.find(ns);
   if (it == namespace_totals_.end()) {
-    if (delta < 0)
+    if (count < 0 || links < 0)
       return;
     it = namespace_totals_.emplace(std::string(ns), namespace_totals{}).first;
   }
   namespace_totals& t = it->second;
-  for (pier::digest const& b : blobs) {
-    if (delta > 0) {
-      namespace_blob& e = t.blobs[b];
-      if (e.count++ == 0) {
-        auto const size = blob_sizes_.find(b);
-        e.size = size == blob_sizes_.end() ? 0 : size->second;
-        t.bytes += e.size;
-      }
-    } else if (auto const e = t.blobs.find(b); e != t.blobs.end() && --e->second.count == 0) {
-      t.bytes -= e->second.size;
-      t.blobs.erase(e);
-    }
+  auto e = t.blobs.find(d);
+  if (e == t.blobs.end()) {
+    if (count < 0 || links < 0)
+      return;
+    auto const size = blob_sizes_.find(d);
+    namespace_blob fresh;
+    fresh.size = size == blob_sizes_.end() ? 0 : size->second;
+    t.bytes += fresh.size;
+    e = t.blobs.emplace(d, fresh).first;
+  }
+  auto const apply = [](std::uint64_t& n, int delta) {
+    n = delta >= 0 ? n + static_cast<std::uint64_t>(delta) : (n > 0 ? n - 1 : 0);
+  };
+  apply(e->second.count, count);
+  apply(e->second.links, links);
+  if (e->second.count == 0 && e->second.links == 0) {
+    t.bytes -= std::min(t.bytes, e->second.size);
+    t.blobs.erase(e);
   }
   if (t.blobs.empty())
     namespace_totals_.erase(it);
@@ -8268,6 +8390,10 @@ memory_metadata_store::usage(std::string ns, std::string last, std::size_t n) {
     co_return out;
   if (namespace_totals const* const totals = totals_of(ns)) {
     for (auto const& [b, e] : totals->blobs) {
+      if (e.count == 0) {
+        out.usage.unreferenced_bytes += e.size; // linked only
+        continue;
+      }
       auto const all = blob_refs_.find(b);
       bool const shared = all != blob_refs_.end() && all->second > e.count;
       (shared ? out.usage.shared_bytes : out.usage.unique_bytes) += e.size;
@@ -10004,6 +10130,8 @@ PIER_END_NAMESPACE
 
 
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -10024,10 +10152,12 @@ class tls_context;
 
 /// How the server spreads connections over threads.
 enum class threading {
-  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor: the kernel
-  /// spreads connections, and a connection never leaves its thread (no locks, no strands).
+  /// One io_context per thread, each with its own `SO_REUSEPORT` acceptor (per address
+  /// listened on): the kernel spreads connections, and a connection never leaves its thread
+  /// (no locks, no strands).
   context_per_thread,
-  /// One io_context run by all threads, one acceptor; each connection runs on a strand.
+  /// One io_context run by all threads, one acceptor (per address); each connection runs on
+  /// a strand.
   shared_context,
 };
 
@@ -10054,8 +10184,23 @@ struct access_log_entry {
 };
 
 struct server_options {
+  /// Where to listen: an IP address (one socket), or a host name, listened on at every
+  /// address `listen_addresses` gives for it ("localhost": 127.0.0.1 and ::1). Ignored when
+  /// `addresses` is not empty.
   std::string address = "0.0.0.0";
-  /// 0: an ephemeral port; `server::port()` reports the one bound.
+  /// The addresses to listen on, all on `port`, instead of `address` (from
+  /// `listen_addresses`, say, for an application that reports a name that does not resolve
+  /// before it builds the server). Every address is served alike: same workers, TLS, limits
+  /// and per-client counts.
+  ///
+  /// With several addresses, one whose bind fails for want of the address or its family (no
+  /// IPv6 on the machine: `EADDRNOTAVAIL`, `EAFNOSUPPORT`) is left out with a word to
+  /// `on_warning`; construction fails only when none is left. IPv6 sockets are then
+  /// `IPV6_V6ONLY`, so that 0.0.0.0 and :: can both be listed; a lone IPv6 address keeps
+  /// the system's default (on Linux, :: takes IPv4 connections too).
+  std::vector<asio::ip::address> addresses;
+  /// 0: an ephemeral port; `server::port()` reports the one bound. With several addresses
+  /// the first takes a free port and the others the same one.
   std::uint16_t port = 5000;
   /// Worker threads; 0 means 1.
   unsigned threads = std::thread::hardware_concurrency();
@@ -10112,6 +10257,14 @@ struct server_options {
   std::function<void(std::string_view)> on_warning;
 };
 
+/// The addresses a server listens on for `host` (`server_options::address`): the host
+/// itself when it is an IP address (IPv6 without brackets); 127.0.0.1 and ::1 for
+/// "localhost" and names ending in ".localhost", whatever the hosts file says, as RFC 6761
+/// section 6.3 asks (https://www.rfc-editor.org/rfc/rfc6761#section-6.3); else every
+/// distinct address the system resolver gives (A and AAAA records, the hosts file), in its
+/// order. The error is the resolver's (`asio::error::host_not_found`, say).
+result<std::vector<asio::ip::address>> listen_addresses(std::string_view host);
+
 namespace detail {
 class server_state;
 }
@@ -10130,6 +10283,10 @@ public:
 
   /// The port listened on (the real one when `options.port` was 0).
   std::uint16_t port() const noexcept;
+
+  /// The addresses listened on, each with `port()`, in the order given (or resolved),
+  /// without those left out.
+  std::vector<asio::ip::tcp::endpoint> const& endpoints() const noexcept;
 
   /// Serves on `options.threads` threads, the calling one included; returns once `stop()`
   /// has finished. Call once.
@@ -11742,6 +11899,7 @@ PIER_END_NAMESPACE
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -11749,12 +11907,14 @@ PIER_END_NAMESPACE
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include <cerrno>
 #include <csignal>
 #include <fcntl.h>
 #include <signal.h>
@@ -11791,14 +11951,43 @@ private:
   int value_;
 };
 
+inline asio::ip::address unmapped(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
 inline std::string client_address(asio::ip::tcp::socket const& s) {
   std::error_code ec;
-  asio::ip::address a = s.remote_endpoint(ec).address();
-  if (ec)
-    return "-";
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  return a.to_string();
+  asio::ip::address const a = s.remote_endpoint(ec).address();
+  return ec ? "-" : unmapped(a).to_string();
+}
+
+// "localhost", "LocalHost." or "registry.localhost": RFC 6761's loopback names.
+inline bool is_localhost(std::string_view host) noexcept {
+  if (host.ends_with('.'))
+    host.remove_suffix(1);
+  constexpr std::string_view name = "localhost";
+  if (host.size() < name.size())
+    return false;
+  std::string_view const tail = host.substr(host.size() - name.size());
+  bool const same = std::equal(tail.begin(), tail.end(), name.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return same && (host.size() == name.size() || host[host.size() - name.size() - 1] == '.');
+}
+
+// Whether `ec` is the errno `value`: Asio's system category does not compare equal to
+// std::errc.
+inline bool is_errno(std::error_code ec, int value) noexcept {
+  return ec.value() == value && (ec.category() == asio::error::get_system_category() ||
+                                 ec.category() == std::system_category() ||
+                                 ec.category() == std::generic_category());
+}
+
+// A bind that fails because the machine lacks the address or its whole family (no IPv6).
+inline bool address_unavailable(std::error_code ec) noexcept {
+  return is_errno(ec, EADDRNOTAVAIL) || is_errno(ec, EAFNOSUPPORT);
 }
 
 // What the server answers a connection it will not serve (plain TCP only).
@@ -11806,8 +11995,10 @@ inline constexpr std::string_view busy_response = "HTTP/1.1 503 Service Unavaila
                                                   "Retry-After: 5\r\nContent-Length: 0\r\n"
                                                   "Connection: close\r\n\r\n";
 
+// By errno: an accept's EMFILE comes in Asio's system category, which does not compare
+// equal to std::errc::too_many_files_open.
 inline bool out_of_descriptors(std::error_code ec) noexcept {
-  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+  return is_errno(ec, EMFILE) || is_errno(ec, ENFILE);
 }
 
 // A connection's places (in the server's count and in its address's) given back when the
@@ -11833,8 +12024,7 @@ public:
   // An io_context with its acceptor; one per thread, or one for all.
   struct worker {
     explicit worker(int concurrency_hint)
-        : ctx(concurrency_hint), acceptor(ctx), acceptor_strand(asio::make_strand(ctx)),
-          spare(open_spare()) {}
+        : ctx(concurrency_hint), acceptor_strand(asio::make_strand(ctx)), spare(open_spare()) {}
     ~worker() {
       if (spare >= 0)
         ::close(spare);
@@ -11847,7 +12037,7 @@ public:
     // Out of descriptors, accept fails while the connection stays in the backlog, and the
     // next accept fails at once: free the spare descriptor to take the connection and close
     // it (with a 503 when `answer`), then take the spare back. False when nothing was shed.
-    bool shed_one(bool answer) noexcept {
+    bool shed_one(asio::ip::tcp::acceptor& acceptor, bool answer) noexcept {
       if (spare < 0) {
         spare = open_spare();
         return false;
@@ -11865,7 +12055,9 @@ public:
     }
 
     asio::io_context ctx;
-    asio::ip::tcp::acceptor acceptor;
+    // One per address listened on, in the order of server_state::endpoints_; all accept
+    // on acceptor_strand, which shed_one's use of the spare relies on.
+    std::vector<asio::ip::tcp::acceptor> acceptors;
     asio::strand<asio::io_context::executor_type> acceptor_strand;
     int spare; // a descriptor held back for shed_one
   };
@@ -11896,40 +12088,113 @@ public:
     for (std::size_t i = 0; i < contexts; ++i)
       workers_.push_back(std::make_unique<worker>(shared ? static_cast<int>(opts_.threads) : 1));
 
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(opts_.address), opts_.port);
-    if (contexts > 1)
-      endpoint.port(claim_port(endpoint));
-    for (auto& w : workers_) {
-      w->acceptor.open(endpoint.protocol());
-      w->acceptor.set_option(asio::socket_base::reuse_address(true));
-      if (contexts > 1)
-        w->acceptor.set_option(reuse_port(true));
-      w->acceptor.bind(endpoint);
-      w->acceptor.listen(opts_.listen_backlog);
-      // With port 0 the first bind picks the port; the others share it.
-      endpoint.port(w->acceptor.local_endpoint().port());
-    }
-    port_ = endpoint.port();
+    std::vector<asio::ip::address> addresses = opts_.addresses;
+    if (addresses.empty())
+      addresses = listen_addresses(opts_.address).value(); // throws std::system_error
+    std::vector<asio::ip::address> distinct;
+    for (auto const& a : addresses)
+      if (std::find(distinct.begin(), distinct.end(), a) == distinct.end())
+        distinct.push_back(a);
+    listen_on_all(distinct);
     control_.emplace(asio::make_strand(workers_.front()->ctx));
     drain_timer_.emplace(*control_);
   }
 
   ~server_state() { tearing_down_ = true; }
 
-  // The acceptors share their port with SO_REUSEPORT, which would as well let another
-  // process of the same user bind it and silently take part of the connections. A bind
-  // without SO_REUSEPORT fails when anyone listens on the port: do one first (it also
-  // picks the port when 0 was asked), release it, and let the acceptors take the port.
-  static std::uint16_t claim_port(asio::ip::tcp::endpoint const& endpoint) {
-    asio::io_context io;
-    asio::ip::tcp::acceptor probe(io);
-    probe.open(endpoint.protocol());
-    probe.set_option(asio::socket_base::reuse_address(true));
-    probe.bind(endpoint); // throws std::system_error (address in use) like the acceptors
-    return probe.local_endpoint().port();
+  // Every address on one port: with port 0, the one the first address got. That port may
+  // be taken at another address by someone else; then start again on a new one.
+  void listen_on_all(std::vector<asio::ip::address> const& addresses) {
+    for (int attempt = 1;; ++attempt) {
+      std::error_code const ec = try_listen_on_all(addresses);
+      if (!ec)
+        return;
+      for (auto& w : workers_)
+        w->acceptors.clear();
+      endpoints_.clear();
+      if (opts_.port != 0 || !is_errno(ec, EADDRINUSE) || attempt == 8)
+        throw std::system_error(ec, "listen");
+    }
+  }
+
+  std::error_code try_listen_on_all(std::vector<asio::ip::address> const& addresses) {
+    bool const several = addresses.size() > 1;
+    std::uint16_t port = opts_.port;
+    std::error_code unavailable;
+    for (auto const& a : addresses) {
+      asio::ip::tcp::endpoint const endpoint(a, port);
+      std::error_code const ec = listen_on(endpoint, several);
+      if (several && address_unavailable(ec)) {
+        for (auto& w : workers_) // those of this address that did open
+          while (w->acceptors.size() > endpoints_.size())
+            w->acceptors.pop_back();
+        warn("not listening on " + endpoint_text(endpoint) + ": " + ec.message());
+        unavailable = ec;
+        continue;
+      }
+      if (ec)
+        return ec;
+      port = endpoints_.back().port();
+    }
+    if (endpoints_.empty())
+      return unavailable;
+    port_ = port;
+    return {};
+  }
+
+  // One acceptor per worker at `endpoint` (port 0: a free one), and its place in endpoints_.
+  std::error_code listen_on(asio::ip::tcp::endpoint endpoint, bool v6_only) {
+    bool const shared_port = workers_.size() > 1;
+    std::error_code ec;
+    if (shared_port) {
+      // The acceptors share their port with SO_REUSEPORT, which would as well let another
+      // process of the same user bind it and silently take part of the connections. A bind
+      // without SO_REUSEPORT fails when anyone listens on the port: do one first (it also
+      // picks the port when 0 was asked), release it, and let the acceptors take the port.
+      asio::io_context io;
+      asio::ip::tcp::acceptor probe(io);
+      if ((ec = open_and_bind(probe, endpoint, false, v6_only)))
+        return ec;
+      endpoint.port(probe.local_endpoint().port());
+    }
+    for (auto& w : workers_) {
+      asio::ip::tcp::acceptor& acceptor = w->acceptors.emplace_back(w->ctx);
+      if ((ec = open_and_bind(acceptor, endpoint, shared_port, v6_only)))
+        return ec;
+      acceptor.listen(opts_.listen_backlog, ec);
+      if (ec)
+        return ec;
+      // With port 0 the first bind picks the port; the others share it.
+      endpoint.port(acceptor.local_endpoint().port());
+    }
+    endpoints_.push_back(endpoint);
+    return {};
+  }
+
+  static std::error_code open_and_bind(asio::ip::tcp::acceptor& acceptor,
+                                       asio::ip::tcp::endpoint const& endpoint, bool shared_port,
+                                       bool v6_only) {
+    std::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+      acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && shared_port)
+      acceptor.set_option(reuse_port(true), ec);
+    if (!ec && v6_only && endpoint.address().is_v6())
+      acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec)
+      acceptor.bind(endpoint, ec);
+    return ec;
+  }
+
+  static std::string endpoint_text(asio::ip::tcp::endpoint const& e) {
+    std::string const address = e.address().to_string();
+    std::string const port = std::to_string(e.port());
+    return e.address().is_v6() ? "[" + address + "]:" + port : address + ":" + port;
   }
 
   std::uint16_t port() const noexcept { return port_; }
+  std::vector<asio::ip::tcp::endpoint> const& endpoints() const noexcept { return endpoints_; }
   server_options const& options() const noexcept { return opts_; }
   handler const& get_handler() const noexcept { return handler_; }
 
@@ -11950,7 +12215,9 @@ public:
   void run() {
     bool const per_connection_strand = workers_.size() == 1 && opts_.threads > 1;
     for (auto& w : workers_)
-      asio::co_spawn(w->acceptor_strand, accept_loop(*w, per_connection_strand), asio::detached);
+      for (auto& acceptor : w->acceptors)
+        asio::co_spawn(w->acceptor_strand, accept_loop(*w, acceptor, per_connection_strand),
+                       asio::detached);
 
     std::vector<std::thread> threads;
     if (workers_.size() == 1) {
@@ -11972,7 +12239,8 @@ public:
       for (auto& w : workers_)
         asio::post(w->acceptor_strand, [w = w.get()] {
           std::error_code ec;
-          w->acceptor.close(ec);
+          for (auto& acceptor : w->acceptors)
+            acceptor.close(ec);
         });
       asio::post(*control_, [this] {
         if (active_ == 0) {
@@ -12070,13 +12338,15 @@ private:
     });
   }
 
-  asio::awaitable<void> accept_loop(worker& w, bool per_connection_strand) {
+  // `acceptor` is one of w.acceptors, which do not change once the server is built.
+  asio::awaitable<void> accept_loop(worker& w, asio::ip::tcp::acceptor& acceptor,
+                                    bool per_connection_strand) {
     asio::steady_timer backoff(w.acceptor_strand);
     for (;;) {
       asio::any_io_executor const ex = per_connection_strand
                                            ? asio::any_io_executor(asio::make_strand(w.ctx))
                                            : asio::any_io_executor(w.ctx.get_executor());
-      auto [ec, socket] = co_await w.acceptor.async_accept(ex, use_nothrow);
+      auto [ec, socket] = co_await acceptor.async_accept(ex, use_nothrow);
       if (stopping_)
         co_return;
       if (ec) {
@@ -12084,7 +12354,7 @@ private:
           co_return;
         if (!accept_failing_.exchange(true))
           report("accept: " + ec.message() + " (not reported again until an accept succeeds)");
-        if (out_of_descriptors(ec) && w.shed_one(!opts_.tls))
+        if (out_of_descriptors(ec) && w.shed_one(acceptor, !opts_.tls))
           continue;
         // Anything else: wait for connections to go rather than spin.
         backoff.expires_after(std::chrono::milliseconds(50));
@@ -12172,6 +12442,7 @@ private:
   server_options opts_;
   handler handler_;
   std::uint16_t port_ = 0;
+  std::vector<asio::ip::tcp::endpoint> endpoints_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> forced_{false};
@@ -12222,12 +12493,43 @@ inline void report_error(server_state const& st, std::string_view what) noexcept
 
 } // namespace detail
 
+inline result<std::vector<asio::ip::address>> listen_addresses(std::string_view host) {
+  std::string const name(host);
+  std::error_code ec;
+  asio::ip::address const literal = asio::ip::make_address(name, ec);
+  if (!ec)
+    return std::vector<asio::ip::address>{literal};
+  if (detail::is_localhost(host))
+    return std::vector<asio::ip::address>{asio::ip::address_v4::loopback(),
+                                          asio::ip::address_v6::loopback()};
+  // No AI_ADDRCONFIG: it would drop ::1 on a machine whose only IPv6 address is loopback;
+  // an address the machine cannot bind is left out by the server, with a warning.
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  auto const found = resolver.resolve(name, "", asio::ip::resolver_base::flags(), ec);
+  if (ec)
+    return ec;
+  std::vector<asio::ip::address> out;
+  for (auto const& entry : found) {
+    asio::ip::address const a = detail::unmapped(entry.endpoint().address());
+    if (std::find(out.begin(), out.end(), a) == out.end())
+      out.push_back(a);
+  }
+  if (out.empty())
+    return std::error_code(asio::error::host_not_found);
+  return out;
+}
+
 inline server::server(server_options options, handler h)
     : state_(std::make_unique<detail::server_state>(std::move(options), std::move(h))) {}
 
 inline server::~server() = default;
 
 inline std::uint16_t server::port() const noexcept { return state_->port(); }
+
+inline std::vector<asio::ip::tcp::endpoint> const& server::endpoints() const noexcept {
+  return state_->endpoints();
+}
 
 inline void server::run() { state_->run(); }
 
@@ -12301,12 +12603,14 @@ PIER_END_NAMESPACE
 /// With a store that is a `storage::QuotaStore` (storage/usage.hpp has the definitions of
 /// unique and shared bytes), two more routes (404 NOT_FOUND otherwise):
 /// - `GET /api/v1/namespaces/{ns}/usage`: `{"namespace","unique_bytes","shared_bytes",
-///   "quota":N|null,"repositories":[{"name","unique_bytes","shared_bytes"},…]}`: the
+///   "unreferenced_bytes","quota":N|null,"repositories":[{"name","unique_bytes",
+///   "shared_bytes"},…]}`: the
 ///   namespace's usage and quota, and its repositories' usage, paged with `n` and `last`
 ///   like the listings (the namespace's totals on every page). Only for callers who may
 ///   pull the whole namespace (`everything` or `whole_namespace(ns)`), else 403 DENIED;
 /// - `PUT /api/v1/namespaces/{ns}/quota` with `{"bytes": N}` sets the namespace's quota
-///   (N bytes, unique plus shared), `{"bytes": null}` removes it: 204. Only for `admin`
+///   (N bytes: unique, shared and unreferenced, plus uploads in progress), `{"bytes": null}`
+///   removes it: 204. Only for `admin`
 ///   callers, else 403 DENIED; 405 for other methods. A body that is not exactly that:
 ///   400 UNSUPPORTED. The v2 API refuses pushes over a quota (v2.hpp).
 ///
@@ -12317,7 +12621,8 @@ PIER_END_NAMESPACE
 /// the API reads from the store until `n` items are kept or `max_scan` items were read (the
 /// repositories looked at to decide whether a namespace shows count too): a page may then
 /// hold fewer than `n` items, even none, and its `Link` continues from the last item read,
-/// so no request turns into a scan of the registry. A namespace shows when
+/// so no request turns into a scan of the registry; that item is sealed under
+/// `cursor_key` when the caller may not see it. A namespace shows when
 /// `whole_namespace` says so or one of its first `max_scan` repositories may be pulled.
 ///
 /// ## Errors
@@ -12327,6 +12632,103 @@ PIER_END_NAMESPACE
 /// number), 404 NOT_FOUND (a path under these prefixes that is no route), 405 UNSUPPORTED
 /// with `Allow: GET, HEAD`, 500 UNKNOWN (the store failed).
 
+// ---- begin pier/registry/cursor_key.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_CURSOR_KEY_HPP
+#define PIER_REGISTRY_CURSOR_KEY_HPP
+
+/// @file
+/// The secret that seals paging cursors. A filtered listing (the catalog behind
+/// `auth::gate`, the listings of `namespace_api`) that stops on a name the caller may not
+/// see continues its `Link` from that name encrypted and authenticated (AES-256-GCM) under
+/// this key, so that the `Link` reveals nothing. A cursor opens only under the key that
+/// sealed it: give every replica behind one address, and a server across its restarts, the
+/// same key (`namespace_api_options::cursor_key`, `auth::gate_options::cursor_key`), or a
+/// client that follows a `Link` gets 400 and has to start the listing again.
+///
+/// @code
+/// // 32 secret bytes the application keeps, e.g. made once with
+/// // `head -c 32 /dev/urandom > cursor.key` and read at start-up:
+/// std::string bytes(32, '\x2a');
+/// pier::result<pier::registry::cursor_key> key = pier::registry::cursor_key::from_bytes(bytes);
+/// pier::registry::namespace_api_options options;
+/// if (key)
+///   options.cursor_key = *key;
+/// @endcode
+
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// 32 bytes that seal paging cursors (see the file comment). Copies are cheap; a key is
+/// read, never changed, by the threads that share it.
+class cursor_key {
+public:
+  /// How many bytes a key has.
+  static constexpr std::size_t size = 32;
+
+  /// The process's own key, drawn at random once, on first use: the default of the options,
+  /// for a single process whose cursors need not outlive it.
+  cursor_key() = default;
+
+  /// The key whose bytes are `bytes`; `std::errc::invalid_argument` unless there are
+  /// exactly `size` of them.
+  static result<cursor_key> from_bytes(std::string_view bytes) {
+    if (bytes.size() != size)
+      return std::make_error_code(std::errc::invalid_argument);
+    cursor_key k;
+    k.own_.emplace();
+    for (std::size_t i = 0; i < size; ++i)
+      (*k.own_)[i] = static_cast<unsigned char>(bytes[i]);
+    return k;
+  }
+
+  /// A new key from OpenSSL's random generator; `std::errc::resource_unavailable_try_again`
+  /// when the generator fails (no entropy).
+  static result<cursor_key> generate() {
+    cursor_key k;
+    k.own_.emplace();
+    if (RAND_bytes(k.own_->data(), static_cast<int>(size)) != 1)
+      return std::make_error_code(std::errc::resource_unavailable_try_again);
+    return k;
+  }
+
+  /// The key's bytes, to keep it (write them where only the server may read them). The
+  /// process's key is drawn here if it was not yet; throws `std::runtime_error` if the
+  /// random generator fails then.
+  std::span<unsigned char const, size> bytes() const {
+    return own_ ? std::span<unsigned char const, size>(*own_) : process_key();
+  }
+
+private:
+  static std::span<unsigned char const, size> process_key() {
+    static std::array<unsigned char, size> const k = [] {
+      std::array<unsigned char, size> out{};
+      if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
+        throw std::runtime_error("RAND_bytes failed: no key for paging cursors");
+      return out;
+    }();
+    return k;
+  }
+
+  std::optional<std::array<unsigned char, size>> own_;
+};
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_CURSOR_KEY_HPP
+// ---- end pier/registry/cursor_key.hpp ----
 // ---- begin pier/registry/detail/api.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_REGISTRY_DETAIL_API_HPP
@@ -12342,25 +12744,23 @@ PIER_END_NAMESPACE
 
 // Opaque paging cursors. A filtered listing that stops after reading its budget continues
 // from the last item it *read*, which the caller may not be allowed to see: that position
-// goes into the `Link` sealed (AES-256-GCM under a key this process drew at random), so it
+// goes into the `Link` sealed (AES-256-GCM under the listing's `cursor_key`), so it
 // reveals neither the name nor its length, and a cursor the server did not issue, or one
 // issued for another listing, is refused instead of being read as a name.
 //
 // A sealed cursor is `~` followed by base64url(nonce | ciphertext | tag); '~' starts no
 // repository, namespace or tag position, so `last` values that clients build from the
-// names they were shown keep working. The key lives as long as the process: after a
-// restart, or on another replica, a sealed cursor is refused (400) and the client starts
+// names they were shown keep working. A cursor sealed under another key (another replica's,
+// or the process key of a server since restarted) is refused (400) and the client starts
 // the listing again.
 
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -12373,17 +12773,6 @@ inline constexpr std::size_t tag_size = 16;
 // Every position is padded to this many bytes (two of length, then the position): the
 // longest one, `<repository>:<tag>`, is 255 + 1 + 128 bytes.
 inline constexpr std::size_t sealed_size = 400;
-
-// The process's key, drawn once from OpenSSL's CSPRNG.
-inline std::array<unsigned char, 32> const& key() {
-  static std::array<unsigned char, 32> const k = [] {
-    std::array<unsigned char, 32> out{};
-    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
-      throw std::runtime_error("RAND_bytes failed: no key for paging cursors");
-    return out;
-  }();
-  return k;
-}
 
 struct ctx_free {
   void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
@@ -12399,9 +12788,10 @@ inline bool is_sealed(std::string_view last) noexcept {
   return !last.empty() && last.front() == mark;
 }
 
-// Seals `position` for the listing at `path` (bound as associated data: a cursor of one
-// listing is refused by another). Empty on the failures OpenSSL may report (out of memory).
-inline std::string seal(std::string_view position, std::string_view path) {
+// Seals `position` under `key` for the listing at `path` (bound as associated data: a
+// cursor of one listing is refused by another). Empty on the failures OpenSSL may report
+// (out of memory).
+inline std::string seal(std::string_view position, std::string_view path, cursor_key const& key) {
   if (position.size() + 2 > sealed_size)
     return {};
   std::string plain(sealed_size, '\0');
@@ -12415,7 +12805,8 @@ inline std::string seal(std::string_view position, std::string_view path) {
     return {};
   cipher_ctx const ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), o) != 1 ||
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes().data(), o) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
           1 ||
       EVP_EncryptUpdate(ctx.get(), o + nonce_size, &len, bytes_of(plain),
@@ -12428,9 +12819,11 @@ inline std::string seal(std::string_view position, std::string_view path) {
   return mark + b64::encode(out, b64::alphabet::url, false);
 }
 
-// The position a sealed cursor of the listing at `path` holds; nullopt for anything this
-// process did not seal for that listing (forged, altered, truncated, another listing's).
-inline std::optional<std::string> open(std::string_view sealed, std::string_view path) {
+// The position a sealed cursor of the listing at `path` holds; nullopt for anything not
+// sealed under `key` for that listing (forged, altered, truncated, another listing's, or
+// sealed under another key).
+inline std::optional<std::string> open(std::string_view sealed, std::string_view path,
+                                       cursor_key const& key) {
   if (!is_sealed(sealed))
     return std::nullopt;
   namespace b64 = ::pier::detail::base64;
@@ -12443,7 +12836,8 @@ inline std::optional<std::string> open(std::string_view sealed, std::string_view
   auto* const r = reinterpret_cast<unsigned char*>(raw.data());
   cipher_ctx const ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key().data(), r) != 1 ||
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes().data(), r) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(path), static_cast<int>(path.size())) !=
           1 ||
       EVP_DecryptUpdate(ctx.get(), p, &len, r + nonce_size, static_cast<int>(sealed_size)) != 1 ||
@@ -12460,7 +12854,7 @@ inline std::optional<std::string> open(std::string_view sealed, std::string_view
 // What a client that sent an unusable cursor is told.
 inline constexpr std::string_view invalid_message =
     "invalid pagination cursor: `last` was not issued by this server for this listing (or the "
-    "server restarted since); start the listing again";
+    "server's cursor key changed since); start the listing again";
 
 } // namespace registry::detail::cursor
 PIER_END_NAMESPACE
@@ -13019,25 +13413,24 @@ inline std::string query_encode(std::string_view s) {
 
 /// A page of tags or repositories: `{"<key_name>":…,"<list_key>":[…]}` with a
 /// `Link: <path?n=&last=>; rel="next"` when more follow. A filtered listing that stopped
-/// on a name the caller may not see gives it as `hidden_next`: the Link carries it sealed
-/// (see cursor.hpp), even after an empty page.
+/// on a name the caller may not see gives it sealed (cursor.hpp) as `sealed_next`: the Link
+/// carries that, even after an empty page.
 inline http::response name_list(std::string_view path, boost::json::object body,
                                 std::string_view list_key, storage::name_page const& page,
-                                std::size_t page_size, std::string_view hidden_next = {}) {
+                                std::size_t page_size, std::string_view sealed_next = {}) {
   boost::json::array list;
   list.reserve(page.names.size());
   for (std::string const& n : page.names)
     list.emplace_back(n);
   body[list_key] = std::move(list);
   http::response r = http::response::json(200, boost::json::serialize(body));
-  if (page.more && page_size > 0 && (!page.names.empty() || !hidden_next.empty())) {
+  if (page.more && page_size > 0 && (!page.names.empty() || !sealed_next.empty())) {
     std::string link = "<";
     link.append(path)
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(hidden_next.empty() ? page.names.back()
-                                                 : cursor::seal(hidden_next, path)))
+        .append(query_encode(sealed_next.empty() ? page.names.back() : sealed_next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -13259,13 +13652,19 @@ inline parsed_target parse_target(std::string_view target) {
       q_seen = true;
     }
   }
-  if (cursor::is_sealed(r.last)) {
-    std::optional<std::string> position = cursor::open(r.last, listing_path(r));
-    if (!position)
-      return ns_target_error::invalid_cursor;
-    r.last = std::move(*position);
-  }
   return r;
+}
+
+// Replaces a sealed `last` of `r` by the position it holds; false when `key` did not seal
+// it for this listing.
+inline bool open_cursor(ns_route& r, cursor_key const& key) {
+  if (!cursor::is_sealed(r.last))
+    return true;
+  std::optional<std::string> position = cursor::open(r.last, listing_path(r), key);
+  if (!position)
+    return false;
+  r.last = std::move(*position);
+  return true;
 }
 
 inline http::response target_failure(ns_target_error e) {
@@ -13337,7 +13736,7 @@ inline storage::page<storage::tag_entry> as_page(storage::page<storage::tag_entr
 template <class T>
 http::response listing_response(std::string_view path, std::string_view query,
                                 boost::json::object body, std::string_view list_key,
-                                listing<T> const& l, std::size_t page_size) {
+                                listing<T> const& l, std::size_t page_size, cursor_key const& key) {
   boost::json::array list;
   list.reserve(l.items.size());
   for (T const& item : l.items)
@@ -13352,7 +13751,7 @@ http::response listing_response(std::string_view path, std::string_view query,
     link.append("n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(query_encode(l.sealed ? cursor::seal(l.next, path) : l.next))
+        .append(query_encode(l.sealed ? cursor::seal(l.next, path, key) : l.next))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -13385,7 +13784,8 @@ parse_quota_body(std::string_view text) {
   return refuse();
 }
 
-// `{"namespace","unique_bytes","shared_bytes","quota":N|null,"repositories":[…]}` with a
+// `{"namespace","unique_bytes","shared_bytes","unreferenced_bytes","quota":N|null,
+// "repositories":[…]}` with a
 // `Link` to the next page of repositories.
 inline http::response usage_response(std::string const& ns, storage::namespace_usage u,
                                      std::size_t page_size) {
@@ -13396,13 +13796,15 @@ inline http::response usage_response(std::string const& ns, storage::namespace_u
   l.items = std::move(u.repositories.items);
   boost::json::object body{{"namespace", ns},
                            {"unique_bytes", u.usage.unique_bytes},
-                           {"shared_bytes", u.usage.shared_bytes}};
+                           {"shared_bytes", u.usage.shared_bytes},
+                           {"unreferenced_bytes", u.usage.unreferenced_bytes}};
   if (u.quota)
     body["quota"] = *u.quota;
   else
     body["quota"] = nullptr;
+  // Nothing to seal: only callers who see the whole namespace get here.
   return listing_response("/api/v1/namespaces/" + ns + "/usage", "", std::move(body),
-                          "repositories", l, page_size);
+                          "repositories", l, page_size, cursor_key{});
 }
 
 } // namespace registry::detail::api
@@ -13441,6 +13843,10 @@ struct namespace_api_options {
   std::size_t max_page_size = 1000;
   /// The most items one filtered page reads from the store (see the file comment).
   std::size_t max_scan = 10000;
+  /// Seals the `Link` of a page that stopped on an item the caller may not see
+  /// (cursor_key.hpp). The default, the process's key, does not survive a restart; give
+  /// replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
 };
 
 /// The `/api/v1` routes for namespaces and search (see the file comment) over a metadata
@@ -13520,7 +13926,9 @@ template <storage::NamespaceStore M>
 asio::awaitable<http::response> namespace_api<M>::handle(http::request& req,
                                                          pull_access const& who) const {
   // The frame owns the route: the handlers below keep references to it.
-  detail::api::parsed_target const t = detail::api::parse_target(req.target());
+  detail::api::parsed_target t = detail::api::parse_target(req.target());
+  if (auto* r = std::get_if<route>(&t); r && !detail::api::open_cursor(*r, options_.cursor_key))
+    t = detail::api::ns_target_error::invalid_cursor;
   http::response res;
   if (auto const* e = std::get_if<detail::api::ns_target_error>(&t))
     res = detail::api::target_failure(*e);
@@ -13562,7 +13970,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {}, "namespaces", *l, n,
+                                  options_.cursor_key);
   }
   case ns_route_kind::repositories: {
     auto l = co_await collect<std::string>(
@@ -13575,8 +13984,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}},
-                                  "repositories", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "repositories", *l,
+                                  n, options_.cursor_key);
   }
   case ns_route_kind::tags: {
     // Tags come grouped by repository: one question per repository, not per tag.
@@ -13591,7 +14000,8 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         });
     if (!l)
       co_return detail::error(l.error());
-    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n);
+    co_return d::listing_response(d::listing_path(r), "", {{"namespace", r.ns}}, "tags", *l, n,
+                                  options_.cursor_key);
   }
   case ns_route_kind::search: {
     auto l = co_await collect<std::string>(
@@ -13606,7 +14016,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
     if (!l)
       co_return detail::error(l.error());
     co_return d::listing_response(d::listing_path(r), "q=" + detail::query_encode(r.q),
-                                  {{"query", r.q}}, "repositories", *l, n);
+                                  {{"query", r.q}}, "repositories", *l, n, options_.cursor_key);
   }
   case ns_route_kind::usage: co_return co_await usage(r, n, who);
   case ns_route_kind::quota: break; // `handle` sends it to `put_quota`
@@ -14794,15 +15204,22 @@ PIER_END_NAMESPACE
 /// commit, and a mount before it looks at the source, so that a sweep running at the same
 /// time either sees the use or has finished with the blob before the new link appears.
 ///
-/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), a manifest
-/// PUT first records the sizes of its blobs as the blob store reports them (`stat`, one per
-/// blob of the manifest) and is refused with 403 DENIED "quota of namespace X exceeded: N
-/// bytes used of M" when the blobs it adds to its namespace (those no manifest of the
-/// namespace references yet) would take the namespace over its quota; reaching the quota
-/// exactly is allowed. That check answers early; the store checks again in the commit of
-/// the manifest (`storage_error::quota_exceeded`), so concurrent pushes cannot pass the
-/// quota together, and the one it refuses gets the same answer. Pushes into a namespace
-/// without a quota cost O(blobs) more.
+/// With a metadata store that is a `storage::QuotaStore` (storage/usage.hpp), uploads are
+/// charged to the namespace of their repository (its own quota, else `default_quota`):
+/// - the bytes of upload sessions in progress count (per process, see
+///   detail/upload_limiter.hpp), so a PATCH or PUT chunk that would take what the namespace
+///   holds plus what its uploads hold over the quota is refused with 403 DENIED "quota of
+///   namespace X exceeded: N bytes used of M", before a byte is read when the request says
+///   its length, else when the stream passes the room (what arrived stays in the upload);
+///   a monolithic upload is checked the same way. A body to be committed as a blob the
+///   namespace holds already is not limited (it adds nothing);
+/// - the commit links the blob only within the quota (the size the blob store reports is
+///   recorded with `charge`, then the store checks again in the link's commit, so
+///   concurrent uploads cannot pass the quota together); a mount is charged the same way;
+/// - a blob linked but not referenced by any manifest of the namespace keeps counting until
+///   it is deleted or collected; manifest puts add nothing (their blobs are linked) and are
+///   not refused by the quota. Reaching the quota exactly is allowed.
+/// Each upload request costs one more metadata read (`charge`) for this.
 ///
 /// Decisions the specification leaves open:
 /// - `Range` on upload responses is `0-<size - 1>`, and `0-0` for an empty upload, as the
@@ -14849,10 +15266,17 @@ PIER_END_NAMESPACE
 // cancels it, a request that finds it gone, or `ttl` after its creation (when the garbage
 // collector aborts it). The counts live in the process: they start at zero after a
 // restart, and each replica counts its own sessions.
+//
+// It also counts the bytes each session holds, per namespace (a repository name's first
+// component), for quotas: what uploads in progress hold counts against their namespace
+// until the upload ends. A session from before a restart is counted from its first
+// request after it (`record_bytes` adopts it, without taking a slot).
 
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14862,6 +15286,15 @@ PIER_END_NAMESPACE
 
 PIER_BEGIN_NAMESPACE
 namespace registry::detail {
+
+/// A namespace's bytes (what the store holds plus what uploads in progress hold) against
+/// its quota: how much more an upload may add.
+struct upload_room {
+  std::uint64_t used = 0;
+  std::uint64_t quota = 0;
+
+  std::uint64_t left() const noexcept { return quota - std::min(quota, used); }
+};
 
 class upload_limiter {
 public:
@@ -14927,6 +15360,44 @@ public:
     drop(it);
   }
 
+  /// Session `id` of `repository` holds `size` bytes now; a session not known here (created
+  /// before a restart, or by another replica) is adopted as created at `created`.
+  void record_bytes(std::string_view id, std::string_view repository, time_point created,
+                    std::uint64_t size) {
+    std::lock_guard const lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+      by_age_.emplace(created, std::string(id));
+      it = sessions_.emplace(std::string(id), session{{}, std::string(repository), created}).first;
+      it->second.counted = false;
+    }
+    auto held = in_flight_.try_emplace(std::string(namespace_of(it->second.repository)), 0).first;
+    held->second = held->second - std::min(held->second, it->second.bytes) + size;
+    it->second.bytes = size;
+    if (held->second == 0)
+      in_flight_.erase(held);
+  }
+
+  /// The bytes the sessions of namespace `ns` hold (after expiring the old ones).
+  std::uint64_t in_flight(std::string_view ns, time_point now) {
+    std::lock_guard const lock(mutex_);
+    expire(now);
+    auto const it = in_flight_.find(ns);
+    return it == in_flight_.end() ? 0 : it->second;
+  }
+
+  /// The bytes session `id` holds (0 when not known).
+  std::uint64_t bytes_of(std::string_view id) {
+    std::lock_guard const lock(mutex_);
+    auto const it = sessions_.find(id);
+    return it == sessions_.end() ? 0 : it->second.bytes;
+  }
+
+  /// The namespace uploads to `repository` count against.
+  static std::string_view namespace_of(std::string_view repository) noexcept {
+    return repository.substr(0, repository.find('/'));
+  }
+
   /// The sessions counted now (after expiring the old ones).
   std::size_t open_sessions(time_point now) {
     std::lock_guard const lock(mutex_);
@@ -14939,6 +15410,8 @@ private:
     std::string caller;
     std::string repository;
     time_point created;
+    std::uint64_t bytes = 0;
+    bool counted = true; // holds a slot (not adopted)
   };
   using counts = std::map<std::string, std::size_t, std::less<>>;
   using sessions = std::map<std::string, session, std::less<>>;
@@ -14972,8 +15445,15 @@ private:
 
   void drop(sessions::iterator it) {
     by_age_.erase({it->second.created, it->first});
-    decrement(callers_, it->second.caller);
-    decrement(repositories_, it->second.repository);
+    if (it->second.counted) {
+      decrement(callers_, it->second.caller);
+      decrement(repositories_, it->second.repository);
+    }
+    if (it->second.bytes > 0) {
+      auto const held = in_flight_.find(namespace_of(it->second.repository));
+      if (held != in_flight_.end() && (held->second -= std::min(held->second, it->second.bytes)) == 0)
+        in_flight_.erase(held);
+    }
     sessions_.erase(it);
   }
 
@@ -14996,6 +15476,7 @@ private:
   std::set<std::pair<time_point, std::string>> by_age_;
   counts callers_;
   counts repositories_;
+  std::map<std::string, std::uint64_t, std::less<>> in_flight_; // namespace → bytes
 };
 
 } // namespace registry::detail
@@ -15050,8 +15531,9 @@ struct v2_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
   /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
-  /// where the registry checks quotas (manifest puts; uploads are not charged yet); the
-  /// store's own check in the manifest put's commit knows only quotas set on the namespace.
+  /// where the registry checks quotas (upload chunks, links); the store's own check in the
+  /// link's commit knows only quotas set on the namespace, so two uploads racing past the
+  /// registry's check can together pass a default quota by at most one blob each.
   std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 
@@ -15104,13 +15586,22 @@ private:
   // (else `upload_unknown`).
   asio::awaitable<result<std::uint64_t>> upload_size_of(route const& r) const;
   // Appends the request body to upload `id` from `offset` through the bounded buffer, at
-  // most `limit` bytes (SIZE_INVALID beyond); returns the new size.
+  // most `limit` bytes (SIZE_INVALID beyond) and at most `room` bytes (`quota_exceeded`
+  // beyond: what arrived before stays); returns the new size.
   asio::awaitable<result<std::uint64_t>> stream_body(http::body_reader& body, std::string id,
                                                      std::uint64_t offset,
-                                                     std::optional<std::uint64_t> limit) const;
-  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, then checks the
-  // chunk's length: the new size, or the response that refuses the chunk. `size` is the
-  // upload's size before it.
+                                                     std::optional<std::uint64_t> limit,
+                                                     std::optional<detail::upload_room> room) const;
+  // With a `storage::QuotaStore` and a quota for `repository`'s namespace (its own or the
+  // default): what the namespace holds and what uploads in progress hold, against its quota.
+  // None either when the upload is of `blob` (the digest it is to be committed as) and the
+  // namespace holds that blob already: the upload adds nothing.
+  asio::awaitable<result<std::optional<detail::upload_room>>>
+  upload_room_of(std::string const& repository,
+                 std::optional<pier::digest> blob = std::nullopt) const;
+  // stream_body for a PATCH or a final PUT chunk of upload r.upload_id, within the
+  // namespace's room for uploads, then checks the chunk's length: the new size, or the
+  // response that refuses the chunk. `size` is the upload's size before it.
   asio::awaitable<std::variant<std::uint64_t, http::response>>
   append_chunk(http::request& req, route const& r, std::uint64_t size, std::uint64_t offset,
                std::optional<std::uint64_t> limit) const;
@@ -15121,9 +15612,18 @@ private:
   // Removes the manifests a request left untagged, when `remove_untagged` asks for it.
   asio::awaitable<void> remove_untagged_now() const;
   // With a `storage::QuotaStore`: records the sizes of `blobs` and answers the 403 that
-  // refuses a manifest of `repository` referencing them over its namespace's quota.
-  asio::awaitable<std::optional<http::response>> check_quota(std::string repository,
-                                                             std::vector<pier::digest> blobs) const;
+  // refuses a manifest or a link of `repository` that adds them over its namespace's quota,
+  // with `pending` bytes (of uploads in progress) counted besides what the store holds.
+  asio::awaitable<std::optional<http::response>>
+  check_quota(std::string repository, std::vector<pier::digest> blobs,
+              std::uint64_t pending = 0) const;
+  // Links blob `d` (committed) into `repository` within its namespace's quota, `pending`
+  // counted as in `check_quota`: the response that refuses it, if any.
+  asio::awaitable<std::optional<http::response>> link_within_quota(std::string repository,
+                                                                   pier::digest d,
+                                                                   std::uint64_t pending) const;
+  // The bytes uploads in progress hold in `repository`'s namespace.
+  std::uint64_t in_flight(std::string_view repository) const;
 
   B& blobs_;
   M& meta_;
@@ -15321,13 +15821,16 @@ asio::awaitable<http::response> v2_registry<B, M>::delete_blob(route const& r) c
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<result<std::uint64_t>>
 v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uint64_t offset,
-                               std::optional<std::uint64_t> limit) const {
+                               std::optional<std::uint64_t> limit,
+                               std::optional<detail::upload_room> room) const {
   std::uint64_t const max = options_.max_blob_size;
   if (std::optional<std::uint64_t> const declared = body.length()) {
     if (limit && *declared > *limit)
       co_return oci_error::size_invalid;
     if (max != 0 && (*declared > max || offset > max - *declared))
       co_return http::body_error::too_large;
+    if (room && *declared > room->left())
+      co_return storage::storage_error::quota_exceeded; // refused before a byte is read
   }
   std::size_t const capacity = std::max<std::size_t>(options_.upload_buffer_size, 1);
   std::unique_ptr<char[]> const buffer(new char[capacity]);
@@ -15357,6 +15860,8 @@ v2_registry<B, M>::stream_body(http::body_reader& body, std::string id, std::uin
         co_return oci_error::size_invalid;
       if (max != 0 && size + filled > max)
         co_return http::body_error::too_large;
+      if (room && taken > room->left())
+        co_return storage::storage_error::quota_exceeded;
       // What arrived before a failure stays in the upload: the client may resume after it.
       auto const bytes = std::as_bytes(std::span<char const>(buffer.get(), filled));
       result<std::uint64_t> const appended = co_await blobs_.append(id, bytes, size);
@@ -15384,6 +15889,28 @@ asio::awaitable<result<std::uint64_t>> v2_registry<B, M>::upload_size_of(route c
 }
 
 namespace detail {
+
+/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
+inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
+  std::string const ns(repository.substr(0, repository.find('/')));
+  boost::json::object numbers{
+      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
+  return error(oci_error::denied,
+               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
+                   " bytes used of " + std::to_string(q.quota.value_or(0)),
+               std::move(numbers));
+}
+
+/// 403 DENIED for an upload chunk of `declared` bytes (unknown: a stream) that does not fit
+/// in the room its namespace has.
+inline http::response upload_refusal(std::string_view repository, upload_room const& room,
+                                     std::optional<std::uint64_t> declared) {
+  storage::quota_state q;
+  q.used = room.used;
+  q.quota = room.quota;
+  q.added = declared.value_or(room.left() + 1);
+  return quota_refusal(repository, q);
+}
 
 /// Whom a session counts against: the authenticated user, else the client's address.
 inline std::string upload_caller(http::request const& req) {
@@ -15417,20 +15944,26 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     if (*linked) {
       result<storage::blob_info> const info = co_await blobs_.stat(*q.mount);
       if (info) {
-        result<void> const done = co_await meta_.link_blob(r.name, *q.mount);
-        if (!done)
-          co_return detail::error(done.error());
+        if (auto refused = co_await link_within_quota(r.name, *q.mount, in_flight(r.name)))
+          co_return std::move(*refused);
         co_return detail::blob_created(r.name, *q.mount);
       }
     }
   } else if (q.digest && !q.mount) {
     // end-4b: the whole blob in this request.
+    std::optional<pier::digest> blob = q.digest; // named: see append_chunk
+    result<std::optional<detail::upload_room>> const room =
+        co_await upload_room_of(r.name, std::move(blob));
+    if (!room)
+      co_return detail::error(room.error());
     result<std::string> id = co_await blobs_.begin_upload();
     if (!id)
       co_return detail::error(id.error());
-    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt);
+    result<std::uint64_t> const size = co_await stream_body(req.body(), *id, 0, std::nullopt, *room);
     if (!size) {
       (void)co_await blobs_.abort(*id);
+      if (size.error() == storage::storage_error::quota_exceeded)
+        co_return detail::upload_refusal(r.name, **room, req.body().length());
       if (size.error() == http::body_error::too_large)
         co_return detail::error(oci_error::size_invalid, "blob too large", nullptr, 413);
       if (detail::is_body_error(size.error()))
@@ -15447,9 +15980,8 @@ asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& r
     result<storage::blob_info> const info = co_await blobs_.commit(*id, *q.digest, std::nullopt);
     if (!info)
       co_return detail::error(info.error());
-    result<void> const linked = co_await meta_.link_blob(r.name, *q.digest);
-    if (!linked)
-      co_return detail::error(linked.error());
+    if (auto refused = co_await link_within_quota(r.name, *q.digest, in_flight(r.name)))
+      co_return std::move(*refused);
     co_return detail::blob_created(r.name, *q.digest);
   }
 
@@ -15531,9 +16063,29 @@ template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::variant<std::uint64_t, http::response>>
 v2_registry<B, M>::append_chunk(http::request& req, route const& r, std::uint64_t size,
                                 std::uint64_t offset, std::optional<std::uint64_t> limit) const {
-  result<std::uint64_t> const grown = co_await stream_body(req.body(), r.upload_id, offset, limit);
+  // The PUT that closes the upload names its digest (a PATCH does not). A named variable,
+  // not a temporary in the co_await: GCC 12 destroys such a temporary twice.
+  std::optional<pier::digest> closing;
+  if (req.method() == "PUT")
+    closing = r.query.digest;
+  result<std::optional<detail::upload_room>> const room =
+      co_await upload_room_of(r.name, std::move(closing));
+  if (!room)
+    co_return detail::error(room.error());
+  result<std::uint64_t> const grown =
+      co_await stream_body(req.body(), r.upload_id, offset, limit, *room);
+  // What the session holds now counts against the namespace (what arrived before a failure
+  // stays in the upload).
+  auto const now = std::chrono::system_clock::now();
+  if (grown) {
+    uploads_->record_bytes(r.upload_id, r.name, now, *grown);
+  } else if (result<std::uint64_t> const held = co_await blobs_.upload_size(r.upload_id)) {
+    uploads_->record_bytes(r.upload_id, r.name, now, *held);
+  }
   if (!grown) {
     std::error_code const ec = grown.error();
+    if (ec == storage::storage_error::quota_exceeded)
+      co_return detail::upload_refusal(r.name, **room, req.body().length());
     if (ec == storage::storage_error::upload_offset_mismatch) {
       // Another request appended in the meantime: tell where the upload stands now.
       result<std::uint64_t> const now = co_await blobs_.upload_size(r.upload_id);
@@ -15585,11 +16137,15 @@ asio::awaitable<http::response> v2_registry<B, M>::finish_upload(http::request& 
     uploads_->release(r.upload_id);
     co_return detail::error(info.error());
   }
-  result<void> const linked = co_await meta_.link_blob(r.name, *r.query.digest);
-  if (!linked)
-    co_return detail::error(linked.error());
-  (void)co_await meta_.delete_upload(r.upload_id);
+  // The upload's own bytes become the blob's: the others still in progress count.
+  std::uint64_t const all = in_flight(r.name);
+  std::uint64_t const others = all - std::min(all, uploads_->bytes_of(r.upload_id));
+  std::optional<http::response> refused =
+      co_await link_within_quota(r.name, *r.query.digest, others);
+  (void)co_await meta_.delete_upload(r.upload_id); // committed, linked or not: it is done
   uploads_->release(r.upload_id);
+  if (refused)
+    co_return std::move(*refused);
   co_return detail::blob_created(r.name, *r.query.digest);
 }
 
@@ -15896,24 +16452,63 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
     co_return result<void>{};
 }
 
-namespace detail {
-
-/// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
-inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(repository.substr(0, repository.find('/')));
-  boost::json::object numbers{
-      {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
-  return error(oci_error::denied,
-               "quota of namespace " + ns + " exceeded: " + std::to_string(q.used) +
-                   " bytes used of " + std::to_string(q.quota.value_or(0)),
-               std::move(numbers));
+template <storage::BlobStore B, storage::MetadataStore M>
+std::uint64_t v2_registry<B, M>::in_flight(std::string_view repository) const {
+  return uploads_->in_flight(detail::upload_limiter::namespace_of(repository),
+                             std::chrono::system_clock::now());
 }
 
-} // namespace detail
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<result<std::optional<detail::upload_room>>>
+v2_registry<B, M>::upload_room_of(std::string const& repository,
+                                  std::optional<pier::digest> blob) const {
+  if constexpr (storage::QuotaStore<M>) {
+    std::vector<storage::sized_blob> sized; // not a braced list in a co_await (GCC 12)
+    if (blob) {
+      // Its size from the blob store, which is authoritative, as `check_quota` does.
+      result<storage::blob_info> const info = co_await blobs_.stat(*blob);
+      if (!info && info.error() != storage::storage_error::blob_unknown)
+        co_return info.error();
+      if (info)
+        sized.push_back({*blob, info->size});
+    }
+    bool const known = !sized.empty();
+    result<storage::quota_state> const q = co_await meta_.charge(repository, std::move(sized));
+    if (!q)
+      co_return q.error();
+    std::optional<std::uint64_t> const quota = q->quota ? q->quota : options_.default_quota;
+    if (!quota || (known && q->added == 0))
+      co_return std::nullopt;
+    co_return detail::upload_room{q->used + in_flight(repository), *quota};
+  } else {
+    co_return std::nullopt;
+  }
+}
 
 template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<std::optional<http::response>>
-v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs) const {
+v2_registry<B, M>::link_within_quota(std::string repository, pier::digest d,
+                                     std::uint64_t pending) const {
+  std::vector<pier::digest> one; // not a braced list: GCC 12 fails on one in a co_await
+  one.push_back(d);
+  if (std::optional<http::response> refused = co_await check_quota(repository, one, pending))
+    co_return refused;
+  result<void> const linked = co_await meta_.link_blob(repository, d);
+  if (!linked && linked.error() == storage::storage_error::quota_exceeded) {
+    // A concurrent push took the room since `check_quota`: the same answer, with the
+    // numbers of now.
+    if (std::optional<http::response> refused = co_await check_quota(repository, one, pending))
+      co_return refused;
+  }
+  if (!linked)
+    co_return detail::error(linked.error());
+  co_return std::nullopt;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<std::optional<http::response>>
+v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs,
+                               std::uint64_t pending) const {
   if constexpr (storage::QuotaStore<M>) {
     // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
     std::vector<storage::sized_blob> sized;
@@ -15931,7 +16526,9 @@ v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest>
       co_return detail::error(q.error());
     if (!q->quota)
       q->quota = options_.default_quota; // the namespace has none of its own
-    if (q->exceeded())
+    q->used += pending;
+    // What adds nothing passes over the quota too (a tag moved after the quota was lowered).
+    if (q->added > 0 && q->exceeded())
       co_return detail::quota_refusal(repository, *q);
   }
   co_return std::nullopt;
@@ -16515,7 +17112,7 @@ PIER_END_NAMESPACE
 /// - `admin`: boolean, false when absent. `role`: `"read"`, `"write"` or `"admin"`.
 /// - `description`: a string of at most 256 bytes, empty when absent. `expires_in`: how long
 ///   from now, 1 second to 315360000 (ten years): whole seconds as a number (`3600`) or a
-///   string (`"3600"`), or a string with a unit `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
+///   string (`"3600"`), or a string with a unit `ms`, `s`, `m`, `h` or `d` (`"90m"`, `"1h"`,
 ///   `"30d"`); absent: the token does not expire (`"expires": null`). `scopes`: an array of
 ///   `"pull"`, `"push"`, `"delete"`, `"admin"` (what each allows: access_token.hpp), at
 ///   least one; absent: `["pull"]`. A token made before scopes existed lists
@@ -17571,9 +18168,9 @@ public:
     return std::nullopt;
   }
 
-  // A duration in whole seconds: a JSON integer, or a string of a whole number and an
-  // optional unit (`s`, `m`, `h`, `d`), as in "3600", "90m" or "30d", the way the server's
-  // flags write durations.
+  // A duration in whole seconds: a JSON integer, or a string as pier::parse_duration reads
+  // it ("3600", "90m", "30d"), the way the server's flags write durations. A duration
+  // that is not whole seconds ("1500ms") is refused rather than rounded.
   std::optional<std::int64_t> seconds(std::string_view key) {
     boost::json::value const* v = find(key, false);
     if (v == nullptr)
@@ -17582,10 +18179,16 @@ public:
       return v->as_int64();
     if (v->is_uint64())
       return std::numeric_limits<std::int64_t>::max();
-    if (v->is_string())
-      if (std::optional<std::int64_t> n = parse_seconds(v->as_string()))
-        return n;
-    wrong_type(key, R"(whole seconds or a string with a unit (s, m, h, d), as in 3600 or "30d")");
+    if (v->is_string()) {
+      pier::result<std::chrono::milliseconds> const d =
+          pier::parse_duration(std::string_view(v->as_string()));
+      if (!d && d.error() == std::errc::result_out_of_range) // beyond any range the API accepts
+        return std::numeric_limits<std::int64_t>::max();
+      if (d && d->count() % 1000 == 0)
+        return d->count() / 1000;
+    }
+    wrong_type(key,
+               R"(whole seconds or a string with a unit (ms, s, m, h, d), as in 3600 or "30d")");
     return std::nullopt;
   }
 
@@ -17604,30 +18207,6 @@ public:
       return std::nullopt;
     }
     return out;
-  }
-
-  // "90", "90s", "15m", "1h", "30d" in seconds; nothing for anything else or an overflow.
-  static std::optional<std::int64_t> parse_seconds(std::string_view text) noexcept {
-    std::size_t digits = 0;
-    std::int64_t n = 0;
-    constexpr std::int64_t cap = std::numeric_limits<std::int64_t>::max() / (24 * 3600);
-    for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
-      if (n > cap)
-        return std::nullopt;
-      n = n * 10 + (text[digits] - '0');
-    }
-    std::string_view const unit = text.substr(digits);
-    if (digits == 0 || n > cap)
-      return std::nullopt;
-    if (unit.empty() || unit == "s")
-      return n;
-    if (unit == "m")
-      return n * 60;
-    if (unit == "h")
-      return n * 3600;
-    if (unit == "d")
-      return n * 24 * 3600;
-    return std::nullopt;
   }
 
   std::optional<http::response>& failure() noexcept { return failure_; }
@@ -18967,7 +19546,8 @@ result<void> write_certificate_files(certificate_set const& set, std::string con
 
 /// Writes `data` into `path` as each certificate file is written: through `path.tmp`,
 /// created with `mode` (O_EXCL, not following a link planted there), synced, renamed over
-/// `path`. For any secret an application keeps on disk (a signing key, say).
+/// `path`, and the directory synced. For any secret an application keeps on disk (a
+/// signing key, say).
 result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 } // namespace auth
@@ -18979,6 +19559,7 @@ PIER_END_NAMESPACE
 #define PIER_AUTH_IMPL_CERTIFICATE_FILES_HPP
 
 #include <cerrno>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -19020,7 +19601,19 @@ inline result<void> replace_file(std::string const& path, std::string_view data,
     ::unlink(tmp.c_str());
     return ec;
   }
-  return {};
+  // The rename is durable once the directory is: a crash then cannot bring back the old
+  // file, or no file at all, after the caller was told the new one is there.
+  std::size_t const slash = path.rfind('/');
+  std::string const dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  int const dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return detail::last_errno();
+  if (::fsync(dfd) != 0)
+    ec = detail::last_errno();
+  ::close(dfd);
+  return ec;
 }
 
 inline result<void> write_certificate_files(certificate_set const& set, std::string const& dir,
@@ -21544,6 +22137,9 @@ struct gate_options {
   /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
   /// `Link` continues from where reading stopped, as an opaque cursor.
   std::size_t max_scan = 10000;
+  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
+  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).
@@ -22110,7 +22706,8 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
   std::string_view const path = "/v2/_catalog";
   std::string last = r.query.last.value_or("");
   if (registry::detail::cursor::is_sealed(last)) {
-    std::optional<std::string> position = registry::detail::cursor::open(last, path);
+    std::optional<std::string> position =
+        registry::detail::cursor::open(last, path, options_.cursor_key);
     if (!position)
       co_return registry::detail::error(oci_error::unsupported,
                                         registry::detail::cursor::invalid_message, nullptr, 400);
@@ -22156,8 +22753,10 @@ asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
       scanning = false;
     }
   }
-  co_return registry::detail::name_list(path, boost::json::object{}, "repositories", page,
-                                        page_size, hidden_next);
+  co_return registry::detail::name_list(
+      path, boost::json::object{}, "repositories", page, page_size,
+      hidden_next.empty() ? std::string()
+                          : registry::detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 // --- the token service -------------------------------------------------------------------

@@ -106,8 +106,10 @@ inline constexpr std::string_view busy_response = "HTTP/1.1 503 Service Unavaila
                                                   "Retry-After: 5\r\nContent-Length: 0\r\n"
                                                   "Connection: close\r\n\r\n";
 
+// By errno: an accept's EMFILE comes in Asio's system category, which does not compare
+// equal to std::errc::too_many_files_open.
 inline bool out_of_descriptors(std::error_code ec) noexcept {
-  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+  return is_errno(ec, EMFILE) || is_errno(ec, ENFILE);
 }
 
 // A connection's places (in the server's count and in its address's) given back when the
