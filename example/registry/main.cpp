@@ -811,9 +811,10 @@ int serve(config const& c) {
     return 2;
   }
   access.gate.on_login = [&log](pier::auth::login_event const& e) { log.write(login_line(e)); };
-  auto cursor_key = load_or_create_cursor_key(c, data, error);
+  std::string key_error;
+  auto cursor_key = load_or_create_cursor_key(c, data, key_error);
   if (!cursor_key) {
-    log.write_always(fatal("cannot load the cursor key").add("error", error));
+    log.write_always(fatal("cannot load the cursor key").add("error", key_error));
     return 2;
   }
   access.gate.cursor_key = access.namespaces.cursor_key = *cursor_key;

@@ -134,17 +134,29 @@ expect_status 404 "$(url "/v2/test/gc/blobs/$orphan")"
 expect_status 200 "$(url "/v2/test/gc/blobs/$config_digest")"
 # The first blob of this test is unreferenced too, and was: GC took it.
 expect_status 404 "$(url "/v2/test/hello/blobs/$digest")"
-# A namespace quota: a push that would exceed it is refused with a message that says so.
-expect_status 204 -X PUT -H 'Content-Type: application/json' --data '{"bytes": 10}' \
+# A namespace quota charges uploads: blobs no manifest references and bytes of uploads in
+# progress count, and what would exceed it is refused with a message that says so.
+expect_status 204 -X PUT -H 'Content-Type: application/json' --data '{"bytes": 10000}' \
   "$(url /api/v1/namespaces/quota/quota)"
-head -c 100 /dev/urandom >"$tmp/big"
-big_digest="sha256:$(sha256sum "$tmp/big" | cut -d' ' -f1)"
-expect_status 201 -X POST --data-binary @"$tmp/big" "$(url "/v2/quota/app/blobs/uploads/?digest=$big_digest")"
-big_manifest='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'$big_digest'","size":100},"layers":[]}'
-expect_status 403 -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-  --data-binary "$big_manifest" "$(url /v2/quota/app/manifests/v1)"
-grep -q '"code":"DENIED".*quota of namespace quota exceeded' "$tmp/body" ||
+for i in 1 2 3 4; do
+  head -c 2000 /dev/urandom >"$tmp/blob$i"
+  d="sha256:$(sha256sum "$tmp/blob$i" | cut -d' ' -f1)"
+  expect_status 201 -X POST --data-binary @"$tmp/blob$i" "$(url "/v2/quota/app/blobs/uploads/?digest=$d")"
+done
+expect_status 200 "$(url /api/v1/namespaces/quota/usage)"
+grep -q '"unreferenced_bytes":8000' "$tmp/body" || fail "usage of unreferenced blobs: $(cat "$tmp/body")"
+expect_status 202 -X POST "$(url /v2/quota/app/blobs/uploads/)"
+session="$(sed -n 's/^[Ll]ocation: *\([^[:space:]]*\).*/\1/p' "$tmp/headers" | tail -1)"
+[ -n "$session" ] || fail "no Location for the upload session"
+case "$session" in http*) ;; *) session="$(url "$session")" ;; esac
+head -c 5000 /dev/urandom >"$tmp/chunk"
+expect_status 403 -X PATCH -H 'Content-Type: application/octet-stream' \
+  --data-binary @"$tmp/chunk" "$session"
+grep -q '"code":"DENIED".*quota of namespace quota exceeded: 8000 bytes used of 10000' "$tmp/body" ||
   fail "quota refusal: $(cat "$tmp/body")"
+head -c 2000 "$tmp/chunk" >"$tmp/fits"
+expect_status 202 -X PATCH -H 'Content-Type: application/octet-stream' \
+  --data-binary @"$tmp/fits" "$session"
 expect_status 200 "$(url /api/v1/namespaces/test/usage)"
 grep -q '"unique_bytes":' "$tmp/body" || fail "usage: $(cat "$tmp/body")"
 stop
