@@ -6665,6 +6665,7 @@ PIER_END_NAMESPACE
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -6675,6 +6676,14 @@ inline std::vector<pier::digest> sorted_unique(std::vector<pier::digest> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
+}
+
+/// A count moved one step by `delta`: up when positive, down (never below 0) when negative,
+/// unchanged when 0.
+inline std::uint64_t stepped(std::uint64_t n, int delta) noexcept {
+  if (delta > 0)
+    return n + 1;
+  return delta < 0 && n > 0 ? n - 1 : n;
 }
 
 /// The keys of a sorted map after `last` (from the start when empty), at most `n`.
@@ -7145,6 +7154,8 @@ private:
   namespace_totals const* totals_of(std::string_view ns) const;
   // The recorded sizes of `blobs` (sorted, unique) no manifest of `ns` references yet.
   std::uint64_t new_bytes(std::string_view ns, std::vector<pier::digest> const& blobs) const;
+  // Whether `blobs` (sorted, unique) add bytes that take `ns` over its quota.
+  bool over_quota(std::string_view ns, std::vector<pier::digest> const& blobs) const;
   // Adds `delta` (+1 or -1) to the namespace counts of `blobs` (sorted, unique), as a
   // manifest of `repository` referencing them is put or deleted.
   void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,
@@ -7439,15 +7450,11 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
 
   bool const held = existing != nullptr && existing->manifests.contains(m.digest);
   if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
-    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
-      // What a stored copy references counts, as below; else what the manifest lists.
-      auto const stored = contents_.find(m.digest);
-      std::uint64_t const added = new_bytes(
-          ns, stored != contents_.end() ? stored->second.blobs : detail::sorted_unique(m.blobs));
-      namespace_totals const* const totals = totals_of(ns);
-      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
-        co_return storage_error::quota_exceeded;
-    }
+    // What a stored copy references counts, as below; else what the manifest lists.
+    auto const stored = contents_.find(m.digest);
+    if (over_quota(ns, stored != contents_.end() ? stored->second.blobs
+                                                 : detail::sorted_unique(m.blobs)))
+      co_return storage_error::quota_exceeded;
   }
 
   repository_state& r = repositories_[repository];
@@ -8307,6 +8314,16 @@ inline auto memory_metadata_store::totals_of(std::string_view ns) const -> names
   return it == namespace_totals_.end() ? nullptr : &it->second;
 }
 
+inline bool memory_metadata_store::over_quota(std::string_view ns,
+                                              std::vector<pier::digest> const& blobs) const {
+  std::optional<std::uint64_t> const quota = quota_of(ns);
+  if (!quota)
+    return false;
+  std::uint64_t const added = new_bytes(ns, blobs);
+  namespace_totals const* const totals = totals_of(ns);
+  return added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota;
+}
+
 inline std::uint64_t
 memory_metadata_store::new_bytes(std::string_view ns,
                                  std::vector<pier::digest> const& blobs) const {
@@ -8336,14 +8353,8 @@ inline result<void> memory_metadata_store::link_in_namespace(std::string_view re
   std::string_view const ns = detail::namespace_of(repository);
   if (ns.empty())
     return {};
-  if (delta > 0) {
-    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
-      std::uint64_t const added = new_bytes(ns, {d});
-      namespace_totals const* const totals = totals_of(ns);
-      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
-        return storage_error::quota_exceeded;
-    }
-  }
+  if (delta > 0 && over_quota(ns, {d}))
+    return storage_error::quota_exceeded;
   change_namespace_entry(ns, d, 0, delta);
   return {};
 }
@@ -8368,11 +8379,8 @@ inline void memory_metadata_store::change_namespace_entry(std::string_view ns,
     t.bytes += fresh.size;
     e = t.blobs.emplace(d, fresh).first;
   }
-  auto const apply = [](std::uint64_t& n, int delta) {
-    n = delta >= 0 ? n + static_cast<std::uint64_t>(delta) : (n > 0 ? n - 1 : 0);
-  };
-  apply(e->second.count, count);
-  apply(e->second.links, links);
+  e->second.count = detail::stepped(e->second.count, count);
+  e->second.links = detail::stepped(e->second.links, links);
   if (e->second.count == 0 && e->second.links == 0) {
     t.bytes -= std::min(t.bytes, e->second.size);
     t.blobs.erase(e);
@@ -15371,11 +15379,7 @@ public:
       it = sessions_.emplace(std::string(id), session{{}, std::string(repository), created}).first;
       it->second.counted = false;
     }
-    auto held = in_flight_.try_emplace(std::string(namespace_of(it->second.repository)), 0).first;
-    held->second = held->second - std::min(held->second, it->second.bytes) + size;
-    it->second.bytes = size;
-    if (held->second == 0)
-      in_flight_.erase(held);
+    held_bytes(it->second, size);
   }
 
   /// The bytes the sessions of namespace `ns` hold (after expiring the old ones).
@@ -15443,17 +15447,24 @@ private:
     sessions_.emplace(std::move(id), session{std::move(caller), std::move(repository), created});
   }
 
+  // Session `s` holds `size` bytes now: its namespace's count follows.
+  void held_bytes(session& s, std::uint64_t size) {
+    if (s.bytes == size)
+      return;
+    auto held = in_flight_.try_emplace(std::string(namespace_of(s.repository)), 0).first;
+    held->second = held->second - std::min(held->second, s.bytes) + size;
+    s.bytes = size;
+    if (held->second == 0)
+      in_flight_.erase(held);
+  }
+
   void drop(sessions::iterator it) {
     by_age_.erase({it->second.created, it->first});
     if (it->second.counted) {
       decrement(callers_, it->second.caller);
       decrement(repositories_, it->second.repository);
     }
-    if (it->second.bytes > 0) {
-      auto const held = in_flight_.find(namespace_of(it->second.repository));
-      if (held != in_flight_.end() && (held->second -= std::min(held->second, it->second.bytes)) == 0)
-        in_flight_.erase(held);
-    }
+    held_bytes(it->second, 0);
     sessions_.erase(it);
   }
 
@@ -15892,7 +15903,7 @@ namespace detail {
 
 /// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
 inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(repository.substr(0, repository.find('/')));
+  std::string const ns(upload_limiter::namespace_of(repository));
   boost::json::object numbers{
       {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
   return error(oci_error::denied,

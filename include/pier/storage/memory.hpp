@@ -336,6 +336,8 @@ private:
   namespace_totals const* totals_of(std::string_view ns) const;
   // The recorded sizes of `blobs` (sorted, unique) no manifest of `ns` references yet.
   std::uint64_t new_bytes(std::string_view ns, std::vector<pier::digest> const& blobs) const;
+  // Whether `blobs` (sorted, unique) add bytes that take `ns` over its quota.
+  bool over_quota(std::string_view ns, std::vector<pier::digest> const& blobs) const;
   // Adds `delta` (+1 or -1) to the namespace counts of `blobs` (sorted, unique), as a
   // manifest of `repository` referencing them is put or deleted.
   void count_in_namespace(std::string_view repository, std::vector<pier::digest> const& blobs,

@@ -114,11 +114,7 @@ public:
       it = sessions_.emplace(std::string(id), session{{}, std::string(repository), created}).first;
       it->second.counted = false;
     }
-    auto held = in_flight_.try_emplace(std::string(namespace_of(it->second.repository)), 0).first;
-    held->second = held->second - std::min(held->second, it->second.bytes) + size;
-    it->second.bytes = size;
-    if (held->second == 0)
-      in_flight_.erase(held);
+    held_bytes(it->second, size);
   }
 
   /// The bytes the sessions of namespace `ns` hold (after expiring the old ones).
@@ -186,17 +182,24 @@ private:
     sessions_.emplace(std::move(id), session{std::move(caller), std::move(repository), created});
   }
 
+  // Session `s` holds `size` bytes now: its namespace's count follows.
+  void held_bytes(session& s, std::uint64_t size) {
+    if (s.bytes == size)
+      return;
+    auto held = in_flight_.try_emplace(std::string(namespace_of(s.repository)), 0).first;
+    held->second = held->second - std::min(held->second, s.bytes) + size;
+    s.bytes = size;
+    if (held->second == 0)
+      in_flight_.erase(held);
+  }
+
   void drop(sessions::iterator it) {
     by_age_.erase({it->second.created, it->first});
     if (it->second.counted) {
       decrement(callers_, it->second.caller);
       decrement(repositories_, it->second.repository);
     }
-    if (it->second.bytes > 0) {
-      auto const held = in_flight_.find(namespace_of(it->second.repository));
-      if (held != in_flight_.end() && (held->second -= std::min(held->second, it->second.bytes)) == 0)
-        in_flight_.erase(held);
-    }
+    held_bytes(it->second, 0);
     sessions_.erase(it);
   }
 

@@ -245,7 +245,7 @@ namespace detail {
 
 /// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
 inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(repository.substr(0, repository.find('/')));
+  std::string const ns(upload_limiter::namespace_of(repository));
   boost::json::object numbers{
       {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
   return error(oci_error::denied,

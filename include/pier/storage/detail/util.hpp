@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ inline std::vector<pier::digest> sorted_unique(std::vector<pier::digest> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
+}
+
+/// A count moved one step by `delta`: up when positive, down (never below 0) when negative,
+/// unchanged when 0.
+inline std::uint64_t stepped(std::uint64_t n, int delta) noexcept {
+  if (delta > 0)
+    return n + 1;
+  return delta < 0 && n > 0 ? n - 1 : n;
 }
 
 /// The keys of a sorted map after `last` (from the start when empty), at most `n`.

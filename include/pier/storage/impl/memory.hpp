@@ -271,15 +271,11 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
 
   bool const held = existing != nullptr && existing->manifests.contains(m.digest);
   if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
-    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
-      // What a stored copy references counts, as below; else what the manifest lists.
-      auto const stored = contents_.find(m.digest);
-      std::uint64_t const added = new_bytes(
-          ns, stored != contents_.end() ? stored->second.blobs : detail::sorted_unique(m.blobs));
-      namespace_totals const* const totals = totals_of(ns);
-      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
-        co_return storage_error::quota_exceeded;
-    }
+    // What a stored copy references counts, as below; else what the manifest lists.
+    auto const stored = contents_.find(m.digest);
+    if (over_quota(ns, stored != contents_.end() ? stored->second.blobs
+                                                 : detail::sorted_unique(m.blobs)))
+      co_return storage_error::quota_exceeded;
   }
 
   repository_state& r = repositories_[repository];
@@ -1139,6 +1135,16 @@ inline auto memory_metadata_store::totals_of(std::string_view ns) const -> names
   return it == namespace_totals_.end() ? nullptr : &it->second;
 }
 
+inline bool memory_metadata_store::over_quota(std::string_view ns,
+                                              std::vector<pier::digest> const& blobs) const {
+  std::optional<std::uint64_t> const quota = quota_of(ns);
+  if (!quota)
+    return false;
+  std::uint64_t const added = new_bytes(ns, blobs);
+  namespace_totals const* const totals = totals_of(ns);
+  return added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota;
+}
+
 inline std::uint64_t
 memory_metadata_store::new_bytes(std::string_view ns,
                                  std::vector<pier::digest> const& blobs) const {
@@ -1168,14 +1174,8 @@ inline result<void> memory_metadata_store::link_in_namespace(std::string_view re
   std::string_view const ns = detail::namespace_of(repository);
   if (ns.empty())
     return {};
-  if (delta > 0) {
-    if (std::optional<std::uint64_t> const quota = quota_of(ns)) {
-      std::uint64_t const added = new_bytes(ns, {d});
-      namespace_totals const* const totals = totals_of(ns);
-      if (added > 0 && (totals != nullptr ? totals->bytes : 0) + added > *quota)
-        return storage_error::quota_exceeded;
-    }
-  }
+  if (delta > 0 && over_quota(ns, {d}))
+    return storage_error::quota_exceeded;
   change_namespace_entry(ns, d, 0, delta);
   return {};
 }
@@ -1200,11 +1200,8 @@ inline void memory_metadata_store::change_namespace_entry(std::string_view ns,
     t.bytes += fresh.size;
     e = t.blobs.emplace(d, fresh).first;
   }
-  auto const apply = [](std::uint64_t& n, int delta) {
-    n = delta >= 0 ? n + static_cast<std::uint64_t>(delta) : (n > 0 ? n - 1 : 0);
-  };
-  apply(e->second.count, count);
-  apply(e->second.links, links);
+  e->second.count = detail::stepped(e->second.count, count);
+  e->second.links = detail::stepped(e->second.links, links);
   if (e->second.count == 0 && e->second.links == 0) {
     t.bytes -= std::min(t.bytes, e->second.size);
     t.blobs.erase(e);

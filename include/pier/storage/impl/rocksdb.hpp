@@ -554,7 +554,7 @@ struct rocksdb_metadata_store::state {
       result<std::uint64_t> const n = count(kind, d);
       if (!n)
         return n.error();
-      put_count(b, kind, d, delta > 0 ? *n + 1 : (*n > 0 ? *n - 1 : 0));
+      put_count(b, kind, d, detail::stepped(*n, delta));
     }
     return {};
   }
@@ -578,7 +578,7 @@ struct rocksdb_metadata_store::state {
       if (!dec.done())
         return storage_error::corrupt;
       b.Put(handles[blob_links], k,
-            detail::encoder().u64(delta > 0 ? n + 1 : (n > 0 ? n - 1 : 0)).take());
+            detail::encoder().u64(detail::stepped(n, delta)).take());
     }
     return {};
   }
@@ -738,14 +738,8 @@ struct rocksdb_metadata_store::state {
         return total.error();
       namespace_blob& e = it->second;
       bool const was_empty = e.empty();
-      auto const apply = [](std::uint64_t& n, int delta) {
-        if (delta > 0)
-          ++n;
-        else if (delta < 0 && n > 0)
-          --n;
-      };
-      apply(e.count, count);
-      apply(e.links, links);
+      e.count = detail::stepped(e.count, count);
+      e.links = detail::stepped(e.links, links);
       if (was_empty && !e.empty()) {
         result<std::optional<std::uint64_t>> const size = s_.meta_number(detail::size_key(d));
         if (!size)
@@ -1229,7 +1223,7 @@ struct rocksdb_metadata_store::state {
     if (!n)
       return n.error();
     b.Put(meta(), user_count_key,
-          detail::encoder().u64(delta > 0 ? *n + 1 : (*n > 0 ? *n - 1 : 0)).take());
+          detail::encoder().u64(detail::stepped(*n, delta)).take());
     return {};
   }
 
