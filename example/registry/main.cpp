@@ -130,6 +130,9 @@ private:
 pier::http::handler make_handler(blob_store& blobs, meta_store& meta, collector& gc,
                                  pier::registry::v2_options const& options,
                                  access_setup const& access) {
+  // The store's own check in each link's commit applies the default quota too, so that
+  // concurrent uploads cannot pass it together.
+  meta.set_default_quota(options.default_quota);
   pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta, options);
   auto apis = std::make_shared<api_set const>(meta, gc, access);
   if (access.mode == pier::auth::auth_mode::none)

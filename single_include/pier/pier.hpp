@@ -7041,6 +7041,10 @@ public:
   asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
   asio::awaitable<result<quota_state>> charge(std::string repository,
                                               std::vector<sized_blob> blobs);
+  /// The quota that the store's own check in a link's commit applies to a namespace that
+  /// has none of its own (the registry's `v2_options::default_quota`); empty: none. Not
+  /// reported by `get_quota`, `usage` or `charge`.
+  void set_default_quota(std::optional<std::uint64_t> bytes);
 
 private:
   struct content {
@@ -7137,6 +7141,9 @@ private:
   // Unique and shared bytes of the blobs in `counts`: shared when other pairs reference it.
   storage_usage usage_of(reference_counts const& counts) const;
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
+  // What the commits check: the namespace's own quota, else the default.
+  std::optional<std::uint64_t> limit_of(std::string_view ns) const;
+  std::optional<std::uint64_t> default_quota_;
 
   // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
   // it, the repositories of the namespace that link it, and the size it added to the total
@@ -8288,6 +8295,16 @@ inline storage_usage memory_metadata_store::usage_of(reference_counts const& cou
   return u;
 }
 
+inline std::optional<std::uint64_t> memory_metadata_store::limit_of(std::string_view ns) const {
+  std::optional<std::uint64_t> const own = quota_of(ns);
+  return own ? own : default_quota_;
+}
+
+inline void memory_metadata_store::set_default_quota(std::optional<std::uint64_t> bytes) {
+  std::lock_guard const lock(mutex_);
+  default_quota_ = bytes;
+}
+
 inline std::optional<std::uint64_t> memory_metadata_store::quota_of(std::string_view ns) const {
   auto const it = quotas_.find(ns);
   return it == quotas_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
@@ -8316,7 +8333,7 @@ inline auto memory_metadata_store::totals_of(std::string_view ns) const -> names
 
 inline bool memory_metadata_store::over_quota(std::string_view ns,
                                               std::vector<pier::digest> const& blobs) const {
-  std::optional<std::uint64_t> const quota = quota_of(ns);
+  std::optional<std::uint64_t> const quota = limit_of(ns);
   if (!quota)
     return false;
   std::uint64_t const added = new_bytes(ns, blobs);
@@ -15542,9 +15559,10 @@ struct v2_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
   /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
-  /// where the registry checks quotas (upload chunks, links); the store's own check in the
-  /// link's commit knows only quotas set on the namespace, so two uploads racing past the
-  /// registry's check can together pass a default quota by at most one blob each.
+  /// where the registry checks quotas (upload chunks, links). Give the store the same
+  /// value (`set_default_quota` of the memory and RocksDB stores) so that its own check in
+  /// each link's commit applies it too: else two uploads racing past the registry's check
+  /// can together pass a default quota.
   std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 

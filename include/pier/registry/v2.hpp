@@ -151,9 +151,10 @@ struct v2_options {
   std::chrono::milliseconds upload_ttl = std::chrono::hours(24);
   /// With a metadata store that is a `storage::QuotaStore`: the quota of a namespace that
   /// has none of its own (`--default-quota`); empty: such a namespace has no limit. Checked
-  /// where the registry checks quotas (upload chunks, links); the store's own check in the
-  /// link's commit knows only quotas set on the namespace, so two uploads racing past the
-  /// registry's check can together pass a default quota by at most one blob each.
+  /// where the registry checks quotas (upload chunks, links). Give the store the same
+  /// value (`set_default_quota` of the memory and RocksDB stores) so that its own check in
+  /// each link's commit applies it too: else two uploads racing past the registry's check
+  /// can together pass a default quota.
   std::optional<std::uint64_t> default_quota = std::nullopt;
 };
 

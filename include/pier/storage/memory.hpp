@@ -223,6 +223,10 @@ public:
   asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
   asio::awaitable<result<quota_state>> charge(std::string repository,
                                               std::vector<sized_blob> blobs);
+  /// The quota that the store's own check in a link's commit applies to a namespace that
+  /// has none of its own (the registry's `v2_options::default_quota`); empty: none. Not
+  /// reported by `get_quota`, `usage` or `charge`.
+  void set_default_quota(std::optional<std::uint64_t> bytes);
 
 private:
   struct content {
@@ -319,6 +323,9 @@ private:
   // Unique and shared bytes of the blobs in `counts`: shared when other pairs reference it.
   storage_usage usage_of(reference_counts const& counts) const;
   std::optional<std::uint64_t> quota_of(std::string_view ns) const;
+  // What the commits check: the namespace's own quota, else the default.
+  std::optional<std::uint64_t> limit_of(std::string_view ns) const;
+  std::optional<std::uint64_t> default_quota_;
 
   // A blob of a namespace: the (repository, manifest) pairs of the namespace that reference
   // it, the repositories of the namespace that link it, and the size it added to the total

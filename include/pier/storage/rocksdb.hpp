@@ -317,6 +317,10 @@ public:
   asio::awaitable<result<namespace_usage>> usage(std::string ns, std::string last, std::size_t n);
   asio::awaitable<result<quota_state>> charge(std::string repository,
                                               std::vector<sized_blob> blobs);
+  /// The quota that the store's own check in a link's commit applies to a namespace that
+  /// has none of its own (the registry's `v2_options::default_quota`); empty: none. Kept in
+  /// the process only; not reported by `get_quota`, `usage` or `charge`.
+  void set_default_quota(std::optional<std::uint64_t> bytes);
 
 private:
   struct state;

@@ -440,6 +440,28 @@ TYPED_TEST_P(usage_store_suite, a_link_exactly_at_the_quota_passes) {
             st::storage_error::quota_exceeded);
 }
 
+// The default quota given to the store limits links in namespaces without a quota of
+// their own, in the link's commit; it is not reported as the namespace's quota.
+TYPED_TEST_P(usage_store_suite, the_default_quota_limits_links_without_an_own_quota) {
+  namespace st = pier::storage;
+  auto& s = this->store();
+  s.set_default_quota(100);
+  pier::digest const first = pier::digest_of("first");
+  pier::digest const second = pier::digest_of("second");
+  ASSERT_TRUE(this->run(s.charge("acme/a", {{first, 60}, {second, 60}})));
+  EXPECT_TRUE(this->run(s.link_blob("acme/a", first)));
+  EXPECT_EQ(this->run(s.link_blob("acme/b", second)).error(), st::storage_error::quota_exceeded);
+  EXPECT_EQ(this->run(s.get_quota("acme")).value(), std::nullopt);
+  EXPECT_EQ(this->run(s.charge("acme/a", {})).value().quota, std::nullopt);
+  ASSERT_TRUE(this->run(s.set_quota("acme", 1000))); // its own replaces the default
+  EXPECT_TRUE(this->run(s.link_blob("acme/b", second)));
+  ASSERT_TRUE(this->run(s.set_quota("acme", std::nullopt)));
+  s.set_default_quota(std::nullopt);
+  pier::digest const third = pier::digest_of("third");
+  ASSERT_TRUE(this->run(s.charge("acme/a", {{third, 1000}})));
+  EXPECT_TRUE(this->run(s.link_blob("acme/c", third)));
+}
+
 // Concurrent links whose blobs fit one by one but not all together: exactly those that fit
 // succeed, whatever the interleaving, and the total never passes the quota.
 TYPED_TEST_P(usage_store_suite, concurrent_links_never_pass_the_quota) {
@@ -489,7 +511,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     deleting_a_manifest_lowers_usage, unreferenced_links_count_until_released,
     charge_counts_only_new_blobs_against_the_quota, totals_equal_a_recount_after_random_changes,
     a_link_over_the_quota_fails_and_changes_nothing, a_put_adding_nothing_passes_over_the_quota,
-    a_link_exactly_at_the_quota_passes, concurrent_links_never_pass_the_quota);
+    a_link_exactly_at_the_quota_passes, the_default_quota_limits_links_without_an_own_quota,
+    concurrent_links_never_pass_the_quota);
 
 } // namespace pier_test
 

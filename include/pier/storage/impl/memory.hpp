@@ -1109,6 +1109,16 @@ inline storage_usage memory_metadata_store::usage_of(reference_counts const& cou
   return u;
 }
 
+inline std::optional<std::uint64_t> memory_metadata_store::limit_of(std::string_view ns) const {
+  std::optional<std::uint64_t> const own = quota_of(ns);
+  return own ? own : default_quota_;
+}
+
+inline void memory_metadata_store::set_default_quota(std::optional<std::uint64_t> bytes) {
+  std::lock_guard const lock(mutex_);
+  default_quota_ = bytes;
+}
+
 inline std::optional<std::uint64_t> memory_metadata_store::quota_of(std::string_view ns) const {
   auto const it = quotas_.find(ns);
   return it == quotas_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
@@ -1137,7 +1147,7 @@ inline auto memory_metadata_store::totals_of(std::string_view ns) const -> names
 
 inline bool memory_metadata_store::over_quota(std::string_view ns,
                                               std::vector<pier::digest> const& blobs) const {
-  std::optional<std::uint64_t> const quota = quota_of(ns);
+  std::optional<std::uint64_t> const quota = limit_of(ns);
   if (!quota)
     return false;
   std::uint64_t const added = new_bytes(ns, blobs);

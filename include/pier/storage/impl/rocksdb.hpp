@@ -2,7 +2,6 @@
 #ifndef PIER_STORAGE_IMPL_ROCKSDB_HPP
 #define PIER_STORAGE_IMPL_ROCKSDB_HPP
 
-#include <algorithm>
 #include <pier/storage/detail/namespaces.hpp>
 #include <pier/storage/detail/util.hpp>
 
@@ -17,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <limits>
@@ -466,6 +466,8 @@ struct rocksdb_metadata_store::state {
   std::chrono::seconds touch_interval{60}; // CollectableStore
   std::string path;                        // of the database, for its free space
   std::uint64_t min_free_space = 0;
+  /// `set_default_quota`'s value; all ones: none.
+  std::atomic<std::uint64_t> default_quota{~std::uint64_t{0}};
   std::function<void(bool, std::string_view)> on_log;
   bool out_of_space = false; // under write_mutex: what the last check found
   std::mutex write_mutex;
@@ -754,7 +756,7 @@ struct rocksdb_metadata_store::state {
     }
 
     /// `quota_exceeded` when the changes added bytes to `ns` and its total is now over the
-    /// namespace's own quota.
+    /// namespace's own quota, or the default quota when it has none.
     result<void> check_quota(std::string_view ns) const {
       auto const added = added_.find(ns);
       if (added == added_.end() || added->second == 0)
@@ -762,7 +764,10 @@ struct rocksdb_metadata_store::state {
       result<std::optional<std::uint64_t>> const quota = s_.meta_number(detail::quota_key(ns));
       if (!quota)
         return quota.error();
-      if (*quota && totals_.at(std::string(ns)) > **quota)
+      std::uint64_t const fallback = s_.default_quota.load(std::memory_order_relaxed);
+      std::optional<std::uint64_t> const limit =
+          *quota ? *quota : (fallback == ~std::uint64_t{0} ? std::nullopt : std::optional(fallback));
+      if (limit && totals_.at(std::string(ns)) > *limit)
         return storage_error::quota_exceeded;
       return {};
     }
@@ -2990,6 +2995,11 @@ rocksdb_metadata_store::set_quota(std::string ns, std::optional<std::uint64_t> b
       b.Delete(s_->meta(), detail::quota_key(ns));
     return {};
   });
+}
+
+inline void rocksdb_metadata_store::set_default_quota(std::optional<std::uint64_t> bytes) {
+  // A quota of all ones limits nothing anyway: it stands for none.
+  s_->default_quota.store(bytes.value_or(~std::uint64_t{0}), std::memory_order_relaxed);
 }
 
 inline asio::awaitable<result<std::optional<std::uint64_t>>>
