@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <pier/core/hasher.hpp>
 #include <pier/core/digest.hpp>
 
 #include <benchmark/benchmark.h>

@@ -11,8 +11,10 @@
 
 #include <pier/core/ancestry.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/duration.hpp>
 #include <pier/core/error.hpp>
+#include <pier/core/error_body.hpp>
 #include <pier/core/manifest.hpp>
 #include <pier/core/media_type.hpp>
 #include <pier/core/reference.hpp>

@@ -72,13 +72,14 @@
 #define PIER_CORE_DIGEST_HPP
 
 /// @file
-/// Content digests (`sha256:<hex>`, `sha512:<hex>`): parsing, comparison, hashing.
+/// Content digests (`sha256:<hex>`, `sha512:<hex>`): parsing and comparison. Hashing
+/// content is `pier/core/hasher.hpp`, which needs OpenSSL's headers; this one does not.
 ///
 /// @code
 /// pier::result<pier::digest> d = pier::parse_digest(
 ///     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 /// assert(d && d->algorithm() == pier::digest_algorithm::sha256);
-/// assert(*d == pier::digest_of(""));
+/// assert(d->encoded().size() == 64);
 /// @endcode
 ///
 /// See https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests
@@ -90,7 +91,8 @@
 
 /// @file
 /// The error codes of the OCI Distribution Specification as a `std::error_code`
-/// category, each with its HTTP status and the JSON error body the spec prescribes.
+/// category, each with its HTTP status. The JSON error body the spec prescribes is
+/// pier/core/error_body.hpp (it needs Boost.JSON; this header does not).
 ///
 /// Other pier domains (reference, digest, manifest, ...) have their own error enums;
 /// their categories map each value to one of these codes through
@@ -99,19 +101,11 @@
 /// @code
 /// std::error_code ec = pier::oci_error::manifest_unknown;
 /// assert(pier::http_status(pier::to_oci_error(ec)) == 404);
-/// std::string body = pier::error_body(pier::oci_error::manifest_unknown, "no such tag");
-/// // {"errors":[{"code":"MANIFEST_UNKNOWN","message":"no such tag","detail":null}]}
 /// @endcode
 ///
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes
 
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
-#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -163,20 +157,6 @@ inline std::error_code make_error_code(oci_error e) noexcept {
 /// Maps any pier error code to the OCI code it corresponds to; `oci_error::unknown` for
 /// codes from other categories (I/O errors and the like: not the client's fault).
 oci_error to_oci_error(std::error_code ec) noexcept;
-
-/// One entry of an error body.
-struct error_entry {
-  oci_error code = oci_error::unknown;
-  std::string message; ///< empty: the code's default message
-  boost::json::value detail = nullptr;
-};
-
-/// `{"errors":[{"code":…,"message":…,"detail":…}]}` for one error.
-std::string error_body(oci_error code, std::string_view message = {},
-                       boost::json::value detail = nullptr);
-
-/// The same for several errors at once (the spec allows a list).
-std::string error_body(std::span<error_entry const> errors);
 
 PIER_END_NAMESPACE
 
@@ -265,26 +245,6 @@ inline oci_error to_oci_error(std::error_code ec) noexcept {
   if (cond.category() == oci_category())
     return static_cast<oci_error>(cond.value());
   return oci_error::unknown;
-}
-
-inline std::string error_body(std::span<error_entry const> errors) {
-  boost::json::array list;
-  list.reserve(errors.size());
-  for (error_entry const& e : errors) {
-    boost::json::object o;
-    o["code"] = code_string(e.code);
-    o["message"] = e.message.empty() ? default_message(e.code) : std::string_view(e.message);
-    o["detail"] = e.detail;
-    list.emplace_back(std::move(o));
-  }
-  boost::json::object body;
-  body["errors"] = std::move(list);
-  return boost::json::serialize(body);
-}
-
-inline std::string error_body(oci_error code, std::string_view message, boost::json::value detail) {
-  error_entry const e{code, std::string(message), std::move(detail)};
-  return error_body(std::span<error_entry const>(&e, 1));
 }
 
 PIER_END_NAMESPACE
@@ -406,10 +366,6 @@ PIER_END_NAMESPACE
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-// Forward declarations keep <openssl/evp.h> out of the public interface.
-struct evp_md_ctx_st;
-struct evp_md_st;
 
 PIER_BEGIN_NAMESPACE
 
@@ -540,65 +496,6 @@ private:
 /// See https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests
 result<digest> parse_digest(std::string_view s);
 
-/// Streaming SHA-256 / SHA-512 over OpenSSL's EVP interface (SHA-NI / AVX2 where the CPU
-/// has them).
-///
-/// @code
-/// pier::hasher h;                       // sha256
-/// h.update("ab");
-/// h.update("c");
-/// pier::digest d = h.finish();          // h starts over, ready for the next content
-/// assert(d == pier::digest_of("abc"));
-/// @endcode
-///
-/// Movable, not copyable. A moved-from hasher may only be destroyed or assigned to.
-/// The constructor throws `std::bad_alloc` when OpenSSL cannot allocate a context and
-/// `std::system_error` when OpenSSL offers no implementation of the algorithm (a FIPS
-/// configuration without the default provider, say); the other members do not throw
-/// except `finish()`, which allocates the result.
-class hasher {
-public:
-  explicit hasher(digest_algorithm a = digest_algorithm::sha256);
-  hasher(hasher&&) noexcept = default;
-  hasher& operator=(hasher&&) noexcept = default;
-  hasher(hasher const&) = delete;
-  hasher& operator=(hasher const&) = delete;
-  ~hasher() = default;
-
-  digest_algorithm algorithm() const noexcept { return algorithm_; }
-
-  void update(std::span<std::byte const> bytes) noexcept;
-  void update(std::string_view bytes) noexcept;
-  void update(void const* data, std::size_t size) noexcept;
-
-  /// The digest of everything given since construction or the last `finish()`/`reset()`.
-  /// The hasher then starts over, as after `reset()`.
-  digest finish();
-
-  /// Forgets everything given so far.
-  void reset() noexcept;
-
-private:
-  struct ctx_deleter {
-    void operator()(evp_md_ctx_st* p) const noexcept;
-  };
-
-  std::unique_ptr<evp_md_ctx_st, ctx_deleter> ctx_;
-  evp_md_st const* md_ = nullptr;
-  digest_algorithm algorithm_;
-};
-
-/// The digest of `bytes` in one call.
-///
-/// @code
-/// assert(pier::digest_of("abc").encoded() ==
-///        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-/// @endcode
-digest digest_of(std::string_view bytes, digest_algorithm a = digest_algorithm::sha256);
-
-/// The digest of `bytes` in one call.
-digest digest_of(std::span<std::byte const> bytes, digest_algorithm a = digest_algorithm::sha256);
-
 PIER_END_NAMESPACE
 
 template <>
@@ -625,11 +522,6 @@ struct std::hash<pier::digest> {
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_CORE_IMPL_DIGEST_HPP
 #define PIER_CORE_IMPL_DIGEST_HPP
-
-#include <openssl/evp.h>
-
-#include <array>
-#include <new>
 
 // ---- begin pier/core/detail/ascii.hpp ----
 // SPDX-License-Identifier: Apache-2.0
@@ -837,18 +729,6 @@ public:
   }
 };
 
-// Fetched once per process: an implicit fetch on every EVP_DigestInit costs a provider
-// lookup per blob, which shows on small blobs.
-inline evp_md_st const* fetch_digest(digest_algorithm a) noexcept {
-  struct md_free {
-    void operator()(EVP_MD* p) const noexcept { EVP_MD_free(p); }
-  };
-  using md_ptr = std::unique_ptr<EVP_MD, md_free>;
-  static md_ptr const sha256(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
-  static md_ptr const sha512(EVP_MD_fetch(nullptr, "SHA2-512", nullptr));
-  return a == digest_algorithm::sha512 ? sha512.get() : sha256.get();
-}
-
 } // namespace detail
 
 inline std::error_category const& digest_category() noexcept {
@@ -899,6 +779,125 @@ inline result<digest> parse_digest(std::string_view s) {
     return v.error();
   return digest(*v);
 }
+
+PIER_END_NAMESPACE
+
+#endif // PIER_CORE_IMPL_DIGEST_HPP
+// ---- end pier/core/impl/digest.hpp ----
+
+#endif // PIER_CORE_DIGEST_HPP
+// ---- end pier/core/digest.hpp ----
+// ---- begin pier/core/hasher.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_HASHER_HPP
+#define PIER_CORE_HASHER_HPP
+
+/// @file
+/// Hashing content into a `pier::digest`: a streaming `hasher` and `digest_of`, over
+/// OpenSSL. Kept apart from pier/core/digest.hpp so that parsing references and digests
+/// does not pull in OpenSSL's headers.
+
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+// Forward declarations keep <openssl/evp.h> out of the public interface.
+struct evp_md_ctx_st;
+struct evp_md_st;
+
+PIER_BEGIN_NAMESPACE
+
+/// Streaming SHA-256 / SHA-512 over OpenSSL's EVP interface (SHA-NI / AVX2 where the CPU
+/// has them).
+///
+/// @code
+/// pier::hasher h;                       // sha256
+/// h.update("ab");
+/// h.update("c");
+/// pier::digest d = h.finish();          // h starts over, ready for the next content
+/// assert(d == pier::digest_of("abc"));
+/// @endcode
+///
+/// Movable, not copyable. A moved-from hasher may only be destroyed or assigned to.
+/// The constructor throws `std::bad_alloc` when OpenSSL cannot allocate a context and
+/// `std::system_error` when OpenSSL offers no implementation of the algorithm (a FIPS
+/// configuration without the default provider, say); the other members do not throw
+/// except `finish()`, which allocates the result.
+class hasher {
+public:
+  explicit hasher(digest_algorithm a = digest_algorithm::sha256);
+  hasher(hasher&&) noexcept = default;
+  hasher& operator=(hasher&&) noexcept = default;
+  hasher(hasher const&) = delete;
+  hasher& operator=(hasher const&) = delete;
+  ~hasher() = default;
+
+  digest_algorithm algorithm() const noexcept { return algorithm_; }
+
+  void update(std::span<std::byte const> bytes) noexcept;
+  void update(std::string_view bytes) noexcept;
+  void update(void const* data, std::size_t size) noexcept;
+
+  /// The digest of everything given since construction or the last `finish()`/`reset()`.
+  /// The hasher then starts over, as after `reset()`.
+  digest finish();
+
+  /// Forgets everything given so far.
+  void reset() noexcept;
+
+private:
+  struct ctx_deleter {
+    void operator()(evp_md_ctx_st* p) const noexcept;
+  };
+
+  std::unique_ptr<evp_md_ctx_st, ctx_deleter> ctx_;
+  evp_md_st const* md_ = nullptr;
+  digest_algorithm algorithm_;
+};
+
+/// The digest of `bytes` in one call.
+///
+/// @code
+/// assert(pier::digest_of("abc").encoded() ==
+///        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+/// @endcode
+digest digest_of(std::string_view bytes, digest_algorithm a = digest_algorithm::sha256);
+
+/// The digest of `bytes` in one call.
+digest digest_of(std::span<std::byte const> bytes, digest_algorithm a = digest_algorithm::sha256);
+
+PIER_END_NAMESPACE
+
+// ---- begin pier/core/impl/hasher.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_IMPL_HASHER_HPP
+#define PIER_CORE_IMPL_HASHER_HPP
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <new>
+#include <string>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace detail {
+
+// Fetched once per process: an implicit fetch on every EVP_DigestInit costs a provider
+// lookup per blob, which shows on small blobs.
+inline evp_md_st const* fetch_digest(digest_algorithm a) noexcept {
+  struct md_free {
+    void operator()(EVP_MD* p) const noexcept { EVP_MD_free(p); }
+  };
+  using md_ptr = std::unique_ptr<EVP_MD, md_free>;
+  static md_ptr const sha256(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
+  static md_ptr const sha512(EVP_MD_fetch(nullptr, "SHA2-512", nullptr));
+  return a == digest_algorithm::sha512 ? sha512.get() : sha256.get();
+}
+
+} // namespace detail
 
 inline void hasher::ctx_deleter::operator()(evp_md_ctx_st* p) const noexcept { EVP_MD_CTX_free(p); }
 
@@ -957,11 +956,11 @@ inline digest digest_of(std::span<std::byte const> bytes, digest_algorithm a) {
 
 PIER_END_NAMESPACE
 
-#endif // PIER_CORE_IMPL_DIGEST_HPP
-// ---- end pier/core/impl/digest.hpp ----
+#endif // PIER_CORE_IMPL_HASHER_HPP
+// ---- end pier/core/impl/hasher.hpp ----
 
-#endif // PIER_CORE_DIGEST_HPP
-// ---- end pier/core/digest.hpp ----
+#endif // PIER_CORE_HASHER_HPP
+// ---- end pier/core/hasher.hpp ----
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -1168,9 +1167,14 @@ struct std::is_error_code_enum<pier::ancestry_error> : std::true_type {};
 
 // RFC 3339 `date-time` (https://www.rfc-editor.org/rfc/rfc3339#section-5.6), the format of
 // `created` in v1 image JSON and OCI image configs: what Go's time.Time reads and writes.
+// The one place pier reads and writes it.
 
 
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <ctime>
+#include <string>
 #include <string_view>
 
 
@@ -1229,6 +1233,27 @@ constexpr bool is_date_time(std::string_view s) noexcept {
   int offset_hour = 0, offset_minute = 0;
   return s.size() == pos + 6 && digits(s, pos + 1, 2, offset_hour) && s[pos + 3] == ':' &&
          digits(s, pos + 4, 2, offset_minute) && offset_hour <= 23 && offset_minute <= 59;
+}
+
+/// `t` in UTC, to the second (`2026-11-22T16:25:00Z`) or, with `milliseconds`, to the
+/// millisecond (`2026-11-22T16:25:00.007Z`); times before the epoch too.
+inline std::string format(std::chrono::system_clock::time_point t, bool milliseconds = false) {
+  using namespace std::chrono;
+  auto const ms = floor<std::chrono::milliseconds>(t.time_since_epoch());
+  auto const secs = floor<seconds>(ms);
+  std::time_t const whole = secs.count();
+  std::tm tm{};
+  ::gmtime_r(&whole, &tm);
+  char date[32];
+  std::size_t const n = std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(date, n);
+  if (milliseconds) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>((ms - secs).count()));
+    out += frac;
+  }
+  out += 'Z';
+  return out;
 }
 
 } // namespace detail::rfc3339
@@ -1730,6 +1755,83 @@ PIER_END_NAMESPACE
 
 #endif // PIER_CORE_DURATION_HPP
 // ---- end pier/core/duration.hpp ----
+// ---- begin pier/core/error_body.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_ERROR_BODY_HPP
+#define PIER_CORE_ERROR_BODY_HPP
+
+/// @file
+/// The JSON error body of the OCI Distribution Specification.
+///
+/// @code
+/// std::string body = pier::error_body(pier::oci_error::manifest_unknown, "no such tag");
+/// // {"errors":[{"code":"MANIFEST_UNKNOWN","message":"no such tag","detail":null}]}
+/// @endcode
+///
+/// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes
+
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+PIER_BEGIN_NAMESPACE
+
+/// One entry of an error body.
+struct error_entry {
+  oci_error code = oci_error::unknown;
+  std::string message; ///< empty: the code's default message
+  boost::json::value detail = nullptr;
+};
+
+/// `{"errors":[{"code":…,"message":…,"detail":…}]}` for one error.
+std::string error_body(oci_error code, std::string_view message = {},
+                       boost::json::value detail = nullptr);
+
+/// The same for several errors at once (the spec allows a list).
+std::string error_body(std::span<error_entry const> errors);
+
+PIER_END_NAMESPACE
+
+// ---- begin pier/core/impl/error_body.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_CORE_IMPL_ERROR_BODY_HPP
+#define PIER_CORE_IMPL_ERROR_BODY_HPP
+
+PIER_BEGIN_NAMESPACE
+
+inline std::string error_body(std::span<error_entry const> errors) {
+  boost::json::array list;
+  list.reserve(errors.size());
+  for (error_entry const& e : errors) {
+    boost::json::object o;
+    o["code"] = code_string(e.code);
+    o["message"] = e.message.empty() ? default_message(e.code) : std::string_view(e.message);
+    o["detail"] = e.detail;
+    list.emplace_back(std::move(o));
+  }
+  boost::json::object body;
+  body["errors"] = std::move(list);
+  return boost::json::serialize(body);
+}
+
+inline std::string error_body(oci_error code, std::string_view message, boost::json::value detail) {
+  error_entry const e{code, std::string(message), std::move(detail)};
+  return error_body(std::span<error_entry const>(&e, 1));
+}
+
+PIER_END_NAMESPACE
+
+#endif // PIER_CORE_IMPL_ERROR_BODY_HPP
+// ---- end pier/core/impl/error_body.hpp ----
+
+#endif // PIER_CORE_ERROR_BODY_HPP
+// ---- end pier/core/error_body.hpp ----
 // ---- begin pier/core/manifest.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_CORE_MANIFEST_HPP
@@ -3792,6 +3894,20 @@ result<void> validate_repository_name(std::string_view name) noexcept;
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
 result<void> validate_tag(std::string_view tag) noexcept;
 
+/// The namespace of a repository: its first path component, or empty when the name has
+/// one component only (`alpine`). A namespace is what users and organisations own and what
+/// quotas and namespace totals count; a repository without one belongs to no account and
+/// has no quota. The one definition every module uses.
+///
+/// @code
+/// static_assert(pier::namespace_of("team/app/web") == "team");
+/// static_assert(pier::namespace_of("alpine").empty());
+/// @endcode
+constexpr std::string_view namespace_of(std::string_view repository) noexcept {
+  std::size_t const slash = repository.find('/');
+  return slash == std::string_view::npos ? std::string_view() : repository.substr(0, slash);
+}
+
 PIER_END_NAMESPACE
 
 template <>
@@ -4520,7 +4636,7 @@ enum class storage_error {
   name_taken,            ///< a user or organisation already has the name: DENIED
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
-  quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
+  quota_exceeded,        ///< linking a blob (upload commit, mount, manifest) would take its namespace over its quota: DENIED
   name_reserved,      ///< the namespace holds repositories or records, or was a deleted account's: DENIED
   namespace_in_use,   ///< an account whose namespace holds repositories cannot go: DENIED
   last_admin,         ///< the change would leave an organisation or the registry without an admin: DENIED
@@ -5043,7 +5159,7 @@ namespace storage {
 ///
 /// A blob exists under its digest only once an upload of it was committed: a commit
 /// verifies the digest and makes the bytes durable before it succeeds, so metadata that
-/// points at a committed blob never points at nothing (DESIGN.md, durability rules).
+/// points at a committed blob never points at nothing (docs/DESIGN.md, durability rules).
 /// Which repository may see a blob is the metadata store's business (`link_blob`).
 template <class S>
 concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::byte const> bytes,
@@ -5552,7 +5668,7 @@ PIER_END_NAMESPACE
 ///     blobs/sha512/…            the same for sha512
 ///     uploads/<id>              uploads in progress
 ///
-/// Durability (DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
+/// Durability (docs/DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
 /// commit verifies the digest, fsyncs the file, renames it to its content-addressed path
 /// and fsyncs that directory, and only then succeeds. A crash can leave files under
 /// `uploads/` (orphans for GC and fsck) but never a partial file under `blobs/`. fsync,
@@ -5587,14 +5703,16 @@ PIER_END_NAMESPACE
 /// io.run();
 /// @endcode
 
-// ---- begin pier/storage/detail/offload.hpp ----
+// ---- begin pier/storage/offload.hpp ----
 // SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_STORAGE_DETAIL_OFFLOAD_HPP
-#define PIER_STORAGE_DETAIL_OFFLOAD_HPP
+#ifndef PIER_STORAGE_OFFLOAD_HPP
+#define PIER_STORAGE_OFFLOAD_HPP
 
-// Runs blocking work (fsync, sync RocksDB writes, rehashing a file) on a store's own
-// thread pool and resumes the awaiting coroutine on its own executor, so the I/O threads
-// never block on the disk.
+/// @file
+/// Runs blocking work (fsync, sync RocksDB writes, rehashing a file) on a store's own
+/// thread pool and resumes the awaiting coroutine on its own executor, so the I/O threads
+/// never block on the disk. Public: every layer above storage (auth hashes passwords
+/// with it) may use it.
 
 
 #include <asio/async_result.hpp>
@@ -5611,7 +5729,7 @@ PIER_END_NAMESPACE
 #include <utility>
 
 PIER_BEGIN_NAMESPACE
-namespace storage::detail {
+namespace storage {
 
 template <class F>
 asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F f) {
@@ -5639,11 +5757,11 @@ asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F f) 
   co_return std::move(*out);
 }
 
-} // namespace storage::detail
+} // namespace storage
 PIER_END_NAMESPACE
 
-#endif // PIER_STORAGE_DETAIL_OFFLOAD_HPP
-// ---- end pier/storage/detail/offload.hpp ----
+#endif // PIER_STORAGE_OFFLOAD_HPP
+// ---- end pier/storage/offload.hpp ----
 // ---- begin pier/storage/detail/posix.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_STORAGE_DETAIL_POSIX_HPP
@@ -6240,7 +6358,7 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
   std::string const temp = detail::upload_file(id);
   bool keep = false; // the file could not be opened for a reason other than its absence
   // All of this blocks on the disk (and may read the whole upload): the store's threads.
-  result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+  result<blob_info> r = co_await storage::offload(s_->pool, [&]() -> result<blob_info> {
     // Opened only here, so that a commit waiting for a thread holds no descriptor.
     u->fd = detail::unique_fd(::openat(root, temp.c_str(), O_RDONLY | O_CLOEXEC));
     if (!u->fd) {
@@ -6327,7 +6445,7 @@ inline asio::awaitable<result<bool>>
 filesystem_blob_store::remove_if_unused_since(pier::digest d,
                                               std::chrono::system_clock::time_point before) {
   // The lock may wait for a commit's fsync: the store's threads, not the caller's.
-  co_return co_await detail::offload(s_->pool, [&]() -> result<bool> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<bool> {
     std::lock_guard const lock(s_->commit_lock(d));
     std::string const file = detail::blob_file(d);
     struct ::stat st {};
@@ -6383,7 +6501,7 @@ result<std::vector<std::string>> sorted_entries(int root_fd, std::string const& 
 
 inline asio::awaitable<result<page<stored_blob>>>
 filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
-  co_return co_await detail::offload(s_->pool, [&]() -> result<page<stored_blob>> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<page<stored_blob>> {
     page<stored_blob> out;
     int const root = s_->root_fd.get();
     // "sha256" sorts before "sha512", and shards are prefixes of the hex: walking the
@@ -6431,7 +6549,7 @@ filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
 }
 
 inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store::list_uploads() {
-  co_return co_await detail::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
     int const root = s_->root_fd.get();
     result<std::vector<std::string>> const names =
         detail::sorted_entries(root, "uploads", [](std::string_view x) { return is_upload_id(x); });
@@ -6454,7 +6572,7 @@ inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store
 inline asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>>
 filesystem_blob_store::hash_blob(pier::digest d) {
   using out_type = result<std::pair<pier::digest, std::uint64_t>>;
-  co_return co_await detail::offload(s_->pool, [&]() -> out_type {
+  co_return co_await storage::offload(s_->pool, [&]() -> out_type {
     detail::unique_fd fd(
         ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
@@ -6532,12 +6650,6 @@ PIER_END_NAMESPACE
 
 PIER_BEGIN_NAMESPACE
 namespace storage::detail {
-
-/// The namespace of `repository` (its first path component), empty when it has none.
-inline std::string_view namespace_of(std::string_view repository) noexcept {
-  std::size_t const slash = repository.find('/');
-  return slash == std::string_view::npos ? std::string_view() : repository.substr(0, slash);
-}
 
 /// The first key after every repository of namespace `ns` (`ns/` then bytes below 0xff:
 /// repository names are ASCII).
@@ -7456,7 +7568,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
   }
 
   bool const held = existing != nullptr && existing->manifests.contains(m.digest);
-  if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
+  if (std::string_view const ns = namespace_of(repository); !held && !ns.empty()) {
     // What a stored copy references counts, as below; else what the manifest lists.
     auto const stored = contents_.find(m.digest);
     if (over_quota(ns, stored != contents_.end() ? stored->second.blobs
@@ -8358,7 +8470,7 @@ memory_metadata_store::new_bytes(std::string_view ns,
 inline void memory_metadata_store::count_in_namespace(std::string_view repository,
                                                       std::vector<pier::digest> const& blobs,
                                                       int delta) {
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   if (ns.empty())
     return;
   for (pier::digest const& b : blobs)
@@ -8367,7 +8479,7 @@ inline void memory_metadata_store::count_in_namespace(std::string_view repositor
 
 inline result<void> memory_metadata_store::link_in_namespace(std::string_view repository,
                                                              pier::digest const& d, int delta) {
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   if (ns.empty())
     return {};
   if (delta > 0 && over_quota(ns, {d}))
@@ -8442,7 +8554,7 @@ inline asio::awaitable<result<quota_state>>
 memory_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
   std::lock_guard const lock(mutex_);
   quota_state out;
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
   // Counted with or without a quota of its own: the registry may apply a default one.
   namespace_totals const* const totals = ns.empty() ? nullptr : totals_of(ns);
@@ -11646,12 +11758,12 @@ struct std::is_error_code_enum<pier::http::tls_error> : std::true_type {};
 #ifndef PIER_HTTP_IMPL_TLS_HPP
 #define PIER_HTTP_IMPL_TLS_HPP
 
-// ---- begin pier/auth/detail/openssl.hpp ----
+// ---- begin pier/core/detail/openssl.hpp ----
 // SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_AUTH_DETAIL_OPENSSL_HPP
-#define PIER_AUTH_DETAIL_OPENSSL_HPP
+#ifndef PIER_CORE_DETAIL_OPENSSL_HPP
+#define PIER_CORE_DETAIL_OPENSSL_HPP
 
-// Owning pointers for the OpenSSL objects the auth code uses, the random generator, and a
+// Owning pointers for the OpenSSL objects pier uses (TLS, tokens, passwords), the random generator, and a
 // guard that keeps the thread's OpenSSL error queue as it was.
 
 
@@ -11667,7 +11779,7 @@ struct std::is_error_code_enum<pier::http::tls_error> : std::true_type {};
 #include <memory>
 
 PIER_BEGIN_NAMESPACE
-namespace auth::detail::openssl {
+namespace detail::openssl {
 
 template <auto Free>
 struct deleter {
@@ -11703,11 +11815,11 @@ inline bool random_bytes(void* out, std::size_t n) noexcept {
   return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) == 1;
 }
 
-} // namespace auth::detail::openssl
+} // namespace detail::openssl
 PIER_END_NAMESPACE
 
-#endif // PIER_AUTH_DETAIL_OPENSSL_HPP
-// ---- end pier/auth/detail/openssl.hpp ----
+#endif // PIER_CORE_DETAIL_OPENSSL_HPP
+// ---- end pier/core/detail/openssl.hpp ----
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -11744,7 +11856,7 @@ public:
   }
 };
 
-namespace ossl = auth::detail::openssl;
+namespace ossl = ::pier::detail::openssl;
 using x509_ptr = std::unique_ptr<X509, ossl::deleter<X509_free>>;
 
 // Mozilla "intermediate" v5.7, TLS 1.2 part; AES-128-GCM first (see the header).
@@ -13710,20 +13822,9 @@ inline http::response target_failure(ns_target_error e) {
                                        {"errors", boost::json::array{std::move(entry)}}}));
 }
 
-// RFC 3339 in UTC to the second ("2026-11-22T16:25:00Z"); times before the epoch too.
-inline std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t const secs =
-      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::size_t const n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
-}
-
 inline boost::json::object tag_json(storage::tag_entry const& e) {
   return {{"repository", e.repository}, {"tag", e.tag},   {"digest", e.digest.str()},
-          {"mediaType", e.media_type},  {"size", e.size}, {"pushed", rfc3339(e.pushed)}};
+          {"mediaType", e.media_type},  {"size", e.size}, {"pushed", ::pier::detail::rfc3339::format(e.pushed)}};
 }
 
 inline boost::json::value item_json(std::string const& name) { return boost::json::value(name); }
@@ -14033,7 +14134,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         read, r.last, n, !who.everything,
         [&](std::string last, std::size_t k) { return meta_.search(r.q, last, k); },
         [&](std::string const& repo) -> asio::awaitable<result<bool>> {
-          std::string_view const ns = storage::detail::namespace_of(repo);
+          std::string_view const ns = namespace_of(repo);
           if (!ns.empty() && who.whole_namespace && who.whole_namespace(ns))
             co_return true;
           co_return co_await pullable(repo);
@@ -14980,8 +15081,9 @@ PIER_END_NAMESPACE
 /// - `GET /api/v1/gc` (also `HEAD`): 200
 ///   `{"running":bool,"last":null|{"started","duration_ms","candidates","blobs_removed",
 ///   "bytes_freed","orphans_removed","manifests_removed","uploads_expired",
-///   "errors":[string]}}`: whether a run is in progress, and the report of the last one
-///   that finished (`null` before the first). `started` is RFC 3339 UTC with milliseconds
+///   "errors":[string]},"runs":[report]}`: whether a run is in progress, the report of the
+///   last one that finished (`null` before the first), and the last runs' reports, newest
+///   first. `started` is RFC 3339 UTC with milliseconds
 ///   (`"2026-11-22T16:25:00.123Z"`), `duration_ms` a number with a fraction.
 /// - `POST /api/v1/gc` (no body needed; any is ignored): starts a run in the background
 ///   and answers 202 at once with `Location: /api/v1/gc` and the same body as GET plus
@@ -15049,9 +15151,6 @@ private:
 
 namespace detail {
 
-/// RFC 3339 UTC with milliseconds, e.g. "2026-11-22T16:25:00.123Z".
-std::string gc_time(std::chrono::system_clock::time_point t);
-
 /// The report as `GET /api/v1/gc` shows it.
 boost::json::object gc_report_json(gc_report const& r);
 
@@ -15074,29 +15173,17 @@ PIER_END_NAMESPACE
 #include <ctime>
 #include <string>
 
+
 PIER_BEGIN_NAMESPACE
 namespace registry {
 namespace detail {
-
-inline std::string gc_time(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto const ms = floor<milliseconds>(t.time_since_epoch());
-  std::time_t const seconds = floor<std::chrono::seconds>(ms).count();
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char date[24];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(ms.count() % 1000));
-  return out;
-}
 
 inline boost::json::object gc_report_json(gc_report const& r) {
   boost::json::array errors;
   for (std::string const& e : r.errors)
     errors.emplace_back(e);
   using ms = std::chrono::duration<double, std::milli>;
-  return {{"started", gc_time(r.started)},
+  return {{"started", ::pier::detail::rfc3339::format(r.started, true)},
           {"duration_ms", std::chrono::duration_cast<ms>(r.duration).count()},
           {"candidates", r.candidates},
           {"blobs_removed", r.blobs_removed},
@@ -15412,11 +15499,6 @@ public:
     std::lock_guard const lock(mutex_);
     auto const it = sessions_.find(id);
     return it == sessions_.end() ? 0 : it->second.bytes;
-  }
-
-  /// The namespace uploads to `repository` count against.
-  static std::string_view namespace_of(std::string_view repository) noexcept {
-    return repository.substr(0, repository.find('/'));
   }
 
   /// The sessions counted now (after expiring the old ones).
@@ -15921,7 +16003,7 @@ namespace detail {
 
 /// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
 inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(upload_limiter::namespace_of(repository));
+  std::string const ns(namespace_of(repository));
   boost::json::object numbers{
       {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
   return error(oci_error::denied,
@@ -16483,7 +16565,7 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
 
 template <storage::BlobStore B, storage::MetadataStore M>
 std::uint64_t v2_registry<B, M>::in_flight(std::string_view repository) const {
-  return uploads_->in_flight(detail::upload_limiter::namespace_of(repository),
+  return uploads_->in_flight(namespace_of(repository),
                              std::chrono::system_clock::now());
 }
 
@@ -16492,6 +16574,8 @@ asio::awaitable<result<std::optional<detail::upload_room>>>
 v2_registry<B, M>::upload_room_of(std::string const& repository,
                                   std::optional<pier::digest> blob) const {
   if constexpr (storage::QuotaStore<M>) {
+    if (namespace_of(repository).empty())
+      co_return std::nullopt; // no namespace, no quota (as the stores count)
     std::vector<storage::sized_blob> sized; // not a braced list in a co_await (GCC 12)
     if (blob) {
       // Its size from the blob store, which is authoritative, as `check_quota` does.
@@ -16539,6 +16623,8 @@ asio::awaitable<std::optional<http::response>>
 v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs,
                                std::uint64_t pending) const {
   if constexpr (storage::QuotaStore<M>) {
+    if (namespace_of(repository).empty())
+      co_return std::nullopt; // no namespace, no quota (as the stores count)
     // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
     std::vector<storage::sized_blob> sized;
     sized.reserve(blobs.size());
@@ -16762,7 +16848,7 @@ namespace detail::access_token {
 inline constexpr std::string_view id_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 inline void random_or_throw(void* out, std::size_t n) {
-  if (!openssl::random_bytes(out, n))
+  if (!::pier::detail::openssl::random_bytes(out, n))
     throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
                             "RAND_bytes");
 }
@@ -16791,7 +16877,7 @@ inline std::string random_id() {
 inline bool sha256_hex(std::string_view secret, std::array<char, 64>& out) noexcept {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int n = 0;
-  openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   if (EVP_Digest(secret.data(), secret.size(), md.data(), &n, EVP_sha256(), nullptr) != 1 ||
       n != 32)
     return false;
@@ -17566,7 +17652,7 @@ inline result<std::string> hash_password(std::string_view password, password_alg
   }
 
   unsigned char salt[16];
-  if (!detail::openssl::random_bytes(salt, sizeof salt))
+  if (!::pier::detail::openssl::random_bytes(salt, sizeof salt))
     return password_error::hashing_failed;
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
   char const* const made = crypt_gensalt_rn(prefix, cost, reinterpret_cast<char const*>(salt),
@@ -17642,13 +17728,6 @@ struct permissions {
 
   friend bool operator==(permissions const&, permissions const&) = default;
 };
-
-/// The namespace of a repository: its first path component, or empty when it has one
-/// component only (`alpine`).
-constexpr std::string_view namespace_of(std::string_view repository) noexcept {
-  auto const slash = repository.find('/');
-  return slash == std::string_view::npos ? std::string_view{} : repository.substr(0, slash);
-}
 
 /// Whether `name` can be a user or organisation name: one repository path component
 /// (lower-case letters and digits, separated by `.`, `_`, `__` or dashes), at most 64
@@ -19326,7 +19405,7 @@ public:
 
 namespace cert {
 
-namespace ossl = openssl;
+namespace ossl = ::pier::detail::openssl;
 using x509_ptr = std::unique_ptr<X509, ossl::deleter<X509_free>>;
 using general_names_ptr = std::unique_ptr<GENERAL_NAMES, ossl::deleter<GENERAL_NAMES_free>>;
 using general_name_ptr = std::unique_ptr<GENERAL_NAME, ossl::deleter<GENERAL_NAME_free>>;
@@ -19488,7 +19567,7 @@ inline result<certificate_set> generate_certificates(certificate_request const& 
   if (!c::valid_days(req.ca_validity) || !c::valid_days(req.server_validity))
     return certificate_error::invalid_validity;
 
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   // A common name holds at most 64 characters (RFC 5280 ub-common-name); clients match the
   // host against subjectAltName, so a longer host simply goes without a CN.
   std::string const ca_name =
@@ -20130,7 +20209,7 @@ inline bool equals(boost::json::value const& v, std::string_view s) noexcept {
 
 // R || S (32 bytes each, big-endian) to the DER ECDSA-Sig-Value OpenSSL verifies.
 inline bool raw_to_der(std::string_view raw, std::vector<unsigned char>& der) {
-  namespace ossl = openssl;
+  namespace ossl = ::pier::detail::openssl;
   auto const* p = reinterpret_cast<unsigned char const*>(raw.data());
   ossl::ecdsa_sig_ptr sig(ECDSA_SIG_new());
   ossl::bignum_ptr r(BN_bin2bn(p, 32, nullptr));
@@ -20149,7 +20228,7 @@ inline bool raw_to_der(std::string_view raw, std::vector<unsigned char>& der) {
 
 // The DER signature OpenSSL makes to R || S.
 inline bool der_to_raw(unsigned char const* der, std::size_t size, std::string& raw) {
-  namespace ossl = openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(size)));
   if (!sig)
     return false;
@@ -20163,7 +20242,7 @@ inline bool der_to_raw(unsigned char const* der, std::size_t size, std::string& 
 
 inline bool verify_signature(evp_pkey_st* key, std::string_view signing_input,
                              std::vector<unsigned char> const& der) {
-  openssl::md_ctx_ptr ctx(EVP_MD_CTX_new());
+  ::pier::detail::openssl::md_ctx_ptr ctx(EVP_MD_CTX_new());
   return ctx &&
          EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) ==
              1 &&
@@ -20201,7 +20280,7 @@ inline std::string libtrust_key_id(std::string_view spki_der) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   {
-    detail::openssl::error_queue_guard const guard;
+    ::pier::detail::openssl::error_queue_guard const guard;
     if (EVP_Digest(spki_der.data(), spki_der.size(), md.data(), &md_len, EVP_sha256(), nullptr) !=
         1)
       throw std::system_error(std::make_error_code(std::errc::function_not_supported),
@@ -20227,7 +20306,7 @@ inline std::string libtrust_key_id(std::string_view spki_der) {
 // --- es256_key -------------------------------------------------------------------------
 
 inline result<es256_key> es256_key::adopt(evp_pkey_st* raw, bool has_private) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::pkey_ptr p(raw);
   if (!p || EVP_PKEY_is_a(p.get(), "EC") != 1)
     return jwt_error::invalid_key;
@@ -20263,7 +20342,7 @@ inline result<es256_key> es256_key::adopt(evp_pkey_st* raw, bool has_private) {
 }
 
 inline result<es256_key> es256_key::generate() {
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   EVP_PKEY* k = EVP_EC_gen("P-256");
   if (k == nullptr)
     return jwt_error::crypto_failure;
@@ -20271,7 +20350,7 @@ inline result<es256_key> es256_key::generate() {
 }
 
 inline result<es256_key> es256_key::from_pem(std::string_view pem) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   if (pem.size() > static_cast<std::size_t>(INT_MAX))
     return jwt_error::invalid_key;
@@ -20291,7 +20370,7 @@ inline result<es256_key> es256_key::from_pem(std::string_view pem) {
 }
 
 inline result<std::string> es256_key::private_pem() const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (!pkey_ || !has_private_)
     return jwt_error::no_private_key;
   ossl::error_queue_guard const guard;
@@ -20304,7 +20383,7 @@ inline result<std::string> es256_key::private_pem() const {
 }
 
 inline std::string es256_key::public_pem() const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (!pkey_)
     return {};
   ossl::error_queue_guard const guard;
@@ -20317,7 +20396,7 @@ inline std::string es256_key::public_pem() const {
 inline es256_key es256_key::public_key() const {
   if (!pkey_)
     return {};
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   auto const* p = reinterpret_cast<unsigned char const*>(spki_der_.data());
   result<es256_key> k = adopt(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der_.size())), false);
   if (!k)
@@ -20329,7 +20408,7 @@ inline es256_key es256_key::public_key() const {
 
 inline result<std::string> sign_jwt(boost::json::object const& claims, es256_key const& key,
                                     std::string_view kid) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (key.empty() || !key.has_private_key())
     return jwt_error::no_private_key;
   if (kid.empty())
@@ -20362,7 +20441,7 @@ inline result<std::string> sign_jwt(boost::json::object const& claims, es256_key
 inline result<boost::json::object> verify_jwt(std::string_view token,
                                               std::span<es256_key const> keys,
                                               jwt_verify_options const& options) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   std::size_t const dot1 = token.find('.');
   std::size_t const dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
@@ -21430,21 +21509,11 @@ inline http::response oauth_error(int status, std::string_view error,
   return r;
 }
 
-/// RFC 3339 in UTC, whole seconds: `2026-11-22T16:02:28Z`.
-inline std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t const s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&s, &tm);
-  std::array<char, 32> buf{};
-  std::size_t const n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf.data(), n);
-}
-
 /// A random token id (`jti`): 128 bits in base64url. Throws `std::system_error` only when
 /// the CSPRNG fails.
 inline std::string random_token_id() {
   std::array<unsigned char, 16> b{};
-  if (!openssl::random_bytes(b.data(), b.size()))
+  if (!::pier::detail::openssl::random_bytes(b.data(), b.size()))
     throw std::system_error(std::make_error_code(std::errc::io_error), "RAND_bytes");
   return base64url_encode(std::string_view(reinterpret_cast<char const*>(b.data()), b.size()));
 }
@@ -21985,7 +22054,7 @@ inline void credential_cache::mac_ctx_deleter::operator()(evp_mac_ctx_st* p) con
 
 inline credential_cache::credential_cache(std::size_t capacity, clock::duration ttl)
     : capacity_(capacity), ttl_(ttl) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   std::array<unsigned char, 32> key{};
   if (!ossl::random_bytes(key.data(), key.size()))
@@ -22009,7 +22078,7 @@ inline credential_cache::~credential_cache() = default;
 
 inline std::string credential_cache::key_of(std::string_view user, std::string_view password,
                                             std::string_view stored_hash) const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   ossl::mac_ctx_ptr const ctx(EVP_MAC_CTX_dup(mac_.get()));
   if (!ctx)
@@ -22368,7 +22437,7 @@ template <class F>
 asio::awaitable<std::invoke_result_t<F&>> gate<A, M>::blocking(F f) const {
   if (!pool_)
     co_return f();
-  co_return co_await storage::detail::offload(*pool_, std::move(f));
+  co_return co_await storage::offload(*pool_, std::move(f));
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
@@ -22934,7 +23003,7 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
   if (oauth)
     body["token_type"] = "Bearer";
   body["expires_in"] = options_.token_ttl.count();
-  body["issued_at"] = detail::rfc3339(now);
+  body["issued_at"] = ::pier::detail::rfc3339::format(now);
   if (oauth)
     body["scope"] = to_string(*access);
   http::response res = http::response::json(200, boost::json::serialize(body));

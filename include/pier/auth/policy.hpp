@@ -53,13 +53,6 @@ struct permissions {
   friend bool operator==(permissions const&, permissions const&) = default;
 };
 
-/// The namespace of a repository: its first path component, or empty when it has one
-/// component only (`alpine`).
-constexpr std::string_view namespace_of(std::string_view repository) noexcept {
-  auto const slash = repository.find('/');
-  return slash == std::string_view::npos ? std::string_view{} : repository.substr(0, slash);
-}
-
 /// Whether `name` can be a user or organisation name: one repository path component
 /// (lower-case letters and digits, separated by `.`, `_`, `__` or dashes), at most 64
 /// characters, so that it is a namespace as it is.

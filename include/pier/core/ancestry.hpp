@@ -18,6 +18,7 @@
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/error.hpp>
 #include <pier/core/result.hpp>
 

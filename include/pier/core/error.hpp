@@ -4,7 +4,8 @@
 
 /// @file
 /// The error codes of the OCI Distribution Specification as a `std::error_code`
-/// category, each with its HTTP status and the JSON error body the spec prescribes.
+/// category, each with its HTTP status. The JSON error body the spec prescribes is
+/// pier/core/error_body.hpp (it needs Boost.JSON; this header does not).
 ///
 /// Other pier domains (reference, digest, manifest, ...) have their own error enums;
 /// their categories map each value to one of these codes through
@@ -13,20 +14,12 @@
 /// @code
 /// std::error_code ec = pier::oci_error::manifest_unknown;
 /// assert(pier::http_status(pier::to_oci_error(ec)) == 404);
-/// std::string body = pier::error_body(pier::oci_error::manifest_unknown, "no such tag");
-/// // {"errors":[{"code":"MANIFEST_UNKNOWN","message":"no such tag","detail":null}]}
 /// @endcode
 ///
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes
 
 #include <pier/config.hpp>
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
-#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -78,20 +71,6 @@ inline std::error_code make_error_code(oci_error e) noexcept {
 /// Maps any pier error code to the OCI code it corresponds to; `oci_error::unknown` for
 /// codes from other categories (I/O errors and the like: not the client's fault).
 oci_error to_oci_error(std::error_code ec) noexcept;
-
-/// One entry of an error body.
-struct error_entry {
-  oci_error code = oci_error::unknown;
-  std::string message; ///< empty: the code's default message
-  boost::json::value detail = nullptr;
-};
-
-/// `{"errors":[{"code":…,"message":…,"detail":…}]}` for one error.
-std::string error_body(oci_error code, std::string_view message = {},
-                       boost::json::value detail = nullptr);
-
-/// The same for several errors at once (the spec allows a list).
-std::string error_body(std::span<error_entry const> errors);
 
 PIER_END_NAMESPACE
 

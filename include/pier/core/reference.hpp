@@ -305,6 +305,20 @@ result<void> validate_repository_name(std::string_view name) noexcept;
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
 result<void> validate_tag(std::string_view tag) noexcept;
 
+/// The namespace of a repository: its first path component, or empty when the name has
+/// one component only (`alpine`). A namespace is what users and organisations own and what
+/// quotas and namespace totals count; a repository without one belongs to no account and
+/// has no quota. The one definition every module uses.
+///
+/// @code
+/// static_assert(pier::namespace_of("team/app/web") == "team");
+/// static_assert(pier::namespace_of("alpine").empty());
+/// @endcode
+constexpr std::string_view namespace_of(std::string_view repository) noexcept {
+  std::size_t const slash = repository.find('/');
+  return slash == std::string_view::npos ? std::string_view() : repository.substr(0, slash);
+}
+
 PIER_END_NAMESPACE
 
 template <>

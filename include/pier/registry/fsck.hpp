@@ -18,7 +18,7 @@
 /// }, asio::detached);
 /// @endcode
 ///
-/// Checks, in this order (DESIGN.md "Durability rules"):
+/// Checks, in this order (docs/docs/DESIGN.md "Durability rules"):
 /// 1. every blob file: its content hashes to its name (streamed, bounded buffer). A file
 ///    that does not is corrupt; repair deletes it (its links go in step 2).
 /// 2. every blob link (repository, digest) names a blob present and not corrupt; repair
@@ -105,7 +105,7 @@ struct fsck_report {
   /// Problem lines left out of `problems`.
   std::uint64_t problems_left_out = 0;
 
-  /// Nothing found but orphans, which a crash may leave (DESIGN.md, durability rule 2):
+  /// Nothing found but orphans, which a crash may leave (docs/DESIGN.md, durability rule 2):
   /// metadata and blobs agree. What `pier-registry fsck` exits 0 on.
   bool consistent() const noexcept {
     return corrupt_blobs + missing_blobs + broken_manifests + unlinked_blobs + wrong_counts == 0;

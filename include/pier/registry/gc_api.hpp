@@ -18,8 +18,9 @@
 /// - `GET /api/v1/gc` (also `HEAD`): 200
 ///   `{"running":bool,"last":null|{"started","duration_ms","candidates","blobs_removed",
 ///   "bytes_freed","orphans_removed","manifests_removed","uploads_expired",
-///   "errors":[string]}}`: whether a run is in progress, and the report of the last one
-///   that finished (`null` before the first). `started` is RFC 3339 UTC with milliseconds
+///   "errors":[string]},"runs":[report]}`: whether a run is in progress, the report of the
+///   last one that finished (`null` before the first), and the last runs' reports, newest
+///   first. `started` is RFC 3339 UTC with milliseconds
 ///   (`"2026-11-22T16:25:00.123Z"`), `duration_ms` a number with a fraction.
 /// - `POST /api/v1/gc` (no body needed; any is ignored): starts a run in the background
 ///   and answers 202 at once with `Location: /api/v1/gc` and the same body as GET plus
@@ -92,9 +93,6 @@ private:
 };
 
 namespace detail {
-
-/// RFC 3339 UTC with milliseconds, e.g. "2026-11-22T16:25:00.123Z".
-std::string gc_time(std::chrono::system_clock::time_point t);
 
 /// The report as `GET /api/v1/gc` shows it.
 boost::json::object gc_report_json(gc_report const& r);

@@ -53,7 +53,7 @@ namespace storage {
 ///
 /// A blob exists under its digest only once an upload of it was committed: a commit
 /// verifies the digest and makes the bytes durable before it succeeds, so metadata that
-/// points at a committed blob never points at nothing (DESIGN.md, durability rules).
+/// points at a committed blob never points at nothing (docs/DESIGN.md, durability rules).
 /// Which repository may see a blob is the metadata store's business (`link_blob`).
 template <class S>
 concept BlobStore = requires(S& s, pier::digest d, upload_id id, std::span<std::byte const> bytes,

@@ -42,7 +42,7 @@ enum class storage_error {
   name_taken,            ///< a user or organisation already has the name: DENIED
   member_unknown,        ///< the user is not a member of the organisation: NAME_UNKNOWN
   token_unknown,         ///< no such access token: DENIED
-  quota_exceeded,        ///< a manifest's new blobs would take its namespace over its quota: DENIED
+  quota_exceeded,        ///< linking a blob (upload commit, mount, manifest) would take its namespace over its quota: DENIED
   name_reserved,      ///< the namespace holds repositories or records, or was a deleted account's: DENIED
   namespace_in_use,   ///< an account whose namespace holds repositories cannot go: DENIED
   last_admin,         ///< the change would leave an organisation or the registry without an admin: DENIED

@@ -13,7 +13,7 @@
 ///     blobs/sha512/…            the same for sha512
 ///     uploads/<id>              uploads in progress
 ///
-/// Durability (DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
+/// Durability (docs/DESIGN.md): an upload is written to `uploads/<id>` while it is hashed;
 /// commit verifies the digest, fsyncs the file, renames it to its content-addressed path
 /// and fsyncs that directory, and only then succeeds. A crash can leave files under
 /// `uploads/` (orphans for GC and fsck) but never a partial file under `blobs/`. fsync,
@@ -50,9 +50,10 @@
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/result.hpp>
 #include <pier/storage/concepts.hpp>
-#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/offload.hpp>
 #include <pier/storage/detail/posix.hpp>
 #include <pier/storage/detail/upload.hpp>
 #include <pier/storage/error.hpp>

@@ -25,6 +25,7 @@
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/result.hpp>
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/detail/namespaces.hpp>

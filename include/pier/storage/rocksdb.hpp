@@ -15,7 +15,7 @@
 /// | tag_index      | repo `\0` digest `\0` tag            | push time (a manifest's tags)  |
 /// | manifests      | digest                               | media type, bytes, references  |
 /// | manifest_links | repo `\0` digest                     | empty (manifest in repository) |
-/// | blob_links     | repo `\0` digest                     | empty (blob visible in repo)   |
+/// | blob_links     | repo `\0` digest                     | manifests using it, 8 bytes (empty: older link) |
 /// | refcounts      | `b` digest / `m` digest / `r` digest | count, 8 bytes little-endian   |
 /// | referrers      | repo `\0` subject `\0` digest        | descriptor fields              |
 /// | uploads        | upload id                            | repository, created time       |
@@ -32,14 +32,15 @@
 /// | manifest_parents | repo `\0` child `\0` index         | empty (an index's children)    |
 /// | untagged       | since (8 bytes big-endian) repo `\0` digest | empty                  |
 /// | untagged_index | repo `\0` digest                     | since (8 bytes big-endian)     |
-/// | namespace_blobs| ns `\0` digest                       | count in ns, size added (8 + 8)|
+/// | namespace_blobs| ns `\0` digest                       | count, size, links (8 + 8 + 8) |
 /// | namespace_blobs| ns                                   | total bytes of ns, 8 bytes     |
 ///
-/// The default column family holds `pier.schema`, the layout version (4; version 1 had no
+/// The default column family holds `pier.schema`, the layout version (5; version 1 had no
 /// account column families, version 2 none for garbage collection: opening such a database
 /// adds them, and fills `blob_times` (with the time of opening), `blob_repos` and
 /// `manifest_parents` from the records there are; version 3 had no `namespace_blobs`:
-/// opening it counts them from the manifests the repositories hold, in one write), and
+/// opening it counts them from the manifests the repositories hold, in one write; version 4
+/// kept two numbers per `namespace_blobs` entry and no link counts: opening it recounts them), and
 /// `pier.user_count`, and the records of `QuotaStore` (storage/usage.hpp): `usage.quota \0 ns`
 /// (a namespace's quota) and `usage.size \0 digest` (a blob's size as `charge` recorded
 /// it), 8 bytes little-endian each; they need no column family of their own, so databases
@@ -51,8 +52,10 @@
 /// organisations the user created). A database written before them has no reservations:
 /// the names of accounts deleted then are claimable unless their namespace holds
 /// repositories.
-/// `namespace_blobs` changes in the batch of every manifest put and delete (see
-/// storage/usage.hpp), where `put_manifest` also checks the quota; a namespace's usage
+/// `namespace_blobs` changes in the batch of every change that links or unlinks a blob in a
+/// namespace (manifest put and delete, `link_blob`, `unlink_blob`, GC's release; see
+/// storage/usage.hpp), and the quota (the namespace's own, else the default one) is checked
+/// in the batch that links a blob; a namespace's usage
 /// reads its entries and their `b` counts in one snapshot, a repository's is counted from
 /// `manifest_links` and `manifests`.
 /// Records of users, organisations and tokens start with a format
@@ -118,7 +121,7 @@
 #include <pier/core/digest.hpp>
 #include <pier/core/result.hpp>
 #include <pier/storage/concepts.hpp>
-#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/offload.hpp>
 #include <pier/storage/error.hpp>
 #include <pier/storage/types.hpp>
 #include <pier/storage/usage.hpp>

@@ -176,13 +176,13 @@ TEST(auth_policy, valid_account_names) {
 }
 
 TEST(auth_policy, namespace_of_is_the_first_component) {
-  static_assert(auth::namespace_of("acme/app") == "acme");
-  static_assert(auth::namespace_of("alpine").empty());
-  EXPECT_EQ(auth::namespace_of("acme/app"), "acme");
-  EXPECT_EQ(auth::namespace_of("acme/team/app"), "acme");
-  EXPECT_EQ(auth::namespace_of("alpine"), "");
-  EXPECT_EQ(auth::namespace_of(""), "");
-  EXPECT_EQ(auth::namespace_of("a/b"), "a");
+  static_assert(pier::namespace_of("acme/app") == "acme");
+  static_assert(pier::namespace_of("alpine").empty());
+  EXPECT_EQ(pier::namespace_of("acme/app"), "acme");
+  EXPECT_EQ(pier::namespace_of("acme/team/app"), "acme");
+  EXPECT_EQ(pier::namespace_of("alpine"), "");
+  EXPECT_EQ(pier::namespace_of(""), "");
+  EXPECT_EQ(pier::namespace_of("a/b"), "a");
 }
 
 TEST(auth_policy, scope_actions_in_order) {

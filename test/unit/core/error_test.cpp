@@ -1,4 +1,5 @@
 #include <pier/core/error.hpp>
+#include <pier/core/error_body.hpp>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+#include <pier/core/hasher.hpp>
 #include <pier/core/manifest.hpp>
 
 #include <gtest/gtest.h>

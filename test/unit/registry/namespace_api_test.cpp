@@ -203,7 +203,7 @@ TEST_F(NamespaceApi, repositories_and_tags_of_a_namespace) {
   std::string const pushed(t.at("pushed").as_string());
   EXPECT_EQ(pushed.size(), 20u) << pushed; // 2026-11-22T16:25:00Z
   EXPECT_EQ(pushed.back(), 'Z');
-  EXPECT_GE(pushed, registry::detail::api::rfc3339(before));
+  EXPECT_GE(pushed, pier::detail::rfc3339::format(before));
   EXPECT_EQ(tags[1].at("tag").as_string(), "v1");
   EXPECT_EQ(r.header("Link"),
             R"(</api/v1/namespaces/acme/tags?n=2&last=acme%2Fapi%3Av1>; rel="next")");
@@ -525,9 +525,9 @@ TEST(namespace_api_example, the_store_type_is_deduced) {
 
 TEST(namespace_api_time, rfc3339_in_utc) {
   using namespace std::chrono;
-  EXPECT_EQ(registry::detail::api::rfc3339(system_clock::time_point{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(pier::detail::rfc3339::format(system_clock::time_point{}), "1970-01-01T00:00:00Z");
   EXPECT_EQ(
-      registry::detail::api::rfc3339(system_clock::from_time_t(1700000000) + milliseconds(999)),
+      pier::detail::rfc3339::format(system_clock::from_time_t(1700000000) + milliseconds(999)),
       "2023-11-14T22:13:20Z");
 }
 

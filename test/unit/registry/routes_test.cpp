@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <pier/core/hasher.hpp>
 #include <pier/registry/routes.hpp>
 
 #include <gtest/gtest.h>

@@ -356,6 +356,15 @@ TEST_F(UsageDefault, a_namespace_without_its_own_quota_is_limited_by_the_default
   pier_test::push_image(c_, "initech/app", "v1", small.cfg, small.layers, small.manifest);
 }
 
+// A repository of one component (`web`) is in no namespace: no account owns it and no
+// quota, the default one included, counts it (pier::namespace_of); the uploads and the
+// manifest that a namespace's default quota refuses go through.
+TEST_F(UsageDefault, a_repository_without_a_namespace_has_no_quota) {
+  ASSERT_GT(web_.cfg.bytes.size() + web_.layers[0].bytes.size(), default_quota);
+  pier_test::push_image(c_, "web", "v1", web_.cfg, web_.layers, web_.manifest);
+  EXPECT_EQ(c_.request("GET", "/v2/web/manifests/v1").status, 200);
+}
+
 /// A memory store whose `charge` holds each request until `gather` charges are there (each
 /// upload charges twice: for the room of its body, then for its link; at most 2 s, should
 /// one never come), and can commit a competing push once, at the `interlope_at`-th charge,

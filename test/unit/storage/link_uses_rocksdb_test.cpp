@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The use counts of blob links (how many of a repository's manifests reference the blob,
 // what refuses the DELETE of a blob in use) checked and rewritten by the store's fsck.
+#include <pier/core/hasher.hpp>
 #include <pier/storage/rocksdb.hpp>
 
 #include "raw_rocksdb.hpp"

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <pier/core/hasher.hpp>
 #include <pier/storage/rocksdb.hpp>
 
 #include "namespace_store_suite.hpp"

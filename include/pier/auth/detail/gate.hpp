@@ -9,7 +9,7 @@
 #include <pier/auth/access_token.hpp>
 #include <pier/auth/address_range.hpp>
 #include <pier/auth/detail/api.hpp>
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 #include <pier/auth/jwt.hpp>
 #include <pier/auth/policy.hpp>
 #include <pier/auth/scope.hpp>
@@ -349,21 +349,11 @@ inline http::response oauth_error(int status, std::string_view error,
   return r;
 }
 
-/// RFC 3339 in UTC, whole seconds: `2026-11-22T16:02:28Z`.
-inline std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t const s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&s, &tm);
-  std::array<char, 32> buf{};
-  std::size_t const n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf.data(), n);
-}
-
 /// A random token id (`jti`): 128 bits in base64url. Throws `std::system_error` only when
 /// the CSPRNG fails.
 inline std::string random_token_id() {
   std::array<unsigned char, 16> b{};
-  if (!openssl::random_bytes(b.data(), b.size()))
+  if (!::pier::detail::openssl::random_bytes(b.data(), b.size()))
     throw std::system_error(std::make_error_code(std::errc::io_error), "RAND_bytes");
   return base64url_encode(std::string_view(reinterpret_cast<char const*>(b.data()), b.size()));
 }

@@ -2,7 +2,7 @@
 #ifndef PIER_AUTH_IMPL_ACCESS_TOKEN_HPP
 #define PIER_AUTH_IMPL_ACCESS_TOKEN_HPP
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 #include <pier/core/detail/base64.hpp>
 
 #include <openssl/crypto.h>
@@ -22,7 +22,7 @@ namespace detail::access_token {
 inline constexpr std::string_view id_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 inline void random_or_throw(void* out, std::size_t n) {
-  if (!openssl::random_bytes(out, n))
+  if (!::pier::detail::openssl::random_bytes(out, n))
     throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
                             "RAND_bytes");
 }
@@ -51,7 +51,7 @@ inline std::string random_id() {
 inline bool sha256_hex(std::string_view secret, std::array<char, 64>& out) noexcept {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int n = 0;
-  openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   if (EVP_Digest(secret.data(), secret.size(), md.data(), &n, EVP_sha256(), nullptr) != 1 ||
       n != 32)
     return false;

@@ -2,7 +2,7 @@
 #ifndef PIER_AUTH_IMPL_CERTIFICATE_HPP
 #define PIER_AUTH_IMPL_CERTIFICATE_HPP
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
@@ -43,7 +43,7 @@ public:
 
 namespace cert {
 
-namespace ossl = openssl;
+namespace ossl = ::pier::detail::openssl;
 using x509_ptr = std::unique_ptr<X509, ossl::deleter<X509_free>>;
 using general_names_ptr = std::unique_ptr<GENERAL_NAMES, ossl::deleter<GENERAL_NAMES_free>>;
 using general_name_ptr = std::unique_ptr<GENERAL_NAME, ossl::deleter<GENERAL_NAME_free>>;
@@ -205,7 +205,7 @@ inline result<certificate_set> generate_certificates(certificate_request const& 
   if (!c::valid_days(req.ca_validity) || !c::valid_days(req.server_validity))
     return certificate_error::invalid_validity;
 
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   // A common name holds at most 64 characters (RFC 5280 ub-common-name); clients match the
   // host against subjectAltName, so a longer host simply goes without a CN.
   std::string const ca_name =

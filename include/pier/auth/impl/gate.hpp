@@ -2,10 +2,11 @@
 #ifndef PIER_AUTH_IMPL_GATE_HPP
 #define PIER_AUTH_IMPL_GATE_HPP
 
+#include <pier/core/detail/rfc3339.hpp>
 #include <pier/auth/access_token.hpp>
 #include <pier/auth/detail/gate.hpp>
 #include <pier/auth/password.hpp>
-#include <pier/storage/detail/offload.hpp>
+#include <pier/storage/offload.hpp>
 #include <pier/storage/error.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -89,7 +90,7 @@ template <class F>
 asio::awaitable<std::invoke_result_t<F&>> gate<A, M>::blocking(F f) const {
   if (!pool_)
     co_return f();
-  co_return co_await storage::detail::offload(*pool_, std::move(f));
+  co_return co_await storage::offload(*pool_, std::move(f));
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
@@ -655,7 +656,7 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
   if (oauth)
     body["token_type"] = "Bearer";
   body["expires_in"] = options_.token_ttl.count();
-  body["issued_at"] = detail::rfc3339(now);
+  body["issued_at"] = ::pier::detail::rfc3339::format(now);
   if (oauth)
     body["scope"] = to_string(*access);
   http::response res = http::response::json(200, boost::json::serialize(body));

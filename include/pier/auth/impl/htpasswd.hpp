@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <utility>
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 #include <pier/core/detail/ascii.hpp>
 
 PIER_BEGIN_NAMESPACE
@@ -177,7 +177,7 @@ inline void credential_cache::mac_ctx_deleter::operator()(evp_mac_ctx_st* p) con
 
 inline credential_cache::credential_cache(std::size_t capacity, clock::duration ttl)
     : capacity_(capacity), ttl_(ttl) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   std::array<unsigned char, 32> key{};
   if (!ossl::random_bytes(key.data(), key.size()))
@@ -201,7 +201,7 @@ inline credential_cache::~credential_cache() = default;
 
 inline std::string credential_cache::key_of(std::string_view user, std::string_view password,
                                             std::string_view stored_hash) const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   ossl::mac_ctx_ptr const ctx(EVP_MAC_CTX_dup(mac_.get()));
   if (!ctx)

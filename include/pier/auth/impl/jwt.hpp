@@ -18,7 +18,7 @@
 #include <new>
 #include <vector>
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 #include <pier/core/detail/ascii.hpp>
 #include <pier/core/detail/base64.hpp>
 #include <pier/core/detail/strict_json.hpp>
@@ -124,7 +124,7 @@ inline bool equals(boost::json::value const& v, std::string_view s) noexcept {
 
 // R || S (32 bytes each, big-endian) to the DER ECDSA-Sig-Value OpenSSL verifies.
 inline bool raw_to_der(std::string_view raw, std::vector<unsigned char>& der) {
-  namespace ossl = openssl;
+  namespace ossl = ::pier::detail::openssl;
   auto const* p = reinterpret_cast<unsigned char const*>(raw.data());
   ossl::ecdsa_sig_ptr sig(ECDSA_SIG_new());
   ossl::bignum_ptr r(BN_bin2bn(p, 32, nullptr));
@@ -143,7 +143,7 @@ inline bool raw_to_der(std::string_view raw, std::vector<unsigned char>& der) {
 
 // The DER signature OpenSSL makes to R || S.
 inline bool der_to_raw(unsigned char const* der, std::size_t size, std::string& raw) {
-  namespace ossl = openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(size)));
   if (!sig)
     return false;
@@ -157,7 +157,7 @@ inline bool der_to_raw(unsigned char const* der, std::size_t size, std::string& 
 
 inline bool verify_signature(evp_pkey_st* key, std::string_view signing_input,
                              std::vector<unsigned char> const& der) {
-  openssl::md_ctx_ptr ctx(EVP_MD_CTX_new());
+  ::pier::detail::openssl::md_ctx_ptr ctx(EVP_MD_CTX_new());
   return ctx &&
          EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) ==
              1 &&
@@ -195,7 +195,7 @@ inline std::string libtrust_key_id(std::string_view spki_der) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   {
-    detail::openssl::error_queue_guard const guard;
+    ::pier::detail::openssl::error_queue_guard const guard;
     if (EVP_Digest(spki_der.data(), spki_der.size(), md.data(), &md_len, EVP_sha256(), nullptr) !=
         1)
       throw std::system_error(std::make_error_code(std::errc::function_not_supported),
@@ -221,7 +221,7 @@ inline std::string libtrust_key_id(std::string_view spki_der) {
 // --- es256_key -------------------------------------------------------------------------
 
 inline result<es256_key> es256_key::adopt(evp_pkey_st* raw, bool has_private) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::pkey_ptr p(raw);
   if (!p || EVP_PKEY_is_a(p.get(), "EC") != 1)
     return jwt_error::invalid_key;
@@ -257,7 +257,7 @@ inline result<es256_key> es256_key::adopt(evp_pkey_st* raw, bool has_private) {
 }
 
 inline result<es256_key> es256_key::generate() {
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   EVP_PKEY* k = EVP_EC_gen("P-256");
   if (k == nullptr)
     return jwt_error::crypto_failure;
@@ -265,7 +265,7 @@ inline result<es256_key> es256_key::generate() {
 }
 
 inline result<es256_key> es256_key::from_pem(std::string_view pem) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   ossl::error_queue_guard const guard;
   if (pem.size() > static_cast<std::size_t>(INT_MAX))
     return jwt_error::invalid_key;
@@ -285,7 +285,7 @@ inline result<es256_key> es256_key::from_pem(std::string_view pem) {
 }
 
 inline result<std::string> es256_key::private_pem() const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (!pkey_ || !has_private_)
     return jwt_error::no_private_key;
   ossl::error_queue_guard const guard;
@@ -298,7 +298,7 @@ inline result<std::string> es256_key::private_pem() const {
 }
 
 inline std::string es256_key::public_pem() const {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (!pkey_)
     return {};
   ossl::error_queue_guard const guard;
@@ -311,7 +311,7 @@ inline std::string es256_key::public_pem() const {
 inline es256_key es256_key::public_key() const {
   if (!pkey_)
     return {};
-  detail::openssl::error_queue_guard const guard;
+  ::pier::detail::openssl::error_queue_guard const guard;
   auto const* p = reinterpret_cast<unsigned char const*>(spki_der_.data());
   result<es256_key> k = adopt(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der_.size())), false);
   if (!k)
@@ -323,7 +323,7 @@ inline es256_key es256_key::public_key() const {
 
 inline result<std::string> sign_jwt(boost::json::object const& claims, es256_key const& key,
                                     std::string_view kid) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   if (key.empty() || !key.has_private_key())
     return jwt_error::no_private_key;
   if (kid.empty())
@@ -356,7 +356,7 @@ inline result<std::string> sign_jwt(boost::json::object const& claims, es256_key
 inline result<boost::json::object> verify_jwt(std::string_view token,
                                               std::span<es256_key const> keys,
                                               jwt_verify_options const& options) {
-  namespace ossl = detail::openssl;
+  namespace ossl = ::pier::detail::openssl;
   std::size_t const dot1 = token.find('.');
   std::size_t const dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 #include <pier/core/detail/ascii.hpp>
 
 PIER_BEGIN_NAMESPACE
@@ -221,7 +221,7 @@ inline result<std::string> hash_password(std::string_view password, password_alg
   }
 
   unsigned char salt[16];
-  if (!detail::openssl::random_bytes(salt, sizeof salt))
+  if (!::pier::detail::openssl::random_bytes(salt, sizeof salt))
     return password_error::hashing_failed;
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
   char const* const made = crypt_gensalt_rn(prefix, cost, reinterpret_cast<char const*>(salt),

@@ -4,10 +4,15 @@
 
 // RFC 3339 `date-time` (https://www.rfc-editor.org/rfc/rfc3339#section-5.6), the format of
 // `created` in v1 image JSON and OCI image configs: what Go's time.Time reads and writes.
+// The one place pier reads and writes it.
 
 #include <pier/config.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <ctime>
+#include <string>
 #include <string_view>
 
 #include <pier/core/detail/ascii.hpp>
@@ -67,6 +72,27 @@ constexpr bool is_date_time(std::string_view s) noexcept {
   int offset_hour = 0, offset_minute = 0;
   return s.size() == pos + 6 && digits(s, pos + 1, 2, offset_hour) && s[pos + 3] == ':' &&
          digits(s, pos + 4, 2, offset_minute) && offset_hour <= 23 && offset_minute <= 59;
+}
+
+/// `t` in UTC, to the second (`2026-11-22T16:25:00Z`) or, with `milliseconds`, to the
+/// millisecond (`2026-11-22T16:25:00.007Z`); times before the epoch too.
+inline std::string format(std::chrono::system_clock::time_point t, bool milliseconds = false) {
+  using namespace std::chrono;
+  auto const ms = floor<std::chrono::milliseconds>(t.time_since_epoch());
+  auto const secs = floor<seconds>(ms);
+  std::time_t const whole = secs.count();
+  std::tm tm{};
+  ::gmtime_r(&whole, &tm);
+  char date[32];
+  std::size_t const n = std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(date, n);
+  if (milliseconds) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>((ms - secs).count()));
+    out += frac;
+  }
+  out += 'Z';
+  return out;
 }
 
 } // namespace detail::rfc3339

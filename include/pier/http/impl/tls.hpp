@@ -2,7 +2,7 @@
 #ifndef PIER_HTTP_IMPL_TLS_HPP
 #define PIER_HTTP_IMPL_TLS_HPP
 
-#include <pier/auth/detail/openssl.hpp>
+#include <pier/core/detail/openssl.hpp>
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -39,7 +39,7 @@ public:
   }
 };
 
-namespace ossl = auth::detail::openssl;
+namespace ossl = ::pier::detail::openssl;
 using x509_ptr = std::unique_ptr<X509, ossl::deleter<X509_free>>;
 
 // Mozilla "intermediate" v5.7, TLS 1.2 part; AES-128-GCM first (see the header).

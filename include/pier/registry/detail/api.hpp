@@ -5,6 +5,7 @@
 // What `namespace_api` needs that does not depend on the store type: its routes, the JSON
 // of a tag, RFC 3339 times, pages with a `Link` that continues where reading stopped.
 
+#include <pier/core/detail/rfc3339.hpp>
 #include <pier/config.hpp>
 #include <pier/core/error.hpp>
 #include <pier/core/reference.hpp>
@@ -173,20 +174,9 @@ inline http::response target_failure(ns_target_error e) {
                                        {"errors", boost::json::array{std::move(entry)}}}));
 }
 
-// RFC 3339 in UTC to the second ("2026-11-22T16:25:00Z"); times before the epoch too.
-inline std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t const secs =
-      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::size_t const n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
-}
-
 inline boost::json::object tag_json(storage::tag_entry const& e) {
   return {{"repository", e.repository}, {"tag", e.tag},   {"digest", e.digest.str()},
-          {"mediaType", e.media_type},  {"size", e.size}, {"pushed", rfc3339(e.pushed)}};
+          {"mediaType", e.media_type},  {"size", e.size}, {"pushed", ::pier::detail::rfc3339::format(e.pushed)}};
 }
 
 inline boost::json::value item_json(std::string const& name) { return boost::json::value(name); }

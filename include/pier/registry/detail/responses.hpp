@@ -9,6 +9,7 @@
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
 #include <pier/core/error.hpp>
+#include <pier/core/error_body.hpp>
 #include <pier/core/media_type.hpp>
 #include <pier/http/parser.hpp>
 #include <pier/http/request.hpp>

@@ -15,6 +15,7 @@
 // request after it (`record_bytes` adopts it, without taking a slot).
 
 #include <pier/config.hpp>
+#include <pier/core/reference.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -130,11 +131,6 @@ public:
     std::lock_guard const lock(mutex_);
     auto const it = sessions_.find(id);
     return it == sessions_.end() ? 0 : it->second.bytes;
-  }
-
-  /// The namespace uploads to `repository` count against.
-  static std::string_view namespace_of(std::string_view repository) noexcept {
-    return repository.substr(0, repository.find('/'));
   }
 
   /// The sessions counted now (after expiring the old ones).

@@ -2,7 +2,7 @@
 #ifndef PIER_REGISTRY_IMPL_API_HPP
 #define PIER_REGISTRY_IMPL_API_HPP
 
-#include <pier/storage/detail/namespaces.hpp>
+#include <pier/core/reference.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -107,7 +107,7 @@ asio::awaitable<http::response> namespace_api<M>::dispatch(route const& r,
         read, r.last, n, !who.everything,
         [&](std::string last, std::size_t k) { return meta_.search(r.q, last, k); },
         [&](std::string const& repo) -> asio::awaitable<result<bool>> {
-          std::string_view const ns = storage::detail::namespace_of(repo);
+          std::string_view const ns = namespace_of(repo);
           if (!ns.empty() && who.whole_namespace && who.whole_namespace(ns))
             co_return true;
           co_return co_await pullable(repo);

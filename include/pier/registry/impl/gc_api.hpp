@@ -7,29 +7,18 @@
 #include <ctime>
 #include <string>
 
+#include <pier/core/detail/rfc3339.hpp>
+
 PIER_BEGIN_NAMESPACE
 namespace registry {
 namespace detail {
-
-inline std::string gc_time(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto const ms = floor<milliseconds>(t.time_since_epoch());
-  std::time_t const seconds = floor<std::chrono::seconds>(ms).count();
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char date[24];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(ms.count() % 1000));
-  return out;
-}
 
 inline boost::json::object gc_report_json(gc_report const& r) {
   boost::json::array errors;
   for (std::string const& e : r.errors)
     errors.emplace_back(e);
   using ms = std::chrono::duration<double, std::milli>;
-  return {{"started", gc_time(r.started)},
+  return {{"started", ::pier::detail::rfc3339::format(r.started, true)},
           {"duration_ms", std::chrono::duration_cast<ms>(r.duration).count()},
           {"candidates", r.candidates},
           {"blobs_removed", r.blobs_removed},

@@ -245,7 +245,7 @@ namespace detail {
 
 /// 403 DENIED for a push that would take `repository`'s namespace over its quota (`q`).
 inline http::response quota_refusal(std::string_view repository, storage::quota_state const& q) {
-  std::string const ns(upload_limiter::namespace_of(repository));
+  std::string const ns(namespace_of(repository));
   boost::json::object numbers{
       {"namespace", ns}, {"used", q.used}, {"quota", q.quota.value_or(0)}, {"added", q.added}};
   return error(oci_error::denied,
@@ -807,7 +807,7 @@ asio::awaitable<result<void>> v2_registry<B, M>::touch(pier::digest d) const {
 
 template <storage::BlobStore B, storage::MetadataStore M>
 std::uint64_t v2_registry<B, M>::in_flight(std::string_view repository) const {
-  return uploads_->in_flight(detail::upload_limiter::namespace_of(repository),
+  return uploads_->in_flight(namespace_of(repository),
                              std::chrono::system_clock::now());
 }
 
@@ -816,6 +816,8 @@ asio::awaitable<result<std::optional<detail::upload_room>>>
 v2_registry<B, M>::upload_room_of(std::string const& repository,
                                   std::optional<pier::digest> blob) const {
   if constexpr (storage::QuotaStore<M>) {
+    if (namespace_of(repository).empty())
+      co_return std::nullopt; // no namespace, no quota (as the stores count)
     std::vector<storage::sized_blob> sized; // not a braced list in a co_await (GCC 12)
     if (blob) {
       // Its size from the blob store, which is authoritative, as `check_quota` does.
@@ -863,6 +865,8 @@ asio::awaitable<std::optional<http::response>>
 v2_registry<B, M>::check_quota(std::string repository, std::vector<pier::digest> blobs,
                                std::uint64_t pending) const {
   if constexpr (storage::QuotaStore<M>) {
+    if (namespace_of(repository).empty())
+      co_return std::nullopt; // no namespace, no quota (as the stores count)
     // Sizes from the blob store, not the manifest's descriptors, which nothing verifies.
     std::vector<storage::sized_blob> sized;
     sized.reserve(blobs.size());

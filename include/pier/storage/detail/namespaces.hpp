@@ -10,6 +10,7 @@
 // range of `a-b` comes before the range of `a`. `next_namespace` accounts for it.
 
 #include <pier/config.hpp>
+#include <pier/core/reference.hpp>
 #include <pier/storage/types.hpp>
 
 #include <cstddef>
@@ -19,12 +20,6 @@
 
 PIER_BEGIN_NAMESPACE
 namespace storage::detail {
-
-/// The namespace of `repository` (its first path component), empty when it has none.
-inline std::string_view namespace_of(std::string_view repository) noexcept {
-  std::size_t const slash = repository.find('/');
-  return slash == std::string_view::npos ? std::string_view() : repository.substr(0, slash);
-}
 
 /// The first key after every repository of namespace `ns` (`ns/` then bytes below 0xff:
 /// repository names are ASCII).

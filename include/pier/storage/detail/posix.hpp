@@ -6,6 +6,7 @@
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/result.hpp>
 
 #include <cerrno>

@@ -7,6 +7,7 @@
 
 #include <pier/config.hpp>
 #include <pier/core/digest.hpp>
+#include <pier/core/hasher.hpp>
 #include <pier/core/result.hpp>
 #include <pier/storage/detail/posix.hpp>
 #include <pier/storage/error.hpp>

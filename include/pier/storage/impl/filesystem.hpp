@@ -235,7 +235,7 @@ filesystem_blob_store::commit(upload_id id, pier::digest expected,
   std::string const temp = detail::upload_file(id);
   bool keep = false; // the file could not be opened for a reason other than its absence
   // All of this blocks on the disk (and may read the whole upload): the store's threads.
-  result<blob_info> r = co_await detail::offload(s_->pool, [&]() -> result<blob_info> {
+  result<blob_info> r = co_await storage::offload(s_->pool, [&]() -> result<blob_info> {
     // Opened only here, so that a commit waiting for a thread holds no descriptor.
     u->fd = detail::unique_fd(::openat(root, temp.c_str(), O_RDONLY | O_CLOEXEC));
     if (!u->fd) {
@@ -322,7 +322,7 @@ inline asio::awaitable<result<bool>>
 filesystem_blob_store::remove_if_unused_since(pier::digest d,
                                               std::chrono::system_clock::time_point before) {
   // The lock may wait for a commit's fsync: the store's threads, not the caller's.
-  co_return co_await detail::offload(s_->pool, [&]() -> result<bool> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<bool> {
     std::lock_guard const lock(s_->commit_lock(d));
     std::string const file = detail::blob_file(d);
     struct ::stat st {};
@@ -378,7 +378,7 @@ result<std::vector<std::string>> sorted_entries(int root_fd, std::string const& 
 
 inline asio::awaitable<result<page<stored_blob>>>
 filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
-  co_return co_await detail::offload(s_->pool, [&]() -> result<page<stored_blob>> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<page<stored_blob>> {
     page<stored_blob> out;
     int const root = s_->root_fd.get();
     // "sha256" sorts before "sha512", and shards are prefixes of the hex: walking the
@@ -426,7 +426,7 @@ filesystem_blob_store::list_blobs(std::string after, std::size_t n) {
 }
 
 inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store::list_uploads() {
-  co_return co_await detail::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
+  co_return co_await storage::offload(s_->pool, [&]() -> result<std::vector<stored_upload>> {
     int const root = s_->root_fd.get();
     result<std::vector<std::string>> const names =
         detail::sorted_entries(root, "uploads", [](std::string_view x) { return is_upload_id(x); });
@@ -449,7 +449,7 @@ inline asio::awaitable<result<std::vector<stored_upload>>> filesystem_blob_store
 inline asio::awaitable<result<std::pair<pier::digest, std::uint64_t>>>
 filesystem_blob_store::hash_blob(pier::digest d) {
   using out_type = result<std::pair<pier::digest, std::uint64_t>>;
-  co_return co_await detail::offload(s_->pool, [&]() -> out_type {
+  co_return co_await storage::offload(s_->pool, [&]() -> out_type {
     detail::unique_fd fd(
         ::openat(s_->root_fd.get(), detail::blob_file(d).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)

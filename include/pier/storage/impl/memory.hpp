@@ -270,7 +270,7 @@ inline asio::awaitable<result<void>> memory_metadata_store::put_manifest(std::st
   }
 
   bool const held = existing != nullptr && existing->manifests.contains(m.digest);
-  if (std::string_view const ns = detail::namespace_of(repository); !held && !ns.empty()) {
+  if (std::string_view const ns = namespace_of(repository); !held && !ns.empty()) {
     // What a stored copy references counts, as below; else what the manifest lists.
     auto const stored = contents_.find(m.digest);
     if (over_quota(ns, stored != contents_.end() ? stored->second.blobs
@@ -1172,7 +1172,7 @@ memory_metadata_store::new_bytes(std::string_view ns,
 inline void memory_metadata_store::count_in_namespace(std::string_view repository,
                                                       std::vector<pier::digest> const& blobs,
                                                       int delta) {
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   if (ns.empty())
     return;
   for (pier::digest const& b : blobs)
@@ -1181,7 +1181,7 @@ inline void memory_metadata_store::count_in_namespace(std::string_view repositor
 
 inline result<void> memory_metadata_store::link_in_namespace(std::string_view repository,
                                                              pier::digest const& d, int delta) {
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   if (ns.empty())
     return {};
   if (delta > 0 && over_quota(ns, {d}))
@@ -1256,7 +1256,7 @@ inline asio::awaitable<result<quota_state>>
 memory_metadata_store::charge(std::string repository, std::vector<sized_blob> blobs) {
   std::lock_guard const lock(mutex_);
   quota_state out;
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   out.quota = ns.empty() ? std::nullopt : quota_of(ns);
   // Counted with or without a quota of its own: the registry may apply a default one.
   namespace_totals const* const totals = ns.empty() ? nullptr : totals_of(ns);

@@ -803,7 +803,7 @@ struct rocksdb_metadata_store::state {
   /// `quota_exceeded` (the caller then writes nothing).
   result<void> count_in_namespace(rocksdb::WriteBatch& b, std::string_view repository,
                                   std::vector<pier::digest> const& blobs, int delta) const {
-    std::string_view const ns = detail::namespace_of(repository);
+    std::string_view const ns = namespace_of(repository);
     if (ns.empty())
       return {};
     namespace_changes changes(*this);
@@ -822,7 +822,7 @@ struct rocksdb_metadata_store::state {
   /// `quota_exceeded` (the caller then writes nothing).
   result<void> link_in_namespace(rocksdb::WriteBatch& b, std::string_view repository,
                                  pier::digest const& d, int delta) const {
-    std::string_view const ns = detail::namespace_of(repository);
+    std::string_view const ns = namespace_of(repository);
     if (ns.empty())
       return {};
     namespace_changes changes(*this);
@@ -852,7 +852,7 @@ struct rocksdb_metadata_store::state {
             failed = storage_error::corrupt;
             return false;
           }
-          std::string_view const ns = detail::namespace_of(k.substr(0, at));
+          std::string_view const ns = namespace_of(k.substr(0, at));
           if (ns.empty())
             return true;
           std::string const d(k.substr(at + 1));
@@ -884,7 +884,7 @@ struct rocksdb_metadata_store::state {
         failed = storage_error::corrupt;
         return false;
       }
-      std::string_view const ns = detail::namespace_of(k.substr(0, at));
+      std::string_view const ns = namespace_of(k.substr(0, at));
       if (!ns.empty())
         ++out[std::string(ns)][*d].links;
       return true;
@@ -1520,7 +1520,7 @@ struct rocksdb_metadata_store::state {
   /// makes it durable with its own.
   template <class F>
   asio::awaitable<result<void>> write(F build, bool durable = true) {
-    co_return co_await detail::offload(pool, [&]() -> result<void> {
+    co_return co_await storage::offload(pool, [&]() -> result<void> {
       std::lock_guard const lock(write_mutex);
       rocksdb::WriteBatch batch;
       if (result<void> r = build(batch); !r)
@@ -2611,7 +2611,7 @@ rocksdb_metadata_store::release_blobs(std::vector<pier::digest> ds,
           s.scan(state::blob_repos, prefix, "", {}, [&](std::string_view repo, std::string_view) {
             b.Delete(s[state::blob_links], detail::key(repo, d.str()));
             b.Delete(s[state::blob_repos], prefix + std::string(repo));
-            std::string_view const ns = detail::namespace_of(repo);
+            std::string_view const ns = namespace_of(repo);
             if (ns.empty())
               return true;
             result<void> const counted = links.change(ns, d, 0, -1);
@@ -3086,7 +3086,7 @@ rocksdb_metadata_store::charge(std::string repository, std::vector<sized_blob> b
     if (!w)
       co_return w.error();
   }
-  std::string_view const ns = detail::namespace_of(repository);
+  std::string_view const ns = namespace_of(repository);
   if (!ns.empty()) {
     result<std::optional<std::uint64_t>> quota = s_->meta_number(detail::quota_key(ns));
     if (!quota)

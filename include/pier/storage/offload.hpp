@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_STORAGE_DETAIL_OFFLOAD_HPP
-#define PIER_STORAGE_DETAIL_OFFLOAD_HPP
+#ifndef PIER_STORAGE_OFFLOAD_HPP
+#define PIER_STORAGE_OFFLOAD_HPP
 
-// Runs blocking work (fsync, sync RocksDB writes, rehashing a file) on a store's own
-// thread pool and resumes the awaiting coroutine on its own executor, so the I/O threads
-// never block on the disk.
+/// @file
+/// Runs blocking work (fsync, sync RocksDB writes, rehashing a file) on a store's own
+/// thread pool and resumes the awaiting coroutine on its own executor, so the I/O threads
+/// never block on the disk. Public: every layer above storage (auth hashes passwords
+/// with it) may use it.
 
 #include <pier/config.hpp>
 
@@ -22,7 +24,7 @@
 #include <utility>
 
 PIER_BEGIN_NAMESPACE
-namespace storage::detail {
+namespace storage {
 
 template <class F>
 asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F f) {
@@ -50,7 +52,7 @@ asio::awaitable<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F f) 
   co_return std::move(*out);
 }
 
-} // namespace storage::detail
+} // namespace storage
 PIER_END_NAMESPACE
 
-#endif // PIER_STORAGE_DETAIL_OFFLOAD_HPP
+#endif // PIER_STORAGE_OFFLOAD_HPP

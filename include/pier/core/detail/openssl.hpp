@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#ifndef PIER_AUTH_DETAIL_OPENSSL_HPP
-#define PIER_AUTH_DETAIL_OPENSSL_HPP
+#ifndef PIER_CORE_DETAIL_OPENSSL_HPP
+#define PIER_CORE_DETAIL_OPENSSL_HPP
 
-// Owning pointers for the OpenSSL objects the auth code uses, the random generator, and a
+// Owning pointers for the OpenSSL objects pier uses (TLS, tokens, passwords), the random generator, and a
 // guard that keeps the thread's OpenSSL error queue as it was.
 
 #include <pier/config.hpp>
@@ -19,7 +19,7 @@
 #include <memory>
 
 PIER_BEGIN_NAMESPACE
-namespace auth::detail::openssl {
+namespace detail::openssl {
 
 template <auto Free>
 struct deleter {
@@ -55,7 +55,7 @@ inline bool random_bytes(void* out, std::size_t n) noexcept {
   return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) == 1;
 }
 
-} // namespace auth::detail::openssl
+} // namespace detail::openssl
 PIER_END_NAMESPACE
 
-#endif // PIER_AUTH_DETAIL_OPENSSL_HPP
+#endif // PIER_CORE_DETAIL_OPENSSL_HPP
