@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what pier needs from Debian 12's apt repositories, and nothing when all of it
-# is there (then it prints nothing). Usage: tools/deps.sh build|test
+# is there (then it prints nothing). Usage: tools/deps.sh build|test|bench
 set -euo pipefail
 
 build=(cmake ninja-build g++ python3 libasio-dev libboost-url1.81-dev libboost-json1.81-dev
        libssl-dev libcrypt-dev librocksdb-dev)
 test=("${build[@]}" libgtest-dev libbenchmark-dev clang libfuzzer-14-dev libclang-rt-14-dev
       libhttp-parser-dev curl skopeo podman containerd docker-registry)
+bench=("${test[@]}" wrk nginx-light)
 
 case "${1:-}" in
   build) want=("${build[@]}") ;;
   test) want=("${test[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) want=("${bench[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()

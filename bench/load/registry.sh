@@ -44,7 +44,7 @@ PIER_PORT=$PORT
 REF_PORT=$((PORT + 1))
 SINK_PORT=$((PORT + 2))
 
-command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk not found (tools/deps.sh bench installs it)" >&2; exit 1; }
 command -v "$REFERENCE" >/dev/null ||
   { echo "$REFERENCE not found (apt-get install docker-registry)" >&2; exit 1; }
 
