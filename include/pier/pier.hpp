@@ -31,6 +31,7 @@
 #include <pier/http/range.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/http/router.hpp>
 #include <pier/http/server.hpp>
 #include <pier/http/tls.hpp>
 

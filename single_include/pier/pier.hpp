@@ -10218,6 +10218,461 @@ PIER_END_NAMESPACE
 
 #endif // PIER_HTTP_PARSER_HPP
 // ---- end pier/http/parser.hpp ----
+// ---- begin pier/http/router.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_ROUTER_HPP
+#define PIER_HTTP_ROUTER_HPP
+
+/// @file
+/// One route table for every API a server answers, and the middleware around it
+/// (docs/DESIGN.md, "A request's way through the layers").
+///
+/// A request target is parsed once (`parse_target`: origin- or absolute-form, each path
+/// segment percent-decoded on its own, the query kept encoded). The table is a list of
+/// endpoints, each a path pattern with, per method, the access it needs and its handler.
+/// The first endpoint whose pattern matches the path decides: a method it does not list is
+/// 405 with `Allow`, a path no endpoint matches is the router's `not_found` handler. Then
+/// the endpoint's `prepare` step (validation of the parameters: an invalid name is the API's
+/// 400, before anyone is asked who the caller is), then the middleware, outermost first
+/// (authentication and the authorisation decision are one, from auth: it reads the access
+/// the route needs, never the URL), then the handler. Handlers receive a `context`: the
+/// request, the matched route and its parameters, the caller as the middleware found it.
+///
+/// @code
+/// pier::http::router r;
+/// r.add("/v2/{name*}/tags/list", {{"GET", pier::http::access_need::pull, tags},
+///                                 {"HEAD", pier::http::access_need::pull, tags}});
+/// r.add("/_ping", {{"GET", pier::http::access_need::open, ping}});
+/// r.use(authorise); // a middleware
+/// pier::http::server srv(options, r.handler());
+/// @endcode
+///
+/// Patterns: `/`-separated segments, each a literal (compared with the decoded segment), a
+/// parameter `{id}` (exactly one non-empty segment) or, at most once per pattern, a
+/// parameter `{name*}` (one or more segments, empty ones included, joined with '/': for
+/// repository names, which contain '/'; it is matched from both ends). A trailing '/' is a
+/// last, empty segment: `/v2/` and `/v2` are two patterns.
+
+
+#include <asio/awaitable.hpp>
+
+#include <any>
+#include <cstddef>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+/// A request target, parsed once.
+struct target {
+  /// The path's segments, each percent-decoded on its own (`/v2/a%2Fb/` is `v2`, `a/b`, ``).
+  std::vector<std::string> segments;
+  /// The query without '?', still percent-encoded (empty when there is none).
+  std::string query;
+  /// Whether the target had a query (`?` present, even empty).
+  bool has_query = false;
+};
+
+/// Parses an origin-form (`/v2/...?q`) or absolute-form (`http://host/v2/...`) target;
+/// nothing for `*` or what is not one of them (bad percent-encoding, a relative path, ...).
+/// An absolute-form target without a path (`http://host`) has no segments.
+std::optional<target> parse_target(std::string_view raw);
+
+/// A path pattern (see the file comment).
+class path_pattern {
+public:
+  /// Throws `std::invalid_argument` for a pattern that does not start with '/', has two
+  /// `{...*}` parameters, or a malformed or empty parameter name.
+  explicit path_pattern(std::string_view pattern);
+
+  /// The parameters of `segments` by name, in the pattern's order; nothing when the pattern
+  /// does not match.
+  std::optional<std::vector<std::pair<std::string, std::string>>>
+  match(std::vector<std::string> const& segments) const;
+
+  std::string_view str() const noexcept { return text_; }
+
+private:
+  struct part {
+    enum class kind { literal, one, rest } what;
+    std::string text; // the literal, or the parameter's name
+  };
+  std::string text_;
+  std::vector<part> parts_;
+  std::optional<std::size_t> rest_; // index of the `{...*}` part
+};
+
+/// What a route needs of its caller. The router only carries it: the authorisation
+/// middleware decides what each means for whom (auth/policy.hpp).
+enum class access_need {
+  open,          ///< anyone; nothing is authenticated (pings, the token service)
+  authenticated, ///< any caller who authenticated (`/v2/`)
+  pull,          ///< pull the repository named by the route's `repository` parameter
+  push,          ///< pull and push it
+  remove,        ///< delete in it
+  catalog,       ///< list the repositories (each name filtered by pull, by the catalog)
+  api_read,      ///< a read of the JSON API: any caller, any credentials
+  api_manage,    ///< a change there that a token of scope `admin` may make too
+  api_account,   ///< a change of accounts (users, passwords, tokens): the password only
+  admin,         ///< administrators only
+};
+
+class context;
+
+/// Handles a routed request.
+using route_handler = std::function<asio::awaitable<response>(context&)>;
+
+/// A middleware: may answer itself, or call `next(ctx)` (at most once) and return or change
+/// its response.
+using middleware = std::function<asio::awaitable<response>(context&, route_handler const& next)>;
+
+/// One method of an endpoint.
+struct method_route {
+  std::string method;
+  access_need need = access_need::open;
+  route_handler handle;
+};
+
+/// Runs after the match and before the middleware: validates the route's parameters (into
+/// `context::data`, say) or answers the request itself (an invalid name: 400).
+using route_prepare = std::function<std::optional<response>(context&)>;
+
+/// An endpoint: a pattern and its methods.
+struct endpoint {
+  path_pattern pattern;
+  std::vector<method_route> methods;
+  /// The parameter that names the repository `pull`/`push`/`remove` is about.
+  std::string repository_param = "name";
+  route_prepare prepare{};
+  /// An identifier for logs and metrics (empty: the pattern).
+  std::string name{};
+};
+
+/// Who the caller is, as the middleware found them. The server authenticates nobody: with no
+/// authenticating middleware every caller is anonymous and `may` allows everything.
+struct caller {
+  std::string name;          ///< empty: anonymous
+  bool authenticated = false;
+  bool admin = false;
+  /// Whether the caller may do `what` (`pull`, `push`, `remove`) on `repository`: the one
+  /// authorisation decision, asked by handlers whose answer depends on more than the
+  /// route's repository (a catalog page, a mount's source). Empty: everything is allowed.
+  std::function<asio::awaitable<bool>(access_need what, std::string repository)> may{};
+  /// What the authenticating middleware knows more of the caller (auth's principal).
+  std::any details{};
+};
+
+/// A request as a routed handler sees it.
+class context {
+public:
+  context(http::request& req, target t) : req_(&req), target_(std::move(t)) {}
+
+  http::request& request() const noexcept { return *req_; }
+  http::target const& target() const noexcept { return target_; }
+  std::string_view request_id() const noexcept { return req_->id(); }
+
+  /// The matched endpoint and method (null before the match, in `not_found`).
+  endpoint const* route() const noexcept { return endpoint_; }
+  method_route const* method() const noexcept { return method_; }
+  /// The access the route needs (`open` when nothing matched).
+  access_need need() const noexcept { return method_ ? method_->need : access_need::open; }
+
+  /// A parameter of the pattern (empty when it has none of that name).
+  std::string_view param(std::string_view name) const noexcept;
+  /// The repository the route's access is about (its `repository_param`), else empty.
+  std::string_view repository() const noexcept;
+  /// Replaces it, for `prepare` steps that read it from elsewhere.
+  void set_param(std::string_view name, std::string value);
+
+  http::caller& caller() noexcept { return caller_; }
+  http::caller const& caller() const noexcept { return caller_; }
+
+  /// What the route's `prepare` made of the request (the API's parsed route, say).
+  std::any& data() noexcept { return data_; }
+  std::any const& data() const noexcept { return data_; }
+
+  /// Asks the caller's `may` (true without one).
+  asio::awaitable<bool> may(access_need what, std::string repository) const;
+
+private:
+  friend class router;
+  http::request* req_;
+  http::target target_;
+  endpoint const* endpoint_ = nullptr;
+  method_route const* method_ = nullptr;
+  std::vector<std::pair<std::string, std::string>> params_;
+  http::caller caller_;
+  std::any data_;
+};
+
+/// The route table and the middleware.
+class router {
+public:
+  router();
+
+  /// Adds an endpoint after the others (the first that matches decides). Throws
+  /// `std::invalid_argument` for an invalid pattern.
+  router& add(endpoint e);
+  router& add(std::string_view pattern, std::vector<method_route> methods);
+
+  /// Adds a middleware inside the ones added before.
+  router& use(middleware m);
+
+  /// What answers a path no endpoint matches, and a target that does not parse (`target`
+  /// then has no segments): 404 with an empty body unless set.
+  router& on_not_found(std::function<asio::awaitable<response>(http::request&)> h);
+  /// What answers a method the endpoint does not list: 405 with `Allow` unless set (it is
+  /// given the `Allow` value).
+  router& on_method_not_allowed(
+      std::function<asio::awaitable<response>(context&, std::string const& allow)> h);
+
+  /// Routes one request. `req` must outlive the awaitable.
+  asio::awaitable<response> handle(http::request& req) const;
+
+  /// The router as the server's handler; it shares the table, which must not change after.
+  static http::handler handler(std::shared_ptr<router const> r);
+
+  std::vector<endpoint> const& endpoints() const noexcept { return endpoints_; }
+
+private:
+  asio::awaitable<response> run(context& ctx, std::size_t layer) const;
+
+  std::vector<endpoint> endpoints_;
+  std::vector<middleware> middleware_;
+  std::function<asio::awaitable<response>(http::request&)> not_found_;
+  std::function<asio::awaitable<response>(context&, std::string const&)> not_allowed_;
+};
+
+/// Whether `what` changes something in a repository (push, remove).
+constexpr bool is_repository_change(access_need what) noexcept {
+  return what == access_need::push || what == access_need::remove;
+}
+
+/// Whether `what` is about the route's repository.
+constexpr bool is_repository_access(access_need what) noexcept {
+  return what == access_need::pull || is_repository_change(what);
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+// ---- begin pier/http/impl/router.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_HTTP_IMPL_ROUTER_HPP
+#define PIER_HTTP_IMPL_ROUTER_HPP
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <stdexcept>
+#include <utility>
+
+PIER_BEGIN_NAMESPACE
+namespace http {
+
+inline std::optional<target> parse_target(std::string_view raw) {
+  if (raw == "*")
+    return std::nullopt; // OPTIONS * names the server, not a resource
+  boost::system::result<boost::urls::url_view> const parsed =
+      raw.starts_with('/') ? boost::urls::parse_origin_form(raw)
+                           : boost::urls::parse_absolute_uri(raw);
+  if (!parsed)
+    return std::nullopt;
+  target t;
+  if (parsed->is_path_absolute()) // else (`http://host`) no segments: a path nothing matches
+    for (std::string s : parsed->segments())
+      t.segments.push_back(std::move(s));
+  t.has_query = parsed->has_query();
+  t.query = std::string(parsed->encoded_query());
+  return t;
+}
+
+inline path_pattern::path_pattern(std::string_view pattern) : text_(pattern) {
+  if (!pattern.starts_with('/'))
+    throw std::invalid_argument("pier::http::path_pattern: must start with '/': " + text_);
+  pattern.remove_prefix(1);
+  // "/" alone is one empty segment, as boost::urls reads the path "/".
+  while (true) {
+    std::size_t const slash = pattern.find('/');
+    std::string_view const s = pattern.substr(0, slash);
+    if (s.starts_with('{')) {
+      bool const rest = s.ends_with("*}");
+      if (!s.ends_with('}') || s.size() < (rest ? 4u : 3u))
+        throw std::invalid_argument("pier::http::path_pattern: bad parameter in " + text_);
+      std::string name(s.substr(1, s.size() - (rest ? 3 : 2)));
+      if (name.find_first_of("{}*/") != std::string::npos)
+        throw std::invalid_argument("pier::http::path_pattern: bad parameter in " + text_);
+      if (rest) {
+        if (rest_)
+          throw std::invalid_argument("pier::http::path_pattern: two {...*} in " + text_);
+        rest_ = parts_.size();
+      }
+      parts_.push_back({rest ? part::kind::rest : part::kind::one, std::move(name)});
+    } else {
+      parts_.push_back({part::kind::literal, std::string(s)});
+    }
+    if (slash == std::string_view::npos)
+      break;
+    pattern.remove_prefix(slash + 1);
+  }
+}
+
+inline std::optional<std::vector<std::pair<std::string, std::string>>>
+path_pattern::match(std::vector<std::string> const& segments) const {
+  std::size_t const n = segments.size();
+  std::size_t const fixed = parts_.size() - (rest_ ? 1 : 0);
+  if (rest_ ? n < parts_.size() : n != parts_.size())
+    return std::nullopt;
+  // Part i matches segment i before the rest and segment n - (parts - i) after it.
+  auto segment_of = [&](std::size_t i) -> std::string const& {
+    return segments[rest_ && i > *rest_ ? n - (parts_.size() - i) : i];
+  };
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    part const& p = parts_[i];
+    if (p.what == part::kind::literal && segment_of(i) != p.text)
+      return std::nullopt;
+    if (p.what == part::kind::one && segment_of(i).empty())
+      return std::nullopt;
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    part const& p = parts_[i];
+    if (p.what == part::kind::one) {
+      params.emplace_back(p.text, segment_of(i));
+    } else if (p.what == part::kind::rest) {
+      std::string joined;
+      for (std::size_t k = i; k < i + (n - fixed); ++k) {
+        if (k > i)
+          joined += '/';
+        joined += segments[k];
+      }
+      params.emplace_back(p.text, std::move(joined));
+    }
+  }
+  return params;
+}
+
+inline std::string_view context::param(std::string_view name) const noexcept {
+  for (auto const& [k, v] : params_)
+    if (k == name)
+      return v;
+  return {};
+}
+
+inline std::string_view context::repository() const noexcept {
+  return endpoint_ ? param(endpoint_->repository_param) : std::string_view();
+}
+
+inline void context::set_param(std::string_view name, std::string value) {
+  for (auto& [k, v] : params_)
+    if (k == name) {
+      v = std::move(value);
+      return;
+    }
+  params_.emplace_back(std::string(name), std::move(value));
+}
+
+inline asio::awaitable<bool> context::may(access_need what, std::string repository) const {
+  if (!caller_.may)
+    co_return true;
+  co_return co_await caller_.may(what, std::move(repository));
+}
+
+inline router::router() {
+  not_found_ = [](http::request&) -> asio::awaitable<response> {
+    co_return response(404);
+  };
+  not_allowed_ = [](context&, std::string const& allow) -> asio::awaitable<response> {
+    response r(405);
+    r.headers().set("Allow", allow);
+    co_return r;
+  };
+}
+
+inline router& router::add(endpoint e) {
+  endpoints_.push_back(std::move(e));
+  return *this;
+}
+
+inline router& router::add(std::string_view pattern, std::vector<method_route> methods) {
+  return add(endpoint{path_pattern(pattern), std::move(methods)});
+}
+
+inline router& router::use(middleware m) {
+  middleware_.push_back(std::move(m));
+  return *this;
+}
+
+inline router& router::on_not_found(std::function<asio::awaitable<response>(http::request&)> h) {
+  not_found_ = std::move(h);
+  return *this;
+}
+
+inline router& router::on_method_not_allowed(
+    std::function<asio::awaitable<response>(context&, std::string const&)> h) {
+  not_allowed_ = std::move(h);
+  return *this;
+}
+
+inline asio::awaitable<response> router::handle(http::request& req) const {
+  std::optional<target> t = parse_target(req.target());
+  if (!t)
+    co_return co_await not_found_(req);
+  context ctx(req, std::move(*t));
+  for (endpoint const& e : endpoints_) {
+    auto params = e.pattern.match(ctx.target_.segments);
+    if (!params)
+      continue;
+    ctx.endpoint_ = &e;
+    ctx.params_ = std::move(*params);
+    for (method_route const& m : e.methods)
+      if (m.method == req.method()) {
+        ctx.method_ = &m;
+        break;
+      }
+    if (!ctx.method_) {
+      std::string allow;
+      for (method_route const& m : e.methods) {
+        if (!allow.empty())
+          allow += ", ";
+        allow += m.method;
+      }
+      co_return co_await not_allowed_(ctx, allow);
+    }
+    if (e.prepare) {
+      if (std::optional<response> early = e.prepare(ctx))
+        co_return std::move(*early);
+    }
+    co_return co_await run(ctx, 0);
+  }
+  co_return co_await not_found_(req);
+}
+
+inline asio::awaitable<response> router::run(context& ctx, std::size_t layer) const {
+  if (layer == middleware_.size())
+    co_return co_await ctx.method_->handle(ctx);
+  route_handler const next = [this, layer](context& c) { return run(c, layer + 1); };
+  co_return co_await middleware_[layer](ctx, next);
+}
+
+inline http::handler router::handler(std::shared_ptr<router const> r) {
+  return [r = std::move(r)](http::request& req) { return r->handle(req); };
+}
+
+} // namespace http
+PIER_END_NAMESPACE
+
+#endif // PIER_HTTP_IMPL_ROUTER_HPP
+// ---- end pier/http/impl/router.hpp ----
+
+#endif // PIER_HTTP_ROUTER_HPP
+// ---- end pier/http/router.hpp ----
 // ---- begin pier/http/server.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_HTTP_SERVER_HPP
@@ -13046,6 +13501,7 @@ PIER_END_NAMESPACE
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -13150,6 +13606,26 @@ struct route {
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoints
 result<route> parse_route(std::string_view target);
 
+namespace detail {
+
+/// One endpoint of the registry API: its path pattern (http/router.hpp) and kind.
+struct v2_endpoint {
+  http::path_pattern pattern;
+  route_kind kind;
+};
+
+/// The registry API's endpoints, in the order they are tried: `parse_route` and the
+/// router's table (`add_v2_routes`) are the same table.
+std::span<v2_endpoint const> v2_endpoints();
+
+/// The route of an endpoint of `kind` whose pattern gave `params`, with `encoded_query`
+/// read and every part validated.
+result<route> route_of(route_kind kind,
+                       std::span<std::pair<std::string, std::string> const> params,
+                       std::string_view encoded_query);
+
+} // namespace detail
+
 } // namespace registry
 PIER_END_NAMESPACE
 
@@ -13163,8 +13639,7 @@ struct std::is_error_code_enum<pier::registry::route_error> : std::true_type {};
 
 
 #include <boost/url/encoding_opts.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
+#include <boost/url/params_view.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -13219,13 +13694,14 @@ inline std::optional<std::size_t> parse_page_size(std::string_view s) noexcept {
   return v;
 }
 
-inline result<void> read_query(boost::urls::url_view const& u, route& r) {
+inline result<void> read_query(std::string_view encoded_query, route& r) {
   boost::urls::encoding_opts opts;
   opts.space_as_plus = false; // '+' is '+' (see routes.hpp)
   bool const paged = r.kind == route_kind::tags || r.kind == route_kind::catalog;
   bool const upload = r.kind == route_kind::uploads || r.kind == route_kind::upload;
   route_query& q = r.query;
-  for (auto const& p : u.params(opts)) {
+  // Valid: it comes from a target that parsed.
+  for (auto const& p : boost::urls::params_view(encoded_query, opts)) {
     std::string const& key = p.key;
     std::string const& value = p.value;
     if (paged && key == "n" && !q.n) {
@@ -13277,97 +13753,92 @@ inline std::error_category const& route_category() noexcept {
   return instance;
 }
 
-inline result<route> parse_route(std::string_view target) {
-  if (target == "*")
-    return route_error::not_found; // OPTIONS * names the server, not a resource
-  boost::system::result<boost::urls::url_view> const parsed =
-      target.starts_with('/') ? boost::urls::parse_origin_form(target)
-                              : boost::urls::parse_absolute_uri(target);
-  if (!parsed)
-    return route_error::malformed_target;
-  boost::urls::url_view const& u = *parsed;
+namespace detail {
 
-  std::vector<std::string> seg;
-  for (std::string s : u.segments())
-    seg.push_back(std::move(s));
-  if (seg.empty() || !u.is_path_absolute() || seg.front() != "v2")
-    return route_error::not_found;
-  seg.erase(seg.begin());
+inline std::span<v2_endpoint const> v2_endpoints() {
+  // The order decides where two patterns match one path: `blobs/uploads` is the start of
+  // an upload, not a blob whose digest is "uploads".
+  static v2_endpoint const table[] = {
+      {http::path_pattern("/v2"), route_kind::base},
+      {http::path_pattern("/v2/"), route_kind::base},
+      {http::path_pattern("/v2/_catalog"), route_kind::catalog},
+      {http::path_pattern("/v2/{name*}/blobs/uploads/"), route_kind::uploads},
+      {http::path_pattern("/v2/{name*}/blobs/uploads"), route_kind::uploads},
+      {http::path_pattern("/v2/{name*}/blobs/uploads/{id}"), route_kind::upload},
+      {http::path_pattern("/v2/{name*}/tags/list"), route_kind::tags},
+      {http::path_pattern("/v2/{name*}/blobs/{digest}"), route_kind::blob},
+      {http::path_pattern("/v2/{name*}/manifests/{reference}"), route_kind::manifest},
+      {http::path_pattern("/v2/{name*}/referrers/{digest}"), route_kind::referrers},
+  };
+  return table;
+}
 
+inline result<route> route_of(route_kind kind,
+                              std::span<std::pair<std::string, std::string> const> params,
+                              std::string_view encoded_query) {
+  auto param = [&](std::string_view key) -> std::string const* {
+    for (auto const& [k, v] : params)
+      if (k == key)
+        return &v;
+    return nullptr;
+  };
   route r;
-  std::size_t const n = seg.size();
-  std::size_t tail = 0; // segments after the name
-  if (n == 0 || (n == 1 && seg[0].empty())) {
-    r.kind = route_kind::base;
-  } else if (n == 1 && seg[0] == "_catalog") {
-    r.kind = route_kind::catalog;
-  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads" && seg[n - 1].empty()) {
-    r.kind = route_kind::uploads;
-    tail = 3;
-  } else if (n >= 3 && seg[n - 2] == "blobs" && seg[n - 1] == "uploads") {
-    r.kind = route_kind::uploads;
-    tail = 2;
-  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads") {
-    r.kind = route_kind::upload;
-    tail = 3;
-  } else if (n >= 3 && seg[n - 2] == "tags" && seg[n - 1] == "list") {
-    r.kind = route_kind::tags;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "blobs" && !seg[n - 1].empty()) {
-    r.kind = route_kind::blob;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "manifests" && !seg[n - 1].empty()) {
-    r.kind = route_kind::manifest;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "referrers" && !seg[n - 1].empty()) {
-    r.kind = route_kind::referrers;
-    tail = 2;
-  } else {
-    return route_error::not_found;
-  }
-
-  if (tail > 0) {
-    for (std::size_t i = 0; i + tail < n; ++i) {
-      if (i > 0)
-        r.name += '/';
-      r.name += seg[i];
-    }
-    if (!validate_repository_name(r.name))
+  r.kind = kind;
+  if (std::string const* name = param("name")) {
+    if (!validate_repository_name(*name))
       return route_error::invalid_name;
-    std::string const& last = seg[n - 1];
-    switch (r.kind) {
-    case route_kind::blob:
-    case route_kind::referrers: {
-      result<pier::digest> d = parse_digest(last);
-      if (!d)
-        return route_error::invalid_digest;
-      r.digest = std::move(*d);
-      break;
-    }
-    case route_kind::manifest:
-      if (last.find(':') != std::string::npos) {
-        result<pier::digest> d = parse_digest(last);
-        if (!d)
-          return route_error::invalid_reference;
-        r.digest = std::move(*d);
-      } else {
-        if (!validate_tag(last))
-          return route_error::invalid_tag;
-        r.tag = last;
-      }
-      break;
-    case route_kind::upload:
-      if (!storage::is_upload_id(last))
-        return route_error::invalid_upload_id;
-      r.upload_id = last;
-      break;
-    default: break;
-    }
+    r.name = *name;
   }
-
-  if (result<void> q = detail::read_query(u, r); !q)
+  switch (kind) {
+  case route_kind::blob:
+  case route_kind::referrers: {
+    result<pier::digest> d = parse_digest(*param("digest"));
+    if (!d)
+      return route_error::invalid_digest;
+    r.digest = std::move(*d);
+    break;
+  }
+  case route_kind::manifest: {
+    std::string const& reference = *param("reference");
+    if (reference.find(':') != std::string::npos) {
+      result<pier::digest> d = parse_digest(reference);
+      if (!d)
+        return route_error::invalid_reference;
+      r.digest = std::move(*d);
+    } else {
+      if (!validate_tag(reference))
+        return route_error::invalid_tag;
+      r.tag = reference;
+    }
+    break;
+  }
+  case route_kind::upload: {
+    std::string const& id = *param("id");
+    if (!storage::is_upload_id(id))
+      return route_error::invalid_upload_id;
+    r.upload_id = id;
+    break;
+  }
+  default: break;
+  }
+  if (result<void> q = read_query(encoded_query, r); !q)
     return q.error();
   return r;
+}
+
+} // namespace detail
+
+inline result<route> parse_route(std::string_view target) {
+  std::optional<http::target> const t = http::parse_target(target);
+  if (!t)
+    return target == "*" ? route_error::not_found : route_error::malformed_target;
+  if (t->segments.empty() || t->segments.front() != "v2")
+    return route_error::not_found;
+  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
+    if (auto params = e.pattern.match(t->segments))
+      return detail::route_of(e.kind, *params, t->query);
+  }
+  return route_error::not_found;
 }
 
 } // namespace registry

@@ -37,9 +37,11 @@
 #include <pier/core/digest.hpp>
 #include <pier/core/error.hpp>
 #include <pier/core/result.hpp>
+#include <pier/http/router.hpp>
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -143,6 +145,26 @@ struct route {
 ///
 /// See https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoints
 result<route> parse_route(std::string_view target);
+
+namespace detail {
+
+/// One endpoint of the registry API: its path pattern (http/router.hpp) and kind.
+struct v2_endpoint {
+  http::path_pattern pattern;
+  route_kind kind;
+};
+
+/// The registry API's endpoints, in the order they are tried: `parse_route` and the
+/// router's table (`add_v2_routes`) are the same table.
+std::span<v2_endpoint const> v2_endpoints();
+
+/// The route of an endpoint of `kind` whose pattern gave `params`, with `encoded_query`
+/// read and every part validated.
+result<route> route_of(route_kind kind,
+                       std::span<std::pair<std::string, std::string> const> params,
+                       std::string_view encoded_query);
+
+} // namespace detail
 
 } // namespace registry
 PIER_END_NAMESPACE

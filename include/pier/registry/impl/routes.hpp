@@ -6,8 +6,7 @@
 #include <pier/storage/types.hpp>
 
 #include <boost/url/encoding_opts.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
+#include <boost/url/params_view.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -62,13 +61,14 @@ inline std::optional<std::size_t> parse_page_size(std::string_view s) noexcept {
   return v;
 }
 
-inline result<void> read_query(boost::urls::url_view const& u, route& r) {
+inline result<void> read_query(std::string_view encoded_query, route& r) {
   boost::urls::encoding_opts opts;
   opts.space_as_plus = false; // '+' is '+' (see routes.hpp)
   bool const paged = r.kind == route_kind::tags || r.kind == route_kind::catalog;
   bool const upload = r.kind == route_kind::uploads || r.kind == route_kind::upload;
   route_query& q = r.query;
-  for (auto const& p : u.params(opts)) {
+  // Valid: it comes from a target that parsed.
+  for (auto const& p : boost::urls::params_view(encoded_query, opts)) {
     std::string const& key = p.key;
     std::string const& value = p.value;
     if (paged && key == "n" && !q.n) {
@@ -120,97 +120,92 @@ inline std::error_category const& route_category() noexcept {
   return instance;
 }
 
-inline result<route> parse_route(std::string_view target) {
-  if (target == "*")
-    return route_error::not_found; // OPTIONS * names the server, not a resource
-  boost::system::result<boost::urls::url_view> const parsed =
-      target.starts_with('/') ? boost::urls::parse_origin_form(target)
-                              : boost::urls::parse_absolute_uri(target);
-  if (!parsed)
-    return route_error::malformed_target;
-  boost::urls::url_view const& u = *parsed;
+namespace detail {
 
-  std::vector<std::string> seg;
-  for (std::string s : u.segments())
-    seg.push_back(std::move(s));
-  if (seg.empty() || !u.is_path_absolute() || seg.front() != "v2")
-    return route_error::not_found;
-  seg.erase(seg.begin());
+inline std::span<v2_endpoint const> v2_endpoints() {
+  // The order decides where two patterns match one path: `blobs/uploads` is the start of
+  // an upload, not a blob whose digest is "uploads".
+  static v2_endpoint const table[] = {
+      {http::path_pattern("/v2"), route_kind::base},
+      {http::path_pattern("/v2/"), route_kind::base},
+      {http::path_pattern("/v2/_catalog"), route_kind::catalog},
+      {http::path_pattern("/v2/{name*}/blobs/uploads/"), route_kind::uploads},
+      {http::path_pattern("/v2/{name*}/blobs/uploads"), route_kind::uploads},
+      {http::path_pattern("/v2/{name*}/blobs/uploads/{id}"), route_kind::upload},
+      {http::path_pattern("/v2/{name*}/tags/list"), route_kind::tags},
+      {http::path_pattern("/v2/{name*}/blobs/{digest}"), route_kind::blob},
+      {http::path_pattern("/v2/{name*}/manifests/{reference}"), route_kind::manifest},
+      {http::path_pattern("/v2/{name*}/referrers/{digest}"), route_kind::referrers},
+  };
+  return table;
+}
 
+inline result<route> route_of(route_kind kind,
+                              std::span<std::pair<std::string, std::string> const> params,
+                              std::string_view encoded_query) {
+  auto param = [&](std::string_view key) -> std::string const* {
+    for (auto const& [k, v] : params)
+      if (k == key)
+        return &v;
+    return nullptr;
+  };
   route r;
-  std::size_t const n = seg.size();
-  std::size_t tail = 0; // segments after the name
-  if (n == 0 || (n == 1 && seg[0].empty())) {
-    r.kind = route_kind::base;
-  } else if (n == 1 && seg[0] == "_catalog") {
-    r.kind = route_kind::catalog;
-  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads" && seg[n - 1].empty()) {
-    r.kind = route_kind::uploads;
-    tail = 3;
-  } else if (n >= 3 && seg[n - 2] == "blobs" && seg[n - 1] == "uploads") {
-    r.kind = route_kind::uploads;
-    tail = 2;
-  } else if (n >= 4 && seg[n - 3] == "blobs" && seg[n - 2] == "uploads") {
-    r.kind = route_kind::upload;
-    tail = 3;
-  } else if (n >= 3 && seg[n - 2] == "tags" && seg[n - 1] == "list") {
-    r.kind = route_kind::tags;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "blobs" && !seg[n - 1].empty()) {
-    r.kind = route_kind::blob;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "manifests" && !seg[n - 1].empty()) {
-    r.kind = route_kind::manifest;
-    tail = 2;
-  } else if (n >= 3 && seg[n - 2] == "referrers" && !seg[n - 1].empty()) {
-    r.kind = route_kind::referrers;
-    tail = 2;
-  } else {
-    return route_error::not_found;
-  }
-
-  if (tail > 0) {
-    for (std::size_t i = 0; i + tail < n; ++i) {
-      if (i > 0)
-        r.name += '/';
-      r.name += seg[i];
-    }
-    if (!validate_repository_name(r.name))
+  r.kind = kind;
+  if (std::string const* name = param("name")) {
+    if (!validate_repository_name(*name))
       return route_error::invalid_name;
-    std::string const& last = seg[n - 1];
-    switch (r.kind) {
-    case route_kind::blob:
-    case route_kind::referrers: {
-      result<pier::digest> d = parse_digest(last);
-      if (!d)
-        return route_error::invalid_digest;
-      r.digest = std::move(*d);
-      break;
-    }
-    case route_kind::manifest:
-      if (last.find(':') != std::string::npos) {
-        result<pier::digest> d = parse_digest(last);
-        if (!d)
-          return route_error::invalid_reference;
-        r.digest = std::move(*d);
-      } else {
-        if (!validate_tag(last))
-          return route_error::invalid_tag;
-        r.tag = last;
-      }
-      break;
-    case route_kind::upload:
-      if (!storage::is_upload_id(last))
-        return route_error::invalid_upload_id;
-      r.upload_id = last;
-      break;
-    default: break;
-    }
+    r.name = *name;
   }
-
-  if (result<void> q = detail::read_query(u, r); !q)
+  switch (kind) {
+  case route_kind::blob:
+  case route_kind::referrers: {
+    result<pier::digest> d = parse_digest(*param("digest"));
+    if (!d)
+      return route_error::invalid_digest;
+    r.digest = std::move(*d);
+    break;
+  }
+  case route_kind::manifest: {
+    std::string const& reference = *param("reference");
+    if (reference.find(':') != std::string::npos) {
+      result<pier::digest> d = parse_digest(reference);
+      if (!d)
+        return route_error::invalid_reference;
+      r.digest = std::move(*d);
+    } else {
+      if (!validate_tag(reference))
+        return route_error::invalid_tag;
+      r.tag = reference;
+    }
+    break;
+  }
+  case route_kind::upload: {
+    std::string const& id = *param("id");
+    if (!storage::is_upload_id(id))
+      return route_error::invalid_upload_id;
+    r.upload_id = id;
+    break;
+  }
+  default: break;
+  }
+  if (result<void> q = read_query(encoded_query, r); !q)
     return q.error();
   return r;
+}
+
+} // namespace detail
+
+inline result<route> parse_route(std::string_view target) {
+  std::optional<http::target> const t = http::parse_target(target);
+  if (!t)
+    return target == "*" ? route_error::not_found : route_error::malformed_target;
+  if (t->segments.empty() || t->segments.front() != "v2")
+    return route_error::not_found;
+  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
+    if (auto params = e.pattern.match(t->segments))
+      return detail::route_of(e.kind, *params, t->query);
+  }
+  return route_error::not_found;
 }
 
 } // namespace registry
