@@ -14,6 +14,7 @@
 #include <pier/auth/password.hpp>
 #include <pier/auth/policy.hpp>
 #include <pier/config.hpp>
+#include <pier/http/router.hpp>
 #include <pier/http/server.hpp>
 #include <pier/http/tls.hpp>
 #include <pier/registry/api.hpp>
@@ -135,10 +136,18 @@ pier::http::handler make_handler(blob_store& blobs, meta_store& meta, collector&
   meta.set_default_quota(options.default_quota);
   pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta, options);
   auto apis = std::make_shared<api_set const>(meta, gc, access);
-  if (access.mode == pier::auth::auth_mode::none)
-    return [v2 = std::move(v2), apis](pier::http::request& req) {
-      return req.target().starts_with("/api/v1/") ? apis->handle_open(req) : v2(req);
-    };
+  if (access.mode == pier::auth::auth_mode::none) {
+    // One route table here too, with no middleware: everyone may do everything.
+    auto routes = std::make_shared<pier::http::router>();
+    pier::registry::add_v2_routes(*routes,
+                                  [v2](pier::http::context& c) { return v2(c.request()); });
+    for (char const* pattern : {"/api/v1", "/api/v1/{path*}"})
+      routes->add(pattern, {{"*", pier::http::access_need::open, [apis](pier::http::context& c) {
+                               return apis->handle_open(c.request());
+                             }}});
+    routes->on_not_found([v2](pier::http::request& req) { return v2(req); }); // its 400, 404
+    return pier::http::router::handler(std::move(routes));
+  }
   return pier::auth::make_gate(meta, meta, access.gate, std::move(v2),
                                pier::auth::make_api_handler(apis));
 }
@@ -150,6 +159,7 @@ pier::registry::v2_options v2_options_from(config const& c) {
   set_if(o.upload_buffer_size, g.upload_buffer_size);
   set_if(o.max_blob_size, g.max_blob_size);
   set_if(o.max_page_size, g.max_page_size);
+  set_if(o.max_scan, g.max_scan);
   set_if(o.allow_delete, g.allow_delete);
   set_if(o.negotiate_oci, g.negotiate_oci);
   set_if(o.max_uploads_per_client, g.max_uploads_per_client);
@@ -820,9 +830,9 @@ int serve(config const& c) {
     log.write_always(fatal("cannot load the cursor key").add("error", key_error));
     return 2;
   }
-  access.gate.cursor_key = access.namespaces.cursor_key = *cursor_key;
+  access.namespaces.cursor_key = *cursor_key;
   if (c.registry.max_scan)
-    access.gate.max_scan = access.namespaces.max_scan = *c.registry.max_scan;
+    access.namespaces.max_scan = *c.registry.max_scan;
   std::shared_ptr<pier::http::tls_context> tls;
   if (c.access.tls_cert) {
     auto loaded = pier::http::tls_context::load(
@@ -841,6 +851,7 @@ int serve(config const& c) {
   options.tls = tls;
   pier::registry::v2_options v2 = v2_options_from(c);
   v2.remove_untagged = gc_opts.untagged_retention.count() == 0;
+  v2.cursor_key = *cursor_key; // the catalog's, as the namespace API's
   collector gc(*blobs, *meta, gc_opts);
   log_settings(log, options, v2);
   unsigned const threads = options.threads;

@@ -38,6 +38,7 @@
 #include <pier/registry/api.hpp>
 #include <pier/registry/gc.hpp>
 #include <pier/registry/gc_api.hpp>
+#include <pier/registry/responses.hpp>
 #include <pier/registry/routes.hpp>
 #include <pier/registry/v2.hpp>
 

@@ -8865,6 +8865,8 @@ asio::awaitable<result<std::string>> read_body(body_reader& body, std::size_t ma
 ///
 /// A request and its body reader live until the handler's coroutine completes; a handler
 /// that starts work outliving it copies what it needs.
+class context;
+
 class request {
 public:
   request(request_head head, body_reader& body, std::string_view client_address,
@@ -8900,6 +8902,12 @@ public:
   std::string_view user() const noexcept { return user_; }
   void set_user(std::string name) { user_ = std::move(name); }
 
+  /// The routing context of the request while a router (http/router.hpp) serves it: the
+  /// parsed route, its parameters and the caller, for handlers composed behind the router
+  /// as plain `http::handler`s. Null elsewhere.
+  http::context* route_context() const noexcept { return context_; }
+  void set_route_context(http::context* c) noexcept { context_ = c; }
+
 private:
   request_head head_;
   body_reader* body_;
@@ -8907,6 +8915,7 @@ private:
   bool secure_ = false;
   std::string id_;
   std::string user_;
+  http::context* context_ = nullptr;
 };
 
 } // namespace http
@@ -10262,6 +10271,7 @@ PIER_END_NAMESPACE
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10332,7 +10342,7 @@ using route_handler = std::function<asio::awaitable<response>(context&)>;
 /// its response.
 using middleware = std::function<asio::awaitable<response>(context&, route_handler const& next)>;
 
-/// One method of an endpoint.
+/// One method of an endpoint; `*` stands for every method the endpoint does not list.
 struct method_route {
   std::string method;
   access_need need = access_need::open;
@@ -10352,6 +10362,8 @@ struct endpoint {
   route_prepare prepare{};
   /// An identifier for logs and metrics (empty: the pattern).
   std::string name{};
+  /// Fields every response of the endpoint carries, refusals by the middleware included.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 /// Who the caller is, as the middleware found them. The server authenticates nobody: with no
@@ -10381,8 +10393,13 @@ public:
   endpoint const* route() const noexcept { return endpoint_; }
   method_route const* method() const noexcept { return method_; }
   /// The access the route needs (`open` when nothing matched).
-  access_need need() const noexcept { return method_ ? method_->need : access_need::open; }
+  access_need need() const noexcept { return need_; }
+  /// Sets it, for a `prepare` step whose endpoint needs more than its method says (an API
+  /// whose sub-routes it parses itself).
+  void set_need(access_need n) noexcept { need_ = n; }
 
+  /// The pattern's parameters, in its order.
+  std::span<std::pair<std::string, std::string> const> params() const noexcept { return params_; }
   /// A parameter of the pattern (empty when it has none of that name).
   std::string_view param(std::string_view name) const noexcept;
   /// The repository the route's access is about (its `repository_param`), else empty.
@@ -10406,6 +10423,7 @@ private:
   http::target target_;
   endpoint const* endpoint_ = nullptr;
   method_route const* method_ = nullptr;
+  access_need need_ = access_need::open;
   std::vector<std::pair<std::string, std::string>> params_;
   http::caller caller_;
   std::any data_;
@@ -10625,33 +10643,56 @@ inline asio::awaitable<response> router::handle(http::request& req) const {
   if (!t)
     co_return co_await not_found_(req);
   context ctx(req, std::move(*t));
+  endpoint const* found = nullptr;
   for (endpoint const& e : endpoints_) {
-    auto params = e.pattern.match(ctx.target_.segments);
-    if (!params)
-      continue;
-    ctx.endpoint_ = &e;
-    ctx.params_ = std::move(*params);
-    for (method_route const& m : e.methods)
-      if (m.method == req.method()) {
-        ctx.method_ = &m;
-        break;
-      }
-    if (!ctx.method_) {
-      std::string allow;
-      for (method_route const& m : e.methods) {
-        if (!allow.empty())
-          allow += ", ";
-        allow += m.method;
-      }
-      co_return co_await not_allowed_(ctx, allow);
+    if (auto params = e.pattern.match(ctx.target_.segments)) {
+      found = &e;
+      ctx.params_ = std::move(*params);
+      break;
     }
-    if (e.prepare) {
-      if (std::optional<response> early = e.prepare(ctx))
-        co_return std::move(*early);
-    }
-    co_return co_await run(ctx, 0);
   }
-  co_return co_await not_found_(req);
+  if (!found)
+    co_return co_await not_found_(req);
+  ctx.endpoint_ = found;
+  method_route const* any = nullptr;
+  for (method_route const& m : found->methods) {
+    if (m.method == req.method()) {
+      ctx.method_ = &m;
+      break;
+    }
+    if (m.method == "*")
+      any = &m;
+  }
+  if (!ctx.method_)
+    ctx.method_ = any;
+  response out;
+  if (!ctx.method_) {
+    std::string allow;
+    for (method_route const& m : found->methods) {
+      if (!allow.empty())
+        allow += ", ";
+      allow += m.method;
+    }
+    out = co_await not_allowed_(ctx, allow);
+  } else {
+    ctx.need_ = ctx.method_->need;
+    std::optional<response> early;
+    if (found->prepare)
+      early = found->prepare(ctx);
+    if (early) {
+      out = std::move(*early);
+    } else {
+      struct routed { // the request points at the context only while it lives
+        http::request& r;
+        ~routed() { r.set_route_context(nullptr); }
+      } const guard{req};
+      req.set_route_context(&ctx);
+      out = co_await run(ctx, 0);
+    }
+  }
+  for (auto const& [name, value] : found->headers)
+    out.headers().set(name, value);
+  co_return out;
 }
 
 inline asio::awaitable<response> router::run(context& ctx, std::size_t layer) const {
@@ -13614,9 +13655,19 @@ struct v2_endpoint {
   route_kind kind;
 };
 
+/// Whether `t` is one of the v1 pings (`/_ping`, `/v1/_ping`), which registries answer for
+/// clients and load balancers.
+inline bool is_ping(http::target const& t) {
+  return (t.segments.size() == 1 && t.segments[0] == "_ping") ||
+         (t.segments.size() == 2 && t.segments[0] == "v1" && t.segments[1] == "_ping");
+}
+
 /// The registry API's endpoints, in the order they are tried: `parse_route` and the
 /// router's table (`add_v2_routes`) are the same table.
 std::span<v2_endpoint const> v2_endpoints();
+
+/// The route a parsed target names (`parse_route` after the parsing).
+result<route> route_in(http::target const& t);
 
 /// The route of an endpoint of `kind` whose pattern gave `params`, with `encoded_query`
 /// read and every part validated.
@@ -13828,17 +13879,25 @@ inline result<route> route_of(route_kind kind,
 
 } // namespace detail
 
+namespace detail {
+
+inline result<route> route_in(http::target const& t) {
+  if (t.segments.empty() || t.segments.front() != "v2")
+    return route_error::not_found;
+  for (v2_endpoint const& e : v2_endpoints()) {
+    if (auto params = e.pattern.match(t.segments))
+      return route_of(e.kind, *params, t.query);
+  }
+  return route_error::not_found;
+}
+
+} // namespace detail
+
 inline result<route> parse_route(std::string_view target) {
   std::optional<http::target> const t = http::parse_target(target);
   if (!t)
     return target == "*" ? route_error::not_found : route_error::malformed_target;
-  if (t->segments.empty() || t->segments.front() != "v2")
-    return route_error::not_found;
-  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
-    if (auto params = e.pattern.match(t->segments))
-      return detail::route_of(e.kind, *params, t->query);
-  }
-  return route_error::not_found;
+  return detail::route_in(*t);
 }
 
 } // namespace registry
@@ -15745,6 +15804,71 @@ PIER_END_NAMESPACE
 
 #endif // PIER_REGISTRY_GC_API_HPP
 // ---- end pier/registry/gc_api.hpp ----
+// ---- begin pier/registry/responses.hpp ----
+// SPDX-License-Identifier: Apache-2.0
+#ifndef PIER_REGISTRY_RESPONSES_HPP
+#define PIER_REGISTRY_RESPONSES_HPP
+
+/// @file
+/// The answers the registry's APIs give, for APIs added beside them (auth's accounts API,
+/// and later ones) so that every JSON API of a server answers alike: OCI error bodies with
+/// their status (a store's error mapped as the registry maps it: 507 for a full disk, 503
+/// when out of descriptors, 500 for what is not the client's fault), 405 with `Allow`, a body
+/// that could not be read, and the paging values (`n`, a `Link`'s query values).
+///
+/// @code
+/// pier::http::response r = pier::registry::error_response(pier::oci_error::name_unknown,
+///                                                         "no such user");
+/// assert(r.status() == 404);
+/// assert(pier::registry::parse_page_size("20") == 20u);
+/// assert(pier::registry::query_encode("ctr/tiny") == "ctr%2Ftiny");
+/// @endcode
+
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+PIER_BEGIN_NAMESPACE
+namespace registry {
+
+/// `{"errors":[{"code","message","detail"}]}` with the code's status unless `status` says
+/// otherwise.
+inline http::response error_response(oci_error code, std::string_view message = {},
+                                     boost::json::value detail = nullptr, int status = 0) {
+  return detail::error(code, message, std::move(detail), status);
+}
+
+/// The answer to a store's or the core's error, as the registry gives it.
+inline http::response error_response(std::error_code ec) { return detail::error(ec); }
+
+/// 405 UNSUPPORTED with `Allow: <allow>`.
+inline http::response method_not_allowed(std::string_view allow) {
+  return detail::method_not_allowed(allow);
+}
+
+/// A request body that could not be read (408 stalled, 413 too large, ...), with `code`.
+inline http::response body_failure(std::error_code ec, oci_error code) {
+  return detail::body_failure(ec, code);
+}
+
+/// `n` of a paged listing: digits only, saturating at SIZE_MAX; nothing when invalid.
+inline std::optional<std::size_t> parse_page_size(std::string_view s) noexcept {
+  return detail::parse_page_size(s);
+}
+
+/// A query value percent-encoded as the reference registry writes `Link` values.
+inline std::string query_encode(std::string_view s) { return detail::query_encode(s); }
+
+} // namespace registry
+PIER_END_NAMESPACE
+
+#endif // PIER_REGISTRY_RESPONSES_HPP
+// ---- end pier/registry/responses.hpp ----
 // ---- begin pier/registry/v2.hpp ----
 // SPDX-License-Identifier: Apache-2.0
 #ifndef PIER_REGISTRY_V2_HPP
@@ -16090,6 +16214,13 @@ struct v2_options {
   std::uint64_t max_blob_size = 0;
   /// The most names one tags or catalog page holds, whatever `n` asks.
   std::size_t max_page_size = 1000;
+  /// The most names one catalog page reads for a caller who may not see them all (behind
+  /// an authorising router: the caller's `may`): the page may then be short, even empty,
+  /// and its `Link` continues from where reading stopped, as an opaque cursor.
+  std::size_t max_scan = 10000;
+  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
+  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
   /// DELETE of blobs, manifests and tags; off, they answer 405 UNSUPPORTED.
   bool allow_delete = true;
   /// Refuse an OCI manifest or index (404 MANIFEST_UNKNOWN) to a request whose `Accept`
@@ -16142,13 +16273,17 @@ public:
                                                           options.upload_ttl)) {}
 
   /// Answers one request. The request (and its body) must live until the awaitable has
-  /// completed, as the server guarantees for a handler.
+  /// completed, as the server guarantees for a handler. Behind a router with the routes of
+  /// `add_v2_routes`, the route it parsed is used (the target is not parsed again) and the
+  /// caller it found decides what the catalog lists and whether a mount's source may be
+  /// read; served alone, it parses the target and every caller may do everything.
   asio::awaitable<http::response> handle(http::request& req) const;
 
   v2_options const& options() const noexcept { return options_; }
 
 private:
   asio::awaitable<http::response> dispatch(http::request& req, route const& r) const;
+  asio::awaitable<http::response> ping(http::request const& req) const;
 
   asio::awaitable<http::response> get_blob(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_blob(route const& r) const;
@@ -16161,7 +16296,7 @@ private:
   asio::awaitable<http::response> put_manifest(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_manifest(route const& r) const;
   asio::awaitable<http::response> list_tags(route const& r) const;
-  asio::awaitable<http::response> catalog(route const& r) const;
+  asio::awaitable<http::response> catalog(http::request const& req, route const& r) const;
   asio::awaitable<http::response> referrers(route const& r) const;
 
   // The size of upload r.upload_id, if it is a session of repository r.name
@@ -16224,6 +16359,18 @@ private:
 template <storage::BlobStore B, storage::MetadataStore M>
 http::handler make_v2_handler(B& blobs, M& meta, v2_options opts = {});
 
+/// Adds the registry API's endpoints (registry/routes.hpp) to `r`, each answered by `h`
+/// (a `v2_registry`'s `handle`, say), with the access each method needs: pull for reads of
+/// manifests, blobs, tags and referrers; push (pull and push) for manifest PUT and every
+/// upload request; remove for DELETE of manifests and blobs; catalog for `_catalog`; any
+/// authenticated caller for `/v2/` and for methods the registry refuses anyway (405). The
+/// endpoints' `prepare` validates the route into the context (a `registry::route`) or
+/// answers as the registry does (400 NAME_INVALID, ...), before anyone is asked who the
+/// caller is; a `/v2/...` path that is no endpoint is 404 for anyone. Every response carries
+/// `Docker-Distribution-API-Version: registry/2.0`. The pings (`/_ping`, `/v1/_ping`) are
+/// added too, open to everyone.
+void add_v2_routes(http::router& r, http::route_handler h);
+
 } // namespace registry
 PIER_END_NAMESPACE
 
@@ -16246,19 +16393,28 @@ PIER_BEGIN_NAMESPACE
 namespace registry {
 
 template <storage::BlobStore B, storage::MetadataStore M>
-asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+asio::awaitable<http::response> v2_registry<B, M>::ping(http::request const& req) const {
   // The v1 pings, which clients and load balancers use to see that a registry is up:
-  // always 200, never authenticated (the gate lets them through).
-  std::string_view const path = req.target().substr(0, req.target().find('?'));
-  if (path == "/_ping" || path == "/v1/_ping") {
-    bool const read = req.method() == "GET" || req.method() == "HEAD";
-    http::response res = read ? http::response::json(200, "true")
-                              : detail::error(oci_error::unsupported, "the ping is GET or HEAD");
-    res.headers().set("X-Docker-Registry-Standalone", "true");
-    co_return res;
+  // always 200, never authenticated.
+  bool const read = req.method() == "GET" || req.method() == "HEAD";
+  http::response res = read ? http::response::json(200, "true")
+                            : detail::error(oci_error::unsupported, "the ping is GET or HEAD");
+  res.headers().set("X-Docker-Registry-Standalone", "true");
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+  // Routed: the router's prepare step parsed the route (add_v2_routes).
+  if (http::context const* ctx = req.route_context()) {
+    if (route const* routed = std::any_cast<route>(&ctx->data()))
+      co_return co_await dispatch(req, *routed);
   }
+  std::optional<http::target> const t = http::parse_target(req.target());
+  if (t && detail::is_ping(*t))
+    co_return co_await ping(req);
   // The frame owns the route: the handlers below may keep references to it.
-  result<route> r = parse_route(req.target());
+  result<route> r = t ? detail::route_in(*t) : parse_route(req.target()); // its error
   http::response res;
   if (!r)
     res = detail::route_failure(r.error(), req.target(), req.method());
@@ -16266,6 +16422,69 @@ asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) co
     res = co_await dispatch(req, *r);
   res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
   co_return res;
+}
+
+namespace detail {
+
+// The methods of an endpoint of `kind` and the access each needs, as Distribution maps
+// methods to actions; a method the registry refuses (405) needs an authenticated caller.
+inline std::vector<http::method_route> v2_methods(route_kind kind, http::route_handler const& h) {
+  using http::access_need;
+  std::vector<http::method_route> m;
+  auto add = [&](std::initializer_list<char const*> methods, access_need need) {
+    for (char const* x : methods)
+      m.push_back({x, need, h});
+  };
+  switch (kind) {
+  case route_kind::base: break;
+  case route_kind::catalog: add({"GET", "HEAD"}, access_need::catalog); break;
+  case route_kind::tags:
+  case route_kind::referrers: add({"GET", "HEAD"}, access_need::pull); break;
+  case route_kind::manifest:
+    add({"GET", "HEAD"}, access_need::pull);
+    add({"PUT"}, access_need::push);
+    add({"DELETE"}, access_need::remove);
+    break;
+  case route_kind::blob:
+    add({"GET", "HEAD"}, access_need::pull);
+    add({"DELETE"}, access_need::remove);
+    break;
+  case route_kind::uploads:
+  case route_kind::upload: add({"*"}, access_need::push); return m;
+  }
+  add({"*"}, access_need::authenticated);
+  return m;
+}
+
+} // namespace detail
+
+inline void add_v2_routes(http::router& r, http::route_handler h) {
+  std::vector<std::pair<std::string, std::string>> const version{
+      {"Docker-Distribution-API-Version", "registry/2.0"}};
+  for (char const* ping : {"/_ping", "/v1/_ping"})
+    r.add(ping, {{"*", http::access_need::open, h}});
+  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
+    http::endpoint ep{e.pattern, detail::v2_methods(e.kind, h)};
+    ep.headers = version;
+    ep.prepare = [kind = e.kind](http::context& c) -> std::optional<http::response> {
+      result<route> parsed = detail::route_of(kind, c.params(), c.target().query);
+      if (!parsed)
+        return detail::route_failure(parsed.error(), c.request().target(), c.request().method());
+      c.data() = std::move(*parsed);
+      return std::nullopt;
+    };
+    r.add(std::move(ep));
+  }
+  // Any other path under /v2: not an endpoint, whoever asks.
+  http::endpoint rest{http::path_pattern("/v2/{path*}"),
+                      {{"*", http::access_need::open,
+                        [](http::context& c) -> asio::awaitable<http::response> {
+                          co_return detail::route_failure(route_error::not_found,
+                                                          c.request().target(),
+                                                          c.request().method());
+                        }}}};
+  rest.headers = version;
+  r.add(std::move(rest));
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
@@ -16285,7 +16504,7 @@ asio::awaitable<http::response> v2_registry<B, M>::dispatch(http::request& req,
     co_return detail::method_not_allowed("GET, HEAD");
   case route_kind::catalog:
     if (read)
-      co_return co_await catalog(r);
+      co_return co_await catalog(req, r);
     co_return detail::method_not_allowed("GET, HEAD");
   case route_kind::tags:
     if (read)
@@ -16513,7 +16732,15 @@ template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
                                                                 route const& r) const {
   route_query const& q = r.query;
-  if (q.mount && q.from) {
+  bool mount = q.mount && q.from;
+  if (mount) {
+    // Behind an authorising router: a mount from a repository the caller may not pull is
+    // the spec's fallback, a plain upload (202), which says nothing of whether the other
+    // repository holds the blob.
+    if (http::context const* ctx = req.route_context())
+      mount = co_await ctx->may(http::access_need::pull, *q.from);
+  }
+  if (mount) {
     // end-11: no bytes move, the blob only becomes visible in this repository too. When
     // the source does not hold it, fall back to a new upload as the spec says. The touch
     // comes first: a sweep that released the blob before it has unlinked it from the
@@ -16991,19 +17218,71 @@ asio::awaitable<http::response> v2_registry<B, M>::list_tags(route const& r) con
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
-asio::awaitable<http::response> v2_registry<B, M>::catalog(route const& r) const {
+asio::awaitable<http::response> v2_registry<B, M>::catalog(http::request const& req,
+                                                           route const& r) const {
   std::size_t const page_size =
       std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  std::string_view const path = "/v2/_catalog";
+  // Behind an authorising router, each name is shown only to callers who may see it
+  // (`may` with the catalog need: what the account may pull); administrators see all.
+  http::context const* ctx = req.route_context();
+  bool const filtered = ctx != nullptr && ctx->caller().may && !ctx->caller().admin;
+  std::string last = r.query.last.value_or("");
+  if (detail::cursor::is_sealed(last)) {
+    std::optional<std::string> position = detail::cursor::open(last, path, options_.cursor_key);
+    if (!position)
+      co_return detail::error(oci_error::unsupported, detail::cursor::invalid_message, nullptr,
+                              400);
+    last = std::move(*position);
+  }
   storage::name_page page;
-  if (page_size > 0) {
-    result<storage::name_page> listed =
-        co_await meta_.catalog(r.query.last.value_or(""), page_size);
+  if (!filtered) {
+    if (page_size > 0) {
+      result<storage::name_page> listed = co_await meta_.catalog(last, page_size);
+      if (!listed)
+        co_return detail::error(listed.error());
+      page = std::move(*listed);
+    }
+    co_return detail::name_list(path, boost::json::object{}, "repositories", page, page_size);
+  }
+  // Read past the page by one visible name: `more` (and the Link) only when one exists.
+  // At most `max_scan` names a request: then the Link continues, sealed, from the last
+  // name read, which the caller may not see.
+  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  std::size_t read = 0;
+  std::string hidden_next;
+  bool last_kept = false; // whether `last` is the page's last name
+  std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
+  bool scanning = page_size > 0;
+  while (scanning) {
+    result<storage::name_page> listed = co_await meta_.catalog(last, std::min(chunk, budget - read));
     if (!listed)
       co_return detail::error(listed.error());
-    page = std::move(*listed);
+    for (std::string& name : listed->names) {
+      ++read;
+      last = name;
+      last_kept = false;
+      if (!co_await ctx->may(http::access_need::catalog, name))
+        continue;
+      if (page.names.size() == page_size) {
+        page.more = true;
+        break;
+      }
+      page.names.push_back(std::move(name));
+      last_kept = true;
+    }
+    scanning = !page.more && listed->more;
+    if (scanning && read == budget) {
+      page.more = true;
+      if (!last_kept)
+        hidden_next = last;
+      scanning = false;
+    }
   }
-  co_return detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
-                              page_size);
+  co_return detail::name_list(
+      path, boost::json::object{}, "repositories", page, page_size,
+      hidden_next.empty() ? std::string()
+                          : detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
@@ -18389,7 +18668,7 @@ inline parsed_target parse_api_target(std::string_view target) {
   opts.space_as_plus = false; // as the registry's catalog reads `last`
   for (auto const& p : parsed->params(opts)) {
     if (p.key == "n" && !r->n) {
-      r->n = registry::detail::parse_page_size(p.value);
+      r->n = registry::parse_page_size(p.value);
       if (!r->n)
         return api_target_error::invalid_page_size;
     } else if (p.key == "last" && !r->last) {
@@ -18413,7 +18692,7 @@ inline http::response api_error(int status, std::string_view code, std::string_v
 }
 
 inline http::response error(oci_error code, std::string_view message, int status = 0) {
-  return registry::detail::error(code, message, nullptr, status);
+  return registry::error_response(code, message, nullptr, status);
 }
 
 inline http::response not_found() {
@@ -18496,7 +18775,7 @@ inline http::response bad_body(std::string_view message) {
 }
 
 inline http::response method_not_allowed(std::string_view allow) {
-  return registry::detail::method_not_allowed(allow);
+  return registry::method_not_allowed(allow);
 }
 
 // A store's error as the API answers it. The store's own mapping says DENIED for unknown
@@ -18518,7 +18797,7 @@ inline http::response store_failure(std::error_code ec) {
     default: break;
     }
   }
-  return registry::detail::error(ec);
+  return registry::error_response(ec);
 }
 
 inline http::response json_response(int status, boost::json::object const& body) {
@@ -18641,7 +18920,7 @@ http::response page_response(std::string_view path, std::string_view list_key,
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(registry::detail::query_encode(page.items.back().name))
+        .append(registry::query_encode(page.items.back().name))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -18685,7 +18964,7 @@ inline asio::awaitable<json_body> read_json_object(http::request& req, std::size
     if (text.error() == http::body_error::too_large)
       co_return error(oci_error::size_invalid,
                       "request body is longer than " + std::to_string(max) + " bytes", 413);
-    co_return registry::detail::body_failure(text.error(), oci_error::unsupported);
+    co_return registry::body_failure(text.error(), oci_error::unsupported);
   }
   co_return parse_json_object(*text);
 }
@@ -20311,11 +20590,16 @@ PIER_END_NAMESPACE
 /// - pull for GET and HEAD of blobs, manifests, tags and referrers; pull and push for
 ///   uploads and manifest PUT; delete for DELETE of manifests and blobs.
 /// - `/v2/_catalog`: `registry:catalog:*` in a token (everyone gets it), anyone with Basic
-///   credentials or none; the gate answers it itself, listing only the repositories the
-///   caller may pull, with the registry's `n`, `last` and `Link` paging.
+///   credentials or none; the registry lists only the repositories the caller's account may
+///   pull (the gate's `http::caller::may` with the catalog need), reading at most
+///   `v2_options::max_scan` names a page.
 /// - Cross-repository mount (`?mount=&from=`) from a repository the caller may not pull: the
-///   mount is dropped and the request becomes a plain upload start (202), as the spec
-///   allows, so the blob's presence there is not revealed.
+///   registry asks the same `may`, drops the mount and starts a plain upload (202), as the
+///   spec allows, so the blob's presence there is not revealed.
+///
+/// The gate is a router (http/router.hpp): the registry's routes (`registry::add_v2_routes`,
+/// which say what each needs), `/auth/token`, `/api/v1/...` and a last route for any other
+/// target; its one middleware authenticates and decides from the need, never the URL.
 /// - Refusals: a caller that did not authenticate gets 401 UNAUTHORIZED with the mode's
 ///   challenge (`Bearer realm,service,scope` naming the access the request needs, or
 ///   `Basic realm="pier"`); a token without the access gets 401 with
@@ -20352,8 +20636,8 @@ PIER_END_NAMESPACE
 #ifndef PIER_AUTH_DETAIL_GATE_HPP
 #define PIER_AUTH_DETAIL_GATE_HPP
 
-// The parts of the gate that do not depend on the store types: where a target goes, what a
-// registry request needs, the responses that refuse one, and the small formats of the token
+// The parts of the gate that do not depend on the store types: the actions and scopes of a
+// route's need, the responses that refuse a request, and the small formats of the token
 // service. Kept out of the class template so they are compiled once.
 
 // ---- begin pier/auth/jwt.hpp ----
@@ -21677,33 +21961,13 @@ PIER_END_NAMESPACE
 PIER_BEGIN_NAMESPACE
 namespace auth::detail {
 
-/// Where a request goes, from its decoded path.
-enum class destination { ping, token, api, v2, other };
-
-/// The target parsed as the registry's router parses it (origin- or absolute-form).
+/// The target parsed as the token service reads its query (origin- or absolute-form).
 inline std::optional<boost::urls::url_view> parse_target(std::string_view target) {
   auto parsed = target.starts_with('/') ? boost::urls::parse_origin_form(target)
                                         : boost::urls::parse_absolute_uri(target);
   if (!parsed)
     return std::nullopt;
   return *parsed;
-}
-
-/// The destination of a target; `other` for what does not parse (the registry's 400).
-inline destination destination_of(std::string_view target) {
-  std::optional<boost::urls::url_view> const u = parse_target(target);
-  if (!u)
-    return destination::v2; // parse_route refuses it as the registry would
-  std::string const path = u->path();
-  if (path == "/_ping" || path == "/v1/_ping")
-    return destination::ping;
-  if (path == "/auth/token")
-    return destination::token;
-  if (path == "/api/v1" || path.starts_with("/api/v1/"))
-    return destination::api;
-  if (path == "/v2" || path.starts_with("/v2/"))
-    return destination::v2;
-  return destination::other;
 }
 
 /// The decoded query parameters of a target, or of a form body; '+' is a space in both,
@@ -21833,50 +22097,15 @@ enum class auth_failure {
   server_error,    ///< a store failed
 };
 
-/// What a `/v2/` request needs of its caller.
-struct v2_need {
-  enum class kind {
-    authenticated, ///< `/v2/`, and methods the registry refuses anyway (405)
-    catalog,       ///< `registry:catalog:*`
-    repository,    ///< `actions` on `route.name`
-  };
-  kind what = kind::authenticated;
-  std::vector<std::string> actions;
-};
-
-/// The access a request needs, as Distribution maps methods to actions.
-inline v2_need need_of(registry::route const& r, std::string_view method) {
-  using registry::route_kind;
-  bool const read = method == "GET" || method == "HEAD";
-  v2_need n;
-  auto repository = [&](std::initializer_list<char const*> actions) {
-    n.what = v2_need::kind::repository;
-    n.actions.assign(actions.begin(), actions.end());
-  };
-  switch (r.kind) {
-  case route_kind::base: break;
-  case route_kind::catalog:
-    if (read)
-      n.what = v2_need::kind::catalog;
-    break;
-  case route_kind::tags:
-  case route_kind::referrers:
-    if (read)
-      repository({"pull"});
-    break;
-  case route_kind::manifest:
-  case route_kind::blob:
-    if (read)
-      repository({"pull"});
-    else if (method == "DELETE")
-      repository({"delete"});
-    else if (method == "PUT" && r.kind == route_kind::manifest)
-      repository({"pull", "push"});
-    break;
-  case route_kind::uploads:
-  case route_kind::upload: repository({"pull", "push"}); break;
+/// The token actions a repository need stands for, as Distribution maps methods to
+/// actions: pull; pull and push; delete.
+inline std::vector<std::string> actions_of(http::access_need need) {
+  switch (need) {
+  case http::access_need::pull: return {"pull"};
+  case http::access_need::push: return {"pull", "push"};
+  case http::access_need::remove: return {"delete"};
+  default: return {};
   }
-  return n;
 }
 
 /// `p` cut to what an access token's scopes allow, when the caller used one.
@@ -21914,23 +22143,18 @@ inline api_access api_access_of(std::string_view target, std::string_view method
 }
 
 /// The scopes a request needs, for a challenge.
-inline std::vector<resource_scope> scopes_of(registry::route const& r, v2_need const& n) {
-  if (n.what == v2_need::kind::catalog)
+inline std::vector<resource_scope> scopes_of(http::access_need need, std::string_view repository) {
+  if (need == http::access_need::catalog)
     return {resource_scope{"registry", "", "catalog", {"*"}}};
-  if (n.what == v2_need::kind::repository)
-    return {resource_scope{"repository", "", r.name, n.actions}};
+  if (http::is_repository_access(need))
+    return {resource_scope{"repository", "", std::string(repository), actions_of(need)}};
   return {};
-}
-
-/// The target of a plain upload start in the repository: a mount, without its parameters.
-inline std::string upload_start_target(std::string_view repository) {
-  return "/v2/" + std::string(repository) + "/blobs/uploads/";
 }
 
 /// An OCI error response.
 inline http::response oci_error_response(oci_error code, std::string_view message,
                                          boost::json::value detail = nullptr, int status = 0) {
-  return registry::detail::error(code, message, std::move(detail), status);
+  return registry::error_response(code, message, std::move(detail), status);
 }
 
 /// 401 with a Basic challenge.
@@ -22700,15 +22924,6 @@ struct gate_options {
   /// 0 verifies on the I/O thread. They also bound the CPU that guessed passwords can take:
   /// verifications beyond them wait their turn, and requests that need no password do not.
   unsigned hash_threads = 1;
-  /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
-  std::size_t max_page_size = 1000;
-  /// The most names one catalog page reads for a caller who may not see them all (as
-  /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
-  /// `Link` continues from where reading stopped, as an opaque cursor.
-  std::size_t max_scan = 10000;
-  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
-  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
-  registry::cursor_key cursor_key{};
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).
@@ -22751,14 +22966,28 @@ private:
   struct caller;
   struct authentication;
 
-  asio::awaitable<http::response> v2(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> catalog(caller const& c, registry::route const& r) const;
-  asio::awaitable<http::response> token_service(http::request& req, detail::site const& site) const;
+  // The middleware: who the caller is, and whether they may have what the route needs
+  // (`http::context::need`, and the route's repository). It knows no URL.
+  asio::awaitable<http::response> authorise(http::context& ctx,
+                                            http::route_handler const& next) const;
+  // Its three kinds of need: the registry's (pull, push, remove, catalog, authenticated),
+  // the JSON API's (read, manage, account changes) and the administrators'.
+  asio::awaitable<http::response> authorise_registry(http::context& ctx,
+                                                     http::route_handler const& next,
+                                                     detail::site const& site) const;
+  asio::awaitable<http::response> authorise_api(http::context& ctx,
+                                                http::route_handler const& next,
+                                                detail::site const& site) const;
+  asio::awaitable<http::response> authorise_admin(http::context& ctx,
+                                                  http::route_handler const& next,
+                                                  detail::site const& site) const;
+  // What the context's caller gets: the one decision handlers ask (`http::caller::may`).
+  http::caller caller_of(std::shared_ptr<caller const> c) const;
+
+  asio::awaitable<http::response> token_service(http::request& req) const;
   asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
                                         std::optional<basic_credentials> credentials,
                                         std::vector<std::string> scopes, bool oauth) const;
-  asio::awaitable<http::response> accounts(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> other(http::request& req, detail::site const& site) const;
 
   // Reads `Authorization`: Basic credentials or a Bearer token, or none.
   asio::awaitable<authentication> authenticate(http::request const& req,
@@ -22804,6 +23033,7 @@ private:
   mutable credential_cache cache_;              // internally synchronised
   mutable detail::verified_token_cache tokens_; // internally synchronised
   std::unique_ptr<asio::thread_pool> pool_;     // null: hash on the calling thread
+  http::router router_;                         // every route the gate serves
 };
 
 /// The gate as the server's handler: a copyable `http::handler` that owns a `gate` over
@@ -22872,33 +23102,46 @@ gate<A, M>::gate(A& accounts, M& meta, gate_options options, http::handler regis
       tokens_(options_.verified_token_cache_size) {
   if (options_.hash_threads > 0)
     pool_ = std::make_unique<asio::thread_pool>(options_.hash_threads);
+  using http::access_need;
+  // The gate outlives its router, whose routes call back into it.
+  auto const to_registry = [this](http::context& c) { return registry_(c.request()); };
+  router_.add("/auth/token", {{"*", access_need::open, [this](http::context& c) {
+                                 return token_service(c.request());
+                               }}});
+  auto const to_api = [this](http::context& c) -> asio::awaitable<http::response> {
+    if (!api_)
+      co_return http::response::text(404, "the accounts API is not served here\n");
+    principal const* found = std::any_cast<principal>(&c.caller().details);
+    principal const who = found ? *found : principal{}; // named, not a temporary in the co_await (GCC 12)
+    co_return co_await api_(c.request(), who);
+  };
+  for (char const* pattern : {"/api/v1", "/api/v1/{path*}"}) {
+    http::endpoint e{http::path_pattern(pattern), {{"*", access_need::api_account, to_api}}};
+    // What a change there needs depends on which of the API's routes it is: the accounts
+    // API's own routes say.
+    e.prepare = [](http::context& c) -> std::optional<http::response> {
+      switch (detail::api_access_of(c.request().target(), c.request().method())) {
+      case detail::api_access::read: c.set_need(access_need::api_read); break;
+      case detail::api_access::manage: c.set_need(access_need::api_manage); break;
+      case detail::api_access::account: c.set_need(access_need::api_account); break;
+      }
+      return std::nullopt;
+    };
+    router_.add(std::move(e));
+  }
+  registry::add_v2_routes(router_, to_registry);
+  // Whatever else is composed behind the gate (a v1 API, say) is never open by accident.
+  router_.add("/{path*}", {{"*", access_need::admin, to_registry}});
+  // A target that does not parse: the registry's 400.
+  router_.on_not_found([this](http::request& req) { return registry_(req); });
+  router_.use([this](http::context& c, http::route_handler const& next) {
+    return authorise(c, next);
+  });
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> gate<A, M>::handle(http::request& req) const {
-  detail::destination const where = detail::destination_of(req.target());
-  if (where == detail::destination::ping)
-    co_return co_await registry_(req);
-  std::optional<detail::site> const site =
-      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
-  if (!site) {
-    http::response r = detail::oci_error_response(
-        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
-        400);
-    if (where == detail::destination::v2)
-      r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
-    co_return r;
-  }
-  switch (where) {
-  case detail::destination::token: co_return co_await token_service(req, *site);
-  case detail::destination::api: co_return co_await accounts(req, *site);
-  case detail::destination::other: co_return co_await other(req, *site);
-  case detail::destination::v2:
-  case detail::destination::ping: break;
-  }
-  http::response r = co_await v2(req, *site);
-  r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
-  co_return r;
+  co_return co_await router_.handle(req);
 }
 
 // --- authentication ----------------------------------------------------------------------
@@ -23189,45 +23432,99 @@ http::response gate<A, M>::refuse(authentication const& a, detail::site const& s
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site const& site) const {
-  // The frame owns the route and the caller.
-  result<registry::route> const r = registry::parse_route(req.target());
-  if (!r)
-    co_return registry::detail::route_failure(r.error(), req.target(), req.method());
-  detail::v2_need const need = detail::need_of(*r, req.method());
-  std::vector<resource_scope> const scopes = detail::scopes_of(*r, need);
+http::caller gate<A, M>::caller_of(std::shared_ptr<caller const> c) const {
+  http::caller out;
+  out.name = c->who.name;
+  out.authenticated = c->authenticated;
+  // Shared by the copies of `may`: a catalog page asks for many names, and the account
+  // behind a token is loaded once.
+  auto account = std::make_shared<std::optional<principal>>();
+  out.may = [this, c, account](http::access_need what,
+                               std::string repository) -> asio::awaitable<bool> {
+    if (what == http::access_need::catalog) {
+      // Listing: what the account may pull, whatever the credentials' own limits.
+      if (!*account) {
+        result<principal> found = co_await principal_of(*c);
+        if (!found && found.error() != storage::storage_error::user_unknown)
+          throw std::system_error(found.error());
+        *account = found ? std::move(*found) : principal{}; // a token outliving its user
+      }
+      result<permissions> const p = co_await permissions_of(**account, std::move(repository));
+      if (!p)
+        throw std::system_error(p.error());
+      co_return p->pull;
+    }
+    std::vector<std::string> const actions = detail::actions_of(what);
+    result<bool> const ok = co_await may(*c, std::move(repository), actions);
+    if (!ok)
+      throw std::system_error(ok.error());
+    co_return *ok;
+  };
+  return out;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::authorise(http::context& ctx,
+                                                      http::route_handler const& next) const {
+  using http::access_need;
+  access_need const need = ctx.need();
+  if (need == access_need::open)
+    co_return co_await next(ctx);
+  std::optional<detail::site> const site =
+      detail::site_of(ctx.request(), options_.realm, options_.service, options_.trusted_proxies);
+  if (!site)
+    co_return detail::oci_error_response(
+        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
+        400);
+  switch (need) {
+  case access_need::api_read:
+  case access_need::api_manage:
+  case access_need::api_account: co_return co_await authorise_api(ctx, next, *site);
+  case access_need::admin: co_return co_await authorise_admin(ctx, next, *site);
+  default: co_return co_await authorise_registry(ctx, next, *site);
+  }
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response>
+gate<A, M>::authorise_registry(http::context& ctx, http::route_handler const& next,
+                               detail::site const& site) const {
+  using http::access_need;
+  http::request& req = ctx.request();
+  access_need const need = ctx.need();
+  std::string const repository(ctx.repository());
+  std::vector<resource_scope> const scopes = detail::scopes_of(need, repository);
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, scopes);
-  req.set_user(a.c.who.name); // for the access log
+  req.set_user(a.c.who.name); // for the access log, and the registry's per-user counts
   caller const& c = a.c;
 
   bool allowed = false;
-  switch (need.what) {
-  case detail::v2_need::kind::authenticated: allowed = c.authenticated; break;
-  case detail::v2_need::kind::catalog:
+  switch (need) {
+  case access_need::catalog:
     // Filtered by what the caller may pull, so anyone may ask; token mode wants it in the
     // token (which everyone gets) so that clients follow the usual flow.
     allowed = c.bearer ? allows(c.access, "registry", "catalog", "*")
                        : c.authenticated || options_.mode != auth_mode::token;
     break;
-  case detail::v2_need::kind::repository:
+  case access_need::pull:
+  case access_need::push:
+  case access_need::remove:
     // Token mode: without a token, even a public pull fetches one (anonymously) first.
     if (c.authenticated || options_.mode != auth_mode::token) {
-      result<bool> const ok = co_await may(c, r->name, need.actions);
+      std::vector<std::string> const actions = detail::actions_of(need); // named: GCC 12
+      result<bool> const ok = co_await may(c, repository, actions);
       if (!ok)
         co_return detail::oci_error_response(oci_error::unknown, ok.error().message());
       allowed = *ok;
     }
     break;
+  default: allowed = c.authenticated; break;
   }
   if (!allowed)
     co_return refuse(a, site, scopes);
-  if (c.authenticated)
-    req.set_user(c.who.name); // the registry counts upload sessions per user
-  if (need.what == detail::v2_need::kind::repository &&
-      std::any_of(need.actions.begin(), need.actions.end(),
-                  [](std::string const& x) { return x != "pull"; })) {
+  if (http::is_repository_change(need)) {
     result<bool> const current = co_await account_current(c);
     if (!current)
       co_return detail::oci_error_response(oci_error::unknown, current.error().message());
@@ -23238,94 +23535,20 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
       co_return refuse(gone, site, scopes);
     }
   }
-
-  if (need.what == detail::v2_need::kind::catalog)
-    co_return co_await catalog(c, *r);
-  if (r->kind == registry::route_kind::uploads && r->query.mount && r->query.from) {
-    // Named, not a braced temporary in the co_await: GCC 12 cannot copy its array.
-    std::vector<std::string> const pull{"pull"};
-    result<bool> const readable = co_await may(c, *r->query.from, pull);
-    if (!readable)
-      co_return detail::oci_error_response(oci_error::unknown, readable.error().message());
-    if (!*readable) {
-      // The spec's fallback for a mount that cannot be done: a plain upload (202), which
-      // says nothing of whether the other repository holds the blob.
-      http::request_head head = req.head();
-      head.set_target(detail::upload_start_target(r->name));
-      http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
-      plain.set_user(std::string(req.user()));
-      co_return co_await registry_(plain);
-    }
+  auto const shared = std::make_shared<caller const>(c);
+  ctx.caller() = caller_of(shared);
+  if (need == access_need::catalog) {
+    // Administrators see the whole catalog unfiltered: the account decides, not a token.
+    result<principal> const who = co_await principal_of(c);
+    if (!who && who.error() != storage::storage_error::user_unknown)
+      co_return detail::oci_error_response(oci_error::unknown, who.error().message());
+    ctx.caller().admin = who && who->admin;
   }
-  co_return co_await registry_(req);
-}
-
-template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
-                                                    registry::route const& r) const {
-  result<principal> found = co_await principal_of(c);
-  if (!found && found.error() == storage::storage_error::user_unknown)
-    found = principal{}; // a token outliving its user sees what anyone sees
-  if (!found)
-    co_return detail::oci_error_response(oci_error::unknown, found.error().message());
-  principal const& who = *found;
-  std::size_t const page_size =
-      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
-  storage::name_page page;
-  std::string_view const path = "/v2/_catalog";
-  std::string last = r.query.last.value_or("");
-  if (registry::detail::cursor::is_sealed(last)) {
-    std::optional<std::string> position =
-        registry::detail::cursor::open(last, path, options_.cursor_key);
-    if (!position)
-      co_return registry::detail::error(oci_error::unsupported,
-                                        registry::detail::cursor::invalid_message, nullptr, 400);
-    last = std::move(*position);
+  try {
+    co_return co_await next(ctx);
+  } catch (std::system_error const& e) { // a store failed under `may`
+    co_return detail::oci_error_response(oci_error::unknown, e.code().message());
   }
-  // Read past the page by one visible name: `more` (and the Link) only when one exists.
-  // At most `max_scan` names a request: then the Link continues, sealed, from the last
-  // name read, which the caller may not see.
-  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
-  std::size_t read = 0;
-  std::string hidden_next;
-  bool last_kept = false; // whether `last` is the page's last name
-  std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
-  bool scanning = page_size > 0;
-  while (scanning) {
-    result<storage::name_page> listed =
-        co_await meta_.catalog(last, who.admin ? chunk : std::min(chunk, budget - read));
-    if (!listed)
-      co_return registry::detail::error(listed.error());
-    for (std::string& name : listed->names) {
-      ++read;
-      last = name;
-      last_kept = false;
-      if (!who.admin) {
-        result<permissions> const p = co_await permissions_of(who, name);
-        if (!p)
-          co_return detail::oci_error_response(oci_error::unknown, p.error().message());
-        if (!p->pull)
-          continue;
-      }
-      if (page.names.size() == page_size) {
-        page.more = true;
-        break;
-      }
-      page.names.push_back(std::move(name));
-      last_kept = true;
-    }
-    scanning = !page.more && listed->more;
-    if (scanning && !who.admin && read == budget) {
-      page.more = true;
-      if (!last_kept)
-        hidden_next = last;
-      scanning = false;
-    }
-  }
-  co_return registry::detail::name_list(
-      path, boost::json::object{}, "repositories", page, page_size,
-      hidden_next.empty() ? std::string()
-                          : registry::detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 // --- the token service -------------------------------------------------------------------
@@ -23349,8 +23572,14 @@ gate<A, M>::grant(principal const& who, std::optional<token_grants> limit,
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
-                                                          detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::token_service(http::request& req) const {
+  std::optional<detail::site> const named =
+      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
+  if (!named)
+    co_return detail::oci_error_response(
+        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
+        400);
+  detail::site const& site = *named;
   if (options_.mode != auth_mode::token)
     co_return http::response::text(404, "not a registry API endpoint\n");
   if (!options_.signing_key)
@@ -23485,8 +23714,10 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
 // --- the accounts API and the rest -------------------------------------------------------
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
-                                                     detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::authorise_api(http::context& ctx,
+                                                          http::route_handler const& next,
+                                                          detail::site const& site) const {
+  http::request& req = ctx.request();
   authentication const a = co_await authenticate(req, site);
   if (a.failure == detail::auth_failure::bad_credentials ||
       a.failure == detail::auth_failure::bad_token)
@@ -23500,16 +23731,16 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
         "tokens from /auth/token are not accepted on /api/v1: use Basic credentials (the "
         "password, or a personal access token)");
   if (a.c.token) {
-    switch (detail::api_access_of(req.target(), req.method())) {
-    case detail::api_access::read: break;
-    case detail::api_access::manage:
+    switch (ctx.need()) {
+    case http::access_need::api_manage:
       if (!a.c.token->admin)
         co_return detail::denied("this access token's scopes do not include admin");
       break;
-    case detail::api_access::account:
+    case http::access_need::api_account:
       co_return detail::denied(
           "account changes (users, passwords, access tokens) need the password, not an "
           "access token");
+    default: break;
     }
   }
   result<principal> const who = co_await principal_of(a.c);
@@ -23518,14 +23749,21 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
       co_return detail::basic_unauthorized("the token's user no longer exists");
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());
   }
-  if (!api_)
-    co_return http::response::text(404, "the accounts API is not served here\n");
-  co_return co_await api_(req, *who);
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller().admin = who->admin;
+  ctx.caller().details = *who;
+  try {
+    co_return co_await next(ctx);
+  } catch (std::system_error const& e) { // a store failed under `may`
+    co_return detail::oci_error_response(oci_error::unknown, e.code().message());
+  }
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::other(http::request& req,
-                                                  detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::authorise_admin(http::context& ctx,
+                                                            http::route_handler const& next,
+                                                            detail::site const& site) const {
+  http::request& req = ctx.request();
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
@@ -23539,7 +23777,10 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
       co_return detail::denied("only administrators may use this endpoint");
     co_return refuse(a, site, {});
   }
-  co_return co_await registry_(req);
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller().admin = true;
+  ctx.caller().details = *who;
+  co_return co_await next(ctx);
 }
 
 // --- the handler -------------------------------------------------------------------------

@@ -82,11 +82,16 @@
 /// - pull for GET and HEAD of blobs, manifests, tags and referrers; pull and push for
 ///   uploads and manifest PUT; delete for DELETE of manifests and blobs.
 /// - `/v2/_catalog`: `registry:catalog:*` in a token (everyone gets it), anyone with Basic
-///   credentials or none; the gate answers it itself, listing only the repositories the
-///   caller may pull, with the registry's `n`, `last` and `Link` paging.
+///   credentials or none; the registry lists only the repositories the caller's account may
+///   pull (the gate's `http::caller::may` with the catalog need), reading at most
+///   `v2_options::max_scan` names a page.
 /// - Cross-repository mount (`?mount=&from=`) from a repository the caller may not pull: the
-///   mount is dropped and the request becomes a plain upload start (202), as the spec
-///   allows, so the blob's presence there is not revealed.
+///   registry asks the same `may`, drops the mount and starts a plain upload (202), as the
+///   spec allows, so the blob's presence there is not revealed.
+///
+/// The gate is a router (http/router.hpp): the registry's routes (`registry::add_v2_routes`,
+/// which say what each needs), `/auth/token`, `/api/v1/...` and a last route for any other
+/// target; its one middleware authenticates and decides from the need, never the URL.
 /// - Refusals: a caller that did not authenticate gets 401 UNAUTHORIZED with the mode's
 ///   challenge (`Bearer realm,service,scope` naming the access the request needs, or
 ///   `Basic realm="pier"`); a token without the access gets 401 with
@@ -131,8 +136,9 @@
 #include <pier/http/handler.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
-#include <pier/registry/cursor_key.hpp>
+#include <pier/http/router.hpp>
 #include <pier/registry/routes.hpp>
+#include <pier/registry/v2.hpp>
 #include <pier/storage/concepts.hpp>
 #include <pier/storage/types.hpp>
 
@@ -198,15 +204,6 @@ struct gate_options {
   /// 0 verifies on the I/O thread. They also bound the CPU that guessed passwords can take:
   /// verifications beyond them wait their turn, and requests that need no password do not.
   unsigned hash_threads = 1;
-  /// The most names a catalog page holds, whatever `n` asks (as `v2_options::max_page_size`).
-  std::size_t max_page_size = 1000;
-  /// The most names one catalog page reads for a caller who may not see them all (as
-  /// `namespace_api_options::max_scan`): the page may then be short, even empty, and its
-  /// `Link` continues from where reading stopped, as an opaque cursor.
-  std::size_t max_scan = 10000;
-  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
-  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
-  registry::cursor_key cursor_key{};
   /// The most resources one token request may name (400 beyond).
   std::size_t max_token_scopes = 64;
   /// Bearer tokens kept verified until they expire (0: verify every request's).
@@ -249,14 +246,28 @@ private:
   struct caller;
   struct authentication;
 
-  asio::awaitable<http::response> v2(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> catalog(caller const& c, registry::route const& r) const;
-  asio::awaitable<http::response> token_service(http::request& req, detail::site const& site) const;
+  // The middleware: who the caller is, and whether they may have what the route needs
+  // (`http::context::need`, and the route's repository). It knows no URL.
+  asio::awaitable<http::response> authorise(http::context& ctx,
+                                            http::route_handler const& next) const;
+  // Its three kinds of need: the registry's (pull, push, remove, catalog, authenticated),
+  // the JSON API's (read, manage, account changes) and the administrators'.
+  asio::awaitable<http::response> authorise_registry(http::context& ctx,
+                                                     http::route_handler const& next,
+                                                     detail::site const& site) const;
+  asio::awaitable<http::response> authorise_api(http::context& ctx,
+                                                http::route_handler const& next,
+                                                detail::site const& site) const;
+  asio::awaitable<http::response> authorise_admin(http::context& ctx,
+                                                  http::route_handler const& next,
+                                                  detail::site const& site) const;
+  // What the context's caller gets: the one decision handlers ask (`http::caller::may`).
+  http::caller caller_of(std::shared_ptr<caller const> c) const;
+
+  asio::awaitable<http::response> token_service(http::request& req) const;
   asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
                                         std::optional<basic_credentials> credentials,
                                         std::vector<std::string> scopes, bool oauth) const;
-  asio::awaitable<http::response> accounts(http::request& req, detail::site const& site) const;
-  asio::awaitable<http::response> other(http::request& req, detail::site const& site) const;
 
   // Reads `Authorization`: Basic credentials or a Bearer token, or none.
   asio::awaitable<authentication> authenticate(http::request const& req,
@@ -302,6 +313,7 @@ private:
   mutable credential_cache cache_;              // internally synchronised
   mutable detail::verified_token_cache tokens_; // internally synchronised
   std::unique_ptr<asio::thread_pool> pool_;     // null: hash on the calling thread
+  http::router router_;                         // every route the gate serves
 };
 
 /// The gate as the server's handler: a copyable `http::handler` that owns a `gate` over

@@ -107,6 +107,8 @@ asio::awaitable<result<std::string>> read_body(body_reader& body, std::size_t ma
 ///
 /// A request and its body reader live until the handler's coroutine completes; a handler
 /// that starts work outliving it copies what it needs.
+class context;
+
 class request {
 public:
   request(request_head head, body_reader& body, std::string_view client_address,
@@ -142,6 +144,12 @@ public:
   std::string_view user() const noexcept { return user_; }
   void set_user(std::string name) { user_ = std::move(name); }
 
+  /// The routing context of the request while a router (http/router.hpp) serves it: the
+  /// parsed route, its parameters and the caller, for handlers composed behind the router
+  /// as plain `http::handler`s. Null elsewhere.
+  http::context* route_context() const noexcept { return context_; }
+  void set_route_context(http::context* c) noexcept { context_ = c; }
+
 private:
   request_head head_;
   body_reader* body_;
@@ -149,6 +157,7 @@ private:
   bool secure_ = false;
   std::string id_;
   std::string user_;
+  http::context* context_ = nullptr;
 };
 
 } // namespace http

@@ -45,6 +45,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,7 +116,7 @@ using route_handler = std::function<asio::awaitable<response>(context&)>;
 /// its response.
 using middleware = std::function<asio::awaitable<response>(context&, route_handler const& next)>;
 
-/// One method of an endpoint.
+/// One method of an endpoint; `*` stands for every method the endpoint does not list.
 struct method_route {
   std::string method;
   access_need need = access_need::open;
@@ -135,6 +136,8 @@ struct endpoint {
   route_prepare prepare{};
   /// An identifier for logs and metrics (empty: the pattern).
   std::string name{};
+  /// Fields every response of the endpoint carries, refusals by the middleware included.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 /// Who the caller is, as the middleware found them. The server authenticates nobody: with no
@@ -164,8 +167,13 @@ public:
   endpoint const* route() const noexcept { return endpoint_; }
   method_route const* method() const noexcept { return method_; }
   /// The access the route needs (`open` when nothing matched).
-  access_need need() const noexcept { return method_ ? method_->need : access_need::open; }
+  access_need need() const noexcept { return need_; }
+  /// Sets it, for a `prepare` step whose endpoint needs more than its method says (an API
+  /// whose sub-routes it parses itself).
+  void set_need(access_need n) noexcept { need_ = n; }
 
+  /// The pattern's parameters, in its order.
+  std::span<std::pair<std::string, std::string> const> params() const noexcept { return params_; }
   /// A parameter of the pattern (empty when it has none of that name).
   std::string_view param(std::string_view name) const noexcept;
   /// The repository the route's access is about (its `repository_param`), else empty.
@@ -189,6 +197,7 @@ private:
   http::target target_;
   endpoint const* endpoint_ = nullptr;
   method_route const* method_ = nullptr;
+  access_need need_ = access_need::open;
   std::vector<std::pair<std::string, std::string>> params_;
   http::caller caller_;
   std::any data_;

@@ -154,9 +154,19 @@ struct v2_endpoint {
   route_kind kind;
 };
 
+/// Whether `t` is one of the v1 pings (`/_ping`, `/v1/_ping`), which registries answer for
+/// clients and load balancers.
+inline bool is_ping(http::target const& t) {
+  return (t.segments.size() == 1 && t.segments[0] == "_ping") ||
+         (t.segments.size() == 2 && t.segments[0] == "v1" && t.segments[1] == "_ping");
+}
+
 /// The registry API's endpoints, in the order they are tried: `parse_route` and the
 /// router's table (`add_v2_routes`) are the same table.
 std::span<v2_endpoint const> v2_endpoints();
+
+/// The route a parsed target names (`parse_route` after the parsing).
+result<route> route_in(http::target const& t);
 
 /// The route of an endpoint of `kind` whose pattern gave `params`, with `encoded_query`
 /// read and every part validated.

@@ -101,6 +101,8 @@
 #include <pier/http/handler.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
+#include <pier/http/router.hpp>
+#include <pier/registry/cursor_key.hpp>
 #include <pier/registry/detail/gc.hpp>
 #include <pier/registry/detail/upload_limiter.hpp>
 #include <pier/registry/routes.hpp>
@@ -131,6 +133,13 @@ struct v2_options {
   std::uint64_t max_blob_size = 0;
   /// The most names one tags or catalog page holds, whatever `n` asks.
   std::size_t max_page_size = 1000;
+  /// The most names one catalog page reads for a caller who may not see them all (behind
+  /// an authorising router: the caller's `may`): the page may then be short, even empty,
+  /// and its `Link` continues from where reading stopped, as an opaque cursor.
+  std::size_t max_scan = 10000;
+  /// Seals those cursors (registry/cursor_key.hpp). The default, the process's key, does
+  /// not survive a restart; give replicas, and a server that restarts, a key they keep.
+  registry::cursor_key cursor_key{};
   /// DELETE of blobs, manifests and tags; off, they answer 405 UNSUPPORTED.
   bool allow_delete = true;
   /// Refuse an OCI manifest or index (404 MANIFEST_UNKNOWN) to a request whose `Accept`
@@ -183,13 +192,17 @@ public:
                                                           options.upload_ttl)) {}
 
   /// Answers one request. The request (and its body) must live until the awaitable has
-  /// completed, as the server guarantees for a handler.
+  /// completed, as the server guarantees for a handler. Behind a router with the routes of
+  /// `add_v2_routes`, the route it parsed is used (the target is not parsed again) and the
+  /// caller it found decides what the catalog lists and whether a mount's source may be
+  /// read; served alone, it parses the target and every caller may do everything.
   asio::awaitable<http::response> handle(http::request& req) const;
 
   v2_options const& options() const noexcept { return options_; }
 
 private:
   asio::awaitable<http::response> dispatch(http::request& req, route const& r) const;
+  asio::awaitable<http::response> ping(http::request const& req) const;
 
   asio::awaitable<http::response> get_blob(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_blob(route const& r) const;
@@ -202,7 +215,7 @@ private:
   asio::awaitable<http::response> put_manifest(http::request& req, route const& r) const;
   asio::awaitable<http::response> delete_manifest(route const& r) const;
   asio::awaitable<http::response> list_tags(route const& r) const;
-  asio::awaitable<http::response> catalog(route const& r) const;
+  asio::awaitable<http::response> catalog(http::request const& req, route const& r) const;
   asio::awaitable<http::response> referrers(route const& r) const;
 
   // The size of upload r.upload_id, if it is a session of repository r.name
@@ -264,6 +277,18 @@ private:
 /// @endcode
 template <storage::BlobStore B, storage::MetadataStore M>
 http::handler make_v2_handler(B& blobs, M& meta, v2_options opts = {});
+
+/// Adds the registry API's endpoints (registry/routes.hpp) to `r`, each answered by `h`
+/// (a `v2_registry`'s `handle`, say), with the access each method needs: pull for reads of
+/// manifests, blobs, tags and referrers; push (pull and push) for manifest PUT and every
+/// upload request; remove for DELETE of manifests and blobs; catalog for `_catalog`; any
+/// authenticated caller for `/v2/` and for methods the registry refuses anyway (405). The
+/// endpoints' `prepare` validates the route into the context (a `registry::route`) or
+/// answers as the registry does (400 NAME_INVALID, ...), before anyone is asked who the
+/// caller is; a `/v2/...` path that is no endpoint is 404 for anyone. Every response carries
+/// `Docker-Distribution-API-Version: registry/2.0`. The pings (`/_ping`, `/v1/_ping`) are
+/// added too, open to everyone.
+void add_v2_routes(http::router& r, http::route_handler h);
 
 } // namespace registry
 PIER_END_NAMESPACE

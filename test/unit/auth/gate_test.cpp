@@ -144,9 +144,9 @@ struct echo_api {
 
 // What sits behind the gate: the v2 API, and for other targets a handler that says it was
 // reached (the pings, "/v1/...").
-pier::http::handler behind(storage::memory_blob_store& blobs,
-                           storage::memory_metadata_store& meta) {
-  pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta);
+pier::http::handler behind(storage::memory_blob_store& blobs, storage::memory_metadata_store& meta,
+                           pier::registry::v2_options v2_options = {}) {
+  pier::http::handler v2 = pier::registry::make_v2_handler(blobs, meta, v2_options);
   return [v2](pier::http::request& req) -> asio::awaitable<pier::http::response> {
     if (req.target().starts_with("/v2"))
       co_return co_await v2(req);
@@ -186,11 +186,13 @@ protected:
   }
 
   // Serves the gate; the accounts API echoes the principal unless `api` is given.
-  void start(auth::gate_options o, auth::api_handler api = {}) {
+  // `v2` sets the registry behind the gate (its catalog's scan limit and cursor key).
+  void start(auth::gate_options o, auth::api_handler api = {},
+             pier::registry::v2_options v2 = {}) {
     if (!api)
       api = auth::make_api_handler(std::make_shared<echo_api const>());
-    server_ = std::make_unique<pier_test::registry_server>(
-        auth::make_gate(meta_, meta_, std::move(o), behind(blobs_, meta_), std::move(api)));
+    server_ = std::make_unique<pier_test::registry_server>(auth::make_gate(
+        meta_, meta_, std::move(o), behind(blobs_, meta_, std::move(v2)), std::move(api)));
     c_.emplace(server_->client());
   }
 
@@ -701,9 +703,9 @@ TEST_F(Gate, TokenCatalogFiltering) {
 TEST_F(Gate, CatalogCursorsHideWhatTheyStopOn) {
   for (std::size_t scan : {1u, 2u, 3u}) {
     SCOPED_TRACE(scan);
-    auth::gate_options o = options(auth::auth_mode::basic);
-    o.max_scan = scan;
-    start(o);
+    pier::registry::v2_options v2;
+    v2.max_scan = scan;
+    start(options(auth::auth_mode::basic), {}, v2);
     if (scan == 1)
       seed();
     using names = std::vector<std::string>;
@@ -745,9 +747,9 @@ TEST_F(Gate, CatalogCursorsHideWhatTheyStopOn) {
     }
   }
   // Anonymous, one name read a page: acme/app is hidden, so the cursor is sealed.
-  auth::gate_options o = options(auth::auth_mode::basic);
-  o.max_scan = 1;
-  start(o);
+  pier::registry::v2_options v2;
+  v2.max_scan = 1;
+  start(options(auth::auth_mode::basic), {}, v2);
   reply r = c_->get("/v2/_catalog?n=5");
   ASSERT_EQ(r.status, 200);
   std::string link = r.header_or_empty("Link");
@@ -769,12 +771,12 @@ TEST_F(Gate, CatalogCursorsHideWhatTheyStopOn) {
 // a restart) and is refused as any unknown cursor (400, not 500) under another key.
 TEST_F(Gate, CatalogCursorsOpenUnderTheKeyThatSealedThem) {
   auto const keyed = [this](char fill) {
-    auth::gate_options o = options(auth::auth_mode::basic);
-    o.max_scan = 1;
-    o.cursor_key = registry::cursor_key::from_bytes(std::string(32, fill)).value();
-    return o;
+    pier::registry::v2_options v2;
+    v2.max_scan = 1;
+    v2.cursor_key = registry::cursor_key::from_bytes(std::string(32, fill)).value();
+    start(options(auth::auth_mode::basic), {}, v2);
   };
-  start(keyed('a'));
+  keyed('a');
   seed();
   reply r = c_->get("/v2/_catalog?n=5"); // anonymous: acme/app, read first, is hidden
   ASSERT_EQ(r.status, 200);
@@ -783,11 +785,11 @@ TEST_F(Gate, CatalogCursorsOpenUnderTheKeyThatSealedThem) {
   std::string const next = link.substr(1, link.find('>') - 1);
   std::string const page = c_->get(next).body;
 
-  start(keyed('a'));
+  keyed('a');
   r = c_->get(next);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, page);
-  start(keyed('b'));
+  keyed('b');
   r = c_->get(next);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(pier_test::error_code(r), "UNSUPPORTED") << r.body;

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <pier/core/hasher.hpp>
 #include <pier/registry/routes.hpp>
+#include <pier/registry/v2.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
 
 #include <gtest/gtest.h>
 
@@ -269,5 +274,112 @@ TEST(Routes, ArtifactType) {
   EXPECT_FALSE(r.query.artifact_type);
   EXPECT_FALSE(ok("/v2/a/tags/list?artifactType=x").query.artifact_type);
 }
+
+
+
+// The registry's routes in a router: what each method of each endpoint needs of its caller,
+// about which repository; what is refused before any middleware runs; the API version on
+// every answer. A middleware records what it was asked and lets everything through.
+namespace routes_table_test {
+
+using pier::http::access_need;
+
+struct seen {
+  int status = 0;
+  access_need need = access_need::open;
+  std::string repository;
+  bool middleware = false;
+  std::string version;
+};
+
+inline seen call(std::string method, std::string target) {
+  pier::http::router r;
+  seen out;
+  pier::registry::add_v2_routes(r, [](pier::http::context&) -> asio::awaitable<pier::http::response> {
+    co_return pier::http::response(299);
+  });
+  r.use([&out](pier::http::context& c,
+               pier::http::route_handler const& next) -> asio::awaitable<pier::http::response> {
+    out.middleware = true;
+    out.need = c.need();
+    out.repository = std::string(c.repository());
+    co_return co_await next(c);
+  });
+  asio::io_context io;
+  pier::http::string_body_reader body;
+  pier::http::request_head head;
+  head.set_method(std::move(method));
+  head.set_target(std::move(target));
+  pier::http::request req(std::move(head), body, "127.0.0.1");
+  auto f = asio::co_spawn(io, r.handle(req), asio::use_future);
+  io.run();
+  pier::http::response const res = f.get();
+  out.status = res.status();
+  out.version = std::string(res.headers().find("Docker-Distribution-API-Version").value_or(""));
+  return out;
+}
+
+TEST(registry_routes, every_method_of_every_endpoint_needs_its_access) {
+  std::string const d = pier::digest_of("x").str();
+  std::string const id = pier::storage::make_upload_id();
+  struct row {
+    char const* method;
+    std::string target;
+    access_need need;
+  };
+  std::vector<row> const rows = {
+      {"GET", "/v2/", access_need::authenticated},
+      {"GET", "/v2", access_need::authenticated},
+      {"POST", "/v2/", access_need::authenticated}, // the registry's 405, for callers only
+      {"GET", "/v2/_catalog", access_need::catalog},
+      {"DELETE", "/v2/_catalog", access_need::authenticated},
+      {"GET", "/v2/a/b/tags/list", access_need::pull},
+      {"HEAD", "/v2/a/b/manifests/v1", access_need::pull},
+      {"PUT", "/v2/a/b/manifests/v1", access_need::push},
+      {"DELETE", "/v2/a/b/manifests/" + d, access_need::remove},
+      {"POST", "/v2/a/b/manifests/v1", access_need::authenticated},
+      {"GET", "/v2/a/b/blobs/" + d, access_need::pull},
+      {"DELETE", "/v2/a/b/blobs/" + d, access_need::remove},
+      {"PUT", "/v2/a/b/blobs/" + d, access_need::authenticated},
+      {"POST", "/v2/a/b/blobs/uploads/", access_need::push},
+      {"POST", "/v2/a/b/blobs/uploads", access_need::push},
+      {"GET", "/v2/a/b/blobs/uploads/" + id, access_need::push},
+      {"PATCH", "/v2/a/b/blobs/uploads/" + id, access_need::push},
+      {"GET", "/v2/a/b/referrers/" + d, access_need::pull},
+  };
+  for (row const& x : rows) {
+    SCOPED_TRACE(std::string(x.method) + " " + x.target);
+    seen const s = call(x.method, x.target);
+    EXPECT_TRUE(s.middleware);
+    EXPECT_EQ(s.status, 299);
+    EXPECT_EQ(s.need, x.need);
+    // The repository of every endpoint that has one, whatever its method needs.
+    EXPECT_EQ(s.repository, x.target.starts_with("/v2/a/b/") ? "a/b" : "");
+    EXPECT_EQ(s.version, "registry/2.0");
+  }
+}
+
+TEST(registry_routes, invalid_parts_and_unknown_paths_are_answered_without_asking_the_caller) {
+  struct row {
+    char const* target;
+    int status;
+  };
+  for (row const& x : {row{"/v2/A/tags/list", 400}, row{"/v2/a/manifests/.bad", 404},
+                       row{"/v2/a/blobs/sha256:1", 400}, row{"/v2/a/blobs/uploads/x", 404},
+                       row{"/v2/a/nothing", 404}, row{"/v2/_catalog?n=x", 400}}) {
+    SCOPED_TRACE(x.target);
+    seen const s = call("GET", x.target);
+    // Refused before the middleware, or passed through it with nothing to check.
+    EXPECT_TRUE(!s.middleware || s.need == access_need::open);
+    EXPECT_EQ(s.status, x.status);
+    EXPECT_EQ(s.version, "registry/2.0");
+  }
+  // The pings are open: the middleware sees them with nothing to check.
+  seen const ping = call("GET", "/v1/_ping");
+  EXPECT_TRUE(ping.middleware);
+  EXPECT_EQ(ping.need, access_need::open);
+}
+
+} // namespace routes_table_test
 
 } // namespace routes_test

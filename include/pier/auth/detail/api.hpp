@@ -16,7 +16,7 @@
 #include <pier/core/reference.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
-#include <pier/registry/detail/responses.hpp>
+#include <pier/registry/responses.hpp>
 #include <pier/storage/error.hpp>
 #include <pier/storage/types.hpp>
 
@@ -149,7 +149,7 @@ inline parsed_target parse_api_target(std::string_view target) {
   opts.space_as_plus = false; // as the registry's catalog reads `last`
   for (auto const& p : parsed->params(opts)) {
     if (p.key == "n" && !r->n) {
-      r->n = registry::detail::parse_page_size(p.value);
+      r->n = registry::parse_page_size(p.value);
       if (!r->n)
         return api_target_error::invalid_page_size;
     } else if (p.key == "last" && !r->last) {
@@ -173,7 +173,7 @@ inline http::response api_error(int status, std::string_view code, std::string_v
 }
 
 inline http::response error(oci_error code, std::string_view message, int status = 0) {
-  return registry::detail::error(code, message, nullptr, status);
+  return registry::error_response(code, message, nullptr, status);
 }
 
 inline http::response not_found() {
@@ -256,7 +256,7 @@ inline http::response bad_body(std::string_view message) {
 }
 
 inline http::response method_not_allowed(std::string_view allow) {
-  return registry::detail::method_not_allowed(allow);
+  return registry::method_not_allowed(allow);
 }
 
 // A store's error as the API answers it. The store's own mapping says DENIED for unknown
@@ -278,7 +278,7 @@ inline http::response store_failure(std::error_code ec) {
     default: break;
     }
   }
-  return registry::detail::error(ec);
+  return registry::error_response(ec);
 }
 
 inline http::response json_response(int status, boost::json::object const& body) {
@@ -401,7 +401,7 @@ http::response page_response(std::string_view path, std::string_view list_key,
         .append("?n=")
         .append(std::to_string(page_size))
         .append("&last=")
-        .append(registry::detail::query_encode(page.items.back().name))
+        .append(registry::query_encode(page.items.back().name))
         .append(">; rel=\"next\"");
     r.headers().set("Link", std::move(link));
   }
@@ -445,7 +445,7 @@ inline asio::awaitable<json_body> read_json_object(http::request& req, std::size
     if (text.error() == http::body_error::too_large)
       co_return error(oci_error::size_invalid,
                       "request body is longer than " + std::to_string(max) + " bytes", 413);
-    co_return registry::detail::body_failure(text.error(), oci_error::unsupported);
+    co_return registry::body_failure(text.error(), oci_error::unsupported);
   }
   co_return parse_json_object(*text);
 }

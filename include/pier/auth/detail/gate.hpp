@@ -2,8 +2,8 @@
 #ifndef PIER_AUTH_DETAIL_GATE_HPP
 #define PIER_AUTH_DETAIL_GATE_HPP
 
-// The parts of the gate that do not depend on the store types: where a target goes, what a
-// registry request needs, the responses that refuse one, and the small formats of the token
+// The parts of the gate that do not depend on the store types: the actions and scopes of a
+// route's need, the responses that refuse a request, and the small formats of the token
 // service. Kept out of the class template so they are compiled once.
 
 #include <pier/auth/access_token.hpp>
@@ -20,7 +20,8 @@
 #include <pier/http/message.hpp>
 #include <pier/http/request.hpp>
 #include <pier/http/response.hpp>
-#include <pier/registry/detail/responses.hpp>
+#include <pier/http/router.hpp>
+#include <pier/registry/responses.hpp>
 #include <pier/registry/routes.hpp>
 
 #include <boost/json/object.hpp>
@@ -46,33 +47,13 @@
 PIER_BEGIN_NAMESPACE
 namespace auth::detail {
 
-/// Where a request goes, from its decoded path.
-enum class destination { ping, token, api, v2, other };
-
-/// The target parsed as the registry's router parses it (origin- or absolute-form).
+/// The target parsed as the token service reads its query (origin- or absolute-form).
 inline std::optional<boost::urls::url_view> parse_target(std::string_view target) {
   auto parsed = target.starts_with('/') ? boost::urls::parse_origin_form(target)
                                         : boost::urls::parse_absolute_uri(target);
   if (!parsed)
     return std::nullopt;
   return *parsed;
-}
-
-/// The destination of a target; `other` for what does not parse (the registry's 400).
-inline destination destination_of(std::string_view target) {
-  std::optional<boost::urls::url_view> const u = parse_target(target);
-  if (!u)
-    return destination::v2; // parse_route refuses it as the registry would
-  std::string const path = u->path();
-  if (path == "/_ping" || path == "/v1/_ping")
-    return destination::ping;
-  if (path == "/auth/token")
-    return destination::token;
-  if (path == "/api/v1" || path.starts_with("/api/v1/"))
-    return destination::api;
-  if (path == "/v2" || path.starts_with("/v2/"))
-    return destination::v2;
-  return destination::other;
 }
 
 /// The decoded query parameters of a target, or of a form body; '+' is a space in both,
@@ -202,50 +183,15 @@ enum class auth_failure {
   server_error,    ///< a store failed
 };
 
-/// What a `/v2/` request needs of its caller.
-struct v2_need {
-  enum class kind {
-    authenticated, ///< `/v2/`, and methods the registry refuses anyway (405)
-    catalog,       ///< `registry:catalog:*`
-    repository,    ///< `actions` on `route.name`
-  };
-  kind what = kind::authenticated;
-  std::vector<std::string> actions;
-};
-
-/// The access a request needs, as Distribution maps methods to actions.
-inline v2_need need_of(registry::route const& r, std::string_view method) {
-  using registry::route_kind;
-  bool const read = method == "GET" || method == "HEAD";
-  v2_need n;
-  auto repository = [&](std::initializer_list<char const*> actions) {
-    n.what = v2_need::kind::repository;
-    n.actions.assign(actions.begin(), actions.end());
-  };
-  switch (r.kind) {
-  case route_kind::base: break;
-  case route_kind::catalog:
-    if (read)
-      n.what = v2_need::kind::catalog;
-    break;
-  case route_kind::tags:
-  case route_kind::referrers:
-    if (read)
-      repository({"pull"});
-    break;
-  case route_kind::manifest:
-  case route_kind::blob:
-    if (read)
-      repository({"pull"});
-    else if (method == "DELETE")
-      repository({"delete"});
-    else if (method == "PUT" && r.kind == route_kind::manifest)
-      repository({"pull", "push"});
-    break;
-  case route_kind::uploads:
-  case route_kind::upload: repository({"pull", "push"}); break;
+/// The token actions a repository need stands for, as Distribution maps methods to
+/// actions: pull; pull and push; delete.
+inline std::vector<std::string> actions_of(http::access_need need) {
+  switch (need) {
+  case http::access_need::pull: return {"pull"};
+  case http::access_need::push: return {"pull", "push"};
+  case http::access_need::remove: return {"delete"};
+  default: return {};
   }
-  return n;
 }
 
 /// `p` cut to what an access token's scopes allow, when the caller used one.
@@ -283,23 +229,18 @@ inline api_access api_access_of(std::string_view target, std::string_view method
 }
 
 /// The scopes a request needs, for a challenge.
-inline std::vector<resource_scope> scopes_of(registry::route const& r, v2_need const& n) {
-  if (n.what == v2_need::kind::catalog)
+inline std::vector<resource_scope> scopes_of(http::access_need need, std::string_view repository) {
+  if (need == http::access_need::catalog)
     return {resource_scope{"registry", "", "catalog", {"*"}}};
-  if (n.what == v2_need::kind::repository)
-    return {resource_scope{"repository", "", r.name, n.actions}};
+  if (http::is_repository_access(need))
+    return {resource_scope{"repository", "", std::string(repository), actions_of(need)}};
   return {};
-}
-
-/// The target of a plain upload start in the repository: a mount, without its parameters.
-inline std::string upload_start_target(std::string_view repository) {
-  return "/v2/" + std::string(repository) + "/blobs/uploads/";
 }
 
 /// An OCI error response.
 inline http::response oci_error_response(oci_error code, std::string_view message,
                                          boost::json::value detail = nullptr, int status = 0) {
-  return registry::detail::error(code, message, std::move(detail), status);
+  return registry::error_response(code, message, std::move(detail), status);
 }
 
 /// 401 with a Basic challenge.

@@ -54,33 +54,46 @@ gate<A, M>::gate(A& accounts, M& meta, gate_options options, http::handler regis
       tokens_(options_.verified_token_cache_size) {
   if (options_.hash_threads > 0)
     pool_ = std::make_unique<asio::thread_pool>(options_.hash_threads);
+  using http::access_need;
+  // The gate outlives its router, whose routes call back into it.
+  auto const to_registry = [this](http::context& c) { return registry_(c.request()); };
+  router_.add("/auth/token", {{"*", access_need::open, [this](http::context& c) {
+                                 return token_service(c.request());
+                               }}});
+  auto const to_api = [this](http::context& c) -> asio::awaitable<http::response> {
+    if (!api_)
+      co_return http::response::text(404, "the accounts API is not served here\n");
+    principal const* found = std::any_cast<principal>(&c.caller().details);
+    principal const who = found ? *found : principal{}; // named, not a temporary in the co_await (GCC 12)
+    co_return co_await api_(c.request(), who);
+  };
+  for (char const* pattern : {"/api/v1", "/api/v1/{path*}"}) {
+    http::endpoint e{http::path_pattern(pattern), {{"*", access_need::api_account, to_api}}};
+    // What a change there needs depends on which of the API's routes it is: the accounts
+    // API's own routes say.
+    e.prepare = [](http::context& c) -> std::optional<http::response> {
+      switch (detail::api_access_of(c.request().target(), c.request().method())) {
+      case detail::api_access::read: c.set_need(access_need::api_read); break;
+      case detail::api_access::manage: c.set_need(access_need::api_manage); break;
+      case detail::api_access::account: c.set_need(access_need::api_account); break;
+      }
+      return std::nullopt;
+    };
+    router_.add(std::move(e));
+  }
+  registry::add_v2_routes(router_, to_registry);
+  // Whatever else is composed behind the gate (a v1 API, say) is never open by accident.
+  router_.add("/{path*}", {{"*", access_need::admin, to_registry}});
+  // A target that does not parse: the registry's 400.
+  router_.on_not_found([this](http::request& req) { return registry_(req); });
+  router_.use([this](http::context& c, http::route_handler const& next) {
+    return authorise(c, next);
+  });
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
 asio::awaitable<http::response> gate<A, M>::handle(http::request& req) const {
-  detail::destination const where = detail::destination_of(req.target());
-  if (where == detail::destination::ping)
-    co_return co_await registry_(req);
-  std::optional<detail::site> const site =
-      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
-  if (!site) {
-    http::response r = detail::oci_error_response(
-        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
-        400);
-    if (where == detail::destination::v2)
-      r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
-    co_return r;
-  }
-  switch (where) {
-  case detail::destination::token: co_return co_await token_service(req, *site);
-  case detail::destination::api: co_return co_await accounts(req, *site);
-  case detail::destination::other: co_return co_await other(req, *site);
-  case detail::destination::v2:
-  case detail::destination::ping: break;
-  }
-  http::response r = co_await v2(req, *site);
-  r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
-  co_return r;
+  co_return co_await router_.handle(req);
 }
 
 // --- authentication ----------------------------------------------------------------------
@@ -371,45 +384,99 @@ http::response gate<A, M>::refuse(authentication const& a, detail::site const& s
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site const& site) const {
-  // The frame owns the route and the caller.
-  result<registry::route> const r = registry::parse_route(req.target());
-  if (!r)
-    co_return registry::detail::route_failure(r.error(), req.target(), req.method());
-  detail::v2_need const need = detail::need_of(*r, req.method());
-  std::vector<resource_scope> const scopes = detail::scopes_of(*r, need);
+http::caller gate<A, M>::caller_of(std::shared_ptr<caller const> c) const {
+  http::caller out;
+  out.name = c->who.name;
+  out.authenticated = c->authenticated;
+  // Shared by the copies of `may`: a catalog page asks for many names, and the account
+  // behind a token is loaded once.
+  auto account = std::make_shared<std::optional<principal>>();
+  out.may = [this, c, account](http::access_need what,
+                               std::string repository) -> asio::awaitable<bool> {
+    if (what == http::access_need::catalog) {
+      // Listing: what the account may pull, whatever the credentials' own limits.
+      if (!*account) {
+        result<principal> found = co_await principal_of(*c);
+        if (!found && found.error() != storage::storage_error::user_unknown)
+          throw std::system_error(found.error());
+        *account = found ? std::move(*found) : principal{}; // a token outliving its user
+      }
+      result<permissions> const p = co_await permissions_of(**account, std::move(repository));
+      if (!p)
+        throw std::system_error(p.error());
+      co_return p->pull;
+    }
+    std::vector<std::string> const actions = detail::actions_of(what);
+    result<bool> const ok = co_await may(*c, std::move(repository), actions);
+    if (!ok)
+      throw std::system_error(ok.error());
+    co_return *ok;
+  };
+  return out;
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response> gate<A, M>::authorise(http::context& ctx,
+                                                      http::route_handler const& next) const {
+  using http::access_need;
+  access_need const need = ctx.need();
+  if (need == access_need::open)
+    co_return co_await next(ctx);
+  std::optional<detail::site> const site =
+      detail::site_of(ctx.request(), options_.realm, options_.service, options_.trusted_proxies);
+  if (!site)
+    co_return detail::oci_error_response(
+        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
+        400);
+  switch (need) {
+  case access_need::api_read:
+  case access_need::api_manage:
+  case access_need::api_account: co_return co_await authorise_api(ctx, next, *site);
+  case access_need::admin: co_return co_await authorise_admin(ctx, next, *site);
+  default: co_return co_await authorise_registry(ctx, next, *site);
+  }
+}
+
+template <storage::AccountStore A, storage::MetadataStore M>
+asio::awaitable<http::response>
+gate<A, M>::authorise_registry(http::context& ctx, http::route_handler const& next,
+                               detail::site const& site) const {
+  using http::access_need;
+  http::request& req = ctx.request();
+  access_need const need = ctx.need();
+  std::string const repository(ctx.repository());
+  std::vector<resource_scope> const scopes = detail::scopes_of(need, repository);
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, scopes);
-  req.set_user(a.c.who.name); // for the access log
+  req.set_user(a.c.who.name); // for the access log, and the registry's per-user counts
   caller const& c = a.c;
 
   bool allowed = false;
-  switch (need.what) {
-  case detail::v2_need::kind::authenticated: allowed = c.authenticated; break;
-  case detail::v2_need::kind::catalog:
+  switch (need) {
+  case access_need::catalog:
     // Filtered by what the caller may pull, so anyone may ask; token mode wants it in the
     // token (which everyone gets) so that clients follow the usual flow.
     allowed = c.bearer ? allows(c.access, "registry", "catalog", "*")
                        : c.authenticated || options_.mode != auth_mode::token;
     break;
-  case detail::v2_need::kind::repository:
+  case access_need::pull:
+  case access_need::push:
+  case access_need::remove:
     // Token mode: without a token, even a public pull fetches one (anonymously) first.
     if (c.authenticated || options_.mode != auth_mode::token) {
-      result<bool> const ok = co_await may(c, r->name, need.actions);
+      std::vector<std::string> const actions = detail::actions_of(need); // named: GCC 12
+      result<bool> const ok = co_await may(c, repository, actions);
       if (!ok)
         co_return detail::oci_error_response(oci_error::unknown, ok.error().message());
       allowed = *ok;
     }
     break;
+  default: allowed = c.authenticated; break;
   }
   if (!allowed)
     co_return refuse(a, site, scopes);
-  if (c.authenticated)
-    req.set_user(c.who.name); // the registry counts upload sessions per user
-  if (need.what == detail::v2_need::kind::repository &&
-      std::any_of(need.actions.begin(), need.actions.end(),
-                  [](std::string const& x) { return x != "pull"; })) {
+  if (http::is_repository_change(need)) {
     result<bool> const current = co_await account_current(c);
     if (!current)
       co_return detail::oci_error_response(oci_error::unknown, current.error().message());
@@ -420,94 +487,20 @@ asio::awaitable<http::response> gate<A, M>::v2(http::request& req, detail::site 
       co_return refuse(gone, site, scopes);
     }
   }
-
-  if (need.what == detail::v2_need::kind::catalog)
-    co_return co_await catalog(c, *r);
-  if (r->kind == registry::route_kind::uploads && r->query.mount && r->query.from) {
-    // Named, not a braced temporary in the co_await: GCC 12 cannot copy its array.
-    std::vector<std::string> const pull{"pull"};
-    result<bool> const readable = co_await may(c, *r->query.from, pull);
-    if (!readable)
-      co_return detail::oci_error_response(oci_error::unknown, readable.error().message());
-    if (!*readable) {
-      // The spec's fallback for a mount that cannot be done: a plain upload (202), which
-      // says nothing of whether the other repository holds the blob.
-      http::request_head head = req.head();
-      head.set_target(detail::upload_start_target(r->name));
-      http::request plain(std::move(head), req.body(), req.client_address(), req.secure());
-      plain.set_user(std::string(req.user()));
-      co_return co_await registry_(plain);
-    }
+  auto const shared = std::make_shared<caller const>(c);
+  ctx.caller() = caller_of(shared);
+  if (need == access_need::catalog) {
+    // Administrators see the whole catalog unfiltered: the account decides, not a token.
+    result<principal> const who = co_await principal_of(c);
+    if (!who && who.error() != storage::storage_error::user_unknown)
+      co_return detail::oci_error_response(oci_error::unknown, who.error().message());
+    ctx.caller().admin = who && who->admin;
   }
-  co_return co_await registry_(req);
-}
-
-template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::catalog(caller const& c,
-                                                    registry::route const& r) const {
-  result<principal> found = co_await principal_of(c);
-  if (!found && found.error() == storage::storage_error::user_unknown)
-    found = principal{}; // a token outliving its user sees what anyone sees
-  if (!found)
-    co_return detail::oci_error_response(oci_error::unknown, found.error().message());
-  principal const& who = *found;
-  std::size_t const page_size =
-      std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
-  storage::name_page page;
-  std::string_view const path = "/v2/_catalog";
-  std::string last = r.query.last.value_or("");
-  if (registry::detail::cursor::is_sealed(last)) {
-    std::optional<std::string> position =
-        registry::detail::cursor::open(last, path, options_.cursor_key);
-    if (!position)
-      co_return registry::detail::error(oci_error::unsupported,
-                                        registry::detail::cursor::invalid_message, nullptr, 400);
-    last = std::move(*position);
+  try {
+    co_return co_await next(ctx);
+  } catch (std::system_error const& e) { // a store failed under `may`
+    co_return detail::oci_error_response(oci_error::unknown, e.code().message());
   }
-  // Read past the page by one visible name: `more` (and the Link) only when one exists.
-  // At most `max_scan` names a request: then the Link continues, sealed, from the last
-  // name read, which the caller may not see.
-  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
-  std::size_t read = 0;
-  std::string hidden_next;
-  bool last_kept = false; // whether `last` is the page's last name
-  std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
-  bool scanning = page_size > 0;
-  while (scanning) {
-    result<storage::name_page> listed =
-        co_await meta_.catalog(last, who.admin ? chunk : std::min(chunk, budget - read));
-    if (!listed)
-      co_return registry::detail::error(listed.error());
-    for (std::string& name : listed->names) {
-      ++read;
-      last = name;
-      last_kept = false;
-      if (!who.admin) {
-        result<permissions> const p = co_await permissions_of(who, name);
-        if (!p)
-          co_return detail::oci_error_response(oci_error::unknown, p.error().message());
-        if (!p->pull)
-          continue;
-      }
-      if (page.names.size() == page_size) {
-        page.more = true;
-        break;
-      }
-      page.names.push_back(std::move(name));
-      last_kept = true;
-    }
-    scanning = !page.more && listed->more;
-    if (scanning && !who.admin && read == budget) {
-      page.more = true;
-      if (!last_kept)
-        hidden_next = last;
-      scanning = false;
-    }
-  }
-  co_return registry::detail::name_list(
-      path, boost::json::object{}, "repositories", page, page_size,
-      hidden_next.empty() ? std::string()
-                          : registry::detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 // --- the token service -------------------------------------------------------------------
@@ -531,8 +524,14 @@ gate<A, M>::grant(principal const& who, std::optional<token_grants> limit,
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::token_service(http::request& req,
-                                                          detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::token_service(http::request& req) const {
+  std::optional<detail::site> const named =
+      detail::site_of(req, options_.realm, options_.service, options_.trusted_proxies);
+  if (!named)
+    co_return detail::oci_error_response(
+        oci_error::unsupported, "the request has no valid Host to name this registry by", nullptr,
+        400);
+  detail::site const& site = *named;
   if (options_.mode != auth_mode::token)
     co_return http::response::text(404, "not a registry API endpoint\n");
   if (!options_.signing_key)
@@ -667,8 +666,10 @@ gate<A, M>::issue(http::request& req, detail::site const& site,
 // --- the accounts API and the rest -------------------------------------------------------
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
-                                                     detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::authorise_api(http::context& ctx,
+                                                          http::route_handler const& next,
+                                                          detail::site const& site) const {
+  http::request& req = ctx.request();
   authentication const a = co_await authenticate(req, site);
   if (a.failure == detail::auth_failure::bad_credentials ||
       a.failure == detail::auth_failure::bad_token)
@@ -682,16 +683,16 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
         "tokens from /auth/token are not accepted on /api/v1: use Basic credentials (the "
         "password, or a personal access token)");
   if (a.c.token) {
-    switch (detail::api_access_of(req.target(), req.method())) {
-    case detail::api_access::read: break;
-    case detail::api_access::manage:
+    switch (ctx.need()) {
+    case http::access_need::api_manage:
       if (!a.c.token->admin)
         co_return detail::denied("this access token's scopes do not include admin");
       break;
-    case detail::api_access::account:
+    case http::access_need::api_account:
       co_return detail::denied(
           "account changes (users, passwords, access tokens) need the password, not an "
           "access token");
+    default: break;
     }
   }
   result<principal> const who = co_await principal_of(a.c);
@@ -700,14 +701,21 @@ asio::awaitable<http::response> gate<A, M>::accounts(http::request& req,
       co_return detail::basic_unauthorized("the token's user no longer exists");
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());
   }
-  if (!api_)
-    co_return http::response::text(404, "the accounts API is not served here\n");
-  co_return co_await api_(req, *who);
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller().admin = who->admin;
+  ctx.caller().details = *who;
+  try {
+    co_return co_await next(ctx);
+  } catch (std::system_error const& e) { // a store failed under `may`
+    co_return detail::oci_error_response(oci_error::unknown, e.code().message());
+  }
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-asio::awaitable<http::response> gate<A, M>::other(http::request& req,
-                                                  detail::site const& site) const {
+asio::awaitable<http::response> gate<A, M>::authorise_admin(http::context& ctx,
+                                                            http::route_handler const& next,
+                                                            detail::site const& site) const {
+  http::request& req = ctx.request();
   authentication const a = co_await authenticate(req, site);
   if (a.failure != detail::auth_failure::none)
     co_return refuse(a, site, {});
@@ -721,7 +729,10 @@ asio::awaitable<http::response> gate<A, M>::other(http::request& req,
       co_return detail::denied("only administrators may use this endpoint");
     co_return refuse(a, site, {});
   }
-  co_return co_await registry_(req);
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller().admin = true;
+  ctx.caller().details = *who;
+  co_return co_await next(ctx);
 }
 
 // --- the handler -------------------------------------------------------------------------

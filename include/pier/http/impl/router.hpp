@@ -160,33 +160,56 @@ inline asio::awaitable<response> router::handle(http::request& req) const {
   if (!t)
     co_return co_await not_found_(req);
   context ctx(req, std::move(*t));
+  endpoint const* found = nullptr;
   for (endpoint const& e : endpoints_) {
-    auto params = e.pattern.match(ctx.target_.segments);
-    if (!params)
-      continue;
-    ctx.endpoint_ = &e;
-    ctx.params_ = std::move(*params);
-    for (method_route const& m : e.methods)
-      if (m.method == req.method()) {
-        ctx.method_ = &m;
-        break;
-      }
-    if (!ctx.method_) {
-      std::string allow;
-      for (method_route const& m : e.methods) {
-        if (!allow.empty())
-          allow += ", ";
-        allow += m.method;
-      }
-      co_return co_await not_allowed_(ctx, allow);
+    if (auto params = e.pattern.match(ctx.target_.segments)) {
+      found = &e;
+      ctx.params_ = std::move(*params);
+      break;
     }
-    if (e.prepare) {
-      if (std::optional<response> early = e.prepare(ctx))
-        co_return std::move(*early);
-    }
-    co_return co_await run(ctx, 0);
   }
-  co_return co_await not_found_(req);
+  if (!found)
+    co_return co_await not_found_(req);
+  ctx.endpoint_ = found;
+  method_route const* any = nullptr;
+  for (method_route const& m : found->methods) {
+    if (m.method == req.method()) {
+      ctx.method_ = &m;
+      break;
+    }
+    if (m.method == "*")
+      any = &m;
+  }
+  if (!ctx.method_)
+    ctx.method_ = any;
+  response out;
+  if (!ctx.method_) {
+    std::string allow;
+    for (method_route const& m : found->methods) {
+      if (!allow.empty())
+        allow += ", ";
+      allow += m.method;
+    }
+    out = co_await not_allowed_(ctx, allow);
+  } else {
+    ctx.need_ = ctx.method_->need;
+    std::optional<response> early;
+    if (found->prepare)
+      early = found->prepare(ctx);
+    if (early) {
+      out = std::move(*early);
+    } else {
+      struct routed { // the request points at the context only while it lives
+        http::request& r;
+        ~routed() { r.set_route_context(nullptr); }
+      } const guard{req};
+      req.set_route_context(&ctx);
+      out = co_await run(ctx, 0);
+    }
+  }
+  for (auto const& [name, value] : found->headers)
+    out.headers().set(name, value);
+  co_return out;
 }
 
 inline asio::awaitable<response> router::run(context& ctx, std::size_t layer) const {

@@ -195,17 +195,25 @@ inline result<route> route_of(route_kind kind,
 
 } // namespace detail
 
+namespace detail {
+
+inline result<route> route_in(http::target const& t) {
+  if (t.segments.empty() || t.segments.front() != "v2")
+    return route_error::not_found;
+  for (v2_endpoint const& e : v2_endpoints()) {
+    if (auto params = e.pattern.match(t.segments))
+      return route_of(e.kind, *params, t.query);
+  }
+  return route_error::not_found;
+}
+
+} // namespace detail
+
 inline result<route> parse_route(std::string_view target) {
   std::optional<http::target> const t = http::parse_target(target);
   if (!t)
     return target == "*" ? route_error::not_found : route_error::malformed_target;
-  if (t->segments.empty() || t->segments.front() != "v2")
-    return route_error::not_found;
-  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
-    if (auto params = e.pattern.match(t->segments))
-      return detail::route_of(e.kind, *params, t->query);
-  }
-  return route_error::not_found;
+  return detail::route_in(*t);
 }
 
 } // namespace registry

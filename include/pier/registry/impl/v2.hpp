@@ -17,19 +17,28 @@ PIER_BEGIN_NAMESPACE
 namespace registry {
 
 template <storage::BlobStore B, storage::MetadataStore M>
-asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+asio::awaitable<http::response> v2_registry<B, M>::ping(http::request const& req) const {
   // The v1 pings, which clients and load balancers use to see that a registry is up:
-  // always 200, never authenticated (the gate lets them through).
-  std::string_view const path = req.target().substr(0, req.target().find('?'));
-  if (path == "/_ping" || path == "/v1/_ping") {
-    bool const read = req.method() == "GET" || req.method() == "HEAD";
-    http::response res = read ? http::response::json(200, "true")
-                              : detail::error(oci_error::unsupported, "the ping is GET or HEAD");
-    res.headers().set("X-Docker-Registry-Standalone", "true");
-    co_return res;
+  // always 200, never authenticated.
+  bool const read = req.method() == "GET" || req.method() == "HEAD";
+  http::response res = read ? http::response::json(200, "true")
+                            : detail::error(oci_error::unsupported, "the ping is GET or HEAD");
+  res.headers().set("X-Docker-Registry-Standalone", "true");
+  co_return res;
+}
+
+template <storage::BlobStore B, storage::MetadataStore M>
+asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) const {
+  // Routed: the router's prepare step parsed the route (add_v2_routes).
+  if (http::context const* ctx = req.route_context()) {
+    if (route const* routed = std::any_cast<route>(&ctx->data()))
+      co_return co_await dispatch(req, *routed);
   }
+  std::optional<http::target> const t = http::parse_target(req.target());
+  if (t && detail::is_ping(*t))
+    co_return co_await ping(req);
   // The frame owns the route: the handlers below may keep references to it.
-  result<route> r = parse_route(req.target());
+  result<route> r = t ? detail::route_in(*t) : parse_route(req.target()); // its error
   http::response res;
   if (!r)
     res = detail::route_failure(r.error(), req.target(), req.method());
@@ -37,6 +46,69 @@ asio::awaitable<http::response> v2_registry<B, M>::handle(http::request& req) co
     res = co_await dispatch(req, *r);
   res.headers().set("Docker-Distribution-API-Version", "registry/2.0");
   co_return res;
+}
+
+namespace detail {
+
+// The methods of an endpoint of `kind` and the access each needs, as Distribution maps
+// methods to actions; a method the registry refuses (405) needs an authenticated caller.
+inline std::vector<http::method_route> v2_methods(route_kind kind, http::route_handler const& h) {
+  using http::access_need;
+  std::vector<http::method_route> m;
+  auto add = [&](std::initializer_list<char const*> methods, access_need need) {
+    for (char const* x : methods)
+      m.push_back({x, need, h});
+  };
+  switch (kind) {
+  case route_kind::base: break;
+  case route_kind::catalog: add({"GET", "HEAD"}, access_need::catalog); break;
+  case route_kind::tags:
+  case route_kind::referrers: add({"GET", "HEAD"}, access_need::pull); break;
+  case route_kind::manifest:
+    add({"GET", "HEAD"}, access_need::pull);
+    add({"PUT"}, access_need::push);
+    add({"DELETE"}, access_need::remove);
+    break;
+  case route_kind::blob:
+    add({"GET", "HEAD"}, access_need::pull);
+    add({"DELETE"}, access_need::remove);
+    break;
+  case route_kind::uploads:
+  case route_kind::upload: add({"*"}, access_need::push); return m;
+  }
+  add({"*"}, access_need::authenticated);
+  return m;
+}
+
+} // namespace detail
+
+inline void add_v2_routes(http::router& r, http::route_handler h) {
+  std::vector<std::pair<std::string, std::string>> const version{
+      {"Docker-Distribution-API-Version", "registry/2.0"}};
+  for (char const* ping : {"/_ping", "/v1/_ping"})
+    r.add(ping, {{"*", http::access_need::open, h}});
+  for (detail::v2_endpoint const& e : detail::v2_endpoints()) {
+    http::endpoint ep{e.pattern, detail::v2_methods(e.kind, h)};
+    ep.headers = version;
+    ep.prepare = [kind = e.kind](http::context& c) -> std::optional<http::response> {
+      result<route> parsed = detail::route_of(kind, c.params(), c.target().query);
+      if (!parsed)
+        return detail::route_failure(parsed.error(), c.request().target(), c.request().method());
+      c.data() = std::move(*parsed);
+      return std::nullopt;
+    };
+    r.add(std::move(ep));
+  }
+  // Any other path under /v2: not an endpoint, whoever asks.
+  http::endpoint rest{http::path_pattern("/v2/{path*}"),
+                      {{"*", http::access_need::open,
+                        [](http::context& c) -> asio::awaitable<http::response> {
+                          co_return detail::route_failure(route_error::not_found,
+                                                          c.request().target(),
+                                                          c.request().method());
+                        }}}};
+  rest.headers = version;
+  r.add(std::move(rest));
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
@@ -56,7 +128,7 @@ asio::awaitable<http::response> v2_registry<B, M>::dispatch(http::request& req,
     co_return detail::method_not_allowed("GET, HEAD");
   case route_kind::catalog:
     if (read)
-      co_return co_await catalog(r);
+      co_return co_await catalog(req, r);
     co_return detail::method_not_allowed("GET, HEAD");
   case route_kind::tags:
     if (read)
@@ -284,7 +356,15 @@ template <storage::BlobStore B, storage::MetadataStore M>
 asio::awaitable<http::response> v2_registry<B, M>::start_upload(http::request& req,
                                                                 route const& r) const {
   route_query const& q = r.query;
-  if (q.mount && q.from) {
+  bool mount = q.mount && q.from;
+  if (mount) {
+    // Behind an authorising router: a mount from a repository the caller may not pull is
+    // the spec's fallback, a plain upload (202), which says nothing of whether the other
+    // repository holds the blob.
+    if (http::context const* ctx = req.route_context())
+      mount = co_await ctx->may(http::access_need::pull, *q.from);
+  }
+  if (mount) {
     // end-11: no bytes move, the blob only becomes visible in this repository too. When
     // the source does not hold it, fall back to a new upload as the spec says. The touch
     // comes first: a sweep that released the blob before it has unlinked it from the
@@ -762,19 +842,71 @@ asio::awaitable<http::response> v2_registry<B, M>::list_tags(route const& r) con
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
-asio::awaitable<http::response> v2_registry<B, M>::catalog(route const& r) const {
+asio::awaitable<http::response> v2_registry<B, M>::catalog(http::request const& req,
+                                                           route const& r) const {
   std::size_t const page_size =
       std::min(r.query.n.value_or(options_.max_page_size), options_.max_page_size);
+  std::string_view const path = "/v2/_catalog";
+  // Behind an authorising router, each name is shown only to callers who may see it
+  // (`may` with the catalog need: what the account may pull); administrators see all.
+  http::context const* ctx = req.route_context();
+  bool const filtered = ctx != nullptr && ctx->caller().may && !ctx->caller().admin;
+  std::string last = r.query.last.value_or("");
+  if (detail::cursor::is_sealed(last)) {
+    std::optional<std::string> position = detail::cursor::open(last, path, options_.cursor_key);
+    if (!position)
+      co_return detail::error(oci_error::unsupported, detail::cursor::invalid_message, nullptr,
+                              400);
+    last = std::move(*position);
+  }
   storage::name_page page;
-  if (page_size > 0) {
-    result<storage::name_page> listed =
-        co_await meta_.catalog(r.query.last.value_or(""), page_size);
+  if (!filtered) {
+    if (page_size > 0) {
+      result<storage::name_page> listed = co_await meta_.catalog(last, page_size);
+      if (!listed)
+        co_return detail::error(listed.error());
+      page = std::move(*listed);
+    }
+    co_return detail::name_list(path, boost::json::object{}, "repositories", page, page_size);
+  }
+  // Read past the page by one visible name: `more` (and the Link) only when one exists.
+  // At most `max_scan` names a request: then the Link continues, sealed, from the last
+  // name read, which the caller may not see.
+  std::size_t const budget = std::max<std::size_t>(options_.max_scan, 1);
+  std::size_t read = 0;
+  std::string hidden_next;
+  bool last_kept = false; // whether `last` is the page's last name
+  std::size_t const chunk = std::max<std::size_t>(page_size + 1, 100);
+  bool scanning = page_size > 0;
+  while (scanning) {
+    result<storage::name_page> listed = co_await meta_.catalog(last, std::min(chunk, budget - read));
     if (!listed)
       co_return detail::error(listed.error());
-    page = std::move(*listed);
+    for (std::string& name : listed->names) {
+      ++read;
+      last = name;
+      last_kept = false;
+      if (!co_await ctx->may(http::access_need::catalog, name))
+        continue;
+      if (page.names.size() == page_size) {
+        page.more = true;
+        break;
+      }
+      page.names.push_back(std::move(name));
+      last_kept = true;
+    }
+    scanning = !page.more && listed->more;
+    if (scanning && read == budget) {
+      page.more = true;
+      if (!last_kept)
+        hidden_next = last;
+      scanning = false;
+    }
   }
-  co_return detail::name_list("/v2/_catalog", boost::json::object{}, "repositories", page,
-                              page_size);
+  co_return detail::name_list(
+      path, boost::json::object{}, "repositories", page, page_size,
+      hidden_next.empty() ? std::string()
+                          : detail::cursor::seal(hidden_next, path, options_.cursor_key));
 }
 
 template <storage::BlobStore B, storage::MetadataStore M>
