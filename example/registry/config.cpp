@@ -254,6 +254,8 @@ constexpr std::uint64_t max_count_setting = 1000000;
 
 constexpr auto setting_names = std::to_array<std::string_view>({"listen",
                                                                 "data",
+                                                                "storage",
+                                                                "database",
                                                                 "threads",
                                                                 "log_level",
                                                                 "threading",
@@ -414,6 +416,19 @@ std::string apply_setting(std::string_view source, config& c, std::string_view k
     c.data = s;
     return {};
   }
+  if (k == "storage" || k == "database") {
+    std::string s;
+    if (std::string e = r.string(v, k == "storage" ? "a URL such as \"file:///srv/pier\""
+                                                    : "a URL such as \"rocksdb:///srv/pier/meta\"",
+                                 s);
+        !e.empty())
+      return e;
+    auto url = k == "storage" ? parse_storage_url(s) : parse_database_url(s);
+    if (!url)
+      return r.bad_text(url.error());
+    (k == "storage" ? c.stores.storage : c.stores.database) = std::move(*url);
+    return {};
+  }
   if (k == "threads")
     return r.size(v, 1024, c.threads);
   if (k == "log_level") {
@@ -518,6 +533,39 @@ std::string_view to_string(log_level level) noexcept {
 std::string listen_address::to_string() const {
   std::string const p = std::to_string(port);
   return host.find(':') != std::string::npos ? "[" + host + "]:" + p : host + ":" + p;
+}
+
+namespace {
+
+// `<scheme>://<path>`, the path non-empty; what other schemes this build would need.
+outcome<store_url> parse_store_url(std::string_view text, std::string_view scheme,
+                                   store_url::kind kind, std::string_view others) {
+  std::size_t const sep = text.find("://");
+  if (sep == std::string_view::npos)
+    return failure{in_quotes(text) + " is not a URL: use " + std::string(scheme) + "://DIR"};
+  std::string_view const given = text.substr(0, sep);
+  if (given != scheme)
+    return failure{"unsupported scheme " + in_quotes(given) + " in " + in_quotes(text) +
+                   ": this build has " + std::string(scheme) + "://DIR" + std::string(others)};
+  std::string_view const path = text.substr(sep + 3);
+  if (path.empty())
+    return failure{in_quotes(text) + " names no directory: use " + std::string(scheme) +
+                   "://DIR"};
+  if (path.find('?') != std::string_view::npos || path.find('#') != std::string_view::npos)
+    return failure{in_quotes(text) + ": " + std::string(scheme) + ":// takes no options"};
+  return store_url{kind, std::filesystem::path(path)};
+}
+
+} // namespace
+
+outcome<store_url> parse_storage_url(std::string_view text) {
+  return parse_store_url(text, "file", store_url::kind::file,
+                         " (S3 object storage is planned, not built yet)");
+}
+
+outcome<store_url> parse_database_url(std::string_view text) {
+  return parse_store_url(text, "rocksdb", store_url::kind::rocksdb,
+                         " (PostgreSQL is planned, not built yet)");
 }
 
 outcome<listen_address> parse_listen(std::string_view text) {
@@ -768,6 +816,8 @@ auto serve_flags() {
   auto flags = std::to_array<flag>({{"--config", "FILE"},
                                     {"--listen", "HOST:PORT"},
                                     {"--data", "DIR"},
+                                    {"--storage", "URL"},
+                                    {"--database", "URL"},
                                     {"--threads", "N"},
                                     {"--log-level", "debug|info|warn|error"},
                                     {"--tls-cert", "FILE"},
@@ -791,22 +841,49 @@ auto serve_flags() {
   return flags;
 }
 
-std::array<flag, 3> user_flags() {
-  return {{{"--data", "DIR"}, {"--admin", ""}, {"--password-stdin", ""}}};
+std::array<flag, 5> user_flags() {
+  // Every verb takes the first three; `add` all five.
+  return {{{"--data", "DIR"},
+           {"--storage", "URL"},
+           {"--database", "URL"},
+           {"--admin", ""},
+           {"--password-stdin", ""}}};
 }
 
 std::array<flag, 3> gen_cert_flags() {
   return {{{"--host", "NAME"}, {"--ip", "ADDRESS", true}, {"--out", "DIR"}}};
 }
 
-std::array<flag, 4> gc_flags() {
+std::array<flag, 6> gc_flags() {
   return {{{"--data", "DIR"},
            {"--dry-run", ""},
            {"--grace", "DURATION"},
-           {"--upload-ttl", "DURATION"}}};
+           {"--upload-ttl", "DURATION"},
+           {"--storage", "URL"},
+           {"--database", "URL"}}};
 }
 
-std::array<flag, 2> fsck_flags() { return {{{"--data", "DIR"}, {"--repair", ""}}}; }
+std::array<flag, 4> fsck_flags() {
+  return {{{"--data", "DIR"}, {"--repair", ""}, {"--storage", "URL"}, {"--database", "URL"}}};
+}
+
+// `--storage` and `--database` of any command's flags into `out`; an error message or empty.
+template <class Flags>
+std::string read_store_flags(Flags const& flags, store_locations& out) {
+  if (auto const v = find_flag(flags, "--storage").value()) {
+    auto url = parse_storage_url(*v);
+    if (!url)
+      return "--storage: " + url.error();
+    out.storage = std::move(*url);
+  }
+  if (auto const v = find_flag(flags, "--database").value()) {
+    auto url = parse_database_url(*v);
+    if (!url)
+      return "--database: " + url.error();
+    out.database = std::move(*url);
+  }
+  return {};
+}
 
 outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   invocation inv;
@@ -834,6 +911,8 @@ outcome<invocation> parse_serve(std::span<std::string_view const> args) {
   }
   if (auto const v = get("--data"))
     c.data = std::filesystem::path(*v);
+  if (std::string e = read_store_flags(flags, c.stores); !e.empty())
+    return fail(e);
   if (auto const v = get("--threads")) {
     auto n = parse_threads(*v);
     if (!n)
@@ -963,7 +1042,7 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
   std::string const command = "user " + std::string(verb);
   bool help = false;
   auto const positional =
-      collect_flags(args.subspan(1), std::span(flags).first(verb == "add" ? 3 : 1), positional_max,
+      collect_flags(args.subspan(1), std::span(flags).first(verb == "add" ? 5 : 3), positional_max,
                     command, help);
   if (!positional)
     return failure{positional.error()};
@@ -975,6 +1054,8 @@ outcome<invocation> parse_user(std::span<std::string_view const> args) {
     u.name = std::string(positional->front());
   if (auto const v = find_flag(flags, "--data").value())
     u.data = std::filesystem::path(*v);
+  if (std::string e = read_store_flags(flags, u.stores); !e.empty())
+    return fail(command + " " + e);
   u.admin = find_flag(flags, "--admin").given();
   if (u.what == user_command::verb::add && !find_flag(flags, "--password-stdin").given())
     return fail("user add needs --password-stdin: the password is read from standard input, "
@@ -1023,6 +1104,8 @@ outcome<invocation> parse_gc(std::span<std::string_view const> args) {
     return help_invocation("gc");
   if (auto const v = find_flag(flags, "--data").value())
     inv.gc.data = std::filesystem::path(*v);
+  if (std::string e = read_store_flags(flags, inv.gc.stores); !e.empty())
+    return fail("gc " + e);
   inv.gc.dry_run = find_flag(flags, "--dry-run").given();
   for (auto const& [name, to] :
        {std::pair("--grace", &inv.gc.grace), std::pair("--upload-ttl", &inv.gc.upload_ttl)}) {
@@ -1052,6 +1135,8 @@ outcome<invocation> parse_fsck(std::span<std::string_view const> args) {
   if (!data)
     return failure{"fsck: --data DIR is required"};
   inv.fsck.data = std::filesystem::path(*data);
+  if (std::string e = read_store_flags(flags, inv.fsck.stores); !e.empty())
+    return fail("fsck " + e);
   inv.fsck.repair = find_flag(flags, "--repair").given();
   return inv;
 }
@@ -1110,6 +1195,7 @@ constexpr std::string_view usage_title =
 constexpr std::string_view usage_lines =
     "Usage:\n"
     "  pier-registry serve [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
+    "                      [--storage URL] [--database URL]\n"
     "                      [--threads N] [--log-level LEVEL]\n"
     "                      [--tls-cert FILE --tls-key FILE] [--auth MODE]\n"
     "                      [--htpasswd FILE] [--default-visibility private|public]\n"
@@ -1131,6 +1217,10 @@ constexpr std::string_view serve_help =
     "                     host name listens on all its addresses: localhost on\n"
     "                     127.0.0.1 and ::1)\n"
     "  --data DIR         blobs in DIR/blobs, metadata in DIR/meta (default ./pier-data)\n"
+    "  --storage URL      where blobs go: file://DIR keeps DIR/blobs and DIR/uploads\n"
+    "                     (default file://DATA, the data dir itself)\n"
+    "  --database URL     where metadata goes: rocksdb://DIR, a RocksDB directory\n"
+    "                     (default rocksdb://DATA/meta)\n"
     "  --threads N        worker threads                      (default: one per core)\n"
     "  --log-level LEVEL  debug, info, warn or error           (default info; requests\n"
     "                     are logged at info)\n"
@@ -1188,6 +1278,8 @@ constexpr std::string_view user_help =
     "user: manage the registry's users while the server is stopped. The password is\n"
     "read from standard input (one line).\n"
     "  --data DIR         the data dir (default ./pier-data); user add makes it\n"
+    "  --storage URL      file://DIR: the blob store (default file://DATA)\n"
+    "  --database URL     rocksdb://DIR: the metadata (default rocksdb://DATA/meta)\n"
     "  --admin            user add: make an administrator (default: off)\n"
     "  --password-stdin   user add: read the password from standard input (required:\n"
     "                     never from the command line)\n";
@@ -1203,6 +1295,8 @@ constexpr std::string_view gc_help =
     "gc: collect garbage in a stopped server's data dir, orphan files included (--dry-run:\n"
     "only report).\n"
     "  --data DIR         the data dir (default ./pier-data; it must exist)\n"
+    "  --storage URL      file://DIR: the blob store (default file://DATA)\n"
+    "  --database URL     rocksdb://DIR: the metadata (default rocksdb://DATA/meta)\n"
     "  --dry-run          only count what would go (default: off)\n"
     "  --grace D          unreferenced blobs and orphan files younger than D stay\n"
     "                     (default 1h)\n"
@@ -1212,6 +1306,8 @@ constexpr std::string_view fsck_help =
     "fsck: verify every blob's digest and size, every link and count of a stopped\n"
     "server's data; --repair fixes what can be fixed. Exit 0: consistent.\n"
     "  --data DIR         the data dir (required)\n"
+    "  --storage URL      file://DIR: the blob store (default file://DATA)\n"
+    "  --database URL     rocksdb://DIR: the metadata (default rocksdb://DATA/meta)\n"
     "  --repair           rewrite wrong counts, remove corrupt blobs, dangling links and\n"
     "                     orphan files; never a manifest (default: off, only check)\n";
 constexpr std::string_view usage_tail =

@@ -150,10 +150,44 @@ struct gc_settings {
   std::optional<std::chrono::milliseconds> upload_ttl; ///< stale upload sessions expire
 };
 
+/// Where a store lives, as `--storage` and `--database` name it: `file://DIR` (the
+/// filesystem blob store: its `blobs/` and `uploads/` directories in DIR) and
+/// `rocksdb://DIR` (the RocksDB metadata store's own directory). `DIR` is the rest of the URL
+/// as written, absolute (`file:///srv/pier`) or relative to the working directory
+/// (`file://pier-data`). The stores S3 and PostgreSQL need come with their own schemes.
+struct store_url {
+  enum class kind { file, rocksdb };
+  kind scheme = kind::file;
+  std::filesystem::path path;
+};
+
+/// `--storage URL`: where blobs go; only `file://DIR` in this build.
+outcome<store_url> parse_storage_url(std::string_view text);
+
+/// `--database URL`: where metadata goes; only `rocksdb://DIR` in this build.
+outcome<store_url> parse_database_url(std::string_view text);
+
+/// The stores a command opens: given, or by default in the data directory, exactly where
+/// they always were (`file://<data>`: `<data>/blobs`, `<data>/uploads`; and
+/// `rocksdb://<data>/meta`).
+struct store_locations {
+  std::optional<store_url> storage;
+  std::optional<store_url> database;
+
+  store_url storage_or(std::filesystem::path const& data) const {
+    return storage.value_or(store_url{store_url::kind::file, data});
+  }
+  store_url database_or(std::filesystem::path const& data) const {
+    return database.value_or(store_url{store_url::kind::rocksdb, data / "meta"});
+  }
+};
+
 struct config {
   listen_address listen;
   /// Relative paths are relative to the working directory (in the file too).
   std::filesystem::path data = "pier-data";
+  /// `--storage`, `--database` (config `storage`, `database`).
+  store_locations stores;
   /// Empty: one per core.
   std::optional<unsigned> threads;
   log_level level = log_level::info;
@@ -206,6 +240,7 @@ struct user_command {
   std::string name;
   bool admin = false;
   std::filesystem::path data = "pier-data";
+  store_locations stores;
 };
 
 /// `gen-cert --host NAME [--ip ADDR]... --out DIR`.
@@ -218,6 +253,7 @@ struct gen_cert_command {
 /// `gc --data DIR [--dry-run] [--grace DURATION]`, on a stopped server's data.
 struct gc_command {
   std::filesystem::path data = "pier-data";
+  store_locations stores;
   bool dry_run = false;
   std::optional<std::chrono::milliseconds> grace;
   std::optional<std::chrono::milliseconds> upload_ttl;
@@ -226,6 +262,7 @@ struct gc_command {
 /// `fsck --data DIR [--repair]`, on a stopped server's data.
 struct fsck_command {
   std::filesystem::path data = "pier-data";
+  store_locations stores;
   bool repair = false;
 };
 

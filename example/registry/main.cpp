@@ -376,21 +376,32 @@ std::optional<std::string> read_password(std::string& error) {
 // A data dir that does not exist is refused rather than made, unless `create` (`user add`,
 // which makes the first users of a new registry): a mistyped --data would otherwise give
 // an empty store (no users, nothing to collect or check) and say nothing.
-std::optional<meta_store> open_metadata(std::filesystem::path const& data, bool create = false) {
+// The metadata store of `stores` (by default in `data`).
+std::optional<meta_store> open_metadata(std::filesystem::path const& data,
+                                        pier_registry::store_locations const& stores,
+                                        bool create = false) {
   std::error_code ec;
-  if (!create && !std::filesystem::is_directory(data, ec)) {
+  std::filesystem::path const dir = absolute_or_same(stores.database_or(data).path);
+  if (!create && !stores.database && !std::filesystem::is_directory(data, ec)) {
     std::fprintf(stderr,
                  "pier-registry: the data dir %s does not exist (a mistyped --data? "
                  "pier-registry serve makes it on first start, or mkdir -p it)\n",
                  data.c_str());
     return std::nullopt;
   }
-  auto meta = meta_store::create(data);
+  if (!create && stores.database && !std::filesystem::is_directory(dir, ec)) {
+    std::fprintf(stderr,
+                 "pier-registry: the metadata directory %s does not exist (a mistyped "
+                 "--database?)\n",
+                 dir.c_str());
+    return std::nullopt;
+  }
+  auto meta = meta_store::open(dir);
   if (!meta) {
     std::fprintf(stderr,
                  "pier-registry: cannot open the metadata store in %s: %s (is "
                  "pier-registry serve running on it?)\n",
-                 data.c_str(), meta.error().message().c_str());
+                 dir.c_str(), meta.error().message().c_str());
     return std::nullopt;
   }
   return std::move(*meta);
@@ -401,13 +412,15 @@ struct offline_stores {
   blob_store blobs;
 };
 
-std::optional<offline_stores> open_stores(std::filesystem::path const& data) {
-  std::optional<meta_store> meta = open_metadata(data);
+std::optional<offline_stores> open_stores(std::filesystem::path const& data,
+                                          pier_registry::store_locations const& stores) {
+  std::optional<meta_store> meta = open_metadata(data, stores);
   if (!meta)
     return std::nullopt;
-  auto blobs = blob_store::create(data);
+  std::filesystem::path const dir = absolute_or_same(stores.storage_or(data).path);
+  auto blobs = blob_store::create(dir);
   if (!blobs) {
-    std::fprintf(stderr, "pier-registry: cannot open the blob store in %s: %s\n", data.c_str(),
+    std::fprintf(stderr, "pier-registry: cannot open the blob store in %s: %s\n", dir.c_str(),
                  blobs.error().message().c_str());
     return std::nullopt;
   }
@@ -433,7 +446,7 @@ int user_command_main(user_command const& u) {
       return fail(error, 2);
   }
   std::optional<meta_store> meta =
-      open_metadata(absolute_or_same(u.data), u.what == user_command::verb::add);
+      open_metadata(absolute_or_same(u.data), u.stores, u.what == user_command::verb::add);
   if (!meta)
     return 1;
   switch (u.what) {
@@ -682,7 +695,7 @@ private:
 // `pier-registry gc`: one collection on a stopped server's data (RocksDB's lock refuses a
 // running one), or with --dry-run the count of what it would remove.
 int gc_main(gc_command const& g) {
-  std::optional<offline_stores> stores = open_stores(absolute_or_same(g.data));
+  std::optional<offline_stores> stores = open_stores(absolute_or_same(g.data), g.stores);
   if (!stores)
     return 1;
   gc_settings settings;
@@ -718,7 +731,7 @@ int gc_main(gc_command const& g) {
 // `pier-registry fsck`: exit 0 when the data is consistent (orphan files, which a crash
 // may leave by design, do not count), 1 when not, 2 when it cannot be read.
 int fsck_main(fsck_command const& f) {
-  std::optional<offline_stores> stores = open_stores(absolute_or_same(f.data));
+  std::optional<offline_stores> stores = open_stores(absolute_or_same(f.data), f.stores);
   if (!stores)
     return 2;
   pier::registry::fsck_options options;
@@ -797,23 +810,25 @@ int serve(config const& c) {
                   .add("message", message));
   };
   // Metadata writes stop below their own, smaller floor (see README, "Disk space").
-  std::uint64_t const floor = min_free_space_of(c, data);
+  std::filesystem::path const blob_dir = absolute_or_same(c.stores.storage_or(data).path);
+  std::filesystem::path const meta_dir = absolute_or_same(c.stores.database_or(data).path);
+  std::uint64_t const floor = min_free_space_of(c, blob_dir);
   if (floor > 0)
     store_options.min_free_space = std::min(store_options.min_free_space, floor / 2);
-  auto meta = meta_store::create(data, store_options);
+  auto meta = meta_store::open(meta_dir, store_options);
   if (!meta) {
     log.write_always(fatal("cannot open the metadata store")
-                         .add("path", (data / "meta").string())
+                         .add("path", meta_dir.string())
                          .add("error", meta.error().message())
                          .add("hint", "is pier-registry serve running on it?"));
     return 1;
   }
   pier::storage::filesystem_options blob_options;
   blob_options.min_free_space = floor;
-  auto blobs = pier::storage::filesystem_blob_store::create(data, blob_options);
+  auto blobs = pier::storage::filesystem_blob_store::create(blob_dir, blob_options);
   if (!blobs) {
     log.write_always(fatal("cannot open the blob store")
-                         .add("path", data.string())
+                         .add("path", blob_dir.string())
                          .add("error", blobs.error().message()));
     return 1;
   }
@@ -879,6 +894,8 @@ int serve(config const& c) {
                        .add("log_level", to_string(c.level))
                        .add("tls", tls ? "on" : "off")
                        .add("auth", to_string(access.mode))
+                       .add("storage", "file://" + blob_dir.string())
+                       .add("database", "rocksdb://" + meta_dir.string())
                        .add("startup_ms", std::chrono::duration_cast<std::chrono::nanoseconds>(
                                               std::chrono::steady_clock::now() - started))
                        .add("min_free_space", floor));

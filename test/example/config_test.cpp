@@ -860,3 +860,60 @@ TEST(ExampleConfig, ApplyJsonNamesItsSource) {
 }
 
 } // namespace
+
+// --storage and --database: the stores by URL, for every command that opens them; by
+// default exactly where they always were in the data dir.
+TEST(ExampleConfig, StorageAndDatabaseUrls) {
+  using pier_registry::store_url;
+  auto const none = parse({"serve", "--data", "/srv/pier"});
+  ASSERT_TRUE(none) << none.error();
+  store_url const blobs = none->settings.stores.storage_or("/srv/pier");
+  store_url const meta = none->settings.stores.database_or("/srv/pier");
+  EXPECT_EQ(blobs.scheme, store_url::kind::file);
+  EXPECT_EQ(blobs.path, std::filesystem::path("/srv/pier"));
+  EXPECT_EQ(meta.scheme, store_url::kind::rocksdb);
+  EXPECT_EQ(meta.path, std::filesystem::path("/srv/pier/meta"));
+
+  auto const given = parse({"serve", "--storage", "file:///mnt/blobs", "--database=rocksdb://meta"});
+  ASSERT_TRUE(given) << given.error();
+  EXPECT_EQ(given->settings.stores.storage->path, std::filesystem::path("/mnt/blobs"));
+  EXPECT_EQ(given->settings.stores.database->path, std::filesystem::path("meta")); // relative
+
+  auto const file = pier_registry::apply_config_json(
+      {}, R"({"storage": "file:///a", "database": "rocksdb:///b"})", "f");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_EQ(file->stores.storage->path, std::filesystem::path("/a"));
+  EXPECT_EQ(file->stores.database->path, std::filesystem::path("/b"));
+
+  for (auto const& [args, says] :
+       std::vector<std::pair<std::vector<std::string_view>, std::string>>{
+           {{"serve", "--storage", "s3://bucket"}, "unsupported scheme \"s3\""},
+           {{"serve", "--storage", "/plain/path"}, "is not a URL"},
+           {{"serve", "--storage", "file://"}, "names no directory"},
+           {{"serve", "--storage", "rocksdb:///x"}, "unsupported scheme \"rocksdb\""},
+           {{"serve", "--database", "postgresql://db"}, "PostgreSQL is planned"},
+           {{"serve", "--database", "rocksdb:///x?sync=0"}, "takes no options"},
+           {{"gc", "--storage", "ftp://x"}, "gc --storage: unsupported scheme"},
+           {{"fsck", "--data", "d", "--database", "x"}, "fsck --database:"},
+           {{"user", "list", "--database", "file:///x"}, "user list --database:"}}) {
+    auto const r = parse_command_line(args);
+    ASSERT_FALSE(r) << says;
+    EXPECT_NE(r.error().find(says), std::string::npos) << r.error();
+  }
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"storage": "s3://x"})", "f"));
+  EXPECT_FALSE(pier_registry::apply_config_json({}, R"({"database": 1})", "f"));
+
+  // Every command that opens the stores takes them.
+  auto const gc = parse({"gc", "--storage", "file:///b", "--database", "rocksdb:///m"});
+  ASSERT_TRUE(gc) << gc.error();
+  EXPECT_EQ(gc->gc.stores.storage->path, std::filesystem::path("/b"));
+  EXPECT_EQ(gc->gc.stores.database->path, std::filesystem::path("/m"));
+  auto const fsck = parse({"fsck", "--data", "d", "--storage", "file:///b"});
+  ASSERT_TRUE(fsck) << fsck.error();
+  EXPECT_EQ(fsck->fsck.stores.storage->path, std::filesystem::path("/b"));
+  auto const user = parse({"user", "add", "ann", "--password-stdin", "--database", "rocksdb:///m"});
+  ASSERT_TRUE(user) << user.error();
+  EXPECT_EQ(user->user.stores.database->path, std::filesystem::path("/m"));
+  auto const del = parse({"user", "del", "ann", "--storage", "file:///b"});
+  ASSERT_TRUE(del) << del.error();
+}

@@ -205,6 +205,31 @@ rc=0
   fail "fsck --repair: exit $rc $(cat "$tmp/out")"
 [ ! -f "$victim" ] || fail "the damaged blob is still there after --repair"
 
+# --- the stores by URL: blobs and metadata where --storage and --database say -----------------
+start --auth none --storage "file://$tmp/elsewhere/b" --database "rocksdb://$tmp/elsewhere/m"
+grep -q "storage=file://$tmp/elsewhere/b database=rocksdb://$tmp/elsewhere/m" "$tmp/log" ||
+  fail "start-up line without the stores: $(grep started "$tmp/log")"
+printf 'stored elsewhere\n' >"$tmp/elsewhere.blob"
+d="sha256:$(sha256sum "$tmp/elsewhere.blob" | cut -d' ' -f1)"
+expect_status 201 -X POST --data-binary @"$tmp/elsewhere.blob" "$(url "/v2/test/url/blobs/uploads/?digest=$d")"
+expect_status 200 "$(url "/v2/test/url/blobs/$d")"
+stop
+[ -f "$tmp/elsewhere/b/blobs/sha256/${d:7:2}/${d:7}" ] || fail "the blob is not under --storage"
+[ -f "$tmp/elsewhere/m/CURRENT" ] || fail "no RocksDB database under --database"
+[ ! -e "$tmp/data/blobs/sha256/${d:7:2}/${d:7}" ] || fail "the blob went to the data dir"
+# The offline commands open the same stores by the same URLs.
+"$bin" fsck --data "$tmp/data" --storage "file://$tmp/elsewhere/b" \
+  --database "rocksdb://$tmp/elsewhere/m" >"$tmp/out" || fail "fsck by URL: $(cat "$tmp/out")"
+grep -q '^clean: checked 1 blobs' "$tmp/out" || fail "fsck by URL: $(cat "$tmp/out")"
+rc=0
+"$bin" gc --data "$tmp/data" --database "rocksdb://$tmp/no-such-db" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'the metadata directory .*/no-such-db does not exist' "$tmp/err" ||
+  fail "gc on a missing --database: exit $rc $(cat "$tmp/err")"
+rc=0
+"$bin" serve --storage "s3://bucket" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'unsupported scheme "s3"' "$tmp/err" ||
+  fail "serve --storage s3://: exit $rc $(cat "$tmp/err")"
+
 # --- users: `user add` makes `--auth auto` pick token authentication -------------------------
 echo 'alice-password' | "$bin" user add alice --password-stdin --data "$tmp/data" >/dev/null ||
   fail "user add alice"

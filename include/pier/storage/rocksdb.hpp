@@ -185,6 +185,10 @@ public:
   static result<rocksdb_metadata_store> create(std::filesystem::path data_dir,
                                                rocksdb_options options = {});
 
+  /// Opens the database in `directory` itself (`rocksdb://DIR`), creating it if needed.
+  static result<rocksdb_metadata_store> open(std::filesystem::path directory,
+                                             rocksdb_options options = {});
+
   rocksdb_metadata_store(rocksdb_metadata_store&&) noexcept;
   rocksdb_metadata_store& operator=(rocksdb_metadata_store&&) noexcept;
   ~rocksdb_metadata_store();

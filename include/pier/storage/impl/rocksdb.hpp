@@ -1548,7 +1548,11 @@ inline rocksdb_metadata_store::~rocksdb_metadata_store() = default;
 
 inline result<rocksdb_metadata_store> rocksdb_metadata_store::create(std::filesystem::path data_dir,
                                                                      rocksdb_options options) {
-  std::filesystem::path const path = data_dir / "meta";
+  return open(data_dir / "meta", std::move(options));
+}
+
+inline result<rocksdb_metadata_store> rocksdb_metadata_store::open(std::filesystem::path path,
+                                                                   rocksdb_options options) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec)
