@@ -91,27 +91,7 @@ run_pier() {
 }
 
 run_nginx() {
-  cat >"$WORK/nginx.conf" <<EOF
-worker_processes $SERVER_THREADS;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
-  server {
-    listen 127.0.0.1:$PORT reuseport;
-    root $WORK;
-  }
-}
-EOF
+  write_nginx_config "$WORK/nginx.conf" "$WORK" "$PORT" "$SERVER_THREADS"
   "$NGINX" -c "$WORK/nginx.conf" -g 'daemon off;' &
   server_pid=$!
   wait_for_port "$PORT"

@@ -41,3 +41,31 @@ http:
   secret: pier-bench
 EOF
 }
+
+# write_nginx_config FILE ROOT PORT WORKERS: nginx serving the files of ROOT on
+# 127.0.0.1:PORT with sendfile and WORKERS worker processes, its pid, logs and temporary
+# files in ROOT, no access log. ROOT and its files must be readable by nginx's workers
+# (another user when run as root).
+write_nginx_config() {
+  cat >"$1" <<EOF
+worker_processes $4;
+pid $2/nginx.pid;
+error_log $2/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $2/body;
+  proxy_temp_path $2/proxy;
+  fastcgi_temp_path $2/fastcgi;
+  uwsgi_temp_path $2/uwsgi;
+  scgi_temp_path $2/scgi;
+  server {
+    listen 127.0.0.1:$3 reuseport;
+    root $2;
+  }
+}
+EOF
+}

@@ -12,13 +12,15 @@
 #   1 GiB upload    pier: one POST ?digest= with the body; reference: POST, then PUT
 #                   ?digest= with the body (it ignores the body of a POST ?digest=)
 #   image pushes    IMAGES small images, WORKERS concurrent clients (pier_bench_push_load)
-#   1 GiB download  GET of the blob uploaded above, median of 3
+#   1 GiB download  GET of the blob uploaded above, median of 3; the same file from nginx
+#                   (sendfile, page cache) by the same client
 #   memory          VmHWM of each server over the run; then a HUGE_MIB upload to pier with
 #                   its VmRSS / VmHWM before and after
 #
-# Needs wrk and docker-registry (apt-get install wrk docker-registry). Environment:
+# Needs wrk, docker-registry and nginx (tools/deps.sh bench; without /usr/sbin/nginx the
+# download against nginx is left out). Environment:
 # DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), PIER_THREADS (2), PORT (18090: pier,
-# +1 the reference, +2 the sink), IMAGES (500), WORKERS (16), BIG_MIB (1024),
+# +1 the reference, +2 the sink, +3 nginx), NGINX (/usr/sbin/nginx), IMAGES (500), WORKERS (16), BIG_MIB (1024),
 # HUGE_MIB (4096; 0 skips), REFERENCE (docker-registry), WORKDIR (/tmp), WAIT_QUIET (0:
 # seconds each workload may wait for idle CPUs).
 # Everything listens on 127.0.0.1; every process started here is stopped by its PID; the
@@ -43,6 +45,8 @@ WAIT_QUIET=${WAIT_QUIET:-0}
 PIER_PORT=$PORT
 REF_PORT=$((PORT + 1))
 SINK_PORT=$((PORT + 2))
+NGINX_PORT=$((PORT + 3))
+NGINX=${NGINX:-/usr/sbin/nginx}
 
 command -v wrk >/dev/null || { echo "wrk not found (tools/deps.sh bench installs it)" >&2; exit 1; }
 command -v "$REFERENCE" >/dev/null ||
@@ -56,8 +60,9 @@ LOAD=$BUILD/bench/pier_bench_push_load
 LUA=$ROOT/bench/load
 
 WORK=$(mktemp -d "${WORKDIR:-/tmp}/pier-registry-bench.XXXXXX")
-pier_pid= ref_pid= sink_pid=
+pier_pid= ref_pid= sink_pid= nginx_pid=
 cleanup() {
+  stop "$nginx_pid"
   stop "$sink_pid"
   stop "$pier_pid"
   stop "$ref_pid"
@@ -246,6 +251,31 @@ down_pier=$(download "$PIER_PORT" "$pier_pid" pier)
 down_ref=$(download "$REF_PORT" "$ref_pid" reference)
 end_workload
 echo "${BIG_MIB} MiB download: pier $down_pier MB/s, reference $down_ref MB/s (median of 3)"
+# The same file from nginx (sendfile, the page cache, PIER_THREADS workers), by the same
+# client: the rate a static file server reaches on this machine.
+down_nginx=
+if [[ -x $NGINX ]]; then
+  mkdir -p "$WORK/static"
+  mv "$WORK/big.bin" "$WORK/static/big.bin"
+  chmod 755 "$WORK" "$WORK/static" && chmod 644 "$WORK/static/big.bin" # workers: another user
+  write_nginx_config "$WORK/nginx.conf" "$WORK/static" "$NGINX_PORT" "$PIER_THREADS"
+  "$NGINX" -c "$WORK/nginx.conf" -g 'daemon off;' &
+  nginx_pid=$!
+  wait_for_port "$NGINX_PORT"
+  "$LOAD" download --port "$NGINX_PORT" --path /big.bin >/dev/null # into the page cache
+  begin_workload "${BIG_MIB} MiB download from nginx"
+  runs=()
+  for _ in 1 2 3; do
+    runs+=("$(field "$("$LOAD" download --port "$NGINX_PORT" --path /big.bin)" MB_per_s)")
+  done
+  end_workload
+  down_nginx=$(median3 "${runs[@]}")
+  echo "  nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'): ${runs[*]} MB/s" >&2
+  stop "$nginx_pid"
+  nginx_pid=
+  echo "${BIG_MIB} MiB download: nginx $down_nginx MB/s (median of 3)"
+  rm -f "$WORK/static/big.bin"
+fi
 rm -f "$WORK/big.bin"
 
 # --- 6. memory -------------------------------------------------------------------------------
@@ -286,6 +316,10 @@ r=$(ratio "$push_pier" "$push_ref")
 row "$IMAGES image pushes, $WORKERS workers" "$push_pier images/s" "$push_ref images/s" "$r" "≥ 5×" "$(met "$r" 5)"
 r=$(ratio "$down_pier" "$down_ref")
 row "${BIG_MIB} MiB download" "$down_pier MB/s" "$down_ref MB/s" "$r" "≥ 1×" "$(met "$r" 1)"
+if [[ -n $down_nginx ]]; then
+  r=$(ratio "$down_pier" "$down_nginx")
+  row "${BIG_MIB} MiB download, against nginx" "$down_pier MB/s" "nginx $down_nginx MB/s" "$r" "≥ 1× nginx" "$(met "$r" 1)"
+fi
 r=$(ratio "$hwm_pier" "$hwm_ref")
 row "peak RSS (VmHWM) over the run" "$((hwm_pier / 1024)) MiB" "$((hwm_ref / 1024)) MiB" "$r" "≤ 0.5×" \
   "$(awk -v r="$r" 'BEGIN {print (r <= 0.5 ? "yes" : "no")}')"
