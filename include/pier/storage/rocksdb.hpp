@@ -15,7 +15,7 @@
 /// | tag_index      | repo `\0` digest `\0` tag            | push time (a manifest's tags)  |
 /// | manifests      | digest                               | media type, bytes, references  |
 /// | manifest_links | repo `\0` digest                     | empty (manifest in repository) |
-/// | blob_links     | repo `\0` digest                     | manifests using it, 8 bytes (empty: older link) |
+/// | blob_links     | repo `\0` digest                     | manifests using it, 8 bytes (empty: unknown, see below) |
 /// | refcounts      | `b` digest / `m` digest / `r` digest | count, 8 bytes little-endian   |
 /// | referrers      | repo `\0` subject `\0` digest        | descriptor fields              |
 /// | uploads        | upload id                            | repository, created time       |
@@ -40,7 +40,8 @@
 /// adds them, and fills `blob_times` (with the time of opening), `blob_repos` and
 /// `manifest_parents` from the records there are; version 3 had no `namespace_blobs`:
 /// opening it counts them from the manifests the repositories hold, in one write; version 4
-/// kept two numbers per `namespace_blobs` entry and no link counts: opening it recounts them), and
+/// kept two numbers per `namespace_blobs` entry and no link counts: opening it recounts them
+/// and counts each link's uses, in one write; test/data/layout4.tar.gz is such a database), and
 /// `pier.user_count`, and the records of `QuotaStore` (storage/usage.hpp): `usage.quota \0 ns`
 /// (a namespace's quota) and `usage.size \0 digest` (a blob's size as `charge` recorded
 /// it), 8 bytes little-endian each; they need no column family of their own, so databases

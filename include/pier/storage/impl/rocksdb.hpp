@@ -563,8 +563,9 @@ struct rocksdb_metadata_store::state {
 
   /// ReferenceCheckingStore: the value of a blob link is how many of its repository's
   /// manifests reference the blob (8 bytes), changed with them in the same batch. Links
-  /// written before these counts existed are empty: unknown, and they stay so (unlinking
-  /// one reads the repository's manifests instead). Adds `delta` (+1 or -1) to the count
+  /// written before these counts existed are counted when the database is upgraded to
+  /// layout 5; one still empty (upgraded by a build that did not count them) is unknown and
+  /// stays so until `fsck --repair` (unlinking one reads the repository's manifests instead). Adds `delta` (+1 or -1) to the count
   /// of `repository`'s link to each of `ds`.
   result<void> add_uses(rocksdb::WriteBatch& b, std::string const& repository,
                         std::vector<pier::digest> const& ds, int delta) const {
@@ -935,12 +936,30 @@ struct rocksdb_metadata_store::state {
   }
 
   /// Layout 5's records (`namespace_blobs`: empty before layout 4, without link counts in
-  /// layout 4; what a crashed or older writer may have left there must not survive) from
-  /// the manifests and links, and the layout mark, in one write.
+  /// layout 4; what a crashed or older writer may have left there must not survive) and
+  /// the use counts of the links written before them, from the manifests and links, and the
+  /// layout mark, in one write.
   result<void> add_namespace_records() {
     rocksdb::WriteBatch b;
     if (result<void> r = rewrite_namespace_records(b); !r)
       return r;
+    // Links written before layout 5 have no use count: count them now, from the manifests
+    // (what fsck checks them against), so that none stays unknown.
+    result<std::map<std::string, std::uint64_t, std::less<>>> const uses =
+        recount_link_uses(rocksdb::ReadOptions());
+    if (!uses)
+      return uses.error();
+    result<void> const counted = scan(
+        blob_links, "", "", rocksdb::ReadOptions(), [&](std::string_view k, std::string_view v) {
+          if (!v.empty())
+            return true;
+          auto const it = uses->find(k);
+          b.Put(handles[blob_links], rocksdb::Slice(k.data(), k.size()),
+                detail::encoder().u64(it == uses->end() ? 0 : it->second).take());
+          return true;
+        });
+    if (!counted)
+      return counted;
     b.Put(meta(), "pier.schema", "5");
     rocksdb::Status const st = db->Write(write_options, &b);
     if (!st.ok())
