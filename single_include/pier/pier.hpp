@@ -11213,6 +11213,8 @@ PIER_END_NAMESPACE
 #include <type_traits>
 #include <utility>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11953,6 +11955,14 @@ private:
     std::uint64_t left = file.length;
     std::uint64_t since_yield = 0;
     int const sock = stream_.native_handle();
+    // Corked while the file goes, as nginx's tcp_nopush: with TCP_NODELAY each sendfile(2)
+    // would push its last partial segment at once; cork sends only full ones until the end.
+    struct cork {
+      int fd;
+      explicit cork(int s) : fd(s) { set(1); }
+      ~cork() { set(0); } // flushes what is left
+      void set(int on) const { (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
+    } const corked(sock);
     while (left > 0) {
       std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(left, 0x7ffff000));
       ssize_t const n = ::sendfile(sock, file.fd, &offset, want);
