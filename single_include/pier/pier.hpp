@@ -22991,8 +22991,10 @@ private:
   asio::awaitable<http::response> authorise_admin(http::context& ctx,
                                                   http::route_handler const& next,
                                                   detail::site const& site) const;
-  // What the context's caller gets: the one decision handlers ask (`http::caller::may`).
-  http::caller caller_of(std::shared_ptr<caller const> c) const;
+  // What the context's caller gets: the one decision handlers ask (`http::caller::may`);
+  // `known`: the caller's account, when the middleware has loaded it already.
+  http::caller caller_of(std::shared_ptr<caller const> c,
+                         std::optional<principal> known = std::nullopt) const;
 
   asio::awaitable<http::response> token_service(http::request& req) const;
   asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
@@ -23442,13 +23444,14 @@ http::response gate<A, M>::refuse(authentication const& a, detail::site const& s
 }
 
 template <storage::AccountStore A, storage::MetadataStore M>
-http::caller gate<A, M>::caller_of(std::shared_ptr<caller const> c) const {
+http::caller gate<A, M>::caller_of(std::shared_ptr<caller const> c,
+                                   std::optional<principal> known) const {
   http::caller out;
   out.name = c->who.name;
   out.authenticated = c->authenticated;
   // Shared by the copies of `may`: a catalog page asks for many names, and the account
-  // behind a token is loaded once.
-  auto account = std::make_shared<std::optional<principal>>();
+  // behind a token is loaded once (not at all when the middleware already has it).
+  auto account = std::make_shared<std::optional<principal>>(std::move(known));
   out.may = [this, c, account](http::access_need what,
                                std::string repository) -> asio::awaitable<bool> {
     if (what == http::access_need::catalog) {
@@ -23545,15 +23548,17 @@ gate<A, M>::authorise_registry(http::context& ctx, http::route_handler const& ne
       co_return refuse(gone, site, scopes);
     }
   }
-  auto const shared = std::make_shared<caller const>(c);
-  ctx.caller() = caller_of(shared);
+  std::optional<principal> account;
   if (need == access_need::catalog) {
     // Administrators see the whole catalog unfiltered: the account decides, not a token.
-    result<principal> const who = co_await principal_of(c);
+    result<principal> who = co_await principal_of(c);
     if (!who && who.error() != storage::storage_error::user_unknown)
       co_return detail::oci_error_response(oci_error::unknown, who.error().message());
-    ctx.caller().admin = who && who->admin;
+    account = who ? std::move(*who) : principal{}; // a token outliving its user
   }
+  bool const admin = account && account->admin;
+  ctx.caller() = caller_of(std::make_shared<caller const>(c), std::move(account));
+  ctx.caller().admin = admin;
   try {
     co_return co_await next(ctx);
   } catch (std::system_error const& e) { // a store failed under `may`
@@ -23759,7 +23764,7 @@ asio::awaitable<http::response> gate<A, M>::authorise_api(http::context& ctx,
       co_return detail::basic_unauthorized("the token's user no longer exists");
     co_return detail::oci_error_response(oci_error::unknown, who.error().message());
   }
-  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c), *who);
   ctx.caller().admin = who->admin;
   ctx.caller().details = *who;
   try {
@@ -23787,7 +23792,7 @@ asio::awaitable<http::response> gate<A, M>::authorise_admin(http::context& ctx,
       co_return detail::denied("only administrators may use this endpoint");
     co_return refuse(a, site, {});
   }
-  ctx.caller() = caller_of(std::make_shared<caller const>(a.c));
+  ctx.caller() = caller_of(std::make_shared<caller const>(a.c), *who);
   ctx.caller().admin = true;
   ctx.caller().details = *who;
   co_return co_await next(ctx);

@@ -261,8 +261,10 @@ private:
   asio::awaitable<http::response> authorise_admin(http::context& ctx,
                                                   http::route_handler const& next,
                                                   detail::site const& site) const;
-  // What the context's caller gets: the one decision handlers ask (`http::caller::may`).
-  http::caller caller_of(std::shared_ptr<caller const> c) const;
+  // What the context's caller gets: the one decision handlers ask (`http::caller::may`);
+  // `known`: the caller's account, when the middleware has loaded it already.
+  http::caller caller_of(std::shared_ptr<caller const> c,
+                         std::optional<principal> known = std::nullopt) const;
 
   asio::awaitable<http::response> token_service(http::request& req) const;
   asio::awaitable<http::response> issue(http::request& req, detail::site const& site,
