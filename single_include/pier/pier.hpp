@@ -12540,6 +12540,7 @@ PIER_END_NAMESPACE
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
@@ -12741,6 +12742,7 @@ public:
     listen_on_all(distinct);
     control_.emplace(asio::make_strand(workers_.front()->ctx));
     drain_timer_.emplace(*control_);
+    control_work_.emplace(workers_.front()->ctx.get_executor());
   }
 
   ~server_state() { tearing_down_ = true; }
@@ -12964,6 +12966,7 @@ private:
     if (finished_)
       return;
     finished_ = true;
+    control_work_.reset();
     drain_timer_->cancel();
     if (signals_) {
       std::error_code ec;
@@ -13117,6 +13120,11 @@ private:
   std::optional<asio::strand<asio::io_context::executor_type>> control_;
   std::optional<asio::steady_timer> drain_timer_;
   std::optional<asio::signal_set> signals_;
+  // Keeps control_'s context running from construction to finish(): without it, stop()'s
+  // closing of the acceptors could leave that context without work, and its run() would
+  // return before the drain step posted after them ran, leaving connections that never
+  // finish uncancelled.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_work_;
 };
 
 inline void connection_slot::release() noexcept {
