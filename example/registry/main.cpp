@@ -67,7 +67,8 @@ struct access_setup {
 };
 
 using blob_store = pier::storage::filesystem_blob_store;
-using meta_store = pier::storage::rocksdb_metadata_store;
+// One metadata store type whatever the database: its driver is chosen from the URL.
+using meta_store = pier::storage::kv_metadata_store;
 using collector = pier::registry::collector<blob_store, meta_store>;
 // How long after the start `serve` first collects garbage (or after `--gc-interval`, if
 // shorter).
@@ -371,6 +372,20 @@ std::optional<std::string> read_password(std::string& error) {
   return line;
 }
 
+// The metadata store in `dir` (`--database rocksdb://DIR`, the one scheme of this build):
+// the registry's rules over the database's driver, with the store settings of `options`.
+pier::result<meta_store> open_meta_store(std::filesystem::path const& dir,
+                                         pier::storage::rocksdb_options const& options) {
+  auto driver = pier::storage::open_rocksdb_driver(dir, options);
+  if (!driver)
+    return driver.error();
+  pier::storage::kv_options o;
+  o.blocking_threads = options.blocking_threads;
+  o.sync = options.sync;
+  o.touch_interval = options.touch_interval;
+  return meta_store::open(std::move(*driver), o);
+}
+
 // The stores of a stopped server's data dir, for the offline commands. Empty after saying
 // why on stderr (RocksDB's lock refuses a data dir that a running server holds).
 // A data dir that does not exist is refused rather than made, unless `create` (`user add`,
@@ -396,7 +411,7 @@ std::optional<meta_store> open_metadata(std::filesystem::path const& data,
                  dir.c_str());
     return std::nullopt;
   }
-  auto meta = meta_store::open(dir);
+  auto meta = open_meta_store(dir, {});
   if (!meta) {
     std::fprintf(stderr,
                  "pier-registry: cannot open the metadata store in %s: %s (is "
@@ -815,7 +830,7 @@ int serve(config const& c) {
   std::uint64_t const floor = min_free_space_of(c, blob_dir);
   if (floor > 0)
     store_options.min_free_space = std::min(store_options.min_free_space, floor / 2);
-  auto meta = meta_store::open(meta_dir, store_options);
+  auto meta = open_meta_store(meta_dir, store_options);
   if (!meta) {
     log.write_always(fatal("cannot open the metadata store")
                          .add("path", meta_dir.string())
