@@ -6838,6 +6838,13 @@ PIER_END_NAMESPACE
 /// store's, in one process: a database shared by several processes needs a driver whose
 /// `write` refuses a batch built on reads another process changed since (not done yet).
 ///
+/// Group commit. A durable change is written under the lock without waiting for the disk,
+/// and the lock is let go before the change waits for `kv_driver::sync`; one sync makes
+/// every change written before it durable, so concurrent changes share syncs instead of
+/// queueing for one each. A change is answered only once a sync covers it, so nothing
+/// reported done is lost; what a crash can lose is a change not yet answered, which a
+/// reader may have seen meanwhile (as with RocksDB's `SyncWAL`).
+///
 /// Layout (the same for every driver; the RocksDB driver's on-disk format):
 ///
 /// | table          | key                                  | value                          |
@@ -7208,9 +7215,12 @@ public:
   virtual std::unique_ptr<kv_snapshot> snapshot() const = 0;
 
   /// Applies the batch atomically; it is durable when this returns if `sync` (else it
-  /// survives a crash of the process and becomes durable with the next sync write).
-  /// `storage_error::no_space` when there is no room for it.
+  /// survives a crash of the process and becomes durable with the next `sync`, or sync
+  /// write). `storage_error::no_space` when there is no room for it.
   virtual result<void> write(kv_batch const& batch, bool sync) = 0;
+
+  /// Makes every batch written before the call durable (the store's group commit).
+  virtual result<void> sync() = 0;
 
   /// Whether calls may wait for I/O: the store then runs its writes on threads of its own,
   /// off the caller's event loop.
@@ -7220,7 +7230,9 @@ public:
 /// Settings of a `kv_metadata_store`.
 struct kv_options {
   /// Threads that run the writes of a blocking driver (none for one that does not block).
-  std::size_t blocking_threads = 2;
+  /// Each change waits for its sync on one of them: the more there are, the more changes
+  /// share a sync.
+  std::size_t blocking_threads = 8;
   /// Whether changes are written with `sync` (upload sessions and touches never are).
   /// Leave it on: off, a power loss may lose commits that were reported done.
   bool sync = true;
@@ -7413,6 +7425,7 @@ PIER_END_NAMESPACE
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -7775,6 +7788,12 @@ struct kv_metadata_store::state {
   /// `set_default_quota`'s value; all ones: none.
   std::atomic<std::uint64_t> default_quota{~std::uint64_t{0}};
   std::mutex write_mutex;
+  // Group commit (`synced`): writes made, writes a sync has covered, whether one runs.
+  std::mutex sync_mutex;
+  std::condition_variable sync_done;
+  std::uint64_t written = 0;
+  std::uint64_t covered = 0;
+  bool syncing = false;
   std::optional<asio::thread_pool> pool; // for a blocking driver
 
   state(std::shared_ptr<kv_driver> d, kv_options const& o)
@@ -8785,23 +8804,59 @@ struct kv_metadata_store::state {
   }
 
   /// Runs `build` under the write lock (on the store's threads for a blocking driver),
-  /// then writes the batch it filled in one write, a sync write unless `durable` is false;
-  /// nothing is written when `build` fails. A write that is not durable still survives a
-  /// crash of the process, and the next sync write makes it durable with its own.
+  /// then writes the batch it filled in one write and, unless `durable` is false, waits
+  /// for a sync that covers it (`synced`); nothing is written when `build` fails. A write
+  /// that is not durable still survives a crash of the process, and the next sync makes
+  /// it durable with the others.
   template <class F>
   asio::awaitable<result<void>> write(F build, bool durable = true) {
     auto run = [&]() -> result<void> {
-      std::lock_guard const lock(write_mutex);
-      kv_batch batch;
-      if (result<void> r = build(batch); !r)
-        return r;
-      if (batch.empty())
+      std::uint64_t ticket = 0;
+      {
+        std::lock_guard const lock(write_mutex);
+        kv_batch batch;
+        if (result<void> r = build(batch); !r)
+          return r;
+        if (batch.empty())
+          return {};
+        if (result<void> r = driver->write(batch, false); !r)
+          return r;
+        std::lock_guard const count(sync_mutex);
+        ticket = ++written;
+      }
+      if (!sync || !durable)
         return {};
-      return driver->write(batch, sync && durable);
+      return synced(ticket);
     };
     if (pool)
       co_return co_await storage::offload(*pool, run);
     co_return run();
+  }
+
+  /// Returns once a sync that started after write number `ticket` has ended (group
+  /// commit): the first writer to find no sync running starts one for every write so far,
+  /// the others wait for it, and for the next one when it started before their write.
+  result<void> synced(std::uint64_t ticket) {
+    std::unique_lock lock(sync_mutex);
+    for (;;) {
+      if (covered >= ticket)
+        return {};
+      if (syncing) {
+        sync_done.wait(lock);
+        continue;
+      }
+      syncing = true;
+      std::uint64_t const target = written;
+      lock.unlock();
+      result<void> const r = driver->sync();
+      lock.lock();
+      syncing = false;
+      if (r)
+        covered = std::max(covered, target);
+      sync_done.notify_all();
+      if (!r)
+        return r; // the waiters try a sync of their own
+    }
   }
 
   /// Writes `b` at once (opening: no operation runs yet).
@@ -10463,6 +10518,7 @@ public:
                     kv_visitor visit) const override;
   std::unique_ptr<kv_snapshot> snapshot() const override;
   result<void> write(kv_batch const& batch, bool sync) override;
+  result<void> sync() override { return {}; }
   bool blocking() const noexcept override { return false; }
 
   /// The tables.

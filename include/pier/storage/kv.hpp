@@ -21,6 +21,13 @@
 /// store's, in one process: a database shared by several processes needs a driver whose
 /// `write` refuses a batch built on reads another process changed since (not done yet).
 ///
+/// Group commit. A durable change is written under the lock without waiting for the disk,
+/// and the lock is let go before the change waits for `kv_driver::sync`; one sync makes
+/// every change written before it durable, so concurrent changes share syncs instead of
+/// queueing for one each. A change is answered only once a sync covers it, so nothing
+/// reported done is lost; what a crash can lose is a change not yet answered, which a
+/// reader may have seen meanwhile (as with RocksDB's `SyncWAL`).
+///
 /// Layout (the same for every driver; the RocksDB driver's on-disk format):
 ///
 /// | table          | key                                  | value                          |
@@ -249,9 +256,12 @@ public:
   virtual std::unique_ptr<kv_snapshot> snapshot() const = 0;
 
   /// Applies the batch atomically; it is durable when this returns if `sync` (else it
-  /// survives a crash of the process and becomes durable with the next sync write).
-  /// `storage_error::no_space` when there is no room for it.
+  /// survives a crash of the process and becomes durable with the next `sync`, or sync
+  /// write). `storage_error::no_space` when there is no room for it.
   virtual result<void> write(kv_batch const& batch, bool sync) = 0;
+
+  /// Makes every batch written before the call durable (the store's group commit).
+  virtual result<void> sync() = 0;
 
   /// Whether calls may wait for I/O: the store then runs its writes on threads of its own,
   /// off the caller's event loop.
@@ -261,7 +271,9 @@ public:
 /// Settings of a `kv_metadata_store`.
 struct kv_options {
   /// Threads that run the writes of a blocking driver (none for one that does not block).
-  std::size_t blocking_threads = 2;
+  /// Each change waits for its sync on one of them: the more there are, the more changes
+  /// share a sync.
+  std::size_t blocking_threads = 8;
   /// Whether changes are written with `sync` (upload sessions and touches never are).
   /// Leave it on: off, a power loss may lose commits that were reported done.
   bool sync = true;

@@ -131,6 +131,7 @@ public:
                     kv_visitor visit) const override;
   std::unique_ptr<kv_snapshot> snapshot() const override;
   result<void> write(kv_batch const& batch, bool sync) override;
+  result<void> sync() override { return {}; }
   bool blocking() const noexcept override { return false; }
 
   /// The tables.

@@ -55,8 +55,8 @@ std::error_category const& rocksdb_category() noexcept;
 
 /// Settings of a `rocksdb_metadata_store` (the first three are `kv_options`).
 struct rocksdb_options {
-  /// Threads that run the (sync) writes.
-  std::size_t blocking_threads = 2;
+  /// Threads that run the writes and wait for their syncs (`kv_options`).
+  std::size_t blocking_threads = 8;
   /// `WriteOptions::sync` for every write. Leave it on: off, a power loss may lose commits
   /// that were reported done.
   bool sync = true;

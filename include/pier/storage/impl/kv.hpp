@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -372,6 +373,12 @@ struct kv_metadata_store::state {
   /// `set_default_quota`'s value; all ones: none.
   std::atomic<std::uint64_t> default_quota{~std::uint64_t{0}};
   std::mutex write_mutex;
+  // Group commit (`synced`): writes made, writes a sync has covered, whether one runs.
+  std::mutex sync_mutex;
+  std::condition_variable sync_done;
+  std::uint64_t written = 0;
+  std::uint64_t covered = 0;
+  bool syncing = false;
   std::optional<asio::thread_pool> pool; // for a blocking driver
 
   state(std::shared_ptr<kv_driver> d, kv_options const& o)
@@ -1382,23 +1389,59 @@ struct kv_metadata_store::state {
   }
 
   /// Runs `build` under the write lock (on the store's threads for a blocking driver),
-  /// then writes the batch it filled in one write, a sync write unless `durable` is false;
-  /// nothing is written when `build` fails. A write that is not durable still survives a
-  /// crash of the process, and the next sync write makes it durable with its own.
+  /// then writes the batch it filled in one write and, unless `durable` is false, waits
+  /// for a sync that covers it (`synced`); nothing is written when `build` fails. A write
+  /// that is not durable still survives a crash of the process, and the next sync makes
+  /// it durable with the others.
   template <class F>
   asio::awaitable<result<void>> write(F build, bool durable = true) {
     auto run = [&]() -> result<void> {
-      std::lock_guard const lock(write_mutex);
-      kv_batch batch;
-      if (result<void> r = build(batch); !r)
-        return r;
-      if (batch.empty())
+      std::uint64_t ticket = 0;
+      {
+        std::lock_guard const lock(write_mutex);
+        kv_batch batch;
+        if (result<void> r = build(batch); !r)
+          return r;
+        if (batch.empty())
+          return {};
+        if (result<void> r = driver->write(batch, false); !r)
+          return r;
+        std::lock_guard const count(sync_mutex);
+        ticket = ++written;
+      }
+      if (!sync || !durable)
         return {};
-      return driver->write(batch, sync && durable);
+      return synced(ticket);
     };
     if (pool)
       co_return co_await storage::offload(*pool, run);
     co_return run();
+  }
+
+  /// Returns once a sync that started after write number `ticket` has ended (group
+  /// commit): the first writer to find no sync running starts one for every write so far,
+  /// the others wait for it, and for the next one when it started before their write.
+  result<void> synced(std::uint64_t ticket) {
+    std::unique_lock lock(sync_mutex);
+    for (;;) {
+      if (covered >= ticket)
+        return {};
+      if (syncing) {
+        sync_done.wait(lock);
+        continue;
+      }
+      syncing = true;
+      std::uint64_t const target = written;
+      lock.unlock();
+      result<void> const r = driver->sync();
+      lock.lock();
+      syncing = false;
+      if (r)
+        covered = std::max(covered, target);
+      sync_done.notify_all();
+      if (!r)
+        return r; // the waiters try a sync of their own
+    }
   }
 
   /// Writes `b` at once (opening: no operation runs yet).

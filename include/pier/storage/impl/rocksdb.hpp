@@ -201,6 +201,13 @@ public:
     return {};
   }
 
+  result<void> sync() override {
+    rocksdb::Status const s = db_->SyncWAL();
+    if (!s.ok())
+      return detail::to_error(s);
+    return {};
+  }
+
   bool blocking() const noexcept override { return true; }
 
 private:
